@@ -1,0 +1,136 @@
+"""Per-stream streaming recognition: buffer an utterance, re-decode, commit what agrees.
+
+Sync core: ``insert`` speech, ``process`` when there is time, ``finish`` at the end of an
+utterance. The ``WhisperEngine`` is shared between streams; this object is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from hudtranslate.asr.policy import LocalAgreement
+from hudtranslate.asr.text import normalize_chinese
+from hudtranslate.asr.whisper import MAX_FRAMES, Decoded
+from hudtranslate.config import AsrOptions
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, SpeechChunk, Transcript
+
+_MAX_UTTERANCE_SAMPLES = (MAX_FRAMES // 100 - 4) * SAMPLE_RATE_HZ
+_NO_SPEECH_PROB = 0.6
+_LOW_LOGPROB = -1.0
+_TOKENS_PER_CHAR = 1.6
+_CONTEXT_GAP_S = 2.0
+"""The previous sentence is given to Whisper as context only if it ended this recently."""
+
+
+class Decoder(Protocol):
+    """What the recogniser needs of an engine (``WhisperEngine`` or a test fake)."""
+
+    def decode(
+        self,
+        audio: AudioArray,
+        *,
+        prefix: str = "",
+        previous: str = "",
+        beam_size: int = 1,
+        max_new_tokens: int = 64,
+        padding_s: float = 3.0,
+        task: str = "transcribe",
+    ) -> Decoded: ...
+
+
+@dataclass
+class StreamingRecognizer:
+    """Turns ``SpeechChunk``s into committed + tentative ``Transcript``s."""
+
+    engine: Decoder
+    options: AsrOptions
+    _utterance_id: int = -1
+    _chunks: list[AudioArray] = field(default_factory=list)
+    _samples: int = 0
+    _start_s: float = 0.0
+    _decoded_samples: int = 0
+    _policy: LocalAgreement = field(default_factory=LocalAgreement)
+    _previous_text: str = ""
+    _previous_end_s: float = float("-inf")
+
+    def insert(self, chunk: SpeechChunk) -> None:
+        """Add speech audio; a new utterance id starts a fresh buffer."""
+        if chunk.utterance_id != self._utterance_id:
+            self.reset()
+            self._utterance_id = chunk.utterance_id
+            self._start_s = chunk.start_s
+        if len(chunk.samples):
+            self._chunks.append(chunk.samples)
+            self._samples += len(chunk.samples)
+
+    @property
+    def pending_s(self) -> float:
+        """Seconds of audio received since the last decode."""
+        return (self._samples - self._decoded_samples) / SAMPLE_RATE_HZ
+
+    def process(self, now_s: float) -> Transcript | None:
+        """Re-decode the utterance if enough new audio arrived; None when nothing to do."""
+        if self._utterance_id < 0 or self.pending_s * 1000 < self.options.partial_interval_ms:
+            return None
+        decoded = self._decode(self.options.beam_size)
+        if decoded is None:
+            return None
+        committed, tentative = self._policy.update(decoded)
+        return self._transcript(committed, tentative, final=False, now_s=now_s)
+
+    def finish(self, now_s: float) -> Transcript | None:
+        """Final decode at the end of an utterance; None if it held no speech."""
+        if self._utterance_id < 0 or self._samples == 0:
+            self.reset()
+            return None
+        decoded = self._decode(self.options.final_beam_size, forced_prefix=False)
+        text = self._policy.finish(decoded or "")
+        transcript = self._transcript(text, "", final=True, now_s=now_s) if text else None
+        if transcript is not None:
+            self._previous_text, self._previous_end_s = text, transcript.end_s
+        self.reset()
+        return transcript
+
+    def reset(self) -> None:
+        self._utterance_id = -1
+        self._chunks = []
+        self._samples = 0
+        self._decoded_samples = 0
+        self._policy.reset()
+
+    def _audio(self) -> AudioArray:
+        audio = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
+        self._chunks = [audio]
+        return audio[-_MAX_UTTERANCE_SAMPLES:]
+
+    def _decode(self, beam_size: int, *, forced_prefix: bool = True) -> str | None:
+        audio = self._audio()
+        self._decoded_samples = self._samples
+        duration_s = len(audio) / SAMPLE_RATE_HZ
+        max_chars = int(self.options.max_chars_per_s * duration_s) + 4
+        prefix = self._policy.committed if forced_prefix else ""
+        budget = max(4, int((max_chars - len(prefix)) * _TOKENS_PER_CHAR))
+        recent = self._start_s - self._previous_end_s < _CONTEXT_GAP_S
+        decoded = self.engine.decode(
+            audio, prefix=prefix, previous=self._previous_text if recent else "",
+            beam_size=beam_size, max_new_tokens=budget,
+            padding_s=self.options.padding_s,
+        )
+        if decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB:
+            return None
+        return normalize_chinese(decoded.text)[:max_chars]
+
+    def _transcript(self, committed: str, tentative: str, *, final: bool,
+                    now_s: float) -> Transcript:
+        return Transcript(
+            utterance_id=self._utterance_id,
+            committed=committed,
+            tentative=tentative,
+            start_s=self._start_s,
+            end_s=self._start_s + self._samples / SAMPLE_RATE_HZ,
+            final=final,
+            emitted_s=now_s,
+        )

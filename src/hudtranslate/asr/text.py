@@ -1,0 +1,47 @@
+"""Mandarin text clean-up for Whisper output: Simplified characters, Chinese punctuation."""
+
+from __future__ import annotations
+
+import re
+
+import zhconv
+
+_ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}，。！？、：；])\s+(?=[{_CJK}，。！？、：；])")
+_PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s*([,?!:;])|([,?!:;])\s*(?=[{_CJK}])")
+_PERIOD_AFTER_CJK = re.compile(rf"(?<=[{_CJK}])\.(?!\d)")
+_REPEATS = re.compile(r"(.{1,8}?)\1{3,}")
+CJK_CHAR = re.compile(f"[{_CJK}]")
+
+
+def to_simplified(text: str) -> str:
+    """Whisper mixes Traditional and Simplified characters; the product shows Simplified."""
+    simplified: str = zhconv.convert(text, "zh-cn")
+    return simplified
+
+
+def normalize_chinese(text: str) -> str:
+    """Simplify, use Chinese punctuation next to Chinese text, drop stray spaces and loops.
+
+    Replacement characters (a character cut between byte-level tokens) are dropped.
+
+    Whisper sometimes loops on a syllable ("好好好好好好"); runs of four or more repeats of
+    the same short unit are cut to one, which removes the loop but keeps real doubling (好好).
+    """
+    text = to_simplified(text.replace("\ufffd", "").strip())
+    text = _PUNCT_NEAR_CJK.sub(lambda m: _ASCII_TO_FULLWIDTH[m.group(1) or m.group(2)], text)
+    text = _PERIOD_AFTER_CJK.sub("。", text)
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    text = _REPEATS.sub(r"\1", text)
+    return text.strip()
+
+
+def common_prefix(first: str, second: str) -> str:
+    """Longest common prefix of two strings."""
+    size = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        size += 1
+    return first[:size]

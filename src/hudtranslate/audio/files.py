@@ -1,0 +1,81 @@
+"""Audio files as a source: decode to 16 kHz mono, then stream as chunks.
+
+A file can be played "fast" (as quickly as the pipeline takes it, for batch runs and
+benchmarks) or "realtime" (paced like a microphone, for demos and latency measurements).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from hudtranslate.audio.pcm import Resampler, to_mono
+from hudtranslate.errors import AudioError
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
+
+_READ_BLOCK_FRAMES = 65_536  # decode in blocks so long files never hold two full copies
+
+
+def read_audio_file(path: str | Path) -> AudioArray:
+    """Decode WAV/FLAC/OGG/MP3 (any rate, any channels) to 16 kHz mono float32.
+
+    Raises AudioError with a one-line message for a missing, non-audio or empty file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise AudioError(f"{path} is a directory, not an audio file")
+    pieces: list[AudioArray] = []
+    try:
+        with soundfile.SoundFile(path) as handle:
+            resampler = Resampler(handle.samplerate, SAMPLE_RATE_HZ)
+            for block in handle.blocks(
+                blocksize=_READ_BLOCK_FRAMES, dtype="float32", always_2d=True
+            ):
+                pieces.append(resampler.process(to_mono(block)))
+            pieces.append(resampler.flush())
+    except (RuntimeError, OSError) as exc:
+        detail = exc.error_string if isinstance(exc, soundfile.LibsndfileError) else str(exc)
+        reason = " ".join(detail.split())
+        raise AudioError(f"not an audio file or unreadable: {path} ({reason})") from None
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    if len(samples) == 0:
+        raise AudioError(f"audio file is empty (no samples): {path}")
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+async def file_chunks(
+    samples: AudioArray,
+    chunk_ms: int,
+    realtime: bool,
+    start_offset_s: float = 0.0,
+) -> AsyncIterator[AudioChunk]:
+    """Yield consecutive ``chunk_ms`` chunks of 16 kHz ``samples``; the last may be shorter.
+
+    ``start_offset_s`` skips into the audio; chunk times stay positions in the file, so
+    they line up with reference timings. When ``realtime``, each chunk is released once
+    its last sample would have been recorded, measured from the first chunk against
+    ``time.monotonic`` (absolute deadlines, so no drift). Otherwise the loop gets a turn
+    between chunks so consumers keep up.
+    """
+    if chunk_ms <= 0:
+        raise ValueError(f"chunk_ms must be positive, got {chunk_ms}")
+    if start_offset_s < 0:
+        raise ValueError(f"start_offset_s must not be negative, got {start_offset_s}")
+    step = max(1, chunk_ms * SAMPLE_RATE_HZ // 1000)
+    first = min(len(samples), round(start_offset_s * SAMPLE_RATE_HZ))
+    clock_start = time.monotonic()
+    for begin in range(first, len(samples), step):
+        end = min(begin + step, len(samples))
+        if realtime:
+            deadline = clock_start + (end - first) / SAMPLE_RATE_HZ
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        else:
+            await asyncio.sleep(0)
+        yield AudioChunk(samples=samples[begin:end], start_s=begin / SAMPLE_RATE_HZ)

@@ -1,0 +1,93 @@
+"""Lay out one caption frame: a few wrapped English lines plus an optional Chinese line.
+
+Pure and display-agnostic: renderers (terminal, PNG frames, web HUD) draw a CaptionView and
+choose colours per span style. Committed English keeps its place; only the tentative tail
+changes from frame to frame, and older lines scroll off the top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+from hudtranslate.captions.text import normalize_space, tail_line, wrap_ranges
+from hudtranslate.config import CaptionOptions
+from hudtranslate.events import join_english
+
+SpanStyle = Literal["committed", "tentative", "source"]
+
+
+class CaptionSpan(NamedTuple):
+    """A run of text drawn in one style."""
+
+    text: str
+    style: SpanStyle
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionLine:
+    """One display line, made of styled spans."""
+
+    spans: tuple[CaptionSpan, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(span.text for span in self.spans)
+
+    @property
+    def is_source(self) -> bool:
+        return any(span.style == "source" for span in self.spans)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionView:
+    """A whole caption frame: English lines first, then the Chinese source line if any.
+
+    English sits on top so that showing or hiding the source line never moves it.
+    """
+
+    lines: tuple[CaptionLine, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def english_lines(self) -> tuple[CaptionLine, ...]:
+        return tuple(line for line in self.lines if not line.is_source)
+
+    @property
+    def source_lines(self) -> tuple[CaptionLine, ...]:
+        return tuple(line for line in self.lines if line.is_source)
+
+
+def layout_caption(
+    committed: str, tentative: str, source: str, options: CaptionOptions
+) -> CaptionView:
+    """Wrap committed + tentative English and keep the last ``options.max_lines`` lines.
+
+    Each character keeps the style of the part it came from, so a line (or a hard-broken
+    word) that straddles the boundary is split into a committed and a tentative span. The
+    joining space belongs to the tentative part. When ``options.show_source`` is set and
+    ``source`` is not blank, one line with the end of the Chinese follows the English.
+    """
+    committed_text = normalize_space(committed)
+    english = join_english(committed_text, normalize_space(tentative))
+    boundary = len(committed_text)
+    ranges = wrap_ranges(english, options.max_chars_per_line)[-options.max_lines :]
+    lines = [CaptionLine(_styled_spans(english, start, end, boundary)) for start, end in ranges]
+    if options.show_source:
+        source_line = tail_line(source, options.max_chars_per_line)
+        if source_line:
+            lines.append(CaptionLine((CaptionSpan(source_line, "source"),)))
+    return CaptionView(tuple(lines))
+
+
+def _styled_spans(text: str, start: int, end: int, boundary: int) -> tuple[CaptionSpan, ...]:
+    """Split ``text[start:end]`` at ``boundary`` into committed and tentative spans."""
+    cut = min(max(boundary, start), end)
+    spans = [
+        CaptionSpan(text[start:cut], "committed"),
+        CaptionSpan(text[cut:end], "tentative"),
+    ]
+    return tuple(span for span in spans if span.text)

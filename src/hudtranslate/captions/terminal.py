@@ -1,0 +1,184 @@
+"""Captions in the terminal: a panel shaped like the glasses' text area, redrawn in place.
+
+The panel is exactly ``max_chars_per_line`` columns wide and a fixed number of lines high,
+so what fits here fits on the glasses and the panel never changes size. Committed English
+is bright and bold, the tentative tail dim and italic (it may still change), the Chinese
+source grey. Above the panel a few earlier final sentences scroll by for context.
+
+When the console is not an interactive terminal (output piped to a file or a test buffer),
+nothing is redrawn: each final sentence is printed once as plain lines instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from types import TracebackType
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.text import Text
+
+from hudtranslate.captions.layout import CaptionView, SpanStyle, layout_caption
+from hudtranslate.config import CaptionOptions
+from hudtranslate.events import StreamEnd, Transcript, Translation
+
+logger = logging.getLogger(__name__)
+
+STYLES: dict[SpanStyle, str] = {
+    "committed": "bold bright_green",
+    "tentative": "italic dim green",
+    "source": "grey62",
+}
+HISTORY_STYLE = "green"
+
+_KEEP_EXTRA_UTTERANCES = 8
+"""Besides those shown, how many recent utterances to remember (late events may update them)."""
+
+
+def render(
+    view: CaptionView,
+    options: CaptionOptions | None = None,
+    history: Sequence[str] = (),
+) -> RenderableType:
+    """Draw ``view`` as a fixed-size panel, with ``history`` sentences above it."""
+    options = options or CaptionOptions()
+    height = options.max_lines + (1 if options.show_source else 0)
+    rows = [
+        Text.assemble(*((span.text, STYLES[span.style]) for span in line.spans))
+        for line in view.lines[:height]
+    ]
+    rows += [Text() for _ in range(height - len(rows))]
+    body = Text("\n", no_wrap=True, overflow="crop").join(rows)
+    panel = Panel(
+        body,
+        width=options.max_chars_per_line + 4,
+        height=height + 2,
+        padding=(0, 1),
+        border_style="green",
+    )
+    if not history:
+        return panel
+    scroll = Text("\n".join(history), style=HISTORY_STYLE, overflow="fold")
+    return Group(scroll, panel)
+
+
+class TerminalCaptions:
+    """A caption sink for the terminal: feed it Transcript and Translation events.
+
+    The panel shows the newest utterance that has any English; its Chinese line shows the
+    newest utterance's source (the raw transcript while no translation for it exists yet).
+    Final sentences of earlier utterances scroll above the panel.
+    """
+
+    def __init__(
+        self,
+        options: CaptionOptions | None = None,
+        console: Console | None = None,
+        history_lines: int = 3,
+    ) -> None:
+        self._options = options or CaptionOptions()
+        self._console = console or Console()
+        self._history_lines = max(0, history_lines)
+        self._live: Live | None = None
+        self._interactive = self._console.is_terminal and not self._console.is_dumb_terminal
+        self._translations: dict[int, Translation] = {}
+        self._transcripts: dict[int, Transcript] = {}
+        self._printed: set[int] = set()
+        self._closed = False
+        if not self._interactive:
+            logger.debug("console is not an interactive terminal: printing final captions only")
+
+    def __enter__(self) -> TerminalCaptions:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def update(self, event: Transcript | Translation | StreamEnd) -> None:
+        """Take one event and redraw; events of other kinds are ignored."""
+        if self._closed:
+            return
+        if isinstance(event, Translation):
+            self._translations[event.utterance_id] = event
+        elif isinstance(event, Transcript):
+            self._transcripts[event.utterance_id] = event
+        else:
+            return
+        self._forget_old()
+        if self._interactive:
+            self._redraw()
+        elif isinstance(event, Translation) and event.final:
+            self._print_final(event)
+
+    def view(self) -> CaptionView:
+        """The caption frame for the current state (what the panel shows)."""
+        shown = self._shown_translation()
+        newest = max(self._ids(), default=None)
+        source = ""
+        if newest is not None:
+            if newest in self._translations:
+                source = self._translations[newest].source
+            else:
+                source = self._transcripts[newest].text
+        if shown is None:
+            return layout_caption("", "", source, self._options)
+        return layout_caption(shown.committed, shown.tentative, source, self._options)
+
+    def history(self) -> list[str]:
+        """Final English of utterances older than the one in the panel, oldest first."""
+        shown = self._shown_translation()
+        if shown is None or not self._history_lines:
+            return []
+        finals = [
+            self._translations[uid].text
+            for uid in sorted(self._translations)
+            if uid < shown.utterance_id and self._translations[uid].final
+        ]
+        return [text for text in finals if text][-self._history_lines :]
+
+    def close(self) -> None:
+        """Stop redrawing and leave the last frame on screen. Safe to call twice."""
+        self._closed = True
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _ids(self) -> set[int]:
+        return set(self._translations) | set(self._transcripts)
+
+    def _shown_translation(self) -> Translation | None:
+        with_text = [uid for uid, event in self._translations.items() if event.text]
+        return self._translations[max(with_text)] if with_text else None
+
+    def _forget_old(self) -> None:
+        keep = sorted(self._ids())[-(self._history_lines + _KEEP_EXTRA_UTTERANCES) :]
+        oldest = keep[0] if keep else 0
+        for table in (self._translations, self._transcripts):
+            for uid in [uid for uid in table if uid < oldest]:
+                del table[uid]
+        self._printed = {uid for uid in self._printed if uid >= oldest}
+
+    def _redraw(self) -> None:
+        renderable = render(self.view(), self._options, self.history())
+        if self._live is None:
+            self._live = Live(
+                renderable, console=self._console, auto_refresh=False, transient=False
+            )
+            self._live.start(refresh=True)
+        else:
+            self._live.update(renderable, refresh=True)
+
+    def _print_final(self, event: Translation) -> None:
+        if event.utterance_id in self._printed or not event.text:
+            return
+        self._printed.add(event.utterance_id)
+        self._console.print(Text(event.text, style=STYLES["committed"]), soft_wrap=True)
+        if self._options.show_source and event.source.strip():
+            self._console.print(Text(event.source, style=STYLES["source"]), soft_wrap=True)

@@ -1,0 +1,154 @@
+"""Command line: ``hudtranslate live | file PATH | demo | models ... | bench``.
+
+Thin: parse arguments into ``Settings`` (defaults < TOML < environment < flags), then run.
+Expected failures (``HudTranslateError``) print one line and exit 1; Ctrl-C exits 130
+after the transcript so far has been written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+
+from hudtranslate.config import Settings
+from hudtranslate.errors import HudTranslateError
+from hudtranslate.models import add_models_commands
+
+log = logging.getLogger("hudtranslate")
+
+_SETTING_FLAGS: dict[str, tuple[str, type, str]] = {
+    "threads": ("--threads", int, "CPU threads shared by recognition and translation"),
+    "cache_dir": ("--cache-dir", str, "model cache directory (default ~/.cache/hudtranslate)"),
+    "asr.model": ("--asr-model", str, "Whisper model: catalogue name or CTranslate2 directory"),
+    "translate.model": ("--mt-model", str,
+                        "translation model: qwen2.5-1.5b, qwen2.5-0.5b or a GGUF path"),
+    "vad.min_silence_ms": ("--min-silence-ms", int, "pause that ends a sentence, in ms"),
+    "vad.threshold": ("--vad-threshold", float, "speech probability threshold (0-1)"),
+    "asr.partial_interval_ms": ("--partial-interval-ms", int,
+                                "re-recognise the sentence in progress this often"),
+    "translate.context_sentences": ("--context-sentences", int,
+                                    "previous sentences given to the translator"),
+    "captions.max_chars_per_line": ("--max-chars-per-line", int, "caption line width"),
+}
+
+
+def _common_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("settings (also HUDTRANSLATE_* variables and --config)")
+    group.add_argument("--config", type=Path, help="TOML settings file")
+    for dotted, (flag, kind, text) in _SETTING_FLAGS.items():
+        group.add_argument(flag, dest=dotted, type=kind, default=None, help=text)
+    group.add_argument("--no-partials", dest="translate.translate_partials",
+                       action="store_const", const=False, default=None,
+                       help="translate only finished sentences (sentence-at-a-time)")
+    group.add_argument("--no-source", dest="captions.show_source", action="store_const",
+                       const=False, default=None, help="do not show the Chinese line")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and documentation)."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="hudtranslate",
+        description="Live Mandarin speech → English captions for smart glasses, offline.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    live = commands.add_parser("live", parents=[common], help="translate the microphone live")
+    live.add_argument("--device", dest="audio.device", default=None,
+                      help="input device name or index (default: system default)")
+    live.add_argument("--out", type=Path, default=Path("."),
+                      help="folder for the transcript files (default: current folder)")
+    live.set_defaults(handler=_run_live)
+
+    file = commands.add_parser("file", parents=[common], help="translate an audio file")
+    file.add_argument("path", type=Path, help="WAV, FLAC, OGG or MP3 file")
+    file.add_argument("--realtime", dest="audio.realtime", action="store_const", const=True,
+                      default=None, help="play the file at real-time pace, like a microphone")
+    file.add_argument("--out", type=Path, default=None,
+                      help="folder for SRT/VTT/JSONL (default: next to the input)")
+    file.set_defaults(handler=_run_file)
+
+    demo = commands.add_parser("demo", parents=[common],
+                               help="run a bundled Mandarin clip through the whole pipeline")
+    demo.add_argument("--out", type=Path, default=Path("hudtranslate-demo"),
+                      help="folder for SRT/VTT/JSONL (default: ./hudtranslate-demo)")
+    demo.add_argument("--fast", action="store_true", help="do not pace the clip in real time")
+    demo.set_defaults(handler=_run_demo)
+
+    models = commands.add_parser("models", parents=[common], help="list, fetch, verify models")
+    add_models_commands(models.add_subparsers(dest="models_command", required=True,
+                                              metavar="ACTION"))
+    _add_bench(commands, common)
+    return parser
+
+
+def _add_bench(commands: Any, common: argparse.ArgumentParser) -> None:
+    try:
+        from hudtranslate.eval.cli import add_bench_command
+    except ImportError:
+        return
+    add_bench_command(commands, common)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {key: value for key, value in vars(args).items() if "." in key}
+    overrides.update({key: getattr(args, key, None) for key in ("threads", "cache_dir")})
+    return Settings.load(getattr(args, "config", None), overrides=overrides)
+
+
+def _run_live(args: argparse.Namespace, settings: Settings) -> int:
+    from hudtranslate.runner import run_microphone
+
+    return asyncio.run(run_microphone(settings, out_dir=args.out))
+
+
+def _run_file(args: argparse.Namespace, settings: Settings) -> int:
+    from hudtranslate.runner import run_file
+
+    return asyncio.run(run_file(args.path, settings, out_dir=args.out))
+
+
+def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hudtranslate.runner import demo_clip, run_file
+
+    realtime = not args.fast
+    return asyncio.run(run_file(demo_clip(), settings, out_dir=args.out, realtime=realtime,
+                                fetch_missing=True))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hudtranslate`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+    )
+    errors = Console(stderr=True, highlight=False)
+    try:
+        settings = settings_from_args(args)
+        if args.command == "models":
+            return int(args.handler(args, settings.cache_path))
+        return int(args.handler(args, settings))
+    except HudTranslateError as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        errors.print("interrupted; transcript so far was saved")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""Settings: one frozen options object per stage, loaded from TOML, environment and CLI.
+
+Precedence, lowest to highest: defaults < TOML file < environment < command line.
+Every field can be set in TOML as ``[section] field = value``, and in the environment as
+``HUDTRANSLATE_<SECTION>_<FIELD>`` (e.g. ``HUDTRANSLATE_VAD_MIN_SILENCE_MS=300``); top-level
+fields as ``HUDTRANSLATE_<FIELD>`` (e.g. ``HUDTRANSLATE_THREADS=2``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hudtranslate.errors import ConfigError
+
+ENV_PREFIX = "HUDTRANSLATE_"
+
+
+def default_cache_dir() -> Path:
+    """Model cache: $HUDTRANSLATE_CACHE_DIR, else $XDG_CACHE_HOME/hudtranslate, else ~/.cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hudtranslate"
+
+
+@dataclass(frozen=True)
+class AudioOptions:
+    """How audio is read. ``realtime`` paces a file as a live microphone would."""
+
+    chunk_ms: int = 100
+    realtime: bool = False
+    device: str = ""
+
+    def __post_init__(self) -> None:
+        _check_range("audio.chunk_ms", self.chunk_ms, 10, 2000)
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """Silero speech detection and how it turns frames into utterances."""
+
+    threshold: float = 0.5
+    min_silence_ms: int = 350
+    min_speech_ms: int = 200
+    speech_pad_ms: int = 300
+    max_utterance_s: float = 15.0
+
+    def __post_init__(self) -> None:
+        _check_range("vad.threshold", self.threshold, 0.05, 0.95)
+        _check_range("vad.min_silence_ms", self.min_silence_ms, 32, 5000)
+        _check_range("vad.min_speech_ms", self.min_speech_ms, 0, 5000)
+        _check_range("vad.speech_pad_ms", self.speech_pad_ms, 0, 1000)
+        _check_range("vad.max_utterance_s", self.max_utterance_s, 2.0, 30.0)
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    """Whisper recognition: ``model`` is a catalogue name or a CTranslate2 directory."""
+
+    model: str = "whisper-base"
+    language: str = "zh"
+    beam_size: int = 1
+    final_beam_size: int = 3
+    partial_interval_ms: int = 700
+    padding_s: float = 3.0
+    max_chars_per_s: float = 12.0
+
+    def __post_init__(self) -> None:
+        _check_range("asr.beam_size", self.beam_size, 1, 10)
+        _check_range("asr.final_beam_size", self.final_beam_size, 1, 10)
+        _check_range("asr.partial_interval_ms", self.partial_interval_ms, 100, 10_000)
+        _check_range("asr.padding_s", self.padding_s, 0.0, 30.0)
+        _check_range("asr.max_chars_per_s", self.max_chars_per_s, 1.0, 50.0)
+
+
+@dataclass(frozen=True)
+class TranslateOptions:
+    """Qwen translation: ``model`` is a catalogue name or a GGUF file path."""
+
+    model: str = "qwen2.5-1.5b"
+    context_sentences: int = 2
+    max_new_tokens: int = 120
+    context_tokens: int = 2048
+    translate_partials: bool = True
+
+    def __post_init__(self) -> None:
+        _check_range("translate.context_sentences", self.context_sentences, 0, 10)
+        _check_range("translate.max_new_tokens", self.max_new_tokens, 8, 1024)
+        _check_range("translate.context_tokens", self.context_tokens, 512, 32_768)
+
+
+@dataclass(frozen=True)
+class CaptionOptions:
+    """Terminal caption layout (the glasses' text rules)."""
+
+    max_chars_per_line: int = 42
+    max_lines: int = 3
+    show_source: bool = True
+
+    def __post_init__(self) -> None:
+        _check_range("captions.max_chars_per_line", self.max_chars_per_line, 10, 200)
+        _check_range("captions.max_lines", self.max_lines, 1, 20)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the CLI can set. ``threads`` is the core budget shared by ASR and MT."""
+
+    threads: int = 2
+    cache_dir: str = ""
+    audio: AudioOptions = field(default_factory=AudioOptions)
+    vad: VadOptions = field(default_factory=VadOptions)
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    translate: TranslateOptions = field(default_factory=TranslateOptions)
+    captions: CaptionOptions = field(default_factory=CaptionOptions)
+
+    def __post_init__(self) -> None:
+        _check_range("threads", self.threads, 1, 64)
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+
+    @classmethod
+    def load(
+        cls,
+        toml_path: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Merge defaults, a TOML file, the environment and CLI ``overrides``.
+
+        ``overrides`` uses dotted keys (``"vad.min_silence_ms"``); ``None`` values are skipped.
+        """
+        tree: dict[str, Any] = {}
+        if toml_path is not None:
+            _merge(tree, _read_toml(toml_path))
+        _merge(tree, _from_env(os.environ if env is None else env))
+        for dotted, value in (overrides or {}).items():
+            if value is not None:
+                _set_dotted(tree, dotted, value)
+        settings: Settings = _build(cls, tree, "")
+        return settings
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _sections() -> list[str]:
+    hints = typing.get_type_hints(Settings)
+    return [name for name, hint in hints.items() if dataclasses.is_dataclass(hint)]
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    sections = _sections()
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        rest = key[len(ENV_PREFIX) :].lower()
+        section = next((s for s in sections if rest.startswith(s + "_")), None)
+        dotted = f"{section}.{rest[len(section) + 1 :]}" if section else rest
+        if _field_type(dotted) is not None:
+            _set_dotted(tree, dotted, raw)
+    return tree
+
+
+def _field_type(dotted: str) -> Any:
+    owner: Any = Settings
+    for part in dotted.split("."):
+        hints = typing.get_type_hints(owner)
+        if part not in hints:
+            return None
+        owner = hints[part]
+    return owner
+
+
+def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    unknown = set(tree) - set(hints)
+    if unknown:
+        where = f"[{prefix.rstrip('.')}]" if prefix else "top level"
+        raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))} in {where}")
+    kwargs: dict[str, Any] = {}
+    for name, value in tree.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"[{prefix}{name}] must be a table of settings")
+            kwargs[name] = _build(typing.cast(type, hint), value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(f"{prefix}{name}", hint, value)
+    return cls(**kwargs)
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:
+    if isinstance(hint, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        try:
+            return hint(value) if hint is float else int(str(value), 10)
+        except ValueError:
+            raise ConfigError(f"{name} must be {'an integer' if hint is int else 'a number'}, "
+                              f"got {value!r}") from None
+    if hint is str:
+        return str(value)
+    raise ConfigError(f"{name}: unsupported setting type {hint!r}")

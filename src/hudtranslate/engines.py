@@ -1,0 +1,47 @@
+"""Loads the models named in the settings, once, with the core budget split between them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from hudtranslate.asr.whisper import WhisperEngine
+from hudtranslate.config import Settings
+from hudtranslate.models import resolve_model
+from hudtranslate.pipeline import Engines
+from hudtranslate.translate.llama import LlamaEngine
+from hudtranslate.translate.translator import LlamaBackend
+from hudtranslate.vad.silero import SileroVad
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    """How the ``threads`` budget is split. Recognition and translation run at the same
+    time; llama.cpp spins its threads, so oversubscribing the cores collapses its speed."""
+
+    asr: int
+    translate: int
+
+    @classmethod
+    def split(cls, threads: int) -> ThreadBudget:
+        return cls(asr=max(1, threads // 2), translate=threads)
+
+
+def load_engines(settings: Settings) -> Engines:
+    """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix."""
+    cache = settings.cache_path
+    asr_path = resolve_model(settings.asr.model, "asr", cache)
+    mt_path = resolve_model(settings.translate.model, "translate", cache)
+    budget = ThreadBudget.split(settings.threads)
+    log.info("loading Whisper from %s (%d threads)", asr_path, budget.asr)
+    asr = WhisperEngine(asr_path, cpu_threads=budget.asr, language=settings.asr.language)
+    log.info("loading translator from %s (%d threads)", mt_path, budget.translate)
+    llama = LlamaEngine(mt_path, threads=budget.translate,
+                        context_tokens=settings.translate.context_tokens,
+                        name=settings.translate.model if "/" not in settings.translate.model
+                        else mt_path.stem)
+    backend = LlamaBackend(llama)
+    backend.warm_up()
+    return Engines(asr=asr, translator=backend, vad_factory=SileroVad)

@@ -1,0 +1,47 @@
+"""Exceptions hudtranslate raises on purpose; anything else is a bug.
+
+::
+
+    HudTranslateError          base: the CLI prints its message as one line and exits 1
+    ├── ConfigError            a bad option value, config file or environment variable
+    ├── AudioError             no microphone, unreadable/empty/non-audio file
+    ├── ModelError             a model is missing, partial or corrupt (message names the fix)
+    │   └── ModelFetchError    downloading or assembling a model failed
+    ├── DependencyError        an optional package is not installed (message names it)
+    ├── BackendError           a translation backend failed (remote HTTP, timeout, ...)
+    └── DataError              a manifest or reference file is malformed (names file and line)
+"""
+
+from __future__ import annotations
+
+
+class HudTranslateError(Exception):
+    """Base class: an expected failure with a message meant for the user."""
+
+
+class ConfigError(HudTranslateError):
+    """An option, config file or environment variable has a bad value."""
+
+
+class AudioError(HudTranslateError):
+    """Audio could not be read: no device, unreadable, empty or not audio."""
+
+
+class ModelError(HudTranslateError):
+    """A model is missing, partial or corrupt; the message names the command that fixes it."""
+
+
+class ModelFetchError(ModelError):
+    """Downloading or assembling a model failed."""
+
+
+class DependencyError(HudTranslateError):
+    """An optional dependency is missing; the message names the package to install."""
+
+
+class BackendError(HudTranslateError):
+    """A translation backend failed to answer."""
+
+
+class DataError(HudTranslateError):
+    """An evaluation manifest or reference file is malformed; names the file and line."""

@@ -1,0 +1,99 @@
+"""The only vocabulary between pipeline stages.
+
+Every text event carries ``committed`` text (never changes again) and ``tentative``
+text (may still change); displays draw them differently and only the tentative part may
+be erased. Times are seconds on the stream clock: audio position for the ``*_s`` span of
+speech, and the moment the event was produced for ``emitted_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE_HZ = 16_000
+"""Every stage after the source works on 16 kHz mono float32 audio."""
+
+AudioArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """A run of 16 kHz mono float32 samples starting at ``start_s`` of the stream."""
+
+    samples: AudioArray
+    start_s: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + len(self.samples) / SAMPLE_RATE_HZ
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechChunk:
+    """Audio the VAD judged to be speech, tagged with the utterance it belongs to.
+
+    ``final`` marks the end of the utterance (the speaker paused); its samples may be empty.
+    """
+
+    utterance_id: int
+    samples: AudioArray
+    start_s: float
+    final: bool = False
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + len(self.samples) / SAMPLE_RATE_HZ
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """Mandarin text of one utterance so far (simplified characters)."""
+
+    utterance_id: int
+    committed: str
+    tentative: str
+    start_s: float
+    end_s: float
+    final: bool
+    emitted_s: float
+
+    @property
+    def text(self) -> str:
+        return self.committed + self.tentative
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """English for one utterance so far, with the Chinese it came from."""
+
+    utterance_id: int
+    source: str
+    committed: str
+    tentative: str
+    start_s: float
+    end_s: float
+    final: bool
+    emitted_s: float
+    model: str = ""
+
+    @property
+    def text(self) -> str:
+        return join_english(self.committed, self.tentative)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """Sent to sinks once, after the last event, with the stream's length in seconds."""
+
+    duration_s: float
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def join_english(committed: str, tentative: str) -> str:
+    """Join committed and tentative English with exactly one space between them."""
+    if committed and tentative:
+        return f"{committed.rstrip()} {tentative.lstrip()}"
+    return (committed + tentative).strip()

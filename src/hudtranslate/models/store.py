@@ -1,0 +1,180 @@
+"""Is a catalogue model on disk, and is it the right one?
+
+Hashing the 1.1 GB translator takes seconds, too long for every start. So a full sha256
+check writes a stamp (size and mtime of each file, plus the expected digest); later runs
+compare the stamp with ``stat()`` and re-hash only when a file changed or the stamp is
+missing. A file of the wrong size is never hashed: it is an interrupted download.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from hudtranslate.errors import ModelError
+from hudtranslate.models.catalogue import ModelSpec
+
+logger = logging.getLogger(__name__)
+
+STAMP_NAME = ".verified.json"
+PARTIAL_SUFFIX = ".partial"
+CHUNK_BYTES = 1 << 20
+
+
+class ModelState(enum.Enum):
+    """What a cheap look (``stat`` only, no hashing) says about an installed model."""
+
+    MISSING = "missing"
+    PARTIAL = "partial"
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+
+
+def fetch_command(name: str) -> str:
+    """The command that installs or repairs a model; every error message names it."""
+    return f"hudtranslate models fetch {name}"
+
+
+def sha256_file(path: Path) -> str:
+    """Hash in chunks so a 1 GB file never sits in memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def partial_path(spec: ModelSpec, cache_dir: Path) -> Path:
+    """Where fetch writes before the digest is checked; never loaded by anything."""
+    return spec.model_dir(cache_dir) / (spec.filename + PARTIAL_SUFFIX)
+
+
+def model_state(spec: ModelSpec, cache_dir: Path) -> ModelState:
+    """Classify an installed model without reading its contents."""
+    model_dir = spec.model_dir(cache_dir)
+    try:
+        size = spec.file_path(cache_dir).stat().st_size
+    except FileNotFoundError:
+        leftovers = [partial_path(spec, cache_dir)]
+        leftovers += [model_dir / extra.dest for extra in spec.extra_files]
+        if any(path.exists() for path in leftovers):
+            return ModelState.PARTIAL
+        return ModelState.MISSING
+    if size != spec.size_bytes:
+        return ModelState.PARTIAL
+    for extra in spec.extra_files:
+        extra_path = model_dir / extra.dest
+        if not extra_path.is_file() or extra_path.stat().st_size != extra.size_bytes:
+            return ModelState.PARTIAL
+    if _stamp_matches(spec, cache_dir):
+        return ModelState.VERIFIED
+    return ModelState.UNVERIFIED
+
+
+def verify(spec: ModelSpec, cache_dir: Path) -> None:
+    """Hash every file of ``spec`` in full; on success write the stamp, else raise ModelError.
+
+    A corrupt model keeps its files (``fetch`` replaces them) but loses its stamp.
+    """
+    model_dir = spec.model_dir(cache_dir)
+    _raise_if_absent(spec, cache_dir)
+    stats = _current_stats(spec, cache_dir)
+    checks = [(spec.filename, spec.sha256)]
+    checks += [(extra.dest, extra.sha256) for extra in spec.extra_files]
+    for relname, expected in checks:
+        path = model_dir / relname
+        logger.info("verifying %s (sha256)", path)
+        actual = sha256_file(path)
+        if actual != expected:
+            clear_stamp(spec, cache_dir)
+            raise ModelError(
+                f"model '{spec.name}' is corrupt: {path} has sha256 {actual[:16]}..., "
+                f"expected {expected[:16]}...; run: {fetch_command(spec.name)}"
+            )
+    write_stamp(spec, cache_dir, stats)
+
+
+def ensure_installed(spec: ModelSpec, cache_dir: Path) -> Path:
+    """Return the path a runtime should load, hashing only if the stamp is missing or stale."""
+    state = model_state(spec, cache_dir)
+    if state is ModelState.UNVERIFIED:
+        verify(spec, cache_dir)
+    elif state is not ModelState.VERIFIED:
+        _raise_if_absent(spec, cache_dir)
+    return spec.load_path(cache_dir)
+
+
+def write_stamp(
+    spec: ModelSpec, cache_dir: Path, stats: dict[str, list[int]] | None = None
+) -> None:
+    """Record that the files as they are now (size, mtime) hashed to the catalogue digest."""
+    record = {
+        "model": spec.name,
+        "sha256": spec.sha256,
+        "files": stats if stats is not None else _current_stats(spec, cache_dir),
+    }
+    stamp = spec.model_dir(cache_dir) / STAMP_NAME
+    tmp = stamp.with_name(STAMP_NAME + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, stamp)
+
+
+def clear_stamp(spec: ModelSpec, cache_dir: Path) -> None:
+    """Forget a past verification, e.g. before a fetch starts rewriting the files."""
+    (spec.model_dir(cache_dir) / STAMP_NAME).unlink(missing_ok=True)
+
+
+def _raise_if_absent(spec: ModelSpec, cache_dir: Path) -> None:
+    """Raise the missing/partial ModelError that fits; return if every file has its size."""
+    model_dir = spec.model_dir(cache_dir)
+    state = model_state(spec, cache_dir)
+    if state is ModelState.MISSING:
+        raise ModelError(
+            f"model '{spec.name}' is not installed in {model_dir}; "
+            f"run: {fetch_command(spec.name)}"
+        )
+    if state is ModelState.PARTIAL:
+        raise ModelError(
+            f"model '{spec.name}' in {model_dir} is incomplete ({_what_is_wrong(spec, cache_dir)}, "
+            f"an interrupted download?); run: {fetch_command(spec.name)}"
+        )
+
+
+def _what_is_wrong(spec: ModelSpec, cache_dir: Path) -> str:
+    wanted = [(spec.filename, spec.size_bytes)]
+    wanted += [(extra.dest, extra.size_bytes) for extra in spec.extra_files]
+    for relname, size in wanted:
+        path = spec.model_dir(cache_dir) / relname
+        if not path.is_file():
+            return f"{relname} is missing"
+        actual = path.stat().st_size
+        if actual != size:
+            return f"{relname} has {actual:,} of {size:,} bytes"
+    return "files changed while being checked"
+
+
+def _current_stats(spec: ModelSpec, cache_dir: Path) -> dict[str, list[int]]:
+    stats: dict[str, list[int]] = {}
+    for relname in [spec.filename, *(extra.dest for extra in spec.extra_files)]:
+        st = (spec.model_dir(cache_dir) / relname).stat()
+        stats[relname] = [st.st_size, st.st_mtime_ns]
+    return stats
+
+
+def _stamp_matches(spec: ModelSpec, cache_dir: Path) -> bool:
+    stamp = spec.model_dir(cache_dir) / STAMP_NAME
+    try:
+        record: Any = json.loads(stamp.read_text(encoding="utf-8"))
+        current = _current_stats(spec, cache_dir)
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(record, dict)
+        and record.get("sha256") == spec.sha256
+        and record.get("files") == current
+    )

@@ -1,0 +1,136 @@
+"""Composes the stages, fans events out to sinks, supervises, and shuts down cleanly.
+
+``audio source → VAD → ASR → MT → sinks``. Models are loaded once into ``Engines`` and
+shared; ``run_pipeline`` builds the cheap per-stream state for one stream. Any stage
+failing, the end of the stream, or Ctrl-C (cancellation) stops every stage; sinks are
+always closed, so transcripts already committed are never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
+from hudtranslate.config import Settings
+from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
+from hudtranslate.stages import Worker, asr_stage, translate_stage, vad_stage
+from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
+from hudtranslate.vad.segmenter import SpeechSegmenter
+from hudtranslate.vad.silero import VadModel
+
+log = logging.getLogger(__name__)
+
+Event = Transcript | Translation | StreamEnd
+
+
+class Sink(Protocol):
+    """Receives every transcript and translation, then one ``StreamEnd``."""
+
+    def handle(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Engines:
+    """Loaded models, shared by all streams. ``vad_factory`` makes per-stream VAD state."""
+
+    asr: Decoder
+    translator: TranslationBackend
+    vad_factory: Callable[[], VadModel]
+
+
+class StreamClock:
+    """Seconds since the stream started. Live/real-time streams use wall time; a file read
+    as fast as possible uses the audio position reached, so latencies stay meaningful."""
+
+    def __init__(self, realtime: bool) -> None:
+        self.realtime = realtime
+        self._start = time.monotonic()
+        self.audio_s = 0.0
+
+    def start(self) -> None:
+        self._start = time.monotonic()
+
+    def __call__(self) -> float:
+        return time.monotonic() - self._start if self.realtime else self.audio_s
+
+
+@dataclass
+class PipelineResult:
+    """Final translations in order, plus what was measured while running."""
+
+    translations: list[Translation] = field(default_factory=list)
+    transcripts: list[Transcript] = field(default_factory=list)
+    duration_s: float = 0.0
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def cpu_s_per_audio_s(self) -> float:
+        return self.cpu_s / self.duration_s if self.duration_s else 0.0
+
+    def final_latencies_s(self, speech_pad_s: float = 0.0) -> list[float]:
+        """End of speech (utterance end minus VAD's trailing pad) → final English shown."""
+        return [t.emitted_s - (t.end_s - speech_pad_s) for t in self.translations]
+
+
+async def _tap(events: AsyncIterator[Transcript], sinks: Sequence[Sink],
+               result: PipelineResult) -> AsyncIterator[Transcript]:
+    async for event in events:
+        if event.final:
+            result.transcripts.append(event)
+        for sink in sinks:
+            sink.handle(event)
+        yield event
+
+
+async def _timed(chunks: AsyncIterator[AudioChunk], clock: StreamClock,
+                 result: PipelineResult) -> AsyncIterator[AudioChunk]:
+    clock.start()
+    async for chunk in chunks:
+        clock.audio_s = chunk.end_s
+        result.duration_s = chunk.end_s
+        yield chunk
+
+
+async def run_pipeline(
+    chunks: AsyncIterator[AudioChunk],
+    engines: Engines,
+    settings: Settings,
+    sinks: Sequence[Sink] = (),
+    *,
+    realtime: bool = False,
+) -> PipelineResult:
+    """Run one stream to its end; returns the final translations and measurements."""
+    result = PipelineResult()
+    clock = StreamClock(realtime)
+    workers = [Worker("vad"), Worker("asr"), Worker("mt")]
+    segmenter = SpeechSegmenter(engines.vad_factory(), settings.vad)
+    recognizer = StreamingRecognizer(engines.asr, settings.asr)
+    translator = SessionTranslator(engines.translator, settings.translate, clock=clock)
+    cpu_start, wall_start = time.process_time(), time.monotonic()
+    try:
+        speech = vad_stage(_timed(chunks, clock, result), segmenter, workers[0])
+        transcripts = _tap(asr_stage(speech, recognizer, workers[1], clock), sinks, result)
+        async for translation in translate_stage(
+            transcripts, translator, workers[2], partials=settings.translate.translate_partials
+        ):
+            if translation.final:
+                result.translations.append(translation)
+            for sink in sinks:
+                sink.handle(translation)
+    finally:
+        for worker in workers:
+            worker.close()
+        result.cpu_s = time.process_time() - cpu_start
+        result.wall_s = time.monotonic() - wall_start
+        end = StreamEnd(duration_s=result.duration_s, stats={"cpu_s": result.cpu_s})
+        for sink in sinks:
+            sink.handle(end)
+            sink.close()
+    return result

@@ -1,0 +1,146 @@
+"""Runs a whole session for the CLI: a file or the microphone → captions + transcripts."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
+from hudtranslate.captions import TerminalCaptions
+from hudtranslate.config import Settings
+from hudtranslate.engines import load_engines
+from hudtranslate.events import AudioChunk, StreamEnd, Translation
+from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
+from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
+from hudtranslate.transcripts import TranscriptWriter, read_transcript, write_exports
+
+log = logging.getLogger(__name__)
+
+
+def demo_clip() -> Path:
+    """The bundled ~11 s Mandarin clip (see assets/DEMO_AUDIO_LICENSE.md)."""
+    return Path(str(resources.files("hudtranslate") / "assets" / "demo_zh.wav"))
+
+
+class _TranscriptSink:
+    """Appends each final sentence durably as it is committed; exports SRT/VTT at the end."""
+
+    def __init__(self, jsonl: Path) -> None:
+        self.path = jsonl
+        self._writer = TranscriptWriter(jsonl)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, Translation) and event.final:
+            self._writer.append(event)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class _CaptionSink:
+    def __init__(self, captions: TerminalCaptions) -> None:
+        self._captions = captions
+
+    def handle(self, event: Event) -> None:
+        self._captions.update(event)
+
+    def close(self) -> None:
+        self._captions.close()
+
+
+class _ProgressSink:
+    """A progress bar over the file when it is read faster than real time."""
+
+    def __init__(self, progress: Progress, task: object, console: Console) -> None:
+        self._progress, self._task, self._console = progress, task, console
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, Translation) and event.final:
+            self._progress.update(self._task, completed=event.end_s)  # type: ignore[arg-type]
+            self._console.print(f"[green]{event.committed}[/]  [dim]{event.source}[/]",
+                                highlight=False)
+        elif isinstance(event, StreamEnd):
+            self._progress.update(self._task, completed=event.duration_s)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def _ensure_default_models(settings: Settings) -> None:
+    """The demo fetches missing default models itself (first run on a fresh machine)."""
+    for name in DEFAULT_MODELS:
+        if name in (settings.asr.model, settings.translate.model):
+            fetch(get_spec(name), settings.cache_path, progress=True)
+
+
+async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
+                   realtime: bool | None = None, fetch_missing: bool = False) -> int:
+    """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``. Returns the exit code."""
+    samples = read_audio_file(path)
+    pace = settings.audio.realtime if realtime is None else realtime
+    if fetch_missing:
+        _ensure_default_models(settings)
+    engines = load_engines(settings)
+    console = Console()
+    duration_s = len(samples) / 16_000
+    chunks = file_chunks(samples, settings.audio.chunk_ms, pace)
+    target = out_dir if out_dir is not None else path.parent
+    display: Sink
+    if pace or not console.is_terminal:
+        display = _CaptionSink(TerminalCaptions(settings.captions, console))
+    else:
+        progress = Progress(TextColumn("[bold]translating"), BarColumn(),
+                            TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+                            TimeRemainingColumn(), console=console)
+        progress.start()
+        display = _ProgressSink(progress, progress.add_task("file", total=duration_s), console)
+    return await _run_session(chunks, settings, engines, target, path.stem, display,
+                              realtime=pace, console=console)
+
+
+async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
+    """Translate the microphone until Ctrl-C."""
+    engines = load_engines(settings)
+    console = Console()
+    stem = time.strftime("hudtranslate-live-%Y%m%d-%H%M%S")
+    display = _CaptionSink(TerminalCaptions(settings.captions, console))
+    console.print("[bold green]listening[/] — speak Mandarin; Ctrl-C to stop")
+    return await _run_session(microphone_chunks(settings.audio), settings, engines, out_dir,
+                              stem, display, realtime=True, console=console)
+
+
+async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,
+                       out_dir: Path, stem: str, display: Sink, *, realtime: bool,
+                       console: Console) -> int:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    transcript = _TranscriptSink(out_dir / f"{stem}.jsonl")
+    result: PipelineResult | None = None
+    try:
+        result = await run_pipeline(chunks, engines, settings, [display, transcript],
+                                    realtime=realtime)
+    finally:
+        srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
+        console.print(f"wrote {transcript.path}, {srt}, {vtt}", highlight=False)
+    _report(result, settings, console, realtime=realtime)
+    return 0
+
+
+def _report(result: PipelineResult, settings: Settings, console: Console, *,
+            realtime: bool) -> None:
+    pad_s = settings.vad.speech_pad_ms / 1000
+    latencies = result.final_latencies_s(pad_s)
+    parts = [f"{len(result.translations)} sentences",
+             f"{result.duration_s:.1f} s audio",
+             f"{result.cpu_s_per_audio_s:.2f} CPU-s per audio-s"]
+    if latencies and realtime:
+        parts.append(f"end of speech → English: median {statistics.median(latencies):.2f} s, "
+                     f"worst {max(latencies):.2f} s")
+    console.print(" · ".join(parts), highlight=False)
+

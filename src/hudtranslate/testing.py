@@ -1,0 +1,103 @@
+"""Fakes and helpers for testing plumbing without models. Real models test the product.
+
+Fakes are plain objects with the same verbs as the engines: ``FakeDecoder`` "recognises"
+a scripted sentence in proportion to the audio it is given, ``FakeBackend`` "translates"
+by tagging its input, ``FakeVad`` calls loud frames speech.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+from hudtranslate.asr.whisper import Decoded
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
+
+T = TypeVar("T")
+
+
+@dataclass
+class FakeDecoder:
+    """Returns the first ``chars_per_s × duration`` characters of a scripted line.
+
+    A decode of less audio than the previous one means a new utterance: the next line.
+    """
+
+    script: Sequence[str]
+    chars_per_s: float = 4.0
+    calls: list[tuple[float, str]] = field(default_factory=list)
+    _line: int = 0
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", previous: str = "",
+               beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0,
+               task: str = "transcribe") -> Decoded:
+        duration_s = len(audio) / SAMPLE_RATE_HZ
+        if self.calls and duration_s < self.calls[-1][0]:
+            self._line = min(self._line + 1, len(self.script) - 1)
+        self.calls.append((duration_s, prefix))
+        text = self.script[self._line][: int(duration_s * self.chars_per_s)]
+        return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
+
+
+@dataclass
+class FakeBackend:
+    """Translates by wrapping the source: ``"<source>"`` → ``"EN<source>"``."""
+
+    name: str = "fake"
+    delay_s: float = 0.0
+    calls: list[str] = field(default_factory=list)
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int,
+                  cancelled: Callable[[], bool]) -> str | None:
+        self.calls.append(source)
+        deadline = time.monotonic() + self.delay_s
+        while time.monotonic() < deadline:
+            if cancelled():
+                return None
+            time.sleep(0.005)
+        return f"{forced_prefix}EN<{source}>"
+
+
+class FakeVad:
+    """Speech probability from frame loudness: RMS above 0.01 is speech."""
+
+    def probability(self, frame: AudioArray) -> float:
+        return 1.0 if float(np.sqrt(np.mean(np.square(frame)))) > 0.01 else 0.0
+
+    def reset(self) -> None:
+        pass
+
+
+def tone_and_silence(pattern: Iterable[tuple[float, bool]], amplitude: float = 0.3) -> AudioArray:
+    """Audio of (seconds, is_speech) pieces: a 220 Hz tone for speech, zeros otherwise."""
+    pieces = []
+    for seconds, speech in pattern:
+        n = int(seconds * SAMPLE_RATE_HZ)
+        t = np.arange(n) / SAMPLE_RATE_HZ
+        piece = amplitude * np.sin(2 * np.pi * 220 * t) if speech else np.zeros(n)
+        pieces.append(piece.astype(np.float32))
+    return np.concatenate(pieces)
+
+
+async def chunks_of(samples: AudioArray, chunk_ms: int = 100) -> AsyncIterator[AudioChunk]:
+    """The audio as consecutive ``AudioChunk``s, as fast as possible."""
+    step = SAMPLE_RATE_HZ * chunk_ms // 1000
+    for start in range(0, len(samples), step):
+        yield AudioChunk(samples[start : start + step], start / SAMPLE_RATE_HZ)
+
+
+async def aiter_of(items: Iterable[T]) -> AsyncIterator[T]:
+    for item in items:
+        yield item
+
+
+async def run_stage(stage: Callable[[AsyncIterator[T]], AsyncIterator[object]],
+                    inputs: Iterable[T]) -> list[object]:
+    """Run one stage on scripted input and collect everything it yields."""
+    return [item async for item in stage(aiter_of(inputs))]

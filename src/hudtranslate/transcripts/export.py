@@ -1,0 +1,222 @@
+"""Subtitle and data exports of a finished session: SRT, WebVTT and JSONL.
+
+Cues follow the caption rules: at most two lines of 42 columns, up long enough to read
+(pacing.min_display_s), never overlapping the next cue. A sentence too long for one cue is
+split into consecutive cues that share its time span in proportion to their length. All
+timing is done in integer milliseconds so that formatting never makes two cues touch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from hudtranslate.captions.pacing import min_display_s
+from hudtranslate.captions.text import display_width, normalize_space, wrap_text
+from hudtranslate.events import Translation
+
+CUE_MAX_COLUMNS = 42
+CUE_MAX_LINES = 2
+MIN_CUE_MS = 100
+"""No cue is shorter than this, even when the next sentence starts right away."""
+GAP_MS = 1
+"""Space between one cue's end and the next cue's start."""
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptRecord:
+    """One final sentence as stored in the session JSONL: times, Chinese, English, model."""
+
+    index: int
+    start_s: float
+    end_s: float
+    zh: str
+    en: str
+    model: str = ""
+
+    @classmethod
+    def from_translation(cls, translation: Translation, index: int) -> TranscriptRecord:
+        """Record a translation's full text (committed + tentative) and its source."""
+        return cls(
+            index=index,
+            start_s=round(translation.start_s, 3),
+            end_s=round(translation.end_s, 3),
+            zh=translation.source.strip(),
+            en=translation.text,
+            model=translation.model,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> TranscriptRecord:
+        """Parse one JSON object; ValueError names the field that is missing or wrong."""
+        index = data.get("index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise ValueError("'index' must be an integer")
+        times = []
+        for key in ("start_s", "end_s"):
+            value = data.get(key)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ValueError(f"{key!r} must be a number")
+            times.append(float(value))
+        texts = []
+        for key in ("zh", "en", "model"):
+            value = data.get(key, "")
+            if not isinstance(value, str):
+                raise ValueError(f"{key!r} must be a string")
+            texts.append(value)
+        return cls(index, times[0], times[1], texts[0], texts[1], texts[2])
+
+    def to_json(self) -> str:
+        """One JSON line (no newline); Chinese kept readable, not \\u-escaped."""
+        fields = {
+            "index": self.index,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "zh": self.zh,
+            "en": self.en,
+            "model": self.model,
+        }
+        return json.dumps(fields, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One subtitle cue, timed in milliseconds."""
+
+    index: int
+    start_ms: int
+    end_ms: int
+    lines: tuple[str, ...]
+
+    @property
+    def start_s(self) -> float:
+        return self.start_ms / 1000
+
+    @property
+    def end_s(self) -> float:
+        return self.end_ms / 1000
+
+
+Sentence: TypeAlias = Translation | TranscriptRecord
+
+
+def as_records(sentences: Iterable[Sentence]) -> list[TranscriptRecord]:
+    """Records for ``sentences``; translations are numbered 1, 2, ... in the order given."""
+    records: list[TranscriptRecord] = []
+    for number, sentence in enumerate(sentences, start=1):
+        if isinstance(sentence, Translation):
+            records.append(TranscriptRecord.from_translation(sentence, number))
+        else:
+            records.append(sentence)
+    return records
+
+
+def build_cues(
+    sentences: Iterable[Sentence],
+    bilingual: bool = False,
+    max_columns: int = CUE_MAX_COLUMNS,
+    max_lines: int = CUE_MAX_LINES,
+) -> list[Cue]:
+    """Time and wrap ``sentences`` into cues; sentences without English are skipped.
+
+    With ``bilingual`` the Chinese is added below the English of each cue.
+    """
+    records = sorted(
+        (record for record in as_records(sentences) if normalize_space(record.en)),
+        key=lambda record: record.start_s,
+    )
+    cues: list[Cue] = []
+    prev_end_ms = -GAP_MS
+    for number, record in enumerate(records):
+        en_lines = wrap_text(record.en, max_columns)
+        parts = math.ceil(len(en_lines) / max_lines)
+        start_ms = max(_ms(record.start_s), prev_end_ms + GAP_MS, 0)
+        end_ms = max(_ms(record.end_s), _ms(record.start_s) + _ms(min_display_s(record.en)))
+        if number + 1 < len(records):
+            end_ms = min(end_ms, _ms(records[number + 1].start_s) - GAP_MS)
+        end_ms = max(end_ms, start_ms + parts * (MIN_CUE_MS + GAP_MS) - GAP_MS)
+        zh_lines = wrap_text(record.zh, max_columns) if bilingual else []
+        chunks = [
+            tuple(_share(en_lines, k, parts)) + tuple(_share(zh_lines, k, parts))
+            for k in range(parts)
+        ]
+        weights = [display_width(" ".join(_share(en_lines, k, parts))) for k in range(parts)]
+        for (chunk_start, chunk_end), lines in zip(
+            _split_span(start_ms, end_ms, weights), chunks, strict=True
+        ):
+            cues.append(Cue(len(cues) + 1, chunk_start, chunk_end, lines))
+        prev_end_ms = end_ms
+    return cues
+
+
+def to_srt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
+    """SubRip text: numbered cues with ``HH:MM:SS,mmm`` times, separated by blank lines."""
+    blocks = [
+        f"{cue.index}\n{format_timestamp(cue.start_ms, ',')} --> "
+        f"{format_timestamp(cue.end_ms, ',')}\n" + "\n".join(cue.lines)
+        for cue in build_cues(sentences, bilingual)
+    ]
+    return "".join(block + "\n\n" for block in blocks)
+
+
+def to_vtt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
+    """WebVTT text: the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times."""
+    blocks = [
+        f"{cue.index}\n{format_timestamp(cue.start_ms, '.')} --> "
+        f"{format_timestamp(cue.end_ms, '.')}\n"
+        + "\n".join(_vtt_escape(line) for line in cue.lines)
+        for cue in build_cues(sentences, bilingual)
+    ]
+    return "WEBVTT\n\n" + "".join(block + "\n\n" for block in blocks)
+
+
+def to_jsonl(sentences: Iterable[Sentence]) -> str:
+    """One JSON object a line; sentences with neither Chinese nor English are skipped."""
+    return "".join(
+        record.to_json() + "\n"
+        for record in as_records(sentences)
+        if record.zh.strip() or record.en.strip()
+    )
+
+
+def format_timestamp(milliseconds: int, decimal_sep: str) -> str:
+    """``HH:MM:SS<sep>mmm``; hours grow past two digits rather than wrap."""
+    seconds, millis = divmod(max(milliseconds, 0), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{decimal_sep}{millis:03d}"
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _share(lines: list[str], part: int, parts: int) -> list[str]:
+    """The ``part``-th of ``parts`` nearly equal consecutive slices; earlier ones fuller."""
+    count = len(lines)
+    return lines[-(-part * count // parts) : -(-(part + 1) * count // parts)]
+
+
+def _split_span(start_ms: int, end_ms: int, weights: list[int]) -> list[tuple[int, int]]:
+    """Cut ``[start_ms, end_ms]`` into consecutive spans proportional to ``weights``.
+
+    Each span gets ``MIN_CUE_MS`` first and a share of the rest, so none is too short;
+    the caller guarantees the span is long enough for that.
+    """
+    slot = MIN_CUE_MS + GAP_MS
+    spare = end_ms - start_ms - (len(weights) * slot - GAP_MS)
+    total = sum(weights) or 1
+    bounds, running = [], 0
+    for k, weight in enumerate(weights):
+        bounds.append(start_ms + k * slot + round(spare * running / total))
+        running += weight
+    ends = [bound - GAP_MS for bound in bounds[1:]] + [end_ms]
+    return list(zip(bounds, ends, strict=True))
+
+
+def _vtt_escape(text: str) -> str:
+    """WebVTT cue text treats ``&`` and ``<`` as markup; ``>`` would allow a stray ``-->``."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

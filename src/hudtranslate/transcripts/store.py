@@ -1,0 +1,213 @@
+"""Crash-safe session store: nothing a user produced is ever lost.
+
+Each final sentence is appended to a JSONL file as one line and flushed to disk (fsync) at
+once, so a crash or SIGKILL loses at most the sentence still being spoken. A line torn by a
+crash mid-write is skipped on reading and cut off when the file is appended to again.
+Exports (SRT, WebVTT) are derived files, written to a temporary file and renamed into
+place, so a reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from hudtranslate.errors import DataError
+from hudtranslate.events import StreamEnd, Transcript, Translation
+from hudtranslate.transcripts.export import Sentence, TranscriptRecord, to_srt, to_vtt
+
+logger = logging.getLogger(__name__)
+
+
+class TranscriptWriter:
+    """Append final translations to ``path`` (JSONL), one fsync'd line each.
+
+    Appending to an existing file continues its numbering. Usable as a sink (``update``)
+    and as a context manager.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._last_index = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            created = not self.path.exists()
+            if not created:
+                self._last_index = max((r.index for r in read_transcript(self.path)), default=0)
+                _end_last_line(self.path)
+            self._file: BinaryIO | None = self.path.open("ab")
+            if created:
+                _fsync_dir(self.path.parent)
+        except OSError as exc:
+            raise DataError(f"cannot write transcript {self.path}: {exc.strerror}") from exc
+
+    @property
+    def count(self) -> int:
+        """Index of the last record in the file (records written, across sessions)."""
+        return self._last_index
+
+    def append(self, translation: Translation) -> TranscriptRecord:
+        """Write one final translation and make it durable before returning."""
+        if not translation.final:
+            raise ValueError("only final translations are stored")
+        if self._file is None:
+            raise ValueError(f"transcript {self.path} is closed")
+        record = TranscriptRecord.from_translation(translation, self._last_index + 1)
+        line = (record.to_json() + "\n").encode("utf-8")
+        try:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise DataError(f"cannot write transcript {self.path}: {exc.strerror}") from exc
+        self._last_index = record.index
+        return record
+
+    def update(self, event: Transcript | Translation | StreamEnd) -> None:
+        """Sink interface: store final translations, ignore everything else."""
+        if isinstance(event, Translation) and event.final:
+            self.append(event)
+
+    def close(self) -> None:
+        """Close the file; every line is already on disk. Safe to call twice."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> TranscriptWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_transcript(path: str | os.PathLike[str]) -> list[TranscriptRecord]:
+    """Read a session JSONL back into records.
+
+    A bad last line is what a crash mid-write leaves, so it is skipped with a warning; a
+    bad line anywhere else means the file is damaged, and raises DataError naming the line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8", errors="strict")
+    except OSError as exc:
+        raise DataError(f"cannot read transcript {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        text = _decode_all_but_tail(path)
+    lines = text.split("\n")
+    last_number = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
+    records: list[TranscriptRecord] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            records.append(TranscriptRecord.from_dict(data))
+        except ValueError as exc:
+            if number == last_number:
+                logger.warning("skipping torn last line %d of %s: %s", number, path, exc)
+                continue
+            raise DataError(f"{path}:{number}: not a transcript record: {exc}") from None
+    return records
+
+
+def write_exports(
+    records: Iterable[Sentence],
+    out_dir: str | os.PathLike[str],
+    stem: str,
+    bilingual: bool = False,
+) -> tuple[Path, Path]:
+    """Write ``<stem>.srt`` and ``<stem>.vtt`` into ``out_dir``; return their paths."""
+    sentences = list(records)
+    directory = Path(out_dir)
+    srt_path, vtt_path = directory / f"{stem}.srt", directory / f"{stem}.vtt"
+    write_text_atomic(srt_path, to_srt(sentences, bilingual))
+    write_text_atomic(vtt_path, to_vtt(sentences, bilingual))
+    return srt_path, vtt_path
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` all at once: temp file, fsync, rename."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(text.encode("utf-8"))
+                temp.flush()
+                os.fsync(temp.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _decode_all_but_tail(path: Path) -> str:
+    """Decode a file whose last line was cut inside a multi-byte character."""
+    data = path.read_bytes()
+    head, _, tail = data.rpartition(b"\n")
+    try:
+        return head.decode("utf-8") + "\n" + tail.decode("utf-8", errors="replace")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"transcript {path} is not UTF-8 text: {exc}") from None
+
+
+def _end_last_line(path: Path) -> None:
+    """Make sure new lines do not glue onto an unterminated last line.
+
+    A complete record just missing its newline gets one; a torn line is cut off (it was
+    already unreadable, and it is logged so its bytes are not silently gone).
+    """
+    with path.open("rb+") as handle:
+        data = handle.read()
+        if not data or data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        if _is_record(data[keep:]):
+            handle.write(b"\n")
+        else:
+            logger.warning("dropping torn last line of %s: %r", path, data[keep:])
+            handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _is_record(line: bytes) -> bool:
+    try:
+        data = json.loads(line.decode("utf-8"))
+        if isinstance(data, dict):
+            TranscriptRecord.from_dict(data)
+            return True
+    except ValueError:
+        pass
+    return False
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a new directory entry durable; not every platform can open a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,137 @@
+"""Cuts a stream of audio chunks into utterances of speech, sent on as they are spoken.
+
+The VAD judges fixed 512-sample frames while chunks arrive in any size, so partial frames
+are carried over. Audio is released the moment the state machine commits it, so ASR can
+start on an utterance long before the speaker pauses; frames not yet judged (the pre-roll
+before confirmed speech, the start of a pause) wait in a small buffer.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from hudtranslate.config import VadOptions
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk, SpeechChunk
+from hudtranslate.vad.silero import FRAME_SAMPLES, VadModel
+from hudtranslate.vad.state import SpeechStateMachine, UtteranceEnd, UtteranceStart
+
+_EMPTY = np.zeros(0, dtype=np.float32)
+
+
+class SpeechSegmenter:
+    """Feed AudioChunks, get SpeechChunks: pieces of each utterance, then a final one.
+
+    Per utterance (ids 0, 1, 2, ...) it emits zero or more non-final chunks followed by
+    exactly one ``final=True`` chunk (its samples may be empty). Chunks of one utterance are
+    contiguous; silence, noise and too-short blips produce nothing at all.
+    """
+
+    def __init__(
+        self, vad: VadModel, options: VadOptions, frame_samples: int = FRAME_SAMPLES
+    ) -> None:
+        self._vad = vad
+        self._frame_samples = frame_samples
+        self._machine = SpeechStateMachine(options, frame_samples * 1000 / SAMPLE_RATE_HZ)
+        self._next_id = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream: forget buffered audio, VAD state and the stream clock.
+
+        Utterance ids keep counting, so ids stay unique across streams of one session.
+        """
+        self._vad.reset()
+        self._machine.reset()
+        self._partial = _EMPTY
+        self._frames: deque[AudioArray] = deque()
+        self._first_frame = 0  # frame index of self._frames[0]
+        self._origin_s: float | None = None  # stream time of frame 0
+        self._utterance: int | None = None
+        self._sent = 0  # next frame of the open utterance not yet sent
+        self._run: list[AudioArray] = []
+        self._run_start = 0
+        self._out: list[SpeechChunk] = []
+
+    def feed(self, chunk: AudioChunk) -> list[SpeechChunk]:
+        """Take the next chunk of the stream; return the speech it completes."""
+        if self._origin_s is None:
+            self._origin_s = chunk.start_s - len(self._partial) / SAMPLE_RATE_HZ
+        samples = np.concatenate([self._partial, chunk.samples.astype(np.float32, copy=False)])
+        whole = len(samples) // self._frame_samples * self._frame_samples
+        for begin in range(0, whole, self._frame_samples):
+            frame = np.ascontiguousarray(samples[begin : begin + self._frame_samples])
+            self._frames.append(frame)
+            self._apply(self._machine.push(self._vad.probability(frame)))
+            self._forget_old_frames()
+        self._partial = samples[whole:].copy()
+        return self._take_output()
+
+    def finish(self) -> list[SpeechChunk]:
+        """End of stream: close an open utterance (with any unjudged tail of it)."""
+        judged = self.frames_judged
+        if self._utterance is not None and self._machine.committed_frame == judged:
+            self._run_frames_until(judged)
+            self._run.append(self._partial)  # speech ran to the very end
+        self._apply(self._machine.finish())
+        self._partial = _EMPTY
+        return self._take_output()
+
+    @property
+    def frames_judged(self) -> int:
+        """Frames of this stream the VAD has judged so far."""
+        return self._machine.frames_seen
+
+    def _apply(self, events: list[UtteranceStart | UtteranceEnd]) -> None:
+        for event in events:
+            if isinstance(event, UtteranceStart):
+                self._utterance = self._next_id
+                self._next_id += 1
+                self._sent = event.frame
+                self._run_start = event.frame
+            else:
+                self._run_frames_until(event.frame)
+                self._close_run(final=True)
+                self._utterance = None
+        committed = self._machine.committed_frame
+        if committed is not None:
+            self._run_frames_until(committed)
+
+    def _run_frames_until(self, frame: int) -> None:
+        """Move the open utterance's frames up to ``frame`` into the outgoing run."""
+        if not self._run:
+            self._run_start = self._sent
+        for index in range(self._sent, frame):
+            self._run.append(self._frames[index - self._first_frame])
+        self._sent = max(self._sent, frame)
+
+    def _close_run(self, *, final: bool) -> None:
+        if self._utterance is None or (not final and not self._run):
+            return
+        samples = np.concatenate(self._run) if self._run else _EMPTY.copy()
+        start = self._run_start if self._run else self._sent
+        self._out.append(
+            SpeechChunk(
+                utterance_id=self._utterance,
+                samples=np.ascontiguousarray(samples, dtype=np.float32),
+                start_s=self._time_of(start),
+                final=final,
+            )
+        )
+        self._run = []
+
+    def _take_output(self) -> list[SpeechChunk]:
+        self._close_run(final=False)
+        out, self._out = self._out, []
+        return out
+
+    def _forget_old_frames(self) -> None:
+        keep = self._sent if self._utterance is not None else self._machine.keep_from
+        while self._frames and self._first_frame < keep:
+            self._frames.popleft()
+            self._first_frame += 1
+
+    def _time_of(self, frame: int) -> float:
+        origin = 0.0 if self._origin_s is None else self._origin_s
+        return origin + frame * self._frame_samples / SAMPLE_RATE_HZ

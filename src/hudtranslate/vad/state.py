@@ -1,0 +1,196 @@
+"""Pure speech-state machine: per-frame speech probabilities in, utterance events out.
+
+Kept free of any model so the timing rules can be tested table-driven. Frames are numbered
+from 0 in stream order; every frame position below is a frame index, and spans are
+half-open ``[start, end)``.
+
+States::
+
+    IDLE ──p ≥ threshold──► PENDING ──voiced span ≥ min_speech_ms──► SPEAKING
+      ▲                        │                                        │
+      └── silence ≥ min_silence_ms (noise: no event)                    │
+      └──────────── silence ≥ min_silence_ms: UtteranceEnd ◄────────────┘
+                    length ≥ max_utterance_s: UtteranceEnd(forced) and, if the speaker
+                    is still talking, UtteranceStart at the very next frame
+
+Hysteresis as in Silero's own ``get_speech_timestamps``: a silence run begins at the first
+frame below ``threshold - 0.15`` and only a frame at or above ``threshold`` ends it, so a
+wavering probability neither splits an utterance nor starts one.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from hudtranslate.config import VadOptions
+
+HYSTERESIS = 0.15
+"""The end threshold sits this far below the start threshold."""
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceStart:
+    """Speech was confirmed; the utterance's audio begins at ``frame`` (pre-roll included)."""
+
+    frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceEnd:
+    """The utterance's audio ends before ``frame`` (trailing pad included).
+
+    ``forced`` means it was cut at ``max_utterance_s`` rather than ended by a pause.
+    """
+
+    frame: int
+    forced: bool = False
+
+
+VadEvent = UtteranceStart | UtteranceEnd
+
+
+class _State(enum.Enum):
+    IDLE = "idle"
+    PENDING = "pending"
+    SPEAKING = "speaking"
+
+
+class SpeechStateMachine:
+    """Turns one speech probability per frame into UtteranceStart/UtteranceEnd events.
+
+    Besides events, two frame positions tell a streaming consumer what it may do with
+    audio: ``committed_frame`` (audio before it surely belongs to the open utterance, so it
+    can be sent on at once) and ``keep_from`` (audio before it will never be needed again).
+    """
+
+    def __init__(self, options: VadOptions, frame_ms: float) -> None:
+        if frame_ms <= 0:
+            raise ValueError(f"frame_ms must be positive, got {frame_ms}")
+        self.options = options
+        self.frame_ms = frame_ms
+        self.threshold = options.threshold
+        self.end_threshold = max(0.0, options.threshold - HYSTERESIS)
+        self.pad_frames = round(options.speech_pad_ms / frame_ms)
+        self.min_speech_frames = math.ceil(options.min_speech_ms / frame_ms)
+        self.min_silence_frames = max(1, math.ceil(options.min_silence_ms / frame_ms))
+        self.max_frames = max(1, math.floor(options.max_utterance_s * 1000 / frame_ms))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: the next frame fed is frame 0 of a new stream."""
+        self._state = _State.IDLE
+        self._frames = 0  # frames fed so far; the next frame's index
+        self._candidate = 0  # first voiced frame of a PENDING run
+        self._last_voiced = -1
+        self._silence_start: int | None = None
+        self._utterance_start = 0
+        self._previous_end = 0  # utterances never overlap: starts are clamped to this
+
+    @property
+    def frames_seen(self) -> int:
+        return self._frames
+
+    @property
+    def in_utterance(self) -> bool:
+        """True between an UtteranceStart and its UtteranceEnd."""
+        return self._state is _State.SPEAKING
+
+    @property
+    def committed_frame(self) -> int | None:
+        """Audio before this frame surely belongs to the open utterance; None if none is open.
+
+        During a pause only the first ``speech_pad_ms`` of it is certain: the rest is
+        either more speech (if the speaker resumes) or dropped (if the utterance ends).
+        """
+        if self._state is not _State.SPEAKING:
+            return None
+        if self._silence_start is None:
+            return self._frames
+        return min(self._frames, self._silence_start + self.pad_frames)
+
+    @property
+    def keep_from(self) -> int:
+        """The earliest frame any future event can still include."""
+        if self._state is _State.SPEAKING:
+            return self._utterance_start
+        if self._state is _State.PENDING:
+            return max(self._previous_end, self._candidate - self.pad_frames)
+        return max(self._previous_end, self._frames - self.pad_frames)
+
+    def push(self, probability: float) -> list[VadEvent]:
+        """Feed the next frame's speech probability; return the events it triggers."""
+        frame = self._frames
+        self._frames += 1
+        if self._state is _State.IDLE:
+            if probability < self.threshold:
+                return []
+            self._state = _State.PENDING
+            self._candidate = frame
+            self._last_voiced = frame
+            self._silence_start = None
+            return self._maybe_confirm()
+        self._track(frame, probability)
+        if self._state is _State.PENDING:
+            if self._silence_long_enough():
+                self._state = _State.IDLE  # too short to be speech: noise, drop it
+                return []
+            return self._maybe_confirm()
+        if self._silence_long_enough():
+            return [self._end(self._trailing_end(), forced=False)]
+        if self._frames - self._utterance_start >= self.max_frames:
+            still_talking = self._silence_start is None
+            end = self._frames if still_talking else self._trailing_end()
+            events: list[VadEvent] = [self._end(end, forced=True)]
+            if still_talking:
+                events.append(self._start(self._frames))
+            return events
+        return []
+
+    def finish(self) -> list[VadEvent]:
+        """End of stream: close an open utterance; a run too short for speech is dropped."""
+        events: list[VadEvent] = []
+        if self._state is _State.SPEAKING:
+            events.append(self._end(self._trailing_end(), forced=False))
+        self._state = _State.IDLE
+        return events
+
+    def _track(self, frame: int, probability: float) -> None:
+        if probability >= self.threshold:
+            self._silence_start = None
+            self._last_voiced = frame
+        elif probability < self.end_threshold:
+            if self._silence_start is None:
+                self._silence_start = frame
+        elif self._silence_start is None:
+            self._last_voiced = frame  # between the thresholds: still speech, if not paused
+
+    def _silence_long_enough(self) -> bool:
+        return (
+            self._silence_start is not None
+            and self._frames - self._silence_start >= self.min_silence_frames
+        )
+
+    def _maybe_confirm(self) -> list[VadEvent]:
+        if self._last_voiced + 1 - self._candidate < self.min_speech_frames:
+            return []
+        start = max(self._previous_end, self._candidate - self.pad_frames)
+        return [self._start(start)]
+
+    def _trailing_end(self) -> int:
+        if self._silence_start is None:
+            return self._frames
+        return min(self._frames, self._silence_start + self.pad_frames)
+
+    def _start(self, frame: int) -> UtteranceStart:
+        self._state = _State.SPEAKING
+        self._utterance_start = frame
+        self._silence_start = None
+        return UtteranceStart(frame)
+
+    def _end(self, frame: int, *, forced: bool) -> UtteranceEnd:
+        self._state = _State.IDLE
+        self._previous_end = frame
+        self._silence_start = None
+        return UtteranceEnd(frame, forced=forced)

@@ -1,0 +1,248 @@
+"""The pure speech-state machine (table-driven) and the segmenter on a scripted VAD."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from hudtranslate.config import VadOptions
+from hudtranslate.events import AudioChunk, SpeechChunk
+from hudtranslate.vad import SpeechSegmenter, SpeechStateMachine, UtteranceEnd, UtteranceStart
+
+# 100 ms frames keep the arithmetic readable: pad 1 frame, min speech 2 frames,
+# min silence 3 frames, max utterance 20 frames.
+OPTIONS = VadOptions(
+    threshold=0.5, min_silence_ms=300, min_speech_ms=200, speech_pad_ms=100, max_utterance_s=2.0
+)
+# S: clear speech, m: between the end threshold (0.35) and the threshold, .: silence.
+PROBABILITY = {"S": 0.9, "m": 0.4, ".": 0.05}
+
+
+def run(pattern: str, options: VadOptions = OPTIONS, finish: bool = False) -> list[str]:
+    """Feed one probability per character; describe events as 'push#:start@frame' etc."""
+    machine = SpeechStateMachine(options, frame_ms=100)
+    got: list[str] = []
+    events: list[tuple[str, UtteranceStart | UtteranceEnd]] = []
+    for index, symbol in enumerate(pattern):
+        events += [(str(index), event) for event in machine.push(PROBABILITY[symbol])]
+    if finish:
+        events += [("fin", event) for event in machine.finish()]
+    for when, event in events:
+        if isinstance(event, UtteranceStart):
+            got.append(f"{when}:start@{event.frame}")
+        else:
+            got.append(f"{when}:{'cut' if event.forced else 'end'}@{event.frame}")
+    return got
+
+
+CASES = [
+    ("silence", ".........", [], OPTIONS),
+    ("wavering below threshold never starts", "mmmmmmmm", [], OPTIONS),
+    ("blip shorter than min speech is noise", ".S......", [], OPTIONS),
+    (
+        "speech starts padded, ends after min silence",
+        "..SSSS....",
+        ["3:start@1", "8:end@7"],
+        OPTIONS,
+    ),
+    ("pad is clipped at the stream start", "SSS....", ["1:start@0", "5:end@4"], OPTIONS),
+    ("short pause does not split", "..SS..SS.....", ["3:start@1", "10:end@9"], OPTIONS),
+    ("two blips close together are speech", ".S.S.....", ["3:start@0", "6:end@5"], OPTIONS),
+    ("between thresholds keeps speech going", "SSmmmmSS...", ["1:start@0", "10:end@9"], OPTIONS),
+    ("between thresholds does not end a pause", "SS.mm...", ["1:start@0", "4:end@3"], OPTIONS),
+    (
+        "min speech 0 starts on the first frame",
+        ".S....",
+        ["1:start@0", "4:end@3"],
+        VadOptions(0.5, 300, 0, 100, 2.0),
+    ),
+    (
+        "long utterance is cut and continues at once",
+        "S" * 25 + "...",
+        ["1:start@0", "19:cut@20", "19:start@20", "27:end@26"],
+        OPTIONS,
+    ),
+    ("cut during a pause does not restart", "S" * 18 + "....", ["1:start@0", "19:cut@19"], OPTIONS),
+    (
+        "start never overlaps the previous end",
+        "SS...SS...",
+        ["1:start@0", "4:end@5", "6:start@5", "9:end@10"],
+        VadOptions(0.5, 300, 200, 300, 2.0),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected", "options"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_state_machine(pattern: str, expected: list[str], options: VadOptions) -> None:
+    assert run(pattern, options) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("SSSS", ["1:start@0", "fin:end@4"]),
+        ("SSSS..", ["1:start@0", "fin:end@5"]),
+        ("..S", []),
+        ("", []),
+    ],
+)
+def test_finish(pattern: str, expected: list[str]) -> None:
+    assert run(pattern, finish=True) == expected
+
+
+def test_committed_frame_holds_back_a_pause_beyond_the_pad() -> None:
+    machine = SpeechStateMachine(OPTIONS, frame_ms=100)
+    committed = []
+    for symbol in "..SSS..S":
+        machine.push(PROBABILITY[symbol])
+        committed.append(machine.committed_frame)
+    assert committed == [None, None, None, 4, 5, 6, 6, 8]
+    assert machine.in_utterance
+
+
+def test_keep_from_covers_the_pre_roll() -> None:
+    machine = SpeechStateMachine(OPTIONS, frame_ms=100)
+    for symbol in ".....":
+        machine.push(PROBABILITY[symbol])
+    assert machine.keep_from == 4  # one pad frame before the next frame
+    machine.push(PROBABILITY["S"])
+    assert machine.keep_from == 4  # pending: its start may still need frame 4
+
+
+def test_silero_frame_arithmetic() -> None:
+    machine = SpeechStateMachine(VadOptions(), frame_ms=32)
+    assert machine.pad_frames == 3  # 100 ms
+    assert machine.min_speech_frames == 7  # 200 ms, rounded up
+    assert machine.min_silence_frames == 11  # 350 ms, rounded up
+    assert machine.max_frames == 468  # 15 s
+    assert machine.end_threshold == pytest.approx(0.35)
+
+
+# --- the segmenter on a scripted VAD ---------------------------------------------------
+
+FRAME = 512
+LOUD, QUIET = "S", "."
+
+
+class LoudnessVad:
+    """Calls a frame speech when it is loud: lets tests script speech with amplitudes."""
+
+    def __init__(self) -> None:
+        self.resets = 0
+
+    def probability(self, frame: npt.NDArray[np.float32]) -> float:
+        return 0.9 if float(np.mean(np.abs(frame))) > 0.2 else 0.0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def script(pattern: str, seed: int = 0) -> npt.NDArray[np.float32]:
+    """Audio with one 512-sample frame per character: loud noise for S, faint noise for '.'."""
+    rng = np.random.default_rng(seed)
+    frames = [rng.uniform(-1, 1, FRAME) * (0.9 if c == LOUD else 0.01) for c in pattern]
+    return np.concatenate(frames).astype(np.float32) if frames else np.zeros(0, np.float32)
+
+
+def segment(
+    audio: npt.NDArray[np.float32],
+    sizes: list[int] | None = None,
+    options: VadOptions | None = None,
+    start_s: float = 0.0,
+) -> list[SpeechChunk]:
+    segmenter = SpeechSegmenter(LoudnessVad(), options or VadOptions())
+    out: list[SpeechChunk] = []
+    begin, turn = 0, 0
+    while begin < len(audio):
+        size = sizes[turn % len(sizes)] if sizes else 1600
+        out += segmenter.feed(AudioChunk(audio[begin : begin + size], start_s + begin / 16_000))
+        begin, turn = begin + size, turn + 1
+    return out + segmenter.finish()
+
+
+def utterances(chunks: list[SpeechChunk], start_s: float = 0.0) -> dict[int, tuple[int, int]]:
+    """Sample span per utterance, checking chunks are contiguous and end with one final."""
+    spans: dict[int, tuple[int, int]] = {}
+    finals: dict[int, int] = {}
+    for chunk in chunks:
+        begin = round((chunk.start_s - start_s) * 16_000)
+        if chunk.utterance_id in spans:
+            assert finals[chunk.utterance_id] == 0, "chunk after the final one"
+            assert begin == spans[chunk.utterance_id][1], "utterance audio is not contiguous"
+            spans[chunk.utterance_id] = (spans[chunk.utterance_id][0], begin + len(chunk.samples))
+        else:
+            spans[chunk.utterance_id] = (begin, begin + len(chunk.samples))
+            finals[chunk.utterance_id] = 0
+        finals[chunk.utterance_id] += chunk.final
+    assert all(count == 1 for count in finals.values()), finals
+    assert list(spans) == list(range(len(spans)))
+    return spans
+
+
+def test_segmenter_pads_both_ends_and_sends_exact_audio() -> None:
+    pattern = "." * 20 + "S" * 30 + "." * 20 + "S" * 10 + "." * 20
+    audio = script(pattern)
+    chunks = segment(audio)
+    spans = utterances(chunks)
+    pad = 3 * FRAME  # 100 ms of 32 ms frames
+    assert spans == {
+        0: (20 * FRAME - pad, 50 * FRAME + pad),
+        1: (70 * FRAME - pad, 80 * FRAME + pad),
+    }
+    for utterance, (begin, end) in spans.items():
+        sent = np.concatenate([c.samples for c in chunks if c.utterance_id == utterance])
+        np.testing.assert_array_equal(sent, audio[begin:end])
+
+
+def test_segmenter_streams_speech_before_the_pause() -> None:
+    chunks = segment(script("." * 10 + "S" * 60 + "." * 20))
+    assert len([c for c in chunks if c.utterance_id == 0 and not c.final]) > 10
+
+
+@pytest.mark.parametrize("sizes", [[1600], [100, 2000, 7, 512], [FRAME], [50_000]])
+def test_segmenter_does_not_depend_on_chunk_sizes(sizes: list[int]) -> None:
+    audio = script("." * 15 + "S" * 40 + "." * 15 + "S" * 20 + "." * 5)
+    assert utterances(segment(audio, sizes)) == utterances(segment(audio, [len(audio)]))
+
+
+def test_segmenter_ignores_silence_and_blips() -> None:
+    assert segment(script("." * 200)) == []
+    assert segment(script("." * 50 + "SS" + "." * 50 + "S" + "." * 50)) == []
+
+
+def test_segmenter_cuts_long_speech_and_continues() -> None:
+    options = VadOptions(max_utterance_s=2.0)
+    chunks = segment(script("." * 10 + "S" * 150 + "." * 20), options=options)
+    spans = utterances(chunks)
+    assert len(spans) == 3
+    assert spans[0][1] == spans[1][0] and spans[1][1] == spans[2][0]
+    assert all(end - begin <= 2.0 * 16_000 for begin, end in spans.values())
+
+
+def test_segmenter_finish_closes_speech_at_end_of_stream_with_its_tail() -> None:
+    audio = np.concatenate([script("." * 10 + "S" * 20), script("S")[:300]])
+    spans = utterances(segment(audio, [1000]))
+    assert spans == {0: (7 * FRAME, len(audio))}
+
+
+def test_segmenter_times_follow_the_stream_clock() -> None:
+    chunks = segment(script("." * 10 + "S" * 20 + "." * 20), start_s=42.0)
+    assert chunks[0].start_s == pytest.approx(42.0 + 7 * FRAME / 16_000)
+    assert utterances(chunks, start_s=42.0) == {0: (7 * FRAME, 33 * FRAME)}
+
+
+def test_segmenter_reset_starts_a_new_stream_with_fresh_ids() -> None:
+    vad = LoudnessVad()
+    segmenter = SpeechSegmenter(vad, VadOptions())
+    audio = script("." * 10 + "S" * 20 + "." * 20)
+    first = segmenter.feed(AudioChunk(audio, 0.0)) + segmenter.finish()
+    segmenter.reset()
+    second = segmenter.feed(AudioChunk(audio, 0.0)) + segmenter.finish()
+    assert {c.utterance_id for c in first} == {0} and {c.utterance_id for c in second} == {1}
+    assert [c.start_s for c in first] == [c.start_s for c in second]
+    assert vad.resets == 2
