@@ -67,7 +67,7 @@ class AsrOptions:
     language: str = "zh"
     beam_size: int = 1
     final_beam_size: int = 3
-    partial_interval_ms: int = 700
+    partial_interval_ms: int = 1000
     padding_s: float = 3.0
     max_chars_per_s: float = 12.0
 
@@ -81,15 +81,22 @@ class AsrOptions:
 
 @dataclass(frozen=True)
 class TranslateOptions:
-    """Qwen translation: ``model`` is a catalogue name or a GGUF file path."""
+    """Qwen translation: ``model`` is a catalogue name or a GGUF file path.
+
+    While a sentence is still being spoken, its committed (stable) Chinese is translated
+    each time it has grown by ``partial_min_new_chars``: early English for long sentences
+    without spending the two cores on every flicker of the recogniser.
+    """
 
     model: str = "qwen2.5-1.5b"
     context_sentences: int = 2
     max_new_tokens: int = 120
     context_tokens: int = 2048
     translate_partials: bool = True
+    partial_min_new_chars: int = 6
 
     def __post_init__(self) -> None:
+        _check_range("translate.partial_min_new_chars", self.partial_min_new_chars, 1, 100)
         _check_range("translate.context_sentences", self.context_sentences, 0, 10)
         _check_range("translate.max_new_tokens", self.max_new_tokens, 8, 1024)
         _check_range("translate.context_tokens", self.context_tokens, 512, 32_768)
@@ -109,6 +116,51 @@ class CaptionOptions:
 
 
 @dataclass(frozen=True)
+class DisplayOptions:
+    """The glasses' HUD: a built-in profile (rokid, even-g1, meta-display), field by field
+    overridable for other hardware. ``0`` / ``""`` / ``-1`` (margins) keep the profile's value.
+
+    ``color`` is ``1bit`` (on/off pixels), ``green`` (256 levels of green) or ``rgb``.
+    Pacing: a line stays up until read at ``reading_chars_per_s`` (and at least
+    ``min_line_s``); the HUD clears ``clear_after_s`` after the last change (0: never);
+    committed lines scroll up over ``scroll_ms``.
+    """
+
+    profile: str = "rokid"
+    width_px: int = 0
+    height_px: int = 0
+    color: str = ""
+    font_size_px: int = 0
+    line_height_px: int = 0
+    margin_x_px: int = -1
+    margin_y_px: int = -1
+    lines: int = 0
+    pinyin: bool = False
+    reading_chars_per_s: float = 17.0
+    min_line_s: float = 0.8
+    clear_after_s: float = 7.0
+    scroll_ms: int = 240
+
+    def __post_init__(self) -> None:
+        if self.color not in {"", "1bit", "green", "rgb"}:
+            raise ConfigError(f"display.color must be 1bit, green or rgb, got {self.color!r}")
+        for name in ("width_px", "height_px"):
+            value = getattr(self, name)
+            if value:
+                _check_range(f"display.{name}", value, 32, 8192)
+        if self.font_size_px:
+            _check_range("display.font_size_px", self.font_size_px, 8, 200)
+        _check_range("display.line_height_px", self.line_height_px, 0, 400)
+        _check_range("display.margin_x_px", self.margin_x_px, -1, 2000)
+        _check_range("display.margin_y_px", self.margin_y_px, -1, 2000)
+        _check_range("display.lines", self.lines, 0, 20)
+        _check_range("display.reading_chars_per_s", self.reading_chars_per_s, 1.0, 100.0)
+        _check_range("display.min_line_s", self.min_line_s, 0.0, 10.0)
+        _check_range("display.clear_after_s", self.clear_after_s, 0.0, 3600.0)
+        _check_range("display.scroll_ms", self.scroll_ms, 0, 2000)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the CLI can set. ``threads`` is the core budget shared by ASR and MT."""
 
@@ -119,6 +171,7 @@ class Settings:
     asr: AsrOptions = field(default_factory=AsrOptions)
     translate: TranslateOptions = field(default_factory=TranslateOptions)
     captions: CaptionOptions = field(default_factory=CaptionOptions)
+    display: DisplayOptions = field(default_factory=DisplayOptions)
 
     def __post_init__(self) -> None:
         _check_range("threads", self.threads, 1, 64)

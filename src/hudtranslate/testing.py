@@ -32,8 +32,7 @@ class FakeDecoder:
     calls: list[tuple[float, str]] = field(default_factory=list)
     _line: int = 0
 
-    def decode(self, audio: AudioArray, *, prefix: str = "", previous: str = "",
-               beam_size: int = 1,
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe") -> Decoded:
         duration_s = len(audio) / SAMPLE_RATE_HZ
@@ -44,9 +43,14 @@ class FakeDecoder:
         return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
 
 
+def fake_english(source: str) -> str:
+    """What ``FakeBackend`` answers: ASCII that names the source, e.g. ``EN<6211-4eec>``."""
+    return "EN<" + "-".join(f"{ord(char):x}" for char in source) + ">"
+
+
 @dataclass
 class FakeBackend:
-    """Translates by wrapping the source: ``"<source>"`` → ``"EN<source>"``."""
+    """Translates to ``fake_english(source)``, after an optional cancellable delay."""
 
     name: str = "fake"
     delay_s: float = 0.0
@@ -61,7 +65,7 @@ class FakeBackend:
             if cancelled():
                 return None
             time.sleep(0.005)
-        return f"{forced_prefix}EN<{source}>"
+        return forced_prefix + fake_english(source)
 
 
 class FakeVad:

@@ -21,8 +21,6 @@ _MAX_UTTERANCE_SAMPLES = (MAX_FRAMES // 100 - 4) * SAMPLE_RATE_HZ
 _NO_SPEECH_PROB = 0.6
 _LOW_LOGPROB = -1.0
 _TOKENS_PER_CHAR = 1.6
-_CONTEXT_GAP_S = 2.0
-"""The previous sentence is given to Whisper as context only if it ended this recently."""
 
 
 class Decoder(Protocol):
@@ -33,7 +31,6 @@ class Decoder(Protocol):
         audio: AudioArray,
         *,
         prefix: str = "",
-        previous: str = "",
         beam_size: int = 1,
         max_new_tokens: int = 64,
         padding_s: float = 3.0,
@@ -53,8 +50,6 @@ class StreamingRecognizer:
     _start_s: float = 0.0
     _decoded_samples: int = 0
     _policy: LocalAgreement = field(default_factory=LocalAgreement)
-    _previous_text: str = ""
-    _previous_end_s: float = float("-inf")
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
@@ -89,8 +84,6 @@ class StreamingRecognizer:
         decoded = self._decode(self.options.final_beam_size, forced_prefix=False)
         text = self._policy.finish(decoded or "")
         transcript = self._transcript(text, "", final=True, now_s=now_s) if text else None
-        if transcript is not None:
-            self._previous_text, self._previous_end_s = text, transcript.end_s
         self.reset()
         return transcript
 
@@ -113,10 +106,8 @@ class StreamingRecognizer:
         max_chars = int(self.options.max_chars_per_s * duration_s) + 4
         prefix = self._policy.committed if forced_prefix else ""
         budget = max(4, int((max_chars - len(prefix)) * _TOKENS_PER_CHAR))
-        recent = self._start_s - self._previous_end_s < _CONTEXT_GAP_S
         decoded = self.engine.decode(
-            audio, prefix=prefix, previous=self._previous_text if recent else "",
-            beam_size=beam_size, max_new_tokens=budget,
+            audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
             padding_s=self.options.padding_s,
         )
         if decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 
 import zhconv
+import zhconv.zhconv
 
 _ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -15,8 +18,16 @@ _REPEATS = re.compile(r"(.{1,8}?)\1{3,}")
 CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
+@functools.cache
+def _load_dictionary() -> None:
+    # zhconv's default loader leaves its dictionary file open (a ResourceWarning);
+    # loading it by path closes the file.
+    zhconv.zhconv.loaddict(str(Path(zhconv.__file__).parent / "zhcdict.json"))
+
+
 def to_simplified(text: str) -> str:
     """Whisper mixes Traditional and Simplified characters; the product shows Simplified."""
+    _load_dictionary()
     simplified: str = zhconv.convert(text, "zh-cn")
     return simplified
 

@@ -23,8 +23,6 @@ log = logging.getLogger(__name__)
 MAX_FRAMES = 3000
 """Whisper's encoder takes at most 30 s (3000 mel frames)."""
 
-_MAX_PREVIOUS_TOKENS = 64
-
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
@@ -70,16 +68,12 @@ class WhisperEngine:
         audio: AudioArray,
         *,
         prefix: str = "",
-        previous: str = "",
         beam_size: int = 1,
         max_new_tokens: int = 64,
         padding_s: float = 3.0,
         task: str = "transcribe",
     ) -> Decoded:
         """Decode ``audio`` (≤ 30 s) greedily or with a beam, continuing after ``prefix``.
-
-        ``previous`` is the text of the preceding utterance, given as Whisper's context
-        (``<|startofprev|>``): a clause cut off by a pause is recognised better with it.
         """
         tokenizer = self._translate_tokenizer if task == "translate" else self._tokenizer
         padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
@@ -87,9 +81,6 @@ class WhisperEngine:
         frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
         batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        if previous:
-            context = tokenizer.encode(" " + previous.strip())[-_MAX_PREVIOUS_TOKENS:]
-            prompt = [tokenizer.sot_prev, *context, *prompt]
         prefix_ids = tokenizer.encode(prefix) if prefix else []
         with self._lock:
             result = self._model.model.generate(

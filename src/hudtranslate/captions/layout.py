@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from hudtranslate.captions.text import normalize_space, tail_line, wrap_ranges
+from hudtranslate.captions.text import Measure, normalize_space, tail_line, wrap_ranges
 from hudtranslate.config import CaptionOptions
 from hudtranslate.events import join_english
 
@@ -71,16 +71,30 @@ def layout_caption(
     joining space belongs to the tentative part. When ``options.show_source`` is set and
     ``source`` is not blank, one line with the end of the Chinese follows the English.
     """
-    committed_text = normalize_space(committed)
-    english = join_english(committed_text, normalize_space(tentative))
-    boundary = len(committed_text)
-    ranges = wrap_ranges(english, options.max_chars_per_line)[-options.max_lines :]
-    lines = [CaptionLine(_styled_spans(english, start, end, boundary)) for start, end in ranges]
+    lines = caption_lines(committed, tentative, options.max_chars_per_line)
+    lines = lines[-options.max_lines :]
     if options.show_source:
         source_line = tail_line(source, options.max_chars_per_line)
         if source_line:
             lines.append(CaptionLine((CaptionSpan(source_line, "source"),)))
     return CaptionView(tuple(lines))
+
+
+def caption_lines(
+    committed: str, tentative: str, max_width: float, measure: Measure | None = None
+) -> list[CaptionLine]:
+    """Every wrapped line of one utterance's English, styled committed/tentative.
+
+    The one line breaker for all displays: the terminal measures in columns, the HUD in
+    the font's pixels (``measure``), so both break the same text the same way.
+    """
+    committed_text = normalize_space(committed)
+    english = join_english(committed_text, normalize_space(tentative))
+    boundary = len(committed_text)
+    return [
+        CaptionLine(_styled_spans(english, start, end, boundary))
+        for start, end in wrap_ranges(english, max_width, measure)
+    ]
 
 
 def _styled_spans(text: str, start: int, end: int, boundary: int) -> tuple[CaptionSpan, ...]:

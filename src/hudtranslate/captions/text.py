@@ -9,6 +9,10 @@ closing punctuation never starts a line and opening punctuation never ends one.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+
+Measure = Callable[[str], float]
+"""Width of a run of text in some unit: display columns for terminals, pixels for a font."""
 
 NO_LINE_START = frozenset(
     "，。！？、；：」』）》〉】〕〗〙〛〞”’…‥・·～—–％"
@@ -46,58 +50,66 @@ def wrap_text(text: str, max_columns: int) -> list[str]:
     return [clean[start:end] for start, end in wrap_ranges(clean, max_columns)]
 
 
-def tail_line(text: str, max_columns: int, ellipsis: str = "…") -> str:
-    """The end of ``text`` as one line of at most ``max_columns`` columns.
+def tail_line(
+    text: str, max_width: float, ellipsis: str = "…", measure: Measure | None = None
+) -> str:
+    """The end of ``text`` as one line at most ``max_width`` wide (columns, or ``measure``).
 
     Live source text grows at its end, so a one-line view shows the newest words; the cut
     falls at a break point and is marked with ``ellipsis``.
     """
+    measure = measure or columns
     clean = normalize_space(text)
-    if display_width(clean) <= max_columns:
+    if measure(clean) <= max_width:
         return clean
-    budget = max_columns - display_width(ellipsis)
     start = len(clean)
     for piece_start, _, _ in reversed(_pieces(clean)):
-        if display_width(clean[piece_start:]) > budget:
+        if measure(ellipsis + clean[piece_start:]) > max_width:
             break
         start = piece_start
     if start == len(clean):  # the last piece alone is too long: cut inside it
-        while start > 0 and display_width(clean[start - 1 :]) <= budget:
+        while start > 0 and measure(ellipsis + clean[start - 1 :]) <= max_width:
             start -= 1
     return ellipsis + clean[start:]
 
 
-def wrap_ranges(text: str, max_columns: int) -> list[tuple[int, int]]:
+def wrap_ranges(
+    text: str, max_width: float, measure: Measure | None = None
+) -> list[tuple[int, int]]:
     """Wrap ``text`` and return each line as a ``(start, end)`` slice of ``text``.
 
     Slices let callers map wrapped lines back to character positions (e.g. to style the
     committed and tentative parts differently). Whitespace at a line break is dropped;
-    whitespace inside a line is kept as it is in ``text``.
+    whitespace inside a line is kept as it is in ``text``. Width is display columns unless
+    ``measure`` is given (e.g. a font's advance in pixels, so the HUD wraps on real glyph
+    widths); each candidate line is measured whole, so kerning and mixed constraints hold.
     """
-    if max_columns < 2:
-        raise ValueError(f"max_columns must be at least 2, got {max_columns}")
+    measure = measure or columns
+    if measure is columns and max_width < 2:
+        raise ValueError(f"max_columns must be at least 2, got {max_width}")
     lines: list[tuple[int, int]] = []
     line_start = line_end = -1
-    line_width = 0
-    for start, end, spaced in _pieces(text):
-        width = display_width(text[start:end])
-        gap = _space_width(text[line_end:start]) if spaced and line_start >= 0 else 0
-        if line_start >= 0 and line_width + gap + width <= max_columns:
-            line_end, line_width = end, line_width + gap + width
+    for start, end, _ in _pieces(text):
+        if line_start >= 0 and measure(text[line_start:end]) <= max_width:
+            line_end = end
             continue
         if line_start >= 0:
             lines.append((line_start, line_end))
             line_start = -1
-        if width <= max_columns:
-            line_start, line_end, line_width = start, end, width
+        if measure(text[start:end]) <= max_width:
+            line_start, line_end = start, end
             continue
-        chunks = _hard_break(text, start, end, max_columns)
+        chunks = _hard_break(text, start, end, max_width, measure)
         lines.extend(chunks[:-1])
         line_start, line_end = chunks[-1]
-        line_width = display_width(text[line_start:line_end])
     if line_start >= 0:
         lines.append((line_start, line_end))
     return lines
+
+
+def columns(text: str) -> float:
+    """Display columns of ``text`` where any whitespace character takes at least one."""
+    return sum(max(1, char_width(char)) if char.isspace() else char_width(char) for char in text)
 
 
 def _pieces(text: str) -> list[tuple[int, int, bool]]:
@@ -129,20 +141,15 @@ def _can_break(before: str, after: str) -> bool:
     return char_width(before) == 2 or char_width(after) == 2
 
 
-def _space_width(space: str) -> int:
-    """Columns a run of whitespace takes; control characters like tab count as one."""
-    return sum(max(1, char_width(char)) for char in space)
-
-
-def _hard_break(text: str, start: int, end: int, max_columns: int) -> list[tuple[int, int]]:
-    """Cut one over-long piece into slices that each fit ``max_columns``."""
+def _hard_break(
+    text: str, start: int, end: int, max_width: float, measure: Measure
+) -> list[tuple[int, int]]:
+    """Cut one over-long piece into slices that each fit ``max_width``."""
     chunks: list[tuple[int, int]] = []
-    chunk_start, width = start, 0
-    for index in range(start, end):
-        char_cols = char_width(text[index])
-        if width + char_cols > max_columns and index > chunk_start:
+    chunk_start = start
+    for index in range(start + 1, end):
+        if measure(text[chunk_start : index + 1]) > max_width:
             chunks.append((chunk_start, index))
-            chunk_start, width = index, 0
-        width += char_cols
+            chunk_start = index
     chunks.append((chunk_start, end))
     return chunks

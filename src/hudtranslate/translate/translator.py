@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hudtranslate.config import TranslateOptions
-from hudtranslate.events import Transcript, Translation
+from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.prompts import build_prompt
 from hudtranslate.translate.text import clean_translation
@@ -73,91 +73,142 @@ class LlamaBackend:
         return forced_prefix + "".join(pieces)
 
 
-_SENTENCE_END = "。！？!?…"
+_CLAUSE_END = "，、：；,:;"
+_SENTENCE_END = "。！？!?"
 _MAX_OPEN_CHARS = 60
 """A sentence continued over several pauses is closed after this many characters."""
 
 
+def _never() -> bool:
+    return False
+
+
+def last_sentence_end(text: str) -> int:
+    """Index just past the last sentence-final mark in ``text`` (0 if there is none)."""
+    return max((i + 1 for i, char in enumerate(text) if char in _SENTENCE_END), default=0)
+
+
+@dataclass
+class _Utterance:
+    """How much of the utterance in progress is already committed to English."""
+
+    utterance_id: int = -1
+    chinese_done: int = 0
+    english: str = ""
+    tentative_chars: int = 0
+
+
 @dataclass
 class SessionTranslator:
-    """Translates one stream's transcripts, keeping its own context.
+    """Translates one stream's transcripts simultaneously, keeping its own context.
 
-    A pause can split a sentence ("你如果有疑问，" / "就问汤姆吧"). When an utterance ends
-    without sentence-final punctuation and the next one follows within
-    ``continuation_gap_s``, the next is translated as the rest of the same sentence: the
-    Chinese of both is the source and the English already committed is forced as the
-    start of the answer, so committed English never changes and the sentence reads whole.
+    Committed English never changes. It grows in two ways:
+
+    * while an utterance is spoken, each sentence that the recogniser has committed (up to
+      a 。！？) is translated and committed at once, so a long or run-on utterance shows
+      English sentence by sentence; the committed Chinese after it is translated as
+      tentative English whenever it has grown by ``partial_min_new_chars``;
+    * at the pause, the rest of the utterance is translated and committed.
+
+    Each piece is translated with the English already committed for the same sentence
+    forced as the start of the answer (the Chinese of the whole sentence is the source),
+    so the sentence reads whole. A pause can split a sentence ("你如果有疑问，" / "就问汤姆吧"):
+    when an utterance ends on a clause mark (，、：；) and the next follows within
+    ``continuation_gap_s``, the next continues the same sentence. Whisper's sentence-final
+    punctuation is unreliable, so an utterance ending without any mark closes the
+    sentence: gluing unrelated sentences together was measured to hurt more than
+    splitting a clause.
     """
 
     backend: TranslationBackend
     options: TranslateOptions
     clock: Callable[[], float] = time.monotonic
-    continuation_gap_s: float = 1.5
+    continuation_gap_s: float = 1.0
     context: list[tuple[str, str]] = field(default_factory=list)
     _open_source: str = ""
     _open_english: str = ""
     _open_end_s: float = float("-inf")
+    _utterance: _Utterance = field(default_factory=_Utterance)
     _cache_key: tuple[str, str] = ("", "")
     _cache_english: str = ""
 
     def translate(self, transcript: Transcript,
-                  cancelled: Callable[[], bool] = lambda: False) -> Translation | None:
-        """English for a transcript; finals are committed and join the context.
+                  cancelled: Callable[[], bool] = _never) -> Translation | None:
+        """English for a transcript, or None when there is nothing new to show.
 
-        A final whose Chinese equals the last partial's reuses that English at no cost.
-        Returns None when a partial was cancelled by newer input.
+        Finals are never cancelled; a partial's work stops (returning None) once
+        ``cancelled()`` says newer input is waiting.
         """
-        if not transcript.text:
-            return None
+        if transcript.utterance_id != self._utterance.utterance_id:
+            self._start_utterance(transcript)
+        if transcript.final:
+            return self._final(transcript)
+        return self._partial(transcript, cancelled)
+
+    def _start_utterance(self, transcript: Transcript) -> None:
         continuing = transcript.start_s - self._open_end_s <= self.continuation_gap_s
         if self._open_source and not continuing:
             self._close_sentence()
-        english = self._english(transcript, self._open_source + transcript.text,
-                                self._open_english, cancelled)
+        self._utterance = _Utterance(transcript.utterance_id)
+
+    def _partial(self, transcript: Transcript,
+                 cancelled: Callable[[], bool]) -> Translation | None:
+        utterance = self._utterance
+        stable = transcript.committed
+        end = last_sentence_end(stable)
+        if end > utterance.chinese_done:
+            piece = stable[utterance.chinese_done : end]
+            english = self._english(piece, cancelled)
+            if english is None:
+                return None
+            self._commit(piece, english, transcript.end_s)
+            utterance.chinese_done = end
+            self._close_sentence()
+            return self._event(transcript, "")
+        newest = max(utterance.chinese_done, utterance.tentative_chars)
+        if len(stable) - newest < self.options.partial_min_new_chars:
+            return None
+        english = self._english(stable[utterance.chinese_done :], cancelled)
         if english is None:
             return None
-        if not english and self._open_source and transcript.final:
-            # The model judged the sentence already complete: translate this part alone.
-            self._close_sentence()
-            english = self._english(transcript, transcript.text, "", cancelled) or ""
-        if transcript.final:
-            self._commit(transcript, english)
-        return Translation(
-            utterance_id=transcript.utterance_id,
-            source=transcript.text,
-            committed=english if transcript.final else "",
-            tentative="" if transcript.final else english,
-            start_s=transcript.start_s,
-            end_s=transcript.end_s,
-            final=transcript.final,
-            emitted_s=self.clock(),
-            model=self.backend.name,
-        )
+        utterance.tentative_chars = len(stable)
+        return self._event(transcript, english)
 
-    def _english(self, transcript: Transcript, source: str, prefix: str,
-                 cancelled: Callable[[], bool]) -> str | None:
-        """The English continuing ``prefix`` (without it); cached for the last request."""
+    def _final(self, transcript: Transcript) -> Translation | None:
+        utterance = self._utterance
+        rest = transcript.text[utterance.chinese_done :]
+        if rest:
+            english = self._english(rest, _never) or ""
+            if not english and self._open_source:
+                # The model judged the sentence already complete: translate this part alone.
+                self._close_sentence()
+                english = self._english(rest, _never) or ""
+            self._commit(rest, english, transcript.end_s)
+            if rest.rstrip()[-1:] not in _CLAUSE_END or len(self._open_source) > _MAX_OPEN_CHARS:
+                self._close_sentence()
+        self._utterance = _Utterance()
+        return self._event(transcript, "", utterance) if utterance.english else None
+
+    def _english(self, piece: str, cancelled: Callable[[], bool]) -> str | None:
+        """English for ``piece`` continuing the open sentence (without its committed part)."""
+        source, prefix = self._open_source + piece, self._open_english
         if (source, prefix) == self._cache_key:
             return self._cache_english
-        limit = min(self.options.max_new_tokens, 3 * len(transcript.text) + 12)
-        raw = self.backend.translate(
-            source, self.context, forced_prefix=prefix, max_new_tokens=limit,
-            cancelled=(lambda: False) if transcript.final else cancelled,
-        )
+        limit = min(self.options.max_new_tokens, 3 * len(piece) + 12)
+        raw = self.backend.translate(source, self.context, forced_prefix=prefix,
+                                     max_new_tokens=limit, cancelled=cancelled)
         if raw is None:
             return None
         english = clean_translation(raw[len(prefix) :] if raw.startswith(prefix) else raw)
         self._cache_key, self._cache_english = (source, prefix), english
         return english
 
-    def _commit(self, transcript: Transcript, english: str) -> None:
-        self._open_source += transcript.text
-        self._open_english = f"{self._open_english} {english}".strip()
-        self._open_end_s = transcript.end_s
+    def _commit(self, piece: str, english: str, end_s: float) -> None:
+        self._open_source += piece
+        self._open_english = join_english(self._open_english, english)
+        self._open_end_s = end_s
+        self._utterance.english = join_english(self._utterance.english, english)
         self._cache_key, self._cache_english = ("", ""), ""
-        ended = transcript.text.rstrip()[-1:] in _SENTENCE_END
-        if ended or len(self._open_source) > _MAX_OPEN_CHARS:
-            self._close_sentence()
 
     def _close_sentence(self) -> None:
         source, english = self._open_source, self._open_english
@@ -168,3 +219,17 @@ class SessionTranslator:
         self.context.append((source, english))
         if len(self.context) > self.options.context_sentences + _CONTEXT_SLACK:
             del self.context[: -self.options.context_sentences]
+
+    def _event(self, transcript: Transcript, tentative: str,
+               utterance: _Utterance | None = None) -> Translation:
+        return Translation(
+            utterance_id=transcript.utterance_id,
+            source=transcript.text,
+            committed=(utterance or self._utterance).english,
+            tentative=tentative,
+            start_s=transcript.start_s,
+            end_s=transcript.end_s,
+            final=transcript.final,
+            emitted_s=self.clock(),
+            model=self.backend.name,
+        )

@@ -1,0 +1,77 @@
+"""What every caption display needs to know: the latest text of each recent utterance.
+
+Transcripts and translations of one utterance arrive many times (each supersedes the
+last), and a late translation may still update an older utterance after the next one has
+begun, so displays keep the newest event per utterance rather than a single "current"
+caption. Shared by the terminal and the HUD so both show the same captions.
+"""
+
+from __future__ import annotations
+
+from hudtranslate.events import StreamEnd, Transcript, Translation
+
+KEEP_UTTERANCES = 12
+"""Utterances remembered: enough to fill any display and take late updates of older ones."""
+
+
+class CaptionTrack:
+    """The newest ``Transcript`` and ``Translation`` of each of the last few utterances."""
+
+    def __init__(self, keep: int = KEEP_UTTERANCES) -> None:
+        self._keep = max(1, keep)
+        self._translations: dict[int, Translation] = {}
+        self._transcripts: dict[int, Transcript] = {}
+
+    def update(self, event: Transcript | Translation | StreamEnd) -> bool:
+        """Take one event; returns whether the captions changed (``StreamEnd`` never does)."""
+        if isinstance(event, Translation):
+            changed = self._translations.get(event.utterance_id) != event
+            self._translations[event.utterance_id] = event
+        elif isinstance(event, Transcript):
+            changed = self._transcripts.get(event.utterance_id) != event
+            self._transcripts[event.utterance_id] = event
+        else:
+            return False
+        self._forget_old()
+        return changed
+
+    def translations(self) -> list[Translation]:
+        """Latest translation of each remembered utterance that has English, oldest first."""
+        return [self._translations[uid] for uid in sorted(self._translations)
+                if self._translations[uid].text]
+
+    def newest_id(self) -> int | None:
+        return max(set(self._translations) | set(self._transcripts), default=None)
+
+    def source(self) -> str:
+        """Chinese of the newest utterance: its translation's source, else the transcript."""
+        newest = self.newest_id()
+        if newest is None:
+            return ""
+        if newest in self._translations:
+            return self._translations[newest].source
+        return self._transcripts[newest].text
+
+    def settled(self) -> bool:
+        """True when nothing may change any more: the newest utterance is translated, final."""
+        newest = self.newest_id()
+        if newest is None:
+            return True
+        translation = self._translations.get(newest)
+        return translation is not None and translation.final
+
+    def latest_events(self) -> list[Transcript | Translation]:
+        """The stored events in arrival-compatible order (to seed a new display)."""
+        events: list[Transcript | Translation] = []
+        for uid in sorted(set(self._translations) | set(self._transcripts)):
+            if uid in self._transcripts:
+                events.append(self._transcripts[uid])
+            if uid in self._translations:
+                events.append(self._translations[uid])
+        return events
+
+    def _forget_old(self) -> None:
+        ids = sorted(set(self._translations) | set(self._transcripts))
+        for uid in ids[: -self._keep]:
+            self._translations.pop(uid, None)
+            self._transcripts.pop(uid, None)

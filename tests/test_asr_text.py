@@ -1,0 +1,33 @@
+import pytest
+
+from hudtranslate.asr.text import common_prefix, normalize_chinese, to_simplified
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("我用相機照相,照片都很好看", "我用相机照相，照片都很好看"),
+        ("你好嗎?", "你好吗？"),
+        ("今天 天气 很好.", "今天天气很好。"),
+        ("好好好好好好好好", "好"),
+        ("好好学习", "好好学习"),
+        ("他一罐很乱\ufffd", "他一罐很乱"),
+        ("  ", ""),
+        ("价格是3.5元", "价格是3.5元"),
+    ],
+)
+def test_normalize_chinese(raw: str, expected: str) -> None:
+    assert normalize_chinese(raw) == expected
+
+
+def test_to_simplified_keeps_simplified() -> None:
+    assert to_simplified("會議室") == "会议室"
+    assert to_simplified("会议室") == "会议室"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "prefix"),
+    [("abc", "abd", "ab"), ("", "abc", ""), ("我们", "我们好", "我们"), ("x", "y", "")],
+)
+def test_common_prefix(a: str, b: str, prefix: str) -> None:
+    assert common_prefix(a, b) == prefix

@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from hudtranslate.config import Settings
+from hudtranslate.errors import ConfigError
+
+
+def test_defaults_are_valid() -> None:
+    settings = Settings.load(env={})
+    assert settings.threads == 2
+    assert settings.vad.min_silence_ms > 0
+    assert settings.asr.model == "whisper-base"
+
+
+def test_precedence_toml_env_cli(tmp_path: Path) -> None:
+    toml = tmp_path / "hud.toml"
+    toml.write_text("threads = 4\n[vad]\nmin_silence_ms = 500\nthreshold = 0.6\n")
+    env = {"HUDTRANSLATE_VAD_MIN_SILENCE_MS": "400", "HUDTRANSLATE_ASR_BEAM_SIZE": "2"}
+    settings = Settings.load(toml, env=env, overrides={"threads": 3, "vad.threshold": None})
+    assert settings.threads == 3  # CLI beats TOML
+    assert settings.vad.min_silence_ms == 400  # env beats TOML
+    assert settings.vad.threshold == 0.6  # TOML beats default; None override is skipped
+    assert settings.asr.beam_size == 2
+
+
+def test_boolean_from_environment() -> None:
+    env = {"HUDTRANSLATE_TRANSLATE_TRANSLATE_PARTIALS": "false"}
+    assert Settings.load(env=env).translate.translate_partials is False
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HUDTRANSLATE_THREADS": "zero"}, "threads must be an integer"),
+        ({"HUDTRANSLATE_THREADS": "0"}, "threads must be between"),
+        ({"HUDTRANSLATE_VAD_THRESHOLD": "2"}, "vad.threshold must be between"),
+        ({"HUDTRANSLATE_AUDIO_REALTIME": "maybe"}, "must be true or false"),
+    ],
+)
+def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(env=env)
+
+
+def test_unknown_toml_key_and_bad_toml(tmp_path: Path) -> None:
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[vad]\nmin_silence = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) min_silence in \[vad\]"):
+        Settings.load(unknown, env={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("threads = = 2")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Settings.load(broken, env={})
+    with pytest.raises(ConfigError, match="config file not found"):
+        Settings.load(tmp_path / "missing.toml", env={})
+
+
+def test_unrelated_environment_is_ignored() -> None:
+    assert Settings.load(env={"HUDTRANSLATE_NOT_A_SETTING": "1", "PATH": "/bin"}).threads == 2

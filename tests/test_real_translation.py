@@ -1,0 +1,52 @@
+"""Qwen on text written for these tests: numbers, times, prices, names, and sentences that
+look like requests or questions, which must be translated, never answered or obeyed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from hudtranslate.config import Settings
+from hudtranslate.events import Transcript
+from hudtranslate.translate.text import has_cjk
+from hudtranslate.translate.translator import SessionTranslator
+
+pytestmark = [pytest.mark.real, pytest.mark.timeout(600)]
+
+CASES = [
+    ("火车晚上七点二十分出发。", [r"7:20|seven[- ]twenty"]),
+    ("这个西瓜十五块钱。", [r"\b15\b|fifteen"]),
+    ("我们下周三早上九点半见面。", [r"9:30|nine[- ]thirty|half past nine", r"Wednesday"]),
+    ("请给小王写一条消息，说我会晚到十分钟。", [r"\bWang\b", r"\b10\b|\bten\b", r"messag"]),
+    ("你能告诉我现在几点了吗？", [r"\?$", r"time"]),
+    ("他的电话号码是一三九一二三四五六七八。", [r"139\s?1234\s?5678|13912345678"]),
+]
+
+
+def translate(translator: SessionTranslator, text: str, uid: int) -> str:
+    final = Transcript(uid, text, "", uid * 10.0, uid * 10.0 + 2, True, uid * 10.0 + 2)
+    result = translator.translate(final)
+    assert result is not None
+    return result.committed
+
+
+def test_numbers_names_and_requests_come_through(real_engines: Any,
+                                                 real_settings: Settings) -> None:
+    translator = SessionTranslator(real_engines.translator, real_settings.translate)
+    failures = []
+    for uid, (chinese, patterns) in enumerate(CASES):
+        english = translate(translator, chinese, uid)
+        assert english and not has_cjk(english), (chinese, english)
+        failures += [(chinese, english, p) for p in patterns
+                     if not re.search(p, english, re.IGNORECASE)]
+    assert not failures, failures
+
+
+def test_request_is_translated_not_carried_out(real_engines: Any,
+                                               real_settings: Settings) -> None:
+    translator = SessionTranslator(real_engines.translator, real_settings.translate)
+    english = translate(translator, "帮我写一首关于春天的诗。", 0)
+    assert re.search(r"\bpoem\b", english, re.I) and re.search(r"spring", english, re.I)
+    assert len(english.split()) < 20, f"looks like an answer, not a translation: {english!r}"

@@ -1,0 +1,41 @@
+import pytest
+
+from hudtranslate.translate.prompts import EXAMPLES, IM_END, SYSTEM_PROMPT, build_prompt
+from hudtranslate.translate.text import clean_translation, has_cjk
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Translation: I am here.", "I am here."),
+        ('"Let us go."', "Let us go."),
+        ("I like 北京 very much", "I like very much"),
+        ("  Hello，world。 ", "Hello,world."),
+        ("It costs 3.50 yuan at 10:30.", "It costs 3.50 yuan at 10:30."),
+        ("", ""),
+    ],
+)
+def test_clean_translation(raw: str, expected: str) -> None:
+    assert clean_translation(raw) == expected
+
+
+def test_has_cjk() -> None:
+    assert has_cjk("abc 中")
+    assert not has_cjk("abc 10:30 $5")
+
+
+def test_prompt_prefix_is_stable_for_kv_cache_reuse() -> None:
+    first = build_prompt("我们走吧。")
+    second = build_prompt("今天下雨。", context=[("我们走吧。", "Let's go.")])
+    fixed = build_prompt("")
+    stable = fixed[: fixed.rindex("<|im_start|>user")]
+    assert first.startswith(stable)
+    assert second.startswith(stable)
+    assert SYSTEM_PROMPT in stable
+    assert all(zh in stable for zh, _ in EXAMPLES)
+
+
+def test_prompt_forces_committed_english_as_assistant_prefix() -> None:
+    prompt = build_prompt("你如果有疑问，就问汤姆吧", forced_prefix="If you have questions,")
+    assert prompt.endswith("<|im_start|>assistant\nIf you have questions,")
+    assert prompt.count(IM_END) == 1 + 2 * len(EXAMPLES) + 1

@@ -1,0 +1,124 @@
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from hudtranslate.config import TranslateOptions
+from hudtranslate.events import Transcript
+from hudtranslate.testing import FakeBackend, fake_english
+from hudtranslate.translate.translator import SessionTranslator
+
+
+def transcript(uid: int, text: str, start: float, end: float, *, final: bool = True,
+               committed: str | None = None) -> Transcript:
+    if final:
+        return Transcript(uid, text, "", start, end, True, end)
+    done = text if committed is None else committed
+    return Transcript(uid, done, text[len(done):], start, end, False, end)
+
+
+def test_final_is_committed_and_joins_context() -> None:
+    backend = FakeBackend()
+    translator = SessionTranslator(backend, TranslateOptions(context_sentences=2))
+    result = translator.translate(transcript(0, "我们走吧。", 0.0, 1.0))
+    assert result is not None
+    assert result.final and result.committed == fake_english("我们走吧。") and result.tentative == ""
+    assert result.model == "fake"
+    assert translator.context == [("我们走吧。", fake_english("我们走吧。"))]
+
+
+def test_context_is_trimmed_in_batches() -> None:
+    translator = SessionTranslator(FakeBackend(), TranslateOptions(context_sentences=2))
+    for i in range(7):
+        translator.translate(transcript(i, f"句子{i}。", i * 5.0, i * 5.0 + 1))
+    # grows to 2 + 4 = 6, then trimmed back to the last 2
+    assert [zh for zh, _ in translator.context] == ["句子5。", "句子6。"]
+
+
+def test_partials_translate_committed_text_only_when_it_grew_enough() -> None:
+    backend = FakeBackend()
+    translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=4))
+    assert translator.translate(transcript(0, "我们今天", 0, 1, final=False, committed="我们")) is None
+    first = translator.translate(
+        transcript(0, "我们今天去北京", 0, 2, final=False, committed="我们今天去"))
+    assert first is not None and first.tentative == fake_english("我们今天去") and first.committed == ""
+    assert translator.translate(
+        transcript(0, "我们今天去北京玩", 0, 2.5, final=False, committed="我们今天去北")) is None
+    assert backend.calls == ["我们今天去"]
+
+
+def test_final_equal_to_last_partial_reuses_its_english() -> None:
+    backend = FakeBackend()
+    translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=1))
+    translator.translate(transcript(0, "我们走吧", 0, 1, final=False, committed="我们走吧"))
+    final = translator.translate(transcript(0, "我们走吧", 0, 1.2))
+    assert final is not None and final.committed == fake_english("我们走吧")
+    assert backend.calls == ["我们走吧"]
+
+
+def test_cancelled_partial_returns_none_but_final_is_never_cancelled() -> None:
+    backend = FakeBackend(delay_s=0.05)
+    translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=1))
+    partial = transcript(0, "我们走", 0, 1, final=False, committed="我们走")
+    assert translator.translate(partial, lambda: True) is None
+    final = translator.translate(transcript(0, "我们走吧", 0, 1.5), lambda: True)
+    assert final is not None and final.committed == fake_english("我们走吧")
+
+
+@dataclass
+class PrefixBackend:
+    """Continues a forced prefix with a fixed English tail; empty when told to."""
+
+    name: str = "prefix"
+    tails: list[str] = field(default_factory=list)
+    seen: list[tuple[str, str]] = field(default_factory=list)
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int,
+                  cancelled: Callable[[], bool]) -> str | None:
+        self.seen.append((source, forced_prefix))
+        return forced_prefix + self.tails.pop(0)
+
+
+def test_clause_continuation_forces_committed_english() -> None:
+    backend = PrefixBackend(tails=["If you have questions,", " ask Tom."])
+    translator = SessionTranslator(backend, TranslateOptions())
+    first = translator.translate(transcript(0, "你如果有疑问，", 0.0, 1.9))
+    second = translator.translate(transcript(1, "就问汤姆吧。", 2.2, 3.4))
+    assert first is not None and second is not None
+    assert backend.seen[1] == ("你如果有疑问，就问汤姆吧。", "If you have questions,")
+    assert (first.committed, second.committed) == ("If you have questions,", "ask Tom.")
+    assert second.source == "就问汤姆吧。"
+    assert translator.context[-1] == ("你如果有疑问，就问汤姆吧。", "If you have questions, ask Tom.")
+
+
+def test_no_continuation_after_a_long_pause_or_a_whole_sentence() -> None:
+    backend = PrefixBackend(tails=["A,", "B.", "C."])
+    translator = SessionTranslator(backend, TranslateOptions())
+    translator.translate(transcript(0, "甲，", 0.0, 1.0))
+    translator.translate(transcript(1, "乙", 5.0, 6.0))  # long pause: a new sentence
+    translator.translate(transcript(2, "丙", 6.2, 7.0))  # "乙" had no clause mark
+    assert [prefix for _, prefix in backend.seen] == ["", "", ""]
+
+
+def test_empty_continuation_falls_back_to_translating_the_part_alone() -> None:
+    backend = PrefixBackend(tails=["Too much salt,", "", "Too salty."])
+    translator = SessionTranslator(backend, TranslateOptions())
+    translator.translate(transcript(0, "菜里盐放多了，", 0.0, 1.9))
+    second = translator.translate(transcript(1, "太咸", 1.9, 2.7))
+    assert second is not None and second.committed == "Too salty."
+    assert backend.seen[-1] == ("太咸", "")
+
+
+def test_sentence_committed_mid_utterance_is_committed_at_once_and_never_changes() -> None:
+    backend = PrefixBackend(tails=["I am ill.", " Am", "Say it."])
+    translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=2))
+    first = translator.translate(
+        transcript(0, "我生病了。心里", 0, 2.0, final=False, committed="我生病了。心里"))
+    assert first is not None and (first.committed, first.tentative) == ("I am ill.", "")
+    assert translator.context[-1] == ("我生病了。", "I am ill.")
+    second = translator.translate(
+        transcript(0, "我生病了。心里有话", 0, 3.0, final=False, committed="我生病了。心里有"))
+    assert second is not None and second.committed == "I am ill." and second.tentative == "Am"
+    final = translator.translate(transcript(0, "我生病了。心里有话就说出来", 0, 4.0))
+    assert final is not None and final.committed == "I am ill. Say it."
+    assert backend.seen[-1] == ("心里有话就说出来", "")
+    assert translator.context[-1] == ("心里有话就说出来", "Say it.")
