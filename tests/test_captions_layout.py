@@ -244,7 +244,9 @@ def test_terminal_shows_transcript_until_translation_exists() -> None:
     # English of utterance 1 stays up; the Chinese line already follows utterance 2
     assert [line.text for line in captions.view().lines] == ["Hello world.", "再见"]
     captions.update(translation(2, "Goodbye"))
-    assert captions.history() == ["Hello world."]
+    # roll-up, like the HUD: the new utterance starts a new line below the last one
+    assert [line.text for line in captions.view().lines] == ["Hello world.", "Goodbye", "源2"]
+    assert captions.history() == []  # still in the panel
     captions.close()
     captions.close()
 
@@ -253,7 +255,10 @@ def test_terminal_history_keeps_last_few_finals() -> None:
     captions = TerminalCaptions(CaptionOptions(), plain_console(), history_lines=2)
     for uid in range(1, 30):
         captions.update(translation(uid, f"Sentence {uid}.", final=True))
-    assert captions.history() == ["Sentence 27.", "Sentence 28."]
+    # the panel rolls up the last three; history holds those that scrolled out of it
+    assert [line.text for line in captions.view().english_lines] == [
+        "Sentence 27.", "Sentence 28.", "Sentence 29."]
+    assert captions.history() == ["Sentence 25.", "Sentence 26."]
     captions.close()
 
 

@@ -9,7 +9,8 @@ from hudtranslate.translate.text import clean_translation, has_cjk
     [
         ("Translation: I am here.", "I am here."),
         ('"Let us go."', "Let us go."),
-        ("I like 北京 very much", "I like very much"),
+        ("I like 北京 very much", "I like Beijing very much"),
+        ("Tom's teacher is 马力's coach.", "Tom's teacher is Mali's coach."),
         ("  Hello，world。 ", "Hello,world."),
         ("It costs 3.50 yuan at 10:30.", "It costs 3.50 yuan at 10:30."),
         ("", ""),

@@ -15,7 +15,13 @@ from typing import TypeVar
 import numpy as np
 
 from hudtranslate.asr.whisper import Decoded
-from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
+from hudtranslate.events import (
+    SAMPLE_RATE_HZ,
+    AudioArray,
+    AudioChunk,
+    Transcript,
+    Translation,
+)
 
 T = TypeVar("T")
 
@@ -105,3 +111,38 @@ async def run_stage(stage: Callable[[AsyncIterator[T]], AsyncIterator[object]],
                     inputs: Iterable[T]) -> list[object]:
     """Run one stage on scripted input and collect everything it yields."""
     return [item async for item in stage(aiter_of(inputs))]
+
+
+def scripted_captions(
+    segments: Sequence[tuple[float, float, str, str]],
+    *,
+    step_s: float = 0.5,
+    pause_s: float = 0.35,
+    translate_s: float = 0.6,
+) -> list[Transcript | Translation]:
+    """Caption events of a talk, as the live pipeline would emit them, without any model.
+
+    ``segments`` are ``(start_s, end_s, chinese, english)``. While each is spoken, every
+    ``step_s`` the transcript grows in proportion and a partial translation (all
+    tentative, as ``SessionTranslator`` makes them) follows ``translate_s`` later; after
+    ``pause_s`` of silence the final transcript and the final, committed English arrive.
+    Sorted by ``emitted_s``: feed them to a sink or a display at those times.
+    """
+    events: list[Transcript | Translation] = []
+    for uid, (start_s, end_s, chinese, english) in enumerate(segments):
+        words = english.split()
+        t = start_s + step_s
+        while t < end_s:
+            share = (t - start_s) / (end_s - start_s)
+            heard = chinese[: max(1, int(len(chinese) * share))]
+            stable = heard[: max(0, len(heard) - 2)]
+            events.append(Transcript(uid, stable, heard[len(stable) :], start_s, t, False, t))
+            partial = " ".join(words[: max(1, int(len(words) * share))])
+            events.append(Translation(uid, heard, "", partial, start_s, t, False,
+                                      t + translate_s))
+            t += step_s
+        done_s = end_s + pause_s
+        events.append(Transcript(uid, chinese, "", start_s, end_s, True, done_s))
+        events.append(Translation(uid, chinese, english, "", start_s, end_s, True,
+                                  done_s + translate_s, model="scripted"))
+    return sorted(events, key=lambda event: event.emitted_s)

@@ -1,10 +1,13 @@
-"""The bundled HUD font and its real metrics.
+"""The bundled HUD fonts and their real metrics.
 
-One font for every display: WenQuanYi Micro Hei (assets/fonts/, Apache-2.0, see its
-LICENSE.md) covers Latin, pinyin tone marks and all common Han characters, so mixed
-Chinese/English lines never fall back to a second font with other metrics. Layout is
-Pillow's basic engine (FreeType, no Raqm/FriBiDi), so the same text gives the same pixels on
-every machine with the same Pillow wheel.
+``hud``: WenQuanYi Micro Hei (assets/fonts/, Apache-2.0, see LICENSE-wqy-microhei.md)
+draws every English and Chinese line: one ~5 MB file with Latin and all common Han
+characters, so mixed Chinese/English lines never fall back to a font with other metrics.
+``latin``: DejaVu Sans (Bitstream Vera licence, LICENSE-DejaVuSans.md) draws only the
+pinyin line, because Micro Hei's third-tone vowels (ǎ ǐ ǒ ǔ ǚ) are blank glyphs.
+
+Layout is Pillow's basic engine (FreeType, no Raqm/FriBiDi), so the same text gives the
+same pixels on every machine with the same Pillow wheel.
 """
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from PIL import ImageFont
 
-FONT_FILE = "wqy-microhei.ttc"
-FONT_INDEX = 0
-"""Face 0 of the collection is the proportional "Micro Hei" (1 is "Micro Hei Mono")."""
+FontName = Literal["hud", "latin"]
+FONT_FILES: dict[str, tuple[str, int]] = {
+    "hud": ("wqy-microhei.ttc", 0),  # face 0: proportional "Micro Hei" (1 is "Mono")
+    "latin": ("DejaVuSans.ttf", 0),
+}
 
 
-def font_path() -> Path:
-    """Where the bundled font file is (inside the installed package)."""
-    return Path(str(resources.files("hudtranslate") / "assets" / "fonts" / FONT_FILE))
+def font_path(name: FontName = "hud") -> Path:
+    """Where a bundled font file is (inside the installed package)."""
+    file_name = FONT_FILES[name][0]
+    return Path(str(resources.files("hudtranslate") / "assets" / "fonts" / file_name))
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +38,7 @@ class HudFont:
     """One size of the HUD font: advance widths and vertical metrics in whole pixels."""
 
     size_px: int
+    name: FontName
     face: ImageFont.FreeTypeFont
     ascent_px: int
     descent_px: int
@@ -45,12 +53,13 @@ class HudFont:
 
 
 @functools.lru_cache(maxsize=32)
-def load_font(size_px: int) -> HudFont:
-    """The bundled font at ``size_px`` (cached: fonts are immutable and costly to open)."""
+def load_font(size_px: int, name: FontName = "hud") -> HudFont:
+    """A bundled font at ``size_px`` (cached: fonts are immutable and costly to open)."""
     if not 6 <= size_px <= 400:
         raise ValueError(f"font size must be between 6 and 400 px, got {size_px}")
+    index = FONT_FILES[name][1]
     face = ImageFont.truetype(
-        str(font_path()), size_px, index=FONT_INDEX, layout_engine=ImageFont.Layout.BASIC
+        str(font_path(name)), size_px, index=index, layout_engine=ImageFont.Layout.BASIC
     )
     ascent, descent = face.getmetrics()
-    return HudFont(size_px, face, int(ascent), int(descent))
+    return HudFont(size_px, name, face, int(ascent), int(descent))

@@ -80,7 +80,8 @@ def _draw(canvas: Image.Image, run: GlyphRun, profile: DisplayProfile, aliased: 
     draw.fontmode = "1" if aliased else "L"
     rgb = style_rgb(profile, run.style)
     fill: int | RGB = rgb if canvas.mode == "RGB" else rgb[1]
-    draw.text((run.x_px, run.baseline_px), run.text, font=load_font(run.size_px).face,
+    face = load_font(run.size_px, run.font).face
+    draw.text((run.x_px, run.baseline_px), run.text, font=face,
               fill=fill, anchor="ls")
 
 
@@ -168,8 +169,10 @@ class FrameSink:
         if self._index is not None:
             self._index.close()
         if self.video_path is not None and self._timeline:
-            frames = [(t, preview_image(render_frame(f), self.profile))
-                      for t, f in self._timeline]
+            timeline = self._timeline
+            if timeline[0][0] > 0:  # the replay starts with the stream, on a blank display
+                timeline = [(0.0, HudFrame(self.profile)), *timeline]
+            frames = [(t, preview_image(render_frame(f), self.profile)) for t, f in timeline]
             end_s = self._now if self._end_s is None else self._end_s
             self.video_written = write_replay(frames, end_s, self.video_path)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hudtranslate.captions.fonts import HudFont, load_font
+from hudtranslate.captions.fonts import FontName, HudFont, load_font
 from hudtranslate.captions.layout import CaptionLine, caption_lines
 from hudtranslate.captions.pinyin import to_pinyin
 from hudtranslate.captions.profiles import PINYIN_SCALE, DisplayProfile
@@ -41,6 +41,7 @@ class GlyphRun:
     style: RunStyle
     clip: Box | None = None
     """Draw only inside this box (rows scrolling in or out of the English area)."""
+    font: FontName = "hud"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class HudFrame:
             "scrolling": self.scrolling,
             "runs": [
                 {"text": r.text, "x_px": r.x_px, "baseline_px": r.baseline_px,
-                 "size_px": r.size_px, "style": r.style,
+                 "size_px": r.size_px, "style": r.style, "font": r.font,
                  "clip": list(r.clip) if r.clip else None}
                 for r in self.runs
             ],
@@ -89,7 +90,8 @@ class HudGeometry:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "font", load_font(self.profile.font_size_px))
-        object.__setattr__(self, "pinyin_font", load_font(self.profile.pinyin_size_px))
+        object.__setattr__(self, "pinyin_font",
+                           load_font(self.profile.pinyin_size_px, "latin"))
 
     @property
     def block_top_px(self) -> int:
@@ -145,7 +147,7 @@ def place(geometry: HudGeometry, window: list[PlacedLine], source: str,
             row_px = round(geometry.line_px * PINYIN_SCALE)
             baseline = geometry.baseline_px(box[3] + geometry.line_px, row_px, small)
             runs.append(GlyphRun(pinyin_line, profile.margin_x_px, baseline, small.size_px,
-                                 "pinyin"))
+                                 "pinyin", font="latin"))
     return HudFrame(profile, tuple(runs), tuple(english), source_line, pinyin_line, scrolling)
 
 

@@ -25,6 +25,9 @@ from hudtranslate.captions.text import Measure
 from hudtranslate.captions.track import CaptionTrack
 from hudtranslate.config import DisplayOptions
 
+_SETTLED_ROWS = 1e-3
+"""A scroll this close to its end is over (a thousandth of a row is no pixel)."""
+
 LineKey = tuple[int, int]
 """(utterance id, row within the utterance): a line's identity while its text changes."""
 
@@ -40,7 +43,8 @@ class PacingOptions:
 
     @classmethod
     def unpaced(cls) -> PacingOptions:
-        return cls(reading_chars_per_s=1e9, min_line_s=0.0, clear_after_s=0.0, scroll_s=0.0)
+        return cls(reading_chars_per_s=math.inf, min_line_s=0.0, clear_after_s=0.0,
+                   scroll_s=0.0)
 
     @classmethod
     def from_options(cls, options: DisplayOptions) -> PacingOptions:
@@ -175,9 +179,8 @@ class RollUp:
         if self._scroll_rows <= 0 or self.pacing.scroll_s <= 0:
             return 0.0
         progress = (now_s - self._scroll_start_s) / self.pacing.scroll_s
-        if progress >= 1:
-            return 0.0
-        return self._scroll_rows * (1 - progress) ** 3
+        offset = self._scroll_rows * (1 - min(progress, 1.0)) ** 3
+        return offset if offset >= _SETTLED_ROWS else 0.0
 
     def _advance(self, now_s: float) -> None:
         self._now = max(self._now, now_s)

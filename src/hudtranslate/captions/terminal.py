@@ -1,7 +1,8 @@
 """Captions in the terminal: a panel shaped like the glasses' text area, redrawn in place.
 
 The panel is exactly ``max_chars_per_line`` columns wide and a fixed number of lines high,
-so what fits here fits on the glasses and the panel never changes size. Committed English
+so what fits here fits on the glasses and the panel never changes size; its lines roll up
+like the HUD's (the same layout engine, measured in columns instead of pixels). Committed English
 is bright and bold, the tentative tail dim and italic (it may still change), the Chinese
 source grey. Above the panel a few earlier final sentences scroll by for context.
 
@@ -20,7 +21,10 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.text import Text
 
-from hudtranslate.captions.layout import CaptionView, SpanStyle, layout_caption
+from hudtranslate.captions.layout import CaptionLine, CaptionSpan, CaptionView, SpanStyle
+from hudtranslate.captions.rollup import PacingOptions, RollUp, rollup_lines
+from hudtranslate.captions.text import tail_line
+from hudtranslate.captions.track import CaptionTrack
 from hudtranslate.config import CaptionOptions
 from hudtranslate.events import StreamEnd, Transcript, Translation
 
@@ -34,7 +38,7 @@ STYLES: dict[SpanStyle, str] = {
 HISTORY_STYLE = "green"
 
 _KEEP_EXTRA_UTTERANCES = 8
-"""Besides those shown, how many recent utterances to remember (late events may update them)."""
+"""Besides the history, how many recent utterances to remember (late events may update them)."""
 
 
 def render(
@@ -67,9 +71,11 @@ def render(
 class TerminalCaptions:
     """A caption sink for the terminal: feed it Transcript and Translation events.
 
-    The panel shows the newest utterance that has any English; its Chinese line shows the
-    newest utterance's source (the raw transcript while no translation for it exists yet).
-    Final sentences of earlier utterances scroll above the panel.
+    The panel is the HUD's roll-up in display columns (the same ``CaptionTrack`` and
+    ``RollUp`` as the glasses, unpaced: a terminal keeps its scrollback): each utterance
+    starts a new line and older lines move up. The Chinese line shows the newest
+    utterance's source (the raw transcript while no translation for it exists yet). Final
+    sentences that have scrolled out of the panel are printed above it for context.
     """
 
     def __init__(
@@ -83,8 +89,8 @@ class TerminalCaptions:
         self._history_lines = max(0, history_lines)
         self._live: Live | None = None
         self._interactive = self._console.is_terminal and not self._console.is_dumb_terminal
-        self._translations: dict[int, Translation] = {}
-        self._transcripts: dict[int, Transcript] = {}
+        self._track = CaptionTrack(keep=self._history_lines + _KEEP_EXTRA_UTTERANCES)
+        self._rollup = RollUp(self._options.max_lines, PacingOptions.unpaced())
         self._printed: set[int] = set()
         self._closed = False
         if not self._interactive:
@@ -103,15 +109,10 @@ class TerminalCaptions:
 
     def update(self, event: Transcript | Translation | StreamEnd) -> None:
         """Take one event and redraw; events of other kinds are ignored."""
-        if self._closed:
+        if self._closed or not self._track.update(event):
             return
-        if isinstance(event, Translation):
-            self._translations[event.utterance_id] = event
-        elif isinstance(event, Transcript):
-            self._transcripts[event.utterance_id] = event
-        else:
-            return
-        self._forget_old()
+        lines = rollup_lines(self._track, self._options.max_chars_per_line)
+        self._rollup.update(lines, 0.0, settled=self._track.settled())
         if self._interactive:
             self._redraw()
         elif isinstance(event, Translation) and event.final:
@@ -119,29 +120,25 @@ class TerminalCaptions:
 
     def view(self) -> CaptionView:
         """The caption frame for the current state (what the panel shows)."""
-        shown = self._shown_translation()
-        newest = max(self._ids(), default=None)
-        source = ""
-        if newest is not None:
-            if newest in self._translations:
-                source = self._translations[newest].source
-            else:
-                source = self._transcripts[newest].text
-        if shown is None:
-            return layout_caption("", "", source, self._options)
-        return layout_caption(shown.committed, shown.tentative, source, self._options)
+        lines = [placed.line for placed in self._rollup.window(0.0)]
+        if self._options.show_source:
+            source = tail_line(self._track.source(), self._options.max_chars_per_line)
+            if source:
+                lines.append(CaptionLine((CaptionSpan(source, "source"),)))
+        return CaptionView(tuple(lines))
 
     def history(self) -> list[str]:
-        """Final English of utterances older than the one in the panel, oldest first."""
-        shown = self._shown_translation()
-        if shown is None or not self._history_lines:
+        """Final English of utterances that have scrolled out of the panel, oldest first."""
+        window = self._rollup.window(0.0)
+        if not window or not self._history_lines:
             return []
+        first_shown = window[0].key[0]
         finals = [
-            self._translations[uid].text
-            for uid in sorted(self._translations)
-            if uid < shown.utterance_id and self._translations[uid].final
+            translation.text
+            for translation in self._track.translations()
+            if translation.final and translation.utterance_id < first_shown
         ]
-        return [text for text in finals if text][-self._history_lines :]
+        return finals[-self._history_lines :]
 
     def close(self) -> None:
         """Stop redrawing and leave the last frame on screen. Safe to call twice."""
@@ -149,21 +146,6 @@ class TerminalCaptions:
         if self._live is not None:
             self._live.stop()
             self._live = None
-
-    def _ids(self) -> set[int]:
-        return set(self._translations) | set(self._transcripts)
-
-    def _shown_translation(self) -> Translation | None:
-        with_text = [uid for uid, event in self._translations.items() if event.text]
-        return self._translations[max(with_text)] if with_text else None
-
-    def _forget_old(self) -> None:
-        keep = sorted(self._ids())[-(self._history_lines + _KEEP_EXTRA_UTTERANCES) :]
-        oldest = keep[0] if keep else 0
-        for table in (self._translations, self._transcripts):
-            for uid in [uid for uid in table if uid < oldest]:
-                del table[uid]
-        self._printed = {uid for uid in self._printed if uid >= oldest}
 
     def _redraw(self) -> None:
         renderable = render(self.view(), self._options, self.history())
@@ -179,6 +161,8 @@ class TerminalCaptions:
         if event.utterance_id in self._printed or not event.text:
             return
         self._printed.add(event.utterance_id)
+        self._printed = set(sorted(self._printed)[-(self._history_lines
+                                                    + _KEEP_EXTRA_UTTERANCES):])
         self._console.print(Text(event.text, style=STYLES["committed"]), soft_wrap=True)
         if self._options.show_source and event.source.strip():
             self._console.print(Text(event.source, style=STYLES["source"]), soft_wrap=True)

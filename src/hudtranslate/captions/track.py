@@ -44,13 +44,18 @@ class CaptionTrack:
         return max(set(self._translations) | set(self._transcripts), default=None)
 
     def source(self) -> str:
-        """Chinese of the newest utterance: its translation's source, else the transcript."""
+        """Chinese of the newest utterance: the transcript while it covers more audio than
+        the translation (recognition runs ahead, and the line must not go back), else the
+        translation's source (which may join a sentence continued over a pause)."""
         newest = self.newest_id()
         if newest is None:
             return ""
-        if newest in self._translations:
-            return self._translations[newest].source
-        return self._transcripts[newest].text
+        transcript = self._transcripts.get(newest)
+        translation = self._translations.get(newest)
+        if translation is None or (transcript is not None
+                                   and transcript.end_s > translation.end_s):
+            return transcript.text if transcript is not None else ""
+        return translation.source
 
     def settled(self) -> bool:
         """True when nothing may change any more: the newest utterance is translated, final."""

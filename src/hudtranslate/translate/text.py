@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+from pypinyin import lazy_pinyin
+
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LABEL = re.compile(r"^\s*(english|translation|english translation)\s*:\s*", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _FULLWIDTH = str.maketrans({"，": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";",
@@ -15,11 +18,19 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+def romanize(match: re.Match[str]) -> str:
+    """Chinese characters as capitalised pinyin: what a name copied through should read as."""
+    return " " + "".join(lazy_pinyin(match.group(0))).capitalize()
+
+
 def clean_translation(text: str) -> str:
-    """Strip labels, wrapping quotes and any Chinese the model copied through."""
+    """Strip labels and wrapping quotes; Chinese the model copied through (usually a
+    name) becomes pinyin, so the English line never shows characters the wearer can't read."""
     text = _LABEL.sub("", text.strip())
     text = text.translate(_FULLWIDTH)
+    text = _HANZI.sub(romanize, text)
     text = _CJK.sub(" ", text)
+    text = re.sub(r"\s+(['’]s\b|[,.!?;:])", r"\1", text)
     text = _SPACES.sub(" ", text).strip()
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1].strip()

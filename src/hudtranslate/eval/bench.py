@@ -1,0 +1,243 @@
+"""Runs every chosen system over every input and turns what they showed into numbers.
+
+Three sections, each optional: talks (long recordings fed at real-time pace, so
+computation time counts: latency, flicker, quality, cost), utterances (single-sentence
+clips, as fast as possible: quality and cost) and text (reference Chinese only, so only
+the ``mt-on-reference-text`` system: quality).
+"""
+
+from __future__ import annotations
+
+import resource
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hudtranslate.audio import read_audio_file
+from hudtranslate.config import Settings
+from hudtranslate.errors import AudioError, DataError
+from hudtranslate.eval.manifests import Talk, TextItem, Utterance
+from hudtranslate.eval.metrics import (
+    RefSentence,
+    Span,
+    WordTrack,
+    committed_track,
+    corpus_quality,
+    displayed_track,
+    final_latencies,
+    normalized_erasure,
+    percentile,
+    resegment,
+    stream_laal,
+)
+from hudtranslate.eval.runner import MT_ON_TEXT, BenchEngines, StreamRun, run_stream, translate_text
+from hudtranslate.events import AudioArray
+from hudtranslate.translate.translator import TranslationBackend
+
+
+class Progress(Protocol):
+    """Where the benchmark reports what it is doing (a progress bar, or nothing)."""
+
+    def begin(self, section: str, total: int) -> None: ...
+
+    def advance(self, label: str) -> None: ...
+
+
+class NoProgress:
+    def begin(self, section: str, total: int) -> None:
+        pass
+
+    def advance(self, label: str) -> None:
+        pass
+
+
+@dataclass
+class BenchInputs:
+    """Validated inputs; any section may be empty."""
+
+    talks: list[Talk] = field(default_factory=list)
+    utterances: list[Utterance] = field(default_factory=list)
+    texts: list[TextItem] = field(default_factory=list)
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _AudioCache:
+    """Each recording is decoded once and shared by the systems that run on it."""
+
+    def __init__(self) -> None:
+        self._samples: dict[str, AudioArray] = {}
+
+    def get(self, item: Talk | Utterance) -> AudioArray:
+        key = str(item.wav)
+        if key not in self._samples:
+            try:
+                self._samples[key] = read_audio_file(item.wav)
+            except AudioError as exc:
+                raise DataError(f"{item.where}: {exc}") from None
+        return self._samples[key]
+
+
+async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: BenchEngines,
+                        settings: Settings, *, realtime: bool = True,
+                        progress: Progress | None = None) -> dict[str, dict[str, Any]]:
+    """Results per system: talk metrics at the top, ``utterances`` and ``text`` nested."""
+    progress = progress or NoProgress()
+    results: dict[str, dict[str, Any]] = {system: {} for system in systems}
+    audio = _AudioCache()
+    if inputs.talks:
+        progress.begin("talks", len(systems) * len(inputs.talks))
+        for system in systems:
+            results[system].update(
+                await _talks(system, inputs.talks, engines, settings, audio, realtime, progress))
+    if inputs.utterances:
+        progress.begin("utterances", len(systems) * len(inputs.utterances))
+        for system in systems:
+            results[system]["utterances"] = await _utterances(
+                system, inputs.utterances, engines, settings, audio, progress)
+    if inputs.texts and MT_ON_TEXT in systems:
+        progress.begin("text", len(inputs.texts))
+        results[MT_ON_TEXT]["text"] = await _texts(inputs.texts, engines, settings, progress)
+    return results
+
+
+def _backend(engines: BenchEngines) -> TranslationBackend:
+    if engines.pipeline is None:
+        raise ValueError(f"{MT_ON_TEXT} needs the translation engine")
+    return engines.pipeline.translator
+
+
+async def _talks(system: str, talks: Sequence[Talk], engines: BenchEngines, settings: Settings,
+                 audio: _AudioCache, realtime: bool, progress: Progress) -> dict[str, Any]:
+    if system == MT_ON_TEXT:
+        texts = []
+        for talk in talks:
+            sentences = [(s.zh, s.start_s, s.end_s) for s in talk.segments]
+            texts.append(await translate_text(sentences, _backend(engines), settings,
+                                              one_session=True))
+            progress.advance(f"{system} · {talk.id}")
+        tracks = [WordTrack(words=" ".join(run.english).split()) for run in texts]
+        for track in tracks:
+            track.audio_s = track.emitted_s = [0.0] * len(track.words)
+        summary = _talk_quality(talks, tracks)
+        summary["cpu_s_per_audio_s"] = _ratio(sum(r.cpu_s for r in texts),
+                                              sum(t.duration_s for t in talks))
+    else:
+        runs = []
+        for talk in talks:
+            runs.append(await run_stream(system, audio.get(talk), engines, settings,
+                                         realtime=realtime))
+            progress.advance(f"{system} · {talk.id}")
+        summary = talk_summary(talks, runs)
+    summary["peak_rss_mb"] = peak_rss_mb()
+    return summary
+
+
+def _talk_quality(talks: Sequence[Talk], tracks: Sequence[WordTrack]) -> dict[str, Any]:
+    """BLEU/chrF of the streams re-segmented into the reference sentences."""
+    hypotheses: list[str] = []
+    references: list[tuple[str, ...]] = []
+    per_talk = []
+    for talk, track in zip(talks, tracks, strict=True):
+        cut = resegment(track, _references(talk))
+        refs = [s.en_refs for s in talk.segments]
+        quality = corpus_quality(cut.hypotheses, refs)
+        per_talk.append({"id": talk.id, "bleu": quality.bleu, "chrf": quality.chrf})
+        hypotheses += cut.hypotheses
+        references += refs
+    quality = corpus_quality(hypotheses, references)
+    return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(references),
+            "talks": per_talk}
+
+
+def _references(talk: Talk) -> list[RefSentence]:
+    return [RefSentence(s.en_refs, s.start_s, s.end_s) for s in talk.segments]
+
+
+def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun]) -> dict[str, Any]:
+    """Every talk metric of one system, pooled over the talks (and per talk)."""
+    committed = [committed_track(run.translations) for run in runs]
+    displayed = [displayed_track(run.translations) for run in runs]
+    summary = _talk_quality(talks, committed)
+    laal_streams, shown_streams, latencies = [], [], []
+    for index, (talk, run) in enumerate(zip(talks, runs, strict=True)):
+        refs = _references(talk)
+        laal_streams.append((resegment(committed[index], refs), refs))
+        shown_streams.append((resegment(displayed[index], refs), refs))
+        spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
+        found = final_latencies([(s.start_s, s.end_s) for s in talk.segments], spans)
+        talk_latencies = [value for value in found if value is not None]
+        latencies += talk_latencies
+        laal = stream_laal([laal_streams[-1]])
+        summary["talks"][index].update({
+            "stream_laal_s": laal.computation_aware_s,
+            "stream_laal_ideal_s": laal.ideal_s,
+            "final_latency_p50_s": percentile(talk_latencies, 50),
+            "final_latency_p95_s": percentile(talk_latencies, 95),
+            "normalized_erasure": normalized_erasure(displayed[index].erased,
+                                                     len(displayed[index].words)),
+            "cpu_s_per_audio_s": _ratio(run.cpu_s, run.duration_s),
+            "english": committed[index].text,
+        })
+    laal = stream_laal(laal_streams)
+    shown = stream_laal(shown_streams)
+    found_count = len(latencies)
+    return {
+        "stream_laal_s": laal.computation_aware_s,
+        "stream_laal_ideal_s": laal.ideal_s,
+        "stream_laal_displayed_s": shown.computation_aware_s,
+        "final_latency_p50_s": percentile(latencies, 50),
+        "final_latency_p95_s": percentile(latencies, 95),
+        "final_latency_missed": summary["sentences"] - found_count,
+        "bleu": summary["bleu"],
+        "chrf": summary["chrf"],
+        "normalized_erasure": normalized_erasure(sum(t.erased for t in displayed),
+                                                 sum(len(t.words) for t in displayed)),
+        "cpu_s_per_audio_s": _ratio(sum(r.cpu_s for r in runs), sum(r.duration_s for r in runs)),
+        "sentences": summary["sentences"],
+        "sentences_without_output": laal.empty,
+        "talks": summary["talks"],
+    }
+
+
+async def _utterances(system: str, utterances: Sequence[Utterance], engines: BenchEngines,
+                      settings: Settings, audio: _AudioCache,
+                      progress: Progress) -> dict[str, Any]:
+    english: list[str] = []
+    cpu_s = 0.0
+    for item in utterances:
+        if system == MT_ON_TEXT:
+            text = await translate_text([(item.zh, 0.0, item.duration_s)], _backend(engines),
+                                        settings, one_session=False)
+            english.append(text.english[0])
+            cpu_s += text.cpu_s
+        else:
+            run = await run_stream(system, audio.get(item), engines, settings, realtime=False)
+            english.append(run.english)
+            cpu_s += run.cpu_s
+        progress.advance(f"{system} · {item.id}")
+    quality = corpus_quality(english, [item.en_refs for item in utterances])
+    return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(utterances),
+            "without_output": sum(1 for text in english if not text),
+            "cpu_s_per_audio_s": _ratio(cpu_s, sum(item.duration_s for item in utterances)),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+async def _texts(items: Sequence[TextItem], engines: BenchEngines, settings: Settings,
+                 progress: Progress) -> dict[str, Any]:
+    english: list[str] = []
+    for item in items:
+        run = await translate_text([(item.zh, 0.0, 0.0)], _backend(engines), settings,
+                                   one_session=False)
+        english.append(run.english[0])
+        progress.advance(f"{MT_ON_TEXT} · {item.id}")
+    quality = corpus_quality(english, [item.en_refs for item in items])
+    return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(items),
+            "without_output": sum(1 for text in english if not text)}
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None

@@ -1,0 +1,188 @@
+"""The web HUD in a real browser: headless Chromium (Debian ``chromium``) via Playwright.
+
+The page must follow the captions of a live session, and what it draws must be the frame
+renderer's pixels for the same display state. Playwright cannot fetch its own browser
+here, so it drives /usr/bin/chromium (override with HUDTRANSLATE_CHROMIUM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile
+from PIL import Image
+
+from hudtranslate.captions import get_profile, preview_image, render_frame
+from hudtranslate.config import DisplayOptions, Settings
+from hudtranslate.events import StreamEnd
+from hudtranslate.pipeline import Engines
+from hudtranslate.server import CaptionBroadcaster, HudServer, View, serve
+from hudtranslate.testing import FakeDecoder, FakeVad, scripted_captions
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = os.environ.get("HUDTRANSLATE_CHROMIUM") or shutil.which("chromium") or ""
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--force-color-profile=srgb"]
+SHARED_DATA = Path(os.environ.get("HUDTRANSLATE_SHARED_DATA")
+                   or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+TALKS = SHARED_DATA / "audio" / "talks.jsonl"
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM or not Path(CHROMIUM).exists(),
+                       reason="needs Chromium: apt-get install chromium"),
+    pytest.mark.timeout(120),
+]
+
+
+def talk() -> dict[str, Any]:
+    if not TALKS.exists():
+        pytest.skip(f"shared talks not found at {TALKS}")
+    return dict(json.loads(TALKS.read_text(encoding="utf-8").splitlines()[0]))
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                    args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def open_page(browser: Any, url: str) -> Any:
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000},
+                                  device_scale_factor=1)
+    await page.goto(url + "?scale=1")
+    await page.wait_for_function("document.querySelector('#hud').dataset.seq")
+    return page
+
+
+async def settle(page: Any, broadcaster: CaptionBroadcaster, view: View) -> None:
+    """Wait until the display stops moving and the page has drawn its newest frame."""
+    for _ in range(200):
+        frame = broadcaster.current_frame(view)
+        seq = await page.eval_on_selector("#hud", "c => c.dataset.seq")
+        await asyncio.sleep(0.15)
+        again = await page.eval_on_selector("#hud", "c => c.dataset.seq")
+        if frame is not None and not frame.scrolling and seq == again \
+                and broadcaster.current_frame(view) is frame:
+            return
+    raise AssertionError("the display never settled")
+
+
+async def assert_page_shows_frame(page: Any, broadcaster: CaptionBroadcaster,
+                                  view: View) -> None:
+    await page.wait_for_function(f"document.querySelector('#hud').dataset.profile === "
+                                 f"{json.dumps(view.profile)}")
+    await settle(page, broadcaster, view)
+    frame = broadcaster.current_frame(view)
+    assert frame is not None
+    shot = Image.open(io.BytesIO(await page.locator("#hud").screenshot())).convert("RGB")
+    expected = preview_image(render_frame(frame), frame.profile)
+    assert shot.size == expected.size == (frame.profile.width_px, frame.profile.height_px)
+    diff = np.abs(np.asarray(shot, dtype=np.int16) - np.asarray(expected, dtype=np.int16))
+    assert (diff.max(axis=2) > 8).mean() < 0.001, f"{view}: page differs from the frame"
+    english = await page.eval_on_selector_all("#hud-english div", "rows => rows.map(r => "
+                                              "r.textContent)")
+    assert english == list(frame.english)
+    assert await page.text_content("#hud-source") == frame.source
+
+
+async def test_page_draws_each_profile_exactly_and_toggles(browser: Any) -> None:
+    segments = [(s["start_s"], s["end_s"], s["zh"], s["en_refs"][0])
+                for s in talk()["segments"][:4]]
+    broadcaster = CaptionBroadcaster(get_profile("rokid"))
+    server = HudServer(broadcaster, "127.0.0.1", 0)
+    url = await server.start()
+    try:
+        page = await open_page(browser, url)
+        for event in scripted_captions(segments, step_s=1.0):
+            broadcaster.handle(event)
+            await asyncio.sleep(0.005)
+        broadcaster.handle(StreamEnd(segments[-1][1]))
+        last_english = segments[-1][3]
+        await page.wait_for_function(
+            "english => document.querySelector('#hud-english').textContent.includes("
+            "english.split(' ')[0])", arg=last_english)
+        await assert_page_shows_frame(page, broadcaster, View("rokid"))
+        finals = await page.evaluate("window.hudFinals")
+        assert finals == [english for *_, english in segments]
+        for profile in ("even-g1", "meta-display"):
+            await page.select_option("#profile", profile)
+            await assert_page_shows_frame(page, broadcaster, View(profile))
+        await page.uncheck("#bilingual")
+        await assert_page_shows_frame(page, broadcaster, View("meta-display", False))
+        assert await page.text_content("#hud-source") == ""
+    finally:
+        await server.stop()
+
+
+class ReferenceTranslator:
+    """Fake MT that answers with the talk's reference English, in proportion to the
+    Chinese heard so far (so partial captions grow like real ones)."""
+
+    name = "reference"
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self.pairs = list(pairs)
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Any) -> str:
+        chinese, english = max(self.pairs, key=lambda pair: _common_prefix(pair[0], source))
+        words = english.split()
+        share = min(1.0, len(source) / max(1, len(chinese)))
+        answer = " ".join(words[: max(1, round(len(words) * share))])
+        return answer if answer.startswith(forced_prefix) else f"{forced_prefix} {answer}"
+
+
+def _common_prefix(a: str, b: str) -> int:
+    return len(os.path.commonprefix([a, b]))
+
+
+async def test_served_talk_at_real_time_reaches_the_page(browser: Any,
+                                                         tmp_path: Path) -> None:
+    """``serve`` plays the first seconds of a shared talk through the pipeline (fake
+    models) at real-time pace; the page shows every caption and the frame's pixels."""
+    info = talk()
+    cut_s = 9.0
+    spoken = [s for s in info["segments"] if s["end_s"] < cut_s - 0.5]
+    samples, rate = soundfile.read(SHARED_DATA / "audio" / info["wav"], dtype="float32")
+    clip = tmp_path / "talk-start.wav"
+    soundfile.write(clip, samples[: int(cut_s * rate)], rate)
+    engines = Engines(
+        asr=FakeDecoder([s["zh"] for s in spoken], chars_per_s=8.0),
+        translator=ReferenceTranslator([(s["zh"], s["en_refs"][0]) for s in spoken]),
+        vad_factory=FakeVad,
+    )
+    settings = Settings(display=DisplayOptions(clear_after_s=0.0))
+    broadcaster = CaptionBroadcaster.from_settings(settings)
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    session = asyncio.create_task(serve(settings, clip, port=0, engines=engines,
+                                        broadcaster=broadcaster, on_ready=ready.set_result))
+    try:
+        page = await open_page(browser, await asyncio.wait_for(ready, 10))
+        await page.wait_for_function(
+            "document.querySelector('#status').textContent.startsWith('stream ended')",
+            timeout=40_000)
+        finals = [t.text for t in broadcaster.translations() if t.final]
+        assert len(finals) >= len(spoken) - 1
+        assert await page.evaluate("window.hudFinals") == finals
+        assert finals[0].startswith(spoken[0]["en_refs"][0].split()[0])
+        await assert_page_shows_frame(page, broadcaster, broadcaster.default_view)
+    finally:
+        session.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await session
