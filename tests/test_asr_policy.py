@@ -9,7 +9,10 @@ from hudtranslate.asr.policy import LocalAgreement, stable_clause_end
         # nothing is committed until two hypotheses agree
         (["我们"], [("", "我们")]),
         (["我们", "我们去"], [("", "我们"), ("我们", "去")]),
-        (["我们去", "我们去吃", "我们去吃饭"], [("", "我们去"), ("我们去", "吃"), ("我们去吃", "饭")]),
+        (
+            ["我们去", "我们去吃", "我们去吃饭"],
+            [("", "我们去"), ("我们去", "吃"), ("我们去吃", "饭")],
+        ),
         # a disagreement after the committed text stays tentative
         (["今天天", "今天下", "今天下雨"], [("", "今天天"), ("今天", "下"), ("今天下", "雨")]),
     ],

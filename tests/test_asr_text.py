@@ -14,6 +14,9 @@ from hudtranslate.asr.text import common_prefix, normalize_chinese, to_simplifie
         ("他一罐很乱\ufffd", "他一罐很乱"),
         ("  ", ""),
         ("价格是3.5元", "价格是3.5元"),
+        ("号码是一三九一二三四五六七八", "号码是13912345678"),
+        ("二零二五年来了三四个人", "2025年来了三四个人"),
+        ("一一检查", "一一检查"),
     ],
 )
 def test_normalize_chinese(raw: str, expected: str) -> None:

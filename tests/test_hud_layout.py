@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import json
 
 import pytest
+from tests.conftest import shared_data_dir
 
 from hudtranslate.captions import (
     PROFILES,
@@ -26,8 +29,10 @@ from hudtranslate.captions.pinyin import to_pinyin
 from hudtranslate.config import DisplayOptions, Settings
 from hudtranslate.errors import ConfigError
 from hudtranslate.events import StreamEnd, Transcript, Translation
+from hudtranslate.testing import scripted_captions
 
 UNPACED = PacingOptions.unpaced()
+SHARED_DATA = shared_data_dir()
 
 
 def english(uid: int, committed: str, tentative: str = "", *, final: bool = False,
@@ -195,7 +200,7 @@ def test_rows_are_fixed_slots_above_the_chinese_line() -> None:
                      english(3, "Three.", final=True, source="三。"))
     baselines = [b for _, _, b in english_runs(frame)]
     assert frame.english == ("One.", "Two.", "Three.")
-    assert [b2 - b1 for b1, b2 in zip(baselines, baselines[1:], strict=False)] == [
+    assert [b2 - b1 for b1, b2 in itertools.pairwise(baselines)] == [
         profile.line_height_px] * 2
     source_run = next(r for r in frame.runs if r.style == "source")
     assert source_run.baseline_px == baselines[-1] + profile.line_height_px
@@ -273,11 +278,13 @@ def test_scroll_moves_lines_up_smoothly_then_settles_on_whole_rows() -> None:
         frame = engine.frame(3.0 + step * 0.05)
         run = next(r for r in frame.runs if r.text == "Sentence 2.")
         positions.append(run.baseline_px)
-        assert frame.scrolling == (step * 0.05 < 0.3)
+        assert frame.scrolling == (step < 6)
+        english_clips = {r.clip for r in frame.runs if r.style != "source"}
+        if step:  # (at step 0 the rows are still whole: only the one below is clipped)
+            assert english_clips == ({engine.geometry.english_box} if step < 6 else {None})
     assert positions == sorted(positions, reverse=True)  # always moving up, never back
     assert positions[0] - positions[-1] == profile.line_height_px
-    assert all(r.clip is not None for r in engine.frame(3.05).runs if r.style != "source")
-    assert all(r.clip is None for r in engine.frame(3.4).runs)
+    assert engine.frame(3.4).english == ("Sentence 2.", "Sentence 3.", "Sentence 4.")
 
 
 def test_display_clears_after_silence_once_everything_was_read() -> None:
@@ -311,3 +318,41 @@ def _measure(profile: DisplayProfile):  # type: ignore[no-untyped-def]
     font = load_font(profile.font_size_px)
     per_column = profile.text_width_px / profile.max_chars_per_line
     return lambda text: max(font.measure(text), columns(text) * per_column)
+
+
+def test_on_a_real_talk_no_line_vanishes_before_it_can_be_read() -> None:
+    """Play a shared talk's captions (scripted at the talk's own timing) into each
+    profile and watch every line: each that scrolls away was up for its reading time."""
+    talks = SHARED_DATA / "audio" / "talks.jsonl"
+    if not talks.exists():
+        pytest.skip(f"shared talks not found at {talks}")
+    talk = json.loads(talks.read_text(encoding="utf-8").splitlines()[1])
+    segments = [(s["start_s"], s["end_s"], s["zh"], s["en_refs"][0]) for s in talk["segments"]]
+    events = scripted_captions(segments)
+    pacing = PacingOptions()
+    for profile in PROFILES.values():
+        engine = HudEngine(profile, pacing)
+        seen: dict[tuple[int, int], list[float]] = {}  # key → [first, last, last change]
+        texts: dict[tuple[int, int], str] = {}
+        times = sorted({e.emitted_s for e in events}
+                       | {round(t * 0.05, 2) for t in range(int(talk["duration_s"] / 0.05))})
+        pending = iter(events)
+        event = next(pending, None)
+        for now in times:
+            while event is not None and event.emitted_s <= now:
+                engine.update(event, event.emitted_s)
+                event = next(pending, None)
+            for placed in engine.rollup.window(now):
+                if not 0 <= placed.row <= profile.lines - 1:
+                    continue
+                span = seen.setdefault(placed.key, [now, now, now])
+                if texts.get(placed.key) != placed.line.text:
+                    texts[placed.key], span[2] = placed.line.text, now
+                span[1] = now
+        gone = [key for key, span in seen.items() if span[1] < times[-1] - 1]
+        assert len(gone) > 10, profile.name
+        for key in gone:
+            first, last, changed = seen[key]
+            up_s = last - first + 0.05
+            assert up_s >= min_display_s(texts[key]) - 0.06, (profile.name, texts[key], up_s)
+            assert last - changed + 0.05 >= pacing.min_line_s - 0.06, (profile.name, key)

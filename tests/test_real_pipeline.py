@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 import sacrebleu
+from tests.conftest import read_jsonl
 
 from hudtranslate.audio import file_chunks, read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.events import SAMPLE_RATE_HZ, Translation
 from hudtranslate.pipeline import PipelineResult, run_pipeline
 from hudtranslate.translate.text import has_cjk
-from tests.conftest import read_jsonl
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(900)]
 
@@ -70,7 +70,8 @@ async def test_talk_covers_every_sentence_and_stays_quiet_in_pauses(
         assert any(overlaps(t, seg) for seg in segments), f"caption in a pause: {t}"
         assert t.committed and not has_cjk(t.committed), t
     covered = [any(overlaps(t, seg) for t in result.translations) for seg in segments]
-    assert all(covered), f"sentences with no English: {[s['zh'] for s, c in zip(segments, covered, strict=True) if not c]}"
+    missing = [seg["zh"] for seg, ok in zip(segments, covered, strict=True) if not ok]
+    assert not missing, f"sentences with no English: {missing}"
     hypothesis = english(result)
     reference = " ".join(seg["en_refs"][0] for seg in segments)
     chrf = sacrebleu.corpus_chrf([hypothesis], [[reference]]).score

@@ -20,7 +20,8 @@ def test_final_is_committed_and_joins_context() -> None:
     translator = SessionTranslator(backend, TranslateOptions(context_sentences=2))
     result = translator.translate(transcript(0, "我们走吧。", 0.0, 1.0))
     assert result is not None
-    assert result.final and result.committed == fake_english("我们走吧。") and result.tentative == ""
+    assert result.final and result.tentative == ""
+    assert result.committed == fake_english("我们走吧。")
     assert result.model == "fake"
     assert translator.context == [("我们走吧。", fake_english("我们走吧。"))]
 
@@ -36,10 +37,12 @@ def test_context_is_trimmed_in_batches() -> None:
 def test_partials_translate_committed_text_only_when_it_grew_enough() -> None:
     backend = FakeBackend()
     translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=4))
-    assert translator.translate(transcript(0, "我们今天", 0, 1, final=False, committed="我们")) is None
+    early = transcript(0, "我们今天", 0, 1, final=False, committed="我们")
+    assert translator.translate(early) is None
     first = translator.translate(
         transcript(0, "我们今天去北京", 0, 2, final=False, committed="我们今天去"))
-    assert first is not None and first.tentative == fake_english("我们今天去") and first.committed == ""
+    assert first is not None and first.committed == ""
+    assert first.tentative == fake_english("我们今天去")
     assert translator.translate(
         transcript(0, "我们今天去北京玩", 0, 2.5, final=False, committed="我们今天去北")) is None
     assert backend.calls == ["我们今天去"]
@@ -87,7 +90,8 @@ def test_clause_continuation_forces_committed_english() -> None:
     assert backend.seen[1] == ("你如果有疑问，就问汤姆吧。", "If you have questions,")
     assert (first.committed, second.committed) == ("If you have questions,", "ask Tom.")
     assert second.source == "就问汤姆吧。"
-    assert translator.context[-1] == ("你如果有疑问，就问汤姆吧。", "If you have questions, ask Tom.")
+    whole = ("你如果有疑问，就问汤姆吧。", "If you have questions, ask Tom.")
+    assert translator.context[-1] == whole
 
 
 def test_no_continuation_after_a_long_pause_or_a_whole_sentence() -> None:

@@ -115,7 +115,9 @@ def test_keep_from_covers_the_pre_roll() -> None:
 
 
 def test_silero_frame_arithmetic() -> None:
-    machine = SpeechStateMachine(VadOptions(), frame_ms=32)
+    options = VadOptions(min_silence_ms=350, min_speech_ms=200, speech_pad_ms=100,
+                         max_utterance_s=15.0)
+    machine = SpeechStateMachine(options, frame_ms=32)
     assert machine.pad_frames == 3  # 100 ms
     assert machine.min_speech_frames == 7  # 200 ms, rounded up
     assert machine.min_silence_frames == 11  # 350 ms, rounded up
@@ -126,6 +128,8 @@ def test_silero_frame_arithmetic() -> None:
 # --- the segmenter on a scripted VAD ---------------------------------------------------
 
 FRAME = 512
+SILERO_LIKE = VadOptions(min_silence_ms=350, min_speech_ms=200, speech_pad_ms=100,
+                         max_utterance_s=15.0)
 LOUD, QUIET = "S", "."
 
 
@@ -155,7 +159,7 @@ def segment(
     options: VadOptions | None = None,
     start_s: float = 0.0,
 ) -> list[SpeechChunk]:
-    segmenter = SpeechSegmenter(LoudnessVad(), options or VadOptions())
+    segmenter = SpeechSegmenter(LoudnessVad(), options or SILERO_LIKE)
     out: list[SpeechChunk] = []
     begin, turn = 0, 0
     while begin < len(audio):
@@ -238,7 +242,7 @@ def test_segmenter_times_follow_the_stream_clock() -> None:
 
 def test_segmenter_reset_starts_a_new_stream_with_fresh_ids() -> None:
     vad = LoudnessVad()
-    segmenter = SpeechSegmenter(vad, VadOptions())
+    segmenter = SpeechSegmenter(vad, SILERO_LIKE)
     audio = script("." * 10 + "S" * 20 + "." * 20)
     first = segmenter.feed(AudioChunk(audio, 0.0)) + segmenter.finish()
     segmenter.reset()

@@ -20,13 +20,15 @@ import numpy as np
 import pytest
 import soundfile
 from PIL import Image
+from tests.conftest import shared_data_dir
 
+from hudtranslate.asr.whisper import Decoded
 from hudtranslate.captions import get_profile, preview_image, render_frame
 from hudtranslate.config import DisplayOptions, Settings
 from hudtranslate.events import StreamEnd
 from hudtranslate.pipeline import Engines
 from hudtranslate.server import CaptionBroadcaster, HudServer, View, serve
-from hudtranslate.testing import FakeDecoder, FakeVad, scripted_captions
+from hudtranslate.testing import FakeVad, scripted_captions
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -34,8 +36,7 @@ CHROMIUM = os.environ.get("HUDTRANSLATE_CHROMIUM") or shutil.which("chromium") o
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--force-color-profile=srgb"]
-SHARED_DATA = Path(os.environ.get("HUDTRANSLATE_SHARED_DATA")
-                   or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+SHARED_DATA = shared_data_dir()
 TALKS = SHARED_DATA / "audio" / "talks.jsonl"
 
 pytestmark = [
@@ -130,6 +131,25 @@ async def test_page_draws_each_profile_exactly_and_toggles(browser: Any) -> None
         await server.stop()
 
 
+class SequentialDecoder:
+    """Fake ASR for real speech: each new utterance (a decode of less audio than the one
+    before) takes the next scripted line, revealed at ``chars_per_s``."""
+
+    def __init__(self, script: Sequence[str], chars_per_s: float) -> None:
+        self.script, self.chars_per_s = list(script), chars_per_s
+        self.line, self.last_s = 0, 0.0
+
+    def decode(self, audio: Any, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0,
+               task: str = "transcribe") -> Decoded:
+        duration_s = len(audio) / 16_000
+        if duration_s < self.last_s:
+            self.line = min(self.line + 1, len(self.script) - 1)
+        self.last_s = duration_s
+        text = self.script[self.line][: int(duration_s * self.chars_per_s)]
+        return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
+
+
 class ReferenceTranslator:
     """Fake MT that answers with the talk's reference English, in proportion to the
     Chinese heard so far (so partial captions grow like real ones)."""
@@ -149,7 +169,8 @@ class ReferenceTranslator:
 
 
 def _common_prefix(a: str, b: str) -> int:
-    return len(os.path.commonprefix([a, b]))
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)))
 
 
 async def test_served_talk_at_real_time_reaches_the_page(browser: Any,
@@ -163,7 +184,7 @@ async def test_served_talk_at_real_time_reaches_the_page(browser: Any,
     clip = tmp_path / "talk-start.wav"
     soundfile.write(clip, samples[: int(cut_s * rate)], rate)
     engines = Engines(
-        asr=FakeDecoder([s["zh"] for s in spoken], chars_per_s=8.0),
+        asr=SequentialDecoder([s["zh"] for s in spoken], chars_per_s=8.0),
         translator=ReferenceTranslator([(s["zh"], s["en_refs"][0]) for s in spoken]),
         vad_factory=FakeVad,
     )

@@ -22,6 +22,7 @@ from rich.markup import escape
 from hudtranslate.config import Settings
 from hudtranslate.errors import HudTranslateError
 from hudtranslate.models import add_models_commands
+from hudtranslate.server.serve import add_serve_command
 
 log = logging.getLogger("hudtranslate")
 
@@ -38,6 +39,8 @@ _SETTING_FLAGS: dict[str, tuple[str, type, str]] = {
     "translate.context_sentences": ("--context-sentences", int,
                                     "previous sentences given to the translator"),
     "captions.max_chars_per_line": ("--max-chars-per-line", int, "caption line width"),
+    "display.profile": ("--profile", str,
+                        "glasses display: rokid (default), even-g1 or meta-display"),
 }
 
 
@@ -78,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                       default=None, help="play the file at real-time pace, like a microphone")
     file.add_argument("--out", type=Path, default=None,
                       help="folder for SRT/VTT/JSONL (default: next to the input)")
+    file.add_argument("--frames", type=Path, default=None, metavar="DIR",
+                      help="write the glasses' display as a PNG per change (exact pixels)")
+    file.add_argument("--video", type=Path, default=None, metavar="PATH",
+                      help="write a real-time replay of the display: .mp4/.webm (ffmpeg), "
+                           "else an animated .png or .gif")
     file.set_defaults(handler=_run_file)
 
     demo = commands.add_parser("demo", parents=[common],
@@ -87,10 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fast", action="store_true", help="do not pace the clip in real time")
     demo.set_defaults(handler=_run_demo)
 
-    models = commands.add_parser("models", parents=[common], help="list, fetch, verify models")
-    add_models_commands(models.add_subparsers(dest="models_command", required=True,
-                                              metavar="ACTION"))
+    add_models_commands(commands, parents=[common])
     _add_bench(commands, common)
+    add_serve_command(commands, common)
     return parser
 
 
@@ -117,7 +124,8 @@ def _run_live(args: argparse.Namespace, settings: Settings) -> int:
 def _run_file(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.runner import run_file
 
-    return asyncio.run(run_file(args.path, settings, out_dir=args.out))
+    return asyncio.run(run_file(args.path, settings, out_dir=args.out,
+                                frames_dir=args.frames, video=args.video))
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -46,7 +46,7 @@ class VadOptions:
     """Silero speech detection and how it turns frames into utterances."""
 
     threshold: float = 0.5
-    min_silence_ms: int = 350
+    min_silence_ms: int = 300
     min_speech_ms: int = 200
     speech_pad_ms: int = 300
     max_utterance_s: float = 15.0

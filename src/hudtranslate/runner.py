@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
-from hudtranslate.captions import TerminalCaptions
+from hudtranslate.audio import (
+    file_chunks,
+    list_input_devices,
+    microphone_chunks,
+    read_audio_file,
+)
+from hudtranslate.captions import TerminalCaptions, make_frame_sink
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
+from hudtranslate.errors import AudioError
 from hudtranslate.events import AudioChunk, StreamEnd, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
@@ -81,8 +87,10 @@ def _ensure_default_models(settings: Settings) -> None:
 
 
 async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
-                   realtime: bool | None = None, fetch_missing: bool = False) -> int:
-    """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``. Returns the exit code."""
+                   realtime: bool | None = None, fetch_missing: bool = False,
+                   frames_dir: Path | None = None, video: Path | None = None) -> int:
+    """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``, and with ``frames_dir``
+    / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
     if fetch_missing:
@@ -101,12 +109,17 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
                             TimeRemainingColumn(), console=console)
         progress.start()
         display = _ProgressSink(progress, progress.add_task("file", total=duration_s), console)
+    extra: list[Sink] = []
+    if frames_dir is not None or video is not None:
+        extra.append(make_frame_sink(settings, frames_dir, video, realtime=pace))
     return await _run_session(chunks, settings, engines, target, path.stem, display,
-                              realtime=pace, console=console)
+                              realtime=pace, console=console, extra_sinks=extra)
 
 
 async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
     """Translate the microphone until Ctrl-C."""
+    if not list_input_devices():
+        raise AudioError("no microphone found: no audio input device is connected")
     engines = load_engines(settings)
     console = Console()
     stem = time.strftime("hudtranslate-live-%Y%m%d-%H%M%S")
@@ -118,13 +131,13 @@ async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
 
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,
                        out_dir: Path, stem: str, display: Sink, *, realtime: bool,
-                       console: Console) -> int:
+                       console: Console, extra_sinks: Sequence[Sink] = ()) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     transcript = _TranscriptSink(out_dir / f"{stem}.jsonl")
     result: PipelineResult | None = None
     try:
-        result = await run_pipeline(chunks, engines, settings, [display, transcript],
-                                    realtime=realtime)
+        result = await run_pipeline(chunks, engines, settings,
+                                    [display, transcript, *extra_sinks], realtime=realtime)
     finally:
         srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
         console.print(f"wrote {transcript.path}, {srt}, {vtt}", highlight=False)

@@ -26,26 +26,29 @@ from hudtranslate.events import (
 T = TypeVar("T")
 
 
+_BASE_HZ = 200.0
+_STEP_HZ = 100.0
+
+
 @dataclass
 class FakeDecoder:
-    """Returns the first ``chars_per_s × duration`` characters of a scripted line.
-
-    A decode of less audio than the previous one means a new utterance: the next line.
-    """
+    """"Recognises" speech made by ``tone_and_silence``: the tone's pitch says which
+    script line it is (the k-th speech piece is line k), and the audio's length how much
+    of the line has been said (``chars_per_s``)."""
 
     script: Sequence[str]
     chars_per_s: float = 4.0
     calls: list[tuple[float, str]] = field(default_factory=list)
-    _line: int = 0
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe") -> Decoded:
         duration_s = len(audio) / SAMPLE_RATE_HZ
-        if self.calls and duration_s < self.calls[-1][0]:
-            self._line = min(self._line + 1, len(self.script) - 1)
         self.calls.append((duration_s, prefix))
-        text = self.script[self._line][: int(duration_s * self.chars_per_s)]
+        spectrum = np.abs(np.fft.rfft(audio))
+        peak_hz = float(np.argmax(spectrum)) * SAMPLE_RATE_HZ / max(len(audio), 1)
+        line = min(max(round((peak_hz - _BASE_HZ) / _STEP_HZ), 0), len(self.script) - 1)
+        text = self.script[line][: int(duration_s * self.chars_per_s)]
         return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
 
 
@@ -85,12 +88,16 @@ class FakeVad:
 
 
 def tone_and_silence(pattern: Iterable[tuple[float, bool]], amplitude: float = 0.3) -> AudioArray:
-    """Audio of (seconds, is_speech) pieces: a 220 Hz tone for speech, zeros otherwise."""
+    """Audio of (seconds, is_speech) pieces: zeros for silence, and for the k-th speech
+    piece a tone of 200 + 100·k Hz (which ``FakeDecoder`` reads as script line k)."""
     pieces = []
+    spoken = 0
     for seconds, speech in pattern:
         n = int(seconds * SAMPLE_RATE_HZ)
         t = np.arange(n) / SAMPLE_RATE_HZ
-        piece = amplitude * np.sin(2 * np.pi * 220 * t) if speech else np.zeros(n)
+        hz = _BASE_HZ + _STEP_HZ * spoken
+        piece = amplitude * np.sin(2 * np.pi * hz * t) if speech else np.zeros(n)
+        spoken += speech
         pieces.append(piece.astype(np.float32))
     return np.concatenate(pieces)
 

@@ -16,6 +16,9 @@ _PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s*([,?!:;])|([,?!:;])\s*(?=[{_CJK}
 _PERIOD_AFTER_CJK = re.compile(rf"(?<=[{_CJK}])\.(?!\d)")
 _REPEATS = re.compile(r"(.{1,8}?)\1{3,}")
 CJK_CHAR = re.compile(f"[{_CJK}]")
+_DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",
+           "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_DIGIT_RUN = re.compile(f"[{''.join(_DIGITS)}]{{4,}}")
 
 
 @functools.cache
@@ -36,6 +39,9 @@ def normalize_chinese(text: str) -> str:
     """Simplify, use Chinese punctuation next to Chinese text, drop stray spaces and loops.
 
     Replacement characters (a character cut between byte-level tokens) are dropped.
+    Four or more digits read one by one (phone numbers, years: 一三九一二三四…, 二零二五)
+    become Arabic digits, which a small translator copies reliably; shorter runs stay, as
+    they are usually words or ranges (一一, 三四个).
 
     Whisper sometimes loops on a syllable ("好好好好好好"); runs of four or more repeats of
     the same short unit are cut to one, which removes the loop but keeps real doubling (好好).
@@ -45,7 +51,12 @@ def normalize_chinese(text: str) -> str:
     text = _PERIOD_AFTER_CJK.sub("。", text)
     text = _SPACE_BETWEEN_CJK.sub("", text)
     text = _REPEATS.sub(r"\1", text)
-    return text.strip()
+    return arabic_digit_runs(text).strip()
+
+
+def arabic_digit_runs(text: str) -> str:
+    """Four or more Chinese digits read one by one become Arabic digits."""
+    return _DIGIT_RUN.sub(lambda m: "".join(_DIGITS[c] for c in m.group(0)), text)
 
 
 def common_prefix(first: str, second: str) -> str:

@@ -113,14 +113,16 @@ class FrameSink:
     """Pipeline sink: renders the HUD on every change, on the events' own stream clock.
 
     Time is each event's ``emitted_s``, so pacing (held lines, scrolling, clearing) plays
-    out exactly as it would have live, whether the file ran in real time or faster.
-    ``out_dir`` gets the steady frames (not the in-between frames of a scroll); the replay
-    at ``video_path`` gets every frame, scrolls sampled at ``fps``.
+    out exactly as it did live. A file run faster than real time reaches its end long
+    before the models catch up, so there ``latency_cap_s`` places each event at most that
+    long after the speech it covers. ``out_dir`` gets the steady frames (not the in-between
+    frames of a scroll); the replay at ``video_path`` gets every frame, scrolls at ``fps``.
     """
 
     def __init__(self, profile: DisplayProfile, out_dir: Path | None = None,
                  video_path: Path | None = None, *, pacing: PacingOptions | None = None,
-                 show_source: bool = True, show_pinyin: bool = False, fps: int = 25) -> None:
+                 show_source: bool = True, show_pinyin: bool = False, fps: int = 25,
+                 latency_cap_s: float | None = None) -> None:
         if out_dir is None and video_path is None:
             raise ValueError("FrameSink needs an out_dir, a video_path or both")
         self.profile = profile
@@ -131,6 +133,7 @@ class FrameSink:
         self._engine = HudEngine(profile, pacing, show_source=show_source,
                                  show_pinyin=show_pinyin)
         self._step_s = 1 / max(1, fps)
+        self._latency_cap_s = latency_cap_s
         self._now = 0.0
         self._last: HudFrame | None = None
         self._timeline: list[tuple[float, HudFrame]] = []
@@ -154,7 +157,10 @@ class FrameSink:
         if isinstance(event, StreamEnd):
             self._finish(event.duration_s)
             return
-        now = max(self._now, event.emitted_s)
+        shown_s = event.emitted_s
+        if self._latency_cap_s is not None:
+            shown_s = min(shown_s, event.end_s + self._latency_cap_s)
+        now = max(self._now, shown_s)
         self._run_until(now)
         if self._engine.update(event, now):
             self._capture(now)
@@ -220,10 +226,16 @@ class FrameSink:
         self._index.flush()
 
 
-def make_frame_sink(settings: Settings, frames_dir: Path | None,
-                    video_path: Path | None) -> FrameSink:
-    """The ``--frames DIR`` / ``--video PATH`` sink for ``settings.display``."""
+FAST_RUN_LATENCY_S = 1.0
+"""In a replay of a file run faster than real time, captions appear this long after speech."""
+
+
+def make_frame_sink(settings: Settings, frames_dir: Path | None, video_path: Path | None,
+                    *, realtime: bool) -> FrameSink:
+    """The ``--frames DIR`` / ``--video PATH`` sink for ``settings.display``; ``realtime``
+    tells whether the session runs at real-time pace (else its clock is not wall time)."""
     display = settings.display
     return FrameSink(profile_from_options(display), frames_dir, video_path,
                      pacing=PacingOptions.from_options(display),
-                     show_source=settings.captions.show_source, show_pinyin=display.pinyin)
+                     show_source=settings.captions.show_source, show_pinyin=display.pinyin,
+                     latency_cap_s=None if realtime else FAST_RUN_LATENCY_S)

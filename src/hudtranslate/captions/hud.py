@@ -13,6 +13,7 @@ A line is as wide as the text area allows in the font's real pixels, and never m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -186,6 +187,13 @@ class HudEngine:
             return False
         self.rollup.update(self._lines(), now_s, settled=self.track.settled())
         return True
+
+    def seed(self, events: Iterable[Transcript | Translation], now_s: float) -> None:
+        """Join a session in progress: take its latest events at once and show the newest
+        rows (fed one by one, the old rows would first have to be read and scrolled)."""
+        for event in events:
+            self.track.update(event)
+        self.rollup.update(self._lines(), now_s, settled=self.track.settled())
 
     def frame(self, now_s: float) -> HudFrame:
         window = self.rollup.window(now_s)

@@ -145,7 +145,8 @@ def _talk_quality(talks: Sequence[Talk], tracks: Sequence[WordTrack]) -> dict[st
         cut = resegment(track, _references(talk))
         refs = [s.en_refs for s in talk.segments]
         quality = corpus_quality(cut.hypotheses, refs)
-        per_talk.append({"id": talk.id, "bleu": quality.bleu, "chrf": quality.chrf})
+        per_talk.append({"id": talk.id, "bleu": quality.bleu, "chrf": quality.chrf,
+                         "english": track.text})
         hypotheses += cut.hypotheses
         references += refs
     quality = corpus_quality(hypotheses, references)
@@ -180,7 +181,7 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun]) -> dict[str, 
             "normalized_erasure": normalized_erasure(displayed[index].erased,
                                                      len(displayed[index].words)),
             "cpu_s_per_audio_s": _ratio(run.cpu_s, run.duration_s),
-            "english": committed[index].text,
+            "partial_updates": len(run.translations) - len(run.finals),
         })
     laal = stream_laal(laal_streams)
     shown = stream_laal(shown_streams)
@@ -199,6 +200,7 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun]) -> dict[str, 
         "cpu_s_per_audio_s": _ratio(sum(r.cpu_s for r in runs), sum(r.duration_s for r in runs)),
         "sentences": summary["sentences"],
         "sentences_without_output": laal.empty,
+        "partial_updates": sum(len(r.translations) - len(r.finals) for r in runs),
         "talks": summary["talks"],
     }
 

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,13 +41,15 @@ def corpus_quality(hypotheses: Sequence[str], references: Sequence[Sequence[str]
     Sentences may have different numbers of references: sacrebleu takes ``None`` for a
     missing one.
     """
-    from sacrebleu.metrics import BLEU, CHRF
+    from sacrebleu.metrics.bleu import BLEU
+    from sacrebleu.metrics.chrf import CHRF
 
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
     depth = max((len(refs) for refs in references), default=0)
-    streams = [[refs[k] if k < len(refs) else None for refs in references]
-               for k in range(depth)]
+    streams = cast(Sequence[Sequence[str]],  # sacrebleu documents None; its hints omit it
+                   [[refs[k] if k < len(refs) else None for refs in references]
+                    for k in range(depth)])
     hyps = list(hypotheses)
     bleu = BLEU().corpus_score(hyps, streams).score
     chrf = CHRF().corpus_score(hyps, streams).score
@@ -221,8 +223,9 @@ class Resegmented:
 
 
 def resegment(track: WordTrack, references: Sequence[RefSentence]) -> Resegmented:
-    """Cut the stream's words into one hypothesis per reference sentence (mweralign)."""
-    pieces = align_words(track.words, [ref.en_refs for ref in references])
+    """Cut the stream's words into one hypothesis per reference sentence (mweralign,
+    aligned to each sentence's first reference)."""
+    pieces = align_words(track.words, [ref.en_refs[0] for ref in references])
     hypotheses, audio, emitted = [], [], []
     index = 0
     for piece in pieces:
@@ -260,18 +263,23 @@ def stream_laal(streams: Sequence[tuple[Resegmented, Sequence[RefSentence]]]) ->
     )
 
 
-def align_words(words: Sequence[str], references: Sequence[Sequence[str]]) -> list[list[str]]:
+def align_words(words: Sequence[str], references: Sequence[str]) -> list[list[str]]:
     """Split ``words`` (in order, unchanged) into ``len(references)`` pieces by minimum-WER
-    alignment to the references (several per sentence are allowed)."""
+    alignment to one reference per sentence.
+
+    mweralign's multi-reference syntax (``ref ### ref``) crashes its C++ core on some
+    inputs (segfault, mweralign 1.4.1), so only one reference is aligned to; the scores
+    still use every reference.
+    """
     if not references:
         return []
     if not words:
         return [[] for _ in references]  # mweralign crashes on an empty hypothesis
     mweralign = _mweralign()
-    safe = [word.replace("###", "#") for word in words]  # '###' separates references
-    reference_text = "\n".join(" ### ".join(refs) for refs in references)
+    hypothesis = " ".join(word.replace("###", "#") for word in words)
+    reference_text = "\n".join(" ".join(ref.replace("###", "#").split()) for ref in references)
     with _quiet_stderr():
-        aligned = mweralign.align_texts(reference_text, " ".join(safe))
+        aligned = mweralign.align_texts(reference_text, hypothesis)
     lines = aligned.split("\n")
     counts = [len(line.split()) for line in lines]
     if len(lines) != len(references) or sum(counts) != len(words):

@@ -25,8 +25,14 @@ from hudtranslate.asr.recognizer import Decoder
 from hudtranslate.asr.whisper import MAX_FRAMES
 from hudtranslate.audio import file_chunks
 from hudtranslate.config import Settings
-from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk, SpeechChunk, Transcript
-from hudtranslate.events import Translation
+from hudtranslate.events import (
+    SAMPLE_RATE_HZ,
+    AudioArray,
+    AudioChunk,
+    SpeechChunk,
+    Transcript,
+    Translation,
+)
 from hudtranslate.pipeline import (
     Engines,
     Event,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -32,17 +32,27 @@ _STATE_TEXT = {
 }
 
 
-def add_models_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``models`` and its sub-commands; each sets ``handler`` on the namespace."""
+def add_models_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> None:
+    """Register ``models`` and its sub-commands; each sets ``handler`` on the namespace.
+
+    ``parents`` carries the shared settings options (``--cache-dir``, ``--config``, ...).
+    """
     models = subparsers.add_parser(
         "models", help="list, fetch and verify the offline models", description=__doc__
     )
     actions = models.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
 
-    listing = actions.add_parser("list", help="show the catalogue and what is installed")
+    listing = actions.add_parser(
+        "list", help="show the catalogue and what is installed", parents=list(parents)
+    )
     listing.set_defaults(handler=run_list)
 
-    fetching = actions.add_parser("fetch", help="download, assemble and verify models")
+    fetching = actions.add_parser(
+        "fetch", help="download, assemble and verify models", parents=list(parents)
+    )
     fetching.add_argument(
         "names", nargs="*", metavar="NAME",
         help=f"models to fetch (default: {' '.join(DEFAULT_MODELS)})",
@@ -53,7 +63,9 @@ def add_models_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     )
     fetching.set_defaults(handler=run_fetch)
 
-    verifying = actions.add_parser("verify", help="check installed models' sha256 in full")
+    verifying = actions.add_parser(
+        "verify", help="check installed models' sha256 in full", parents=list(parents)
+    )
     verifying.add_argument(
         "names", nargs="*", metavar="NAME", help="models to verify (default: all installed)"
     )

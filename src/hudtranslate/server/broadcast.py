@@ -184,8 +184,7 @@ class CaptionBroadcaster:
         now = self._clock()
         if state is None:
             state = _ViewState(self._engine(view))
-            for event in self._track.latest_events():
-                state.engine.update(event, now)
+            state.engine.seed(self._track.latest_events(), now)
             self._views[view] = state
         state.viewers.append(viewer)
         viewer.send(protocol.hello_message(self.profiles[view.profile], list(self.profiles),

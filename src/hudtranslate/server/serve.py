@@ -110,9 +110,12 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                         help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--profile", dest="display.profile", default=None,
-                        choices=sorted(PROFILES),
-                        help="display profile (default: rokid, or [display] profile)")
+    try:
+        parser.add_argument("--profile", dest="display.profile", default=None,
+                            choices=sorted(PROFILES),
+                            help="display profile (default: rokid, or [display] profile)")
+    except argparse.ArgumentError:
+        log.debug("--profile comes with the common options")
     parser.add_argument("--file", type=Path, default=None,
                         help="play this audio file at real-time pace instead of the microphone")
     parser.add_argument("--loop", action="store_true", help="play the file again and again")

@@ -30,6 +30,8 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
      "After the discount these shoes are 268.5 yuan, 20% cheaper than yesterday."),
     ("会议改到二零二五年三月十二号星期三上午九点半。",
      "The meeting has been moved to 9:30 a.m. on Wednesday, March 12, 2025."),
+    ("有事打我手机，号码是一八六零二四七五五三一。",
+     "If anything comes up, call my mobile: the number is 18602475531."),
 )
 
 IM_START = "<|im_start|>"

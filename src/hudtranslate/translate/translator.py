@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hudtranslate.asr.text import arabic_digit_runs
 from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.llama import LlamaEngine
@@ -195,7 +196,7 @@ class SessionTranslator:
         if (source, prefix) == self._cache_key:
             return self._cache_english
         limit = min(self.options.max_new_tokens, 3 * len(piece) + 12)
-        raw = self.backend.translate(source, self.context, forced_prefix=prefix,
+        raw = self.backend.translate(arabic_digit_runs(source), self.context, forced_prefix=prefix,
                                      max_new_tokens=limit, cancelled=cancelled)
         if raw is None:
             return None

@@ -1,0 +1,137 @@
+"""``hudtranslate bench``: measure the whole system against its baselines, honestly.
+
+Registered by the top-level CLI through ``add_bench_command``; the handler takes
+``(args, settings)`` and returns the exit code. Inputs are validated before any model
+loads. Heavy imports wait until the command actually runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from hudtranslate.config import Settings
+from hudtranslate.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+_SYSTEMS = ("hudtranslate", "hudtranslate-sentence", "whisper-translate", "mt-on-reference-text")
+
+
+def _systems(value: str) -> list[str]:
+    chosen = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in _SYSTEMS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown system(s) {', '.join(unknown) or '(none)'}; "
+                                         f"choose from {', '.join(_SYSTEMS)}")
+    return [name for name in _SYSTEMS if name in chosen]
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``bench`` on the top-level sub-parsers."""
+    bench = commands.add_parser(
+        "bench", parents=[common], help="measure quality, latency and cost against baselines",
+        description="Run hudtranslate and its baselines on evaluation data; write "
+                    "report.json and report.md. Talks are fed at real-time pace.")
+    data = bench.add_argument_group("inputs (at least one; JSON lines, wav paths relative "
+                                    "to the manifest)")
+    data.add_argument("--talks", type=Path, metavar="FILE",
+                      help="long recordings with timed reference sentences (talks.jsonl)")
+    data.add_argument("--utterances", type=Path, metavar="FILE",
+                      help="single-sentence recordings (utterances.jsonl)")
+    data.add_argument("--text", type=Path, metavar="FILE",
+                      help="Chinese sentences with English references (text/*.jsonl)")
+    bench.add_argument("--systems", type=_systems, default=list(_SYSTEMS),
+                       help=f"comma-separated subset of: {', '.join(_SYSTEMS)} (default: all)")
+    bench.add_argument("--limit", type=_positive, default=None, metavar="N",
+                       help="use only the first N entries of each input (quick runs)")
+    bench.add_argument("--text-limit", type=_positive, default=None, metavar="N",
+                       help="first N sentences of --text (default: --limit)")
+    bench.add_argument("--out-dir", type=Path, default=Path("bench-out"),
+                       help="folder for report.json and report.md (default: ./bench-out)")
+    bench.add_argument("--fast", action="store_true",
+                       help="feed talks as fast as possible (smoke tests only: latencies "
+                            "then leave out computation time)")
+    bench.set_defaults(handler=run_bench_command)
+
+
+class _RichProgress:
+    """One bar per section; the label names the system and input being run."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+        self._description = ""
+
+    def begin(self, section: str, total: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, description=self._description)
+        self._description = section
+        self._task = self._progress.add_task(section, total=total)
+
+    def advance(self, label: str) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, advance=1,
+                                  description=f"{self._description}: {label}")
+        log.info("done: %s", label)
+
+
+def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate inputs, load the models, run, write the report. Returns the exit code."""
+    from hudtranslate.eval.bench import BenchInputs, peak_rss_mb, run_benchmark
+    from hudtranslate.eval.manifests import load_talks, load_texts, load_utterances
+    from hudtranslate.eval.report import metadata_for, targets_for, write_report
+    from hudtranslate.eval.runner import load_bench_engines
+
+    if args.talks is None and args.utterances is None and args.text is None:
+        raise ConfigError("bench needs at least one input: --talks, --utterances or --text")
+    text_limit = args.text_limit or args.limit
+    inputs = BenchInputs(
+        talks=load_talks(args.talks, args.limit) if args.talks else [],
+        utterances=load_utterances(args.utterances, args.limit) if args.utterances else [],
+        texts=load_texts(args.text, text_limit) if args.text else [],
+    )
+    systems: list[str] = args.systems
+    realtime = not args.fast
+    load_at_start = os.getloadavg()
+    engines = load_bench_engines(settings, systems)
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
+        results = asyncio.run(run_benchmark(inputs, systems, engines, settings,
+                                            realtime=realtime, progress=_RichProgress(bar)))
+    files = {"talks": args.talks, "utterances": args.utterances, "text": args.text}
+    report = {
+        "metadata": metadata_for(settings, files, realtime=realtime, limit=args.limit,
+                                 text_limit=text_limit, systems=systems,
+                                 peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start),
+        "systems": results,
+        "targets": targets_for(results),
+    }
+    json_path, md_path = write_report(args.out_dir, report)
+    out = Console()
+    out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
+              soft_wrap=True)
+    out.print(f"wrote {json_path} and {md_path}", highlight=False)
+    return 0

@@ -1,0 +1,204 @@
+"""The benchmark's outputs: ``report.json`` (everything) and ``report.md`` (one glance).
+
+The JSON carries enough metadata (date, machine, settings, data files with their
+sha256, code commit) that two reports can be compared without guessing how each was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from hudtranslate.config import Settings
+from hudtranslate.eval.runner import SENTENCE, SIMULTANEOUS, WHISPER_TRANSLATE
+
+TARGETS = {
+    "stream_laal_s": 2.0,
+    "final_latency_p95_s": 2.0,
+    "normalized_erasure": 0.2,
+    "bleu_gap_to_sentence_mode": 1.0,
+    "bleu_ratio_to_whisper_translate": 1.5,
+}
+"""What ``hudtranslate`` (simultaneous) must reach on talks."""
+
+
+def metadata_for(settings: Settings, files: Mapping[str, Path | None], *, realtime: bool,
+                 limit: int | None, text_limit: int | None, systems: Sequence[str],
+                 peak_rss_mb: float, load_at_start: Sequence[float] = ()) -> dict[str, Any]:
+    """How this report was made. The load averages show whether other work shared the
+    cores (real-time latencies suffer when it did)."""
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpu_cores": os.cpu_count(), "platform": platform.platform(),
+                    "processor": platform.machine(), "python": platform.python_version(),
+                    "load_average_at_start": list(load_at_start),
+                    "load_average_at_end": list(os.getloadavg())},
+        "hudtranslate": _version("hudtranslate"),
+        "git_commit": git_commit(Path(__file__).parent) or git_commit(Path.cwd()),
+        "tools": {name: _version(name) for name in ("sacrebleu", "mweralign")},
+        "systems": list(systems),
+        "talks_realtime": realtime,
+        "limit": limit,
+        "text_limit": text_limit,
+        "data": {key: _file_info(path) for key, path in files.items() if path is not None},
+        "settings": dataclasses.asdict(settings),
+        "peak_rss_mb_process": peak_rss_mb,
+        "notes": [
+            "peak_rss_mb is the whole process's high-water mark (ru_maxrss) when the system "
+            "finished; models are shared and systems run in the order listed.",
+            "stream_laal_ideal_s approximates each word's computation-unaware emission by the "
+            "end of the audio its translation was made from (end of the transcript); for "
+            "finals that is the utterance end including the VAD's trailing pad.",
+            "utterances are fed as fast as possible (quality and cost only).",
+        ],
+    }
+
+
+def targets_for(systems: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Whether the simultaneous system meets each target on talks (None: not measured)."""
+    ours = systems.get(SIMULTANEOUS, {})
+    sentence = systems.get(SENTENCE, {})
+    baseline = systems.get(WHISPER_TRANSLATE, {})
+
+    def at_most(value: Any, limit: float) -> dict[str, Any]:
+        return {"value": value, "target": f"<= {limit}",
+                "met": None if value is None else bool(value <= limit)}
+
+    bleu = ours.get("bleu")
+    gap = None if bleu is None or sentence.get("bleu") is None else sentence["bleu"] - bleu
+    ratio = (None if bleu is None or not baseline.get("bleu") else bleu / baseline["bleu"])
+    return {
+        "stream_laal_s": at_most(ours.get("stream_laal_s"), TARGETS["stream_laal_s"]),
+        "final_latency_p95_s": at_most(ours.get("final_latency_p95_s"),
+                                       TARGETS["final_latency_p95_s"]),
+        "normalized_erasure": at_most(ours.get("normalized_erasure"),
+                                      TARGETS["normalized_erasure"]),
+        "bleu_gap_to_sentence_mode": at_most(gap, TARGETS["bleu_gap_to_sentence_mode"]),
+        "bleu_ratio_to_whisper_translate": {
+            "value": ratio, "target": f">= {TARGETS['bleu_ratio_to_whisper_translate']}",
+            "met": None if ratio is None
+            else bool(ratio >= TARGETS["bleu_ratio_to_whisper_translate"])},
+    }
+
+
+def write_report(out_dir: Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
+    """Write ``report.json`` and ``report.md``; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "report.json", out_dir / "report.md"
+    rounded = _rounded(report)
+    json_path.write_text(json.dumps(rounded, indent=2, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
+    md_path.write_text(markdown(rounded), encoding="utf-8")
+    return json_path, md_path
+
+
+_TALK_COLUMNS = [
+    ("StreamLAAL s", "stream_laal_s"), ("ideal s", "stream_laal_ideal_s"),
+    ("final p50 s", "final_latency_p50_s"), ("final p95 s", "final_latency_p95_s"),
+    ("BLEU", "bleu"), ("chrF", "chrf"), ("erasure", "normalized_erasure"),
+    ("CPU-s/audio-s", "cpu_s_per_audio_s"), ("peak RSS MB", "peak_rss_mb"),
+]
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """A short Markdown summary: a talks table, a quality table and the targets."""
+    systems: Mapping[str, Mapping[str, Any]] = report["systems"]
+    meta = report["metadata"]
+    lines = [f"# hudtranslate bench — {meta['date']}", "",
+             f"{meta['machine']['cpu_cores']} cores · commit {meta['git_commit'] or 'unknown'} · "
+             f"talks {'at real-time pace' if meta['talks_realtime'] else 'NOT paced'}", ""]
+    if any("bleu" in row for row in systems.values()):
+        lines += ["## Talks", "",
+                  "| system | " + " | ".join(title for title, _ in _TALK_COLUMNS) + " |",
+                  "|---|" + "---:|" * len(_TALK_COLUMNS)]
+        for name, row in systems.items():
+            if "bleu" in row:
+                cells = [_cell(row.get(key)) for _, key in _TALK_COLUMNS]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    sections = [key for key in ("utterances", "text")
+                if any(key in row for row in systems.values())]
+    if sections:
+        header = [f"{key} {metric}" for key in sections for metric in ("BLEU", "chrF")]
+        lines += ["## Quality on single sentences", "",
+                  "| system | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
+        for name, row in systems.items():
+            cells = [_cell(row.get(key, {}).get(metric))
+                     for key in sections for metric in ("bleu", "chrf")]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    targets = report.get("targets") or {}
+    if targets:
+        lines += ["## Targets (hudtranslate on talks)", "", "| target | value | met |",
+                  "|---|---:|---|"]
+        for name, target in targets.items():
+            met = {True: "yes", False: "**no**", None: "not measured"}[target["met"]]
+            lines.append(f"| {name} {target['target']} | {_cell(target['value'])} | {met} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, Mapping):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _file_info(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return {"path": str(path.resolve()), "sha256": digest}
+
+
+def git_commit(start: Path) -> str | None:
+    """The commit checked out in ``start`` or a folder above it, read from ``.git`` files
+    (no git binary needed); None outside a repository."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        git = folder / ".git"
+        if not git.is_dir():
+            continue
+        try:
+            head = (git / "HEAD").read_text(encoding="utf-8").strip()
+            if not head.startswith("ref: "):
+                return head or None
+            ref = head[5:]
+            loose = git / ref
+            if loose.is_file():
+                return loose.read_text(encoding="utf-8").strip() or None
+            packed = git / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text(encoding="utf-8").splitlines():
+                    sha, _, name = line.partition(" ")
+                    if name == ref:
+                        return sha
+        except OSError:
+            return None
+        return None
+    return None

@@ -1,0 +1,84 @@
+"""The command line as a user meets it: help, and one clear error line for bad input."""
+
+from pathlib import Path
+
+import pytest
+
+from hudtranslate.cli import build_parser, main
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["file"], ["live"], ["demo"], ["models"], ["models", "fetch"]]
+)
+def test_help_everywhere(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: hudtranslate" in capsys.readouterr().out
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err
+    return code, err
+
+
+def test_missing_file_is_one_clear_line(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run_cli(["file", str(tmp_path / "nope.wav")], capsys)
+    assert code == 1
+    assert "audio file not found" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"this is not audio at all", "not an audio file"), (b"", "not an audio file")],
+)
+def test_non_audio_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                        content: bytes, message: str) -> None:
+    path = tmp_path / "fake.wav"
+    path.write_bytes(content)
+    code, err = run_cli(["file", str(path)], capsys)
+    assert code == 1 and message in err and "Traceback" not in err
+
+
+def test_empty_wav(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    import soundfile
+
+    path = tmp_path / "empty.wav"
+    soundfile.write(path, np.zeros(0, dtype=np.float32), 16000)
+    code, err = run_cli(["file", str(path)], capsys)
+    assert code == 1 and "empty" in err
+
+
+def test_bad_setting_and_unknown_model(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = run_cli(["models", "list", "--threads", "0"], capsys)
+    assert code == 1 and "threads must be between" in err
+    monkeypatch.setenv("HUDTRANSLATE_CACHE_DIR", str(tmp_path))
+    code, err = run_cli(["models", "fetch", "no-such-model"], capsys)
+    assert code == 1 and "no-such-model" in err
+
+
+def test_missing_model_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wav = Path(__file__).resolve().parents[1] / "src" / "hudtranslate" / "assets" / "demo_zh.wav"
+    code, err = run_cli(["file", str(wav), "--cache-dir", str(tmp_path), "--out",
+                         str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert "hudtranslate models fetch whisper-base" in err
+
+
+def test_flags_map_to_settings() -> None:
+    from hudtranslate.cli import settings_from_args
+
+    args = build_parser().parse_args(
+        ["file", "x.wav", "--threads", "3", "--min-silence-ms", "400", "--no-partials",
+         "--mt-model", "qwen2.5-0.5b"])
+    settings = settings_from_args(args)
+    assert settings.threads == 3
+    assert settings.vad.min_silence_ms == 400
+    assert settings.translate.translate_partials is False
+    assert settings.translate.model == "qwen2.5-0.5b"

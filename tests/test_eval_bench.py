@@ -1,0 +1,187 @@
+"""``hudtranslate bench`` plumbing with fakes: every system runs, the report is complete,
+bad inputs fail before any model loads. Real models measure the product (docs/benchmark.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import soundfile
+
+from hudtranslate.asr.whisper import Decoded
+from hudtranslate.cli import main
+from hudtranslate.config import Settings
+from hudtranslate.eval import cli as bench_cli
+from hudtranslate.eval import runner
+from hudtranslate.eval.bench import BenchInputs, run_benchmark
+from hudtranslate.eval.manifests import load_talks, load_texts, load_utterances
+from hudtranslate.events import AudioArray
+from hudtranslate.pipeline import Engines
+from hudtranslate.testing import (
+    FakeBackend,
+    FakeDecoder,
+    FakeVad,
+    fake_english,
+    tone_and_silence,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+SCRIPT = ["我们走吧。", "今天下雨了吗？"]
+
+
+@dataclass
+class RecordingDecoder:
+    """A Whisper stand-in for the baseline: records how it was asked to decode."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0,
+               task: str = "transcribe") -> Decoded:
+        self.calls.append({"seconds": len(audio) / 16_000, "beam_size": beam_size, "task": task})
+        return Decoded(text=f"Sentence {len(self.calls)} .", no_speech_prob=0.0,
+                       avg_logprob=-0.1)
+
+
+def fake_engines(delay_s: float = 0.0) -> runner.BenchEngines:
+    return runner.BenchEngines(
+        pipeline=Engines(asr=FakeDecoder(SCRIPT), translator=FakeBackend(delay_s=delay_s),
+                         vad_factory=FakeVad),
+        baseline=RecordingDecoder(), vad_factory=FakeVad)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A 7.5 s talk of two tones (sentences), one utterance and a text file."""
+    audio = tone_and_silence([(0.5, False), (2.0, True), (1.0, False), (3.0, True),
+                              (1.0, False)])
+    (tmp_path / "wav").mkdir()
+    soundfile.write(tmp_path / "wav" / "talk.wav", audio, 16_000)
+    talk = {"id": "t1", "wav": "wav/talk.wav", "segments": [
+        {"start_s": 0.45, "end_s": 2.55, "zh": SCRIPT[0], "en_refs": ["Let's go."]},
+        {"start_s": 3.45, "end_s": 6.55, "zh": SCRIPT[1],
+         "en_refs": ["Is it raining today?", "Did it rain today?"]},
+    ]}
+    rows = {
+        "talks.jsonl": [talk],
+        "utterances.jsonl": [{"id": "u1", "wav": "wav/talk.wav", "zh": SCRIPT[0],
+                              "en_refs": ["Let's go."]}],
+        "text.jsonl": [{"id": "x1", "zh": SCRIPT[0], "en_refs": ["Let's go."]},
+                       {"id": "x2", "zh": SCRIPT[1], "en_refs": ["Is it raining?"]}],
+    }
+    for name, items in rows.items():
+        (tmp_path / name).write_text(
+            "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in items), "utf-8")
+    return tmp_path
+
+
+def inputs(data: Path) -> BenchInputs:
+    return BenchInputs(load_talks(data / "talks.jsonl"),
+                       load_utterances(data / "utterances.jsonl"),
+                       load_texts(data / "text.jsonl"))
+
+
+TALK_KEYS = {"stream_laal_s", "stream_laal_ideal_s", "final_latency_p50_s",
+             "final_latency_p95_s", "bleu", "chrf", "normalized_erasure", "cpu_s_per_audio_s",
+             "peak_rss_mb"}
+
+
+async def test_every_system_runs_and_reports_every_metric(data: Path) -> None:
+    engines = fake_engines()
+    results = await run_benchmark(inputs(data), runner.SYSTEMS, engines,
+                                  Settings.load(env={}), realtime=False)
+    assert list(results) == list(runner.SYSTEMS)
+    for name in runner.AUDIO_SYSTEMS:
+        row = results[name]
+        assert set(row) >= TALK_KEYS, name
+        assert row["final_latency_missed"] == 0 and row["sentences"] == 2
+        assert row["final_latency_p50_s"] is not None and row["final_latency_p50_s"] > 0
+        assert row["stream_laal_s"] is not None and row["normalized_erasure"] is not None
+        assert {"bleu", "chrf", "cpu_s_per_audio_s"} <= set(row["utterances"])
+        assert row["talks"][0]["english"]
+    ceiling = results[runner.MT_ON_TEXT]
+    assert "stream_laal_s" not in ceiling and ceiling["bleu"] is not None
+    assert ceiling["text"]["sentences"] == 2 and "bleu" in ceiling["text"]
+    assert "text" not in results[runner.SIMULTANEOUS]
+    # the fake translator names its source: the ceiling translated the reference Chinese
+    assert ceiling["talks"][0]["english"].split() == [fake_english(z) for z in SCRIPT]
+    baseline = engines.baseline
+    assert isinstance(baseline, RecordingDecoder)
+    assert baseline.calls and all(c["task"] == "translate" and c["beam_size"] == 5
+                                  for c in baseline.calls)
+
+
+async def test_talks_at_real_time_pace_count_computation(data: Path) -> None:
+    talk = load_talks(data / "talks.jsonl")
+    results = await run_benchmark(BenchInputs(talks=talk), [runner.SENTENCE],
+                                  fake_engines(delay_s=0.4), Settings.load(env={}),
+                                  realtime=True)
+    row = results[runner.SENTENCE]
+    # pause detection (~0.35 s) plus the translator's 0.4 s, after the segment's end
+    assert row["final_latency_p50_s"] >= 0.4
+    assert row["final_latency_p95_s"] < 3.0
+    assert row["stream_laal_s"] > row["stream_laal_ideal_s"]
+    assert row["normalized_erasure"] == 0.0
+
+
+def test_cli_writes_json_and_markdown(data: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    loaded: list[Sequence[str]] = []
+
+    def load(settings: Settings, systems: Sequence[str]) -> runner.BenchEngines:
+        loaded.append(systems)
+        return fake_engines()
+
+    monkeypatch.setattr(runner, "load_bench_engines", load)
+    out = tmp_path / "out"
+    code = main(["bench", "--talks", str(data / "talks.jsonl"), "--utterances",
+                 str(data / "utterances.jsonl"), "--text", str(data / "text.jsonl"),
+                 "--text-limit", "1", "--fast", "--systems",
+                 "hudtranslate,mt-on-reference-text", "--out-dir", str(out)])
+    assert code == 0
+    assert loaded == [["hudtranslate", "mt-on-reference-text"]]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert list(report["systems"]) == ["hudtranslate", "mt-on-reference-text"]
+    assert report["systems"]["mt-on-reference-text"]["text"]["sentences"] == 1
+    meta = report["metadata"]
+    assert meta["machine"]["cpu_cores"] >= 1 and meta["talks_realtime"] is False
+    assert meta["data"]["talks"]["sha256"] and meta["settings"]["translate"]["model"]
+    assert set(report["targets"]) >= {"stream_laal_s", "final_latency_p95_s"}
+    table = (out / "report.md").read_text(encoding="utf-8")
+    assert "| hudtranslate |" in table and "StreamLAAL" in table
+    assert "| hudtranslate |" in capsys.readouterr().out
+
+
+def test_cli_reports_bad_data_before_loading_models(
+    data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(settings: Settings, systems: Sequence[str]) -> runner.BenchEngines:
+        raise AssertionError("models must not load for bad data")
+
+    monkeypatch.setattr(runner, "load_bench_engines", refuse)
+    bad = data / "bad.jsonl"
+    bad.write_text(json.dumps({"wav": "wav/talk.wav", "segments": [
+        {"start_s": 1.0, "end_s": 9.0, "zh": "好", "en_refs": ["Good."]}]}) + "\n", "utf-8")
+    assert main(["bench", "--talks", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.jsonl:1" in err and "beyond the end of the audio" in err
+    assert main(["bench"]) == 1
+    assert "at least one input" in capsys.readouterr().err
+
+
+def test_cli_rejects_unknown_systems(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--text", "x.jsonl", "--systems", "hudtranslate,google"])
+    assert info.value.code == 2
+    assert "unknown system(s) google" in capsys.readouterr().err
+
+
+def test_cli_system_names_match_the_runner() -> None:
+    assert bench_cli._SYSTEMS == runner.SYSTEMS
