@@ -6,6 +6,7 @@ nothing in silence), never on exact strings.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,9 @@ async def test_utterances_translate_with_meaning_intact(
         if "汤姆" in row["zh"]:
             assert "Tom" in text, f"{row['id']}: name lost in {text!r}"
         if "三号" in row["zh"]:
-            assert re.search(r"\b(3|three|third)\b", text, re.I), f"{row['id']}: {text!r}"
+            assert re.search(r"\b(3|3rd|three|third)\b", text, re.I), f"{row['id']}: {text!r}"
     chrf = sacrebleu.corpus_chrf(hypotheses, [references]).score
+    logging.getLogger(__name__).warning("utterances chrF %.1f", chrf)
     assert chrf >= 38.0, f"chrF {chrf:.1f} on {len(rows)} utterances"
 
 
@@ -75,6 +77,7 @@ async def test_talk_covers_every_sentence_and_stays_quiet_in_pauses(
     hypothesis = english(result)
     reference = " ".join(seg["en_refs"][0] for seg in segments)
     chrf = sacrebleu.corpus_chrf([hypothesis], [[reference]]).score
+    logging.getLogger(__name__).warning("%s chrF %.1f", talk["id"], chrf)
     assert chrf >= 35.0, f"chrF {chrf:.1f} on {talk['id']}"
     assert result.cpu_s_per_audio_s < 2.0  # coarse: the benchmark measures speed properly
 
