@@ -17,7 +17,7 @@ from hudtranslate.asr.whisper import Decoded
 from hudtranslate.cli import main
 from hudtranslate.config import Settings
 from hudtranslate.eval import cli as bench_cli
-from hudtranslate.eval import runner
+from hudtranslate.eval import report, runner
 from hudtranslate.eval.bench import BenchInputs, run_benchmark
 from hudtranslate.eval.manifests import load_talks, load_texts, load_utterances
 from hudtranslate.events import AudioArray
@@ -185,3 +185,31 @@ def test_cli_rejects_unknown_systems(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_cli_system_names_match_the_runner() -> None:
     assert bench_cli._SYSTEMS == runner.SYSTEMS
+
+
+def test_git_commit_is_read_from_the_git_folder(tmp_path: Path) -> None:
+    git = tmp_path / "repo" / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n", "utf-8")
+    assert report.git_commit(tmp_path / "repo" / "src") is None  # no such ref yet
+    (git / "packed-refs").write_text("# pack-refs\nabc123 refs/heads/main\n", "utf-8")
+    assert report.git_commit(tmp_path / "repo" / "src") == "abc123"
+    (git / "refs" / "heads" / "main").write_text("def456\n", "utf-8")
+    assert report.git_commit(tmp_path / "repo") == "def456"
+    (git / "HEAD").write_text("0123abcd\n", "utf-8")
+    assert report.git_commit(tmp_path / "repo") == "0123abcd"
+
+
+def test_targets_compare_with_sentence_mode_and_the_baseline() -> None:
+    targets = report.targets_for({
+        "hudtranslate": {"stream_laal_s": 1.5, "final_latency_p95_s": 2.5, "bleu": 30.0,
+                         "normalized_erasure": 0.1},
+        "hudtranslate-sentence": {"bleu": 31.5},
+        "whisper-translate": {"bleu": 15.0},
+    })
+    assert targets["stream_laal_s"]["met"] is True
+    assert targets["final_latency_p95_s"]["met"] is False
+    assert targets["bleu_gap_to_sentence_mode"]["value"] == pytest.approx(1.5)
+    assert targets["bleu_gap_to_sentence_mode"]["met"] is False
+    assert targets["bleu_ratio_to_whisper_translate"]["met"] is True
+    assert report.targets_for({})["stream_laal_s"]["met"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +30,7 @@ def test_srt_parses_with_the_srt_library() -> None:
     assert len(cues) >= len(SENTENCES)
     assert cues[0].content.startswith("The meeting is in Room 3.")
     assert all(c.start < c.end for c in cues)
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
     assert "Tom" in " ".join(c.content for c in cues)
 
 

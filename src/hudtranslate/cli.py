@@ -1,4 +1,5 @@
-"""Command line: ``hudtranslate live | file PATH | demo | models ... | bench``.
+"""Command line: ``hudtranslate live | file PATH | demo | serve | stream | transcripts | models
+| bench``.
 
 Thin: parse arguments into ``Settings`` (defaults < TOML < environment < flags), then run.
 Expected failures (``HudTranslateError``) print one line and exit 1; Ctrl-C exits 130
@@ -98,7 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(commands, parents=[common])
     _add_bench(commands, common)
     add_serve_command(commands, common)
+    _add_wearer_commands(commands, common)
     return parser
+
+
+def _add_wearer_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``stream`` (a simulated wearer) and ``transcripts`` (the server's session archive)."""
+    from hudtranslate.server.client import add_stream_command
+    from hudtranslate.transcripts.commands import add_transcripts_command
+
+    add_stream_command(commands, common)
+    add_transcripts_command(commands, common)
 
 
 def _add_bench(commands: Any, common: argparse.ArgumentParser) -> None:

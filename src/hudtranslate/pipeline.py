@@ -89,8 +89,9 @@ async def _tap(events: AsyncIterator[Transcript], sinks: Sequence[Sink],
         yield event
 
 
-async def _timed(chunks: AsyncIterator[AudioChunk], clock: StreamClock,
-                 result: PipelineResult) -> AsyncIterator[AudioChunk]:
+async def timed_audio(chunks: AsyncIterator[AudioChunk], clock: StreamClock,
+                      result: PipelineResult) -> AsyncIterator[AudioChunk]:
+    """Pass audio through, moving the stream clock and the measured duration along."""
     clock.start()
     async for chunk in chunks:
         clock.audio_s = chunk.end_s
@@ -115,7 +116,7 @@ async def run_pipeline(
     translator = SessionTranslator(engines.translator, settings.translate, clock=clock)
     cpu_start, wall_start = time.process_time(), time.monotonic()
     try:
-        speech = vad_stage(_timed(chunks, clock, result), segmenter, workers[0])
+        speech = vad_stage(timed_audio(chunks, clock, result), segmenter, workers[0])
         transcripts = _tap(asr_stage(speech, recognizer, workers[1], clock), sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials

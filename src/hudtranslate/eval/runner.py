@@ -40,6 +40,7 @@ from hudtranslate.pipeline import (
     Sink,
     StreamClock,
     run_pipeline,
+    timed_audio,
 )
 from hudtranslate.stages import Batches, Worker, vad_stage
 from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
@@ -155,7 +156,7 @@ async def run_whisper_translate(chunks: AsyncIterator[AudioChunk], decoder: Deco
     segmenter = SpeechSegmenter(vad_factory(), settings.vad)
     cpu_start, wall_start = time.process_time(), time.monotonic()
     try:
-        speech = vad_stage(_timed(chunks, clock, result), segmenter, vad_worker)
+        speech = vad_stage(timed_audio(chunks, clock, result), segmenter, vad_worker)
         pieces: dict[int, list[AudioArray]] = {}
         starts: dict[int, float] = {}
         async for batch in Batches(speech):
@@ -195,15 +196,6 @@ def _whisper_translate(decoder: Decoder, audio: AudioArray, last: SpeechChunk, s
     return Translation(utterance_id=last.utterance_id, source="", committed=text, tentative="",
                        start_s=start_s, end_s=start_s + duration_s, final=True,
                        emitted_s=clock(), model="whisper-translate")
-
-
-async def _timed(chunks: AsyncIterator[AudioChunk], clock: StreamClock,
-                 result: PipelineResult) -> AsyncIterator[AudioChunk]:
-    clock.start()
-    async for chunk in chunks:
-        clock.audio_s = chunk.end_s
-        result.duration_s = chunk.end_s
-        yield chunk
 
 
 @dataclass(frozen=True)

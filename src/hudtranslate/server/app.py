@@ -5,10 +5,12 @@ only moves JSON (protocol in ``protocol.py``). Routes::
 
     GET /                 the HUD page (static/hud.html; no build step, no CDN)
     GET /static/...       its script and style
-    GET /healthz          {"ok": true, "protocol_version": 1, "viewers": N}
-    GET /ws/captions      caption WebSocket, one per viewer
+    GET /healthz          {"ok": true, "protocol_version": 1, "viewers": N[, "sessions": M]}
+    GET /ws/captions      caption WebSocket, one per viewer (``?session=ID``: a wearer's)
+    GET /ws/audio         wearer WebSocket: audio in, captions out (with a SessionManager)
+    GET /metrics          Prometheus metrics (with a SessionManager)
 
-Further sockets (e.g. audio in from the glasses) are added as more routes on the same app.
+With a token, every route but ``/healthz`` and ``/static/`` needs it (see protocol.py).
 """
 
 from __future__ import annotations
@@ -16,29 +18,76 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from hudtranslate.server import protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
+from hudtranslate.server.limits import token_matches
+from hudtranslate.server.sessions import SessionManager
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BROADCASTER = web.AppKey("broadcaster", CaptionBroadcaster)
+SESSIONS = web.AppKey("sessions", SessionManager)
+_OPEN_PATHS = ("/healthz", "/static/")
 
 
-def create_app(broadcaster: CaptionBroadcaster) -> web.Application:
-    """The web app around one broadcaster (one running session)."""
-    app = web.Application()
+def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | None = None,
+               token: str = "") -> web.Application:
+    """The web app around the server's own broadcaster and, with ``sessions``, wearers."""
+    middlewares = [_require_token(token)] if token else []
+    app = web.Application(middlewares=middlewares)
     app[BROADCASTER] = broadcaster
     app.router.add_get("/", _index)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/ws/captions", _captions_socket)
+    if sessions is not None:
+        app[SESSIONS] = sessions
+        app.router.add_get("/ws/audio", _audio_socket)
+        app.router.add_get("/metrics", _metrics)
+
+        async def end_sessions(app: web.Application) -> None:
+            await sessions.shutdown()
+
+        app.on_shutdown.append(end_sessions)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app
+
+
+def _require_token(token: str) -> Any:
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(_OPEN_PATHS) and not token_matches(
+                token, request.headers.get("Authorization"), request.query.get("token")):
+            sessions = request.app.get(SESSIONS)
+            if sessions is not None:
+                sessions.metrics.refused.inc(reason="unauthorized")
+            log.warning("refused %s from %s: no valid token", request.path, request.remote,
+                        extra={"event": "unauthorized", "path": request.path})
+            raise web.HTTPUnauthorized(text="a bearer token is required",
+                                       headers={"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    return check
+
+
+async def _audio_socket(request: web.Request) -> web.StreamResponse:
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin audio sockets are not allowed")
+    return await request.app[SESSIONS].handle(request)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    sessions = request.app[SESSIONS]
+    return web.Response(body=sessions.metrics.render().encode("utf-8"),
+                        headers={"Content-Type": sessions.metrics.registry.CONTENT_TYPE})
 
 
 async def _index(request: web.Request) -> web.StreamResponse:
@@ -48,8 +97,12 @@ async def _index(request: web.Request) -> web.StreamResponse:
 
 async def _health(request: web.Request) -> web.Response:
     broadcaster = request.app[BROADCASTER]
-    return web.json_response({"ok": True, "protocol_version": protocol.PROTOCOL_VERSION,
-                              "viewers": broadcaster.viewer_count})
+    body: dict[str, Any] = {"ok": True, "protocol_version": protocol.PROTOCOL_VERSION,
+                            "viewers": broadcaster.viewer_count}
+    sessions = request.app.get(SESSIONS)
+    if sessions is not None:
+        body["sessions"] = sessions.active
+    return web.json_response(body)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -64,6 +117,13 @@ async def _captions_socket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-origin caption sockets are not allowed")
     broadcaster = request.app[BROADCASTER]
+    session_id = request.query.get("session")
+    if session_id:
+        sessions = request.app.get(SESSIONS)
+        found = sessions.broadcaster(session_id) if sessions is not None else None
+        if found is None:
+            raise web.HTTPNotFound(text=f"no live session {session_id!r}")
+        broadcaster = found
     profile = request.query.get("profile") or broadcaster.default_view.profile
     if profile not in broadcaster.profiles:
         profile = broadcaster.default_view.profile
@@ -107,9 +167,11 @@ class HudServer:
     """Runs the app on ``host:port`` (``port=0`` picks a free one; see ``url``)."""
 
     def __init__(self, broadcaster: CaptionBroadcaster, host: str = "127.0.0.1",
-                 port: int = 8765) -> None:
+                 port: int = 8765, *, sessions: SessionManager | None = None,
+                 token: str = "") -> None:
         self.broadcaster = broadcaster
         self.host, self.port = host, port
+        self.sessions, self.token = sessions, token
         self._runner: web.AppRunner | None = None
 
     @property
@@ -118,7 +180,8 @@ class HudServer:
         return f"http://{host}:{self.port}/"
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(create_app(self.broadcaster), access_log=None)
+        app = create_app(self.broadcaster, sessions=self.sessions, token=self.token)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

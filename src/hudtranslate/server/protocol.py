@@ -1,6 +1,7 @@
-"""The caption protocol between ``hudtranslate serve`` and its viewers. Version 1.
+"""The protocol between ``hudtranslate serve``, its viewers and its wearers. Version 1.
 
-This docstring is the specification.
+This docstring is the specification. Viewers watch captions (``/ws/captions``); wearers
+send audio and get their own captions back (``/ws/audio``, under "Audio in" below).
 
 Transport
     One WebSocket per viewer at ``/ws/captions`` on the serve HTTP server
@@ -8,7 +9,7 @@ Transport
     frame, with a ``type``. Viewers choose their initial view in the URL:
     ``/ws/captions?profile=even-g1&bilingual=0`` (both optional; defaults are the
     server's ``--profile`` and bilingual on). Browsers must connect from a page of the same
-    host: a cross-origin ``Origin`` is refused with HTTP 403.
+    host: a cross-origin ``Origin`` is refused with HTTP 403 (on both sockets).
 
 Server → viewer
     ``hello``
@@ -64,7 +65,8 @@ Server → viewer
         ``{"type": "error", "code": "unknown_profile", "message": "..."}``. Codes:
         ``bad_message`` (unparseable or unknown request; the connection stays open),
         ``unknown_profile`` (the view is unchanged), ``too_slow`` (the viewer fell too
-        far behind and is disconnected), ``pipeline_failed`` (the session stopped).
+        far behind and is disconnected), ``pipeline_failed`` (the session stopped);
+        wearer sockets add the codes listed under "Audio in".
 
 Viewer → server
     ``view``
@@ -73,6 +75,56 @@ Viewer → server
             {"type": "view", "profile": "meta-display", "bilingual": false}
 
         Answered with ``hello`` and a fresh ``display``.
+
+Watching a wearer's session
+    ``/ws/captions?session=ID`` (and the page ``/?session=ID``) follows the captions of
+    the wearer session ``ID`` instead of the server's own microphone or file; an unknown
+    session is refused with HTTP 404.
+
+Audio in (wearers)
+    One WebSocket per wearer at ``/ws/audio``: audio goes in, this session's ``transcript``,
+    ``caption`` and ``end`` messages (as above) come back on the same socket. Sessions are
+    independent; the models are shared. When the server has a token (required to listen
+    beyond loopback), every request but ``/healthz`` and ``/static/`` must carry
+    ``Authorization: Bearer TOKEN`` (or ``?token=TOKEN``), else HTTP 401.
+
+    Wearer → server, first, a text frame::
+
+        {"type": "start", "format": "pcm_s16le", "sample_rate_hz": 16000, "channels": 1,
+         "client": "rokid-7"}
+
+    (``client``, an optional label of up to 100 characters, is kept in the transcript
+    index.) Then the audio: binary frames of 16 kHz mono signed 16-bit little-endian PCM,
+    an even number of bytes, at most ``limits.max_frame_bytes`` each, at about the pace it
+    is spoken. Last, ``{"type": "end"}``: the server translates what is left, sends
+    ``end`` and closes the socket (1000). A wearer that just disconnects ends its
+    session the same way, without the answers.
+
+    Server → wearer, after ``start``::
+
+        {"type": "session", "protocol_version": 1, "session_id": "20261130-101500-a1b2c3",
+         "sample_rate_hz": 16000, "speech_pad_s": 0.3, "hud_path": "/?session=...",
+         "limits": {"max_frame_bytes": 32000, "max_audio_rate": 1.5, "burst_audio_s": 10.0,
+                    "max_frames_per_s": 100.0, "idle_timeout_s": 20.0}}
+
+    then ``transcript`` and ``caption`` messages as the talk goes; the caption's ``model``
+    names the model that translated it (the remote one, or the local fallback).
+    End of speech is ``end_s - speech_pad_s`` on the audio clock (seconds of audio sent).
+
+    Error codes on this socket (the connection stays open unless "closes" is said):
+    ``bad_message`` (not JSON, unknown type, audio before ``start``, ``start`` twice),
+    ``bad_audio_format`` (``start`` asks for another format, rate or channel count;
+    closes, 1003), ``bad_audio`` (a frame with an odd number of bytes; dropped),
+    ``frame_too_large`` (a frame over ``max_frame_bytes``; dropped; one over four times
+    that closes the socket, 1009, without a message), ``rate_limited`` (audio faster than
+    ``max_audio_rate`` × real time beyond ``burst_audio_s``, or more than
+    ``max_frames_per_s`` frames a second; closes, 1008), ``idle_timeout`` (nothing received
+    for ``idle_timeout_s``; closes, 1001), ``too_many_errors`` (``max_errors`` errors;
+    closes, 1008), ``overloaded`` (the server fell ``max_backlog_s`` behind this session;
+    closes, 1013), ``server_full`` (the server already holds its maximum of sessions:
+    sent right after the handshake, then closes, 1013: try again later),
+    ``pipeline_failed`` (closes, 1011). Whatever the error, committed sentences are kept
+    (``hudtranslate transcripts list``) and other sessions go on.
 
 Versioning
     ``protocol_version`` changes only for incompatible changes. Within a version, messages
@@ -92,7 +144,11 @@ from hudtranslate.errors import HudTranslateError
 from hudtranslate.events import Transcript, Translation
 
 PROTOCOL_VERSION = 1
-ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline_failed"})
+ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline_failed",
+                         "bad_audio_format", "bad_audio", "frame_too_large", "rate_limited",
+                         "idle_timeout", "too_many_errors", "overloaded", "server_full"})
+AUDIO_FORMAT = "pcm_s16le"
+AUDIO_SAMPLE_RATE_HZ = 16_000
 MAX_CLIENT_MESSAGE_BYTES = 4096
 
 
@@ -154,14 +210,7 @@ def error_message(code: str, message: str) -> dict[str, Any]:
 
 def parse_client_message(text: str) -> ViewRequest:
     """Parse one viewer message; raises ``ProtocolError("bad_message")`` if it is not valid."""
-    if len(text.encode("utf-8")) > MAX_CLIENT_MESSAGE_BYTES:
-        raise ProtocolError("bad_message", "message too long")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProtocolError("bad_message", f"not JSON: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise ProtocolError("bad_message", "a message must be a JSON object")
+    data = _json_object(text)
     if data.get("type") != "view":
         raise ProtocolError("bad_message", f"unknown message type {data.get('type')!r}")
     profile, bilingual = data.get("profile"), data.get("bilingual")
@@ -170,6 +219,56 @@ def parse_client_message(text: str) -> ViewRequest:
     if bilingual is not None and not isinstance(bilingual, bool):
         raise ProtocolError("bad_message", "bilingual must be true or false")
     return ViewRequest(profile, bilingual)
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A wearer's ``start`` message (the format is checked already)."""
+
+    client: str = ""
+
+
+def parse_wearer_message(text: str) -> StartRequest | None:
+    """A wearer's text frame: ``StartRequest`` for ``start``, ``None`` for ``end``.
+
+    Raises ``ProtocolError``: ``bad_message`` for anything unreadable or unknown,
+    ``bad_audio_format`` for a ``start`` asking for audio other than 16 kHz mono s16le.
+    """
+    data = _json_object(text)
+    kind = data.get("type")
+    if kind == "end":
+        return None
+    if kind != "start":
+        raise ProtocolError("bad_message", f"unknown message type {kind!r}")
+    wanted = {"format": AUDIO_FORMAT, "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ, "channels": 1}
+    for key, value in wanted.items():
+        if data.get(key) != value or isinstance(data.get(key), bool):
+            raise ProtocolError("bad_audio_format",
+                                f"audio must be {AUDIO_FORMAT}, {AUDIO_SAMPLE_RATE_HZ} Hz, mono: "
+                                f"{key} is {data.get(key)!r}, expected {value!r}")
+    client = data.get("client", "")
+    if not isinstance(client, str):
+        raise ProtocolError("bad_message", "client must be a string")
+    return StartRequest(client[:100])
+
+
+def session_message(session_id: str, *, speech_pad_s: float,
+                    limits: dict[str, float]) -> dict[str, Any]:
+    return {"type": "session", "protocol_version": PROTOCOL_VERSION, "session_id": session_id,
+            "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ, "speech_pad_s": speech_pad_s,
+            "hud_path": f"/?session={session_id}", "limits": limits}
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    if len(text.encode("utf-8")) > MAX_CLIENT_MESSAGE_BYTES:
+        raise ProtocolError("bad_message", "message too long")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError("bad_message", f"not JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_message", "a message must be a JSON object")
+    return data
 
 
 def parse_bool(text: str | None, default: bool) -> bool:

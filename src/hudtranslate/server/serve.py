@@ -1,18 +1,24 @@
-"""``hudtranslate serve``: a live session whose captions show in a browser HUD page.
+"""``hudtranslate serve``: wearers stream audio in and get captions back; a browser HUD.
 
-The server is a thin loop around the pipeline: load the models once, start the web app,
-then run the microphone (or an audio file played at real-time pace) through the pipeline
-with the broadcaster as its sink. A file waits for the first viewer so nobody misses the
-start, can ``--loop``, and its last captions stay up until Ctrl-C.
+The server is a thin loop around the pipeline. It loads the models once and shares them:
+every wearer connecting to ``/ws/audio`` gets its own session (see ``sessions.py``), and
+the server's own microphone (``--mic``) or an audio file played at real-time pace
+(``--file``) can run as one more session whose captions show on ``/``. A file waits for
+the first viewer so nobody misses the start, can ``--loop``, and its last captions stay
+up until Ctrl-C. With ``--remote-url`` sentences go to a bigger model on an
+OpenAI-compatible server while it answers, and to the local model when it does not.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,9 +28,15 @@ from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
 from hudtranslate.captions.profiles import PROFILES
 from hudtranslate.config import Settings
 from hudtranslate.events import AudioArray, AudioChunk
-from hudtranslate.pipeline import Engines, run_pipeline
+from hudtranslate.observability import configure_json_logging
+from hudtranslate.pipeline import Engines, Sink, run_pipeline
 from hudtranslate.server.app import HudServer
 from hudtranslate.server.broadcast import CaptionBroadcaster
+from hudtranslate.server.limits import SessionLimits, check_bind
+from hudtranslate.server.sessions import SessionManager
+from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
+from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions, api_key_from_env
+from hudtranslate.translate.router import FallbackBackend
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +46,7 @@ DEFAULT_PORT = 8765
 
 async def serve(
     settings: Settings,
-    source: Literal["mic"] | Path,
+    source: Literal["mic"] | Path | None,
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
@@ -45,32 +57,53 @@ async def serve(
     broadcaster: CaptionBroadcaster | None = None,
     on_ready: Callable[[str], None] | None = None,
     console: Console | None = None,
+    token: str = "",
+    limits: SessionLimits | None = None,
+    store: SessionStore | None = None,
+    remote: RemoteOptions | None = None,
 ) -> int:
-    """Serve the HUD and run one live session until it ends (mic: Ctrl-C) or is cancelled.
+    """Serve the HUD and wearer sessions until cancelled (Ctrl-C), or until the local
+    ``source`` ends when there is one (``None``: wearers only).
 
     ``engines`` defaults to the models named in ``settings`` and ``broadcaster`` to one
-    made from them (tests and embedders pass their own); ``on_ready`` gets the page URL
-    once the server listens.
+    made from them (tests and embedders pass their own); ``store`` keeps every session's
+    transcript; ``on_ready`` gets the page URL once the server listens.
     """
+    check_bind(host, token)
     if profile is not None:
         settings = dataclasses.replace(
             settings, display=dataclasses.replace(settings.display, profile=profile))
     samples = read_audio_file(source) if isinstance(source, Path) else None
     console = console or Console(stderr=True)
     broadcaster = broadcaster or CaptionBroadcaster.from_settings(settings)
-    server = HudServer(broadcaster, host, port)
-    url = await server.start()
-    console.print(f"[bold green]HUD[/] at {url} ({broadcaster.default_view.profile}) "
-                  "— Ctrl-C to stop", highlight=False)
-    if on_ready is not None:
-        on_ready(url)
-    try:
-        if engines is None:
-            from hudtranslate.engines import load_engines
+    if engines is None:
+        from hudtranslate.engines import load_engines
 
-            engines = await asyncio.to_thread(load_engines, settings)
+        engines = await asyncio.to_thread(load_engines, settings)
+    router = None
+    if remote is not None:
+        router = FallbackBackend(OpenAIChatBackend(remote), engines.translator,
+                                 probe_interval_s=remote.probe_interval_s)
+        up = await asyncio.to_thread(router.check)
+        console.print(f"remote model {router.primary.name} at {remote.url}: "
+                      f"{'answering' if up else 'not answering, using ' + router.fallback.name}",
+                      highlight=False)
+        engines = dataclasses.replace(engines, translator=router)
+    sessions = SessionManager(engines, settings, limits=limits, store=store)
+    server = HudServer(broadcaster, host, port, sessions=sessions, token=token)
+    try:
+        url = await server.start()
+        console.print(f"[bold green]HUD[/] at {url} ({broadcaster.default_view.profile}); "
+                      f"wearers: {url.replace('http', 'ws', 1)}ws/audio — Ctrl-C to stop",
+                      highlight=False)
+        log.info("serving at %s", url, extra={"event": "listening", "url": url,
+                                                "max_sessions": sessions.limits.max_sessions})
+        if on_ready is not None:
+            on_ready(url)
+        if source is None:
+            await asyncio.Event().wait()
         try:
-            await _play(samples, settings, engines, broadcaster, console, loop=loop,
+            await _play(samples, settings, engines, broadcaster, console, store, loop=loop,
                         wait_for_viewer=wait_for_viewer)
         except Exception as exc:  # tell the open pages why the captions stopped, re-raise
             broadcaster.fail(str(exc) or type(exc).__name__)
@@ -81,12 +114,16 @@ async def serve(
             await asyncio.Event().wait()
     finally:
         await server.stop()
+        if router is not None:
+            router.close()
+        if store is not None:
+            store.close()
     return 0
 
 
 async def _play(samples: AudioArray | None, settings: Settings, engines: Engines,
-                broadcaster: CaptionBroadcaster, console: Console, *, loop: bool,
-                wait_for_viewer: bool) -> None:
+                broadcaster: CaptionBroadcaster, console: Console, store: SessionStore | None,
+                *, loop: bool, wait_for_viewer: bool) -> None:
     while True:
         if samples is not None and wait_for_viewer and not broadcaster.viewer_count:
             console.print("waiting for a viewer to open the page…", highlight=False)
@@ -94,7 +131,16 @@ async def _play(samples: AudioArray | None, settings: Settings, engines: Engines
         chunks: AsyncIterator[AudioChunk] = (
             file_chunks(samples, settings.audio.chunk_ms, realtime=True)
             if samples is not None else microphone_chunks(settings.audio))
-        await run_pipeline(chunks, engines, settings, [broadcaster], realtime=True)
+        recorder = store.open(client="serve --file" if samples is not None else "serve --mic"
+                              ) if store is not None else None
+        sinks: list[Sink] = [recorder, broadcaster] if recorder is not None else [broadcaster]
+        outcome = "failed"
+        try:
+            await run_pipeline(chunks, engines, settings, sinks, realtime=True)
+            outcome = "completed"
+        finally:
+            if recorder is not None:
+                recorder.finish(outcome)
         if samples is None or not loop:
             return
 
@@ -103,11 +149,12 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
     """Register ``hudtranslate serve`` on the CLI's subcommands (called from cli.py)."""
     parser = commands.add_parser(
         "serve", parents=[common],
-        help="live HUD in a browser page (microphone, or a file at real-time pace)",
-        description="Serve a web page that shows the glasses' HUD live, at the display's "
-                    "pixel size, while a session runs.")
+        help="serve wearers (audio in, captions out) and a live HUD page",
+        description="Wearers stream 16 kHz PCM to ws://HOST:PORT/ws/audio and get captions "
+                    "back; a web page shows the HUD at the display's pixel size.")
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
+                        help=f"address to listen on (default {DEFAULT_HOST}: this machine "
+                             "only; any other needs a token)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     try:
@@ -116,17 +163,75 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                             help="display profile (default: rokid, or [display] profile)")
     except argparse.ArgumentError:
         log.debug("--profile comes with the common options")
-    parser.add_argument("--file", type=Path, default=None,
-                        help="play this audio file at real-time pace instead of the microphone")
-    parser.add_argument("--loop", action="store_true", help="play the file again and again")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="start the file at once instead of when the first page opens")
-    parser.add_argument("--device", dest="audio.device", default=None,
-                        help="microphone: input device name or index")
+    local = parser.add_argument_group("a local session shown on the page")
+    local.add_argument("--mic", action="store_true", help="translate this machine's microphone")
+    local.add_argument("--file", type=Path, default=None,
+                       help="play this audio file at real-time pace")
+    local.add_argument("--loop", action="store_true", help="play the file again and again")
+    local.add_argument("--no-wait", action="store_true",
+                       help="start the file at once instead of when the first page opens")
+    local.add_argument("--device", dest="audio.device", default=None,
+                       help="microphone: input device name or index")
+    access = parser.add_argument_group("wearers")
+    defaults = SessionLimits()
+    access.add_argument("--token", default=None,
+                        help="bearer token clients must send (default $HUDTRANSLATE_TOKEN); "
+                             "required with a --host beyond loopback")
+    access.add_argument("--max-sessions", type=int, default=defaults.max_sessions,
+                        help=f"wearer sessions at once (default {defaults.max_sessions})")
+    access.add_argument("--idle-timeout-s", type=float, default=defaults.idle_timeout_s,
+                        help="close a wearer that sends nothing for this long")
+    access.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes,
+                        help="largest audio frame accepted")
+    access.add_argument("--data-dir", type=Path, default=None,
+                        help="where session transcripts go (default $HUDTRANSLATE_DATA_DIR "
+                             "or ~/.local/share/hudtranslate/sessions)")
+    remote = parser.add_argument_group("a bigger model on an OpenAI-compatible server")
+    remote.add_argument("--remote-url", default=None,
+                        help="e.g. http://gpu-box:8000/v1 (API key: "
+                             "$HUDTRANSLATE_REMOTE_API_KEY or $OPENAI_API_KEY)")
+    remote.add_argument("--remote-model", default="", help="model name to ask the server for")
+    remote.add_argument("--remote-timeout-ms", type=int, default=2500,
+                        help="give up on the remote for a sentence after this long and "
+                             "translate it locally (default 2500)")
+    remote.add_argument("--remote-probe-s", type=float, default=5.0,
+                        help="while the remote is down, try it again this often (default 5)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="json: one JSON object per log line (for log collectors)")
     parser.set_defaults(handler=_run_serve)
 
 
 def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    source: Literal["mic"] | Path = args.file if args.file is not None else "mic"
-    return asyncio.run(serve(settings, source, host=args.host, port=args.port,
-                             loop=args.loop, wait_for_viewer=not args.no_wait))
+    level = logging.DEBUG if args.verbose else logging.INFO
+    if args.log_format == "json":
+        configure_json_logging(level)
+    else:
+        logging.getLogger("hudtranslate").setLevel(level)
+    source: Literal["mic"] | Path | None = (
+        args.file if args.file is not None else "mic" if args.mic else None)
+    token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
+    limits = SessionLimits(max_sessions=args.max_sessions, idle_timeout_s=args.idle_timeout_s,
+                           max_frame_bytes=args.max_frame_bytes)
+    remote = None
+    if args.remote_url:
+        remote = RemoteOptions(args.remote_url, args.remote_model, api_key_from_env(),
+                               timeout_ms=args.remote_timeout_ms,
+                               probe_interval_s=args.remote_probe_s)
+    store = SessionStore(args.data_dir if args.data_dir is not None else default_data_dir())
+    return asyncio.run(_until_terminated(serve(
+        settings, source, host=args.host, port=args.port, loop=args.loop,
+        wait_for_viewer=not args.no_wait, token=token, limits=limits, store=store,
+        remote=remote)))
+
+
+async def _until_terminated(main: Coroutine[Any, Any, int]) -> int:
+    """SIGTERM (systemd, docker, kill) stops the server as cleanly as Ctrl-C: sessions end,
+    their last sentences are stored, the port is released."""
+    task = asyncio.ensure_future(main)
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        log.info("stopped", extra={"event": "stopped"})
+        return 0

@@ -1,4 +1,5 @@
-"""Session transcripts: a crash-safe JSONL store and SRT/WebVTT/JSONL exports."""
+"""Session transcripts: a crash-safe JSONL store, the server's session archive, and
+SRT/WebVTT/JSONL exports."""
 
 from hudtranslate.transcripts.export import (
     Cue,
@@ -11,6 +12,12 @@ from hudtranslate.transcripts.export import (
     to_srt,
     to_vtt,
 )
+from hudtranslate.transcripts.sessions import (
+    SessionInfo,
+    SessionRecorder,
+    SessionStore,
+    default_data_dir,
+)
 from hudtranslate.transcripts.store import (
     TranscriptWriter,
     read_transcript,
@@ -21,10 +28,14 @@ from hudtranslate.transcripts.store import (
 __all__ = [
     "Cue",
     "Sentence",
+    "SessionInfo",
+    "SessionRecorder",
+    "SessionStore",
     "TranscriptRecord",
     "TranscriptWriter",
     "as_records",
     "build_cues",
+    "default_data_dir",
     "format_timestamp",
     "read_transcript",
     "to_jsonl",

@@ -33,6 +33,9 @@
     const chosen = profileSelect.value || params.get("profile");
     if (chosen) query.set("profile", chosen);
     query.set("bilingual", bilingualBox.checked ? "1" : "0");
+    for (const name of ["session", "token"]) {  // a wearer's session; a server's token
+      if (params.get(name)) query.set(name, params.get(name));
+    }
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     return `${scheme}//${location.host}/ws/captions?${query}`;
   }
@@ -108,6 +111,7 @@
     caption.dataset.utterance = String(msg.utterance_id);
     caption.dataset.final = String(msg.final);
     $("caption-source").textContent = msg.source;
+    if (msg.model) $("caption-model").textContent = `translated by ${msg.model}`;
   }
 
   const handlers = {

@@ -1,0 +1,260 @@
+"""A wearer, simulated: plays audio into ``/ws/audio`` at the pace it is spoken.
+
+``hudtranslate stream FILE --server ws://HOST:8765`` shows that session's captions in the
+terminal (and prints the page that shows them on a HUD); ``scripts/loadtest.py`` runs many
+of these at once. Latency is measured as the wearer feels it: from the moment the end of
+speech was "recorded" (the chunk holding it is sent once its last sample would have been
+captured) to the moment the final English arrives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from rich.console import Console
+
+from hudtranslate.audio import float32_to_pcm16le, read_audio_file
+from hudtranslate.config import Settings
+from hudtranslate.errors import HudTranslateError
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Transcript, Translation
+from hudtranslate.server import protocol
+
+DEFAULT_SERVER = "ws://127.0.0.1:8765/ws/audio"
+
+
+class StreamError(HudTranslateError):
+    """The server could not be reached, refused the session, or broke it off."""
+
+
+@dataclass(frozen=True)
+class FinalCaption:
+    """One final English sentence as the wearer received it."""
+
+    utterance_id: int
+    english: str
+    source: str
+    model: str
+    end_s: float
+    latency_s: float
+
+
+@dataclass
+class StreamReport:
+    """What one simulated wearer saw."""
+
+    session_id: str = ""
+    finals: list[FinalCaption] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    audio_s: float = 0.0
+    ended: bool = False
+
+    @property
+    def latencies_s(self) -> list[float]:
+        return [final.latency_s for final in self.finals]
+
+    def percentile_s(self, fraction: float) -> float:
+        return percentile(self.latencies_s, fraction)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (0 for no values): honest for a handful of samples."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered) - 1e-9)))
+    return ordered[rank - 1]
+
+
+def audio_url(server: str) -> str:
+    """``ws://host:port`` (or http://) → ``ws://host:port/ws/audio``."""
+    parts = urlsplit(server if "://" in server else f"ws://{server}")
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path not in ("", "/") else "/ws/audio"
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_ms: int = 100,
+                       client: str = "hudtranslate stream",
+                       on_message: Callable[[dict[str, Any]], None] | None = None,
+                       connect_timeout_s: float = 10.0, tail_timeout_s: float = 120.0,
+                       speed: float = 1.0) -> StreamReport:
+    """Stream 16 kHz mono ``samples`` in real time as one wearer; returns what came back.
+
+    Stops by itself: ``tail_timeout_s`` after the audio ends at the latest. ``speed`` > 1
+    plays faster than spoken (tests); latencies are only meaningful at 1.
+    """
+    report = StreamReport(audio_s=len(samples) / SAMPLE_RATE_HZ)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = aiohttp.ClientWSTimeout(ws_close=5.0)
+    try:
+        async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout_s)) as http, \
+                http.ws_connect(url, headers=headers, heartbeat=20.0, timeout=timeout,
+                                max_msg_size=8 * 1024 * 1024) as socket:
+            await socket.send_str(protocol.encode({
+                "type": "start", "format": protocol.AUDIO_FORMAT,
+                "sample_rate_hz": protocol.AUDIO_SAMPLE_RATE_HZ, "channels": 1,
+                "client": client}))
+            hello = await _next_json(socket, connect_timeout_s)
+            if hello.get("type") != "session":
+                raise StreamError(f"server refused the session: {hello.get('code', '')}: "
+                                  f"{hello.get('message', hello)}")
+            report.session_id = str(hello["session_id"])
+            pad_s = float(hello.get("speech_pad_s", 0.0))
+            if on_message is not None:
+                on_message(hello)
+            started = time.monotonic()
+            sender = asyncio.create_task(_send_audio(socket, samples, chunk_ms, started,
+                                                     speed))
+            try:
+                deadline = started + report.audio_s / speed + tail_timeout_s
+                await _receive(socket, report, started, pad_s, deadline, on_message, speed)
+            finally:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
+    except aiohttp.WSServerHandshakeError as exc:
+        raise StreamError(f"server refused the connection: HTTP {exc.status} {exc.message}"
+                          ) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise StreamError(f"cannot reach {url}: {exc}") from None
+    return report
+
+
+async def _next_json(socket: aiohttp.ClientWebSocketResponse, timeout_s: float
+                     ) -> dict[str, Any]:
+    message = await socket.receive(timeout=timeout_s)
+    if message.type is not aiohttp.WSMsgType.TEXT:
+        raise StreamError(f"server closed the connection ({socket.close_code})")
+    data = json.loads(message.data)
+    if not isinstance(data, dict):
+        raise StreamError("server sent something that is not a protocol message")
+    return data
+
+
+async def _send_audio(socket: aiohttp.ClientWebSocketResponse, samples: AudioArray,
+                      chunk_ms: int, started: float, speed: float) -> None:
+    """Each chunk goes out once its last sample would have been recorded (no drift)."""
+    step = max(1, SAMPLE_RATE_HZ * chunk_ms // 1000)
+    for begin in range(0, len(samples), step):
+        end = min(begin + step, len(samples))
+        due = started + end / SAMPLE_RATE_HZ / speed
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        await socket.send_bytes(float32_to_pcm16le(samples[begin:end]))
+    await socket.send_str(protocol.encode({"type": "end"}))
+
+
+async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport,
+                   started: float, pad_s: float, deadline: float,
+                   on_message: Callable[[dict[str, Any]], None] | None,
+                   speed: float = 1.0) -> None:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            report.errors.append({"type": "error", "code": "client_timeout",
+                                  "message": "no end from the server in time"})
+            return
+        try:
+            message = await socket.receive(timeout=left)
+        except TimeoutError:
+            continue
+        if message.type is not aiohttp.WSMsgType.TEXT:
+            return
+        data = json.loads(message.data)
+        kind = data.get("type")
+        if kind == "caption" and data.get("final"):
+            latency = time.monotonic() - started - (float(data["end_s"]) - pad_s) / speed
+            report.finals.append(FinalCaption(
+                int(data["utterance_id"]), str(data["committed"]), str(data["source"]),
+                str(data.get("model", "")), float(data["end_s"]), latency))
+        elif kind == "error":
+            report.errors.append(data)
+        elif kind == "end":
+            report.ended = True
+        if on_message is not None:
+            on_message(data)
+
+
+def event_from_message(data: dict[str, Any]) -> Transcript | Translation | None:
+    """The pipeline event a ``transcript``/``caption`` message describes (else None)."""
+    kind = data.get("type")
+    if kind not in ("transcript", "caption"):
+        return None
+    common = (int(data["utterance_id"]),)
+    times = (float(data["start_s"]), float(data["end_s"]))
+    if kind == "transcript":
+        return Transcript(*common, str(data["committed"]), str(data["tentative"]), *times,
+                          bool(data["final"]), float(data["emitted_s"]))
+    return Translation(*common, str(data["source"]), str(data["committed"]),
+                       str(data["tentative"]), *times, bool(data["final"]),
+                       float(data["emitted_s"]), model=str(data.get("model", "")))
+
+
+# --- hudtranslate stream ------------------------------------------------------------------
+
+
+def add_stream_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``hudtranslate stream`` on the CLI's subcommands (called from cli.py)."""
+    parser = commands.add_parser(
+        "stream", parents=[common], help="play an audio file into a server as a live wearer",
+        description="Stream a file to `hudtranslate serve` at real-time pace, as glasses "
+                    "would, and show the captions that come back.")
+    parser.add_argument("path", type=Path, help="WAV, FLAC, OGG or MP3 file")
+    parser.add_argument("--server", default=DEFAULT_SERVER,
+                        help=f"server address (default {DEFAULT_SERVER})")
+    parser.add_argument("--token", default=None,
+                        help="bearer token (default: $HUDTRANSLATE_TOKEN)")
+    parser.add_argument("--client", default="hudtranslate stream",
+                        help="label stored with the session")
+    parser.set_defaults(handler=_run_stream)
+
+
+def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
+    from hudtranslate.captions import TerminalCaptions
+
+    samples = read_audio_file(args.path)
+    url = audio_url(args.server)
+    token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
+    console = Console(highlight=False)
+    captions = TerminalCaptions(settings.captions, console)
+    model = ""
+
+    def show(data: dict[str, Any]) -> None:
+        nonlocal model
+        if data.get("type") == "session":
+            page = urlunsplit(("https" if url.startswith("wss") else "http",
+                               urlsplit(url).netloc, "/", f"session={data['session_id']}", ""))
+            console.print(f"session {data['session_id']} — HUD: {page}")
+        elif data.get("type") == "error":
+            console.print(f"[red]server: {data.get('code')}: {data.get('message')}[/]")
+        if data.get("type") == "caption" and data.get("final") and data.get("model") != model:
+            model = str(data.get("model"))
+            console.print(f"[dim]translated by {model}[/]")
+        event = event_from_message(data)
+        if event is not None:
+            captions.update(event)
+
+    try:
+        report = asyncio.run(stream_audio(url, samples, token=token, client=args.client,
+                                          on_message=show))
+    finally:
+        captions.close()
+    latencies = report.latencies_s
+    summary = [f"{len(report.finals)} sentences", f"{report.audio_s:.1f} s audio"]
+    if latencies:
+        summary.append(f"end of speech → English: median {statistics.median(latencies):.2f} s, "
+                       f"p95 {report.percentile_s(0.95):.2f} s")
+    console.print(" · ".join(summary))
+    console.print(f"transcript: hudtranslate transcripts export {report.session_id}")
+    return 1 if report.errors or not report.ended else 0

@@ -1,0 +1,99 @@
+"""Who may connect, and how much one connection may send.
+
+A server on loopback trusts the machine; one reachable from a network needs a bearer
+token (``serve`` refuses to bind beyond loopback without one). Every wearer connection
+is held to a frame size, an audio rate (a token bucket in seconds of audio, so a client
+may catch up after a network stall but not stream faster than speech for long), a frame
+rate, an idle timeout and a count of protocol errors; the server holds a maximum number
+of sessions. Limits protect the two cores every session shares.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hudtranslate.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """Per-server and per-connection limits for wearer sessions (units in the names)."""
+
+    max_sessions: int = 2
+    max_frame_bytes: int = 32_000
+    max_audio_rate: float = 1.5
+    burst_audio_s: float = 10.0
+    max_frames_per_s: float = 100.0
+    idle_timeout_s: float = 20.0
+    max_backlog_s: float = 30.0
+    max_errors: int = 16
+    finish_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        checks = (("max_sessions", self.max_sessions, 1, 1000),
+                  ("max_frame_bytes", self.max_frame_bytes, 320, 1_048_576),
+                  ("max_audio_rate", self.max_audio_rate, 1.0, 1000.0),
+                  ("burst_audio_s", self.burst_audio_s, 0.5, 3600.0),
+                  ("max_frames_per_s", self.max_frames_per_s, 1.0, 10_000.0),
+                  ("idle_timeout_s", self.idle_timeout_s, 0.1, 86_400.0),
+                  ("max_backlog_s", self.max_backlog_s, 1.0, 3600.0),
+                  ("max_errors", self.max_errors, 1, 10_000),
+                  ("finish_timeout_s", self.finish_timeout_s, 0.1, 3600.0))
+        for name, value, low, high in checks:
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
+        if self.max_frame_bytes % 2:
+            raise ConfigError("max_frame_bytes must be even (16-bit samples)")
+
+
+class TokenBucket:
+    """Allows ``rate`` units a second on average and ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst = rate, burst
+        self._clock = clock
+        self._level = burst
+        self._last = clock()
+
+    def take(self, amount: float) -> bool:
+        """Spend ``amount`` if it is there; False (nothing spent) if it is not."""
+        now = self._clock()
+        self._level = min(self.burst, self._level + (now - self._last) * self.rate)
+        self._last = now
+        if amount > self._level:
+            return False
+        self._level -= amount
+        return True
+
+
+def is_loopback(host: str) -> bool:
+    """Does binding ``host`` keep the server on this machine?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str) -> None:
+    """Refuse to listen beyond loopback without a token (captions and audio are private)."""
+    if not token and not is_loopback(host):
+        raise ConfigError(f"--host {host} is reachable from other machines: set a token "
+                          "(HUDTRANSLATE_TOKEN or --token) so only your wearers can connect")
+
+
+def token_matches(expected: str, authorization: str | None, query_token: str | None) -> bool:
+    """``Authorization: Bearer TOKEN`` (or ``?token=TOKEN``, for browser pages), compared in
+    constant time."""
+    offered = ""
+    if authorization and authorization[:7].lower() == "bearer ":
+        offered = authorization[7:].strip()
+    elif query_token:
+        offered = query_token
+    return bool(offered) and hmac.compare_digest(offered.encode(), expected.encode())

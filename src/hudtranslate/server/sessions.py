@@ -1,0 +1,369 @@
+"""Wearer sessions: 16 kHz PCM in over a WebSocket, that session's captions back on it.
+
+Each connection gets its own per-stream state (``run_pipeline`` builds a
+``SpeechSegmenter``, ``StreamingRecognizer`` and ``SessionTranslator`` per stream) around
+the engines every session shares. The loaded models serialise their own calls (Whisper
+and llama.cpp each hold a lock), which is what makes sharing them safe; sessions share
+nothing mutable but those engines, the metrics and the transcript index.
+
+A connection is held to ``SessionLimits``; whatever a client does (bad JSON, odd-sized or
+oversized frames, flooding, idling, vanishing mid-sentence), it is answered with a
+protocol error and, at worst, its own session ends: the sentences it committed are on
+disk and other sessions go on. The pipeline starts with the first audio frame so the
+session's clock (latencies) counts from when audio arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from hudtranslate.audio.pcm import pcm16le_to_float32
+from hudtranslate.config import Settings
+from hudtranslate.errors import DataError
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioChunk, StreamEnd, Transcript, Translation
+from hudtranslate.pipeline import Engines, PipelineResult, Sink, run_pipeline
+from hudtranslate.server import protocol
+from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
+from hudtranslate.server.limits import SessionLimits, TokenBucket
+from hudtranslate.server.metrics import MetricsSink, ServerMetrics
+from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
+
+log = logging.getLogger(__name__)
+
+_STOP_FINISH_S = 5.0
+"""When the server stops, how long a session may take to translate what it has."""
+
+
+class SessionManager:
+    """All wearer sessions of one server: capacity, the registry, shared engines."""
+
+    def __init__(self, engines: Engines, settings: Settings, *,
+                 limits: SessionLimits | None = None, store: SessionStore | None = None,
+                 metrics: ServerMetrics | None = None, max_queue: int = 2048) -> None:
+        self.engines, self.settings = engines, settings
+        self.limits = limits or SessionLimits()
+        self.store = store
+        self.metrics = metrics or ServerMetrics(engines.translator)
+        self.max_queue = max_queue
+        self._sessions: dict[str, WearerSession] = {}
+        self._connections: set[WearerSession] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def active(self) -> int:
+        """Connections holding a session slot (started or not)."""
+        return len(self._connections)
+
+    def broadcaster(self, session_id: str) -> CaptionBroadcaster | None:
+        """The live display feed of a started session, for ``/ws/captions?session=ID``."""
+        session = self._sessions.get(session_id)
+        return session.broadcaster if session is not None else None
+
+    def session_ids(self) -> list[str]:
+        return sorted(self._sessions)
+
+    def register(self, session: WearerSession) -> None:
+        """Make a started session watchable by its id."""
+        self._sessions[session.session_id] = session
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The ``/ws/audio`` route."""
+        socket = web.WebSocketResponse(heartbeat=20.0,
+                                       max_msg_size=4 * self.limits.max_frame_bytes)
+        await socket.prepare(request)
+        if len(self._connections) >= self.limits.max_sessions:
+            self.metrics.refused.inc(reason="capacity")
+            self.metrics.protocol_errors.inc(code="server_full")
+            log.warning("refused a wearer from %s: %d sessions is the maximum", request.remote,
+                        self.limits.max_sessions, extra={"event": "session_refused"})
+            await socket.send_str(protocol.encode(protocol.error_message(
+                "server_full", f"the server already holds {self.limits.max_sessions} "
+                "sessions; try again later")))
+            await socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+            return socket
+        session = WearerSession(self, socket, request.remote or "")
+        self._connections.add(session)
+        self.metrics.sessions_active.inc()
+        # A task of its own: when the wearer vanishes, aiohttp may cancel the handler, but
+        # the session still finishes its last sentence and records how it ended.
+        task = asyncio.create_task(self._serve(session))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await asyncio.shield(task)
+        return socket
+
+    async def _serve(self, session: WearerSession) -> None:
+        try:
+            outcome = await session.run()
+        finally:
+            self._connections.discard(session)
+            self._sessions.pop(session.session_id, None)
+            self.metrics.sessions_active.dec()
+        self.metrics.sessions.inc(outcome=outcome)
+
+    async def shutdown(self) -> None:
+        """Server stopping: end every session (each keeps what it committed)."""
+        await asyncio.gather(*(session.stop() for session in list(self._connections)))
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=_STOP_FINISH_S + 5.0)
+
+
+class _SocketSink:
+    """Pipeline sink: this session's events, as protocol messages, to its own socket."""
+
+    def __init__(self, outbox: Viewer) -> None:
+        self._outbox = outbox
+
+    def handle(self, event: Transcript | Translation | StreamEnd) -> None:
+        if isinstance(event, StreamEnd):
+            self._outbox.send(protocol.end_message(event.duration_s))
+        else:
+            self._outbox.send(protocol.event_message(event))
+
+    def close(self) -> None:
+        """The socket is closed by the session, after the last message."""
+
+
+class WearerSession:
+    """One wearer connection, from handshake to close (see the module doc)."""
+
+    def __init__(self, manager: SessionManager, socket: web.WebSocketResponse,
+                 peer: str) -> None:
+        self.manager, self.socket, self.peer = manager, socket, peer
+        self.limits = manager.limits
+        self.session_id = ""
+        self.broadcaster: CaptionBroadcaster | None = None
+        self.outbox = Viewer(View("wearer", False), manager.max_queue)
+        self._recorder: SessionRecorder | None = None
+        self._audio: asyncio.Queue[AudioChunk | None] = asyncio.Queue()
+        self._samples = 0
+        self._backlog_s = 0.0
+        self._errors = 0
+        self._audio_bucket = TokenBucket(self.limits.max_audio_rate, self.limits.burst_audio_s)
+        self._frame_bucket = TokenBucket(self.limits.max_frames_per_s,
+                                         self.limits.max_frames_per_s)
+        self._pipeline: asyncio.Task[PipelineResult] | None = None
+        self._failed = asyncio.Event()
+        self._stopping = False
+        self._started_at = time.monotonic()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Serve the connection to its end; returns how it ended (a metrics label)."""
+        sender = asyncio.create_task(self._send_loop())
+        reader = asyncio.create_task(self._read())
+        failure = asyncio.create_task(self._failed.wait())
+        outcome: str = "failed"
+        code: int = WSCloseCode.INTERNAL_ERROR
+        try:
+            done, _ = await asyncio.wait({reader, failure},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                outcome, code = reader.result()
+            self._audio.put_nowait(None)
+            outcome, code = await self._finish(outcome, code)
+        finally:
+            for task in (reader, failure):
+                task.cancel()
+            await asyncio.gather(reader, failure, return_exceptions=True)
+            if self._pipeline is not None and not self._pipeline.done():
+                self._pipeline.cancel()
+                await asyncio.gather(self._pipeline, return_exceptions=True)
+            self.outbox.queue.put_nowait(None)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sender, 5.0)
+            self._close(outcome)  # on disk before the wearer sees the socket close
+            await self.socket.close(code=code)
+        return outcome
+
+    async def stop(self) -> None:
+        """End this session from outside (server shutdown)."""
+        self._stopping = True
+        await self.socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+
+    async def _finish(self, outcome: str, code: int) -> tuple[str, int]:
+        """Let the pipeline translate the audio it has (bounded), so the sentence in
+        progress reaches the transcript even when the wearer has gone."""
+        if self._pipeline is None:
+            if outcome == "completed":  # no audio at all: still answer the wearer's end
+                self.outbox.send(protocol.end_message(0.0))
+            return outcome, code
+        limit = _STOP_FINISH_S if self._stopping else self.limits.finish_timeout_s
+        try:
+            await asyncio.wait_for(asyncio.shield(self._pipeline), limit)
+        except TimeoutError:
+            log.warning("session %s: still translating after %.0f s: stopping it",
+                        self.session_id, limit, extra={"session_id": self.session_id})
+            return outcome, code
+        except Exception as exc:  # the session's pipeline failed: end this session only
+            log.exception("session %s failed", self.session_id,
+                          extra={"session_id": self.session_id})
+            self._error("pipeline_failed", str(exc) or type(exc).__name__)
+            return "failed", WSCloseCode.INTERNAL_ERROR
+        return ("server_stopped" if self._stopping else outcome), code
+
+    def _close(self, outcome: str) -> None:
+        if self.broadcaster is not None:
+            self.broadcaster.shutdown()
+        sentences = 0
+        if self._recorder is not None:
+            sentences = self._recorder.sentences
+            try:
+                self._recorder.finish(outcome)
+            except DataError as exc:
+                log.error("session %s: %s", self.session_id, exc)
+        if self.session_id:
+            log.info("session %s ended (%s): %d sentences, %.1f s of audio", self.session_id,
+                     outcome, sentences, self._samples / SAMPLE_RATE_HZ,
+                     extra={"event": "session_end", "session_id": self.session_id,
+                            "outcome": outcome, "sentences": sentences,
+                            "audio_s": round(self._samples / SAMPLE_RATE_HZ, 3),
+                            "wall_s": round(time.monotonic() - self._started_at, 3)})
+
+    # --- the socket -----------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while True:
+            text = await self.outbox.queue.get()
+            if text is None or self.socket.closed:
+                if self.outbox.closed:  # the wearer stopped reading its captions
+                    await self.socket.close(code=WSCloseCode.POLICY_VIOLATION)
+                return
+            try:
+                await self.socket.send_str(text)
+            except ConnectionResetError:
+                return
+
+    def _error(self, code: str, message: str) -> None:
+        self._errors += 1
+        self.manager.metrics.protocol_errors.inc(code=code)
+        log.info("session %s: %s: %s", self.session_id or "(not started)", code, message,
+                 extra={"event": "protocol_error", "code": code,
+                        "session_id": self.session_id})
+        self.outbox.send(protocol.error_message(code, message))
+
+    async def _read(self) -> tuple[str, int]:
+        """Take frames until the wearer ends, leaves, idles, or breaks a limit."""
+        while True:
+            try:
+                message = await self.socket.receive(timeout=self.limits.idle_timeout_s)
+            except TimeoutError:
+                self._error("idle_timeout",
+                            f"nothing received for {self.limits.idle_timeout_s:g} s")
+                return "idle_timeout", WSCloseCode.GOING_AWAY
+            if message.type is WSMsgType.BINARY:
+                verdict = self._on_audio(message.data)
+            elif message.type is WSMsgType.TEXT:
+                verdict = self._on_text(message.data)
+            else:  # CLOSE, CLOSING, CLOSED or ERROR (e.g. a frame over the hard size limit)
+                return "disconnected", WSCloseCode.OK
+            if verdict is not None:
+                return verdict
+            if self._errors >= self.limits.max_errors:
+                self._error("too_many_errors", f"{self._errors} errors: closing")
+                return "too_many_errors", WSCloseCode.POLICY_VIOLATION
+
+    def _on_text(self, text: str) -> tuple[str, int] | None:
+        try:
+            request = protocol.parse_wearer_message(text)
+        except protocol.ProtocolError as exc:
+            self._error(exc.code, str(exc))
+            if exc.code == "bad_audio_format":
+                return "bad_audio_format", WSCloseCode.UNSUPPORTED_DATA
+            return None
+        if request is None:
+            return "completed", WSCloseCode.OK
+        if self.session_id:
+            self._error("bad_message", "the session has already started")
+            return None
+        return self._start(request)
+
+    def _start(self, request: protocol.StartRequest) -> tuple[str, int] | None:
+        store = self.manager.store
+        try:
+            if store is not None:
+                self._recorder = store.open(client=request.client, peer=self.peer)
+                self.session_id = self._recorder.session_id
+            else:
+                self.session_id = SessionStore.new_id()
+        except DataError as exc:
+            log.error("cannot start a session: %s", exc)
+            self._error("pipeline_failed", f"cannot store the transcript: {exc}")
+            return "failed", WSCloseCode.INTERNAL_ERROR
+        self.broadcaster = CaptionBroadcaster.from_settings(self.manager.settings)
+        self.manager.register(self)
+        limits = asdict(self.limits)
+        shown = ("max_frame_bytes", "max_audio_rate", "burst_audio_s", "max_frames_per_s",
+                 "idle_timeout_s")
+        self.outbox.send(protocol.session_message(
+            self.session_id, speech_pad_s=self.manager.settings.vad.speech_pad_ms / 1000,
+            limits={key: limits[key] for key in shown}))
+        log.info("session %s started from %s (%s)", self.session_id, self.peer,
+                 request.client or "no client label",
+                 extra={"event": "session_start", "session_id": self.session_id,
+                        "peer": self.peer, "client": request.client})
+        return None
+
+    def _on_audio(self, data: bytes) -> tuple[str, int] | None:
+        if not self.session_id:
+            self._error("bad_message", "send a start message before audio")
+            return None
+        if len(data) > self.limits.max_frame_bytes:
+            self._error("frame_too_large", f"a frame holds at most "
+                        f"{self.limits.max_frame_bytes} bytes, got {len(data)}")
+            return None
+        if len(data) % 2:
+            self._error("bad_audio", f"16-bit PCM needs an even number of bytes, got {len(data)}")
+            return None
+        if not data:
+            return None
+        seconds = len(data) / 2 / SAMPLE_RATE_HZ
+        if not self._frame_bucket.take(1.0) or not self._audio_bucket.take(seconds):
+            self._error("rate_limited", "audio is arriving faster than it can be spoken")
+            return "rate_limited", WSCloseCode.POLICY_VIOLATION
+        if self._backlog_s + seconds > self.limits.max_backlog_s:
+            self._error("overloaded", "the server has fallen behind this session")
+            return "overloaded", WSCloseCode.TRY_AGAIN_LATER
+        chunk = AudioChunk(pcm16le_to_float32(data), self._samples / SAMPLE_RATE_HZ)
+        self._samples += len(chunk.samples)
+        self._backlog_s += seconds
+        self.manager.metrics.audio_s.inc(seconds)
+        if self._pipeline is None:
+            self._start_pipeline()
+        self._audio.put_nowait(chunk)
+        return None
+
+    # --- the pipeline ---------------------------------------------------------------------
+
+    def _start_pipeline(self) -> None:
+        settings = self.manager.settings
+        sinks: list[Sink] = []
+        if self._recorder is not None:
+            sinks.append(self._recorder)  # first: on disk before the wearer sees it
+        sinks.append(_SocketSink(self.outbox))
+        if self.broadcaster is not None:
+            sinks.append(self.broadcaster)
+        sinks.append(MetricsSink(self.manager.metrics, settings.vad.speech_pad_ms / 1000))
+        self._pipeline = asyncio.create_task(run_pipeline(
+            self._chunks(), self.manager.engines, settings, sinks, realtime=True))
+        self._pipeline.add_done_callback(self._pipeline_done)
+
+    def _pipeline_done(self, task: asyncio.Task[PipelineResult]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._failed.set()
+
+    async def _chunks(self) -> AsyncIterator[AudioChunk]:
+        while True:
+            chunk = await self._audio.get()
+            if chunk is None:
+                return
+            self._backlog_s -= len(chunk.samples) / SAMPLE_RATE_HZ
+            yield chunk

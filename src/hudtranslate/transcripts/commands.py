@@ -1,0 +1,80 @@
+"""``hudtranslate transcripts list | export ID``: the server's archive, after the fact.
+
+Reads only the files on disk, so it works while a server runs, after it stopped, and
+after it was killed (unfinished sessions are listed with what they committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from hudtranslate.config import Settings
+from hudtranslate.transcripts.export import to_jsonl, to_srt, to_vtt
+from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
+from hudtranslate.transcripts.store import write_text_atomic
+
+FORMATS = ("srt", "vtt", "jsonl")
+
+
+def add_transcripts_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``hudtranslate transcripts`` on the CLI's subcommands (called from cli.py)."""
+    parser = commands.add_parser(
+        "transcripts", parents=[common], help="list and export the server's session transcripts",
+        description="Sessions served by `hudtranslate serve` are stored as they are spoken; "
+                    "list them and export one as subtitles or JSON lines.")
+    actions = parser.add_subparsers(dest="transcripts_action", required=True, metavar="ACTION")
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument("--data-dir", type=Path, default=None,
+                          help="session directory (default $HUDTRANSLATE_DATA_DIR or "
+                               "~/.local/share/hudtranslate/sessions)")
+    listing = actions.add_parser("list", parents=[data_dir], help="list sessions, oldest first")
+    listing.set_defaults(handler=_run_list)
+    export = actions.add_parser("export", parents=[data_dir], help="export one session")
+    export.add_argument("session", help="session id (or a unique beginning of it)")
+    export.add_argument("--format", choices=FORMATS, default="srt", help="default: srt")
+    export.add_argument("--out", type=Path, default=None,
+                        help="write to this file (default: standard output)")
+    export.add_argument("--bilingual", action="store_true",
+                        help="subtitles: add the Chinese under the English")
+    export.set_defaults(handler=_run_export)
+
+
+def _store(args: argparse.Namespace) -> SessionStore:
+    return SessionStore(args.data_dir if args.data_dir is not None else default_data_dir())
+
+
+def _run_list(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(args)
+    sessions = store.sessions()
+    if not sessions:
+        sys.stdout.write(f"no sessions in {store.root}\n")
+        return 0
+    rows = [("id", "started", "outcome", "sentences", "audio_s", "client")]
+    rows += [(info.session_id, info.started_at or "-", info.outcome, str(info.sentences),
+              f"{info.duration_s:.1f}", info.client or "-") for info in sessions]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:  # plain aligned columns: easy to read and to grep
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        sys.stdout.write("  ".join([*cells, row[-1]]) + "\n")
+    return 0
+
+
+def _run_export(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(args)
+    info = store.find(args.session)
+    records = store.records(info.session_id)
+    if args.format == "srt":
+        text = to_srt(records, args.bilingual)
+    elif args.format == "vtt":
+        text = to_vtt(records, args.bilingual)
+    else:
+        text = to_jsonl(records)
+    if args.out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_text_atomic(args.out, text)
+    return 0

@@ -1,0 +1,217 @@
+"""The server's session archive: one crash-safe JSONL transcript per session, and an index.
+
+Layout under the data directory (default ``~/.local/share/hudtranslate/sessions``)::
+
+    index.jsonl              one line when a session starts, one when it ends (fsync'ed)
+    <session-id>.jsonl       its final sentences, appended and fsync'ed as committed
+
+Both files are only ever appended to, so a server killed at any moment (SIGKILL, power
+loss) leaves every committed sentence readable; a session whose end was never written is
+listed as ``unfinished``. Nothing is kept in memory that is not already on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hudtranslate.errors import DataError
+from hudtranslate.events import StreamEnd, Transcript, Translation
+from hudtranslate.transcripts.export import TranscriptRecord
+from hudtranslate.transcripts.store import TranscriptWriter, _fsync_dir, read_transcript
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.jsonl"
+SESSION_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+
+
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$HUDTRANSLATE_DATA_DIR``, else ``$XDG_DATA_HOME/hudtranslate/sessions``, else
+    ``~/.local/share/hudtranslate/sessions``."""
+    env = os.environ if env is None else env
+    if env.get("HUDTRANSLATE_DATA_DIR"):
+        return Path(env["HUDTRANSLATE_DATA_DIR"]).expanduser()
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "hudtranslate" / "sessions"
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What ``transcripts list`` shows about one session."""
+
+    session_id: str
+    path: Path
+    started_at: str = ""
+    ended_at: str = ""
+    outcome: str = "unfinished"
+    client: str = ""
+    sentences: int = 0
+    duration_s: float = 0.0
+
+
+class SessionRecorder:
+    """Pipeline sink of one session: appends each final translation durably.
+
+    Put it first among the sinks: a caption reaches the wearer only after it is on disk.
+    """
+
+    def __init__(self, store: SessionStore, session_id: str) -> None:
+        self.store, self.session_id = store, session_id
+        self.path = store.transcript_path(session_id)
+        self._writer = TranscriptWriter(self.path)
+        self.sentences = 0
+        self._finished = False
+
+    def handle(self, event: Transcript | Translation | StreamEnd) -> None:
+        if isinstance(event, Translation) and event.final:
+            self._writer.append(event)
+            self.sentences += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def finish(self, outcome: str) -> None:
+        """Record how the session ended (once); the transcript is already complete."""
+        if self._finished:
+            return
+        self._finished = True
+        self._writer.close()
+        self.store.append_index({"event": "end", "id": self.session_id, "at": _now_iso(),
+                                 "outcome": outcome, "sentences": self.sentences})
+
+
+@dataclass
+class SessionStore:
+    """The data directory of one or more servers (index lines are single appends)."""
+
+    root: Path
+    _index_file: int | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).expanduser()
+
+    @property
+    def index_path(self) -> Path:
+        return self.root / INDEX_NAME
+
+    def transcript_path(self, session_id: str) -> Path:
+        if not SESSION_ID.match(session_id):
+            raise DataError(f"not a session id: {session_id!r}")
+        return self.root / f"{session_id}.jsonl"
+
+    @staticmethod
+    def new_id() -> str:
+        """Sortable by start time, unique without coordination between servers."""
+        return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+    def open(self, session_id: str | None = None, *, client: str = "",
+             peer: str = "") -> SessionRecorder:
+        """Start a session: its index line first, then its (empty) transcript file."""
+        session_id = session_id or self.new_id()
+        self.append_index({"event": "start", "id": session_id, "at": _now_iso(),
+                           "client": client[:100], "peer": peer})
+        return SessionRecorder(self, session_id)
+
+    def append_index(self, entry: dict[str, object]) -> None:
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            if self._index_file is None:
+                self.root.mkdir(parents=True, exist_ok=True)
+                created = not self.index_path.exists()
+                self._index_file = os.open(self.index_path,
+                                           os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                if created:
+                    _fsync_dir(self.root)
+                elif self.index_path.read_bytes()[-1:] not in (b"", b"\n"):
+                    os.write(self._index_file, b"\n")  # a line torn by a crash stays alone
+            os.write(self._index_file, line)
+            os.fsync(self._index_file)
+        except OSError as exc:
+            raise DataError(f"cannot write session index {self.index_path}: "
+                            f"{exc.strerror}") from exc
+
+    def close(self) -> None:
+        if self._index_file is not None:
+            os.close(self._index_file)
+            self._index_file = None
+
+    # --- reading (the CLI, after a restart) -----------------------------------------------
+
+    def sessions(self) -> list[SessionInfo]:
+        """Every session in the directory, oldest first, including ones missing from the
+        index (a crash between the two writes) and unfinished ones."""
+        entries: dict[str, dict[str, object]] = {}
+        for entry in self._index_entries():
+            session = entries.setdefault(str(entry.get("id")), {})
+            if entry.get("event") == "start":
+                session.update(started_at=entry.get("at", ""), client=entry.get("client", ""))
+            elif entry.get("event") == "end":
+                session.update(ended_at=entry.get("at", ""),
+                               outcome=entry.get("outcome", "ended"))
+        if self.root.is_dir():
+            for path in self.root.glob("*.jsonl"):
+                if SESSION_ID.match(path.stem):
+                    entries.setdefault(path.stem, {})
+        infos = []
+        for session_id in sorted(entries):
+            if not SESSION_ID.match(session_id):
+                continue
+            path = self.root / f"{session_id}.jsonl"
+            records = read_transcript(path) if path.exists() else []
+            meta = entries[session_id]
+            infos.append(SessionInfo(
+                session_id, path, started_at=str(meta.get("started_at", "")),
+                ended_at=str(meta.get("ended_at", "")),
+                outcome=str(meta.get("outcome", "unfinished")), client=str(meta.get("client", "")),
+                sentences=len(records),
+                duration_s=max((r.end_s for r in records), default=0.0)))
+        return infos
+
+    def find(self, id_or_prefix: str) -> SessionInfo:
+        """The session with this id, or the only one starting with it."""
+        matches = [s for s in self.sessions() if s.session_id.startswith(id_or_prefix)]
+        exact = [s for s in matches if s.session_id == id_or_prefix]
+        if exact:
+            return exact[0]
+        if len(matches) == 1 and id_or_prefix:
+            return matches[0]
+        if not matches:
+            raise DataError(f"no session {id_or_prefix!r} in {self.root} "
+                            "(see: hudtranslate transcripts list)")
+        raise DataError(f"{id_or_prefix!r} matches {len(matches)} sessions: give more of the id")
+
+    def records(self, session_id: str) -> list[TranscriptRecord]:
+        path = self.transcript_path(session_id)
+        return read_transcript(path) if path.exists() else []
+
+    def _index_entries(self) -> list[dict[str, object]]:
+        try:
+            text = self.index_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise DataError(f"cannot read {self.index_path}: {exc.strerror}") from exc
+        entries = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                log.warning("skipping unreadable line %d of %s", number, self.index_path)
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries

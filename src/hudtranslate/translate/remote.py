@@ -1,0 +1,252 @@
+"""A ``TranslationBackend`` over any OpenAI-compatible chat-completions endpoint.
+
+vLLM, llama.cpp's server, ``python -m llama_cpp.server`` and hosted APIs all speak it,
+so one class covers "a bigger Qwen when online". It is called from a stage's worker
+thread, so it blocks: plain ``http.client``, no extra dependency. Answers are streamed
+(server-sent events) so that a superseded partial stops as soon as ``cancelled()`` says
+so, and the whole request has one deadline (``timeout_ms``), checked between pieces and
+enforced on every socket read: a hung server costs at most that long.
+
+Forced prefix: chat endpoints cannot be relied on to continue a partial assistant message
+(most close it and open a new one), so the English already committed is sent as an
+instruction after the Chinese, and the answer is reconciled: if it starts with the
+prefix, the rest is the continuation; otherwise as many leading words as the prefix has
+are dropped. The prompt before the sentence is the same as the local model's
+(``chat_messages``), so servers with prefix caching reuse it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from hudtranslate.errors import BackendError, ConfigError
+from hudtranslate.translate.prompts import chat_messages
+
+log = logging.getLogger(__name__)
+
+API_KEY_VARIABLES = ("HUDTRANSLATE_REMOTE_API_KEY", "OPENAI_API_KEY")
+
+
+def api_key_from_env(env: Mapping[str, str] | None = None) -> str:
+    """The remote API key: ``$HUDTRANSLATE_REMOTE_API_KEY``, else ``$OPENAI_API_KEY``."""
+    env = os.environ if env is None else env
+    return next((env[name] for name in API_KEY_VARIABLES if env.get(name)), "")
+
+
+@dataclass(frozen=True)
+class RemoteOptions:
+    """Where the remote model is and how long to wait for it.
+
+    ``url`` is the server's base (``http://host:8000`` or ``.../v1``) or its full
+    ``.../chat/completions`` address. ``timeout_ms`` bounds a whole request (connect to
+    last token); ``probe_interval_s`` is how often a failed remote is tried again.
+    """
+
+    url: str
+    model: str = ""
+    api_key: str = ""
+    timeout_ms: int = 2500
+    connect_timeout_ms: int = 1000
+    probe_interval_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"--remote-url must be an http(s) URL, got {self.url!r}")
+        if not 100 <= self.timeout_ms <= 120_000:
+            raise ConfigError(f"remote timeout must be 100-120000 ms, got {self.timeout_ms}")
+        if not 50 <= self.connect_timeout_ms <= 30_000:
+            raise ConfigError(f"remote connect timeout must be 50-30000 ms, "
+                              f"got {self.connect_timeout_ms}")
+        if not 0.1 <= self.probe_interval_s <= 3600:
+            raise ConfigError(f"probe interval must be 0.1-3600 s, got {self.probe_interval_s}")
+
+    @property
+    def base_path(self) -> str:
+        """The path under which ``/chat/completions`` and ``/models`` live."""
+        path = urlsplit(self.url).path.rstrip("/")
+        if path.endswith("/chat/completions"):
+            return path[: -len("/chat/completions")]
+        return path if path.endswith("/v1") else path + "/v1"
+
+
+class OpenAIChatBackend:
+    """Translates through ``POST {base}/chat/completions``; raises ``BackendError`` on
+    timeout, connection failure, HTTP error status or an answer it cannot read."""
+
+    def __init__(self, options: RemoteOptions) -> None:
+        self.options = options
+        self.name = options.model or "remote"
+        parts = urlsplit(options.url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+
+    # --- TranslationBackend ---------------------------------------------------------------
+
+    def translate(
+        self,
+        source: str,
+        context: Sequence[tuple[str, str]],
+        *,
+        forced_prefix: str,
+        max_new_tokens: int,
+        cancelled: Callable[[], bool],
+    ) -> str | None:
+        if cancelled():
+            return None
+        messages = chat_messages(source, context)
+        if forced_prefix:
+            messages[-1]["content"] = (
+                f"{source}\n\n(The English so far is: \"{forced_prefix.strip()}\". Reply with "
+                "the whole English translation, starting with exactly those words.)")
+        body: dict[str, Any] = {"messages": messages, "temperature": 0.0,
+                                "max_tokens": max_new_tokens, "stream": True, "stop": ["\n"]}
+        if self.options.model:
+            body["model"] = self.options.model
+        deadline = time.monotonic() + self.options.timeout_ms / 1000
+        pieces: list[str] = []
+        for piece in self._stream(body, deadline):
+            pieces.append(piece)
+            if cancelled():
+                return None
+        if cancelled():
+            return None
+        return reconcile(forced_prefix, "".join(pieces).strip())
+
+    # --- health ---------------------------------------------------------------------------
+
+    def probe(self) -> bool:
+        """Is the server answering? ``GET {base}/models`` within the connect timeout."""
+        deadline = time.monotonic() + self.options.connect_timeout_ms / 1000 * 2
+        try:
+            connection, response, _ = self._request("GET", "/models", None, deadline)
+        except BackendError as exc:
+            log.debug("remote probe failed: %s", exc)
+            return False
+        try:
+            response.read()
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+        return True
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, body: bytes | None, deadline: float
+                 ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, socket.socket]:
+        connect_s = min(self.options.connect_timeout_ms / 1000, _remaining(deadline))
+        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        connection = cls(self._host, self._port, timeout=connect_s)
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.options.api_key:
+            headers["Authorization"] = f"Bearer {self.options.api_key}"
+        try:
+            connection.connect()
+            sock = connection.sock
+            sock.settimeout(_remaining(deadline))
+            connection.request(method, self.options.base_path + path, body=body,
+                               headers=headers)
+            response = connection.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise _failure("cannot reach", exc) from None
+        if response.status >= 400:
+            detail = _safe_read(response)[:200]
+            connection.close()
+            raise BackendError(f"remote answered HTTP {response.status}: {detail}")
+        return connection, response, sock
+
+    def _stream(self, body: dict[str, Any], deadline: float) -> Iterator[str]:
+        """Yield the content pieces of a streamed (or plain JSON) chat completion."""
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        connection, response, sock = self._request("POST", "/chat/completions", payload,
+                                                   deadline)
+        try:
+            if "text/event-stream" not in (response.getheader("Content-Type") or ""):
+                sock.settimeout(_remaining(deadline))
+                yield _message_content(_json(response.read()))
+                return
+            while True:
+                sock.settimeout(_remaining(deadline))
+                line = response.readline()
+                if not line:
+                    return
+                text = line.decode("utf-8", errors="replace").strip()
+                if not text.startswith("data:"):
+                    continue
+                data = text[5:].strip()
+                if data == "[DONE]":
+                    return
+                piece = _delta_content(_json(data.encode("utf-8")))
+                if piece:
+                    yield piece
+        except (OSError, http.client.HTTPException) as exc:
+            raise _failure("lost", exc) from None
+        finally:
+            connection.close()
+
+
+def reconcile(forced_prefix: str, answer: str) -> str:
+    """``forced_prefix`` + the part of ``answer`` that continues it (see the module doc)."""
+    if not forced_prefix:
+        return answer
+    prefix = forced_prefix.strip()
+    if answer.lower().startswith(prefix.lower()):
+        rest = answer[len(prefix):]
+    else:
+        rest = " ".join(answer.split()[len(prefix.split()):])
+    return f"{forced_prefix.rstrip()} {rest.strip()}".rstrip() if rest.strip() else forced_prefix
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise BackendError("remote timed out")
+    return left
+
+
+def _failure(what: str, exc: BaseException) -> BackendError:
+    if isinstance(exc, TimeoutError):
+        return BackendError("remote timed out")
+    return BackendError(f"{what} remote: {exc or type(exc).__name__}")
+
+
+def _safe_read(response: http.client.HTTPResponse) -> str:
+    try:
+        return response.read(4096).decode("utf-8", errors="replace")
+    except (OSError, http.client.HTTPException):
+        return ""
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise BackendError(f"remote sent something that is not JSON: {data[:80]!r}") from None
+
+
+def _delta_content(chunk: Any) -> str:
+    try:
+        content = chunk["choices"][0].get("delta", {}).get("content") if chunk["choices"] else ""
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise BackendError(f"remote sent an unexpected stream chunk: {chunk!r:.120}") from None
+    return content if isinstance(content, str) else ""
+
+
+def _message_content(answer: Any) -> str:
+    try:
+        content = answer["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise BackendError(f"remote sent an unexpected answer: {answer!r:.120}") from None
+    return content if isinstance(content, str) else ""

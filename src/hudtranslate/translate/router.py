@@ -1,0 +1,165 @@
+"""Routes each sentence to the remote model while it is healthy, else to the local one.
+
+One ``FallbackBackend`` is shared by every session (it is part of the loaded engines), so
+what one session learns about the remote spares the others: after a failure (timeout,
+connection error, HTTP error) the remote is marked down and every session translates
+locally at once, with no more waiting on it; a background thread probes it every
+``probe_interval_s`` and sends sentences back to it once it answers.
+
+A failed request costs at most the remote's own timeout, then the same sentence is
+translated locally: every sentence still gets its English.
+
+Which model translated: ``name`` is read by ``SessionTranslator`` right after its call to
+``translate``, on the same worker thread, while other sessions' threads may be using the
+other backend. So ``name`` is per thread: the model that produced this thread's last
+translation (the preferred backend's name for a thread that has not translated yet).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hudtranslate.errors import BackendError
+from hudtranslate.translate.translator import TranslationBackend
+
+log = logging.getLogger(__name__)
+
+
+class ProbedBackend(TranslationBackend, Protocol):
+    """A backend that can say cheaply whether it is reachable."""
+
+    def probe(self) -> bool: ...
+
+
+@dataclass
+class RouterStats:
+    """Counts since start; read by ``/metrics``."""
+
+    primary_ok: int = 0
+    primary_errors: int = 0
+    fallbacks: int = 0
+    recoveries: int = 0
+    healthy: bool = True
+
+
+class FallbackBackend:
+    """``TranslationBackend``: ``primary`` (remote) when healthy, else ``fallback`` (local)."""
+
+    def __init__(self, primary: ProbedBackend, fallback: TranslationBackend, *,
+                 probe_interval_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.primary, self.fallback = primary, fallback
+        self.probe_interval_s = probe_interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stats = RouterStats()
+        self._thread_model = threading.local()
+        self._stop = threading.Event()
+        self._prober: threading.Thread | None = None
+
+    # --- TranslationBackend ---------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The model behind this thread's last translation (see the module doc)."""
+        default = self.primary.name if self.healthy else self.fallback.name
+        return str(getattr(self._thread_model, "name", default))
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._thread_model.name = value
+
+    def translate(
+        self,
+        source: str,
+        context: Sequence[tuple[str, str]],
+        *,
+        forced_prefix: str,
+        max_new_tokens: int,
+        cancelled: Callable[[], bool],
+    ) -> str | None:
+        if self.healthy:
+            started = self._clock()
+            try:
+                text = self.primary.translate(source, context, forced_prefix=forced_prefix,
+                                              max_new_tokens=max_new_tokens,
+                                              cancelled=cancelled)
+            except BackendError as exc:
+                self._mark_down(exc, self._clock() - started)
+            else:
+                with self._lock:
+                    self._stats.primary_ok += 1
+                self._thread_model.name = self.primary.name
+                return text
+        text = self.fallback.translate(source, context, forced_prefix=forced_prefix,
+                                       max_new_tokens=max_new_tokens, cancelled=cancelled)
+        self._thread_model.name = self.fallback.name
+        return text
+
+    # --- health ---------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        with self._lock:
+            return self._stats.healthy
+
+    def stats(self) -> RouterStats:
+        with self._lock:
+            return RouterStats(**vars(self._stats))
+
+    def check(self) -> bool:
+        """Probe the remote now (e.g. at start-up); mark it up or down accordingly."""
+        if self.primary.probe():
+            self._mark_up()
+            return True
+        self._mark_down(BackendError("remote did not answer the probe"), 0.0, count=False)
+        return False
+
+    def close(self) -> None:
+        """Stop probing. Safe to call twice."""
+        self._stop.set()
+        prober = self._prober
+        if prober is not None and prober is not threading.current_thread():
+            prober.join(timeout=5)
+
+    def _mark_down(self, exc: BaseException, waited_s: float, *, count: bool = True) -> None:
+        with self._lock:
+            was_healthy = self._stats.healthy
+            self._stats.healthy = False
+            if count:
+                self._stats.primary_errors += 1
+                self._stats.fallbacks += 1
+            if self._prober is None and not self._stop.is_set():
+                self._prober = threading.Thread(target=self._probe_loop, name="remote-probe",
+                                                daemon=True)
+                self._prober.start()
+        if was_healthy:
+            log.warning("remote model %s failed after %.2f s (%s): translating with %s until "
+                        "it answers again", self.primary.name, waited_s, exc, self.fallback.name,
+                        extra={"event": "remote_down", "model": self.primary.name})
+
+    def _mark_up(self) -> None:
+        with self._lock:
+            recovered = not self._stats.healthy
+            self._stats.healthy = True
+            self._stats.recoveries += recovered
+        if recovered:
+            log.warning("remote model %s answers again: translating with it",
+                        self.primary.name,
+                        extra={"event": "remote_up", "model": self.primary.name})
+
+    def _probe_loop(self) -> None:
+        """Runs while the remote is down; the lock makes "exit" and "mark down" exclusive,
+        so a remote that fails again always has a prober."""
+        while not self._stop.wait(self.probe_interval_s):
+            if self.primary.probe():
+                self._mark_up()
+            with self._lock:
+                if self._stats.healthy:
+                    self._prober = None
+                    return
