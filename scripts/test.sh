@@ -6,4 +6,4 @@ HUDTRANSLATE_EXTRAS=${HUDTRANSLATE_EXTRAS:-test} HUDTRANSLATE_EXTRA_APT="chromiu
   ./scripts/setup.sh
 .venv/bin/ruff check src tests
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+HUDTRANSLATE_REAL_MODELS=1 exec .venv/bin/python -m pytest "$@"
