@@ -58,10 +58,8 @@ class _Metric:
         raise NotImplementedError
 
 
-class Counter(_Metric):
-    """A count that only goes up (requests, errors); ``read`` reads one kept elsewhere."""
-
-    kind = "counter"
+class _Scalar(_Metric):
+    """One number per label set, or one read from elsewhere when scraped (``read``)."""
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = (),
                  read: Callable[[], float] | None = None) -> None:
@@ -69,9 +67,7 @@ class Counter(_Metric):
         self._values: dict[LabelValues, float] = {}
         self._read = read
 
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        if amount < 0:
-            raise ValueError("a counter only goes up")
+    def _add(self, amount: float, labels: dict[str, str]) -> None:
         key = self._key(labels)
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
@@ -91,42 +87,31 @@ class Counter(_Metric):
                 for key, value in items]
 
 
-class Gauge(_Metric):
+class Counter(_Scalar):
+    """A count that only goes up (requests, errors); ``read`` reads one kept elsewhere."""
+
+    kind = "counter"
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        if amount < 0:
+            raise ValueError("a counter only goes up")
+        self._add(amount, labels)
+
+
+class Gauge(_Scalar):
     """A value that goes up and down (sessions open), or is read when scraped."""
 
     kind = "gauge"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = (),
-                 read: Callable[[], float] | None = None) -> None:
-        super().__init__(name, help_text, labels)
-        self._values: dict[LabelValues, float] = {}
-        self._read = read
 
     def set(self, value: float, **labels: str) -> None:
         with self._lock:
             self._values[self._key(labels)] = value
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._add(amount, labels)
 
     def dec(self, amount: float = 1.0, **labels: str) -> None:
-        self.inc(-amount, **labels)
-
-    def value(self, **labels: str) -> float:
-        if self._read is not None:
-            return self._read()
-        with self._lock:
-            return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        if self._read is not None:
-            return [f"{self.name} {_number(self._read())}"]
-        with self._lock:
-            items = sorted(self._values.items())
-        return [f"{self.name}{_labels(self.label_names, key)} {_number(value)}"
-                for key, value in items]
+        self._add(-amount, labels)
 
 
 class Histogram(_Metric):

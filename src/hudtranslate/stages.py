@@ -34,7 +34,9 @@ class Worker:
         return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Drop queued calls without blocking the event loop: a model call still running
+        (after a cancellation) finishes on its own thread, under its engine's lock."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Batches(Generic[T]):
