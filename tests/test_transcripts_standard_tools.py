@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 import srt
 import webvtt
 
+from hudtranslate.captions.replay import find_ffmpeg
 from hudtranslate.events import Translation
 from hudtranslate.transcripts import to_srt, to_vtt
 
@@ -43,19 +43,8 @@ def test_vtt_parses_with_webvtt_py(tmp_path: Path) -> None:
     assert "会议在三号会议室举行" in captions[0].text
 
 
-def _ffmpeg() -> str | None:
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        return None
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
 def test_ffmpeg_converts_srt_to_vtt(tmp_path: Path) -> None:
-    ffmpeg = _ffmpeg()
+    ffmpeg = find_ffmpeg()
     if ffmpeg is None:
         pytest.skip("no ffmpeg (install Debian ffmpeg or imageio-ffmpeg)")
     source = tmp_path / "talk.srt"
