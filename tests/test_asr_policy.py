@@ -1,6 +1,6 @@
 import pytest
 
-from hudtranslate.asr.policy import LocalAgreement, stable_clause_end
+from hudtranslate.asr.policy import LocalAgreement
 
 
 @pytest.mark.parametrize(
@@ -44,9 +44,3 @@ def test_finish_takes_final_hypothesis_and_reset_clears() -> None:
     assert policy.committed == ""
     assert policy.update("新") == ("", "新")
 
-
-@pytest.mark.parametrize(
-    ("text", "index"), [("", 0), ("我们", 0), ("我们，去", 3), ("好。走吧，", 5)]
-)
-def test_stable_clause_end(text: str, index: int) -> None:
-    assert stable_clause_end(text) == index

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from hudtranslate.asr.text import common_prefix
 
-_HOLD_BACK = "，。！？、：；"
-
 
 @dataclass
 class LocalAgreement:
@@ -54,14 +52,3 @@ class LocalAgreement:
         self.committed = ""
         self._previous = ""
 
-
-def stable_clause_end(committed: str) -> int:
-    """Index just past the last clause punctuation in ``committed`` (0 if none).
-
-    Translating only up to a clause boundary gives the translator whole phrases.
-    """
-    best = 0
-    for index, char in enumerate(committed):
-        if char in _HOLD_BACK:
-            best = index + 1
-    return best

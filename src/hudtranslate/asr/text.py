@@ -15,7 +15,6 @@ _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}，。！？、：；])\s+(?=[{_CJ
 _PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s*([,?!:;])|([,?!:;])\s*(?=[{_CJK}])")
 _PERIOD_AFTER_CJK = re.compile(rf"(?<=[{_CJK}])\.(?!\d)")
 _REPEATS = re.compile(r"(.{1,8}?)\1{3,}")
-CJK_CHAR = re.compile(f"[{_CJK}]")
 _DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",
            "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 _DIGIT_RUN = re.compile(f"[{''.join(_DIGITS)}]{{4,}}")

@@ -46,9 +46,6 @@ class LlamaEngine:
         with self.lock:
             self._llm.create_completion(prompt, max_tokens=1, temperature=0.0)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
     def stream(self, prompt: str, *, max_new_tokens: int,
                cancelled: Callable[[], bool] = lambda: False) -> Iterator[str]:
         """Yield text pieces of a greedy completion; stops early once ``cancelled()``.
