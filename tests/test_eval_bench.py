@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import soundfile
 
@@ -18,8 +19,10 @@ from hudtranslate.cli import main
 from hudtranslate.config import Settings
 from hudtranslate.eval import cli as bench_cli
 from hudtranslate.eval import report, runner
-from hudtranslate.eval.bench import BenchInputs, run_benchmark
-from hudtranslate.eval.manifests import load_talks, load_texts, load_utterances
+from hudtranslate.eval.bench import BenchInputs, median_of_runs, run_benchmark
+from hudtranslate.eval.creep import LoopedStream, creep_summary, loop_talks
+from hudtranslate.eval.manifests import Segment, load_talks, load_texts, load_utterances
+from hudtranslate.eval.metrics import Span, glossary_term_rate
 from hudtranslate.events import AudioArray
 from hudtranslate.pipeline import Engines
 from hudtranslate.testing import (
@@ -29,6 +32,7 @@ from hudtranslate.testing import (
     fake_english,
     tone_and_silence,
 )
+from hudtranslate.translate.glossary import Glossary
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -213,3 +217,85 @@ def test_targets_compare_with_sentence_mode_and_the_baseline() -> None:
     assert targets["bleu_gap_to_sentence_mode"]["met"] is False
     assert targets["bleu_ratio_to_whisper_translate"]["met"] is True
     assert report.targets_for({})["stream_laal_s"]["met"] is None
+
+
+async def test_repeated_runs_report_medians_and_keep_each_run(data: Path) -> None:
+    talk = load_talks(data / "talks.jsonl")
+    results = await run_benchmark(BenchInputs(talks=talk), [runner.SENTENCE, runner.MT_ON_TEXT],
+                                  fake_engines(), Settings.load(env={}), realtime=False,
+                                  repeat=3)
+    row = results[runner.SENTENCE]
+    assert row["repeats"] == 3 and len(row["runs"]) == 3
+    laal = sorted(run["stream_laal_s"] for run in row["runs"])
+    assert row["stream_laal_s"] == pytest.approx(laal[1])
+    assert "repeats" not in results[runner.MT_ON_TEXT]  # text is deterministic: run once
+
+
+def test_median_of_runs_leaves_a_metric_unknown_when_a_run_lacks_it() -> None:
+    merged = median_of_runs([{"bleu": 1.0, "p95": None, "talks": [1]},
+                             {"bleu": 3.0, "p95": 2.0, "talks": [2]},
+                             {"bleu": 2.0, "p95": 1.0, "talks": [3]}])
+    assert merged["bleu"] == 2.0 and merged["talks"] == [3]
+    assert median_of_runs([{"bleu": 1.0}]) == {"bleu": 1.0}
+
+
+async def test_creep_loops_the_talks_and_compares_first_and_last_minute(data: Path) -> None:
+    talk = load_talks(data / "talks.jsonl")
+    results = await run_benchmark(BenchInputs(talks=talk), [runner.SIMULTANEOUS],
+                                  fake_engines(), Settings.load(env={}), realtime=False,
+                                  creep_minutes=2)
+    creep = results[runner.SIMULTANEOUS]["creep"]
+    assert creep["duration_s"] >= 120 and creep["loops"] >= 2
+    assert creep["minute_sentences"] == 2 and creep["final_latency_missed"] == 0
+    assert creep["first_minute_p50_s"] > 0 and creep["last_minute_p50_s"] > 0
+    assert creep["last_to_first_ratio"] == pytest.approx(
+        creep["last_minute_p50_s"] / creep["first_minute_p50_s"])
+    assert len(creep["per_minute_p50_s"]) == 2
+
+
+def test_looped_stream_ends_with_its_first_minute(data: Path) -> None:
+    talk = load_talks(data / "talks.jsonl")[0]
+    samples = soundfile.read(talk.wav, dtype="float32")[0]
+    stream = loop_talks([talk], [samples], minutes=3)
+    assert stream.duration_s >= 180
+    count = stream.minute_sentences
+    first, last = stream.segments[:count], stream.segments[-count:]
+    offset = last[0].start_s - first[0].start_s
+    assert [s.zh for s in last] == [s.zh for s in first]
+    assert all(b.start_s - a.start_s == pytest.approx(offset)
+               for a, b in zip(first, last, strict=True))
+    start = round(last[0].start_s * 16_000)
+    length = round(first[0].duration_s * 16_000)
+    assert np.allclose(stream.samples[start : start + length],
+                       samples[round(first[0].start_s * 16_000):][:length])
+    assert last[-1].end_s <= stream.duration_s
+
+
+def test_creep_summary_sees_latency_rise() -> None:
+    segments = tuple(Segment(10.0 * i, 10.0 * i + 2, "好。", ("Good.",)) for i in range(13))
+    stream = LoopedStream(np.zeros(16_000 * 130, dtype=np.float32), segments, loops=2,
+                          minute_sentences=6)
+    spans = [Span(s.start_s, s.end_s, s.end_s + 1.0 + 0.1 * i) for i, s in enumerate(segments)]
+    creep = creep_summary(stream, spans)
+    assert creep["first_minute_p50_s"] == pytest.approx(1.25)
+    assert creep["last_minute_p50_s"] == pytest.approx(1.95)
+    assert creep["last_to_first_ratio"] > 1.1
+
+
+def test_creep_and_glossary_targets() -> None:
+    targets = report.targets_for({"hudtranslate": {
+        "creep": {"last_to_first_ratio": 1.05}, "glossary_term_rate": 1.0, "glossary_terms": 3,
+        "utterances": {"glossary_term_rate": 0.0, "glossary_terms": 1}}})
+    assert targets["latency_creep_ratio"]["met"] is True
+    assert targets["glossary_term_rate"]["value"] == pytest.approx(0.75)
+    assert targets["glossary_term_rate"]["met"] is False
+    assert report.targets_for({})["glossary_term_rate"]["met"] is None
+
+
+def test_glossary_term_rate_counts_each_occurrence() -> None:
+    glossary = Glossary(terms={"星海科技": "StarSea Tech", "算力": "compute"})
+    rate = glossary_term_rate([("星海科技的算力", "StarSea Tech's compute"),
+                               ("算力不够", "not enough computing power"),
+                               ("你好", "hello")], glossary)
+    assert rate == {"glossary_term_rate": pytest.approx(2 / 3), "glossary_terms": 3}
+    assert glossary_term_rate([("你好", "hello")], glossary) == {}

@@ -39,6 +39,8 @@ _SETTING_FLAGS: dict[str, tuple[str, type, str]] = {
                                 "re-recognise the sentence in progress this often"),
     "translate.context_sentences": ("--context-sentences", int,
                                     "previous sentences given to the translator"),
+    "translate.glossary": ("--glossary", str,
+                           "Chinese→English terms to keep exact: a .toml or tab-separated file"),
     "captions.max_chars_per_line": ("--max-chars-per-line", int, "caption line width"),
     "display.profile": ("--profile", str,
                         "glasses display: rokid (default), even-g1 or meta-display"),
@@ -54,6 +56,9 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument("--no-partials", dest="translate.translate_partials",
                        action="store_const", const=False, default=None,
                        help="translate only finished sentences (sentence-at-a-time)")
+    group.add_argument("--cedict-names", dest="translate.cedict_names", action="store_const",
+                       const=True, default=None,
+                       help="also keep CC-CEDICT's proper names (places, organisations) exact")
     group.add_argument("--no-source", dest="captions.show_source", action="store_const",
                        const=False, default=None, help="do not show the Chinese line")
     group.add_argument("-v", "--verbose", action="store_true", help="debug logging")

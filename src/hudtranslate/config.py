@@ -86,6 +86,9 @@ class TranslateOptions:
     While a sentence is still being spoken, its committed (stable) Chinese is translated
     each time it has grown by ``partial_min_new_chars``: early English for long sentences
     without spending the two cores on every flicker of the recogniser.
+
+    ``glossary`` is a TOML or TSV file of Chinese → English terms to keep exact;
+    ``cedict_names`` adds CC-CEDICT's proper names (places, organisations, people).
     """
 
     model: str = "qwen2.5-1.5b"
@@ -94,6 +97,8 @@ class TranslateOptions:
     context_tokens: int = 2048
     translate_partials: bool = True
     partial_min_new_chars: int = 6
+    glossary: str = ""
+    cedict_names: bool = False
 
     def __post_init__(self) -> None:
         _check_range("translate.partial_min_new_chars", self.partial_min_new_chars, 1, 100)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.config import Settings
 from hudtranslate.models import resolve_model
 from hudtranslate.pipeline import Engines
+from hudtranslate.translate.glossary import load_glossary
 from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.translator import LlamaBackend
 from hudtranslate.vad.silero import SileroVad
@@ -31,6 +33,8 @@ class ThreadBudget:
 
 def load_engines(settings: Settings) -> Engines:
     """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix."""
+    glossary = load_glossary(Path(settings.translate.glossary) if settings.translate.glossary
+                             else None, cedict_names=settings.translate.cedict_names)
     cache = settings.cache_path
     asr_path = resolve_model(settings.asr.model, "asr", cache)
     mt_path = resolve_model(settings.translate.model, "translate", cache)
@@ -42,6 +46,6 @@ def load_engines(settings: Settings) -> Engines:
                         context_tokens=settings.translate.context_tokens,
                         name=settings.translate.model if "/" not in settings.translate.model
                         else mt_path.stem)
-    backend = LlamaBackend(llama)
+    backend = LlamaBackend(llama, glossary_example=bool(glossary))
     backend.warm_up()
-    return Engines(asr=asr, translator=backend, vad_factory=SileroVad)
+    return Engines(asr=asr, translator=backend, vad_factory=SileroVad, glossary=glossary)

@@ -18,6 +18,7 @@ from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
 from hudtranslate.config import Settings
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.stages import Worker, asr_stage, translate_stage, vad_stage
+from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
 from hudtranslate.vad.segmenter import SpeechSegmenter
 from hudtranslate.vad.silero import VadModel
@@ -42,6 +43,7 @@ class Engines:
     asr: Decoder
     translator: TranslationBackend
     vad_factory: Callable[[], VadModel]
+    glossary: Glossary = field(default_factory=Glossary)
 
 
 class StreamClock:
@@ -113,7 +115,8 @@ async def run_pipeline(
     workers = [Worker("vad"), Worker("asr"), Worker("mt")]
     segmenter = SpeechSegmenter(engines.vad_factory(), settings.vad)
     recognizer = StreamingRecognizer(engines.asr, settings.asr)
-    translator = SessionTranslator(engines.translator, settings.translate, clock=clock)
+    translator = SessionTranslator(engines.translator, settings.translate, clock=clock,
+                                   glossary=engines.glossary)
     cpu_start, wall_start = time.process_time(), time.monotonic()
     try:
         speech = vad_stage(timed_audio(chunks, clock, result), segmenter, workers[0])

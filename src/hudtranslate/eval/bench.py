@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from hudtranslate.audio import read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.errors import AudioError, DataError
+from hudtranslate.eval.creep import creep_summary, loop_talks
 from hudtranslate.eval.manifests import Talk, TextItem, Utterance
 from hudtranslate.eval.metrics import (
     RefSentence,
@@ -25,14 +28,24 @@ from hudtranslate.eval.metrics import (
     corpus_quality,
     displayed_track,
     final_latencies,
+    glossary_term_rate,
     normalized_erasure,
     percentile,
     resegment,
     stream_laal,
 )
-from hudtranslate.eval.runner import MT_ON_TEXT, BenchEngines, StreamRun, run_stream, translate_text
+from hudtranslate.eval.runner import (
+    MT_ON_TEXT,
+    SENTENCE,
+    SIMULTANEOUS,
+    BenchEngines,
+    StreamRun,
+    run_stream,
+    translate_text,
+)
 from hudtranslate.events import AudioArray
-from hudtranslate.translate.translator import TranslationBackend
+from hudtranslate.pipeline import Engines
+from hudtranslate.translate.glossary import Glossary
 
 
 class Progress(Protocol):
@@ -82,17 +95,32 @@ class _AudioCache:
 
 
 async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: BenchEngines,
-                        settings: Settings, *, realtime: bool = True,
+                        settings: Settings, *, realtime: bool = True, repeat: int = 1,
+                        creep_minutes: float | None = None,
                         progress: Progress | None = None) -> dict[str, dict[str, Any]]:
-    """Results per system: talk metrics at the top, ``utterances`` and ``text`` nested."""
+    """Results per system: talk metrics at the top, ``utterances``, ``text`` and ``creep``
+    nested. Talks are run ``repeat`` times by each audio system, and every talk metric is
+    the median over the runs (the runs are kept under ``runs``)."""
     progress = progress or NoProgress()
     results: dict[str, dict[str, Any]] = {system: {} for system in systems}
     audio = _AudioCache()
     if inputs.talks:
-        progress.begin("talks", len(systems) * len(inputs.talks))
+        runs_of = {system: 1 if system == MT_ON_TEXT else repeat for system in systems}
+        progress.begin("talks", sum(runs_of.values()) * len(inputs.talks))
         for system in systems:
-            results[system].update(
-                await _talks(system, inputs.talks, engines, settings, audio, realtime, progress))
+            summaries = [await _talks(system, inputs.talks, engines, settings, audio, realtime,
+                                      progress) for _ in range(runs_of[system])]
+            results[system].update(median_of_runs(summaries))
+    if inputs.talks and creep_minutes:
+        looped = [system for system in systems if system in (SIMULTANEOUS, SENTENCE)]
+        stream = loop_talks(inputs.talks, [audio.get(talk) for talk in inputs.talks],
+                            creep_minutes)
+        progress.begin(f"latency creep ({stream.duration_s / 60:.1f} min)", len(looped))
+        for system in looped:
+            run = await run_stream(system, stream.samples, engines, settings, realtime=realtime)
+            results[system]["creep"] = creep_summary(
+                stream, [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text])
+            progress.advance(f"{system} · {stream.duration_s / 60:.1f} min")
     if inputs.utterances:
         progress.begin("utterances", len(systems) * len(inputs.utterances))
         for system in systems:
@@ -104,10 +132,27 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
     return results
 
 
-def _backend(engines: BenchEngines) -> TranslationBackend:
+def median_of_runs(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One summary whose numbers are the medians over ``summaries`` (the last run's
+    per-talk details); with several runs, each run's numbers are kept under ``runs``."""
+    if len(summaries) == 1:
+        return summaries[0]
+    merged = dict(summaries[-1])
+    numeric = [key for key, value in merged.items()
+               if isinstance(value, int | float) and not isinstance(value, bool)]
+    for key in numeric:
+        values = [run.get(key) for run in summaries]
+        present = [float(value) for value in values if value is not None]
+        merged[key] = float(np.median(present)) if len(present) == len(values) else None
+    merged["repeats"] = len(summaries)
+    merged["runs"] = [{key: run.get(key) for key in numeric} for run in summaries]
+    return merged
+
+
+def _translator(engines: BenchEngines) -> Engines:
     if engines.pipeline is None:
         raise ValueError(f"{MT_ON_TEXT} needs the translation engine")
-    return engines.pipeline.translator
+    return engines.pipeline
 
 
 async def _talks(system: str, talks: Sequence[Talk], engines: BenchEngines, settings: Settings,
@@ -116,13 +161,13 @@ async def _talks(system: str, talks: Sequence[Talk], engines: BenchEngines, sett
         texts = []
         for talk in talks:
             sentences = [(s.zh, s.start_s, s.end_s) for s in talk.segments]
-            texts.append(await translate_text(sentences, _backend(engines), settings,
+            texts.append(await translate_text(sentences, _translator(engines), settings,
                                               one_session=True))
             progress.advance(f"{system} · {talk.id}")
         tracks = [WordTrack(words=" ".join(run.english).split()) for run in texts]
         for track in tracks:
             track.audio_s = track.emitted_s = [0.0] * len(track.words)
-        summary = _talk_quality(talks, tracks)
+        summary = _talk_quality(talks, tracks, _terms(engines))
         summary["cpu_s_per_audio_s"] = _ratio(sum(r.cpu_s for r in texts),
                                               sum(t.duration_s for t in talks))
     else:
@@ -131,15 +176,22 @@ async def _talks(system: str, talks: Sequence[Talk], engines: BenchEngines, sett
             runs.append(await run_stream(system, audio.get(talk), engines, settings,
                                          realtime=realtime))
             progress.advance(f"{system} · {talk.id}")
-        summary = talk_summary(talks, runs)
+        summary = talk_summary(talks, runs, _terms(engines))
     summary["peak_rss_mb"] = peak_rss_mb()
     return summary
 
 
-def _talk_quality(talks: Sequence[Talk], tracks: Sequence[WordTrack]) -> dict[str, Any]:
+def _terms(engines: BenchEngines) -> Glossary:
+    """The user's glossary terms (not dictionary names): what ``glossary_term_rate`` checks."""
+    return Glossary(terms=engines.pipeline.glossary.terms) if engines.pipeline else Glossary()
+
+
+def _talk_quality(talks: Sequence[Talk], tracks: Sequence[WordTrack],
+                  glossary: Glossary | None = None) -> dict[str, Any]:
     """BLEU/chrF of the streams re-segmented into the reference sentences."""
     hypotheses: list[str] = []
     references: list[tuple[str, ...]] = []
+    sources: list[str] = []
     per_talk = []
     for talk, track in zip(talks, tracks, strict=True):
         cut = resegment(track, _references(talk))
@@ -149,8 +201,10 @@ def _talk_quality(talks: Sequence[Talk], tracks: Sequence[WordTrack]) -> dict[st
                          "english": track.text})
         hypotheses += cut.hypotheses
         references += refs
+        sources += [s.zh for s in talk.segments]
     quality = corpus_quality(hypotheses, references)
     return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(references),
+            **glossary_term_rate(zip(sources, hypotheses, strict=True), glossary or Glossary()),
             "talks": per_talk}
 
 
@@ -158,11 +212,12 @@ def _references(talk: Talk) -> list[RefSentence]:
     return [RefSentence(s.en_refs, s.start_s, s.end_s) for s in talk.segments]
 
 
-def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun]) -> dict[str, Any]:
+def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun],
+                 glossary: Glossary | None = None) -> dict[str, Any]:
     """Every talk metric of one system, pooled over the talks (and per talk)."""
     committed = [committed_track(run.translations) for run in runs]
     displayed = [displayed_track(run.translations) for run in runs]
-    summary = _talk_quality(talks, committed)
+    summary = _talk_quality(talks, committed, glossary)
     laal_streams, shown_streams, latencies = [], [], []
     for index, (talk, run) in enumerate(zip(talks, runs, strict=True)):
         refs = _references(talk)
@@ -199,6 +254,7 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun]) -> dict[str, 
                                                  sum(len(t.words) for t in displayed)),
         "cpu_s_per_audio_s": _ratio(sum(r.cpu_s for r in runs), sum(r.duration_s for r in runs)),
         "sentences": summary["sentences"],
+        **{key: summary[key] for key in ("glossary_term_rate", "glossary_terms") if key in summary},
         "sentences_without_output": laal.empty,
         "partial_updates": sum(len(r.translations) - len(r.finals) for r in runs),
         "talks": summary["talks"],
@@ -212,7 +268,7 @@ async def _utterances(system: str, utterances: Sequence[Utterance], engines: Ben
     cpu_s = 0.0
     for item in utterances:
         if system == MT_ON_TEXT:
-            text = await translate_text([(item.zh, 0.0, item.duration_s)], _backend(engines),
+            text = await translate_text([(item.zh, 0.0, item.duration_s)], _translator(engines),
                                         settings, one_session=False)
             english.append(text.english[0])
             cpu_s += text.cpu_s
@@ -223,6 +279,8 @@ async def _utterances(system: str, utterances: Sequence[Utterance], engines: Ben
         progress.advance(f"{system} · {item.id}")
     quality = corpus_quality(english, [item.en_refs for item in utterances])
     return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(utterances),
+            **glossary_term_rate(zip([item.zh for item in utterances], english, strict=True),
+                                 _terms(engines)),
             "without_output": sum(1 for text in english if not text),
             "cpu_s_per_audio_s": _ratio(cpu_s, sum(item.duration_s for item in utterances)),
             "peak_rss_mb": peak_rss_mb()}
@@ -232,12 +290,14 @@ async def _texts(items: Sequence[TextItem], engines: BenchEngines, settings: Set
                  progress: Progress) -> dict[str, Any]:
     english: list[str] = []
     for item in items:
-        run = await translate_text([(item.zh, 0.0, 0.0)], _backend(engines), settings,
+        run = await translate_text([(item.zh, 0.0, 0.0)], _translator(engines), settings,
                                    one_session=False)
         english.append(run.english[0])
         progress.advance(f"{MT_ON_TEXT} · {item.id}")
     quality = corpus_quality(english, [item.en_refs for item in items])
     return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(items),
+            **glossary_term_rate(zip([item.zh for item in items], english, strict=True),
+                                 _terms(engines)),
             "without_output": sum(1 for text in english if not text)}
 
 

@@ -48,6 +48,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _minutes(value: str) -> float:
+    number = float(value)
+    if not 2.0 <= number <= 240.0:
+        raise argparse.ArgumentTypeError(f"must be 2-240 minutes, got {value}")
+    return number
+
+
 def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
     """Register ``bench`` on the top-level sub-parsers."""
     bench = commands.add_parser(
@@ -70,6 +77,12 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
                        help="first N sentences of --text (default: --limit)")
     bench.add_argument("--out-dir", type=Path, default=Path("bench-out"),
                        help="folder for report.json and report.md (default: ./bench-out)")
+    bench.add_argument("--repeat", type=_positive, default=1, metavar="N",
+                       help="run the talks N times per audio system and report medians "
+                            "(real-time latencies vary between runs)")
+    bench.add_argument("--creep-minutes", type=_minutes, default=None, metavar="M",
+                       help="also loop the talks into one stream of at least M minutes and "
+                            "compare its last minute's latency with its first (needs --talks)")
     bench.add_argument("--fast", action="store_true",
                        help="feed talks as fast as possible (smoke tests only: latencies "
                             "then leave out computation time)")
@@ -106,6 +119,8 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.talks is None and args.utterances is None and args.text is None:
         raise ConfigError("bench needs at least one input: --talks, --utterances or --text")
+    if args.creep_minutes and args.talks is None:
+        raise ConfigError("--creep-minutes loops the talks: give --talks too")
     text_limit = args.text_limit or args.limit
     inputs = BenchInputs(
         talks=load_talks(args.talks, args.limit) if args.talks else [],
@@ -120,11 +135,13 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as bar:
         results = asyncio.run(run_benchmark(inputs, systems, engines, settings,
-                                            realtime=realtime, progress=_RichProgress(bar)))
+                                            realtime=realtime, repeat=args.repeat,
+                                            creep_minutes=args.creep_minutes,
+                                            progress=_RichProgress(bar)))
     files = {"talks": args.talks, "utterances": args.utterances, "text": args.text}
     report = {
         "metadata": metadata_for(settings, files, realtime=realtime, limit=args.limit,
-                                 text_limit=text_limit, systems=systems,
+                                 text_limit=text_limit, systems=systems, repeat=args.repeat,
                                  peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start),
         "systems": results,
         "targets": targets_for(results),

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from hudtranslate.errors import DependencyError
 from hudtranslate.events import Translation
+from hudtranslate.translate.glossary import Glossary, term_present
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,18 @@ def _show(track: WordTrack, texts: dict[int, list[str]], audio_s: float,
     track.words = words
     track.audio_s = track.audio_s[:keep] + [audio_s] * added
     track.emitted_s = track.emitted_s[:keep] + [emitted_s] * added
+
+
+def glossary_term_rate(pairs: Iterable[tuple[str, str]], glossary: Glossary) -> dict[str, Any]:
+    """How often a glossary term in a sentence's Chinese appears (``term_present``) in
+    that sentence's English: ``glossary_term_rate`` over ``glossary_terms`` occurrences.
+    Empty when no sentence contains a term."""
+    expected = found = 0
+    for chinese, english in pairs:
+        for _, target in glossary.find(chinese):
+            expected += 1
+            found += term_present(target, english)
+    return {"glossary_term_rate": found / expected, "glossary_terms": expected} if expected else {}
 
 
 def normalized_erasure(erased: int, final_words: int) -> float | None:

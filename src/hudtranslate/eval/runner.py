@@ -43,7 +43,7 @@ from hudtranslate.pipeline import (
     timed_audio,
 )
 from hudtranslate.stages import Batches, Worker, vad_stage
-from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
+from hudtranslate.translate.translator import SessionTranslator
 from hudtranslate.vad.segmenter import SpeechSegmenter
 from hudtranslate.vad.silero import VadModel
 
@@ -207,24 +207,29 @@ class TextRun:
 
 
 async def translate_text(sentences: Sequence[tuple[str, float, float]],
-                         backend: TranslationBackend, settings: Settings, *,
+                         engines: Engines, settings: Settings, *,
                          one_session: bool) -> TextRun:
     """Translate ``(chinese, start_s, end_s)`` sentences as finished transcripts.
 
     ``one_session``: a talk keeps its context between sentences, as the live system
     does; unrelated sentences (utterances, text files) each get a fresh session.
     """
-    return await asyncio.to_thread(_translate_text, sentences, backend, settings, one_session)
+    return await asyncio.to_thread(_translate_text, sentences, engines, settings, one_session)
 
 
-def _translate_text(sentences: Sequence[tuple[str, float, float]], backend: TranslationBackend,
+def _translate_text(sentences: Sequence[tuple[str, float, float]], engines: Engines,
                     settings: Settings, one_session: bool) -> TextRun:
     cpu_start = time.process_time()
-    session = SessionTranslator(backend, settings.translate)
+
+    def new_session() -> SessionTranslator:
+        return SessionTranslator(engines.translator, settings.translate,
+                                 glossary=engines.glossary)
+
+    session = new_session()
     english = []
     for index, (chinese, start_s, end_s) in enumerate(sentences):
         if not one_session:
-            session = SessionTranslator(backend, settings.translate)
+            session = new_session()
         transcript = Transcript(index, chinese, "", start_s, end_s, True, end_s)
         translation = session.translate(transcript)
         english.append(translation.text if translation is not None else "")

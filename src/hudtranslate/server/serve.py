@@ -82,7 +82,8 @@ async def serve(
         engines = await asyncio.to_thread(load_engines, settings)
     router = None
     if remote is not None:
-        router = FallbackBackend(OpenAIChatBackend(remote), engines.translator,
+        primary = OpenAIChatBackend(remote, glossary_example=bool(engines.glossary))
+        router = FallbackBackend(primary, engines.translator,
                                  probe_interval_s=remote.probe_interval_s)
         up = await asyncio.to_thread(router.check)
         console.print(f"remote model {router.primary.name} at {remote.url}: "

@@ -5,7 +5,8 @@ sentences (append-only), then the sentence to translate, then the forced English
 Everything before the new sentence is stable between calls, so llama.cpp evaluates only
 the new tokens. The examples are written for this project (not from any evaluation set);
 they show the three things a small model gets wrong: obeying a request instead of
-translating it, answering a question, and rounding numbers, times and prices.
+translating it, answering a question, and rounding numbers, times and prices; the last
+shows how glossary terms (``user_message``) are given and used.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
      "If anything comes up, call my mobile: the number is 18602475531."),
 )
 
+GLOSSARY_EXAMPLE = (
+    "下周由林小雨跟北辰动力谈合同，顺便把推理的成本也谈一下。",
+    (("林小雨", "Lin Xiaoyu"), ("北辰动力", "Polaris Power"), ("推理", "inference")),
+    "Next week Lin Xiaoyu will negotiate the contract with Polaris Power and discuss "
+    "the inference costs too.",
+)
+"""Shown only to sessions that have a glossary, so the default prompt stays as measured."""
+
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
 STOP_SEQUENCES = (IM_END, "\n", IM_START)
@@ -43,17 +52,42 @@ def _turn(role: str, text: str) -> str:
     return f"{IM_START}{role}\n{text}{IM_END}\n"
 
 
+def user_message(source: str, terms: Sequence[tuple[str, str]] = ()) -> str:
+    """The sentence to translate with its glossary terms already in English, as a
+    bilingual speaker would write it ("我们的compute不够"), and the terms listed after it.
+
+    Listing the terms alone was followed for 65 % of the terms in our test; with the
+    English written into the sentence the model copies it through.
+    """
+    if not terms:
+        return source
+    for chinese, english in terms:
+        source = source.replace(chinese, english)
+    return source + "\n(Terms: " + "; ".join(f"{zh} = {en}" for zh, en in terms) + ")"
+
+
+def examples(glossary: bool = False) -> tuple[tuple[str, str], ...]:
+    """The worked examples; with ``glossary``, also the one that uses glossary terms."""
+    if not glossary:
+        return EXAMPLES
+    zh, terms, en = GLOSSARY_EXAMPLE
+    return (*EXAMPLES, (user_message(zh, terms), en))
+
+
 def build_prompt(
     source: str,
     context: Sequence[tuple[str, str]] = (),
     forced_prefix: str = "",
+    *,
+    glossary: bool = False,
 ) -> str:
     """ChatML prompt translating ``source`` after ``context`` (zh, en) pairs.
 
     ``forced_prefix`` is English already shown as committed: the model continues it.
+    ``glossary`` adds the example of a message with terms (see ``user_message``).
     """
     parts = [_turn("system", SYSTEM_PROMPT)]
-    for zh, en in (*EXAMPLES, *context):
+    for zh, en in (*examples(glossary), *context):
         parts.append(_turn("user", zh))
         parts.append(_turn("assistant", en))
     parts.append(_turn("user", source))
@@ -61,10 +95,11 @@ def build_prompt(
     return "".join(parts)
 
 
-def chat_messages(source: str, context: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+def chat_messages(source: str, context: Sequence[tuple[str, str]] = (), *,
+                  glossary: bool = False) -> list[dict[str, str]]:
     """The same conversation as OpenAI-style chat messages, for remote backends."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
-    for zh, en in (*EXAMPLES, *context):
+    for zh, en in (*examples(glossary), *context):
         messages.append({"role": "user", "content": zh})
         messages.append({"role": "assistant", "content": en})
     messages.append({"role": "user", "content": source})

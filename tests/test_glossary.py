@@ -1,0 +1,124 @@
+"""Glossary files, term matching and how terms reach the translator (plumbing: fake model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hudtranslate.config import TranslateOptions
+from hudtranslate.errors import ConfigError
+from hudtranslate.events import Transcript
+from hudtranslate.testing import FakeBackend
+from hudtranslate.translate.glossary import (
+    Glossary,
+    proper_name,
+    read_glossary_file,
+    replace_copied_terms,
+    term_present,
+)
+from hudtranslate.translate.prompts import build_prompt, user_message
+from hudtranslate.translate.translator import SessionTranslator
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_toml_top_level_and_terms_table(tmp_path: Path) -> None:
+    flat = write(tmp_path, "a.toml", '"星海科技" = "StarSea Tech"\n"算力" = "compute"\n')
+    table = write(tmp_path, "b.toml", '[terms]\n"星海科技" = "StarSea  Tech"\n')
+    assert read_glossary_file(flat) == {"星海科技": "StarSea Tech", "算力": "compute"}
+    assert read_glossary_file(table) == {"星海科技": "StarSea Tech"}
+
+
+def test_tsv_with_comments_and_blank_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.tsv",
+                 "\ufeff# company names\n星海科技\tStarSea Tech\n\n算力\tcompute\n")
+    assert read_glossary_file(path) == {"星海科技": "StarSea Tech", "算力": "compute"}
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("g.tsv", "星海科技\tStarSea\n算力 compute\n", r"g\.tsv:2: expected 'Chinese<TAB>English'"),
+    ("g.tsv", "StarSea\tStarSea Tech\n", r"g\.tsv:1: the term 'StarSea' must be Chinese"),
+    ("g.tsv", "算力\t  \n", r"g\.tsv:1: no English given for '算力'"),
+    ("g.tsv", "算力\tcompute\n算力\tcomputing power\n", r"g\.tsv:2: '算力' is already 'compute'"),
+    ("g.toml", '"算力" = 3\n', r"term '算力': the English must be a string"),
+    ("g.toml", '"算力" = \n', r"g\.toml: invalid TOML"),
+])
+def test_bad_glossary_names_file_and_line(tmp_path: Path, name: str, text: str,
+                                          message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        read_glossary_file(write(tmp_path, name, text))
+
+
+def test_missing_glossary_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"glossary .*nope\.tsv: cannot read it"):
+        read_glossary_file(tmp_path / "nope.tsv")
+
+
+def test_find_prefers_longest_user_terms_and_skips_single_character_names() -> None:
+    glossary = Glossary(terms={"星海": "StarSea", "星海科技": "StarSea Tech", "算力": "compute"},
+                        names={"北京": "Beijing", "王": "Wang", "科技": "Keji"})
+    found = glossary.find("王总说星海科技在北京的算力不够，星海科技要扩容。")
+    assert found == [("星海科技", "StarSea Tech"), ("北京", "Beijing"), ("算力", "compute")]
+    assert Glossary().find("星海科技") == []
+
+
+def test_user_terms_win_over_dictionary_names() -> None:
+    glossary = Glossary(terms={"长城": "Great Wall Motors"}, names={"长城": "the Great Wall"})
+    assert glossary.find("我买了一辆长城。") == [("长城", "Great Wall Motors")]
+
+
+@pytest.mark.parametrize(("definition", "name"), [
+    ("Shenzhen subprovincial city in Guangdong", "Shenzhen"),
+    ("Tsinghua University", "Tsinghua University"),
+    ("the Great Wall", "the Great Wall"),
+    ("Huawei (brand)", "Huawei"),
+    ("Bank of China", "Bank of China"),
+    ("surname Wang", ""),
+    ("", ""),
+])
+def test_proper_name_from_cedict_definition(definition: str, name: str) -> None:
+    assert proper_name(definition) == name
+
+
+def test_copied_chinese_term_becomes_its_english() -> None:
+    assert " ".join(replace_copied_terms("We met at 星海科技 today.",
+                                         [("星海科技", "StarSea Tech")]).split()) == \
+        "We met at StarSea Tech today."
+
+
+def test_terms_follow_the_sentence_and_leave_the_cached_prefix_alone() -> None:
+    message = user_message("星海科技很好。", [("星海科技", "StarSea Tech")])
+    assert message == "StarSea Tech很好。\n(Terms: 星海科技 = StarSea Tech)"
+    assert user_message("你好。") == "你好。"
+    with_terms = build_prompt(message, glossary=True)
+    assert with_terms.startswith(build_prompt("", glossary=True).rsplit("<|im_start|>user", 1)[0])
+
+
+def test_session_sends_terms_with_the_source_but_keeps_plain_context() -> None:
+    backend = FakeBackend()
+    glossary = Glossary(terms={"星海科技": "StarSea Tech"})
+    session = SessionTranslator(backend, TranslateOptions(translate_partials=False),
+                                glossary=glossary)
+    session.translate(Transcript(0, "星海科技很好。", "", 0.0, 1.0, True, 1.0))
+    session.translate(Transcript(1, "我们走吧。", "", 3.0, 4.0, True, 4.0))
+    assert backend.calls == ["StarSea Tech很好。\n(Terms: 星海科技 = StarSea Tech)", "我们走吧。"]
+    assert session.context[0][0] == "星海科技很好。"
+
+
+@pytest.mark.parametrize(("target", "english", "present"), [
+    ("foundation model", "Many companies build their own foundation models.", True),
+    ("captions", "The caption delay must stay under 2 seconds.", True),
+    ("on-device", "It runs on device.", True),
+    ("StarSea Tech", "Revenue at starsea tech doubled.", True),
+    ("compute", "Our computing power is not enough.", False),
+    ("Ian Zhao", "Xian Zhao is our youngest engineer.", False),
+    ("art", "We start at nine.", False),
+])
+def test_term_presence_allows_plural_case_and_hyphen(target: str, english: str,
+                                                     present: bool) -> None:
+    assert term_present(target, english) is present
