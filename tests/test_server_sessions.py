@@ -309,7 +309,8 @@ async def test_beyond_max_sessions_is_a_clear_refusal(tmp_path: Path) -> None:
 
 class FailingBackend(FakeBackend):
     def translate(self, source: str, context: Sequence[tuple[str, str]], *, forced_prefix: str,
-                  max_new_tokens: int, cancelled: Callable[[], bool]) -> str | None:
+                  max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None) -> str | None:
         if source.startswith(SCRIPT[2][:2]):
             raise RuntimeError("model crashed")
         return super().translate(source, context, forced_prefix=forced_prefix,

@@ -1,8 +1,10 @@
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from hudtranslate.config import TranslateOptions
-from hudtranslate.events import Transcript
+from hudtranslate.events import Transcript, Translation
+from hudtranslate.stages import Worker, translate_stage
 from hudtranslate.testing import FakeBackend, fake_english
 from hudtranslate.translate.translator import SessionTranslator
 
@@ -75,8 +77,8 @@ class PrefixBackend:
     seen: list[tuple[str, str]] = field(default_factory=list)
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
-                  forced_prefix: str, max_new_tokens: int,
-                  cancelled: Callable[[], bool]) -> str | None:
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None) -> str | None:
         self.seen.append((source, forced_prefix))
         return forced_prefix + self.tails.pop(0)
 
@@ -126,3 +128,95 @@ def test_sentence_committed_mid_utterance_is_committed_at_once_and_never_changes
     assert final is not None and final.committed == "I am ill. Say it."
     assert backend.seen[-1] == ("心里有话就说出来", "")
     assert translator.context[-1] == ("心里有话就说出来", "Say it.")
+
+
+@dataclass
+class StreamingBackend:
+    """Writes ``answers`` (one per call) token by token through ``on_text``; returns
+    ``finals`` instead when given (a backend whose whole answer differs from its stream)."""
+
+    name: str = "streaming"
+    answers: list[str] = field(default_factory=list)
+    finals: list[str] = field(default_factory=list)
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None) -> str | None:
+        answer = self.answers.pop(0)
+        if on_text is not None:
+            for end in range(1, len(answer) + 1, 3):  # pieces cut mid-word
+                on_text(answer[:end])
+        return forced_prefix + (self.finals.pop(0) if self.finals else answer)
+
+
+def test_final_english_is_committed_word_by_word_as_it_is_written() -> None:
+    backend = StreamingBackend(answers=["We will leave at nine tomorrow."])
+    translator = SessionTranslator(backend, TranslateOptions())
+    updates: list[Translation] = []
+    final = translator.translate(transcript(0, "我们明天九点走。", 0, 2), emit=updates.append)
+    assert final is not None and final.final
+    assert final.committed == "We will leave at nine tomorrow."
+    shown = [update.committed for update in updates]
+    assert shown == ["We", "We will", "We will leave", "We will leave at", "We will leave at nine"]
+    assert not any(update.final for update in updates)
+
+
+def test_streamed_words_stay_even_if_the_whole_answer_differs() -> None:
+    backend = StreamingBackend(answers=["Tom said yes to it."], finals=['"Tom says yes."'])
+    translator = SessionTranslator(backend, TranslateOptions())
+    updates: list[Translation] = []
+    final = translator.translate(transcript(0, "汤姆同意了。", 0, 2), emit=updates.append)
+    assert final is not None
+    assert updates[-1].committed == "Tom said yes to"
+    assert final.committed.startswith("Tom said yes to")
+
+
+def test_tentative_english_stays_after_streamed_words_while_it_agrees() -> None:
+    backend = StreamingBackend(answers=["I went to the shop", "I went to the shop yesterday."])
+    translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=1))
+    tentative = translator.translate(
+        transcript(0, "我昨天去了商店", 0, 1, final=False, committed="我昨天去了商店"))
+    assert tentative is not None and tentative.tentative == "I went to the shop"
+    updates: list[Translation] = []
+    translator.translate(transcript(0, "我昨天去了商店。", 0, 2), emit=updates.append)
+    assert (updates[0].committed, updates[0].tentative) == ("I", "went to the shop")
+    assert (updates[3].committed, updates[3].tentative) == ("I went to the", "shop")
+    assert updates[-1].committed == "I went to the shop"
+
+
+def test_partials_are_never_streamed_as_committed() -> None:
+    backend = StreamingBackend(answers=["We are going to"])
+    translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=1))
+    updates: list[Translation] = []
+    result = translator.translate(
+        transcript(0, "我们要去", 0, 1, final=False, committed="我们要去"), emit=updates.append)
+    assert result is not None and result.committed == "" and updates == []
+
+
+async def test_stage_yields_word_updates_before_the_final_and_never_erases() -> None:
+    backend = StreamingBackend(answers=["Let us go now.", "It is raining today."])
+
+    async def finals() -> AsyncIterator[Transcript]:
+        yield transcript(0, "我们走吧。", 0, 1)
+        yield transcript(1, "今天下雨。", 2, 3)
+
+    worker = Worker("mt")
+    try:
+        events = [event async for event in translate_stage(
+            finals(), SessionTranslator(backend, TranslateOptions()), worker)]
+    finally:
+        worker.close()
+    assert [(e.utterance_id, e.final) for e in events if e.final] == [(0, True), (1, True)]
+    for uid in (0, 1):
+        mine = [e for e in events if e.utterance_id == uid]
+        assert mine[-1].final and len(mine) > 1
+        for before, after in itertools.pairwise(mine):
+            assert after.committed.startswith(before.committed)
+    worker = Worker("mt")
+    try:
+        sentence_mode = [event async for event in translate_stage(
+            finals(), SessionTranslator(StreamingBackend(answers=["A b c.", "D e f."]),
+                                        TranslateOptions()), worker, partials=False)]
+    finally:
+        worker.close()
+    assert all(event.final for event in sentence_mode) and len(sentence_mode) == 2

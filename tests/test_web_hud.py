@@ -160,7 +160,8 @@ class ReferenceTranslator:
         self.pairs = list(pairs)
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
-                  forced_prefix: str, max_new_tokens: int, cancelled: Any) -> str:
+                  forced_prefix: str, max_new_tokens: int, cancelled: Any,
+                  on_text: Any = None) -> str:
         chinese, english = max(self.pairs, key=lambda pair: _common_prefix(pair[0], source))
         words = english.split()
         share = min(1.0, len(source) / max(1, len(chinese)))

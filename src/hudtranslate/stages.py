@@ -80,6 +80,38 @@ class Batches(Generic[T]):
                     await self._task
 
 
+async def _streamed_final(translator: SessionTranslator, transcript: Transcript,
+                          worker: Worker) -> AsyncIterator[Translation]:
+    """Translate a final on the worker, yielding its word-by-word updates as they come
+    (handed over from the worker thread), then the final itself."""
+    loop = asyncio.get_running_loop()
+    updates: asyncio.Queue[Translation] = asyncio.Queue()
+
+    def emit(update: Translation) -> None:
+        loop.call_soon_threadsafe(updates.put_nowait, update)
+
+    job = asyncio.ensure_future(worker.run(translator.translate, transcript, _never, emit))
+    while not job.done():
+        waiting = asyncio.ensure_future(updates.get())
+        try:
+            await asyncio.wait({job, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            got = waiting.done()
+            if not got:
+                waiting.cancel()
+        if got:
+            yield waiting.result()
+    while not updates.empty():  # updates scheduled before the job's result was set
+        yield updates.get_nowait()
+    result = job.result()
+    if result is not None:
+        yield result
+
+
+def _never() -> bool:
+    return False
+
+
 async def vad_stage(chunks: AsyncIterator[AudioChunk], segmenter: SpeechSegmenter,
                     worker: Worker) -> AsyncIterator[SpeechChunk]:
     """Audio → speech chunks; silence, noise and music yield nothing."""
@@ -111,12 +143,17 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
 async def translate_stage(transcripts: AsyncIterator[Transcript], translator: SessionTranslator,
                           worker: Worker, *, partials: bool = True) -> AsyncIterator[Translation]:
     """Transcripts → English. Finals are all translated, in order; of the partials only
-    the newest, and its generation stops as soon as newer input arrives."""
+    the newest, and its generation stops as soon as newer input arrives. With
+    ``partials``, a final's English is also shown word by word as it is written."""
     batches = Batches(transcripts)
     async for batch in batches:
         finished = {t.utterance_id for t in batch if t.final}
         for transcript in batch:
             if transcript.final:
+                if partials:
+                    async for update in _streamed_final(translator, transcript, worker):
+                        yield update
+                    continue
                 result = await worker.run(translator.translate, transcript)
                 if result is not None:
                     yield result

@@ -66,14 +66,21 @@ class FakeBackend:
     calls: list[str] = field(default_factory=list)
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
-                  forced_prefix: str, max_new_tokens: int,
-                  cancelled: Callable[[], bool]) -> str | None:
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None) -> str | None:
+        """After ``delay_s``; with ``on_text``, the delay is spread over the words, which
+        are reported one by one as a streaming model would."""
         self.calls.append(source)
-        deadline = time.monotonic() + self.delay_s
-        while time.monotonic() < deadline:
-            if cancelled():
-                return None
-            time.sleep(0.005)
+        words = fake_english(source).split()
+        steps = words if on_text is not None else [" ".join(words)]
+        for index in range(len(steps)):
+            deadline = time.monotonic() + self.delay_s / len(steps)
+            while time.monotonic() < deadline:
+                if cancelled():
+                    return None
+                time.sleep(0.005)
+            if on_text is not None:
+                on_text(" ".join(words[: index + 1]) + " ")
         return forced_prefix + fake_english(source)
 
 

@@ -102,9 +102,12 @@ class OpenAIChatBackend:
         forced_prefix: str,
         max_new_tokens: int,
         cancelled: Callable[[], bool],
+        on_text: Callable[[str], None] | None = None,
     ) -> str | None:
         if cancelled():
             return None
+        # with a forced prefix the answer restates it first: only the reconciled whole counts
+        on_text = on_text if not forced_prefix else None
         messages = chat_messages(source, context, glossary=self.glossary_example)
         if forced_prefix:
             messages[-1]["content"] = (
@@ -120,6 +123,8 @@ class OpenAIChatBackend:
             pieces.append(piece)
             if cancelled():
                 return None
+            if on_text is not None:
+                on_text("".join(pieces).lstrip())
         if cancelled():
             return None
         return reconcile(forced_prefix, "".join(pieces).strip())

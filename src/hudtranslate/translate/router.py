@@ -82,13 +82,16 @@ class FallbackBackend:
         forced_prefix: str,
         max_new_tokens: int,
         cancelled: Callable[[], bool],
+        on_text: Callable[[str], None] | None = None,
     ) -> str | None:
+        """The primary's answer, or the fallback's; words the primary streamed before
+        failing stay shown (``SessionTranslator`` keeps them ahead of the fallback's)."""
         if self.healthy:
             started = self._clock()
             try:
                 text = self.primary.translate(source, context, forced_prefix=forced_prefix,
                                               max_new_tokens=max_new_tokens,
-                                              cancelled=cancelled)
+                                              cancelled=cancelled, on_text=on_text)
             except BackendError as exc:
                 self._mark_down(exc, self._clock() - started)
             else:
@@ -97,7 +100,8 @@ class FallbackBackend:
                 self._thread_model.name = self.primary.name
                 return text
         text = self.fallback.translate(source, context, forced_prefix=forced_prefix,
-                                       max_new_tokens=max_new_tokens, cancelled=cancelled)
+                                       max_new_tokens=max_new_tokens, cancelled=cancelled,
+                                       on_text=on_text)
         self._thread_model.name = self.fallback.name
         return text
 

@@ -6,6 +6,7 @@ holds only the context, so many wearers can share one model.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,8 +38,13 @@ class TranslationBackend(Protocol):
         forced_prefix: str,
         max_new_tokens: int,
         cancelled: Callable[[], bool],
+        on_text: Callable[[str], None] | None = None,
     ) -> str | None:
-        """English for ``source`` continuing ``forced_prefix``; None if cancelled."""
+        """English for ``source`` continuing ``forced_prefix``; None if cancelled.
+
+        ``on_text``, when given, may be called with the continuation generated so far, as
+        it grows (best effort: a backend that cannot stream just returns the whole).
+        """
         ...
 
 
@@ -64,6 +70,7 @@ class LlamaBackend:
         forced_prefix: str,
         max_new_tokens: int,
         cancelled: Callable[[], bool],
+        on_text: Callable[[str], None] | None = None,
     ) -> str | None:
         prompt = build_prompt(source, context, forced_prefix, glossary=self.glossary_example)
         pieces: list[str] = []
@@ -73,6 +80,8 @@ class LlamaBackend:
             for piece in self.engine.stream(prompt, max_new_tokens=max_new_tokens,
                                             cancelled=cancelled):
                 pieces.append(piece)
+                if on_text is not None:
+                    on_text("".join(pieces))
         if cancelled():
             return None
         return forced_prefix + "".join(pieces)
@@ -101,6 +110,22 @@ class _Utterance:
     chinese_done: int = 0
     english: str = ""
     tentative_chars: int = 0
+    tentative: str = ""
+
+
+def stable_words(generated: str) -> list[str]:
+    """Words of a generation in progress that can no longer change: all but the last
+    (it may be cut mid-word), after the same clean-up as the finished text."""
+    return clean_translation(generated).split()[:-1]
+
+
+def keep_shown_words(shown: Sequence[str], english: str) -> str:
+    """``english``, but starting with the words already shown as committed, which must
+    never change (a clean-up of the whole text, or a fallback model, could differ)."""
+    words = english.split()
+    if words[: len(shown)] == list(shown):
+        return english
+    return " ".join([*shown, *words[len(shown) :]])
 
 
 @dataclass
@@ -113,7 +138,9 @@ class SessionTranslator:
       a 。！？) is translated and committed at once, so a long or run-on utterance shows
       English sentence by sentence; the committed Chinese after it is translated as
       tentative English whenever it has grown by ``partial_min_new_chars``;
-    * at the pause, the rest of the utterance is translated and committed.
+    * at the pause, the rest of the utterance is translated and committed, word by word
+      as the model writes it (through ``emit``), so the first words show while the rest
+      is still being generated.
 
     Each piece is translated with the English already committed for the same sentence
     forced as the start of the answer (the Chinese of the whole sentence is the source),
@@ -141,17 +168,18 @@ class SessionTranslator:
     _cache_key: tuple[str, str] = ("", "")
     _cache_english: str = ""
 
-    def translate(self, transcript: Transcript,
-                  cancelled: Callable[[], bool] = _never) -> Translation | None:
+    def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = _never,
+                  emit: Callable[[Translation], None] | None = None) -> Translation | None:
         """English for a transcript, or None when there is nothing new to show.
 
         Finals are never cancelled; a partial's work stops (returning None) once
-        ``cancelled()`` says newer input is waiting.
+        ``cancelled()`` says newer input is waiting. While a final is translated, ``emit``
+        (if given) receives non-final updates whose committed English grows word by word.
         """
         if transcript.utterance_id != self._utterance.utterance_id:
             self._start_utterance(transcript)
         if transcript.final:
-            return self._final(transcript)
+            return self._final(transcript, emit)
         return self._partial(transcript, cancelled)
 
     def _start_utterance(self, transcript: Transcript) -> None:
@@ -181,13 +209,22 @@ class SessionTranslator:
         if english is None:
             return None
         utterance.tentative_chars = len(stable)
+        utterance.tentative = english
         return self._event(transcript, english)
 
-    def _final(self, transcript: Transcript) -> Translation | None:
+    def _final(self, transcript: Transcript,
+               emit: Callable[[Translation], None] | None) -> Translation | None:
         utterance = self._utterance
         rest = transcript.text[utterance.chinese_done :]
         if rest:
-            english = self._english(rest, _never) or ""
+            shown: list[str] = []
+            on_words = None
+            if emit is not None:
+                def on_words(words: list[str]) -> None:
+                    shown[:] = words
+                    emit(self._streamed(transcript, words))
+            english = self._english(rest, _never, on_words)
+            english = keep_shown_words(shown, english) if english and shown else english or ""
             if not english and self._open_source:
                 # The model judged the sentence already complete: translate this part alone.
                 self._close_sentence()
@@ -198,16 +235,28 @@ class SessionTranslator:
         self._utterance = _Utterance()
         return self._event(transcript, "", utterance) if utterance.english else None
 
-    def _english(self, piece: str, cancelled: Callable[[], bool]) -> str | None:
-        """English for ``piece`` continuing the open sentence (without its committed part)."""
+    def _english(self, piece: str, cancelled: Callable[[], bool],
+                 on_words: Callable[[list[str]], None] | None = None) -> str | None:
+        """English for ``piece`` continuing the open sentence (without its committed part).
+        ``on_words`` hears the words that are final so far, each time there are more."""
         source, prefix = self._open_source + piece, self._open_english
         if (source, prefix) == self._cache_key:
             return self._cache_english
         limit = min(self.options.max_new_tokens, 3 * len(piece) + 12)
         terms = self.glossary.find(source)
+        on_text = None
+        if on_words is not None:
+            reported: list[str] = []
+
+            def on_text(generated: str) -> None:
+                words = stable_words(replace_copied_terms(generated, terms))
+                if len(words) > len(reported):
+                    reported[:] = words
+                    on_words(words)
+
         raw = self.backend.translate(user_message(arabic_digit_runs(source), terms), self.context,
                                      forced_prefix=prefix, max_new_tokens=limit,
-                                     cancelled=cancelled)
+                                     cancelled=cancelled, on_text=on_text)
         if raw is None:
             return None
         raw = replace_copied_terms(raw[len(prefix) :] if raw.startswith(prefix) else raw, terms)
@@ -231,6 +280,16 @@ class SessionTranslator:
         self.context.append((source, english))
         if len(self.context) > self.options.context_sentences + _CONTEXT_SLACK:
             del self.context[: -self.options.context_sentences]
+
+    def _streamed(self, transcript: Transcript, words: list[str]) -> Translation:
+        """A non-final update while the final is written: the words so far are committed;
+        the tentative English shown before stays after them while it still agrees."""
+        utterance = self._utterance
+        earlier = utterance.tentative.split()
+        tentative = " ".join(earlier[len(words) :]) if earlier[: len(words)] == words else ""
+        committed = join_english(utterance.english, " ".join(words))
+        return dataclasses.replace(self._event(transcript, tentative), committed=committed,
+                                   final=False)
 
     def _event(self, transcript: Transcript, tentative: str,
                utterance: _Utterance | None = None) -> Translation:
