@@ -22,7 +22,7 @@ from hudtranslate.eval import report, runner
 from hudtranslate.eval.bench import BenchInputs, median_of_runs, run_benchmark
 from hudtranslate.eval.creep import LoopedStream, creep_summary, loop_talks
 from hudtranslate.eval.manifests import Segment, load_talks, load_texts, load_utterances
-from hudtranslate.eval.metrics import Span, glossary_term_rate
+from hudtranslate.eval.metrics import glossary_term_rate
 from hudtranslate.events import AudioArray
 from hudtranslate.pipeline import Engines
 from hudtranslate.testing import (
@@ -49,8 +49,9 @@ class RecordingDecoder:
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe") -> Decoded:
         self.calls.append({"seconds": len(audio) / 16_000, "beam_size": beam_size, "task": task})
-        return Decoded(text=f"Sentence {len(self.calls)} .", no_speech_prob=0.0,
-                       avg_logprob=-0.1)
+        # the talk's sentences in turn, in the fake translator's English (the references)
+        text = fake_english(SCRIPT[(len(self.calls) - 1) % len(SCRIPT)])
+        return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
 
 
 def fake_engines(delay_s: float = 0.0) -> runner.BenchEngines:
@@ -67,10 +68,11 @@ def data(tmp_path: Path) -> Path:
                               (1.0, False)])
     (tmp_path / "wav").mkdir()
     soundfile.write(tmp_path / "wav" / "talk.wav", audio, 16_000)
+    # references in the fake translator's English, so the re-segmentation is exact
     talk = {"id": "t1", "wav": "wav/talk.wav", "segments": [
-        {"start_s": 0.45, "end_s": 2.55, "zh": SCRIPT[0], "en_refs": ["Let's go."]},
+        {"start_s": 0.45, "end_s": 2.55, "zh": SCRIPT[0], "en_refs": [fake_english(SCRIPT[0])]},
         {"start_s": 3.45, "end_s": 6.55, "zh": SCRIPT[1],
-         "en_refs": ["Is it raining today?", "Did it rain today?"]},
+         "en_refs": [fake_english(SCRIPT[1]), "Did it rain today?"]},
     ]}
     rows = {
         "talks.jsonl": [talk],
@@ -275,8 +277,7 @@ def test_creep_summary_sees_latency_rise() -> None:
     segments = tuple(Segment(10.0 * i, 10.0 * i + 2, "好。", ("Good.",)) for i in range(13))
     stream = LoopedStream(np.zeros(16_000 * 130, dtype=np.float32), segments, loops=2,
                           minute_sentences=6)
-    spans = [Span(s.start_s, s.end_s, s.end_s + 1.0 + 0.1 * i) for i, s in enumerate(segments)]
-    creep = creep_summary(stream, spans)
+    creep = creep_summary(stream, [1.0 + 0.1 * i for i in range(len(segments))])
     assert creep["first_minute_p50_s"] == pytest.approx(1.25)
     assert creep["last_minute_p50_s"] == pytest.approx(1.95)
     assert creep["last_to_first_ratio"] > 1.1

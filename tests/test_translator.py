@@ -1,12 +1,16 @@
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import pytest
+
 from hudtranslate.config import TranslateOptions
-from hudtranslate.events import Transcript, Translation
-from hudtranslate.stages import Worker, translate_stage
+from hudtranslate.events import SpeechChunk, Transcript, Translation
+from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage
 from hudtranslate.testing import FakeBackend, fake_english
-from hudtranslate.translate.translator import SessionTranslator
+from hudtranslate.translate.translator import SessionTranslator, text_after
 
 
 def transcript(uid: int, text: str, start: float, end: float, *, final: bool = True,
@@ -220,3 +224,111 @@ async def test_stage_yields_word_updates_before_the_final_and_never_erases() -> 
     finally:
         worker.close()
     assert all(event.final for event in sentence_mode) and len(sentence_mode) == 2
+
+
+@dataclass
+class CountingRecognizer:
+    """Counts partial decodes; every chunk is a partial until a final chunk."""
+
+    partial_calls: int = 0
+
+    def insert(self, chunk: SpeechChunk) -> None:
+        pass
+
+    def process(self, now_s: float) -> Transcript | None:
+        self.partial_calls += 1
+        return None
+
+    def finish(self, now_s: float) -> Transcript | None:
+        return None
+
+
+async def test_recognition_postpones_partials_while_a_final_is_translated() -> None:
+    chunks = [SpeechChunk(0, np.zeros(1600, dtype=np.float32), 0.1 * i, False)
+              for i in range(3)]
+
+    async def speech() -> AsyncIterator[SpeechChunk]:
+        for chunk in chunks:
+            yield chunk
+            await asyncio.sleep(0.01)
+
+    for busy, expected in ((False, 3), (True, 0)):
+        recognizer = CountingRecognizer()
+        worker = Worker("asr")
+        try:
+            async for _ in asr_stage(speech(), recognizer,  # type: ignore[arg-type]
+                                     worker, lambda: 0.0, CoreShare(translating_final=busy)):
+                pass
+        finally:
+            worker.close()
+        assert recognizer.partial_calls == expected
+
+
+@dataclass
+class PreparingBackend(FakeBackend):
+    prepared: list[list[tuple[str, str]]] = field(default_factory=list)
+
+    def prepare(self, context: Sequence[tuple[str, str]]) -> None:
+        self.prepared.append(list(context))
+
+
+async def test_next_prompt_is_prepared_after_a_final_with_the_new_context() -> None:
+    backend = PreparingBackend()
+
+    async def finals() -> AsyncIterator[Transcript]:
+        yield transcript(0, "我们走吧。", 0, 1)
+        await asyncio.sleep(0.05)
+        yield transcript(1, "今天下雨。", 2, 3)
+
+    worker = Worker("mt")
+    try:
+        events = [event async for event in translate_stage(
+            finals(), SessionTranslator(backend, TranslateOptions()), worker)]
+    finally:
+        worker.close()
+    assert len(events) == 2
+    assert [[zh for zh, _ in context] for context in backend.prepared] == [
+        ["我们走吧。"], ["我们走吧。", "今天下雨。"]]
+    SessionTranslator(FakeBackend(), TranslateOptions()).prepare_next()  # no cache: no-op
+
+
+def test_committed_clause_is_committed_and_the_sentence_continues_it() -> None:
+    backend = PrefixBackend(tails=["He can't drink much,", " but his friends love to drink."])
+    translator = SessionTranslator(backend, TranslateOptions(clause_commit_chars=4))
+    clause = translator.translate(
+        transcript(0, "他不太能喝酒，但是朋友", 0, 2, final=False, committed="他不太能喝酒，但是"))
+    assert clause is not None and clause.committed == "He can't drink much,"
+    assert clause.tentative == ""
+    final = translator.translate(transcript(0, "他不太能喝酒，但是朋友都喜欢喝。", 0, 3))
+    assert final is not None
+    assert final.committed == "He can't drink much, but his friends love to drink."
+    assert backend.seen == [("他不太能喝酒，", ""),
+                            ("他不太能喝酒，但是朋友都喜欢喝。", "He can't drink much,")]
+
+
+def test_short_clauses_and_list_commas_wait_for_more() -> None:
+    backend = FakeBackend()
+    translator = SessionTranslator(backend, TranslateOptions(clause_commit_chars=4,
+                                                             partial_min_new_chars=50))
+    assert translator.translate(
+        transcript(0, "好的，我们", 0, 1, final=False, committed="好的，我们")) is None
+    fruit = "苹果香蕉橘子、西瓜"
+    assert translator.translate(transcript(0, fruit, 0, 2, final=False, committed=fruit)) is None
+    assert backend.calls == []
+    off = SessionTranslator(backend, TranslateOptions(clause_commit_chars=0,
+                                                      partial_min_new_chars=50))
+    clause = "他不太能喝酒，但是"
+    assert off.translate(transcript(0, clause, 0, 1, final=False, committed=clause)) is None
+
+
+@pytest.mark.parametrize(("final", "translated", "rest"), [
+    ("他不太能喝酒，但是朋友都喜欢喝。", "他不太能喝酒，", "但是朋友都喜欢喝。"),
+    ("他不太能喝酒，但是朋友都喜欢喝。", "", "他不太能喝酒，但是朋友都喜欢喝。"),
+    ("他不太会喝酒，但是朋友都喜欢喝。", "他不太能喝酒，", "但是朋友都喜欢喝。"),
+    ("他不太能喝酒但是朋友都喜欢喝。", "他不太能喝酒，", "但是朋友都喜欢喝。"),
+    ("他不太能喝久，但是朋友都喜欢喝。", "他不太能喝酒，", "但是朋友都喜欢喝。"),
+    ("我们走吧。", "我们走吧。", ""),
+])
+def test_final_text_is_aligned_to_what_was_translated(final: str, translated: str,
+                                                     rest: str) -> None:
+    assert text_after(final, translated) == rest

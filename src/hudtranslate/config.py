@@ -87,6 +87,10 @@ class TranslateOptions:
     each time it has grown by ``partial_min_new_chars``: early English for long sentences
     without spending the two cores on every flicker of the recogniser.
 
+    A committed clause (up to ，；：) of at least ``clause_commit_chars`` characters is
+    translated and committed at once, the rest of its sentence continuing that English
+    (0: commit only whole sentences).
+
     ``glossary`` is a TOML or TSV file of Chinese → English terms to keep exact;
     ``cedict_names`` adds CC-CEDICT's proper names (places, organisations, people).
     """
@@ -99,10 +103,12 @@ class TranslateOptions:
     partial_min_new_chars: int = 6
     glossary: str = ""
     cedict_names: bool = False
+    clause_commit_chars: int = 8
 
     def __post_init__(self) -> None:
         _check_range("translate.partial_min_new_chars", self.partial_min_new_chars, 1, 100)
         _check_range("translate.context_sentences", self.context_sentences, 0, 10)
+        _check_range("translate.clause_commit_chars", self.clause_commit_chars, 0, 100)
         _check_range("translate.max_new_tokens", self.max_new_tokens, 8, 1024)
         _check_range("translate.context_tokens", self.context_tokens, 512, 32_768)
 

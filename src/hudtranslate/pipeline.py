@@ -17,7 +17,7 @@ from typing import Protocol
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
 from hudtranslate.config import Settings
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
-from hudtranslate.stages import Worker, asr_stage, translate_stage, vad_stage
+from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage, vad_stage
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
 from hudtranslate.vad.segmenter import SpeechSegmenter
@@ -120,9 +120,12 @@ async def run_pipeline(
     cpu_start, wall_start = time.process_time(), time.monotonic()
     try:
         speech = vad_stage(timed_audio(chunks, clock, result), segmenter, workers[0])
-        transcripts = _tap(asr_stage(speech, recognizer, workers[1], clock), sinks, result)
+        share = CoreShare()
+        transcripts = _tap(asr_stage(speech, recognizer, workers[1], clock, share), sinks,
+                           result)
         async for translation in translate_stage(
-            transcripts, translator, workers[2], partials=settings.translate.translate_partials
+            transcripts, translator, workers[2], partials=settings.translate.translate_partials,
+            share=share,
         ):
             if translation.final:
                 result.translations.append(translation)

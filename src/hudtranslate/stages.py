@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from hudtranslate.asr.recognizer import StreamingRecognizer
@@ -122,9 +123,20 @@ async def vad_stage(chunks: AsyncIterator[AudioChunk], segmenter: SpeechSegmente
         yield speech
 
 
+@dataclass
+class CoreShare:
+    """How the stages share the cores: while a final is being translated (the English
+    the wearer waits for), recognition postpones its partial decodes, so the translator
+    runs alone; finals are never postponed."""
+
+    translating_final: bool = False
+
+
 async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRecognizer,
-                    worker: Worker, clock: Callable[[], float]) -> AsyncIterator[Transcript]:
+                    worker: Worker, clock: Callable[[], float],
+                    share: CoreShare | None = None) -> AsyncIterator[Transcript]:
     """Speech → partial and final transcripts; decodes once per batch of queued audio."""
+    share = share or CoreShare()
     async for batch in Batches(speech):
         open_utterance = False
         for chunk in batch:
@@ -134,29 +146,42 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
                 final = await worker.run(recognizer.finish, clock())
                 if final is not None:
                     yield final
-        if open_utterance:
+        if open_utterance and not share.translating_final:
             partial = await worker.run(recognizer.process, clock())
             if partial is not None:
                 yield partial
 
 
 async def translate_stage(transcripts: AsyncIterator[Transcript], translator: SessionTranslator,
-                          worker: Worker, *, partials: bool = True) -> AsyncIterator[Translation]:
+                          worker: Worker, *, partials: bool = True,
+                          share: CoreShare | None = None) -> AsyncIterator[Translation]:
     """Transcripts → English. Finals are all translated, in order; of the partials only
     the newest, and its generation stops as soon as newer input arrives. With
-    ``partials``, a final's English is also shown word by word as it is written."""
+    ``partials``, a final's English is also shown word by word as it is written.
+
+    After a final, when nothing is waiting, the next sentence's prompt (with the new
+    context) is evaluated ahead of time, so the next final only evaluates its own words.
+    """
+    share = share or CoreShare()
     batches = Batches(transcripts)
     async for batch in batches:
         finished = {t.utterance_id for t in batch if t.final}
         for transcript in batch:
-            if transcript.final:
+            if not transcript.final:
+                continue
+            share.translating_final = True
+            try:
                 if partials:
                     async for update in _streamed_final(translator, transcript, worker):
                         yield update
-                    continue
-                result = await worker.run(translator.translate, transcript)
-                if result is not None:
-                    yield result
+                else:
+                    result = await worker.run(translator.translate, transcript)
+                    if result is not None:
+                        yield result
+            finally:
+                share.translating_final = False
+        if finished and not batches.newer_waiting():
+            await worker.run(translator.prepare_next)
         latest = batch[-1]
         if partials and not latest.final and latest.utterance_id not in finished:
             result = await worker.run(translator.translate, latest, batches.newer_waiting)

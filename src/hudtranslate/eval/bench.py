@@ -24,6 +24,7 @@ from hudtranslate.eval.metrics import (
     RefSentence,
     Span,
     WordTrack,
+    committed_latencies,
     committed_track,
     corpus_quality,
     displayed_track,
@@ -36,7 +37,6 @@ from hudtranslate.eval.metrics import (
 )
 from hudtranslate.eval.runner import (
     MT_ON_TEXT,
-    SENTENCE,
     SIMULTANEOUS,
     BenchEngines,
     StreamRun,
@@ -112,14 +112,15 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
                                       progress) for _ in range(runs_of[system])]
             results[system].update(median_of_runs(summaries))
     if inputs.talks and creep_minutes:
-        looped = [system for system in systems if system in (SIMULTANEOUS, SENTENCE)]
+        looped = [system for system in systems if system == SIMULTANEOUS]
         stream = loop_talks(inputs.talks, [audio.get(talk) for talk in inputs.talks],
                             creep_minutes)
         progress.begin(f"latency creep ({stream.duration_s / 60:.1f} min)", len(looped))
         for system in looped:
             run = await run_stream(system, stream.samples, engines, settings, realtime=realtime)
-            results[system]["creep"] = creep_summary(
-                stream, [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text])
+            refs = [RefSentence(s.en_refs, s.start_s, s.end_s) for s in stream.segments]
+            output = resegment(committed_track(run.translations), refs)
+            results[system]["creep"] = creep_summary(stream, committed_latencies(output, refs))
             progress.advance(f"{system} · {stream.duration_s / 60:.1f} min")
     if inputs.utterances:
         progress.begin("utterances", len(systems) * len(inputs.utterances))
@@ -219,20 +220,24 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun],
     displayed = [displayed_track(run.translations) for run in runs]
     summary = _talk_quality(talks, committed, glossary)
     laal_streams, shown_streams, latencies = [], [], []
+    event_latencies: list[float] = []
     for index, (talk, run) in enumerate(zip(talks, runs, strict=True)):
         refs = _references(talk)
         laal_streams.append((resegment(committed[index], refs), refs))
         shown_streams.append((resegment(displayed[index], refs), refs))
-        spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
-        found = final_latencies([(s.start_s, s.end_s) for s in talk.segments], spans)
+        found = committed_latencies(*laal_streams[-1])
         talk_latencies = [value for value in found if value is not None]
         latencies += talk_latencies
+        spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
+        event_latencies += [value for value in final_latencies(
+            [(s.start_s, s.end_s) for s in talk.segments], spans) if value is not None]
         laal = stream_laal([laal_streams[-1]])
         summary["talks"][index].update({
             "stream_laal_s": laal.computation_aware_s,
             "stream_laal_ideal_s": laal.ideal_s,
             "final_latency_p50_s": percentile(talk_latencies, 50),
             "final_latency_p95_s": percentile(talk_latencies, 95),
+            "final_latencies_s": found,
             "normalized_erasure": normalized_erasure(displayed[index].erased,
                                                      len(displayed[index].words)),
             "cpu_s_per_audio_s": _ratio(run.cpu_s, run.duration_s),
@@ -248,6 +253,8 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun],
         "final_latency_p50_s": percentile(latencies, 50),
         "final_latency_p95_s": percentile(latencies, 95),
         "final_latency_missed": summary["sentences"] - found_count,
+        "final_event_latency_p50_s": percentile(event_latencies, 50),
+        "final_event_latency_p95_s": percentile(event_latencies, 95),
         "bleu": summary["bleu"],
         "chrf": summary["chrf"],
         "normalized_erasure": normalized_erasure(sum(t.erased for t in displayed),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hudtranslate.eval.manifests import Segment, Talk
-from hudtranslate.eval.metrics import Span, final_latencies, percentile
+from hudtranslate.eval.metrics import percentile
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 
 WINDOW_S = 60.0
@@ -76,9 +76,9 @@ def _shifted(segments: Sequence[Segment], offset_s: float) -> list[Segment]:
     return [Segment(s.start_s + offset_s, s.end_s + offset_s, s.zh, s.en_refs) for s in segments]
 
 
-def creep_summary(stream: LoopedStream, finals: Sequence[Span]) -> dict[str, Any]:
-    """First vs last minute's median final latency, and the whole stream's."""
-    latencies = final_latencies([(s.start_s, s.end_s) for s in stream.segments], finals)
+def creep_summary(stream: LoopedStream, latencies: Sequence[float | None]) -> dict[str, Any]:
+    """First vs last minute's median final latency (one per sentence of the stream, None
+    for a sentence that got no English), and the whole stream's."""
     end_s = stream.duration_s
     count = stream.minute_sentences
     first = [value for value in latencies[:count] if value is not None]

@@ -105,6 +105,12 @@ class FallbackBackend:
         self._thread_model.name = self.fallback.name
         return text
 
+    def prepare(self, context: Sequence[tuple[str, str]]) -> None:
+        """Warm the local model's prompt cache while it is the one answering."""
+        prepare = getattr(self.fallback, "prepare", None)
+        if not self.healthy and callable(prepare):
+            prepare(context)
+
     # --- health ---------------------------------------------------------------------------
 
     @property

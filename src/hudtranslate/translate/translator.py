@@ -7,6 +7,7 @@ holds only the context, so many wearers can share one model.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,11 @@ class LlamaBackend:
         """Put the fixed system prompt and examples into the KV cache ahead of time."""
         self.engine.prefill(build_prompt("", glossary=self.glossary_example))
 
+    def prepare(self, context: Sequence[tuple[str, str]]) -> None:
+        """Evaluate the prompt up to the next sentence with this context, off the critical
+        path (llama.cpp then reuses it)."""
+        self.engine.prefill(build_prompt("", context, glossary=self.glossary_example))
+
     def translate(
         self,
         source: str,
@@ -111,6 +117,43 @@ class _Utterance:
     english: str = ""
     tentative_chars: int = 0
     tentative: str = ""
+    chinese: str = ""
+    """The committed Chinese already translated (``chinese_done`` characters of it)."""
+
+
+_PUNCTUATION = "，、：；,:;。！？!?…"
+_CLAUSE_COMMIT_MARKS = "，；：,;:"
+"""Marks a committed clause may end at (not 、, which separates list items)."""
+
+
+def clause_end(text: str, done: int, min_chars: int) -> int:
+    """Index just past the last clause mark in ``text[done:]`` that closes at least
+    ``min_chars`` characters (0 if none, or if ``min_chars`` is 0: clause commits off)."""
+    if min_chars <= 0:
+        return 0
+    for index in range(len(text) - 1, done - 1, -1):
+        if text[index] in _CLAUSE_COMMIT_MARKS:
+            return index + 1 if index - done >= min_chars else 0
+    return 0
+
+
+def text_after(final: str, translated: str) -> str:
+    """What of the final transcript is not yet translated. The final decode may differ
+    from the partials whose committed text was translated, so it is aligned to it."""
+    if final.startswith(translated):
+        return final[len(translated) :]
+    matcher = difflib.SequenceMatcher(None, translated, final, autojunk=False)
+    end = 0  # where the translated text ends in the final
+    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+        if tag == "insert" or old_end != len(translated):
+            continue
+        if tag == "replace":  # a substitution at the end: as long as what it replaces
+            replaced = translated[old_start:old_end]
+            size = 0 if all(char in _PUNCTUATION for char in replaced) else len(replaced)
+            end = new_start + min(size, new_end - new_start)
+        else:
+            end = new_end
+    return final[end:]
 
 
 def stable_words(generated: str) -> list[str]:
@@ -182,6 +225,13 @@ class SessionTranslator:
             return self._final(transcript, emit)
         return self._partial(transcript, cancelled)
 
+    def prepare_next(self) -> None:
+        """Let the backend evaluate the next prompt's context now, if it can (local
+        llama.cpp); a no-op for backends without a prompt cache of their own."""
+        prepare = getattr(self.backend, "prepare", None)
+        if callable(prepare):
+            prepare(self.context)
+
     def _start_utterance(self, transcript: Transcript) -> None:
         continuing = transcript.start_s - self._open_end_s <= self.continuation_gap_s
         if self._open_source and not continuing:
@@ -193,14 +243,19 @@ class SessionTranslator:
         utterance = self._utterance
         stable = transcript.committed
         end = last_sentence_end(stable)
-        if end > utterance.chinese_done:
-            piece = stable[utterance.chinese_done : end]
+        clause = clause_end(stable, utterance.chinese_done, self.options.clause_commit_chars)
+        if end > utterance.chinese_done or clause:
+            cut = end if end > utterance.chinese_done else clause  # a whole sentence first
+            piece = stable[utterance.chinese_done : cut]
             english = self._english(piece, cancelled)
             if english is None:
                 return None
             self._commit(piece, english, transcript.end_s)
-            utterance.chinese_done = end
-            self._close_sentence()
+            utterance.chinese_done = cut
+            utterance.chinese = stable[:cut]
+            utterance.tentative = ""
+            if cut == end:
+                self._close_sentence()
             return self._event(transcript, "")
         newest = max(utterance.chinese_done, utterance.tentative_chars)
         if len(stable) - newest < self.options.partial_min_new_chars:
@@ -215,7 +270,7 @@ class SessionTranslator:
     def _final(self, transcript: Transcript,
                emit: Callable[[Translation], None] | None) -> Translation | None:
         utterance = self._utterance
-        rest = transcript.text[utterance.chinese_done :]
+        rest = text_after(transcript.text, utterance.chinese)
         if rest:
             shown: list[str] = []
             on_words = None
