@@ -24,7 +24,6 @@ from hudtranslate.eval.metrics import (
     RefSentence,
     Span,
     WordTrack,
-    committed_latencies,
     committed_track,
     corpus_quality,
     displayed_track,
@@ -118,9 +117,9 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
         progress.begin(f"latency creep ({stream.duration_s / 60:.1f} min)", len(looped))
         for system in looped:
             run = await run_stream(system, stream.samples, engines, settings, realtime=realtime)
-            refs = [RefSentence(s.en_refs, s.start_s, s.end_s) for s in stream.segments]
-            output = resegment(committed_track(run.translations), refs)
-            results[system]["creep"] = creep_summary(stream, committed_latencies(output, refs))
+            spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
+            results[system]["creep"] = creep_summary(stream, final_latencies(
+                [(s.start_s, s.end_s) for s in stream.segments], spans))
             progress.advance(f"{system} · {stream.duration_s / 60:.1f} min")
     if inputs.utterances:
         progress.begin("utterances", len(systems) * len(inputs.utterances))
@@ -220,17 +219,14 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun],
     displayed = [displayed_track(run.translations) for run in runs]
     summary = _talk_quality(talks, committed, glossary)
     laal_streams, shown_streams, latencies = [], [], []
-    event_latencies: list[float] = []
     for index, (talk, run) in enumerate(zip(talks, runs, strict=True)):
         refs = _references(talk)
         laal_streams.append((resegment(committed[index], refs), refs))
         shown_streams.append((resegment(displayed[index], refs), refs))
-        found = committed_latencies(*laal_streams[-1])
+        spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
+        found = final_latencies([(s.start_s, s.end_s) for s in talk.segments], spans)
         talk_latencies = [value for value in found if value is not None]
         latencies += talk_latencies
-        spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
-        event_latencies += [value for value in final_latencies(
-            [(s.start_s, s.end_s) for s in talk.segments], spans) if value is not None]
         laal = stream_laal([laal_streams[-1]])
         summary["talks"][index].update({
             "stream_laal_s": laal.computation_aware_s,
@@ -253,8 +249,6 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun],
         "final_latency_p50_s": percentile(latencies, 50),
         "final_latency_p95_s": percentile(latencies, 95),
         "final_latency_missed": summary["sentences"] - found_count,
-        "final_event_latency_p50_s": percentile(event_latencies, 50),
-        "final_event_latency_p95_s": percentile(event_latencies, 95),
         "bleu": summary["bleu"],
         "chrf": summary["chrf"],
         "normalized_erasure": normalized_erasure(sum(t.erased for t in displayed),

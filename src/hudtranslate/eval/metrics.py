@@ -179,17 +179,6 @@ def final_latencies(segments: Sequence[tuple[float, float]], finals: Sequence[Sp
     return latencies
 
 
-def committed_latencies(output: Resegmented,
-                        references: Sequence[RefSentence]) -> list[float | None]:
-    """End of each spoken sentence → the moment all of its English was on the display
-    for good: the emission of the last committed word the re-segmentation assigns to it
-    (None: no words). Unlike ``final_latencies`` this counts English committed before the
-    utterance's final (a sentence the VAD merged with the next, whose clause was
-    committed mid-utterance), and a final whose words were shown one by one."""
-    return [max(emitted) - ref.end_s if emitted else None
-            for ref, emitted in zip(references, output.emitted_s, strict=True)]
-
-
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The ``q``-th percentile (linear interpolation, numpy's default); None if empty."""
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if values else None
