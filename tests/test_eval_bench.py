@@ -291,6 +291,9 @@ def test_creep_and_glossary_targets() -> None:
     assert targets["glossary_term_rate"]["value"] == pytest.approx(0.75)
     assert targets["glossary_term_rate"]["met"] is False
     assert report.targets_for({})["glossary_term_rate"]["met"] is None
+    text_only = report.targets_for({"mt-on-reference-text": {
+        "text": {"glossary_term_rate": 1.0, "glossary_terms": 23}}})
+    assert text_only["glossary_term_rate"]["met"] is True
 
 
 def test_glossary_term_rate_counts_each_occurrence() -> None:
