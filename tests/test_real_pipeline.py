@@ -19,14 +19,30 @@ from tests.conftest import read_jsonl
 from hudtranslate.audio import file_chunks, read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.events import SAMPLE_RATE_HZ, Translation
-from hudtranslate.pipeline import PipelineResult, run_pipeline
+from hudtranslate.pipeline import Event, PipelineResult, run_pipeline
 from hudtranslate.translate.text import has_cjk
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(900)]
 
 
-async def translate_audio(samples: Any, engines: Any, settings: Settings) -> PipelineResult:
-    return await run_pipeline(file_chunks(samples, 100, False), engines, settings)
+class Shown:
+    """Every English update the display received, partial and word-by-word ones too."""
+
+    def __init__(self) -> None:
+        self.updates: list[Translation] = []
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, Translation):
+            self.updates.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+async def translate_audio(samples: Any, engines: Any, settings: Settings,
+                          shown: Shown | None = None) -> PipelineResult:
+    return await run_pipeline(file_chunks(samples, 100, False), engines, settings,
+                              [shown] if shown else [])
 
 
 def english(result: PipelineResult) -> str:
@@ -62,8 +78,15 @@ async def test_talk_covers_every_sentence_and_stays_quiet_in_pauses(
     talk = next(t for t in read_jsonl(shared_data / "audio" / "talks.jsonl")
                 if t["id"] == "dev-talk2")
     samples = read_audio_file(shared_data / "audio" / talk["wav"])
-    result = await translate_audio(samples, real_engines, real_settings)
+    shown = Shown()
+    result = await translate_audio(samples, real_engines, real_settings, shown)
     segments = talk["segments"]
+    committed: dict[int, str] = {}
+    for update in shown.updates:  # committed English only ever grows
+        before = committed.get(update.utterance_id, "")
+        assert update.committed.startswith(before), (before, update)
+        committed[update.utterance_id] = update.committed
+    assert len(shown.updates) > len(result.translations)  # English came before the finals
 
     def overlaps(t: Translation, seg: dict[str, float]) -> bool:
         return t.start_s < seg["end_s"] and t.end_s > seg["start_s"]
