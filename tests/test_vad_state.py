@@ -65,6 +65,18 @@ CASES = [
     ),
     ("cut during a pause does not restart", "S" * 18 + "....", ["1:start@0", "19:cut@19"], OPTIONS),
     (
+        "without the long-utterance rule a short pause does not end it",
+        "SSSSSS.SS....",
+        ["1:start@0", "11:end@10"],
+        OPTIONS,
+    ),
+    (
+        "a long utterance ends on the shorter pause, a short one does not",
+        "SSSSSS.SS....",
+        ["1:start@0", "6:end@7", "8:start@7", "11:end@10"],
+        VadOptions(0.5, 300, 200, 100, 2.0, long_utterance_s=0.5, long_utterance_silence_ms=100),
+    ),
+    (
         "start never overlaps the previous end",
         "SS...SS...",
         ["1:start@0", "4:end@5", "6:start@5", "9:end@10"],

@@ -43,13 +43,21 @@ class AudioOptions:
 
 @dataclass(frozen=True)
 class VadOptions:
-    """Silero speech detection and how it turns frames into utterances."""
+    """Silero speech detection and how it turns frames into utterances.
+
+    ``long_utterance_silence_ms`` (0: off), once an utterance has lasted
+    ``long_utterance_s``, ends it on this shorter pause: a latency/quality knob for fast
+    speakers and noise, where short pauses between sentences otherwise merge them (see
+    docs/benchmark.md for what it costs).
+    """
 
     threshold: float = 0.5
     min_silence_ms: int = 300
     min_speech_ms: int = 200
     speech_pad_ms: int = 300
     max_utterance_s: float = 15.0
+    long_utterance_s: float = 3.0
+    long_utterance_silence_ms: int = 0
 
     def __post_init__(self) -> None:
         _check_range("vad.threshold", self.threshold, 0.05, 0.95)
@@ -57,6 +65,8 @@ class VadOptions:
         _check_range("vad.min_speech_ms", self.min_speech_ms, 0, 5000)
         _check_range("vad.speech_pad_ms", self.speech_pad_ms, 0, 1000)
         _check_range("vad.max_utterance_s", self.max_utterance_s, 2.0, 30.0)
+        _check_range("vad.long_utterance_s", self.long_utterance_s, 0.5, 30.0)
+        _check_range("vad.long_utterance_silence_ms", self.long_utterance_silence_ms, 0, 5000)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ States::
       ▲                        │                                        │
       └── silence ≥ min_silence_ms (noise: no event)                    │
       └──────────── silence ≥ min_silence_ms: UtteranceEnd ◄────────────┘
+                    (≥ long_utterance_silence_ms once the utterance is long_utterance_s long)
                     length ≥ max_utterance_s: UtteranceEnd(forced) and, if the speaker
                     is still talking, UtteranceStart at the very next frame
 
@@ -75,6 +76,10 @@ class SpeechStateMachine:
         self.pad_frames = round(options.speech_pad_ms / frame_ms)
         self.min_speech_frames = math.ceil(options.min_speech_ms / frame_ms)
         self.min_silence_frames = max(1, math.ceil(options.min_silence_ms / frame_ms))
+        self.long_frames = math.ceil(options.long_utterance_s * 1000 / frame_ms)
+        self.long_silence_frames = (
+            max(1, math.ceil(options.long_utterance_silence_ms / frame_ms))
+            if options.long_utterance_silence_ms else self.min_silence_frames)
         self.max_frames = max(1, math.floor(options.max_utterance_s * 1000 / frame_ms))
         self.reset()
 
@@ -167,10 +172,13 @@ class SpeechStateMachine:
             self._last_voiced = frame  # between the thresholds: still speech, if not paused
 
     def _silence_long_enough(self) -> bool:
-        return (
-            self._silence_start is not None
-            and self._frames - self._silence_start >= self.min_silence_frames
-        )
+        if self._silence_start is None:
+            return False
+        needed = self.min_silence_frames
+        if (self._state is _State.SPEAKING
+                and self._silence_start - self._utterance_start >= self.long_frames):
+            needed = self.long_silence_frames
+        return self._frames - self._silence_start >= needed
 
     def _maybe_confirm(self) -> list[VadEvent]:
         if self._last_voiced + 1 - self._candidate < self.min_speech_frames:
