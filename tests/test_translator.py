@@ -197,6 +197,17 @@ def test_partials_are_never_streamed_as_committed() -> None:
     assert result is not None and result.committed == "" and updates == []
 
 
+async def run_stage(transcripts: AsyncIterator[Transcript], translator: SessionTranslator,
+                    *, partials: bool = True) -> list[Translation]:
+    """Everything the translation stage yields, on a worker of its own."""
+    worker = Worker("mt")
+    try:
+        return [event async for event in translate_stage(transcripts, translator, worker,
+                                                         partials=partials)]
+    finally:
+        worker.close()
+
+
 async def test_stage_yields_word_updates_before_the_final_and_never_erases() -> None:
     backend = StreamingBackend(answers=["Let us go now.", "It is raining today."])
 
@@ -204,25 +215,16 @@ async def test_stage_yields_word_updates_before_the_final_and_never_erases() -> 
         yield transcript(0, "我们走吧。", 0, 1)
         yield transcript(1, "今天下雨。", 2, 3)
 
-    worker = Worker("mt")
-    try:
-        events = [event async for event in translate_stage(
-            finals(), SessionTranslator(backend, TranslateOptions()), worker)]
-    finally:
-        worker.close()
+    events = await run_stage(finals(), SessionTranslator(backend, TranslateOptions()))
     assert [(e.utterance_id, e.final) for e in events if e.final] == [(0, True), (1, True)]
     for uid in (0, 1):
         mine = [e for e in events if e.utterance_id == uid]
         assert mine[-1].final and len(mine) > 1
         for before, after in itertools.pairwise(mine):
             assert after.committed.startswith(before.committed)
-    worker = Worker("mt")
-    try:
-        sentence_mode = [event async for event in translate_stage(
-            finals(), SessionTranslator(StreamingBackend(answers=["A b c.", "D e f."]),
-                                        TranslateOptions()), worker, partials=False)]
-    finally:
-        worker.close()
+    sentence_mode = await run_stage(
+        finals(), SessionTranslator(StreamingBackend(answers=["A b c.", "D e f."]),
+                                    TranslateOptions()), partials=False)
     assert all(event.final for event in sentence_mode) and len(sentence_mode) == 2
 
 
@@ -280,12 +282,7 @@ async def test_next_prompt_is_prepared_after_a_final_with_the_new_context() -> N
         await asyncio.sleep(0.05)
         yield transcript(1, "今天下雨。", 2, 3)
 
-    worker = Worker("mt")
-    try:
-        events = [event async for event in translate_stage(
-            finals(), SessionTranslator(backend, TranslateOptions()), worker)]
-    finally:
-        worker.close()
+    events = await run_stage(finals(), SessionTranslator(backend, TranslateOptions()))
     assert len(events) == 2
     assert [[zh for zh, _ in context] for context in backend.prepared] == [
         ["我们走吧。"], ["我们走吧。", "今天下雨。"]]

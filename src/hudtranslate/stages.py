@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -91,7 +92,8 @@ async def _streamed_final(translator: SessionTranslator, transcript: Transcript,
     def emit(update: Translation) -> None:
         loop.call_soon_threadsafe(updates.put_nowait, update)
 
-    job = asyncio.ensure_future(worker.run(translator.translate, transcript, _never, emit))
+    job = asyncio.ensure_future(worker.run(functools.partial(translator.translate, transcript,
+                                                             emit=emit)))
     while not job.done():
         waiting = asyncio.ensure_future(updates.get())
         try:
@@ -107,10 +109,6 @@ async def _streamed_final(translator: SessionTranslator, transcript: Transcript,
     result = job.result()
     if result is not None:
         yield result
-
-
-def _never() -> bool:
-    return False
 
 
 async def vad_stage(chunks: AsyncIterator[AudioChunk], segmenter: SpeechSegmenter,

@@ -19,7 +19,7 @@ from hudtranslate.audio import read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.errors import AudioError, DataError
 from hudtranslate.eval.creep import creep_summary, loop_talks
-from hudtranslate.eval.manifests import Talk, TextItem, Utterance
+from hudtranslate.eval.manifests import Segment, Talk, TextItem, Utterance
 from hudtranslate.eval.metrics import (
     RefSentence,
     Span,
@@ -117,9 +117,8 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
         progress.begin(f"latency creep ({stream.duration_s / 60:.1f} min)", len(looped))
         for system in looped:
             run = await run_stream(system, stream.samples, engines, settings, realtime=realtime)
-            spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
-            results[system]["creep"] = creep_summary(stream, final_latencies(
-                [(s.start_s, s.end_s) for s in stream.segments], spans))
+            results[system]["creep"] = creep_summary(stream,
+                                                     run_latencies(stream.segments, run))
             progress.advance(f"{system} · {stream.duration_s / 60:.1f} min")
     if inputs.utterances:
         progress.begin("utterances", len(systems) * len(inputs.utterances))
@@ -147,6 +146,12 @@ def median_of_runs(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     merged["repeats"] = len(summaries)
     merged["runs"] = [{key: run.get(key) for key in numeric} for run in summaries]
     return merged
+
+
+def run_latencies(segments: Sequence[Segment], run: StreamRun) -> list[float | None]:
+    """Each reference sentence's final latency in ``run`` (``final_latencies``)."""
+    spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
+    return final_latencies([(s.start_s, s.end_s) for s in segments], spans)
 
 
 def _translator(engines: BenchEngines) -> Engines:
@@ -223,8 +228,7 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun],
         refs = _references(talk)
         laal_streams.append((resegment(committed[index], refs), refs))
         shown_streams.append((resegment(displayed[index], refs), refs))
-        spans = [Span(t.start_s, t.end_s, t.emitted_s) for t in run.finals if t.text]
-        found = final_latencies([(s.start_s, s.end_s) for s in talk.segments], spans)
+        found = run_latencies(talk.segments, run)
         talk_latencies = [value for value in found if value is not None]
         latencies += talk_latencies
         laal = stream_laal([laal_streams[-1]])

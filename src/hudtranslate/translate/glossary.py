@@ -19,7 +19,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from hudtranslate.errors import ConfigError, DependencyError
@@ -43,8 +43,9 @@ class Glossary:
     def __bool__(self) -> bool:
         return bool(self.terms or self.names)
 
-    @property
+    @cached_property
     def _longest(self) -> int:
+        """Once, not per sentence: with CC-CEDICT there are 18k names to scan."""
         return max((len(zh) for zh in (*self.terms, *self.names)), default=0)
 
     def find(self, source: str) -> list[tuple[str, str]]:

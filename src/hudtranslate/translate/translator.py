@@ -113,16 +113,15 @@ class _Utterance:
     """How much of the utterance in progress is already committed to English."""
 
     utterance_id: int = -1
-    chinese_done: int = 0
+    chinese: str = ""
+    """The committed Chinese already translated (a prefix of the committed text)."""
     english: str = ""
     tentative_chars: int = 0
     tentative: str = ""
-    chinese: str = ""
-    """The committed Chinese already translated (``chinese_done`` characters of it)."""
 
 
-_PUNCTUATION = "，、：；,:;。！？!?…"
-_CLAUSE_COMMIT_MARKS = "，；：,;:"
+_PUNCTUATION = _CLAUSE_END + _SENTENCE_END + "…"
+_CLAUSE_COMMIT_MARKS = _CLAUSE_END.replace("、", "")
 """Marks a committed clause may end at (not 、, which separates list items)."""
 
 
@@ -243,24 +242,24 @@ class SessionTranslator:
         utterance = self._utterance
         stable = transcript.committed
         end = last_sentence_end(stable)
-        clause = clause_end(stable, utterance.chinese_done, self.options.clause_commit_chars)
-        if end > utterance.chinese_done or clause:
-            cut = end if end > utterance.chinese_done else clause  # a whole sentence first
-            piece = stable[utterance.chinese_done : cut]
+        done = len(utterance.chinese)
+        clause = clause_end(stable, done, self.options.clause_commit_chars)
+        if end > done or clause:
+            cut = end if end > done else clause  # a whole sentence first
+            piece = stable[done:cut]
             english = self._english(piece, cancelled)
             if english is None:
                 return None
             self._commit(piece, english, transcript.end_s)
-            utterance.chinese_done = cut
             utterance.chinese = stable[:cut]
             utterance.tentative = ""
             if cut == end:
                 self._close_sentence()
             return self._event(transcript, "")
-        newest = max(utterance.chinese_done, utterance.tentative_chars)
+        newest = max(done, utterance.tentative_chars)
         if len(stable) - newest < self.options.partial_min_new_chars:
             return None
-        english = self._english(stable[utterance.chinese_done :], cancelled)
+        english = self._english(stable[done:], cancelled)
         if english is None:
             return None
         utterance.tentative_chars = len(stable)
