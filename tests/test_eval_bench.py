@@ -20,6 +20,7 @@ from hudtranslate.config import Settings
 from hudtranslate.eval import cli as bench_cli
 from hudtranslate.eval import report, runner
 from hudtranslate.eval.bench import BenchInputs, median_of_runs, run_benchmark
+from hudtranslate.eval.cer import sentence_cer
 from hudtranslate.eval.creep import LoopedStream, creep_summary, loop_talks
 from hudtranslate.eval.manifests import Segment, load_talks, load_texts, load_utterances
 from hudtranslate.eval.metrics import glossary_term_rate
@@ -54,9 +55,11 @@ class RecordingDecoder:
         return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
 
 
-def fake_engines(delay_s: float = 0.0) -> runner.BenchEngines:
+def fake_engines(delay_s: float = 0.0,
+                 offline_script: Sequence[str] | None = None) -> runner.BenchEngines:
+    asr = FakeDecoder(SCRIPT, offline_script=offline_script)
     return runner.BenchEngines(
-        pipeline=Engines(asr=FakeDecoder(SCRIPT), translator=FakeBackend(delay_s=delay_s),
+        pipeline=Engines(asr=asr, translator=FakeBackend(delay_s=delay_s),
                          vad_factory=FakeVad),
         baseline=RecordingDecoder(), vad_factory=FakeVad)
 
@@ -123,6 +126,64 @@ async def test_every_system_runs_and_reports_every_metric(data: Path) -> None:
                                   for c in baseline.calls)
 
 
+ITEM_KEYS = {"id", "zh_ref", "zh", "zh_offline", "en", "en_refs", "cer", "cer_offline"}
+
+
+async def test_recognition_is_scored_against_an_offline_decode(data: Path) -> None:
+    # offline, the first sentence is heard as 我们走吗 (1 error in the talk's 10 characters)
+    engines = fake_engines(offline_script=["我们走吗。", SCRIPT[1]])
+    results = await run_benchmark(inputs(data), runner.SYSTEMS, engines,
+                                  Settings.load(env={}), realtime=False)
+    streamed = "".join(SCRIPT)
+    for name in runner.ASR_SYSTEMS:
+        row = results[name]
+        assert row["cer"] == 0.0 and row["cer_offline"] == pytest.approx(0.1), name
+        assert row["cer_streaming_cost"] == pytest.approx(-0.1)
+        talk = row["talks"][0]
+        assert talk["zh_ref"] == streamed and talk["zh"] == streamed
+        assert talk["zh_offline"] == "我们走吗。今天下雨了吗？"
+        assert talk["cer"] == 0.0 and talk["cer_offline"] == pytest.approx(0.1)
+        # the utterance is the whole two-sentence recording: both sentences are heard
+        utterances = row["utterances"]
+        item = utterances["items"][0]
+        assert set(item) == ITEM_KEYS
+        assert item["zh"] == streamed and item["zh_ref"] == SCRIPT[0]
+        assert item["en"] == " ".join(fake_english(z) for z in SCRIPT)
+        assert item["en_refs"] == ["Let's go."]
+        assert item["cer"] == pytest.approx(sentence_cer(SCRIPT[0], streamed))
+        assert item["cer"] > 1.0  # six inserted characters for a reference of four
+        assert utterances["cer"] == item["cer"]
+        assert utterances["cer_offline"] == item["cer_offline"] == pytest.approx(
+            sentence_cer(SCRIPT[0], item["zh_offline"]))
+    baseline = results[runner.WHISPER_TRANSLATE]  # no Chinese, but its model's offline CER
+    assert baseline["cer"] is None and baseline["cer_streaming_cost"] is None
+    assert baseline["cer_offline"] == pytest.approx(0.1)
+    assert baseline["talks"][0]["zh"] is None and baseline["talks"][0]["zh_offline"]
+    assert baseline["utterances"]["items"][0]["zh"] is None
+    ceiling = results[runner.MT_ON_TEXT]
+    assert "cer" not in ceiling and "cer" not in ceiling["utterances"]
+    item = ceiling["utterances"]["items"][0]
+    assert set(item) == ITEM_KEYS and item["en"] == fake_english(SCRIPT[0])
+    assert item["zh"] is None and item["zh_offline"] is None and item["cer"] is None
+    # each clip decoded once (2 talk segments, 1 utterance) for all systems, beam 5
+    asr = engines.pipeline.asr if engines.pipeline else None
+    assert isinstance(asr, FakeDecoder)
+    assert [beam for _, beam in asr.offline_calls] == [5, 5, 5]
+    assert [round(seconds, 2) for seconds, _ in asr.offline_calls] == [2.1, 3.1, 7.5]
+
+
+async def test_offline_recognition_can_be_skipped(data: Path) -> None:
+    engines = fake_engines()
+    results = await run_benchmark(inputs(data), [runner.SIMULTANEOUS], engines,
+                                  Settings.load(env={}), realtime=False, offline_asr=False)
+    row = results[runner.SIMULTANEOUS]
+    assert row["cer"] == 0.0 and row["cer_offline"] is None
+    assert row["cer_streaming_cost"] is None and row["talks"][0]["zh_offline"] is None
+    assert row["utterances"]["items"][0]["cer_offline"] is None
+    asr = engines.pipeline.asr if engines.pipeline else None
+    assert isinstance(asr, FakeDecoder) and not asr.offline_calls
+
+
 async def test_talks_at_real_time_pace_count_computation(data: Path) -> None:
     talk = load_talks(data / "talks.jsonl")
     results = await run_benchmark(BenchInputs(talks=talk), [runner.SENTENCE],
@@ -163,6 +224,22 @@ def test_cli_writes_json_and_markdown(data: Path, tmp_path: Path,
     table = (out / "report.md").read_text(encoding="utf-8")
     assert "| hudtranslate |" in table and "StreamLAAL" in table
     assert "| hudtranslate |" in capsys.readouterr().out
+    ours = report["systems"]["hudtranslate"]
+    assert ours["cer"] == 0.0 and ours["cer_offline"] == 0.0
+    assert ours["utterances"]["items"][0]["zh_offline"] and meta["offline_asr"] is True
+    assert "| CER | CER offline |" in table and "utterances CER offline" in table
+
+
+def test_cli_can_skip_the_offline_decodes(data: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "load_bench_engines", lambda settings, systems: fake_engines())
+    out = tmp_path / "out"
+    assert main(["bench", "--utterances", str(data / "utterances.jsonl"), "--systems",
+                 "hudtranslate", "--no-offline-asr", "--out-dir", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    utterances = report["systems"]["hudtranslate"]["utterances"]
+    assert utterances["cer"] is not None and utterances["cer_offline"] is None
+    assert report["metadata"]["offline_asr"] is False
 
 
 def test_cli_reports_bad_data_before_loading_models(

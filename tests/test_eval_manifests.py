@@ -65,6 +65,15 @@ def test_the_shared_dev_data_loads(shared_data: Path) -> None:
     assert len(texts) == 400 and any(len(t.en_refs) > 1 for t in texts)
 
 
+def test_the_real_speech_set_loads_with_its_extra_fields(shared_data: Path) -> None:
+    real = shared_data / "real" / "real.jsonl"
+    if not real.exists():
+        pytest.skip(f"{real} not found")
+    items = load_utterances(real)
+    assert len(items) >= 19 and items[0].id == "real-001" and items[0].wav.is_file()
+    assert all(item.zh and item.en_refs and item.duration_s > 3 for item in items)
+
+
 @pytest.mark.parametrize(("row", "message"), [
     (talk(segment(2.0, 1.5)), r":1: segment 1: end_s 1.5 is not after start_s 2.0"),
     (talk(segment(1.0, 1.0)), r":1: segment 1: end_s 1.0 is not after"),
@@ -76,6 +85,7 @@ def test_the_shared_dev_data_loads(shared_data: Path) -> None:
     (talk({"start_s": 0.0, "end_s": 1.0, "zh": "好"}), r":1: segment 1: missing references"),
     (talk(segment(0.0, 1.0, en_refs=["ok", ""])), r"every reference .* non-empty string"),
     (talk(segment(0.0, 1.0, zh="")), r"missing or empty 'zh'"),
+    (talk(segment(0.0, 1.0, zh="。……")), r"segment 1: 'zh' '。……' has nothing but punctuation"),
     (talk(), r":1: missing references: 'segments'"),
     (talk(segment(0.0, 1.0), wav="talks/missing.wav"), r":1: cannot read audio .*missing\.wav"),
     ({"segments": [segment(0.0, 1.0)]}, r":1: missing 'wav'"),

@@ -34,22 +34,31 @@ _STEP_HZ = 100.0
 class FakeDecoder:
     """"Recognises" speech made by ``tone_and_silence``: the tone's pitch says which
     script line it is (the k-th speech piece is line k), and the audio's length how much
-    of the line has been said (``chars_per_s``)."""
+    of the line has been said (``chars_per_s``). ``transcribe_offline`` hears the whole
+    line (or ``offline_script``'s line, when given) from any length of audio."""
 
     script: Sequence[str]
     chars_per_s: float = 4.0
     calls: list[tuple[float, str]] = field(default_factory=list)
+    offline_script: Sequence[str] | None = None
+    offline_calls: list[tuple[float, int]] = field(default_factory=list)
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe") -> Decoded:
         duration_s = len(audio) / SAMPLE_RATE_HZ
         self.calls.append((duration_s, prefix))
+        text = self.script[self._line(audio)][: int(duration_s * self.chars_per_s)]
+        return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
+
+    def transcribe_offline(self, audio: AudioArray, *, beam_size: int = 5) -> str:
+        self.offline_calls.append((len(audio) / SAMPLE_RATE_HZ, beam_size))
+        return (self.offline_script or self.script)[self._line(audio)]
+
+    def _line(self, audio: AudioArray) -> int:
         spectrum = np.abs(np.fft.rfft(audio))
         peak_hz = float(np.argmax(spectrum)) * SAMPLE_RATE_HZ / max(len(audio), 1)
-        line = min(max(round((peak_hz - _BASE_HZ) / _STEP_HZ), 0), len(self.script) - 1)
-        text = self.script[line][: int(duration_s * self.chars_per_s)]
-        return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
+        return min(max(round((peak_hz - _BASE_HZ) / _STEP_HZ), 0), len(self.script) - 1)
 
 
 def fake_english(source: str) -> str:

@@ -101,3 +101,20 @@ class WhisperEngine:
             no_speech_prob=float(result.no_speech_prob),
             avg_logprob=float(result.scores[0]) if result.scores else 0.0,
         )
+
+    def transcribe_offline(self, audio: AudioArray, *, beam_size: int = 5) -> str:
+        """Whole-recording transcription with faster-whisper's own ``transcribe``: 30 s
+        windows, each conditioned on the previous one, its default temperature fallback,
+        no VAD filter, the engine's language. ``audio`` is 16 kHz mono float32 of any
+        length. Returns the raw text (segments joined, stripped, not normalised).
+
+        The benchmark's reference for recognition (``cer_offline``): what the same model
+        hears with the whole utterance and no latency budget. Slow (full 30 s windows).
+        """
+        with self._lock:
+            segments, _info = self._model.transcribe(
+                audio, language=self._tokenizer.language_code, task="transcribe",
+                beam_size=beam_size, vad_filter=False,
+            )
+            text = "".join(segment.text for segment in segments)  # the lazy decode runs here
+        return text.strip()

@@ -4,12 +4,17 @@ Three sections, each optional: talks (long recordings fed at real-time pace, so
 computation time counts: latency, flicker, quality, cost), utterances (single-sentence
 clips, as fast as possible: quality and cost) and text (reference Chinese only, so only
 the ``mt-on-reference-text`` system: quality).
+
+Wherever there is reference Chinese and audio, recognition is scored as well: ``cer`` of
+the streaming system's final Chinese, ``cer_offline`` of the same Whisper model decoding
+each whole utterance (talks: each reference segment) offline, made once per clip before
+any system runs, and ``cer_streaming_cost`` = ``cer`` - ``cer_offline``.
 """
 
 from __future__ import annotations
 
 import resource
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +23,7 @@ import numpy as np
 from hudtranslate.audio import read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.errors import AudioError, DataError
+from hudtranslate.eval.cer import corpus_cer
 from hudtranslate.eval.creep import creep_summary, loop_talks
 from hudtranslate.eval.manifests import Segment, Talk, TextItem, Utterance
 from hudtranslate.eval.metrics import (
@@ -35,14 +41,19 @@ from hudtranslate.eval.metrics import (
     stream_laal,
 )
 from hudtranslate.eval.runner import (
+    ASR_SYSTEMS,
+    AUDIO_SYSTEMS,
     MT_ON_TEXT,
     SIMULTANEOUS,
     BenchEngines,
+    OfflineTranscriber,
     StreamRun,
+    offline_transcriber,
     run_stream,
+    transcribe_offline,
     translate_text,
 )
-from hudtranslate.events import AudioArray
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 from hudtranslate.pipeline import Engines
 from hudtranslate.translate.glossary import Glossary
 
@@ -93,22 +104,41 @@ class _AudioCache:
         return self._samples[key]
 
 
+Clip = tuple[str, float, float | None]
+"""A piece of a recording: (wav path, start s, end s or None for the end)."""
+
+
+def utterance_clip(item: Utterance) -> Clip:
+    return (str(item.wav), 0.0, None)
+
+
+def segment_clip(talk: Talk, segment: Segment) -> Clip:
+    return (str(talk.wav), segment.start_s, segment.end_s)
+
+
 async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: BenchEngines,
                         settings: Settings, *, realtime: bool = True, repeat: int = 1,
-                        creep_minutes: float | None = None,
+                        creep_minutes: float | None = None, offline_asr: bool = True,
                         progress: Progress | None = None) -> dict[str, dict[str, Any]]:
     """Results per system: talk metrics at the top, ``utterances``, ``text`` and ``creep``
     nested. Talks are run ``repeat`` times by each audio system, and every talk metric is
-    the median over the runs (the runs are kept under ``runs``)."""
+    the median over the runs (the runs are kept under ``runs``).
+
+    ``offline_asr``: first decode every utterance and talk segment offline for
+    ``cer_offline`` (None when off, or when no loaded decoder can transcribe offline)."""
     progress = progress or NoProgress()
     results: dict[str, dict[str, Any]] = {system: {} for system in systems}
     audio = _AudioCache()
+    decoder = offline_transcriber(engines) if offline_asr else None
+    offline = None
+    if decoder is not None and any(system in AUDIO_SYSTEMS for system in systems):
+        offline = await offline_decodes(inputs, decoder, audio, progress)
     if inputs.talks:
         runs_of = {system: 1 if system == MT_ON_TEXT else repeat for system in systems}
         progress.begin("talks", sum(runs_of.values()) * len(inputs.talks))
         for system in systems:
             summaries = [await _talks(system, inputs.talks, engines, settings, audio, realtime,
-                                      progress) for _ in range(runs_of[system])]
+                                      offline, progress) for _ in range(runs_of[system])]
             results[system].update(median_of_runs(summaries))
     if inputs.talks and creep_minutes:
         looped = [system for system in systems if system == SIMULTANEOUS]
@@ -124,11 +154,43 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
         progress.begin("utterances", len(systems) * len(inputs.utterances))
         for system in systems:
             results[system]["utterances"] = await _utterances(
-                system, inputs.utterances, engines, settings, audio, progress)
+                system, inputs.utterances, engines, settings, audio, offline, progress)
     if inputs.texts and MT_ON_TEXT in systems:
         progress.begin("text", len(inputs.texts))
         results[MT_ON_TEXT]["text"] = await _texts(inputs.texts, engines, settings, progress)
     return results
+
+
+async def offline_decodes(inputs: BenchInputs, decoder: OfflineTranscriber,
+                          audio: _AudioCache, progress: Progress) -> dict[Clip, str]:
+    """The offline decode (``transcribe_offline``) of every utterance and every talk
+    segment, normalised like the recogniser's output; each clip decoded once."""
+    clips: dict[Clip, Talk | Utterance] = {}
+    for talk in inputs.talks:
+        clips.update({segment_clip(talk, segment): talk for segment in talk.segments})
+    clips.update({utterance_clip(item): item for item in inputs.utterances})
+    if not clips:
+        return {}
+    progress.begin("offline recognition (reference decodes)", len(clips))
+    decoded: dict[Clip, str] = {}
+    for clip, item in clips.items():
+        _, start_s, end_s = clip
+        samples = audio.get(item)
+        first = round(start_s * SAMPLE_RATE_HZ)
+        last = len(samples) if end_s is None else round(end_s * SAMPLE_RATE_HZ)
+        decoded[clip] = await transcribe_offline(decoder, samples[first:last])
+        progress.advance(f"offline · {item.id}" + ("" if end_s is None else f" @{start_s:g}s"))
+    return decoded
+
+
+def recognition_scores(references: Sequence[str], streamed: Sequence[str] | None,
+                       offline: Sequence[str] | None) -> dict[str, float | None]:
+    """``cer`` of the streamed Chinese, ``cer_offline`` of the offline decodes (each None
+    when not given) and ``cer_streaming_cost``, their difference (``eval.cer``)."""
+    cer = None if streamed is None else corpus_cer(references, streamed)
+    cer_offline = None if offline is None else corpus_cer(references, offline)
+    cost = None if cer is None or cer_offline is None else cer - cer_offline
+    return {"cer": cer, "cer_offline": cer_offline, "cer_streaming_cost": cost}
 
 
 def median_of_runs(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -161,7 +223,8 @@ def _translator(engines: BenchEngines) -> Engines:
 
 
 async def _talks(system: str, talks: Sequence[Talk], engines: BenchEngines, settings: Settings,
-                 audio: _AudioCache, realtime: bool, progress: Progress) -> dict[str, Any]:
+                 audio: _AudioCache, realtime: bool, offline: Mapping[Clip, str] | None,
+                 progress: Progress) -> dict[str, Any]:
     if system == MT_ON_TEXT:
         texts = []
         for talk in talks:
@@ -182,8 +245,41 @@ async def _talks(system: str, talks: Sequence[Talk], engines: BenchEngines, sett
                                          realtime=realtime))
             progress.advance(f"{system} · {talk.id}")
         summary = talk_summary(talks, runs, _terms(engines))
+        summary = _with_recognition(summary, talk_recognition(system, talks, runs, offline))
     summary["peak_rss_mb"] = peak_rss_mb()
     return summary
+
+
+def talk_recognition(system: str, talks: Sequence[Talk], runs: Sequence[StreamRun],
+                     offline: Mapping[Clip, str] | None) -> dict[str, Any]:
+    """Recognition scores of one system's talk runs: each talk's final Chinese (joined)
+    against its reference sentences (joined), pooled over the talks, and per talk."""
+    references = ["".join(s.zh for s in talk.segments) for talk in talks]
+    streamed = [run.chinese for run in runs] if system in ASR_SYSTEMS else None
+    decoded = None if offline is None else [
+        "".join(offline[segment_clip(talk, s)] for s in talk.segments) for talk in talks]
+    per_talk = [_recognised(reference, streamed, decoded, index)
+                for index, reference in enumerate(references)]
+    return {**recognition_scores(references, streamed, decoded), "talks": per_talk}
+
+
+def _recognised(reference: str, streamed: Sequence[str] | None,
+                decoded: Sequence[str] | None, index: int) -> dict[str, Any]:
+    """Item ``index``'s reference, streamed and offline Chinese, and their CERs."""
+    zh = None if streamed is None else streamed[index]
+    zh_offline = None if decoded is None else decoded[index]
+    scores = recognition_scores([reference], None if zh is None else [zh],
+                                None if zh_offline is None else [zh_offline])
+    return {"zh_ref": reference, "zh": zh, "zh_offline": zh_offline, "cer": scores["cer"],
+            "cer_offline": scores["cer_offline"]}
+
+
+def _with_recognition(summary: dict[str, Any], recognition: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with the pooled scores before ``talks``, the per-talk ones merged in."""
+    talks = summary.pop("talks")
+    for talk, extra in zip(talks, recognition.pop("talks"), strict=True):
+        talk.update(extra)
+    return {**summary, **recognition, "talks": talks}
 
 
 def _terms(engines: BenchEngines) -> Glossary:
@@ -267,9 +363,10 @@ def talk_summary(talks: Sequence[Talk], runs: Sequence[StreamRun],
 
 
 async def _utterances(system: str, utterances: Sequence[Utterance], engines: BenchEngines,
-                      settings: Settings, audio: _AudioCache,
+                      settings: Settings, audio: _AudioCache, offline: Mapping[Clip, str] | None,
                       progress: Progress) -> dict[str, Any]:
     english: list[str] = []
+    chinese: list[str] = []
     cpu_s = 0.0
     for item in utterances:
         if system == MT_ON_TEXT:
@@ -280,15 +377,25 @@ async def _utterances(system: str, utterances: Sequence[Utterance], engines: Ben
         else:
             run = await run_stream(system, audio.get(item), engines, settings, realtime=False)
             english.append(run.english)
+            chinese.append(run.chinese)
             cpu_s += run.cpu_s
         progress.advance(f"{system} · {item.id}")
     quality = corpus_quality(english, [item.en_refs for item in utterances])
-    return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(utterances),
-            **glossary_term_rate(zip([item.zh for item in utterances], english, strict=True),
-                                 _terms(engines)),
+    references = [item.zh for item in utterances]
+    streamed = chinese if system in ASR_SYSTEMS else None
+    decoded = (None if offline is None or system == MT_ON_TEXT
+               else [offline[utterance_clip(item)] for item in utterances])
+    items = [{"id": item.id, **_recognised(item.zh, streamed, decoded, index),
+              "en": english[index], "en_refs": list(item.en_refs)}
+             for index, item in enumerate(utterances)]
+    recognition = {} if system == MT_ON_TEXT else recognition_scores(references, streamed,
+                                                                     decoded)
+    return {"bleu": quality.bleu, "chrf": quality.chrf, **recognition,
+            "sentences": len(utterances),
+            **glossary_term_rate(zip(references, english, strict=True), _terms(engines)),
             "without_output": sum(1 for text in english if not text),
             "cpu_s_per_audio_s": _ratio(cpu_s, sum(item.duration_s for item in utterances)),
-            "peak_rss_mb": peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb(), "items": items}
 
 
 async def _texts(items: Sequence[TextItem], engines: BenchEngines, settings: Settings,

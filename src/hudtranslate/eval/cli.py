@@ -83,6 +83,9 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
     bench.add_argument("--creep-minutes", type=_minutes, default=None, metavar="M",
                        help="also loop the talks into one stream of at least M minutes and "
                             "compare its last minute's latency with its first (needs --talks)")
+    bench.add_argument("--no-offline-asr", dest="offline_asr", action="store_false",
+                       help="skip the offline reference decodes of every utterance and talk "
+                            "segment (cer_offline; they take a while on a slow machine)")
     bench.add_argument("--fast", action="store_true",
                        help="feed talks as fast as possible (smoke tests only: latencies "
                             "then leave out computation time)")
@@ -137,12 +140,14 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
         results = asyncio.run(run_benchmark(inputs, systems, engines, settings,
                                             realtime=realtime, repeat=args.repeat,
                                             creep_minutes=args.creep_minutes,
+                                            offline_asr=args.offline_asr,
                                             progress=_RichProgress(bar)))
     files = {"talks": args.talks, "utterances": args.utterances, "text": args.text}
     report = {
         "metadata": metadata_for(settings, files, realtime=realtime, limit=args.limit,
                                  text_limit=text_limit, systems=systems, repeat=args.repeat,
-                                 peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start),
+                                 peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start,
+                                 offline_asr=args.offline_asr),
         "systems": results,
         "targets": targets_for(results),
     }

@@ -18,6 +18,7 @@ from typing import Any
 import soundfile
 
 from hudtranslate.errors import DataError
+from hudtranslate.eval.cer import normalize_for_cer
 
 AUDIO_SLACK_S = 0.01
 """A segment may end this far past the end of the audio (rounding of sample counts)."""
@@ -82,7 +83,7 @@ def load_utterances(path: Path, limit: int | None = None) -> list[Utterance]:
     for line, row in _rows(path):
         where = f"{path}:{line}"
         wav, duration_s = _audio(row, path, where)
-        items.append(Utterance(_id(row, path, line), wav, duration_s, _text(row, "zh", where),
+        items.append(Utterance(_id(row, path, line), wav, duration_s, _chinese(row, where),
                                _refs(row, where), where))
     return _limited(items, path, limit)
 
@@ -92,7 +93,7 @@ def load_texts(path: Path, limit: int | None = None) -> list[TextItem]:
     items = []
     for line, row in _rows(path):
         where = f"{path}:{line}"
-        items.append(TextItem(_id(row, path, line), _text(row, "zh", where), _refs(row, where),
+        items.append(TextItem(_id(row, path, line), _chinese(row, where), _refs(row, where),
                               where))
     return _limited(items, path, limit)
 
@@ -133,6 +134,15 @@ def _text(row: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DataError(f"{where}: missing or empty {key!r} (a non-empty string)")
     return value.strip()
+
+
+def _chinese(row: dict[str, Any], where: str) -> str:
+    """The reference Chinese; it must keep characters to score once CER has dropped
+    punctuation and spaces (``eval.cer``)."""
+    text = _text(row, "zh", where)
+    if not normalize_for_cer(text):
+        raise DataError(f"{where}: 'zh' {text!r} has nothing but punctuation and spaces")
+    return text
 
 
 def _refs(row: dict[str, Any], where: str) -> tuple[str, ...]:
@@ -191,5 +201,5 @@ def _talk(row: dict[str, Any], path: Path, line: int) -> Talk:
             raise DataError(f"{at}: overlaps segment {index - 1} (starts at {start_s}, "
                             f"before its end {segments[-1].end_s}); segments must be in "
                             "order and must not overlap")
-        segments.append(Segment(start_s, end_s, _text(item, "zh", at), _refs(item, at)))
+        segments.append(Segment(start_s, end_s, _chinese(item, at), _refs(item, at)))
     return Talk(_id(row, path, line), wav, duration_s, tuple(segments), where)

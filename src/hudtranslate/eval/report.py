@@ -35,7 +35,7 @@ TARGETS = {
 def metadata_for(settings: Settings, files: Mapping[str, Path | None], *, realtime: bool,
                  limit: int | None, text_limit: int | None, systems: Sequence[str],
                  peak_rss_mb: float, load_at_start: Sequence[float] = (),
-                 repeat: int = 1) -> dict[str, Any]:
+                 repeat: int = 1, offline_asr: bool = True) -> dict[str, Any]:
     """How this report was made. The load averages show whether other work shared the
     cores (real-time latencies suffer when it did)."""
     return {
@@ -46,10 +46,12 @@ def metadata_for(settings: Settings, files: Mapping[str, Path | None], *, realti
                     "load_average_at_end": list(os.getloadavg())},
         "hudtranslate": _version("hudtranslate"),
         "git_commit": git_commit(Path(__file__).parent) or git_commit(Path.cwd()),
-        "tools": {name: _version(name) for name in ("sacrebleu", "mweralign")},
+        "tools": {name: _version(name)
+                  for name in ("sacrebleu", "mweralign", "jiwer", "cn2an", "faster-whisper")},
         "systems": list(systems),
         "talks_realtime": realtime,
         "talk_repeats": repeat,
+        "offline_asr": offline_asr,
         "limit": limit,
         "text_limit": text_limit,
         "data": {key: _file_info(path) for key, path in files.items() if path is not None},
@@ -62,6 +64,10 @@ def metadata_for(settings: Settings, files: Mapping[str, Path | None], *, realti
             "end of the audio its translation was made from (end of the transcript); for "
             "finals that is the utterance end including the VAD's trailing pad.",
             "utterances are fed as fast as possible (quality and cost only).",
+            "cer: character error rate after hudtranslate.eval.cer.normalize_for_cer "
+            "(Simplified, lower case, numbers as Chinese numerals, no punctuation or spaces), "
+            "pooled edits / reference characters; cer_offline: the same Whisper model on each "
+            "whole utterance or reference segment, faster-whisper transcribe, beam 5.",
         ],
     }
 
@@ -126,9 +132,17 @@ def write_report(out_dir: Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
 _TALK_COLUMNS = [
     ("StreamLAAL s", "stream_laal_s"), ("ideal s", "stream_laal_ideal_s"),
     ("final p50 s", "final_latency_p50_s"), ("final p95 s", "final_latency_p95_s"),
-    ("BLEU", "bleu"), ("chrF", "chrf"), ("erasure", "normalized_erasure"),
+    ("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"), ("CER offline", "cer_offline"),
+    ("erasure", "normalized_erasure"),
     ("CPU-s/audio-s", "cpu_s_per_audio_s"), ("peak RSS MB", "peak_rss_mb"),
 ]
+
+
+_SENTENCE_COLUMNS = {
+    "utterances": [("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"),
+                   ("CER offline", "cer_offline")],
+    "text": [("BLEU", "bleu"), ("chrF", "chrf")],
+}
 
 
 def markdown(report: Mapping[str, Any]) -> str:
@@ -159,15 +173,14 @@ def markdown(report: Mapping[str, Any]) -> str:
                          f"{_cell(creep['last_minute_p50_s'])} | "
                          f"{_cell(creep['last_to_first_ratio'])} | {per_minute} |")
         lines.append("")
-    sections = [key for key in ("utterances", "text")
-                if any(key in row for row in systems.values())]
-    if sections:
-        header = [f"{key} {metric}" for key in sections for metric in ("BLEU", "chrF")]
+    columns = [(key, title, metric) for key, metrics in _SENTENCE_COLUMNS.items()
+               if any(key in row for row in systems.values()) for title, metric in metrics]
+    if columns:
+        header = [f"{key} {title}" for key, title, _ in columns]
         lines += ["## Quality on single sentences", "",
                   "| system | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
         for name, row in systems.items():
-            cells = [_cell(row.get(key, {}).get(metric))
-                     for key in sections for metric in ("bleu", "chrf")]
+            cells = [_cell(row.get(key, {}).get(metric)) for key, _, metric in columns]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     targets = report.get("targets") or {}

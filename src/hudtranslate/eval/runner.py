@@ -7,6 +7,10 @@
 * ``mt-on-reference-text``: our translator on the reference Chinese, the ceiling that
   recognition errors cost us.
 
+Recognition is scored too: the two ``hudtranslate`` systems keep their final Chinese, and
+``transcribe_offline`` decodes whole utterances with the same Whisper model (faster-whisper's
+own offline ``transcribe``), the reference that streaming recognition is compared with.
+
 All stream systems get the same audio through the same chunking and (for talks) the
 same real-time pace, and report every event the way a display would see it.
 """
@@ -18,10 +22,12 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from hudtranslate.asr.recognizer import Decoder
+from hudtranslate.asr.text import normalize_chinese
 from hudtranslate.asr.whisper import MAX_FRAMES
 from hudtranslate.audio import file_chunks
 from hudtranslate.config import Settings
@@ -53,6 +59,8 @@ WHISPER_TRANSLATE = "whisper-translate"
 MT_ON_TEXT = "mt-on-reference-text"
 SYSTEMS = (SIMULTANEOUS, SENTENCE, WHISPER_TRANSLATE, MT_ON_TEXT)
 AUDIO_SYSTEMS = (SIMULTANEOUS, SENTENCE, WHISPER_TRANSLATE)
+ASR_SYSTEMS = (SIMULTANEOUS, SENTENCE)
+"""The systems that show Chinese (whisper-translate goes straight to English)."""
 
 BASELINE_BEAM_SIZE = 5
 _NO_SPEECH_PROB = 0.6  # the recogniser's hallucination gate, applied to the baseline too
@@ -94,6 +102,8 @@ class StreamRun:
     translations: list[Translation] = field(default_factory=list)
     duration_s: float = 0.0
     cpu_s: float = 0.0
+    transcripts: list[Transcript] = field(default_factory=list)
+    """Final transcripts only (none for ``whisper-translate``)."""
 
     @property
     def finals(self) -> list[Translation]:
@@ -103,16 +113,24 @@ class StreamRun:
     def english(self) -> str:
         return " ".join(t.text for t in self.finals if t.text)
 
+    @property
+    def chinese(self) -> str:
+        """The final Chinese of the stream, utterances joined without a separator."""
+        return "".join(t.text for t in self.transcripts)
+
 
 class _Recorder:
-    """A sink keeping every translation, partial ones included."""
+    """A sink keeping every translation, partial ones included, and final transcripts."""
 
     def __init__(self) -> None:
         self.translations: list[Translation] = []
+        self.transcripts: list[Transcript] = []
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Translation):
             self.translations.append(event)
+        elif isinstance(event, Transcript) and event.final:
+            self.transcripts.append(event)
 
     def close(self) -> None:
         pass
@@ -142,7 +160,8 @@ async def run_stream(system: str, samples: AudioArray, engines: BenchEngines,
                                     realtime=realtime)
     else:
         raise ValueError(f"{system} is not an audio system")
-    return StreamRun(recorder.translations, result.duration_s, result.cpu_s)
+    return StreamRun(recorder.translations, result.duration_s, result.cpu_s,
+                     recorder.transcripts)
 
 
 async def run_whisper_translate(chunks: AsyncIterator[AudioChunk], decoder: Decoder,
@@ -234,3 +253,30 @@ def _translate_text(sentences: Sequence[tuple[str, float, float]], engines: Engi
         translation = session.translate(transcript)
         english.append(translation.text if translation is not None else "")
     return TextRun(english, time.process_time() - cpu_start)
+
+
+@runtime_checkable
+class OfflineTranscriber(Protocol):
+    """A decoder that can also transcribe a whole recording offline
+    (``WhisperEngine.transcribe_offline``)."""
+
+    def transcribe_offline(self, audio: AudioArray, *, beam_size: int = 5) -> str: ...
+
+
+def offline_transcriber(engines: BenchEngines) -> OfflineTranscriber | None:
+    """The Whisper model that makes the offline reference decodes: the baseline's (it has
+    every thread) when loaded, else the pipeline's; both load the same model. None when
+    neither can transcribe offline (a test fake without ``transcribe_offline``)."""
+    candidates = (engines.baseline, engines.pipeline.asr if engines.pipeline else None)
+    for decoder in candidates:
+        if isinstance(decoder, OfflineTranscriber):
+            return decoder
+    return None
+
+
+async def transcribe_offline(decoder: OfflineTranscriber, samples: AudioArray) -> str:
+    """The offline decode of ``samples`` (beam 5), normalised as the recogniser normalises
+    its own output (``normalize_chinese``); run on a worker thread."""
+    text = await asyncio.to_thread(decoder.transcribe_offline, samples,
+                                   beam_size=BASELINE_BEAM_SIZE)
+    return normalize_chinese(text)
