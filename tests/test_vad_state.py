@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -60,7 +62,7 @@ CASES = [
     (
         "long utterance is cut and continues at once",
         "S" * 25 + "...",
-        ["1:start@0", "19:cut@20", "19:start@20", "27:end@26"],
+        ["1:start@0", "19:cut@16", "19:start@16", "27:end@26"],
         OPTIONS,
     ),
     ("cut during a pause does not restart", "S" * 18 + "....", ["1:start@0", "19:cut@19"], OPTIONS),
@@ -83,6 +85,42 @@ CASES = [
         VadOptions(0.5, 300, 200, 300, 2.0),
     ),
 ]
+
+
+# Short pauses and forced cuts need levels: q is quiet with Silero dipping below the
+# threshold (but not to the end threshold), Q quiet while Silero still says speech.
+LEVELED = VadOptions(threshold=0.5, min_silence_ms=300, min_speech_ms=200, speech_pad_ms=100,
+                     max_utterance_s=2.0, long_utterance_s=1.0, short_pause_ms=200,
+                     short_pause_db=10.0, cut_search_s=1.0)
+LEVEL_FRAMES = {"S": (0.9, -20.0), ".": (0.05, -60.0), "q": (0.4, -60.0), "Q": (0.9, -60.0)}
+
+
+def run_leveled(pattern: str, options: VadOptions = LEVELED) -> list[str]:
+    machine = SpeechStateMachine(options, frame_ms=100)
+    got = []
+    for index, symbol in enumerate(pattern):
+        for event in machine.push(*LEVEL_FRAMES[symbol]):
+            kind = "start" if isinstance(event, UtteranceStart) else (
+                "cut" if event.forced else "end")
+            got.append(f"{index}:{kind}@{event.frame}")
+    return got
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("..." + "S" * 12 + "qq" + "S" * 5 + "....",
+         ["4:start@2", "17:end@17", "19:start@17", "24:end@23"]),
+        ("..." + "S" * 5 + "qq" + "S" * 5 + "....", ["4:start@2", "17:end@16"]),
+        ("..." + "S" * 12 + "q" + "S" * 3 + "....", ["4:start@2", "21:end@20"]),
+        ("..." + "S" * 10 + "QQ" + "S" * 10, ["4:start@2", "21:cut@14", "21:start@14"]),
+    ],
+    ids=["a short pause ends a long utterance", "not a short utterance",
+         "not a pause shorter than short_pause_ms",
+         "nonstop speech is cut at its quietest point, the next utterance starting there"],
+)
+def test_short_pauses_and_quietest_cut(pattern: str, expected: list[str]) -> None:
+    assert run_leveled(pattern) == expected
 
 
 @pytest.mark.parametrize(
@@ -187,6 +225,12 @@ def utterances(chunks: list[SpeechChunk], start_s: float = 0.0) -> dict[int, tup
     finals: dict[int, int] = {}
     for chunk in chunks:
         begin = round((chunk.start_s - start_s) * 16_000)
+        if chunk.cut_s is not None:  # the utterance ends before audio already sent
+            cut = round((chunk.cut_s - start_s) * 16_000)
+            assert chunk.final and cut <= begin + len(chunk.samples)
+            spans[chunk.utterance_id] = (spans[chunk.utterance_id][0], cut)
+            finals[chunk.utterance_id] += 1
+            continue
         if chunk.utterance_id in spans:
             assert finals[chunk.utterance_id] == 0, "chunk after the final one"
             assert begin == spans[chunk.utterance_id][1], "utterance audio is not contiguous"
@@ -234,10 +278,23 @@ def test_segmenter_ignores_silence_and_blips() -> None:
 def test_segmenter_cuts_long_speech_and_continues() -> None:
     options = VadOptions(max_utterance_s=2.0)
     chunks = segment(script("." * 10 + "S" * 150 + "." * 20), options=options)
+    spans = [span for _, span in sorted(utterances(chunks).items())]
+    assert len(spans) >= 3
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+    assert all(end - begin <= 2.0 * 16_000 for begin, end in spans)
+
+
+def test_segmenter_cuts_nonstop_speech_at_a_quiet_frame_without_losing_audio() -> None:
+    # one faint frame (a gap between words) inside 5 s of speech, far from the 2-s limit
+    pattern = "." * 10 + "S" * 40 + "." + "S" * 110 + "." * 20
+    audio = script(pattern)
+    options = VadOptions(max_utterance_s=2.0, cut_search_s=1.0, short_pause_ms=0)
+    chunks = segment(audio, options=options)
     spans = utterances(chunks)
-    assert len(spans) == 3
-    assert spans[0][1] == spans[1][0] and spans[1][1] == spans[2][0]
-    assert all(end - begin <= 2.0 * 16_000 for begin, end in spans.values())
+    ordered = sorted(spans.values())
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ordered))  # no gap/overlap
+    assert 50 * FRAME in {end for _, end in ordered}  # cut at (just after) the faint frame
+    assert all(end - begin <= 2.0 * 16_000 for begin, end in ordered)
 
 
 def test_segmenter_finish_closes_speech_at_end_of_stream_with_its_tail() -> None:

@@ -45,19 +45,26 @@ class AudioOptions:
 class VadOptions:
     """Silero speech detection and how it turns frames into utterances.
 
-    ``long_utterance_silence_ms`` (0: off), once an utterance has lasted
-    ``long_utterance_s``, ends it on this shorter pause: a latency/quality knob for fast
-    speakers and noise, where short pauses between sentences otherwise merge them (see
-    docs/benchmark.md for what it costs).
+    Speech without pauses is cut too: once an utterance has lasted ``long_utterance_s``, a
+    short pause of ``short_pause_ms`` ends it (frames within ``short_pause_db`` of the
+    noise floor while Silero's probability dips below ``threshold``: the gap between two
+    sentences of a fast speaker, 0: off), and at ``max_utterance_s`` it is cut at the
+    quietest point of its last ``cut_search_s`` (at most half of it; never mid-word at a
+    fixed length), the
+    audio after the cut starting the next utterance. ``long_utterance_silence_ms`` (0:
+    off) is the older knob: the same, with Silero's own end of speech.
     """
 
     threshold: float = 0.5
     min_silence_ms: int = 300
     min_speech_ms: int = 200
     speech_pad_ms: int = 300
-    max_utterance_s: float = 15.0
+    max_utterance_s: float = 8.0
     long_utterance_s: float = 3.0
     long_utterance_silence_ms: int = 0
+    short_pause_ms: int = 64
+    short_pause_db: float = 10.0
+    cut_search_s: float = 3.0
 
     def __post_init__(self) -> None:
         _check_range("vad.threshold", self.threshold, 0.05, 0.95)
@@ -67,6 +74,9 @@ class VadOptions:
         _check_range("vad.max_utterance_s", self.max_utterance_s, 2.0, 30.0)
         _check_range("vad.long_utterance_s", self.long_utterance_s, 0.5, 30.0)
         _check_range("vad.long_utterance_silence_ms", self.long_utterance_silence_ms, 0, 5000)
+        _check_range("vad.short_pause_ms", self.short_pause_ms, 0, 5000)
+        _check_range("vad.short_pause_db", self.short_pause_db, 0.0, 60.0)
+        _check_range("vad.cut_search_s", self.cut_search_s, 0.5, 10.0)
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,18 @@ class SpeechChunk:
     """Audio the VAD judged to be speech, tagged with the utterance it belongs to.
 
     ``final`` marks the end of the utterance (the speaker paused); its samples may be empty.
+    A final chunk's ``cut_s``, when set, is where the utterance really ends: speech without
+    a pause was cut there, inside audio already sent, and the audio after ``cut_s`` is sent
+    again as the start of the next utterance. ``speech_continues`` on a final chunk: the
+    speaker did not pause there (a cut in running speech, or a very short pause).
     """
 
     utterance_id: int
     samples: AudioArray
     start_s: float
     final: bool = False
+    cut_s: float | None = None
+    speech_continues: bool = False
 
     @property
     def end_s(self) -> float:
@@ -50,7 +56,10 @@ class SpeechChunk:
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
-    """Mandarin text of one utterance so far (simplified characters)."""
+    """Mandarin text of one utterance so far (simplified characters).
+
+    ``speech_continues`` (finals): the speaker went on without pausing after it.
+    """
 
     utterance_id: int
     committed: str
@@ -59,6 +68,7 @@ class Transcript:
     end_s: float
     final: bool
     emitted_s: float
+    speech_continues: bool = False
 
     @property
     def text(self) -> str:

@@ -185,6 +185,9 @@ async def run_whisper_translate(chunks: AsyncIterator[AudioChunk], decoder: Deco
                 if not chunk.final:
                     continue
                 audio = np.concatenate(pieces.pop(chunk.utterance_id))
+                if chunk.cut_s is not None:  # speech cut inside audio already received
+                    start_s = starts[chunk.utterance_id]
+                    audio = audio[: max(0, round((chunk.cut_s - start_s) * SAMPLE_RATE_HZ))]
                 translation = await asr_worker.run(
                     _whisper_translate, decoder, audio, chunk, starts.pop(chunk.utterance_id),
                     settings, clock)

@@ -4,10 +4,16 @@ The VAD judges fixed 512-sample frames while chunks arrive in any size, so parti
 are carried over. Audio is released the moment the state machine commits it, so ASR can
 start on an utterance long before the speaker pauses; frames not yet judged (the pre-roll
 before confirmed speech, the start of a pause) wait in a small buffer.
+
+Speech without pauses is cut by the state machine at its quietest point, which can lie in
+audio already sent: the final chunk then says where the utterance really ends (``cut_s``)
+and the audio after it is sent again as the start of the next one, so no word is lost or
+repeated. The last ``cut_search_s`` of audio is kept for that.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
@@ -63,7 +69,7 @@ class SpeechSegmenter:
         for begin in range(0, whole, self._frame_samples):
             frame = np.ascontiguousarray(samples[begin : begin + self._frame_samples])
             self._frames.append(frame)
-            self._apply(self._machine.push(self._vad.probability(frame)))
+            self._apply(self._machine.push(self._vad.probability(frame), level_db(frame)))
             self._forget_old_frames()
         self._partial = samples[whole:].copy()
         return self._take_output()
@@ -91,8 +97,9 @@ class SpeechSegmenter:
                 self._sent = event.frame
                 self._run_start = event.frame
             else:
+                cut = event.frame if event.frame < self._sent else None
                 self._run_frames_until(event.frame)
-                self._close_run(final=True)
+                self._close_run(final=True, cut=cut, continues=event.speech_continues)
                 self._utterance = None
         committed = self._machine.committed_frame
         if committed is not None:
@@ -106,7 +113,8 @@ class SpeechSegmenter:
             self._run.append(self._frames[index - self._first_frame])
         self._sent = max(self._sent, frame)
 
-    def _close_run(self, *, final: bool) -> None:
+    def _close_run(self, *, final: bool, cut: int | None = None,
+                   continues: bool = False) -> None:
         if self._utterance is None or (not final and not self._run):
             return
         samples = np.concatenate(self._run) if self._run else _EMPTY.copy()
@@ -117,6 +125,8 @@ class SpeechSegmenter:
                 samples=np.ascontiguousarray(samples, dtype=np.float32),
                 start_s=self._time_of(start),
                 final=final,
+                cut_s=None if cut is None else self._time_of(cut),
+                speech_continues=continues,
             )
         )
         self._run = []
@@ -127,7 +137,9 @@ class SpeechSegmenter:
         return out
 
     def _forget_old_frames(self) -> None:
-        keep = self._sent if self._utterance is not None else self._machine.keep_from
+        keep = self._machine.keep_from
+        if self._utterance is not None:
+            keep = min(keep, self._sent)
         while self._frames and self._first_frame < keep:
             self._frames.popleft()
             self._first_frame += 1
@@ -135,3 +147,9 @@ class SpeechSegmenter:
     def _time_of(self, frame: int) -> float:
         origin = 0.0 if self._origin_s is None else self._origin_s
         return origin + frame * self._frame_samples / SAMPLE_RATE_HZ
+
+
+def level_db(frame: AudioArray) -> float:
+    """RMS level of a frame in dBFS (−120 for digital silence)."""
+    power = float(np.mean(np.square(frame, dtype=np.float64)))
+    return 10.0 * math.log10(max(power, 1e-12))

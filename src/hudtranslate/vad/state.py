@@ -11,8 +11,11 @@ States::
       └── silence ≥ min_silence_ms (noise: no event)                    │
       └──────────── silence ≥ min_silence_ms: UtteranceEnd ◄────────────┘
                     (≥ long_utterance_silence_ms once the utterance is long_utterance_s long)
-                    length ≥ max_utterance_s: UtteranceEnd(forced) and, if the speaker
-                    is still talking, UtteranceStart at the very next frame
+                    once long_utterance_s long, a short pause (≥ short_pause_ms near the
+                    noise floor, Silero dipping): UtteranceEnd at its end
+                    length ≥ max_utterance_s: UtteranceEnd(forced) at the quietest frame of
+                    the last cut_search_s and, if the speaker is still talking,
+                    UtteranceStart at that same frame (the audio after the cut is re-used)
 
 Hysteresis as in Silero's own ``get_speech_timestamps``: a silence run begins at the first
 frame below ``threshold - 0.15`` and only a frame at or above ``threshold`` ends it, so a
@@ -23,12 +26,23 @@ from __future__ import annotations
 
 import enum
 import math
+from collections import deque
 from dataclasses import dataclass
+
+import numpy as np
 
 from hudtranslate.config import VadOptions
 
 HYSTERESIS = 0.15
 """The end threshold sits this far below the start threshold."""
+
+NOISE_FLOOR_WINDOW_S = 10.0
+"""The noise floor is the 10th percentile of frame levels over this much recent audio."""
+NOISE_FLOOR_PERCENTILE = 10
+LOWEST_NOISE_FLOOR_DB = -70.0
+"""Digital silence (−inf dBFS) must not make every real pause look loud."""
+CUT_GUARD_S = 0.25
+"""A forced cut is never placed in the very last audio (its quietness is not known yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +56,15 @@ class UtteranceStart:
 class UtteranceEnd:
     """The utterance's audio ends before ``frame`` (trailing pad included).
 
-    ``forced`` means it was cut at ``max_utterance_s`` rather than ended by a pause.
+    ``forced`` means it was cut at ``max_utterance_s`` rather than ended by a pause; the
+    cut may lie before frames already reported as committed (they then belong to the next
+    utterance, which starts at the same frame).
     """
 
     frame: int
     forced: bool = False
+    speech_continues: bool = False
+    """The speaker did not pause (a cut in running speech, or a short pause)."""
 
 
 VadEvent = UtteranceStart | UtteranceEnd
@@ -81,6 +99,11 @@ class SpeechStateMachine:
             max(1, math.ceil(options.long_utterance_silence_ms / frame_ms))
             if options.long_utterance_silence_ms else self.min_silence_frames)
         self.max_frames = max(1, math.floor(options.max_utterance_s * 1000 / frame_ms))
+        self.short_pause_frames = math.ceil(options.short_pause_ms / frame_ms)
+        search_s = min(options.cut_search_s, options.max_utterance_s / 2)
+        self.search_frames = max(1, round(search_s * 1000 / frame_ms))
+        self.guard_frames = math.ceil(CUT_GUARD_S * 1000 / frame_ms)
+        self.floor_frames = max(1, round(NOISE_FLOOR_WINDOW_S * 1000 / frame_ms))
         self.reset()
 
     def reset(self) -> None:
@@ -92,6 +115,10 @@ class SpeechStateMachine:
         self._silence_start: int | None = None
         self._utterance_start = 0
         self._previous_end = 0  # utterances never overlap: starts are clamped to this
+        self._levels: deque[float] = deque(maxlen=self.floor_frames)  # dBFS, newest last
+        self._quiet_run = 0  # frames in a row near the noise floor
+        self._quiet_dipped = False  # Silero dipped below threshold during (or just after) it
+        self._pause_ended = False  # the frame just fed ends a short pause
 
     @property
     def frames_seen(self) -> int:
@@ -119,15 +146,17 @@ class SpeechStateMachine:
     def keep_from(self) -> int:
         """The earliest frame any future event can still include."""
         if self._state is _State.SPEAKING:
-            return self._utterance_start
+            return max(self._utterance_start, self._frames - self.search_frames - 1)
         if self._state is _State.PENDING:
             return max(self._previous_end, self._candidate - self.pad_frames)
         return max(self._previous_end, self._frames - self.pad_frames)
 
-    def push(self, probability: float) -> list[VadEvent]:
-        """Feed the next frame's speech probability; return the events it triggers."""
+    def push(self, probability: float, level_db: float | None = None) -> list[VadEvent]:
+        """Feed the next frame's speech probability (and its level in dBFS, which short
+        pauses and forced cuts use; without it they fall back to the probability alone)."""
         frame = self._frames
         self._frames += 1
+        self._track_level(probability, level_db)
         if self._state is _State.IDLE:
             if probability < self.threshold:
                 return []
@@ -144,13 +173,14 @@ class SpeechStateMachine:
             return self._maybe_confirm()
         if self._silence_long_enough():
             return [self._end(self._trailing_end(), forced=False)]
+        if self._short_pause_ended():
+            # the short pause stays in this utterance
+            return [self._end(self._frames - 1, forced=False, speech_continues=True)]
         if self._frames - self._utterance_start >= self.max_frames:
-            still_talking = self._silence_start is None
-            end = self._frames if still_talking else self._trailing_end()
-            events: list[VadEvent] = [self._end(end, forced=True)]
-            if still_talking:
-                events.append(self._start(self._frames))
-            return events
+            if self._silence_start is not None:
+                return [self._end(self._trailing_end(), forced=True)]
+            cut = self._quietest_frame()
+            return [self._end(cut, forced=True, speech_continues=True), self._start(cut)]
         return []
 
     def finish(self) -> list[VadEvent]:
@@ -170,6 +200,45 @@ class SpeechStateMachine:
                 self._silence_start = frame
         elif self._silence_start is None:
             self._last_voiced = frame  # between the thresholds: still speech, if not paused
+
+    def _track_level(self, probability: float, level_db: float | None) -> None:
+        """Keep the recent levels and note when a short pause has just ended."""
+        self._pause_ended = False
+        if level_db is None:
+            self._levels.append(probability * 100.0)  # no level: the quietest is the least
+            return  # speech-like frame, and short pauses need a level
+        self._levels.append(level_db)
+        floor = max(LOWEST_NOISE_FLOOR_DB,
+                    float(np.percentile(self._levels, NOISE_FLOOR_PERCENTILE)))
+        dipped = self._quiet_dipped or probability < self.threshold
+        if level_db <= floor + self.options.short_pause_db:
+            self._quiet_run += 1
+            self._quiet_dipped = dipped
+            return
+        # Silero reacts a frame late: a dip on the first loud frame still counts.
+        self._pause_ended = dipped and 0 < self.short_pause_frames <= self._quiet_run
+        self._quiet_run, self._quiet_dipped = 0, False
+
+    def _short_pause_ended(self) -> bool:
+        """A short pause ended on this frame, in an utterance already long enough."""
+        return (self._pause_ended
+                and self._frames - 1 - self._utterance_start >= self.long_frames)
+
+    def _quietest_frame(self) -> int:
+        """The frame to cut before: the quietest of the last ``cut_search_s`` (level
+        smoothed 1-2-1 over three frames), not in the last ``CUT_GUARD_S``; ties go to the
+        latest."""
+        levels = list(self._levels)[-(self.search_frames + 1):]
+        newest = self._frames - 1
+        best, best_level = newest, math.inf
+        for offset in range(1, len(levels) - 1):
+            frame = newest - (len(levels) - 1) + offset
+            if frame - self._utterance_start < 1 or newest - frame < self.guard_frames:
+                continue
+            level = (levels[offset - 1] + 2 * levels[offset] + levels[offset + 1]) / 4
+            if level <= best_level:
+                best, best_level = frame, level
+        return best
 
     def _silence_long_enough(self) -> bool:
         if self._silence_start is None:
@@ -197,8 +266,8 @@ class SpeechStateMachine:
         self._silence_start = None
         return UtteranceStart(frame)
 
-    def _end(self, frame: int, *, forced: bool) -> UtteranceEnd:
+    def _end(self, frame: int, *, forced: bool, speech_continues: bool = False) -> UtteranceEnd:
         self._state = _State.IDLE
         self._previous_end = frame
         self._silence_start = None
-        return UtteranceEnd(frame, forced=forced)
+        return UtteranceEnd(frame, forced=forced, speech_continues=speech_continues)
