@@ -17,6 +17,9 @@ from hudtranslate.asr.text import common_prefix, normalize_chinese, to_simplifie
         ("号码是一三九一二三四五六七八", "号码是13912345678"),
         ("二零二五年来了三四个人", "2025年来了三四个人"),
         ("一一检查", "一一检查"),
+        ("运动过度的身体不好运动过度的身体不好气体", "运动过度的身体不好气体"),
+        ("号码是一二三四一二三四", "号码是12341234"),
+        ("谢谢你谢谢你", "谢谢你谢谢你"),
     ],
 )
 def test_normalize_chinese(raw: str, expected: str) -> None:

@@ -6,11 +6,14 @@ utterance. The ``WhisperEngine`` is shared between streams; this object is cheap
 
 from __future__ import annotations
 
+import dataclasses
+import zlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import LocalAgreement
 from hudtranslate.asr.text import normalize_chinese
 from hudtranslate.asr.whisper import MAX_FRAMES, Decoded
@@ -21,6 +24,28 @@ _MAX_UTTERANCE_SAMPLES = (MAX_FRAMES // 100 - 4) * SAMPLE_RATE_HZ
 _NO_SPEECH_PROB = 0.6
 _LOW_LOGPROB = -1.0
 _TOKENS_PER_CHAR = 1.6
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
+"""A final decode that failed is retried sampling at these temperatures (openai-whisper's
+``transcribe`` uses 0.2 steps up to 1.0; three tries bound the cost on two cores)."""
+MAX_COMPRESSION_RATIO = 2.4
+"""openai-whisper's threshold: text that gzip compresses this well is a repetition loop."""
+
+
+def compression_ratio(text: str) -> float:
+    """UTF-8 length ÷ zlib-compressed length, openai-whisper's repetition-loop measure."""
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+def decode_failed(decoded: Decoded) -> bool:
+    """A looping or very unlikely decode (openai-whisper's fallback rule)."""
+    return (compression_ratio(decoded.text) > MAX_COMPRESSION_RATIO
+            or decoded.avg_logprob < _LOW_LOGPROB)
+
+
+def is_silence(decoded: Decoded) -> bool:
+    """Whisper's own no-speech test: likely silence *and* an unlikely text."""
+    return decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB
 
 
 class Decoder(Protocol):
@@ -35,6 +60,8 @@ class Decoder(Protocol):
         max_new_tokens: int = 64,
         padding_s: float = 3.0,
         task: str = "transcribe",
+        prompt: str = "",
+        temperature: float = 0.0,
     ) -> Decoded: ...
 
 
@@ -49,6 +76,7 @@ class StreamingRecognizer:
     _samples: int = 0
     _start_s: float = 0.0
     _decoded_samples: int = 0
+    _speech_continues: bool = False
     _policy: LocalAgreement = field(default_factory=LocalAgreement)
 
     def insert(self, chunk: SpeechChunk) -> None:
@@ -60,6 +88,12 @@ class StreamingRecognizer:
         if len(chunk.samples):
             self._chunks.append(chunk.samples)
             self._samples += len(chunk.samples)
+        self._speech_continues = chunk.speech_continues
+        if chunk.cut_s is not None:  # the utterance ends inside audio already received
+            keep = max(0, round((chunk.cut_s - self._start_s) * SAMPLE_RATE_HZ))
+            if keep < self._samples:
+                self._chunks = [np.concatenate(self._chunks)[:keep]] if keep else []
+                self._samples = keep
 
     @property
     def pending_s(self) -> float:
@@ -84,11 +118,14 @@ class StreamingRecognizer:
         decoded = self._decode(self.options.final_beam_size, forced_prefix=False)
         text = self._policy.finish(decoded or "")
         transcript = self._transcript(text, "", final=True, now_s=now_s) if text else None
+        if transcript is not None and self._speech_continues:
+            transcript = dataclasses.replace(transcript, speech_continues=True)
         self.reset()
         return transcript
 
     def reset(self) -> None:
         self._utterance_id = -1
+        self._speech_continues = False
         self._chunks = []
         self._samples = 0
         self._decoded_samples = 0
@@ -100,7 +137,14 @@ class StreamingRecognizer:
         return audio[-_MAX_UTTERANCE_SAMPLES:]
 
     def _decode(self, beam_size: int, *, forced_prefix: bool = True) -> str | None:
-        audio = self._audio()
+        """Decode the utterance so far; None when Whisper judges it silence.
+
+        The audio is levelled first (``normalize_speech_level``). A final decode (no forced
+        prefix) that loops or is very unlikely is retried at ``FALLBACK_TEMPERATURES``,
+        keeping the most likely try; silence is only judged on that best try, so a hard
+        but real utterance is not dropped for one bad beam.
+        """
+        audio = normalize_speech_level(self._audio())
         self._decoded_samples = self._samples
         duration_s = len(audio) / SAMPLE_RATE_HZ
         max_chars = int(self.options.max_chars_per_s * duration_s) + 4
@@ -110,7 +154,16 @@ class StreamingRecognizer:
             audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
             padding_s=self.options.padding_s,
         )
-        if decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB:
+        if not forced_prefix:
+            for temperature in FALLBACK_TEMPERATURES:
+                if not decode_failed(decoded):
+                    break
+                retry = self.engine.decode(audio, max_new_tokens=budget,
+                                           padding_s=self.options.padding_s,
+                                           temperature=temperature)
+                if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
+                    decoded = retry
+        if is_silence(decoded):
             return None
         return normalize_chinese(decoded.text)[:max_chars]
 

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 MAX_FRAMES = 3000
 """Whisper's encoder takes at most 30 s (3000 mel frames)."""
+_MAX_PROMPT_TOKENS = 223
+"""Whisper's context is 448 tokens; openai-whisper gives the previous text at most half."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,27 +74,37 @@ class WhisperEngine:
         max_new_tokens: int = 64,
         padding_s: float = 3.0,
         task: str = "transcribe",
+        prompt: str = "",
+        temperature: float = 0.0,
     ) -> Decoded:
         """Decode ``audio`` (≤ 30 s) greedily or with a beam, continuing after ``prefix``.
+
+        ``prompt`` is earlier text given as Whisper's previous-context (``<|startofprev|>``,
+        as ``initial_prompt`` in openai-whisper); ``temperature`` > 0 samples instead of
+        searching (the fallback for a failed decode, as in openai-whisper's ``transcribe``).
         """
         tokenizer = self._translate_tokenizer if task == "translate" else self._tokenizer
         padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
         features = self._model.feature_extractor(padded)
         frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
         batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        previous = tokenizer.encode(" " + prompt.strip())[-_MAX_PROMPT_TOKENS:] if prompt else []
+        start = [tokenizer.sot_prev, *previous] if previous else []
+        prompt_ids = [*start, *tokenizer.sot_sequence, tokenizer.no_timestamps]
         prefix_ids = tokenizer.encode(prefix) if prefix else []
+        sampling = {"sampling_temperature": temperature, "sampling_topk": 0} if temperature else {}
         with self._lock:
             result = self._model.model.generate(
                 self._storage_view.from_array(batch),
-                [prompt + prefix_ids],
-                beam_size=beam_size,
-                max_length=len(prompt) + len(prefix_ids) + max_new_tokens,
+                [prompt_ids + prefix_ids],
+                beam_size=1 if temperature else beam_size,
+                max_length=len(prompt_ids) + len(prefix_ids) + max_new_tokens,
                 suppress_blank=not prefix_ids,
                 return_scores=True,
                 return_no_speech_prob=True,
                 repetition_penalty=1.1,
                 no_repeat_ngram_size=0,
+                **sampling,
             )[0]
         ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         text = tokenizer.decode(ids)

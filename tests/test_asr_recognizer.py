@@ -1,0 +1,76 @@
+"""The streaming recogniser's final decode: cuts, fallback on failed decodes, silence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hudtranslate.asr.recognizer import StreamingRecognizer, compression_ratio, decode_failed
+from hudtranslate.asr.whisper import Decoded
+from hudtranslate.config import AsrOptions
+from hudtranslate.events import AudioArray, SpeechChunk
+
+GOOD = Decoded("我们明天去北京。", no_speech_prob=0.01, avg_logprob=-0.2)
+LOOP = Decoded("好的" * 30, no_speech_prob=0.01, avg_logprob=-0.3)
+UNSURE = Decoded("我们明天", no_speech_prob=0.2, avg_logprob=-1.4)
+SILENT = Decoded("谢谢观看", no_speech_prob=0.9, avg_logprob=-1.5)
+
+
+@dataclass
+class ScriptedDecoder:
+    """Answers each decode with the next scripted result; records what it was given."""
+
+    answers: list[Decoded]
+    calls: list[tuple[float, float]] = field(default_factory=list)
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
+               prompt: str = "", temperature: float = 0.0) -> Decoded:
+        self.calls.append((len(audio) / 16_000, temperature))
+        return self.answers[min(len(self.calls) - 1, len(self.answers) - 1)]
+
+
+def speech(seconds: float, start_s: float = 0.0, **final: object) -> SpeechChunk:
+    tone = np.sin(np.arange(int(seconds * 16_000)) * 0.1).astype(np.float32) * 0.1
+    return SpeechChunk(0, tone, start_s, **final)  # type: ignore[arg-type]
+
+
+def final_of(decoder: ScriptedDecoder, *chunks: SpeechChunk) -> str | None:
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))
+    for chunk in chunks:
+        recognizer.insert(chunk)
+    transcript = recognizer.finish(now_s=9.0)
+    return None if transcript is None else transcript.text
+
+
+def test_a_looping_decode_is_retried_warmer() -> None:
+    decoder = ScriptedDecoder([LOOP, GOOD])
+    assert final_of(decoder, speech(3.0)) == GOOD.text
+    assert [temperature for _, temperature in decoder.calls] == [0.0, 0.2]
+
+
+def test_the_most_likely_try_is_kept_and_a_hard_utterance_is_not_dropped() -> None:
+    decoder = ScriptedDecoder([UNSURE, Decoded("我", 0.5, -2.5)])
+    assert final_of(decoder, speech(3.0)) == UNSURE.text
+    assert len(decoder.calls) == 4  # beam, then three temperatures
+
+
+def test_silence_is_dropped_only_after_every_try() -> None:
+    decoder = ScriptedDecoder([SILENT])
+    assert final_of(decoder, speech(2.0)) is None
+    assert len(decoder.calls) == 4
+
+
+def test_a_cut_final_decodes_only_the_audio_before_the_cut() -> None:
+    decoder = ScriptedDecoder([GOOD])
+    text = final_of(decoder, speech(2.0, 10.0),
+                    SpeechChunk(0, np.zeros(0, np.float32), 12.0, final=True, cut_s=11.5))
+    assert text == GOOD.text
+    assert decoder.calls[0][0] == 1.5
+
+
+def test_failure_measures() -> None:
+    assert compression_ratio("") == 0.0
+    assert compression_ratio(LOOP.text) > 2.4 > compression_ratio(GOOD.text)
+    assert decode_failed(LOOP) and decode_failed(UNSURE) and not decode_failed(GOOD)
