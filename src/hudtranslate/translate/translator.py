@@ -19,6 +19,7 @@ from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.glossary import Glossary, replace_copied_terms
 from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.prompts import build_prompt, user_message
+from hudtranslate.translate.spoken import clean_spoken, continues_sentence
 from hudtranslate.translate.text import clean_translation
 
 _CONTEXT_SLACK = 4
@@ -284,7 +285,8 @@ class SessionTranslator:
                 self._close_sentence()
                 english = self._english(rest, _never) or ""
             self._commit(rest, english, transcript.end_s)
-            if rest.rstrip()[-1:] not in _CLAUSE_END or len(self._open_source) > _MAX_OPEN_CHARS:
+            if (len(self._open_source) > _MAX_OPEN_CHARS
+                    or not continues_sentence(rest, speech_continued=transcript.speech_continues)):
                 self._close_sentence()
         self._utterance = _Utterance()
         return self._event(transcript, "", utterance) if utterance.english else None
@@ -308,7 +310,8 @@ class SessionTranslator:
                     reported[:] = words
                     on_words(words)
 
-        raw = self.backend.translate(user_message(arabic_digit_runs(source), terms), self.context,
+        spoken = arabic_digit_runs(clean_spoken(source))
+        raw = self.backend.translate(user_message(spoken, terms), self.context,
                                      forced_prefix=prefix, max_new_tokens=limit,
                                      cancelled=cancelled, on_text=on_text)
         if raw is None:
