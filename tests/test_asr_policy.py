@@ -1,6 +1,6 @@
 import pytest
 
-from hudtranslate.asr.policy import LocalAgreement
+from hudtranslate.asr.policy import LocalAgreement, agreed_prefix, sentence_cut
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,32 @@ def test_finish_takes_final_hypothesis_and_reset_clears() -> None:
     assert policy.committed == ""
     assert policy.update("新") == ("", "新")
 
+
+
+@pytest.mark.parametrize(("previous", "hypothesis", "agreed"), [
+    ("他皱了皱鼻子，我无法", "他皱了皱鼻子我无法想", "他皱了皱鼻子我无法"),
+    ("他皱了皱鼻子我无法", "他皱了皱鼻子。我无法想", "他皱了皱鼻子。我无法"),
+    ("你好。", "你好。我们", "你好"),  # a mark is committed only with words after it
+    ("今天天", "今天下", "今天"),
+    ("", "今天", ""),
+])
+def test_agreement_ignores_punctuation_and_keeps_the_newer_marks(
+        previous: str, hypothesis: str, agreed: str) -> None:
+    assert agreed_prefix(previous, hypothesis) == agreed
+
+
+@pytest.mark.parametrize(("committed", "emitted", "min_chars", "clause_chars", "cut"), [
+    ("你如果有疑问就问汤姆吧。她可能", 0, 4, 0, 12),
+    ("你好。她可能", 0, 4, 0, 0),  # too short to stand alone
+    ("你如果有疑问。就问汤姆吧。她", 0, 4, 0, 13),  # the last sentence end
+    ("你如果有疑问。就问汤姆吧。她", 7, 4, 0, 13),
+    ("你如果有疑问。就问汤姆吧。她", 13, 4, 0, 0),  # nothing after what was given out
+    ("你如果有疑问，就问汤姆", 0, 4, 0, 0),  # clauses off
+    ("汤姆叫玛丽买一份礼物给约翰，你最喜欢", 0, 4, 8, 14),  # a long clause
+    ("你如果有疑问，就问汤姆", 0, 4, 8, 0),  # a short one
+    ("我们走吧。汤姆叫玛丽买一份礼物给约翰，你", 0, 4, 8, 19),  # the last end of either
+    ("你如果有疑问就问汤姆吧。她可能", 0, 0, 8, 0),  # off
+])
+def test_sentence_cut(committed: str, emitted: int, min_chars: int, clause_chars: int,
+                      cut: int) -> None:
+    assert sentence_cut(committed, emitted, min_chars, clause_chars) == cut

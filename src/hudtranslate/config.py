@@ -81,7 +81,13 @@ class VadOptions:
 
 @dataclass(frozen=True)
 class AsrOptions:
-    """Whisper recognition: ``model`` is a catalogue name or a CTranslate2 directory."""
+    """Whisper recognition: ``model`` is a catalogue name or a CTranslate2 directory.
+
+    ``sentence_final_min_chars``: a sentence the recogniser has committed up to its final
+    mark (。！？) with at least this many characters is final at once, while the speaker
+    goes on (0: finals only when the VAD ends an utterance); ``clause_final_min_chars``:
+    the same for a clause (，；：), 0: never.
+    """
 
     model: str = "whisper-base"
     language: str = "zh"
@@ -90,9 +96,13 @@ class AsrOptions:
     partial_interval_ms: int = 1000
     padding_s: float = 3.0
     max_chars_per_s: float = 12.0
+    sentence_final_min_chars: int = 4
+    clause_final_min_chars: int = 8
 
     def __post_init__(self) -> None:
         _check_range("asr.beam_size", self.beam_size, 1, 10)
+        _check_range("asr.sentence_final_min_chars", self.sentence_final_min_chars, 0, 100)
+        _check_range("asr.clause_final_min_chars", self.clause_final_min_chars, 0, 100)
         _check_range("asr.final_beam_size", self.final_beam_size, 1, 10)
         _check_range("asr.partial_interval_ms", self.partial_interval_ms, 100, 10_000)
         _check_range("asr.padding_s", self.padding_s, 0.0, 30.0)

@@ -4,6 +4,11 @@ Whisper re-decodes the whole utterance each time more audio arrives. A character
 committed once two consecutive hypotheses agree on it (LocalAgreement-2, as in
 whisper_streaming); the rest is tentative. Committed text only grows within an utterance,
 so the display never has to erase it.
+
+Whisper base punctuates the same words differently from one decode to the next
+("…鼻子，我无法" / "…鼻子我无法"), so agreement is judged on the words alone, and the
+newer hypothesis's punctuation is kept; a mark is committed only once words after it are
+agreed too, which is what confirms a sentence end.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ class LocalAgreement:
             tail = hypothesis[len(common_prefix(hypothesis, self.committed)) :]
             self._previous = self.committed + tail
             return self.committed, tail
-        agreed = common_prefix(self._previous, hypothesis)
+        agreed = agreed_prefix(self._previous, hypothesis)
         if len(agreed) > len(self.committed):
             self.committed = agreed
         self._previous = hypothesis
@@ -52,3 +57,50 @@ class LocalAgreement:
         self.committed = ""
         self._previous = ""
 
+
+
+SENTENCE_MARKS = "。！？!?"
+CLAUSE_MARKS = "，；：,;:"
+PUNCTUATION = SENTENCE_MARKS + "，、：；,:;…“”\"'《》（）() "
+
+
+def agreed_prefix(previous: str, hypothesis: str) -> str:
+    """The longest prefix of ``hypothesis`` whose words (punctuation and spaces ignored)
+    ``previous`` starts with too, ending on an agreed word character."""
+    i = j = end = 0
+    while j < len(hypothesis):
+        if hypothesis[j] in PUNCTUATION:
+            j += 1
+            continue
+        while i < len(previous) and previous[i] in PUNCTUATION:
+            i += 1
+        if i >= len(previous) or previous[i] != hypothesis[j]:
+            break
+        i, j = i + 1, j + 1
+        end = j
+    return hypothesis[:end]
+
+
+def sentence_cut(committed: str, emitted: int, min_chars: int,
+                 clause_min_chars: int = 0) -> int:
+    """Index just past the last sentence-final mark of ``committed[emitted:]`` that closes
+    at least ``min_chars`` characters after ``emitted`` — or, failing that, the last
+    clause mark (，；：) closing at least ``clause_min_chars`` (0: clauses never), whichever
+    comes later; 0
+    when there is none (``min_chars`` 0: off).
+
+    Whisper's punctuation, once words after it are agreed by two decodes, is where the
+    recogniser itself finds a sentence or clause end: the text up to it can be final while
+    the speaker goes on. Whisper base often ends a sentence with ， in a partial, so long
+    clauses count too (the translator keeps their sentence open).
+    """
+    if min_chars <= 0:
+        return 0
+    cuts = [0]
+    for marks, least in ((SENTENCE_MARKS, min_chars), (CLAUSE_MARKS, clause_min_chars)):
+        for index in range(len(committed) - 1, emitted - 1, -1):
+            if least > 0 and committed[index] in marks:
+                if len(committed[emitted:index].strip(PUNCTUATION)) >= least:
+                    cuts.append(index + 1)
+                break
+    return max(cuts)

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from hudtranslate.asr.levels import normalize_speech_level
-from hudtranslate.asr.policy import LocalAgreement
+from hudtranslate.asr.policy import LocalAgreement, sentence_cut
 from hudtranslate.asr.text import normalize_chinese
 from hudtranslate.asr.whisper import MAX_FRAMES, Decoded
 from hudtranslate.config import AsrOptions
@@ -67,7 +67,15 @@ class Decoder(Protocol):
 
 @dataclass
 class StreamingRecognizer:
-    """Turns ``SpeechChunk``s into committed + tentative ``Transcript``s."""
+    """Turns ``SpeechChunk``s into committed + tentative ``Transcript``s.
+
+    A sentence the recogniser has committed up to its final mark (``sentence_cut``) is
+    given out as a final at once, while the speaker goes on: speech without pauses then
+    gets its English sentence by sentence instead of when the VAD cuts. The audio is not
+    cut there (its time is only estimated); the sentences given out stay the decoder's
+    forced prefix for the rest of the utterance, so no word is lost or said twice.
+    Transcripts are numbered per sentence (``utterance_id`` counts finals given out).
+    """
 
     engine: Decoder
     options: AsrOptions
@@ -78,13 +86,19 @@ class StreamingRecognizer:
     _decoded_samples: int = 0
     _speech_continues: bool = False
     _policy: LocalAgreement = field(default_factory=LocalAgreement)
+    _emitted: str = ""
+    """Committed text of this utterance already given out as sentence finals."""
+    _segment_id: int = -1
+    _segment_start_s: float = 0.0
+    _next_segment_id: int = 0
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
         if chunk.utterance_id != self._utterance_id:
             self.reset()
             self._utterance_id = chunk.utterance_id
-            self._start_s = chunk.start_s
+            self._start_s = self._segment_start_s = chunk.start_s
+            self._new_segment()
         if len(chunk.samples):
             self._chunks.append(chunk.samples)
             self._samples += len(chunk.samples)
@@ -108,15 +122,29 @@ class StreamingRecognizer:
         if decoded is None:
             return None
         committed, tentative = self._policy.update(decoded)
-        return self._transcript(committed, tentative, final=False, now_s=now_s)
+        emitted = len(self._emitted)
+        cut = sentence_cut(committed, emitted, self.options.sentence_final_min_chars,
+                           self.options.clause_final_min_chars)
+        if cut:
+            sentence = self._transcript(committed[emitted:cut], "", final=True, now_s=now_s)
+            end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * cut / len(decoded)
+            sentence = dataclasses.replace(sentence, end_s=max(sentence.start_s, end_s),
+                                           speech_continues=True)
+            self._emitted = committed[:cut]
+            self._segment_start_s = sentence.end_s
+            self._new_segment()
+            return sentence
+        return self._transcript(committed[emitted:], tentative, final=False, now_s=now_s)
 
     def finish(self, now_s: float) -> Transcript | None:
         """Final decode at the end of an utterance; None if it held no speech."""
         if self._utterance_id < 0 or self._samples == 0:
             self.reset()
             return None
-        decoded = self._decode(self.options.final_beam_size, forced_prefix=False)
+        decoded = self._decode(self.options.final_beam_size, final=True)
         text = self._policy.finish(decoded or "")
+        if self._emitted:  # sentences already given out: only the rest is new
+            text = text[len(self._emitted):] if len(text) > len(self._emitted) else ""
         transcript = self._transcript(text, "", final=True, now_s=now_s) if text else None
         if transcript is not None and self._speech_continues:
             transcript = dataclasses.replace(transcript, speech_continues=True)
@@ -125,40 +153,46 @@ class StreamingRecognizer:
 
     def reset(self) -> None:
         self._utterance_id = -1
+        self._emitted = ""
         self._speech_continues = False
         self._chunks = []
         self._samples = 0
         self._decoded_samples = 0
         self._policy.reset()
 
+    def _new_segment(self) -> None:
+        self._segment_id = self._next_segment_id
+        self._next_segment_id += 1
+
     def _audio(self) -> AudioArray:
         audio = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
         self._chunks = [audio]
         return audio[-_MAX_UTTERANCE_SAMPLES:]
 
-    def _decode(self, beam_size: int, *, forced_prefix: bool = True) -> str | None:
+    def _decode(self, beam_size: int, *, final: bool = False) -> str | None:
         """Decode the utterance so far; None when Whisper judges it silence.
 
-        The audio is levelled first (``normalize_speech_level``). A final decode (no forced
-        prefix) that loops or is very unlikely is retried at ``FALLBACK_TEMPERATURES``,
-        keeping the most likely try; silence is only judged on that best try, so a hard
-        but real utterance is not dropped for one bad beam.
+        The audio is levelled first (``normalize_speech_level``). A partial continues the
+        committed text (forced prefix); a final is decoded afresh after only the sentences
+        already given out. A final that loops or is very unlikely is retried at
+        ``FALLBACK_TEMPERATURES``, keeping the most likely try; silence is only judged on
+        that best try, so a hard but real utterance is not dropped for one bad beam.
         """
         audio = normalize_speech_level(self._audio())
         self._decoded_samples = self._samples
         duration_s = len(audio) / SAMPLE_RATE_HZ
         max_chars = int(self.options.max_chars_per_s * duration_s) + 4
-        prefix = self._policy.committed if forced_prefix else ""
+        prefix = self._emitted if final else self._policy.committed
         budget = max(4, int((max_chars - len(prefix)) * _TOKENS_PER_CHAR))
         decoded = self.engine.decode(
             audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
             padding_s=self.options.padding_s,
         )
-        if not forced_prefix:
+        if final:
             for temperature in FALLBACK_TEMPERATURES:
                 if not decode_failed(decoded):
                     break
-                retry = self.engine.decode(audio, max_new_tokens=budget,
+                retry = self.engine.decode(audio, prefix=prefix, max_new_tokens=budget,
                                            padding_s=self.options.padding_s,
                                            temperature=temperature)
                 if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
@@ -170,10 +204,10 @@ class StreamingRecognizer:
     def _transcript(self, committed: str, tentative: str, *, final: bool,
                     now_s: float) -> Transcript:
         return Transcript(
-            utterance_id=self._utterance_id,
+            utterance_id=self._segment_id,
             committed=committed,
             tentative=tentative,
-            start_s=self._start_s,
+            start_s=self._segment_start_s,
             end_s=self._start_s + self._samples / SAMPLE_RATE_HZ,
             final=final,
             emitted_s=now_s,
