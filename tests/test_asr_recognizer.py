@@ -74,3 +74,26 @@ def test_failure_measures() -> None:
     assert compression_ratio("") == 0.0
     assert compression_ratio(LOOP.text) > 2.4 > compression_ratio(GOOD.text)
     assert decode_failed(LOOP) and decode_failed(UNSURE) and not decode_failed(GOOD)
+
+
+def test_a_committed_sentence_is_final_while_the_speaker_goes_on() -> None:
+    decoder = ScriptedDecoder([
+        Decoded("我们明天去北京吧。汤姆", 0.01, -0.2),
+        Decoded("我们明天去北京吧。汤姆也", 0.01, -0.2),
+        Decoded("我们明天去北京吧。汤姆也去。", 0.01, -0.2),
+    ])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40,
+                                                         partial_interval_ms=500))
+    recognizer.insert(speech(2.0))
+    first = recognizer.process(now_s=2.0)
+    assert first is not None and not first.final
+    recognizer.insert(speech(1.0, start_s=2.0))
+    sentence = recognizer.process(now_s=3.0)
+    assert sentence is not None and sentence.final and sentence.text == "我们明天去北京吧。"
+    assert 0.0 < sentence.end_s < 3.0 and sentence.speech_continues
+    recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.0, final=True))
+    rest = recognizer.finish(now_s=3.5)
+    assert rest is not None and rest.text == "汤姆也去。"  # nothing lost, nothing twice
+    assert rest.utterance_id == sentence.utterance_id + 1
+    assert rest.start_s == sentence.end_s
+    assert decoder.calls[-1][1] == 0.0  # the final is forced after the sentence given out
