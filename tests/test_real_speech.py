@@ -1,0 +1,74 @@
+"""Real people's speech and speech without pauses, on the real models (issue 9).
+
+Assertions are on meaning-bearing content (numbers, names, a question kept a question)
+and on what segmentation must guarantee (units of at most 8 s, no words lost or said
+twice at a cut), never on exact strings.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jiwer
+import pytest
+from tests.conftest import read_jsonl
+
+from hudtranslate.audio import file_chunks, read_audio_file
+from hudtranslate.config import Settings
+from hudtranslate.eval.cer import corpus_cer, normalize_for_cer
+from hudtranslate.pipeline import PipelineResult, run_pipeline
+from hudtranslate.translate.text import has_cjk
+
+pytestmark = [pytest.mark.real, pytest.mark.timeout(900)]
+
+REAL_CLIPS = {
+    # clip: patterns the English must carry (what the speaker meant, any wording)
+    "real-012": [r"\brun(ning)?\b", r"\bhealth"],
+    "real-018": [r"\b7:30\b|\bseven[- ]thirty\b|\bhalf past seven\b",
+                 r"\b9:30\b|\bnine[- ]thirty\b|\bhalf past nine\b", r"\bMonday\b",
+                 r"\bFriday\b"],
+    "real-027": [r"\bgift|present\b", r"\b(mom|mother|mum)\b", r"\baquarium|ocean\b", r"\?\s*$"],
+}
+
+
+async def run(samples: Any, engines: Any, settings: Settings) -> PipelineResult:
+    return await run_pipeline(file_chunks(samples, 100, False), engines, settings)
+
+
+def english(result: PipelineResult) -> str:
+    return " ".join(t.committed for t in result.translations)
+
+
+@pytest.mark.parametrize("clip", sorted(REAL_CLIPS))
+async def test_real_recordings_keep_their_meaning(
+    clip: str, shared_data: Path, real_engines: Any, real_settings: Settings
+) -> None:
+    row = next(r for r in read_jsonl(shared_data / "real" / "real.jsonl") if r["id"] == clip)
+    result = await run(read_audio_file(shared_data / "real" / row["wav"]), real_engines,
+                       real_settings)
+    text = english(result)
+    assert not has_cjk(text), text
+    for pattern in REAL_CLIPS[clip]:
+        assert re.search(pattern, text, re.IGNORECASE), f"{clip}: {pattern!r} not in {text!r}"
+    chinese = "".join(t.text for t in result.transcripts)
+    assert corpus_cer([row["zh"]], [chinese]) <= 0.2, chinese
+
+
+async def test_nonstop_speech_is_cut_into_short_units_without_losing_or_repeating_words(
+    shared_data: Path, real_engines: Any, real_settings: Settings
+) -> None:
+    cases = shared_data.parent / "cases"
+    case = next(c for c in read_jsonl(cases / "cases.jsonl") if c["id"] == "06-nonstop-speech")
+    result = await run(read_audio_file(cases / case["file"]), real_engines, real_settings)
+    units = [t.end_s - t.start_s for t in result.transcripts]
+    assert len(units) >= 12 and max(units) <= 8.0 + 0.05, units
+    reference = normalize_for_cer(case["zh"])
+    heard = normalize_for_cer("".join(t.text for t in result.transcripts))
+    words = jiwer.process_characters(reference, heard)
+    # words said twice at a cut are insertions, words lost at a cut are deletions
+    assert words.insertions <= 0.03 * len(reference), (words.insertions, heard)
+    assert words.deletions <= 0.05 * len(reference), (words.deletions, heard)
+    text = english(result)
+    assert text.count("Tom") >= 4 and not has_cjk(text), text
