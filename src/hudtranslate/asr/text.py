@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 
-import zhconv
-import zhconv.zhconv
+import opencc
 
 _ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -22,16 +20,14 @@ _DIGIT_RUN = re.compile(f"[{''.join(_DIGITS)}]{{4,}}")
 
 
 @functools.cache
-def _load_dictionary() -> None:
-    # zhconv's default loader leaves its dictionary file open (a ResourceWarning);
-    # loading it by path closes the file.
-    zhconv.zhconv.loaddict(str(Path(zhconv.__file__).parent / "zhcdict.json"))
+def _converter() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
 
 
 def to_simplified(text: str) -> str:
-    """Whisper mixes Traditional and Simplified characters; the product shows Simplified."""
-    _load_dictionary()
-    simplified: str = zhconv.convert(text, "zh-cn")
+    """Whisper mixes Traditional and Simplified characters; the product shows Simplified
+    (OpenCC's ``t2s`` conversion, Apache-2.0)."""
+    simplified: str = _converter().convert(text)
     return simplified
 
 
