@@ -152,8 +152,8 @@ class SpeechStateMachine:
         return max(self._previous_end, self._frames - self.pad_frames)
 
     def push(self, probability: float, level_db: float | None = None) -> list[VadEvent]:
-        """Feed the next frame's speech probability (and its level in dBFS, which short
-        pauses and forced cuts use; without it they fall back to the probability alone)."""
+        """Feed the next frame's speech probability and its level in dBFS. Short pauses
+        need the level; without it a forced cut goes to the least speech-like frame."""
         frame = self._frames
         self._frames += 1
         self._track_level(probability, level_db)
