@@ -97,3 +97,22 @@ def test_a_committed_sentence_is_final_while_the_speaker_goes_on() -> None:
     assert rest.utterance_id == sentence.utterance_id + 1
     assert rest.start_s == sentence.end_s
     assert decoder.calls[-1][1] == 0.0  # the final is forced after the sentence given out
+
+
+def test_a_final_that_stops_early_does_not_lose_the_agreed_words() -> None:
+    decoder = ScriptedDecoder([
+        Decoded("周一到周五的直播片段言下之意就是", 0.01, -0.2),
+        Decoded("周一到周五的直播片段言下之意就是废话", 0.01, -0.2),
+        Decoded("周一到周五的直播片段。", 0.01, -0.2),  # the final beam stops early
+        Decoded("周一到周五的直播片段言下之意就是废话有点多。", 0.01, -0.2),
+    ])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40,
+                                                         partial_interval_ms=500,
+                                                         sentence_final_min_chars=0))
+    recognizer.insert(speech(2.0))
+    recognizer.process(now_s=2.0)
+    recognizer.insert(speech(1.0, start_s=2.0))
+    recognizer.process(now_s=3.0)
+    recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.0, final=True))
+    final = recognizer.finish(now_s=3.5)
+    assert final is not None and final.text == "周一到周五的直播片段言下之意就是废话有点多。"

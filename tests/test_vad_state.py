@@ -92,7 +92,7 @@ CASES = [
 LEVELED = VadOptions(threshold=0.5, min_silence_ms=300, min_speech_ms=200, speech_pad_ms=100,
                      max_utterance_s=2.0, long_utterance_s=1.0, short_pause_ms=200,
                      short_pause_db=10.0, cut_search_s=1.0)
-LEVEL_FRAMES = {"S": (0.9, -20.0), ".": (0.05, -60.0), "q": (0.4, -60.0), "Q": (0.9, -60.0)}
+LEVEL_FRAMES = {"S": (0.9, -20.0), ".": (0.05, -60.0), "q": (0.4, -60.0), "Q": (0.97, -60.0)}
 
 
 def run_leveled(pattern: str, options: VadOptions = LEVELED) -> list[str]:
@@ -319,3 +319,11 @@ def test_segmenter_reset_starts_a_new_stream_with_fresh_ids() -> None:
     assert {c.utterance_id for c in first} == {0} and {c.utterance_id for c in second} == {1}
     assert [c.start_s for c in first] == [c.start_s for c in second]
     assert vad.resets == 2
+
+
+def test_frame_level_ignores_a_dc_offset() -> None:
+    from hudtranslate.vad.segmenter import level_db
+
+    faint = script(".")
+    assert level_db(faint + np.float32(0.3)) == pytest.approx(level_db(faint), abs=0.01)
+    assert level_db(np.zeros(FRAME, np.float32)) == pytest.approx(-120.0)

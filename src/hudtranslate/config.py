@@ -47,10 +47,10 @@ class VadOptions:
 
     Speech without pauses is cut too: once an utterance has lasted ``long_utterance_s``, a
     short pause of ``short_pause_ms`` ends it (frames within ``short_pause_db`` of the
-    noise floor while Silero's probability dips below ``threshold``: the gap between two
-    sentences of a fast speaker, 0: off), and at ``max_utterance_s`` it is cut at the
-    quietest point of its last ``cut_search_s`` (at most half of it; never mid-word at a
-    fixed length), the
+    noise floor while Silero's probability dips below ``short_pause_probability``: the
+    gap between two sentences of a fast speaker, 0: off), and at ``max_utterance_s`` it
+    is cut at the quietest point of its last ``cut_search_s`` (at most half of it; never
+    mid-word at a fixed length), the
     audio after the cut starting the next utterance. ``long_utterance_silence_ms`` (0:
     off) is the older knob: the same, with Silero's own end of speech.
     """
@@ -64,6 +64,7 @@ class VadOptions:
     long_utterance_silence_ms: int = 0
     short_pause_ms: int = 64
     short_pause_db: float = 10.0
+    short_pause_probability: float = 0.9
     cut_search_s: float = 3.0
 
     def __post_init__(self) -> None:
@@ -76,6 +77,7 @@ class VadOptions:
         _check_range("vad.long_utterance_silence_ms", self.long_utterance_silence_ms, 0, 5000)
         _check_range("vad.short_pause_ms", self.short_pause_ms, 0, 5000)
         _check_range("vad.short_pause_db", self.short_pause_db, 0.0, 60.0)
+        _check_range("vad.short_pause_probability", self.short_pause_probability, 0.05, 1.0)
         _check_range("vad.cut_search_s", self.cut_search_s, 0.5, 10.0)
 
 

@@ -39,7 +39,7 @@ class SpeechChunk:
     A final chunk's ``cut_s``, when set, is where the utterance really ends: speech without
     a pause was cut there, inside audio already sent, and the audio after ``cut_s`` is sent
     again as the start of the next utterance. ``speech_continues`` on a final chunk: the
-    speaker did not pause there (a cut in running speech, or a very short pause).
+    speaker did not pause there (a cut in running speech).
     """
 
     utterance_id: int

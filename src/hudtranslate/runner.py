@@ -21,7 +21,7 @@ from hudtranslate.audio import (
 from hudtranslate.captions import TerminalCaptions, make_frame_sink
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
-from hudtranslate.errors import AudioError
+from hudtranslate.errors import AudioError, ConfigError
 from hudtranslate.events import AudioChunk, StreamEnd, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
@@ -132,7 +132,11 @@ async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,
                        out_dir: Path, stem: str, display: Sink, *, realtime: bool,
                        console: Console, extra_sinks: Sequence[Sink] = ()) -> int:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot use {out_dir} as the output folder: "
+                          f"{exc.strerror or exc}") from None
     transcript = _TranscriptSink(out_dir / f"{stem}.jsonl")
     result: PipelineResult | None = None
     try:

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from hudtranslate.asr.levels import normalize_speech_level
-from hudtranslate.asr.policy import LocalAgreement, sentence_cut
+from hudtranslate.asr.policy import PUNCTUATION, LocalAgreement, sentence_cut
 from hudtranslate.asr.text import normalize_chinese
 from hudtranslate.asr.whisper import MAX_FRAMES, Decoded
 from hudtranslate.config import AsrOptions
@@ -29,6 +29,14 @@ FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
 ``transcribe`` uses 0.2 steps up to 1.0; three tries bound the cost on two cores)."""
 MAX_COMPRESSION_RATIO = 2.4
 """openai-whisper's threshold: text that gzip compresses this well is a repetition loop."""
+
+
+EARLY_STOP_SHARE = 0.8
+"""A final holding less than this share of the words already agreed stopped early."""
+
+
+def _spoken_chars(text: str) -> int:
+    return sum(1 for char in text if char not in PUNCTUATION)
 
 
 def compression_ratio(text: str) -> float:
@@ -142,6 +150,14 @@ class StreamingRecognizer:
             self.reset()
             return None
         decoded = self._decode(self.options.final_beam_size, final=True)
+        agreed = self._policy.committed
+        if decoded is not None and _spoken_chars(decoded) < EARLY_STOP_SHARE * _spoken_chars(
+                agreed):
+            # The final beam stopped early: keep what two decodes agreed on and decode the
+            # rest after it, rather than lose the words.
+            forced = self._decode(self.options.final_beam_size)
+            if forced is not None and _spoken_chars(forced) >= _spoken_chars(agreed):
+                decoded = forced
         text = self._policy.finish(decoded or "")
         if self._emitted:  # sentences already given out: only the rest is new
             text = text[len(self._emitted):] if len(text) > len(self._emitted) else ""

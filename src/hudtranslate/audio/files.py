@@ -7,6 +7,7 @@ benchmarks) or "realtime" (paced like a microphone, for demos and latency measur
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,8 @@ import soundfile
 from hudtranslate.audio.pcm import Resampler, to_mono
 from hudtranslate.errors import AudioError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
+
+log = logging.getLogger(__name__)
 
 _READ_BLOCK_FRAMES = 65_536  # decode in blocks so long files never hold two full copies
 
@@ -32,12 +35,17 @@ def read_audio_file(path: str | Path) -> AudioArray:
     if path.is_dir():
         raise AudioError(f"{path} is a directory, not an audio file")
     pieces: list[AudioArray] = []
+    broken = 0  # NaN/inf samples of a damaged float file: silence, before resampling spreads them
     try:
         with soundfile.SoundFile(path) as handle:
             resampler = Resampler(handle.samplerate, SAMPLE_RATE_HZ)
             for block in handle.blocks(
                 blocksize=_READ_BLOCK_FRAMES, dtype="float32", always_2d=True
             ):
+                finite = np.isfinite(block)
+                if not finite.all():
+                    broken += int(np.count_nonzero(~finite))
+                    block = np.where(finite, block, np.float32(0.0))
                 pieces.append(resampler.process(to_mono(block)))
             pieces.append(resampler.flush())
     except (RuntimeError, OSError) as exc:
@@ -47,6 +55,8 @@ def read_audio_file(path: str | Path) -> AudioArray:
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     if len(samples) == 0:
         raise AudioError(f"audio file is empty (no samples): {path}")
+    if broken:
+        log.warning("%s: %d samples are not numbers (NaN/inf); read as silence", path, broken)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 

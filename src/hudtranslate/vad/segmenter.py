@@ -150,6 +150,8 @@ class SpeechSegmenter:
 
 
 def level_db(frame: AudioArray) -> float:
-    """RMS level of a frame in dBFS (−120 for digital silence)."""
-    power = float(np.mean(np.square(frame, dtype=np.float64)))
+    """RMS level of a frame in dBFS without its DC offset (−120 for digital silence): a
+    constant offset is not sound, and must not hide the pauses."""
+    centred = frame.astype(np.float64) - float(np.mean(frame, dtype=np.float64))
+    power = float(np.mean(np.square(centred)))
     return 10.0 * math.log10(max(power, 1e-12))

@@ -64,7 +64,7 @@ class UtteranceEnd:
     frame: int
     forced: bool = False
     speech_continues: bool = False
-    """The speaker did not pause (a cut in running speech, or a short pause)."""
+    """The speaker did not pause: a cut in running speech."""
 
 
 VadEvent = UtteranceStart | UtteranceEnd
@@ -174,8 +174,8 @@ class SpeechStateMachine:
         if self._silence_long_enough():
             return [self._end(self._trailing_end(), forced=False)]
         if self._short_pause_ended():
-            # the short pause stays in this utterance
-            return [self._end(self._frames - 1, forced=False, speech_continues=True)]
+            # the short pause stays in this utterance; the speaker did pause, however briefly
+            return [self._end(self._frames - 1, forced=False)]
         if self._frames - self._utterance_start >= self.max_frames:
             if self._silence_start is not None:
                 return [self._end(self._trailing_end(), forced=True)]
@@ -210,7 +210,7 @@ class SpeechStateMachine:
         self._levels.append(level_db)
         floor = max(LOWEST_NOISE_FLOOR_DB,
                     float(np.percentile(self._levels, NOISE_FLOOR_PERCENTILE)))
-        dipped = self._quiet_dipped or probability < self.threshold
+        dipped = self._quiet_dipped or probability < self.options.short_pause_probability
         if level_db <= floor + self.options.short_pause_db:
             self._quiet_run += 1
             self._quiet_dipped = dipped
