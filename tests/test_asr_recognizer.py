@@ -26,7 +26,7 @@ class ScriptedDecoder:
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
-               prompt: str = "", temperature: float = 0.0) -> Decoded:
+               temperature: float = 0.0) -> Decoded:
         self.calls.append((len(audio) / 16_000, temperature))
         return self.answers[min(len(self.calls) - 1, len(self.answers) - 1)]
 

@@ -48,7 +48,7 @@ class RecordingDecoder:
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
-               task: str = "transcribe", prompt: str = "",
+               task: str = "transcribe",
                temperature: float = 0.0) -> Decoded:
         self.calls.append({"seconds": len(audio) / 16_000, "beam_size": beam_size, "task": task})
         # the talk's sentences in turn, in the fake translator's English (the references)

@@ -45,7 +45,7 @@ class FakeDecoder:
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
-               task: str = "transcribe", prompt: str = "",
+               task: str = "transcribe",
                temperature: float = 0.0) -> Decoded:
         duration_s = len(audio) / SAMPLE_RATE_HZ
         self.calls.append((duration_s, prefix))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hudtranslate.asr.text import common_prefix
+from hudtranslate.asr.text import CLAUSE_MARKS, CUT_CLAUSE_MARKS, SENTENCE_MARKS, common_prefix
 
 
 @dataclass
@@ -59,9 +59,7 @@ class LocalAgreement:
 
 
 
-SENTENCE_MARKS = "。！？!?"
-CLAUSE_MARKS = "，；：,;:"
-PUNCTUATION = SENTENCE_MARKS + "，、：；,:;…“”\"'《》（）() "
+PUNCTUATION = SENTENCE_MARKS + CLAUSE_MARKS + "…“”\"'《》（）() "
 
 
 def agreed_prefix(previous: str, hypothesis: str) -> str:
@@ -84,9 +82,8 @@ def agreed_prefix(previous: str, hypothesis: str) -> str:
 def sentence_cut(committed: str, emitted: int, min_chars: int,
                  clause_min_chars: int = 0) -> int:
     """Index just past the last sentence-final mark of ``committed[emitted:]`` that closes
-    at least ``min_chars`` characters after ``emitted`` — or, failing that, the last
-    clause mark (，；：) closing at least ``clause_min_chars`` (0: clauses never), whichever
-    comes later; 0
+    at least ``min_chars`` characters after ``emitted``, or the last clause mark (，；：)
+    closing at least ``clause_min_chars`` (0: clauses never), whichever comes later; 0
     when there is none (``min_chars`` 0: off).
 
     Whisper's punctuation, once words after it are agreed by two decodes, is where the
@@ -97,7 +94,7 @@ def sentence_cut(committed: str, emitted: int, min_chars: int,
     if min_chars <= 0:
         return 0
     cuts = [0]
-    for marks, least in ((SENTENCE_MARKS, min_chars), (CLAUSE_MARKS, clause_min_chars)):
+    for marks, least in ((SENTENCE_MARKS, min_chars), (CUT_CLAUSE_MARKS, clause_min_chars)):
         for index in range(len(committed) - 1, emitted - 1, -1):
             if least > 0 and committed[index] in marks:
                 if len(committed[emitted:index].strip(PUNCTUATION)) >= least:

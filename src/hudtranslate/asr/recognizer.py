@@ -68,7 +68,6 @@ class Decoder(Protocol):
         max_new_tokens: int = 64,
         padding_s: float = 3.0,
         task: str = "transcribe",
-        prompt: str = "",
         temperature: float = 0.0,
     ) -> Decoded: ...
 

@@ -7,6 +7,13 @@ import re
 
 import opencc
 
+SENTENCE_MARKS = "。！？!?"
+"""Marks that end a sentence."""
+CLAUSE_MARKS = "，、：；,:;"
+"""Marks that end a clause (、 separates list items)."""
+CUT_CLAUSE_MARKS = CLAUSE_MARKS.replace("、", "")
+"""Clause marks a clause may be committed or made final at (not 、, between list items)."""
+
 _ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}，。！？、：；])\s+(?=[{_CJK}，。！？、：；])")

@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 
 MAX_FRAMES = 3000
 """Whisper's encoder takes at most 30 s (3000 mel frames)."""
-_MAX_PROMPT_TOKENS = 223
-"""Whisper's context is 448 tokens; openai-whisper gives the previous text at most half."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,23 +72,19 @@ class WhisperEngine:
         max_new_tokens: int = 64,
         padding_s: float = 3.0,
         task: str = "transcribe",
-        prompt: str = "",
         temperature: float = 0.0,
     ) -> Decoded:
         """Decode ``audio`` (≤ 30 s) greedily or with a beam, continuing after ``prefix``.
 
-        ``prompt`` is earlier text given as Whisper's previous-context (``<|startofprev|>``,
-        as ``initial_prompt`` in openai-whisper); ``temperature`` > 0 samples instead of
-        searching (the fallback for a failed decode, as in openai-whisper's ``transcribe``).
+        ``temperature`` > 0 samples instead of searching (the fallback for a failed
+        decode, as in openai-whisper's ``transcribe``).
         """
         tokenizer = self._translate_tokenizer if task == "translate" else self._tokenizer
         padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
         features = self._model.feature_extractor(padded)
         frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
         batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
-        previous = tokenizer.encode(" " + prompt.strip())[-_MAX_PROMPT_TOKENS:] if prompt else []
-        start = [tokenizer.sot_prev, *previous] if previous else []
-        prompt_ids = [*start, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+        prompt_ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         prefix_ids = tokenizer.encode(prefix) if prefix else []
         sampling = {"sampling_temperature": temperature, "sampling_topk": 0} if temperature else {}
         with self._lock:

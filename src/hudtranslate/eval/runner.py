@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from hudtranslate.asr.recognizer import Decoder
+from hudtranslate.asr.recognizer import Decoder, is_silence
 from hudtranslate.asr.text import normalize_chinese
 from hudtranslate.asr.whisper import MAX_FRAMES
 from hudtranslate.audio import file_chunks
@@ -63,8 +63,6 @@ ASR_SYSTEMS = (SIMULTANEOUS, SENTENCE)
 """The systems that show Chinese (whisper-translate goes straight to English)."""
 
 BASELINE_BEAM_SIZE = 5
-_NO_SPEECH_PROB = 0.6  # the recogniser's hallucination gate, applied to the baseline too
-_LOW_LOGPROB = -1.0
 _MAX_BASELINE_SAMPLES = (MAX_FRAMES // 100 - 4) * SAMPLE_RATE_HZ
 
 
@@ -210,7 +208,7 @@ def _whisper_translate(decoder: Decoder, audio: AudioArray, last: SpeechChunk, s
         max_new_tokens=min(224, int(8 * duration_s) + 16),
         padding_s=settings.asr.padding_s, task="translate",
     )
-    if decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB:
+    if is_silence(decoded):  # the recogniser's hallucination gate, applied to the baseline
         return None
     text = " ".join(decoded.text.split())
     if not text:

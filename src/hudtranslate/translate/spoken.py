@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = "。！？!?…"
-_CLAUSE_END = "，、：；,:;"
+from hudtranslate.asr.text import CLAUSE_MARKS, SENTENCE_MARKS
 
 _HESITATIONS = re.compile(r"[嗯呃]+[，,、]?")
 """Hesitation sounds that are never words in running Mandarin."""
@@ -54,8 +53,8 @@ def continues_sentence(chinese: str, *, speech_continued: bool) -> bool:
     final mark, and gluing separate sentences was measured to hurt more than splitting one.
     """
     text = chinese.rstrip()
-    if not text or text[-1] in _SENTENCE_END:
+    if not text or text[-1] in SENTENCE_MARKS + "…":
         return False
-    if text[-1] in _CLAUSE_END or speech_continued:
+    if text[-1] in CLAUSE_MARKS or speech_continued:
         return True
     return text.endswith(OPEN_WORDS)

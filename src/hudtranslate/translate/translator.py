@@ -13,7 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hudtranslate.asr.text import arabic_digit_runs
+from hudtranslate.asr.text import (
+    CLAUSE_MARKS,
+    CUT_CLAUSE_MARKS,
+    SENTENCE_MARKS,
+    arabic_digit_runs,
+)
 from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.glossary import Glossary, replace_copied_terms
@@ -94,8 +99,6 @@ class LlamaBackend:
         return forced_prefix + "".join(pieces)
 
 
-_CLAUSE_END = "，、：；,:;"
-_SENTENCE_END = "。！？!?"
 _MAX_OPEN_CHARS = 60
 """A sentence continued over several pauses is closed after this many characters."""
 
@@ -106,7 +109,7 @@ def _never() -> bool:
 
 def last_sentence_end(text: str) -> int:
     """Index just past the last sentence-final mark in ``text`` (0 if there is none)."""
-    return max((i + 1 for i, char in enumerate(text) if char in _SENTENCE_END), default=0)
+    return max((i + 1 for i, char in enumerate(text) if char in SENTENCE_MARKS), default=0)
 
 
 @dataclass
@@ -121,9 +124,7 @@ class _Utterance:
     tentative: str = ""
 
 
-_PUNCTUATION = _CLAUSE_END + _SENTENCE_END + "…"
-_CLAUSE_COMMIT_MARKS = _CLAUSE_END.replace("、", "")
-"""Marks a committed clause may end at (not 、, which separates list items)."""
+_PUNCTUATION = CLAUSE_MARKS + SENTENCE_MARKS + "…"
 
 
 def clause_end(text: str, done: int, min_chars: int) -> int:
@@ -132,7 +133,7 @@ def clause_end(text: str, done: int, min_chars: int) -> int:
     if min_chars <= 0:
         return 0
     for index in range(len(text) - 1, done - 1, -1):
-        if text[index] in _CLAUSE_COMMIT_MARKS:
+        if text[index] in CUT_CLAUSE_MARKS:
             return index + 1 if index - done >= min_chars else 0
     return 0
 
