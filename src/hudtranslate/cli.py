@@ -1,5 +1,5 @@
-"""Command line: ``hudtranslate live | file PATH | demo | serve | stream | transcripts | models
-| bench``.
+"""Command line: ``hudtranslate live | file PATH | demo | look IMAGE | serve | stream |
+transcripts | models | bench``.
 
 Thin: parse arguments into ``Settings`` (defaults < TOML < environment < flags), then run.
 Expected failures (``HudTranslateError``) print one line and exit 1; Ctrl-C exits 130
@@ -105,7 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(commands, common)
     add_serve_command(commands, common)
     _add_wearer_commands(commands, common)
+    _add_look(commands, common)
     return parser
+
+
+def _add_look(commands: Any, common: argparse.ArgumentParser) -> None:
+    from hudtranslate.vision.commands import add_look_command
+
+    add_look_command(commands, common)
 
 
 def _add_wearer_commands(commands: Any, common: argparse.ArgumentParser) -> None:

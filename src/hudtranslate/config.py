@@ -204,6 +204,32 @@ class DisplayOptions:
 
 
 @dataclass(frozen=True)
+class VisionOptions:
+    """Reading text in photos (``hudtranslate look``, ``POST /look``).
+
+    ``ocr_long_side_px``: photos are scaled so their long side is at most this before OCR
+    (MODELS.md: a 12-MP photo costs 2.4–4.4 s and ~800 MB unscaled, ~0.8 s at 1600 px).
+    ``max_megapixels``: larger images are refused before decoding (decompression bombs).
+    ``min_confidence``: OCR lines below this recogniser score are dropped.
+    ``ocr_threads``: onnxruntime threads (one while speech is being translated).
+    ``max_new_tokens``: English tokens at most per block of text.
+    """
+
+    ocr_long_side_px: int = 1600
+    max_megapixels: float = 50.0
+    min_confidence: float = 0.5
+    ocr_threads: int = 2
+    max_new_tokens: int = 160
+
+    def __post_init__(self) -> None:
+        _check_range("vision.ocr_long_side_px", self.ocr_long_side_px, 320, 8192)
+        _check_range("vision.max_megapixels", self.max_megapixels, 1.0, 500.0)
+        _check_range("vision.min_confidence", self.min_confidence, 0.0, 1.0)
+        _check_range("vision.ocr_threads", self.ocr_threads, 1, 64)
+        _check_range("vision.max_new_tokens", self.max_new_tokens, 8, 1024)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the CLI can set. ``threads`` is the core budget shared by ASR and MT."""
 
@@ -215,6 +241,7 @@ class Settings:
     translate: TranslateOptions = field(default_factory=TranslateOptions)
     captions: CaptionOptions = field(default_factory=CaptionOptions)
     display: DisplayOptions = field(default_factory=DisplayOptions)
+    vision: VisionOptions = field(default_factory=VisionOptions)
 
     def __post_init__(self) -> None:
         _check_range("threads", self.threads, 1, 64)

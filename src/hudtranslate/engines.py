@@ -10,7 +10,7 @@ from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.config import Settings
 from hudtranslate.models import resolve_model
 from hudtranslate.pipeline import Engines
-from hudtranslate.translate.glossary import load_glossary
+from hudtranslate.translate.glossary import Glossary, load_glossary
 from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.translator import LlamaBackend
 from hudtranslate.vad.silero import SileroVad
@@ -31,21 +31,28 @@ class ThreadBudget:
         return cls(asr=max(1, threads // 2), translate=threads)
 
 
-def load_engines(settings: Settings) -> Engines:
-    """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix."""
+def load_translator(settings: Settings, threads: int) -> tuple[LlamaBackend, Glossary]:
+    """Resolve (and verify) the translation model and load it with ``threads`` threads,
+    its fixed prompt prefilled, with the session glossary. Errors name the fix."""
     glossary = load_glossary(Path(settings.translate.glossary) if settings.translate.glossary
                              else None, cedict_names=settings.translate.cedict_names)
-    cache = settings.cache_path
-    asr_path = resolve_model(settings.asr.model, "asr", cache)
-    mt_path = resolve_model(settings.translate.model, "translate", cache)
-    budget = ThreadBudget.split(settings.threads)
-    log.info("loading Whisper from %s (%d threads)", asr_path, budget.asr)
-    asr = WhisperEngine(asr_path, cpu_threads=budget.asr, language=settings.asr.language)
-    log.info("loading translator from %s (%d threads)", mt_path, budget.translate)
-    llama = LlamaEngine(mt_path, threads=budget.translate,
+    mt_path = resolve_model(settings.translate.model, "translate", settings.cache_path)
+    log.info("loading translator from %s (%d threads)", mt_path, threads)
+    llama = LlamaEngine(mt_path, threads=threads,
                         context_tokens=settings.translate.context_tokens,
                         name=settings.translate.model if "/" not in settings.translate.model
                         else mt_path.stem)
     backend = LlamaBackend(llama, glossary_example=bool(glossary))
     backend.warm_up()
+    return backend, glossary
+
+
+def load_engines(settings: Settings) -> Engines:
+    """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix."""
+    budget = ThreadBudget.split(settings.threads)
+    asr_path = resolve_model(settings.asr.model, "asr", settings.cache_path)
+    resolve_model(settings.translate.model, "translate", settings.cache_path)
+    log.info("loading Whisper from %s (%d threads)", asr_path, budget.asr)
+    asr = WhisperEngine(asr_path, cpu_threads=budget.asr, language=settings.asr.language)
+    backend, glossary = load_translator(settings, budget.translate)
     return Engines(asr=asr, translator=backend, vad_factory=SileroVad, glossary=glossary)

@@ -5,6 +5,7 @@
     HudTranslateError          base: the CLI prints its message as one line and exits 1
     ├── ConfigError            a bad option value, config file or environment variable
     ├── AudioError             no microphone, unreadable/empty/non-audio file
+    ├── ImageError             not an image, truncated, too large, no camera
     ├── ModelError             a model is missing, partial or corrupt (message names the fix)
     │   └── ModelFetchError    downloading or assembling a model failed
     ├── DependencyError        an optional package is not installed (message names it)
@@ -25,6 +26,11 @@ class ConfigError(HudTranslateError):
 
 class AudioError(HudTranslateError):
     """Audio could not be read: no device, unreadable, empty or not audio."""
+
+
+class ImageError(HudTranslateError):
+    """An image or camera frame could not be read: not an image, truncated, too large,
+    or no camera."""
 
 
 class ModelError(HudTranslateError):

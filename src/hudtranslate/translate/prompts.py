@@ -12,6 +12,7 @@ shows how glossary terms (``user_message``) are given and used.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 SYSTEM_PROMPT = (
     "You are a professional Mandarin-to-English interpreter producing live captions. "
@@ -66,12 +67,48 @@ def user_message(source: str, terms: Sequence[tuple[str, str]] = ()) -> str:
     return source + "\n(Terms: " + "; ".join(f"{zh} = {en}" for zh, en in terms) + ")"
 
 
-def examples(glossary: bool = False) -> tuple[tuple[str, str], ...]:
+@dataclass(frozen=True)
+class PromptSet:
+    """What the model is told a text is, and the worked examples that show it how to
+    translate that kind of text. ``glossary_example`` is added only for sessions with a
+    glossary."""
+
+    system: str
+    examples: tuple[tuple[str, str], ...]
+    glossary_example: tuple[str, tuple[tuple[str, str], ...], str] | None = None
+
+
+SPEECH = PromptSet(SYSTEM_PROMPT, EXAMPLES, GLOSSARY_EXAMPLE)
+"""Live captions of Mandarin speech (the default)."""
+
+PHOTO_TEXT = PromptSet(
+    "You translate Chinese text read from a photo (a sign, menu, label, ticket or notice) "
+    "for an English-speaking traveller. Each user message is one block of text as printed; "
+    "it may be a heading, a dish with its price, a field of a label, or a sentence, and "
+    "may contain reading errors. Reply with its short English translation only, on one "
+    "line. Keep every number, price, unit, date, time, phone number and code exactly as "
+    "printed. Give places, shops and people's names in pinyin. Name dishes as an English "
+    "menu would. Never explain or add notes.",
+    (
+        ("营业时间：周一至周五9:00-21:00", "Opening hours: Monday to Friday 9:00-21:00"),
+        ("宫保鸡丁 38", "Kung Pao chicken 38"),
+        ("禁止吸烟", "No smoking"),
+        ("南京西路1266号", "1266 Nanjing West Road"),
+        ("保质期：18个月", "Shelf life: 18 months"),
+        ("咨询电话：400-820-8820", "Enquiries: 400-820-8820"),
+    ),
+    GLOSSARY_EXAMPLE,
+)
+"""Text in a photo: short blocks, no speech disfluencies, numbers everywhere."""
+
+
+def examples(glossary: bool = False,
+             prompts: PromptSet = SPEECH) -> tuple[tuple[str, str], ...]:
     """The worked examples; with ``glossary``, also the one that uses glossary terms."""
-    if not glossary:
-        return EXAMPLES
-    zh, terms, en = GLOSSARY_EXAMPLE
-    return (*EXAMPLES, (user_message(zh, terms), en))
+    if not glossary or prompts.glossary_example is None:
+        return prompts.examples
+    zh, terms, en = prompts.glossary_example
+    return (*prompts.examples, (user_message(zh, terms), en))
 
 
 def build_prompt(
@@ -80,14 +117,15 @@ def build_prompt(
     forced_prefix: str = "",
     *,
     glossary: bool = False,
+    prompts: PromptSet = SPEECH,
 ) -> str:
     """ChatML prompt translating ``source`` after ``context`` (zh, en) pairs.
 
     ``forced_prefix`` is English already shown as committed: the model continues it.
     ``glossary`` adds the example of a message with terms (see ``user_message``).
     """
-    parts = [_turn("system", SYSTEM_PROMPT)]
-    for zh, en in (*examples(glossary), *context):
+    parts = [_turn("system", prompts.system)]
+    for zh, en in (*examples(glossary, prompts), *context):
         parts.append(_turn("user", zh))
         parts.append(_turn("assistant", en))
     parts.append(_turn("user", source))
@@ -96,10 +134,10 @@ def build_prompt(
 
 
 def chat_messages(source: str, context: Sequence[tuple[str, str]] = (), *,
-                  glossary: bool = False) -> list[dict[str, str]]:
+                  glossary: bool = False, prompts: PromptSet = SPEECH) -> list[dict[str, str]]:
     """The same conversation as OpenAI-style chat messages, for remote backends."""
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
-    for zh, en in (*examples(glossary), *context):
+    messages = [{"role": "system", "content": prompts.system}]
+    for zh, en in (*examples(glossary, prompts), *context):
         messages.append({"role": "user", "content": zh})
         messages.append({"role": "assistant", "content": en})
     messages.append({"role": "user", "content": source})

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hudtranslate.errors import BackendError, ConfigError
-from hudtranslate.translate.prompts import chat_messages
+from hudtranslate.translate.prompts import SPEECH, PromptSet, chat_messages
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +103,14 @@ class OpenAIChatBackend:
         max_new_tokens: int,
         cancelled: Callable[[], bool],
         on_text: Callable[[str], None] | None = None,
+        prompts: PromptSet = SPEECH,
     ) -> str | None:
         if cancelled():
             return None
         # with a forced prefix the answer restates it first: only the reconciled whole counts
         on_text = on_text if not forced_prefix else None
-        messages = chat_messages(source, context, glossary=self.glossary_example)
+        messages = chat_messages(source, context, glossary=self.glossary_example,
+                                 prompts=prompts)
         if forced_prefix:
             messages[-1]["content"] = (
                 f"{source}\n\n(The English so far is: \"{forced_prefix.strip()}\". Reply with "

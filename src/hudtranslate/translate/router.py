@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hudtranslate.errors import BackendError
+from hudtranslate.translate.prompts import SPEECH, PromptSet
 from hudtranslate.translate.translator import TranslationBackend
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class FallbackBackend:
         max_new_tokens: int,
         cancelled: Callable[[], bool],
         on_text: Callable[[str], None] | None = None,
+        prompts: PromptSet = SPEECH,
     ) -> str | None:
         """The primary's answer, or the fallback's; words the primary streamed before
         failing stay shown (``SessionTranslator`` keeps them ahead of the fallback's)."""
@@ -91,7 +93,8 @@ class FallbackBackend:
             try:
                 text = self.primary.translate(source, context, forced_prefix=forced_prefix,
                                               max_new_tokens=max_new_tokens,
-                                              cancelled=cancelled, on_text=on_text)
+                                              cancelled=cancelled, on_text=on_text,
+                                              prompts=prompts)
             except BackendError as exc:
                 self._mark_down(exc, self._clock() - started)
             else:
@@ -101,7 +104,7 @@ class FallbackBackend:
                 return text
         text = self.fallback.translate(source, context, forced_prefix=forced_prefix,
                                        max_new_tokens=max_new_tokens, cancelled=cancelled,
-                                       on_text=on_text)
+                                       on_text=on_text, prompts=prompts)
         self._thread_model.name = self.fallback.name
         return text
 

@@ -23,7 +23,7 @@ from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.glossary import Glossary, replace_copied_terms
 from hudtranslate.translate.llama import LlamaEngine
-from hudtranslate.translate.prompts import build_prompt, user_message
+from hudtranslate.translate.prompts import SPEECH, PromptSet, build_prompt, user_message
 from hudtranslate.translate.spoken import clean_spoken, continues_sentence
 from hudtranslate.translate.text import clean_translation
 
@@ -46,11 +46,13 @@ class TranslationBackend(Protocol):
         max_new_tokens: int,
         cancelled: Callable[[], bool],
         on_text: Callable[[str], None] | None = None,
+        prompts: PromptSet = SPEECH,
     ) -> str | None:
         """English for ``source`` continuing ``forced_prefix``; None if cancelled.
 
         ``on_text``, when given, may be called with the continuation generated so far, as
         it grows (best effort: a backend that cannot stream just returns the whole).
+        ``prompts`` says what kind of text it is (speech, text in a photo).
         """
         ...
 
@@ -65,9 +67,9 @@ class LlamaBackend:
         self.name = engine.name
         self.glossary_example = glossary_example
 
-    def warm_up(self) -> None:
+    def warm_up(self, prompts: PromptSet = SPEECH) -> None:
         """Put the fixed system prompt and examples into the KV cache ahead of time."""
-        self.engine.prefill(build_prompt("", glossary=self.glossary_example))
+        self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts))
 
     def prepare(self, context: Sequence[tuple[str, str]]) -> None:
         """Evaluate the prompt up to the next sentence with this context, off the critical
@@ -83,8 +85,10 @@ class LlamaBackend:
         max_new_tokens: int,
         cancelled: Callable[[], bool],
         on_text: Callable[[str], None] | None = None,
+        prompts: PromptSet = SPEECH,
     ) -> str | None:
-        prompt = build_prompt(source, context, forced_prefix, glossary=self.glossary_example)
+        prompt = build_prompt(source, context, forced_prefix, glossary=self.glossary_example,
+                              prompts=prompts)
         pieces: list[str] = []
         with self.engine.lock:
             if cancelled():

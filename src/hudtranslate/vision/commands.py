@@ -1,0 +1,140 @@
+"""``hudtranslate look IMAGE... | --camera [DEVICE]``: read and translate photos.
+
+Each image's blocks are printed as their English is ready (or, with ``--json``, one JSON
+object per image on stdout). A bad image prints one error line and the others still run;
+the exit status is 1 if any image failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from hudtranslate.captions.frames import png_bytes, preview_image, render_frame
+from hudtranslate.captions.profiles import profile_from_options
+from hudtranslate.config import Settings
+from hudtranslate.errors import ConfigError, HudTranslateError, ImageError
+from hudtranslate.vision.card import card_pages
+from hudtranslate.vision.images import load_image
+from hudtranslate.vision.look import Looker
+from hudtranslate.vision.scene import SceneBlock, SceneText
+
+log = logging.getLogger(__name__)
+
+
+def add_look_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    look = commands.add_parser(
+        "look", parents=[common],
+        help="read and translate photos of signs, menus, labels (or the camera)")
+    look.add_argument("images", type=Path, nargs="*", metavar="IMAGE",
+                      help="JPEG, PNG or WebP photos")
+    look.add_argument("--camera", nargs="?", const="0", default=None, metavar="DEVICE",
+                      help="grab frames from a camera (V4L2 index or /dev/videoN, a video "
+                           "file or an image folder) when the view is steady or on Enter")
+    look.add_argument("--json", action="store_true",
+                      help="print one JSON object per image (boxes, Chinese, English, scores)")
+    look.add_argument("--frames", type=Path, default=None, metavar="DIR",
+                      help="write the HUD card as PNG pages (exact display pixels)")
+    look.set_defaults(handler=run_look)
+
+
+def load_looker(settings: Settings) -> Looker:
+    """The OCR engine and the local translator, loaded for photos only."""
+    from hudtranslate.engines import load_translator
+    from hudtranslate.translate.prompts import PHOTO_TEXT
+    from hudtranslate.vision.ocr import OcrEngine
+    from hudtranslate.vision.translate import SceneTranslator
+
+    ocr = OcrEngine(threads=settings.vision.ocr_threads,
+                    min_confidence=settings.vision.min_confidence)
+    backend, glossary = load_translator(settings, settings.threads)
+    backend.warm_up(PHOTO_TEXT)
+    translator = SceneTranslator(backend, glossary,
+                                 max_new_tokens=settings.vision.max_new_tokens)
+    return Looker(ocr, translator, settings.vision)
+
+
+def run_look(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.images and args.camera is None:
+        raise ConfigError("look needs IMAGE files or --camera")
+    if args.frames is not None:
+        _make_dir(args.frames)
+    looker = load_looker(settings)
+    out = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    failed = 0
+    if args.camera is not None:
+        from hudtranslate.vision.camera import run_camera
+
+        return int(run_camera(args.camera, looker,
+                              lambda scene: _show(scene, args, settings, out)))
+    for path in args.images:
+        try:
+            image = load_image(path, max_megapixels=settings.vision.max_megapixels)
+            if not args.json:
+                out.print(f"[bold]{escape(str(path))}[/]")
+            scene = looker.look(image, str(path),
+                                on_block=None if args.json else _printer(out))
+            _show(scene, args, settings, out)
+        except (ImageError, HudTranslateError) as exc:
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+            failed += 1
+    return 1 if failed else 0
+
+
+def _printer(out: Console) -> Any:
+    def show(index: int, block: SceneBlock) -> None:
+        if block.model:
+            out.print(f"  {escape(block.english)}  [dim]{escape(block.chinese)}[/]")
+        else:
+            out.print(f"  [dim]{escape(block.english)}[/]")
+    return show
+
+
+def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: Console) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(scene.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    else:
+        for code in scene.barcodes:
+            issuer = f" (issued by {code.issuer})" if code.issuer else ""
+            english = f" = {code.english}" if code.english else ""
+            out.print(f"  [cyan]{code.format} {escape(code.text)}{escape(issuer + english)}[/]")
+        if scene.product:
+            out.print(f"  [bold]product:[/] {escape(scene.product)}")
+        took = scene.timings_s
+        out.print(f"  [dim]OCR {took.get('ocr', 0):.1f} s, first English "
+                  f"{took.get('first_english', 0):.1f} s, card {took.get('total', 0):.1f} s[/]")
+    if args.frames is not None:
+        write_card(scene, settings, args.frames)
+
+
+def write_card(scene: SceneText, settings: Settings, folder: Path) -> list[Path]:
+    """The card's pages as PNGs at the display's pixels, named after the photo."""
+    profile = profile_from_options(settings.display)
+    stem = Path(scene.source).stem or "photo"
+    written = []
+    for index, frame in enumerate(card_pages(scene.blocks, profile), start=1):
+        path = folder / f"{stem}-card-{index:02d}.png"
+        image = render_frame(frame)
+        data = png_bytes(image if image.mode != "1" else preview_image(image, profile))
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        written.append(path)
+    return written
+
+
+def _make_dir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {folder}: {exc.strerror or exc}") from None

@@ -1,0 +1,71 @@
+"""Loading photos: format and size checks, EXIF orientation, scaling for OCR.
+
+Pillow decodes JPEG/PNG/WebP. A photo's pixel count is checked from its header before it
+is decoded, so a 100-MP image (or a decompression bomb) is refused without using memory.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hudtranslate.errors import ImageError
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
+"""Formats accepted (MPO: the JPEG variant some phone cameras write; GIF: its first
+frame; shop pictures are often GIFs named .jpg)."""
+
+
+def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
+               name: str = "") -> Image.Image:
+    """Decode ``source`` (a path or the file's bytes) to an upright RGB image.
+
+    EXIF orientation is applied (phones store portrait shots sideways with a rotation tag).
+    Raises ``ImageError`` naming the file for a missing file, a file that is not a
+    supported image, a truncated one, or one over ``max_megapixels`` (checked before
+    decoding).
+    """
+    label = name or (str(source) if isinstance(source, Path) else "uploaded image")
+    try:
+        handle = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+    except FileNotFoundError:
+        raise ImageError(f"{label}: no such file") from None
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot open: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(handle)
+                if image.format not in SUPPORTED_FORMATS:
+                    raise ImageError(f"{label}: {image.format or 'unknown'} images are not "
+                                     "supported (use JPEG, PNG or WebP)")
+                megapixels = image.width * image.height / 1e6
+                if megapixels > max_megapixels:
+                    raise ImageError(
+                        f"{label}: {image.width}×{image.height} is {megapixels:.0f} MP, over "
+                        f"the {max_megapixels:g}-MP limit (vision.max_megapixels)")
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+        except UnidentifiedImageError:
+            raise ImageError(f"{label}: not an image (or an unsupported format)") from None
+        except Image.DecompressionBombError as exc:
+            raise ImageError(f"{label}: refused as too large: {exc}") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"{label}: damaged or truncated image: {exc}") from None
+    return upright.convert("RGB")
+
+
+def scale_for_ocr(image: Image.Image, long_side_px: int) -> tuple[Image.Image, float]:
+    """``image`` scaled so its long side is at most ``long_side_px``, and the factor
+    (scaled / original; 1.0 when already small enough). Text stays legible at 1600 px
+    for a phone photo of a menu; OCR time and memory grow with the pixel count."""
+    long_side = max(image.size)
+    if long_side <= long_side_px:
+        return image, 1.0
+    factor = long_side_px / long_side
+    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+    return image.resize(size, Image.Resampling.LANCZOS), factor

@@ -1,0 +1,125 @@
+"""Optical character recognition with RapidOCR (PP-OCRv6 small, on onnxruntime).
+
+The detector, recogniser and orientation classifier ship inside the ``rapidocr`` 3.10
+wheel; they are named by path so RapidOCR never reaches for its download code (any other
+model setting downloads at run time, which fails offline). One engine is shared by all
+sessions; calls are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from hudtranslate.errors import DependencyError, ModelError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODELS = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
+"""The model files inside the rapidocr wheel (``rapidocr/models/``), by pipeline step."""
+
+Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
+"""Four corners in pixels of the original photo: top-left, top-right, bottom-right,
+bottom-left as read along the text."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One line of text the OCR found: its corners, its text and the recogniser's score
+    (0–1)."""
+
+    quad: Quad
+    text: str
+    confidence: float
+
+    @property
+    def left(self) -> float:
+        return min(x for x, _ in self.quad)
+
+    @property
+    def right(self) -> float:
+        return max(x for x, _ in self.quad)
+
+    @property
+    def top(self) -> float:
+        return min(y for _, y in self.quad)
+
+    @property
+    def bottom(self) -> float:
+        return max(y for _, y in self.quad)
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def vertical(self) -> bool:
+        """Text set in a column: the box is much taller than wide and holds several
+        characters (a single character is square either way)."""
+        return len(self.text) >= 2 and self.height > 1.5 * self.width
+
+
+def bundled_model_dir() -> Path:
+    """Where the rapidocr wheel keeps its models; ``DependencyError`` if not installed."""
+    try:
+        import rapidocr
+    except ImportError as exc:
+        raise DependencyError(f"rapidocr is not installed ({exc}): pip install "
+                              "'rapidocr==3.10.0' onnxruntime") from None
+    return Path(rapidocr.__file__).parent / "models"
+
+
+class OcrEngine:
+    """RapidOCR loaded once with the bundled models and ``threads`` onnxruntime threads."""
+
+    def __init__(self, *, threads: int = 2, min_confidence: float = 0.5) -> None:
+        model_dir = bundled_model_dir()
+        params: dict[str, Any] = {
+            "Global.log_level": "warning",
+            "Global.text_score": min_confidence,
+            "Global.model_root_dir": str(model_dir),
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+        for step, filename in BUNDLED_MODELS.items():
+            path = model_dir / filename
+            if not path.is_file():
+                raise ModelError(f"the OCR model {path} is missing: reinstall rapidocr==3.10.0")
+            params[f"{step}.model_path"] = str(path)
+        from rapidocr import RapidOCR
+
+        self._engine: Any = RapidOCR(params=params)
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        self.lock = threading.Lock()
+        self.threads = threads
+
+    def read(self, image: Image.Image, scale: float = 1.0) -> list[TextLine]:
+        """The text lines in ``image`` (RGB), with corners divided by ``scale`` so they
+        refer to the original photo when ``image`` was scaled by it."""
+        pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+        with self.lock:
+            result = self._engine(pixels)
+        boxes = getattr(result, "boxes", None)
+        if boxes is None:
+            return []
+        lines = []
+        for box, text, score in zip(boxes, result.txts, result.scores, strict=True):
+            corners = [(float(x) / scale, float(y) / scale) for x, y in box]
+            quad: Quad = (corners[0], corners[1], corners[2], corners[3])
+            if text.strip():
+                lines.append(TextLine(quad, text.strip(), float(score)))
+        return lines

@@ -1,0 +1,131 @@
+"""English for the blocks of a photo, through the shared translation backend.
+
+Each block is one user turn with the photo prompt (``translate.prompts.PHOTO_TEXT``); the
+blocks already translated from the same photo are the context, so the prompt grows
+append-only and llama.cpp evaluates only each new block. What needs no model is not sent
+to it: text without Chinese stays as printed, and a price at the end of an item is cut
+off before and put back after (so it can never be changed). Traditional characters are
+converted for the model only. Street names get pinyin terms (the model otherwise invents
+a famous road), and the session glossary applies.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from pypinyin import lazy_pinyin
+
+from hudtranslate.asr.text import to_simplified
+from hudtranslate.translate.glossary import Glossary, replace_copied_terms
+from hudtranslate.translate.prompts import PHOTO_TEXT, user_message
+from hudtranslate.translate.text import clean_translation, has_cjk
+from hudtranslate.translate.translator import TranslationBackend
+
+_CONTEXT_WINDOW = 6
+"""Blocks of context at most; the window restarts (instead of sliding) so the prompt
+prefix stays the same for several blocks and llama.cpp keeps reusing it."""
+_CACHE_SIZE = 512
+"""Blocks remembered across photos: a camera sees the same sign again and again."""
+
+_TRAILING_PRICE = re.compile(
+    r"^(?P<item>.*[\u3400-\u9fff\uf900-\ufaff)）])\s*"
+    r"(?P<price>[¥￥$]?\s*\d+(?:\.\d+)?\s*(?:元|块)?)$")
+_STREET = re.compile(
+    r"(?:(?<=^)|(?<=[市区區县縣镇鎮：:\s]))"
+    r"(?P<name>[\u4e00-\u9fff]{2}?)(?P<direction>[东西南北中]?)(?P<kind>大道|大街|路|街)"
+    r"(?=$|[\d一二三四五六七八九十]|[段号號巷弄，,\s])")
+_TERMS_ECHO = re.compile(r"\s*\(Terms:[^)]*\)?\s*$")
+"""The model sometimes copies the glossary note of the message into its answer."""
+_STREET_KIND = {"路": "Road", "街": "Street", "大道": "Avenue", "大街": "Street"}
+_DIRECTION = {"东": "East", "西": "West", "南": "South", "北": "North", "中": "Middle"}
+
+
+def street_terms(text: str) -> list[tuple[str, str]]:
+    """Street names in ``text`` with their pinyin English: ``愚园路`` → ``Yuyuan Road``,
+    ``南京西路`` → ``Nanjing West Road``. Only where the name stands as an address (at the
+    start, after a city or district, before a number), so 马路 in a sentence is left alone."""
+    terms = []
+    for match in _STREET.finditer(text):
+        name = "".join(lazy_pinyin(match.group("name"))).capitalize()
+        parts = [name, _DIRECTION.get(match.group("direction"), ""),
+                 _STREET_KIND[match.group("kind")]]
+        terms.append((match.group(0), " ".join(part for part in parts if part)))
+    return terms
+
+
+def needs_translation(text: str) -> bool:
+    """Does ``text`` hold Chinese characters? (English, numbers and codes stay as printed.)"""
+    return has_cjk(text) and bool(re.search(r"[\u3400-\u9fff\uf900-\ufaff]", text))
+
+
+class SceneTranslator:
+    """Translates photo text blocks with a shared backend; remembers recent blocks."""
+
+    def __init__(self, backend: TranslationBackend, glossary: Glossary | None = None, *,
+                 max_new_tokens: int = 160) -> None:
+        self.backend = backend
+        self.glossary = glossary or Glossary({})
+        self.max_new_tokens = max_new_tokens
+        self._cache: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def translate_blocks(self, texts: Sequence[str],
+                         on_block: Callable[[int, str, str], None] | None = None,
+                         cancelled: Callable[[], bool] = lambda: False,
+                         ) -> list[tuple[str, str]]:
+        """(English, model name) for each text, in order; ``on_block(index, english,
+        model)`` as each one is ready. A cancelled run returns what was done so far."""
+        context: list[tuple[str, str]] = []
+        results: list[tuple[str, str]] = []
+        for index, text in enumerate(texts):
+            if cancelled():
+                break
+            english, model = self.translate_one(text, context, cancelled)
+            results.append((english, model))
+            if on_block is not None:
+                on_block(index, english, model)
+        return results
+
+    def _token_budget(self, source: str) -> int:
+        """English tokens allowed for ``source``: about two per character plus a margin
+        (a garbled OCR line otherwise sends a small model into a loop of 160 tokens)."""
+        return min(self.max_new_tokens, 12 + 2 * len(source))
+
+    def translate_one(self, text: str, context: list[tuple[str, str]],
+                      cancelled: Callable[[], bool] = lambda: False) -> tuple[str, str]:
+        """English and model name for one block; ``context`` (zh, en) of this photo is
+        used and extended."""
+        if not needs_translation(text):
+            return text, ""
+        item, price = text, ""
+        match = _TRAILING_PRICE.match(text)
+        if match:
+            item, price = match.group("item"), match.group("price").replace(" ", "")
+        simplified = to_simplified(item)
+        with self._lock:
+            cached = self._cache.get(simplified)
+            if cached is not None:
+                self._cache.move_to_end(simplified)
+        if cached is None:
+            terms = street_terms(simplified) + self.glossary.find(simplified)
+            if len(context) >= _CONTEXT_WINDOW:
+                context.clear()
+            answer = self.backend.translate(
+                user_message(simplified, terms), context, forced_prefix="",
+                max_new_tokens=self._token_budget(simplified), cancelled=cancelled,
+                prompts=PHOTO_TEXT)
+            if answer is None:
+                return "", ""
+            english = clean_translation(replace_copied_terms(_TERMS_ECHO.sub("", answer), terms))
+            english = english.replace("℃", "°C")
+            cached = (english, self.backend.name)
+            context.append((simplified, english))
+            with self._lock:
+                self._cache[simplified] = cached
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        english, model = cached
+        return (f"{english} {price}" if price else english), model
