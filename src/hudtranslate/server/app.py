@@ -9,6 +9,8 @@ only moves JSON (protocol in ``protocol.py``). Routes::
     GET /ws/captions      caption WebSocket, one per viewer (``?session=ID``: a wearer's)
     GET /ws/audio         wearer WebSocket: audio in, captions out (with a SessionManager)
     GET /metrics          Prometheus metrics (with a SessionManager)
+    POST /look            a photo in, its text in English out (with a PhotoReader;
+                          ``?session=ID``: shown on that wearer's HUD, else on ``/``)
 
 With a token, every route but ``/healthz`` and ``/static/`` needs it (see protocol.py).
 """
@@ -28,7 +30,9 @@ from aiohttp import WSMsgType, web
 from hudtranslate.server import protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import token_matches
+from hudtranslate.server.photos import PhotoReader, ShowScene, json_error
 from hudtranslate.server.sessions import SessionManager
+from hudtranslate.vision.scene import SceneText
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +40,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BROADCASTER = web.AppKey("broadcaster", CaptionBroadcaster)
 SESSIONS = web.AppKey("sessions", SessionManager)
+PHOTOS = web.AppKey("photos", PhotoReader)
 _OPEN_PATHS = ("/healthz", "/static/")
 
 
 def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | None = None,
-               token: str = "") -> web.Application:
-    """The web app around the server's own broadcaster and, with ``sessions``, wearers."""
+               token: str = "", photos: PhotoReader | None = None) -> web.Application:
+    """The web app around the server's own broadcaster and, with ``sessions``, wearers;
+    with ``photos``, ``POST /look``."""
     middlewares = [_require_token(token)] if token else []
     app = web.Application(middlewares=middlewares)
     app[BROADCASTER] = broadcaster
@@ -57,6 +63,14 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
             await sessions.shutdown()
 
         app.on_shutdown.append(end_sessions)
+    if photos is not None:
+        app[PHOTOS] = photos
+        app.router.add_post("/look", _look)
+
+        async def stop_photos(app: web.Application) -> None:
+            photos.close()
+
+        app.on_shutdown.append(stop_photos)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app
 
@@ -82,6 +96,24 @@ async def _audio_socket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-origin audio sockets are not allowed")
     return await request.app[SESSIONS].handle(request)
+
+
+async def _look(request: web.Request) -> web.StreamResponse:
+    if not _same_origin(request):
+        return json_error(403, "cross-origin photo uploads are not allowed")
+    session_id = request.query.get("session")
+    show: ShowScene = request.app[BROADCASTER].show_scene
+    if session_id:
+        sessions = request.app.get(SESSIONS)
+        if sessions is None or sessions.broadcaster(session_id) is None:
+            return json_error(404, f"no live session {session_id!r}")
+
+        def show_to_wearer(scene: SceneText, photo_url: str) -> None:
+            if not sessions.show_scene(session_id, scene, photo_url):
+                log.info("session %s ended before its photo was read", session_id)
+
+        show = show_to_wearer
+    return await request.app[PHOTOS].handle(request, show)
 
 
 async def _metrics(request: web.Request) -> web.Response:
@@ -168,10 +200,10 @@ class HudServer:
 
     def __init__(self, broadcaster: CaptionBroadcaster, host: str = "127.0.0.1",
                  port: int = 8765, *, sessions: SessionManager | None = None,
-                 token: str = "") -> None:
+                 token: str = "", photos: PhotoReader | None = None) -> None:
         self.broadcaster = broadcaster
         self.host, self.port = host, port
-        self.sessions, self.token = sessions, token
+        self.sessions, self.token, self.photos = sessions, token, photos
         self._runner: web.AppRunner | None = None
 
     @property
@@ -180,7 +212,8 @@ class HudServer:
         return f"http://{host}:{self.port}/"
 
     async def start(self) -> str:
-        app = create_app(self.broadcaster, sessions=self.sessions, token=self.token)
+        app = create_app(self.broadcaster, sessions=self.sessions, token=self.token,
+                         photos=self.photos)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)

@@ -6,6 +6,12 @@ lines wrap, scroll and pace for that display, and its frames are rendered once h
 many viewers share it. Between captions a timer keeps the display moving (scrolls are
 sampled at ``fps``; held lines are released and the display cleared on time).
 
+Photos (``show_scene``): each view's display shows the photo's card (``vision.card``) a
+page at a time, each page for its reading time (``card_page_s``), then the captions
+again; a final caption takes the display back once the card has been up ``CARD_MIN_S``
+(speech comes first, but the wearer gets time to read the first page). Viewers get a
+``scene`` message with the blocks, the card's pages and the photo (protocol.py).
+
 Everything runs on the event loop thread: the pipeline calls ``handle`` there, and a
 frame renders in a few milliseconds. A viewer that falls ``max_queue`` messages behind
 is disconnected rather than slowing the session down.
@@ -29,8 +35,16 @@ from hudtranslate.captions.track import CaptionTrack
 from hudtranslate.config import Settings
 from hudtranslate.events import StreamEnd, Transcript, Translation
 from hudtranslate.server import protocol
+from hudtranslate.vision.card import card_pages
+from hudtranslate.vision.scene import SceneText
 
 log = logging.getLogger(__name__)
+
+CARD_MIN_S = 4.0
+"""A photo's card stays on the display at least this long, even when speech goes on."""
+CARD_PAGE_MIN_S = 4.0
+CARD_PAGE_MAX_S = 20.0
+"""Bounds of the time one card page stays up (its characters at reading speed)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,22 @@ class Viewer:
         self.queue.put_nowait(protocol.encode(message))
 
 
+@dataclass(frozen=True)
+class _CardPage:
+    frame: HudFrame
+    url: str
+    until_s: float
+    """Clock time at which the next page (or the captions) takes over."""
+
+
+@dataclass(frozen=True)
+class _Scene:
+    scene: SceneText
+    photo_url: str
+    scene_id: int
+    shown_s: float
+
+
 @dataclass
 class _ViewState:
     engine: HudEngine
@@ -70,6 +100,9 @@ class _ViewState:
     frame_url: str = ""
     viewers: list[Viewer] = field(default_factory=list)
     seq: dict[int, int] = field(default_factory=dict)
+    card: tuple[_CardPage, ...] = ()
+    card_page: tuple[int, int] | None = None
+    """(page, pages) of the card page on show; None while captions show."""
 
 
 class CaptionBroadcaster:
@@ -92,6 +125,9 @@ class CaptionBroadcaster:
         self._timer: asyncio.TimerHandle | None = None
         self._ended = False
         self._has_viewer = asyncio.Event()
+        self._scene: _Scene | None = None
+        self._scenes = 0
+        self._card_end_s = float("inf")
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> CaptionBroadcaster:
@@ -128,6 +164,8 @@ class CaptionBroadcaster:
             for view, state in self._views.items():
                 state.engine = self._engine(view)
         now = self._clock()
+        if isinstance(event, Translation) and event.final and self._scene is not None:
+            self._card_end_s = min(self._card_end_s, max(now, self._scene.shown_s + CARD_MIN_S))
         self._track.update(event)
         self._broadcast(protocol.event_message(event))
         for state in self._views.values():
@@ -145,6 +183,21 @@ class CaptionBroadcaster:
         for viewer in list(self._viewers):
             viewer.queue.put_nowait(None)
             self.remove_viewer(viewer)
+
+    def show_scene(self, scene: SceneText, photo_url: str = "") -> int:
+        """Show a photo's card on every display and send viewers its ``scene`` message
+        (``photo_url``: the photo as a data URL for the page's overlay, "" for none);
+        returns the scene's id (1, 2, … per broadcaster)."""
+        now = self._clock()
+        self._scenes += 1
+        self._scene = _Scene(scene, photo_url, self._scenes, now)
+        self._card_end_s = float("inf")
+        for view, state in self._views.items():
+            state.card = self._card(view)
+            for viewer in state.viewers:
+                self._send_scene(state, viewer)
+        self._refresh(now)
+        return self._scenes
 
     def fail(self, message: str) -> None:
         """Tell every viewer that the session stopped with an error."""
@@ -185,12 +238,14 @@ class CaptionBroadcaster:
         if state is None:
             state = _ViewState(self._engine(view))
             state.engine.seed(self._track.latest_events(), now)
+            state.card = self._card(view)
             self._views[view] = state
         state.viewers.append(viewer)
         viewer.send(protocol.hello_message(self.profiles[view.profile], list(self.profiles),
                                            bilingual=view.bilingual, pinyin=self.pinyin))
+        self._send_scene(state, viewer)
         if state.frame is None:
-            self._render(state, state.engine.frame(now))
+            self._show(state, now)
         self._send_display(state, viewer)
         self._schedule()
 
@@ -214,25 +269,40 @@ class CaptionBroadcaster:
         for viewer in list(self._viewers):
             viewer.send(message)
 
-    def _render(self, state: _ViewState, frame: HudFrame) -> None:
-        image = preview_image(render_frame(frame), frame.profile)
-        state.frame = frame
-        state.frame_url = "data:image/png;base64," + base64.b64encode(
-            png_bytes(image)).decode("ascii")
+    def _show(self, state: _ViewState, now: float) -> bool:
+        """Put what ``state``'s display shows at ``now`` (a card page, else the captions)
+        into ``state``; True if that changed."""
+        shown = self._card_page(state, now)
+        if shown is not None:
+            index, page = shown
+            if page.frame is state.frame:
+                return False
+            state.frame, state.frame_url = page.frame, page.url
+            state.card_page = (index + 1, len(state.card))
+            return True
+        frame = state.engine.frame(now)
+        if frame == state.frame and state.card_page is None:
+            return False
+        state.frame, state.frame_url = frame, frame_data_url(frame)
+        state.card_page = None
+        return True
 
     def _send_display(self, state: _ViewState, viewer: Viewer) -> None:
         if state.frame is None:
             return
         seq = state.seq.get(id(viewer), 0) + 1
         state.seq[id(viewer)] = seq
-        viewer.send(protocol.display_message(seq, state.frame, state.frame_url,
-                                             bilingual=viewer.view.bilingual))
+        message = protocol.display_message(seq, state.frame, state.frame_url,
+                                           bilingual=viewer.view.bilingual)
+        if state.card_page is not None and self._scene is not None:
+            page, pages = state.card_page
+            message["card"] = {"scene_id": self._scene.scene_id, "page": page,
+                               "pages": pages}
+        viewer.send(message)
 
     def _refresh(self, now: float) -> None:
         for state in self._views.values():
-            frame = state.engine.frame(now)
-            if frame != state.frame:
-                self._render(state, frame)
+            if self._show(state, now):
                 for viewer in list(state.viewers):
                     self._send_display(state, viewer)
         self._schedule()
@@ -250,6 +320,9 @@ class CaptionBroadcaster:
                                                                        now + self._step_s)
             if change is not None and change != float("inf"):
                 times.append(change)
+            shown = self._card_page(state, now)
+            if shown is not None:
+                times.append(min(shown[1].until_s, self._card_end_s))
         if times:  # a hair late rather than early: an early tick would find nothing to do
             delay = max(0.0, min(times) - now) + 0.001
             self._timer = asyncio.get_running_loop().call_later(delay, self._tick)
@@ -257,3 +330,51 @@ class CaptionBroadcaster:
     def _tick(self) -> None:
         self._timer = None
         self._refresh(self._clock())
+
+    # --- photo cards ----------------------------------------------------------------------
+
+    def _card(self, view: View) -> tuple[_CardPage, ...]:
+        """The current scene's card for ``view``, its pages timed from when it was shown."""
+        if self._scene is None:
+            return ()
+        pages = []
+        until = self._scene.shown_s
+        for frame in card_pages(self._scene.scene.blocks, self.profiles[view.profile],
+                                show_chinese=view.bilingual):
+            until += card_page_s(frame, self.pacing)
+            pages.append(_CardPage(frame, frame_data_url(frame), until))
+        return tuple(pages)
+
+    def _card_page(self, state: _ViewState, now: float) -> tuple[int, _CardPage] | None:
+        """The card page on show at ``now`` with its index, or None (captions)."""
+        if now >= self._card_end_s:
+            return None
+        return next(((index, page) for index, page in enumerate(state.card)
+                     if now < page.until_s), None)
+
+    def _send_scene(self, state: _ViewState, viewer: Viewer) -> None:
+        if self._scene is None or not state.card:
+            return
+        shown = self._scene
+        starts = (shown.shown_s, *(page.until_s for page in state.card[:-1]))
+        card = [{"hud": page.frame.to_dict(), "frame": page.url,
+                 "page_s": round(page.until_s - start, 3)}
+                for page, start in zip(state.card, starts, strict=True)]
+        viewer.send(protocol.scene_message(shown.scene, scene_id=shown.scene_id,
+                                           profile=viewer.view.profile, card=card,
+                                           photo=shown.photo_url))
+
+
+def frame_data_url(frame: HudFrame) -> str:
+    """``frame`` drawn at the display's pixels, as a PNG data URL (1-bit panels in their
+    green)."""
+    image = preview_image(render_frame(frame), frame.profile)
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
+
+
+def card_page_s(frame: HudFrame, pacing: PacingOptions) -> float:
+    """How long a card page stays up: its English at reading speed plus a second, within
+    ``CARD_PAGE_MIN_S`` and ``CARD_PAGE_MAX_S``."""
+    characters = sum(len(line) for line in frame.english)
+    reading_s = characters / pacing.reading_chars_per_s
+    return min(CARD_PAGE_MAX_S, max(CARD_PAGE_MIN_S, 1.0 + reading_s))

@@ -5,7 +5,8 @@ token (``serve`` refuses to bind beyond loopback without one). Every wearer conn
 is held to a frame size, an audio rate (a token bucket in seconds of audio, so a client
 may catch up after a network stall but not stream faster than speech for long), a frame
 rate, an idle timeout and a count of protocol errors; the server holds a maximum number
-of sessions. Limits protect the two cores every session shares.
+of sessions. Photos (``POST /look``) are held to a size, and are read one at a time with
+at most ``max_waiting_photos`` waiting. Limits protect the two cores every session shares.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from hudtranslate.errors import ConfigError
 
 @dataclass(frozen=True)
 class SessionLimits:
-    """Per-server and per-connection limits for wearer sessions (units in the names)."""
+    """Per-server and per-connection limits for wearer sessions and photos (units in the
+    names)."""
 
     max_sessions: int = 2
     max_frame_bytes: int = 32_000
@@ -32,6 +34,8 @@ class SessionLimits:
     max_backlog_s: float = 30.0
     max_errors: int = 16
     finish_timeout_s: float = 60.0
+    max_photo_bytes: int = 20_000_000
+    max_waiting_photos: int = 2
 
     def __post_init__(self) -> None:
         checks = (("max_sessions", self.max_sessions, 1, 1000),
@@ -42,7 +46,9 @@ class SessionLimits:
                   ("idle_timeout_s", self.idle_timeout_s, 0.1, 86_400.0),
                   ("max_backlog_s", self.max_backlog_s, 1.0, 3600.0),
                   ("max_errors", self.max_errors, 1, 10_000),
-                  ("finish_timeout_s", self.finish_timeout_s, 0.1, 3600.0))
+                  ("finish_timeout_s", self.finish_timeout_s, 0.1, 3600.0),
+                  ("max_photo_bytes", self.max_photo_bytes, 1024, 500_000_000),
+                  ("max_waiting_photos", self.max_waiting_photos, 0, 100))
         for name, value, low, high in checks:
             if not low <= value <= high:
                 raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")

@@ -1,7 +1,8 @@
 """The protocol between ``hudtranslate serve``, its viewers and its wearers. Version 1.
 
 This docstring is the specification. Viewers watch captions (``/ws/captions``); wearers
-send audio and get their own captions back (``/ws/audio``, under "Audio in" below).
+send audio and get their own captions back (``/ws/audio``, under "Audio in" below) and
+send photos to be read and translated (``POST /look``, under "Photos" below).
 
 Transport
     One WebSocket per viewer at ``/ws/captions`` on the serve HTTP server
@@ -38,7 +39,9 @@ Server → viewer
 
         ``seq`` grows by one per display message on a connection; draw only the newest.
         ``style`` is ``committed`` (final English), ``tentative`` (may still change;
-        drawn dimmer), ``source`` (Chinese) or ``pinyin``.
+        drawn dimmer), ``source`` (Chinese) or ``pinyin``. While a photo's card is on the
+        display (see ``scene``), the message also says which page it shows:
+        ``"card": {"scene_id": 1, "page": 1, "pages": 2}``.
 
     ``transcript``
         Each recognition result (Chinese; ``committed`` never changes again)::
@@ -56,6 +59,26 @@ Server → viewer
 
         Times are seconds on the session's stream clock (audio position for
         ``start_s``/``end_s``, production time for ``emitted_s``).
+
+    ``scene``
+        A photo was read (``POST /look``, see "Photos"): its text for this viewer's
+        profile. After ``hello`` a viewer also gets the latest scene, if there was one::
+
+            {"type": "scene", "scene_id": 1, "profile": "rokid",
+             "source": "menu.jpg", "width": 1600, "height": 1200,
+             "blocks": [...], "barcodes": [...], "product": "", "timings_s": {...},
+             "photo": "data:image/jpeg;base64,...",
+             "card": [{"hud": {...}, "frame": "data:image/png;base64,...",
+                       "page_s": 6.5}, ...]}
+
+        The fields from ``source`` to ``timings_s`` are the ``POST /look`` answer.
+        ``photo`` is the photo itself, its long side at most 1280 px ("" if not sent);
+        block boxes are in the original's pixels (``width`` × ``height``), so scale them
+        by the drawn size. ``card`` is the HUD card, one entry per page: ``hud`` and
+        ``frame`` as in ``display``, ``page_s`` how long the page stays up. The display
+        then shows the pages in turn (``display`` messages with ``card``), each for its
+        ``page_s``, and the captions after them; a final caption takes the display back
+        once the card has been up 4 s.
 
     ``end``
         The audio stream ended: ``{"type": "end", "duration_s": 84.1}``. The display keeps
@@ -108,7 +131,9 @@ Audio in (wearers)
                     "max_frames_per_s": 100.0, "idle_timeout_s": 20.0}}
 
     then ``transcript`` and ``caption`` messages as the talk goes; the caption's ``model``
-    names the model that translated it (the remote one, or the local fallback).
+    names the model that translated it (the remote one, or the local fallback). A photo
+    sent with ``POST /look?session=ID`` comes back here too, as a ``scene`` message
+    without ``photo`` and with only ``hud`` in each ``card`` page (the server's profile).
     End of speech is ``end_s - speech_pad_s`` on the audio clock (seconds of audio sent).
 
     Error codes on this socket (the connection stays open unless "closes" is said):
@@ -126,6 +151,38 @@ Audio in (wearers)
     ``pipeline_failed`` (closes, 1011). Whatever the error, committed sentences are kept
     (``hudtranslate transcripts list``) and other sessions go on.
 
+Photos (``POST /look``)
+    A photo of a sign, menu or label is the request body, its type in ``Content-Type``
+    (``image/jpeg``, ``image/png`` or ``image/webp``; no multipart form), at most
+    ``limits.max_photo_bytes`` (20 MB). The token rule of the sockets applies
+    (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``, else 401), and a browser's
+    cross-origin ``Origin`` is refused (403). Query parameters, both optional:
+    ``session=ID`` shows the result on that wearer's HUD and page (and sends the
+    ``scene`` on the wearer's audio socket, without ``photo`` and ``frame``s) instead of
+    the server's own page ``/``; ``name=menu.jpg`` labels it (``source``)::
+
+        curl --data-binary @menu.jpg -H 'Content-Type: image/jpeg' \
+             'http://127.0.0.1:8765/look?session=20261130-101500-a1b2c3'
+
+    The answer (200) is the scene as JSON, blocks in reading order::
+
+        {"source": "menu.jpg", "width": 1600, "height": 1200,
+         "blocks": [{"zh": "牛肉面 25元", "en": "Beef noodles 25元", "box": [96, 80, 610, 140],
+                     "confidence": 0.97, "model": "qwen2.5-1.5b", "vertical": false}, ...],
+         "barcodes": [{"format": "EAN13", "text": "6901234567892", "box": [...],
+                       "issuer": "GS1 China", "en": ""}],
+         "product": "", "timings_s": {"ocr": 0.8, "barcodes": 0.1, "first_english": 1.5,
+                                       "total": 4.2}}
+
+    Boxes are ``[left, top, right, bottom]`` in pixels of the upright photo (EXIF rotation
+    applied). A block that needs no translation (English, numbers) has ``en`` equal to
+    ``zh`` and ``model`` "". Errors are ``{"error": "message"}`` with 400 (empty body, not
+    an image, damaged, over ``vision.max_megapixels``), 403, 404 (no live session ``ID``),
+    413 (over ``max_photo_bytes``), 415 (another ``Content-Type``), 503 (photos already
+    waiting their turn; ``Retry-After`` says when to try again) or 500 (the OCR could not
+    be loaded; the message names the fix). Photos are read one at a time; the server goes
+    on serving whatever a photo does.
+
 Versioning
     ``protocol_version`` changes only for incompatible changes. Within a version, messages
     may gain fields and new message types may appear: viewers ignore what they do not know.
@@ -142,6 +199,7 @@ from hudtranslate.captions.hud import HudFrame
 from hudtranslate.captions.profiles import DisplayProfile
 from hudtranslate.errors import HudTranslateError
 from hudtranslate.events import Transcript, Translation
+from hudtranslate.vision.scene import SceneText
 
 PROTOCOL_VERSION = 1
 ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline_failed",
@@ -200,6 +258,13 @@ def event_message(event: Transcript | Translation) -> dict[str, Any]:
 
 def end_message(duration_s: float) -> dict[str, Any]:
     return {"type": "end", "duration_s": round(duration_s, 3)}
+
+
+def scene_message(scene: SceneText, *, scene_id: int, profile: str,
+                  card: list[dict[str, Any]], photo: str = "") -> dict[str, Any]:
+    """A ``scene`` message: the ``POST /look`` answer plus the card and the photo."""
+    return {"type": "scene", "scene_id": scene_id, "profile": profile, **scene.to_dict(),
+            "photo": photo, "card": card}
 
 
 def error_message(code: str, message: str) -> dict[str, Any]:

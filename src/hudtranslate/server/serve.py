@@ -7,6 +7,8 @@ the server's own microphone (``--mic``) or an audio file played at real-time pac
 the first viewer so nobody misses the start, can ``--loop``, and its last captions stay
 up until Ctrl-C. With ``--remote-url`` sentences go to a bigger model on an
 OpenAI-compatible server while it answers, and to the local model when it does not.
+Photos posted to ``/look`` are read and translated with the same translator
+(``photos.py``) and shown on the page (or a wearer's, with ``?session=ID``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from hudtranslate.pipeline import Engines, Sink, run_pipeline
 from hudtranslate.server.app import HudServer
 from hudtranslate.server.broadcast import CaptionBroadcaster
 from hudtranslate.server.limits import SessionLimits, check_bind
+from hudtranslate.server.photos import PhotoReader
 from hudtranslate.server.sessions import SessionManager
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions, api_key_from_env
@@ -91,11 +94,16 @@ async def serve(
                       highlight=False)
         engines = dataclasses.replace(engines, translator=router)
     sessions = SessionManager(engines, settings, limits=limits, store=store)
-    server = HudServer(broadcaster, host, port, sessions=sessions, token=token)
+    photos = PhotoReader(engines.translator, engines.glossary, settings.vision,
+                         sessions.limits,
+                         speech_active=lambda: sessions.active > 0 or source is not None)
+    server = HudServer(broadcaster, host, port, sessions=sessions, token=token,
+                       photos=photos)
     try:
         url = await server.start()
         console.print(f"[bold green]HUD[/] at {url} ({broadcaster.default_view.profile}); "
-                      f"wearers: {url.replace('http', 'ws', 1)}ws/audio — Ctrl-C to stop",
+                      f"wearers: {url.replace('http', 'ws', 1)}ws/audio; photos: POST "
+                      f"{url}look — Ctrl-C to stop",
                       highlight=False)
         log.info("serving at %s", url, extra={"event": "listening", "url": url,
                                                 "max_sessions": sessions.limits.max_sessions})
@@ -184,6 +192,9 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="close a wearer that sends nothing for this long")
     access.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes,
                         help="largest audio frame accepted")
+    access.add_argument("--max-photo-mb", type=float, default=defaults.max_photo_bytes / 1e6,
+                        help="largest photo accepted by POST /look, in MB "
+                             f"(default {defaults.max_photo_bytes / 1e6:g})")
     access.add_argument("--data-dir", type=Path, default=None,
                         help="where session transcripts go (default $HUDTRANSLATE_DATA_DIR "
                              "or ~/.local/share/hudtranslate/sessions)")
@@ -212,7 +223,8 @@ def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
         args.file if args.file is not None else "mic" if args.mic else None)
     token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
     limits = SessionLimits(max_sessions=args.max_sessions, idle_timeout_s=args.idle_timeout_s,
-                           max_frame_bytes=args.max_frame_bytes)
+                           max_frame_bytes=args.max_frame_bytes,
+                           max_photo_bytes=round(args.max_photo_mb * 1e6))
     remote = None
     if args.remote_url:
         remote = RemoteOptions(args.remote_url, args.remote_model, api_key_from_env(),

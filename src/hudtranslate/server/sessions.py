@@ -25,6 +25,7 @@ from dataclasses import asdict
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from hudtranslate.audio.pcm import pcm16le_to_float32
+from hudtranslate.captions.profiles import profile_from_options
 from hudtranslate.config import Settings
 from hudtranslate.errors import DataError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioChunk, StreamEnd, Transcript, Translation
@@ -34,6 +35,8 @@ from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import SessionLimits, TokenBucket
 from hudtranslate.server.metrics import MetricsSink, ServerMetrics
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
+from hudtranslate.vision.card import card_pages
+from hudtranslate.vision.scene import SceneText
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,15 @@ class SessionManager:
         """The live display feed of a started session, for ``/ws/captions?session=ID``."""
         session = self._sessions.get(session_id)
         return session.broadcaster if session is not None else None
+
+    def show_scene(self, session_id: str, scene: SceneText, photo_url: str = "") -> bool:
+        """Show a photo read for session ``session_id`` on its HUD and page, and send the
+        scene on the wearer's socket; False if the session is no longer live."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return False
+        session.show_scene(scene, photo_url)
+        return True
 
     def session_ids(self) -> list[str]:
         return sorted(self._sessions)
@@ -227,6 +239,20 @@ class WearerSession:
                             "outcome": outcome, "sentences": sentences,
                             "audio_s": round(self._samples / SAMPLE_RATE_HZ, 3),
                             "wall_s": round(time.monotonic() - self._started_at, 3)})
+
+    def show_scene(self, scene: SceneText, photo_url: str) -> None:
+        """A photo read for this wearer: the scene with its card (for the server's display
+        profile, without the frames and the photo it sent) on the socket; the card and the
+        photo on its HUD and page."""
+        settings = self.manager.settings
+        scene_id = 0
+        if self.broadcaster is not None:
+            scene_id = self.broadcaster.show_scene(scene, photo_url)
+        card = card_pages(scene.blocks, profile_from_options(settings.display),
+                          show_chinese=settings.captions.show_source)
+        self.outbox.send(protocol.scene_message(
+            scene, scene_id=scene_id, profile=settings.display.profile,
+            card=[{"hud": frame.to_dict()} for frame in card]))
 
     # --- the socket -----------------------------------------------------------------------
 
