@@ -1,6 +1,7 @@
 // hudtranslate live HUD viewer: speaks caption protocol version 1 (see server/protocol.py).
 // The server renders each display state to the device's exact pixels; this page draws
-// that frame 1:1 into the canvas and scales the canvas with CSS (no smoothing).
+// that frame 1:1 into the canvas and scales the canvas with CSS (no smoothing). Photos
+// (`scene` messages) are shown by photo.js.
 "use strict";
 
 (() => {
@@ -82,6 +83,8 @@
       ctx.drawImage(image, 0, 0);
       canvas.dataset.seq = String(seq);
       canvas.dataset.text = hudText(msg.hud);
+      canvas.dataset.card = msg.card ? `${msg.card.page}/${msg.card.pages}` : "";
+      window.hudPhoto.onDisplayCard(msg.card);
     };
     image.src = msg.frame;
     const english = $("hud-english");
@@ -119,6 +122,7 @@
     display: onDisplay,
     caption: onCaption,
     transcript: () => {},
+    scene: (msg) => window.hudPhoto.onScene(msg),
     end: (msg) => setStatus(`stream ended (${msg.duration_s.toFixed(1)} s)`, "live"),
     error: (msg) => setStatus(`${msg.code}: ${msg.message}`, "error"),
   };
