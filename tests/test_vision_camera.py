@@ -284,3 +284,49 @@ def test_enter_key_reads_lines_from_a_stream() -> None:
             time.sleep(0.01)
         assert not keys.take()
     assert EnterKey(io.StringIO("")).take() is False
+
+
+# --- the command ----------------------------------------------------------------------------
+
+def test_look_camera_without_a_camera_fails_before_loading_models(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from hudtranslate.cli import main
+    from hudtranslate.vision import commands
+
+    def never(settings: Any) -> Any:
+        raise AssertionError("the models were loaded for a camera that is not there")
+
+    monkeypatch.setattr(commands, "load_looker", never)
+    index = next(n for n in range(40, 100) if not Path(f"/dev/video{n}").exists())
+    assert main(["look", "--camera", str(index)]) == 1
+    err = capsys.readouterr().err
+    assert f"/dev/video{index}" in err and "v4l2-ctl" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_look_camera_on_a_folder_shows_each_photo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], as_json: bool) -> None:
+    import json
+
+    from hudtranslate.cli import main
+    from hudtranslate.vision import commands
+    from hudtranslate.vision.scene import Box, SceneBlock
+
+    class Reading(FakeLooker):
+        def look(self, image: Image.Image, source: str = "", **_: Any) -> SceneText:
+            self.seen.append((image, source))
+            block = SceneBlock("出口", f"Exit {len(self.seen)}", Box(1, 2, 3, 4), 0.9, "fake")
+            return SceneText(source, image.width, image.height, (block,))
+
+    monkeypatch.setattr(commands, "load_looker", lambda settings: Reading())
+    for name, seed in (("one.png", 1), ("two.png", 2)):
+        pattern(seed).save(tmp_path / name)
+    assert main(["look", "--camera", str(tmp_path), *(["--json"] if as_json else [])]) == 0
+    out = capsys.readouterr().out
+    if as_json:
+        scenes = [json.loads(line) for line in out.splitlines()]
+        assert [scene["blocks"][0]["en"] for scene in scenes] == ["Exit 1", "Exit 2"]
+    else:
+        assert "one.png" in out and "Exit 1" in out and "Exit 2" in out and "出口" in out

@@ -66,15 +66,33 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("look needs IMAGE files or --camera")
     if args.frames is not None:
         _make_dir(args.frames)
-    looker = load_looker(settings)
+    source = None
+    if args.camera is not None:  # before the models load: a missing camera fails at once
+        from hudtranslate.vision.camera import open_source
+
+        source = open_source(args.camera, max_megapixels=settings.vision.max_megapixels)
+    try:
+        looker = load_looker(settings)
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
     out = Console(highlight=False, soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     failed = 0
-    if args.camera is not None:
+    if source is not None:
         from hudtranslate.vision.camera import run_camera
 
-        return int(run_camera(args.camera, looker,
-                              lambda scene: _show(scene, args, settings, out)))
+        def show_frame(scene: SceneText) -> None:
+            if not args.json:  # the blocks come all at once: no on_block while watching
+                out.print(f"[bold]{escape(scene.source)}[/]")
+                printer = _printer(out)
+                for index, block in enumerate(scene.blocks):
+                    printer(index, block)
+            _show(scene, args, settings, out)
+
+        return int(run_camera(args.camera, looker, show_frame, source=source,
+                              on_status=lambda text: errors.print(f"[dim]{escape(text)}[/]")))
     for path in args.images:
         try:
             image = load_image(path, max_megapixels=settings.vision.max_megapixels)
