@@ -216,6 +216,7 @@ class FakeCapture:
         self.seeds, self.opened, self.fps = list(seeds), opened, fps
         self.released = False
         self.reads = 0
+        self.asked: dict[int, float] = {}
 
     def isOpened(self) -> bool:  # OpenCV's name
         return self.opened
@@ -229,6 +230,10 @@ class FakeCapture:
 
     def release(self) -> None:
         self.released = True
+
+    def set(self, prop: int, value: float) -> bool:
+        self.asked[prop] = value
+        return True
 
 
 def test_camera_that_cannot_open_is_an_image_error() -> None:
@@ -250,6 +255,8 @@ def test_camera_yields_current_frames_and_fails_clearly_when_unplugged() -> None
     assert indexes == sorted(set(indexes))
     assert len(seen) < capture.reads / 3  # frames in between were dropped, not queued
     assert seen[-1].index >= 150
+    assert capture.asked[cv2.CAP_PROP_FRAME_WIDTH] == 1920
+    assert capture.asked[cv2.CAP_PROP_FRAME_HEIGHT] == 1080
     assert mean_difference(thumbnail(seen[-1].image), thumbnail(pattern(2))) < 1
     assert capture.released
 

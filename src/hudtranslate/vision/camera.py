@@ -45,6 +45,9 @@ _CAMERA_FAILURES = 30
 """Failed reads in a row after which a camera counts as gone (unplugged)."""
 _CAMERA_WAIT_S = 5.0
 """How long to wait for a camera's next frame before giving up on it."""
+CAMERA_SIZE_PX = (1920, 1080)
+"""The frame size asked of a camera (it picks the nearest it has): webcams start at
+640×480, too coarse for a menu's small print."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +172,14 @@ class CameraSource(FrameSource):
     """A live camera through OpenCV; iterating yields the newest frame each time.
 
     A reader thread keeps taking frames so the camera's buffer never holds stale ones (a
-    frame read after a look of several seconds is a current one). ``open_capture`` makes
-    the ``cv2.VideoCapture``-like object (tests pass a fake). Raises ``ImageError`` when
-    the camera cannot be opened; iteration raises it when the camera stops delivering.
+    frame read after a look of several seconds is a current one). ``size_px`` is asked
+    of the camera (MJPEG, so USB 2 cameras can deliver it). ``open_capture`` makes the
+    ``cv2.VideoCapture``-like object (tests pass a fake). Raises ``ImageError`` when the
+    camera cannot be opened; iteration raises it when the camera stops delivering.
     """
 
     def __init__(self, device: int | str, *,
+                 size_px: tuple[int, int] | None = CAMERA_SIZE_PX,
                  open_capture: Callable[[int | str], Any] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.device = device
@@ -190,6 +195,8 @@ class CameraSource(FrameSource):
         if not self._capture.isOpened():
             self._capture.release()
             raise ImageError(f"cannot open the camera {self.name}: {LIST_CAMERAS}")
+        if size_px is not None:
+            self._ask_size(size_px)
         self._changed = threading.Condition()
         self._latest: Any = None
         self._latest_index = -1
@@ -198,6 +205,14 @@ class CameraSource(FrameSource):
         self._started = clock()
         self._reader = threading.Thread(target=self._read_loop, name="camera", daemon=True)
         self._reader.start()
+
+    def _ask_size(self, size_px: tuple[int, int]) -> None:
+        """Ask for ``size_px`` in MJPEG; a camera without it keeps its own (no error)."""
+        cv2 = _cv2()
+        self._capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, size_px[0])
+        self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size_px[1])
+        self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
 
     def _read_loop(self) -> None:
         failures = 0
