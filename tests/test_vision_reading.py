@@ -47,7 +47,8 @@ def test_a_wrapped_paragraph_is_one_block() -> None:
 
 @pytest.mark.parametrize("second", ["【品名】：纯臻营养护发素", "货号：B2390", "22元"])
 def test_a_field_or_a_price_below_a_line_starts_its_own_block(second: str) -> None:
-    lines = [line("适合所有肤质的温和配方产品", 100, 100, 400, 120), line(second, 100, 124, 390, 144)]
+    lines = [line("适合所有肤质的温和配方产品", 100, 100, 400, 120),
+             line(second, 100, 124, 390, 144)]
     assert len(group_blocks(lines)) == 2
 
 
