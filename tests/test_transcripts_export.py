@@ -204,3 +204,10 @@ def test_bilingual_split_sentence_shows_chinese_with_its_first_cue() -> None:
     assert len(cues) > 1
     assert cues[0].lines[-1] == "很长的一句话"
     assert all("很长的一句话" not in cue.lines for cue in cues[1:])
+
+
+def test_times_past_99_hours_are_written() -> None:
+    """A session left running for days: hours grow past two digits (webvtt-py >= 0.6)."""
+    late = [final(360_000.0, 360_001.5, "Still here.")]
+    assert "100:00:00,000 --> 100:00:01,500" in to_srt(late)
+    assert parse_vtt(to_vtt(late))[0].start_s == 360_000.0
