@@ -26,6 +26,8 @@ EN = "It is generally believed that this method won't work."
     ("The match was intense. The Chinese team won.", "比赛很激烈。中国队赢了。",
      "The match was intense. The Chinese team won."),
     ('He said "go." Then he left.', "他说“走”。然后他走了。", 'He said "go." Then he left.'),
+    ("We went to Beijing. 李明 came too.", "我们去了北京。李明也来了。",
+     "We went to Beijing. 李明 came too."),
     ("  " + EN + "  \n", ZH, EN),
     # preambles
     (f"Sure! Here is the translation: {EN}", ZH, EN),
@@ -46,6 +48,8 @@ EN = "It is generally believed that this method won't work."
     (f"{EN} Note: the tone is informal.", ZH, EN),
     (f"{EN} The phrase 行不通 literally means it cannot pass.", ZH, EN),
     (f"{EN} This is a literal translation.", ZH, EN),
+    (f'{EN} "行不通" is a common saying.', ZH, EN),
+    (f"{EN} 行不通 means it will not get through.", ZH, EN),
     ("It is generally believed (note: formal) that this won't work.", ZH,
      "It is generally believed that this won't work."),
     (f"Sure! Here's the translation:\n\n\"{EN}\"\n\n(Note: 普遍 means widely.)", ZH, EN),

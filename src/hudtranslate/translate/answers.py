@@ -70,8 +70,11 @@ _NOTE_AFTER_SENTENCE = re.compile(
     rf"(?<=[.!?\"”'’)])\s*[-—–*]*\s*{_NOTE_WORD}\s*[:：—–-].*$", re.IGNORECASE | re.DOTALL)
 _COMMENTARY = re.compile(
     r"translat\w*|\bliteral(?:ly)?\b|\bpinyin\b|\bthe\s+original\b|"
-    r"[\u3400-\u4dbf\u4e00-\u9fff]", re.IGNORECASE)
-"""In a sentence after the first: it explains the wording, it does not translate."""
+    r"[\"“'‘(（「]\s*[\u3400-\u9fff]|[\u3400-\u9fff]\s*[\"”'’)）」]|"
+    r"[\u3400-\u9fff]\s*(?:means?|refers?|is\s+an?\s+(?:word|phrase|term|idiom))\b",
+    re.IGNORECASE)
+"""In a sentence after the first: it explains the wording (quotes the Chinese, says what
+it means), it does not translate. A name merely copied through in Chinese does not count."""
 _TRANSLATION_TALK = re.compile(r"translat\w*|\bas\s+an\s+ai\b", re.IGNORECASE)
 _SENTENCE_SPLIT = re.compile(r"(?:(?<=[.!?。！？])|(?<=[.!?。！？][\"”’']))\s+")
 _QUOTED = re.compile(r"([\"“「『])(.+)([\"”」』])([.!?]?)", re.DOTALL)
