@@ -354,7 +354,9 @@ class FlakyRemote(FakeBackend):
 def test_each_event_names_the_models_whose_english_it_shows() -> None:
     """A clause from the remote, the rest of its sentence from the local model (the
     remote's answer was refused): "big+local"; the next sentence, all local, "local"."""
-    remote, local = FlakyRemote(name="big"), FakeBackend(name="local")
+    remote = FlakyRemote(name="big")
+    local = StreamingBackend(name="local", answers=[
+        "but his friends", "but his friends all love to drink.", "Let's go."])
     router = FallbackBackend(remote, local, probe_interval_s=60)
     translator = SessionTranslator(router, TranslateOptions(clause_commit_chars=4,
                                                             partial_min_new_chars=1))
@@ -372,9 +374,9 @@ def test_each_event_names_the_models_whose_english_it_shows() -> None:
                                      emit=updates.append)
         assert final is not None and final.model == "big+local"
         assert final.committed.startswith(clause.committed)
-        assert updates and all(update.model == "big+local" for update in updates)
+        assert final.committed.endswith("but his friends all love to drink.")
+        assert len(updates) > 2 and all(update.model == "big+local" for update in updates)
         alone = translator.translate(transcript(1, "我们走吧。", 10, 11))
-        assert alone is not None and alone.model == "local"
-        assert alone.committed == fake_english("我们走吧。")
+        assert alone is not None and alone.model == "local" and alone.committed == "Let's go."
     finally:
         router.close()
