@@ -68,6 +68,8 @@ def test_number_runs(text: str, runs: list[str]) -> None:
     ("47.50", "Retail price: 47.50 yuan", True),
     ("47.50", "Retail price: 47.5 yuan", False),
     ("50000", "50,000 points", True),
+    ("60", "↑89 60--80", True),
+    ("260", "500 260 680", True),
     ("15", "115 Road", False),
 ])
 def test_kept(number: str, english: str, expected: bool) -> None:

@@ -94,3 +94,15 @@ def test_a_cancelled_run_stops_between_blocks() -> None:
                                           on_block=lambda i, en, model: done.append(i),
                                           cancelled=lambda: len(done) >= 1)
     assert len(results) == 1
+
+
+def test_a_printed_date_reaches_the_model_as_digits() -> None:
+    backend = ScriptedBackend({})
+    SceneTranslator(backend).translate_blocks(["2018年04月19日10:51开"])
+    assert backend.calls[0][0].startswith("2018-04-19")
+
+
+def test_chinese_copied_into_the_answer_is_glossed_or_romanised() -> None:
+    backend = ScriptedBackend({"不锈钢机身": "不锈钢 body", "券后价": "券后价"})
+    results = SceneTranslator(backend).translate_blocks(["不锈钢机身", "券后价"])
+    assert [english for english, _ in results] == ["stainless steel body", "Quanhoujia"]

@@ -92,9 +92,8 @@ def number_runs(text: str) -> list[str]:
 
 
 def kept(number: str, english: str) -> bool:
-    """Is ``number`` in ``english`` with its digits intact (spaces and thousands commas
-    aside)?"""
-    squeezed = re.sub(r"(?<=\d)[ ,](?=\d)", "", unicodedata.normalize("NFKC", english))
+    """Is ``number`` in ``english`` with its digits intact (thousands commas aside)?"""
+    squeezed = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", unicodedata.normalize("NFKC", english))
     return re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", squeezed) is not None
 
 
