@@ -106,3 +106,11 @@ def test_chinese_copied_into_the_answer_is_glossed_or_romanised() -> None:
     backend = ScriptedBackend({"不锈钢机身": "不锈钢 body", "券后价": "券后价"})
     results = SceneTranslator(backend).translate_blocks(["不锈钢机身", "券后价"])
     assert [english for english, _ in results] == ["stainless steel body", "Quanhoujia"]
+
+
+@pytest.mark.parametrize(("text", "english"), [("￥53.0元", "53.0 yuan"), ("20元", "20 yuan"),
+                                                ("168 块", "168 yuan")])
+def test_a_bare_price_is_written_out_without_a_model(text: str, english: str) -> None:
+    backend = ScriptedBackend({})
+    assert SceneTranslator(backend).translate_blocks([text]) == [(english, "")]
+    assert backend.calls == []

@@ -40,6 +40,9 @@ _STREET = re.compile(
     r"(?=$|[\d一二三四五六七八九十]|[段号號巷弄，,\s])")
 _TERMS_ECHO = re.compile(r"\s*\(Terms:[^)]*\)?\s*$")
 """The model sometimes copies the glossary note of the message into its answer."""
+_PRICE_ONLY = re.compile(r"^\s*[¥￥]?\s*(?P<amount>\d+(?:\.\d+)?)\s*[元块]\s*$")
+"""A bare price ("￥53.0元", "20元") is written out, not sent to a model that would turn
+53.0 into 53.00."""
 _DATE = re.compile(r"(?P<year>\d{4})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号]")
 """A printed date is written as digits for the model (2018年04月19日 → 2018-04-19), so
 its numbers come through as printed instead of as "April 19"."""
@@ -104,6 +107,9 @@ class SceneTranslator:
         used and extended."""
         if not needs_translation(text):
             return text, ""
+        price_tag = _PRICE_ONLY.match(text)
+        if price_tag:
+            return f"{price_tag.group('amount')} yuan", ""
         item, price = text, ""
         match = _TRAILING_PRICE.match(text)
         if match:
