@@ -12,6 +12,7 @@ from hudtranslate.events import Transcript
 from hudtranslate.testing import FakeBackend
 from hudtranslate.translate.glossary import (
     Glossary,
+    gloss_chinese,
     proper_name,
     read_glossary_file,
     replace_copied_terms,
@@ -122,3 +123,13 @@ def test_session_sends_terms_with_the_source_but_keeps_plain_context() -> None:
 def test_term_presence_allows_plural_case_and_hyphen(target: str, english: str,
                                                      present: bool) -> None:
     assert term_present(target, english) is present
+
+
+@pytest.mark.parametrize(("text", "glossed"), [
+    ("不可漂白", "cannot bleach"),
+    ("the 熨斗 bottom", "the clothes iron bottom"),
+    ("券后价", "券后价"),
+    ("100% cotton", "100% cotton"),
+])
+def test_gloss_chinese_uses_whole_dictionary_words(text: str, glossed: str) -> None:
+    assert gloss_chinese(text) == glossed

@@ -1,4 +1,4 @@
-"""Prometheus text output, JSON logs, the metrics sink and the token bucket."""
+"""The /metrics exposition (prometheus_client), JSON logs, the metrics sink, the token bucket."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 import logging
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from hudtranslate.errors import ConfigError
 from hudtranslate.events import StreamEnd, Transcript, Translation
-from hudtranslate.observability import JsonFormatter, MetricsRegistry
+from hudtranslate.observability import JsonFormatter
 from hudtranslate.server.limits import SessionLimits, TokenBucket
 from hudtranslate.server.metrics import MetricsSink, ServerMetrics
 from hudtranslate.testing import FakeBackend
@@ -18,38 +19,71 @@ from hudtranslate.translate.router import FallbackBackend
 pytestmark = pytest.mark.timeout(30)
 
 
-def test_registry_renders_the_prometheus_text_format() -> None:
-    registry = MetricsRegistry()
-    requests = registry.counter("app_requests_total", "Requests.", ("code",))
-    open_now = registry.gauge("app_open", "Open now.")
-    latency = registry.histogram("app_latency_seconds", "Latency.", ("model",),
-                                 buckets=(0.5, 1.0))
-    requests.inc(code="200")
-    requests.inc(2, code="500")
-    open_now.inc()
-    open_now.inc()
-    open_now.dec()
-    for value in (0.2, 0.7, 3.0):
-        latency.observe(value, model='big "q"')
-    text = registry.render()
-    assert text.endswith("\n")
-    assert "# TYPE app_requests_total counter" in text
-    assert 'app_requests_total{code="200"} 1\napp_requests_total{code="500"} 2' in text
-    assert "# TYPE app_open gauge\napp_open 1" in text
-    assert "# TYPE app_latency_seconds histogram" in text
-    label = 'model="big \\"q\\""'
-    assert f'app_latency_seconds_bucket{{{label},le="0.5"}} 1' in text
-    assert f'app_latency_seconds_bucket{{{label},le="1"}} 2' in text
-    assert f'app_latency_seconds_bucket{{{label},le="+Inf"}} 3' in text
-    assert f"app_latency_seconds_sum{{{label}}} 3.9" in text
-    assert f"app_latency_seconds_count{{{label}}} 3" in text
-    assert latency.count(model='big "q"') == 3
-    with pytest.raises(ValueError):
-        requests.inc(code="200", extra="x")
-    with pytest.raises(ValueError):
-        requests.inc(-1, code="200")
-    with pytest.raises(ValueError):
-        registry.counter("app_open", "again")
+class Remote(FakeBackend):
+    def probe(self) -> bool:
+        return True
+
+
+EXPOSED = {  # name: (type, label names): what /metrics has always exposed, plus rejected
+    "hudtranslate_sessions_active": ("gauge", ()),
+    "hudtranslate_sessions": ("counter", ("outcome",)),
+    "hudtranslate_connections_refused": ("counter", ("reason",)),
+    "hudtranslate_protocol_errors": ("counter", ("code",)),
+    "hudtranslate_audio_seconds": ("counter", ()),
+    "hudtranslate_translations": ("counter", ("model",)),
+    "hudtranslate_final_latency_seconds": ("histogram", ("model",)),
+    "hudtranslate_transcript_latency_seconds": ("histogram", ()),
+    "hudtranslate_remote_healthy": ("gauge", ()),
+    "hudtranslate_remote_ok": ("counter", ()),
+    "hudtranslate_fallbacks": ("counter", ()),
+    "hudtranslate_remote_rejected": ("counter", ()),
+    "hudtranslate_remote_recoveries": ("counter", ()),
+}
+
+
+def exposed(text: bytes) -> dict[str, tuple[str, tuple[str, ...]]]:
+    families = {}
+    for family in text_string_to_metric_families(text.decode("utf-8")):
+        labels = {name for sample in family.samples for name in sample.labels} - {"le"}
+        families[family.name] = (family.type, tuple(sorted(labels)))
+    return families
+
+
+def test_the_exposition_keeps_its_names_and_labels() -> None:
+    router = FallbackBackend(Remote(name="big"), FakeBackend(name="small"))
+    metrics = ServerMetrics(router)
+    MetricsSink(metrics, speech_pad_s=0.3).handle(
+        Translation(1, "你好", "Hello", "", 0.0, 2.3, True, 3.0, model="big"))
+    MetricsSink(metrics, speech_pad_s=0.3).handle(Transcript(1, "你好", "", 0.0, 2.3, True, 2.5))
+    metrics.sessions.labels(outcome="completed").inc()
+    metrics.refused.labels(reason="capacity").inc()
+    metrics.protocol_errors.labels(code="server_full").inc()
+    metrics.sessions_active.inc()
+    metrics.audio_s.inc(2.5)
+    text = metrics.render()
+    assert exposed(text) == EXPOSED
+    assert b"_created" not in text  # the library's creation timestamps stay off
+    assert b'hudtranslate_final_latency_seconds_bucket{le="1.5",model="big"} 1.0' in text
+    assert b'hudtranslate_final_latency_seconds_bucket{le="+Inf",model="big"} 1.0' in text
+    router.close()
+
+
+def test_each_server_has_its_own_registry() -> None:
+    """Two apps in one process (as in the tests) neither clash nor share counts."""
+    first, second = ServerMetrics(), ServerMetrics()
+    first.sessions.labels(outcome="completed").inc()
+    assert first.value("hudtranslate_sessions_total", outcome="completed") == 1
+    assert second.value("hudtranslate_sessions_total", outcome="completed") is None
+    assert b"hudtranslate_remote_healthy" not in first.render()
+
+
+def test_label_values_are_escaped() -> None:
+    metrics = ServerMetrics()
+    metrics.translations.labels(model='big "q"\n').inc()
+    assert b'hudtranslate_translations_total{model="big \\"q\\"\\n"} 1.0' in metrics.render()
+    [family] = [f for f in text_string_to_metric_families(metrics.render().decode())
+                if f.name == "hudtranslate_translations"]
+    assert family.samples[0].labels == {"model": 'big "q"\n'}
 
 
 def test_metrics_sink_measures_from_the_end_of_speech() -> None:
@@ -60,27 +94,24 @@ def test_metrics_sink_measures_from_the_end_of_speech() -> None:
     sink.handle(Translation(1, "你好", "Hello", "", 0.0, 2.3, True, 3.0, model="local"))
     sink.handle(StreamEnd(4.0))
     sink.close()
-    assert metrics.translations.value(model="local") == 1
-    assert metrics.final_latency.count(model="local") == 1
-    text = metrics.render()
-    assert 'hudtranslate_final_latency_seconds_sum{model="local"} 1' in text
-    assert "hudtranslate_transcript_latency_seconds_sum 0.5" in text
-    assert "hudtranslate_remote_healthy" not in text
-
-
-class Remote(FakeBackend):
-    def probe(self) -> bool:
-        return True
+    assert metrics.value("hudtranslate_translations_total", model="local") == 1
+    assert metrics.value("hudtranslate_final_latency_seconds_count", model="local") == 1
+    assert metrics.value("hudtranslate_final_latency_seconds_sum",
+                         model="local") == pytest.approx(1.0)
+    assert metrics.value("hudtranslate_transcript_latency_seconds_sum") == pytest.approx(0.5)
+    assert b"hudtranslate_remote_healthy" not in metrics.render()
 
 
 def test_router_metrics_are_read_when_scraped() -> None:
     router = FallbackBackend(Remote(name="big"), FakeBackend(name="small"))
     metrics = ServerMetrics(router)
+    assert metrics.value("hudtranslate_remote_ok_total") == 0
     router.translate("你好", [], forced_prefix="", max_new_tokens=8, cancelled=lambda: False)
     text = metrics.render()
-    assert "hudtranslate_remote_healthy 1" in text
-    assert "# TYPE hudtranslate_fallbacks_total counter\nhudtranslate_fallbacks_total 0" in text
-    assert "hudtranslate_remote_ok_total 1" in text
+    assert b"hudtranslate_remote_healthy 1.0" in text
+    assert b"# TYPE hudtranslate_fallbacks_total counter\nhudtranslate_fallbacks_total 0.0" in text
+    assert metrics.value("hudtranslate_remote_ok_total") == 1
+    assert metrics.value("hudtranslate_remote_rejected_total") == 0
     router.close()
 
 

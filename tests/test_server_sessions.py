@@ -29,6 +29,7 @@ from hudtranslate.server.limits import SessionLimits, check_bind, is_loopback, t
 from hudtranslate.server.sessions import SessionManager
 from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, fake_english, tone_and_silence
 from hudtranslate.transcripts.sessions import SessionStore
+from hudtranslate.translate.prompts import SPEECH, PromptSet
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -141,11 +142,13 @@ async def test_two_wearers_get_their_own_captions_and_transcripts(
     assert infos[left.session_id].client == "left"
     assert [r.en for r in store.records(right.session_id)] == english_of(SCRIPT[2:])
     assert manager.active == 0
-    metrics = await (await client.get("/metrics")).text()
-    assert 'hudtranslate_sessions_total{outcome="completed"} 2' in metrics
-    assert 'hudtranslate_translations_total{model="fake"} 4' in metrics
-    assert 'hudtranslate_final_latency_seconds_count{model="fake"} 4' in metrics
-    assert "hudtranslate_sessions_active 0" in metrics
+    response = await client.get("/metrics")
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    metrics = await response.text()
+    assert 'hudtranslate_sessions_total{outcome="completed"} 2.0' in metrics
+    assert 'hudtranslate_translations_total{model="fake"} 4.0' in metrics
+    assert 'hudtranslate_final_latency_seconds_count{model="fake"} 4.0' in metrics
+    assert "hudtranslate_sessions_active 0.0" in metrics
 
 
 async def test_session_message_and_hud_viewer_of_a_session(
@@ -277,7 +280,7 @@ async def test_rate_idle_and_error_limits_close_the_connection(tmp_path: Path) -
         assert await drain_until_closed(noisy) == []
         metrics = await (await client.get("/metrics")).text()
         for code in ("rate_limited", "idle_timeout", "too_many_errors"):
-            assert f'hudtranslate_protocol_errors_total{{code="{code}"}} 1' in metrics
+            assert f'hudtranslate_protocol_errors_total{{code="{code}"}} 1.0' in metrics
     finally:
         await client.close()
 
@@ -302,7 +305,7 @@ async def test_beyond_max_sessions_is_a_clear_refusal(tmp_path: Path) -> None:
         assert hello["type"] == "session"
         await third.close()
         metrics = await (await client.get("/metrics")).text()
-        assert 'hudtranslate_connections_refused_total{reason="capacity"} 1' in metrics
+        assert 'hudtranslate_connections_refused_total{reason="capacity"} 1.0' in metrics
     finally:
         await client.close()
 
@@ -310,7 +313,8 @@ async def test_beyond_max_sessions_is_a_clear_refusal(tmp_path: Path) -> None:
 class FailingBackend(FakeBackend):
     def translate(self, source: str, context: Sequence[tuple[str, str]], *, forced_prefix: str,
                   max_new_tokens: int, cancelled: Callable[[], bool],
-                  on_text: Callable[[str], None] | None = None) -> str | None:
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
         if source.startswith(SCRIPT[2][:2]):
             raise RuntimeError("model crashed")
         return super().translate(source, context, forced_prefix=forced_prefix,

@@ -62,8 +62,12 @@ def parse_srt(text: str) -> list[ParsedCue]:
 
 
 def parse_vtt(text: str) -> list[ParsedCue]:
-    assert text.startswith("WEBVTT\n\n")
-    return parse_subtitles(text[len("WEBVTT\n\n") :], ".")
+    """The header and a blank line, then cue blocks separated by blank lines; the last
+    block ends the file (webvtt-py writes no blank line after it)."""
+    if text == "WEBVTT\n":
+        return []
+    assert text.startswith("WEBVTT\n\n") and text.endswith("\n") and not text.endswith("\n\n")
+    return parse_subtitles(text[len("WEBVTT\n\n") :] + "\n", ".")
 
 
 def check_cues(cues: list[ParsedCue]) -> None:
@@ -105,7 +109,7 @@ def test_vtt_parses_back_and_escapes_markup() -> None:
     # wrapped as plain text (41 columns, one line), escaped afterwards
     assert cues[-1].lines == ["An hour later, &lt;b&gt; &amp; &lt;/b&gt; tags stay text."]
     assert "01:02:05.250 -->" in vtt
-    assert to_vtt([]) == "WEBVTT\n\n"
+    assert to_vtt([]) == "WEBVTT\n"
     assert to_srt([]) == ""
 
 
@@ -200,3 +204,10 @@ def test_bilingual_split_sentence_shows_chinese_with_its_first_cue() -> None:
     assert len(cues) > 1
     assert cues[0].lines[-1] == "很长的一句话"
     assert all("很长的一句话" not in cue.lines for cue in cues[1:])
+
+
+def test_times_past_99_hours_are_written() -> None:
+    """A session left running for days: hours grow past two digits (webvtt-py >= 0.6)."""
+    late = [final(360_000.0, 360_001.5, "Still here.")]
+    assert "100:00:00,000 --> 100:00:01,500" in to_srt(late)
+    assert parse_vtt(to_vtt(late))[0].start_s == 360_000.0

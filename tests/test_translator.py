@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from hudtranslate.config import TranslateOptions
+from hudtranslate.errors import RejectedAnswerError
 from hudtranslate.events import SpeechChunk, Transcript, Translation
 from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage
 from hudtranslate.testing import FakeBackend, fake_english
+from hudtranslate.translate.prompts import SPEECH, PromptSet
+from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import SessionTranslator, text_after
 
 
@@ -82,7 +85,8 @@ class PrefixBackend:
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
                   forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
-                  on_text: Callable[[str], None] | None = None) -> str | None:
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
         self.seen.append((source, forced_prefix))
         return forced_prefix + self.tails.pop(0)
 
@@ -145,7 +149,8 @@ class StreamingBackend:
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
                   forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
-                  on_text: Callable[[str], None] | None = None) -> str | None:
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
         answer = self.answers.pop(0)
         if on_text is not None:
             for end in range(1, len(answer) + 1, 3):  # pieces cut mid-word
@@ -329,3 +334,53 @@ def test_short_clauses_and_list_commas_wait_for_more() -> None:
 def test_final_text_is_aligned_to_what_was_translated(final: str, translated: str,
                                                      rest: str) -> None:
     assert text_after(final, translated) == rest
+
+
+@dataclass
+class FlakyRemote(FakeBackend):
+    """A remote (it can be probed) whose answers are refused while ``reject`` is set."""
+
+    reject: bool = False
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        if self.reject:
+            raise RejectedAnswerError("chatter")
+        return super().translate(source, context, forced_prefix=forced_prefix,
+                                 max_new_tokens=max_new_tokens, cancelled=cancelled)
+
+    def probe(self) -> bool:
+        return True
+
+
+def test_each_event_names_the_models_whose_english_it_shows() -> None:
+    """A clause from the remote, the rest of its sentence from the local model (the
+    remote's answer was refused): "big+local"; the next sentence, all local, "local"."""
+    remote = FlakyRemote(name="big")
+    local = StreamingBackend(name="local", answers=[
+        "but his friends", "but his friends all love to drink.", "Let's go."])
+    router = FallbackBackend(remote, local, probe_interval_s=60)
+    translator = SessionTranslator(router, TranslateOptions(clause_commit_chars=4,
+                                                            partial_min_new_chars=1))
+    try:
+        clause = translator.translate(transcript(0, "他不太能喝酒，但是朋友", 0, 2, final=False,
+                                                 committed="他不太能喝酒，但是"))
+        assert clause is not None and clause.model == "big" and clause.committed
+        remote.reject = True
+        tentative = translator.translate(
+            transcript(0, "他不太能喝酒，但是朋友都", 0, 2.5, final=False,
+                       committed="他不太能喝酒，但是朋友都"))
+        assert tentative is not None and tentative.tentative and tentative.model == "big+local"
+        updates: list[Translation] = []
+        final = translator.translate(transcript(0, "他不太能喝酒，但是朋友都喜欢喝。", 0, 3),
+                                     emit=updates.append)
+        assert final is not None and final.model == "big+local"
+        assert final.committed.startswith(clause.committed)
+        assert final.committed.endswith("but his friends all love to drink.")
+        assert len(updates) > 2 and all(update.model == "big+local" for update in updates)
+        alone = translator.translate(transcript(1, "我们走吧。", 10, 11))
+        assert alone is not None and alone.model == "local" and alone.committed == "Let's go."
+    finally:
+        router.close()

@@ -162,7 +162,7 @@ class ReferenceTranslator:
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
                   forced_prefix: str, max_new_tokens: int, cancelled: Any,
-                  on_text: Any = None) -> str:
+                  on_text: Any = None, prompts: Any = None) -> str:
         chinese, english = max(self.pairs, key=lambda pair: _common_prefix(pair[0], source))
         words = english.split()
         share = min(1.0, len(source) / max(1, len(chinese)))

@@ -213,6 +213,8 @@ class VisionOptions:
     ``min_confidence``: OCR lines below this recogniser score are dropped.
     ``ocr_threads``: onnxruntime threads (one while speech is being translated).
     ``max_new_tokens``: English tokens at most per block of text.
+    ``cedict_names``: keep CC-CEDICT's proper names exact (banks, cities, stations: signs
+    are full of them), on top of ``translate.glossary``.
     """
 
     ocr_long_side_px: int = 1600
@@ -220,6 +222,7 @@ class VisionOptions:
     min_confidence: float = 0.5
     ocr_threads: int = 2
     max_new_tokens: int = 160
+    cedict_names: bool = True
 
     def __post_init__(self) -> None:
         _check_range("vision.ocr_long_side_px", self.ocr_long_side_px, 320, 8192)

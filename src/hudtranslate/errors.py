@@ -10,6 +10,7 @@
     │   └── ModelFetchError    downloading or assembling a model failed
     ├── DependencyError        an optional package is not installed (message names it)
     ├── BackendError           a translation backend failed (remote HTTP, timeout, ...)
+    │   └── RejectedAnswerError   the remote answered, but not with a usable translation
     └── DataError              a manifest or reference file is malformed (names file and line)
 """
 
@@ -47,6 +48,18 @@ class DependencyError(HudTranslateError):
 
 class BackendError(HudTranslateError):
     """A translation backend failed to answer."""
+
+
+class RejectedAnswerError(BackendError):
+    """A remote model answered, but nothing of it can be shown: the stream ended without
+    its end marker ("unfinished") or at the token limit ("cut"), or the answer was empty
+    ("empty"), chatter with no clear translation ("chatter") or far longer than the
+    source allows ("too_long"). ``reason`` is that word, for logs and metrics; the
+    sentence is translated locally, and the remote stays in use (it did answer)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"remote answer rejected ({reason})" + (f": {detail}" if detail else ""))
+        self.reason = reason
 
 
 class DataError(HudTranslateError):

@@ -22,6 +22,7 @@ from hudtranslate.events import (
     Transcript,
     Translation,
 )
+from hudtranslate.translate.prompts import SPEECH, PromptSet
 
 T = TypeVar("T")
 
@@ -77,7 +78,8 @@ class FakeBackend:
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
                   forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
-                  on_text: Callable[[str], None] | None = None) -> str | None:
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
         """After ``delay_s``; with ``on_text``, the delay is spread over the words, which
         are reported one by one as a streaming model would."""
         self.calls.append(source)

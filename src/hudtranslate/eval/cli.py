@@ -69,6 +69,9 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
                       help="single-sentence recordings (utterances.jsonl)")
     data.add_argument("--text", type=Path, metavar="FILE",
                       help="Chinese sentences with English references (text/*.jsonl)")
+    data.add_argument("--images", type=Path, metavar="FILE",
+                      help="photos with their printed text and key English words "
+                           "(images.jsonl): OCR recall, key words, numbers, seconds")
     bench.add_argument("--systems", type=_systems, default=list(_SYSTEMS),
                        help=f"comma-separated subset of: {', '.join(_SYSTEMS)} (default: all)")
     bench.add_argument("--limit", type=_positive, default=None, metavar="N",
@@ -121,7 +124,10 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.eval.runner import load_bench_engines
 
     if args.talks is None and args.utterances is None and args.text is None:
-        raise ConfigError("bench needs at least one input: --talks, --utterances or --text")
+        if args.images is not None:
+            return run_image_bench(args, settings)
+        raise ConfigError("bench needs at least one input: --talks, --utterances, --text "
+                          "or --images")
     if args.creep_minutes and args.talks is None:
         raise ConfigError("--creep-minutes loops the talks: give --talks too")
     text_limit = args.text_limit or args.limit
@@ -150,6 +156,59 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
                                  offline_asr=args.offline_asr),
         "systems": results,
         "targets": targets_for(results),
+    }
+    if args.images is not None:
+        report.update(_image_section(args, settings))
+        report["targets"].update(report["images"]["targets"])
+    json_path, md_path = write_report(args.out_dir, report)
+    out = Console()
+    out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
+              soft_wrap=True)
+    out.print(f"wrote {json_path} and {md_path}", highlight=False)
+    return 0
+
+
+def _image_section(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Read and translate every photo of ``--images`` one after another (nothing else
+    runs meanwhile) and score them."""
+    from hudtranslate.eval.images import (
+        image_targets,
+        load_images_manifest,
+        score_image,
+        summarise,
+    )
+    from hudtranslate.vision.commands import load_looker
+    from hudtranslate.vision.images import load_image
+
+    items = load_images_manifest(args.images, args.limit)
+    looker = load_looker(settings)
+    rows = []
+    console = Console(stderr=True)
+    for index, item in enumerate(items, start=1):
+        image = load_image(item.path, max_megapixels=settings.vision.max_megapixels)
+        scene = looker.look(image, item.id)
+        rows.append(score_image(item, scene))
+        console.print(f"photos {index}/{len(items)}: {item.id} "
+                      f"{scene.timings_s.get('total', 0):.1f} s", highlight=False)
+    summary = summarise(rows)
+    return {"images": {"summary": summary, "items": rows, "targets": image_targets(summary)}}
+
+
+def run_image_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """``bench --images`` alone: no speech models are loaded."""
+    from hudtranslate.eval.bench import peak_rss_mb
+    from hudtranslate.eval.report import metadata_for, write_report
+
+    load_at_start = os.getloadavg()
+    section = _image_section(args, settings)
+    report = {
+        "metadata": metadata_for(settings, {"images": args.images}, realtime=False,
+                                 limit=args.limit, text_limit=None, systems=[],
+                                 repeat=1, peak_rss_mb=peak_rss_mb(),
+                                 load_at_start=load_at_start, offline_asr=False),
+        "systems": {},
+        **section,
+        "targets": section["images"]["targets"],
     }
     json_path, md_path = write_report(args.out_dir, report)
     out = Console()

@@ -47,7 +47,8 @@ def metadata_for(settings: Settings, files: Mapping[str, Path | None], *, realti
         "hudtranslate": _version("hudtranslate"),
         "git_commit": git_commit(Path(__file__).parent) or git_commit(Path.cwd()),
         "tools": {name: _version(name)
-                  for name in ("sacrebleu", "mweralign", "jiwer", "cn2an", "faster-whisper")},
+                  for name in ("sacrebleu", "mweralign", "jiwer", "cn2an", "faster-whisper",
+                               "rapidocr", "onnxruntime", "zxing-cpp", "gs1-prefix")},
         "systems": list(systems),
         "talks_realtime": realtime,
         "talk_repeats": repeat,
@@ -150,8 +151,9 @@ def markdown(report: Mapping[str, Any]) -> str:
     systems: Mapping[str, Mapping[str, Any]] = report["systems"]
     meta = report["metadata"]
     lines = [f"# hudtranslate bench — {meta['date']}", "",
-             f"{meta['machine']['cpu_cores']} cores · commit {meta['git_commit'] or 'unknown'} · "
-             f"talks {'at real-time pace' if meta['talks_realtime'] else 'NOT paced'}", ""]
+             f"{meta['machine']['cpu_cores']} cores · commit {meta['git_commit'] or 'unknown'}"
+             + ((" · talks " + ("at real-time pace" if meta["talks_realtime"] else "NOT paced"))
+                if "talks" in meta.get("data", {}) else ""), ""]
     if any("bleu" in row for row in systems.values()):
         lines += ["## Talks", "",
                   "| system | " + " | ".join(title for title, _ in _TALK_COLUMNS) + " |",
@@ -183,9 +185,14 @@ def markdown(report: Mapping[str, Any]) -> str:
             cells = [_cell(row.get(key, {}).get(metric)) for key, _, metric in columns]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+    images = report.get("images")
+    if images:
+        from hudtranslate.eval.images import images_markdown
+
+        lines += images_markdown(images["summary"], images["items"])
     targets = report.get("targets") or {}
     if targets:
-        lines += ["## Targets (hudtranslate on talks)", "", "| target | value | met |",
+        lines += ["## Targets", "", "| target | value | met |",
                   "|---|---:|---|"]
         for name, target in targets.items():
             met = {True: "yes", False: "**no**", None: "not measured"}[target["met"]]

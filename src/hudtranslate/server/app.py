@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from hudtranslate.server import protocol
+from hudtranslate.server import metrics, protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import token_matches
 from hudtranslate.server.photos import PhotoReader, ShowScene, json_error
@@ -82,7 +82,7 @@ def _require_token(token: str) -> Any:
                 token, request.headers.get("Authorization"), request.query.get("token")):
             sessions = request.app.get(SESSIONS)
             if sessions is not None:
-                sessions.metrics.refused.inc(reason="unauthorized")
+                sessions.metrics.refused.labels(reason="unauthorized").inc()
             log.warning("refused %s from %s: no valid token", request.path, request.remote,
                         extra={"event": "unauthorized", "path": request.path})
             raise web.HTTPUnauthorized(text="a bearer token is required",
@@ -118,8 +118,8 @@ async def _look(request: web.Request) -> web.StreamResponse:
 
 async def _metrics(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
-    return web.Response(body=sessions.metrics.render().encode("utf-8"),
-                        headers={"Content-Type": sessions.metrics.registry.CONTENT_TYPE})
+    return web.Response(body=sessions.metrics.render(),
+                        headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
 async def _index(request: web.Request) -> web.StreamResponse:

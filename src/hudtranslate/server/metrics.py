@@ -1,5 +1,10 @@
 """The server's metrics (``GET /metrics``) and the sink that feeds them from a session.
 
+Kept with ``prometheus_client``, each server (and each test's app) in a registry of its own,
+not the library's global one, so that several apps in one process do not clash. Its
+``_created`` series (a timestamp beside every counter and histogram) are switched off,
+so the exposition has exactly the series it always had.
+
 Latency is measured as the HUD's users feel it: from the end of speech (the utterance's
 end minus the VAD's trailing pad) to the final English, on the session's stream clock,
 labelled with the model that translated it.
@@ -7,58 +12,94 @@ labelled with the model that translated it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from hudtranslate.events import StreamEnd, Transcript, Translation
-from hudtranslate.observability import MetricsRegistry
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import TranslationBackend
 
+LATENCY_BUCKETS_S = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0)
+"""Around the 2-3 s a caption may lag speech; the library's default buckets are for web
+requests (5 ms to 10 s, mostly under a second)."""
+
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_PLAIN_0_0_4
+"""What ``generate_latest`` writes (names that need no escaping): the text format 0.0.4,
+as the library's own HTTP handler labels it (its ``CONTENT_TYPE_LATEST`` says 1.0.0)."""
+
 
 class ServerMetrics:
-    """Every metric the server exports, in one registry."""
+    """Every metric the server exports, in one registry of its own (``registry``)."""
 
     def __init__(self, translator: TranslationBackend | None = None) -> None:
-        self.registry = registry = MetricsRegistry()
-        self.sessions_active = registry.gauge(
-            "hudtranslate_sessions_active", "Wearer sessions open now.")
-        self.sessions = registry.counter(
+        prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # module doc
+        self.registry = registry = CollectorRegistry()
+        self.sessions_active = Gauge(
+            "hudtranslate_sessions_active", "Wearer sessions open now.", registry=registry)
+        self.sessions = Counter(
             "hudtranslate_sessions_total", "Wearer sessions ended, by how they ended.",
-            ("outcome",))
-        self.refused = registry.counter(
+            ["outcome"], registry=registry)
+        self.refused = Counter(
             "hudtranslate_connections_refused_total", "Connections refused, by reason.",
-            ("reason",))
-        self.protocol_errors = registry.counter(
+            ["reason"], registry=registry)
+        self.protocol_errors = Counter(
             "hudtranslate_protocol_errors_total", "Error messages sent to clients, by code.",
-            ("code",))
-        self.audio_s = registry.counter(
-            "hudtranslate_audio_seconds_total", "Seconds of wearer audio received.")
-        self.translations = registry.counter(
+            ["code"], registry=registry)
+        self.audio_s = Counter(
+            "hudtranslate_audio_seconds_total", "Seconds of wearer audio received.",
+            registry=registry)
+        self.translations = Counter(
             "hudtranslate_translations_total", "Final sentences translated, by model.",
-            ("model",))
-        self.final_latency = registry.histogram(
+            ["model"], registry=registry)
+        self.final_latency = Histogram(
             "hudtranslate_final_latency_seconds",
-            "End of speech to final English, by the model that translated.", ("model",))
-        self.transcript_latency = registry.histogram(
-            "hudtranslate_transcript_latency_seconds", "End of speech to final Chinese.")
+            "End of speech to final English, by the model that translated.", ["model"],
+            buckets=LATENCY_BUCKETS_S, registry=registry)
+        self.transcript_latency = Histogram(
+            "hudtranslate_transcript_latency_seconds", "End of speech to final Chinese.",
+            buckets=LATENCY_BUCKETS_S, registry=registry)
         if isinstance(translator, FallbackBackend):
-            self._add_router(translator)
+            registry.register(RouterCollector(translator))
 
-    def _add_router(self, router: FallbackBackend) -> None:
-        registry = self.registry
-        registry.gauge("hudtranslate_remote_healthy",
-                       "1 while sentences go to the remote model, 0 while to the local one.",
-                       read=lambda: float(router.stats().healthy))
-        registry.counter("hudtranslate_remote_ok_total",
-                         "Translation requests the remote model answered.",
-                         read=lambda: float(router.stats().primary_ok))
-        registry.counter("hudtranslate_fallbacks_total",
-                         "Remote failures (timeout, connection, HTTP) answered locally instead.",
-                         read=lambda: float(router.stats().fallbacks))
-        registry.counter("hudtranslate_remote_recoveries_total",
-                         "Times the remote answered again after failing.",
-                         read=lambda: float(router.stats().recoveries))
+    def render(self) -> bytes:
+        """The exposition text (UTF-8) for ``GET /metrics``, served as ``CONTENT_TYPE``."""
+        return prometheus_client.generate_latest(self.registry)
 
-    def render(self) -> str:
-        return self.registry.render()
+    def value(self, name: str, **labels: str) -> float | None:
+        """One sample's value as it would be scraped (None if it has none yet)."""
+        return self.registry.get_sample_value(name, labels)
+
+
+class RouterCollector(Collector):
+    """The fallback router's counts, read from ``FallbackBackend.stats()`` when scraped."""
+
+    def __init__(self, router: FallbackBackend) -> None:
+        self._router = router
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._router.stats()
+        yield GaugeMetricFamily(
+            "hudtranslate_remote_healthy",
+            "1 while sentences go to the remote model, 0 while to the local one.",
+            value=float(stats.healthy))
+        yield CounterMetricFamily(
+            "hudtranslate_remote_ok_total", "Translation requests the remote model answered.",
+            value=stats.primary_ok)
+        yield CounterMetricFamily(
+            "hudtranslate_fallbacks_total",
+            "Sentences the remote failed (timeout, connection, HTTP) or answered unusably, "
+            "translated locally instead.", value=stats.fallbacks)
+        yield CounterMetricFamily(
+            "hudtranslate_remote_rejected_total",
+            "Remote answers not shown (unfinished, cut off, empty, chatter, too long); each "
+            "is also a fallback.", value=stats.rejected)
+        yield CounterMetricFamily(
+            "hudtranslate_remote_recoveries_total",
+            "Times the remote answered again after failing.", value=stats.recoveries)
 
 
 class MetricsSink:
@@ -71,9 +112,9 @@ class MetricsSink:
     def handle(self, event: Transcript | Translation | StreamEnd) -> None:
         if isinstance(event, Translation) and event.final:
             model = event.model or "unknown"
-            self._metrics.translations.inc(model=model)
+            self._metrics.translations.labels(model=model).inc()
             latency = event.emitted_s - (event.end_s - self._pad_s)
-            self._metrics.final_latency.observe(max(0.0, latency), model=model)
+            self._metrics.final_latency.labels(model=model).observe(max(0.0, latency))
         elif isinstance(event, Transcript) and event.final:
             latency = event.emitted_s - (event.end_s - self._pad_s)
             self._metrics.transcript_latency.observe(max(0.0, latency))

@@ -131,9 +131,11 @@ Audio in (wearers)
                     "max_frames_per_s": 100.0, "idle_timeout_s": 20.0}}
 
     then ``transcript`` and ``caption`` messages as the talk goes; the caption's ``model``
-    names the model that translated it (the remote one, or the local fallback). A photo
-    sent with ``POST /look?session=ID`` comes back here too, as a ``scene`` message
-    without ``photo`` and with only ``hud`` in each ``card`` page (the server's profile).
+    names the model that translated it (the remote one, or the local fallback), or the
+    models joined by "+" in the order they wrote it ("big+qwen2.5-1.5b": the remote wrote
+    the start of the sentence, the local model the rest). A photo sent with
+    ``POST /look?session=ID`` comes back here too, as a ``scene`` message without
+    ``photo`` and with only ``hud`` in each ``card`` page (the server's profile).
     End of speech is ``end_s - speech_pad_s`` on the audio clock (seconds of audio sent).
 
     Error codes on this socket (the connection stays open unless "closes" is said):

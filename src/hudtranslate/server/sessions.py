@@ -91,8 +91,8 @@ class SessionManager:
                                        max_msg_size=4 * self.limits.max_frame_bytes)
         await socket.prepare(request)
         if len(self._connections) >= self.limits.max_sessions:
-            self.metrics.refused.inc(reason="capacity")
-            self.metrics.protocol_errors.inc(code="server_full")
+            self.metrics.refused.labels(reason="capacity").inc()
+            self.metrics.protocol_errors.labels(code="server_full").inc()
             log.warning("refused a wearer from %s: %d sessions is the maximum", request.remote,
                         self.limits.max_sessions, extra={"event": "session_refused"})
             await socket.send_str(protocol.encode(protocol.error_message(
@@ -118,7 +118,7 @@ class SessionManager:
             self._connections.discard(session)
             self._sessions.pop(session.session_id, None)
             self.metrics.sessions_active.dec()
-        self.metrics.sessions.inc(outcome=outcome)
+        self.metrics.sessions.labels(outcome=outcome).inc()
 
     async def shutdown(self) -> None:
         """Server stopping: end every session (each keeps what it committed)."""
@@ -270,7 +270,7 @@ class WearerSession:
 
     def _error(self, code: str, message: str) -> None:
         self._errors += 1
-        self.manager.metrics.protocol_errors.inc(code=code)
+        self.manager.metrics.protocol_errors.labels(code=code).inc()
         log.info("session %s: %s: %s", self.session_id or "(not started)", code, message,
                  extra={"event": "protocol_error", "code": code,
                         "session_id": self.session_id})

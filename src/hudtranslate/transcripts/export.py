@@ -4,6 +4,8 @@ Cues follow the caption rules: at most two lines of 42 columns, up long enough t
 (pacing.min_display_s), never overlapping the next cue. A sentence too long for one cue is
 split into consecutive cues that share its time span in proportion to their length. All
 timing is done in integer milliseconds so that formatting never makes two cues touch.
+Timing and wrapping are ours (the caption rules); the files are written by the ``srt``
+and ``webvtt-py`` libraries (0.6 or later: 0.5 refuses times of 100 hours and more).
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeAlias
+
+import srt
+import webvtt
 
 from hudtranslate.captions.pacing import min_display_s
 from hudtranslate.captions.text import display_width, normalize_space, wrap_text
@@ -153,24 +159,26 @@ def build_cues(
 
 
 def to_srt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
-    """SubRip text: numbered cues with ``HH:MM:SS,mmm`` times, separated by blank lines."""
-    blocks = [
-        f"{cue.index}\n{format_timestamp(cue.start_ms, ',')} --> "
-        f"{format_timestamp(cue.end_ms, ',')}\n" + "\n".join(cue.lines)
+    """SubRip text: numbered cues with ``HH:MM:SS,mmm`` times, each followed by a blank
+    line ("" for no cues)."""
+    subtitles = [
+        srt.Subtitle(index=cue.index, start=timedelta(milliseconds=cue.start_ms),
+                     end=timedelta(milliseconds=cue.end_ms), content="\n".join(cue.lines))
         for cue in build_cues(sentences, bilingual)
     ]
-    return "".join(block + "\n\n" for block in blocks)
+    return str(srt.compose(subtitles, reindex=False))
 
 
 def to_vtt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
-    """WebVTT text: the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times."""
-    blocks = [
-        f"{cue.index}\n{format_timestamp(cue.start_ms, '.')} --> "
-        f"{format_timestamp(cue.end_ms, '.')}\n"
-        + "\n".join(_vtt_escape(line) for line in cue.lines)
+    """WebVTT text: the ``WEBVTT`` header, then numbered cues with ``HH:MM:SS.mmm`` times,
+    separated by blank lines; ``&``, ``<`` and ``>`` in the text are escaped."""
+    captions = [
+        webvtt.Caption(format_timestamp(cue.start_ms, "."), format_timestamp(cue.end_ms, "."),
+                       "\n".join(_vtt_escape(line) for line in cue.lines),
+                       identifier=str(cue.index))
         for cue in build_cues(sentences, bilingual)
     ]
-    return "WEBVTT\n\n" + "".join(block + "\n\n" for block in blocks)
+    return str(webvtt.WebVTT(captions=captions).content)
 
 
 def to_jsonl(sentences: Iterable[Sentence]) -> str:

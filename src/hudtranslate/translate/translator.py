@@ -126,6 +126,9 @@ class _Utterance:
     english: str = ""
     tentative_chars: int = 0
     tentative: str = ""
+    models: list[str] = field(default_factory=list)
+    """The models that wrote ``english``, in order, each once."""
+    tentative_model: str = ""
 
 
 _PUNCTUATION = CLAUSE_MARKS + SENTENCE_MARKS + "…"
@@ -201,6 +204,11 @@ class SessionTranslator:
 
     Glossary terms found in the source are given to the model with it; the context keeps
     the plain Chinese.
+
+    Each event names the model(s) whose English it shows (``Translation.model``), read
+    from ``backend.name`` during and right after each call: with a router, a sentence
+    whose first clause the remote translated and whose rest the local model did is
+    "remote+local".
     """
 
     backend: TranslationBackend
@@ -215,6 +223,9 @@ class SessionTranslator:
     _utterance: _Utterance = field(default_factory=_Utterance)
     _cache_key: tuple[str, str] = ("", "")
     _cache_english: str = ""
+    _cache_model: str = ""
+    _english_model: str = ""
+    """The model behind the last ``_english`` result."""
 
     def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = _never,
                   emit: Callable[[Translation], None] | None = None) -> Translation | None:
@@ -270,6 +281,7 @@ class SessionTranslator:
             return None
         utterance.tentative_chars = len(stable)
         utterance.tentative = english
+        utterance.tentative_model = self._english_model
         return self._event(transcript, english)
 
     def _final(self, transcript: Transcript,
@@ -302,6 +314,7 @@ class SessionTranslator:
         ``on_words`` hears the words that are final so far, each time there are more."""
         source, prefix = self._open_source + piece, self._open_english
         if (source, prefix) == self._cache_key:
+            self._english_model = self._cache_model
             return self._cache_english
         limit = min(self.options.max_new_tokens, 3 * len(piece) + 12)
         terms = self.glossary.find(source)
@@ -321,9 +334,11 @@ class SessionTranslator:
                                      cancelled=cancelled, on_text=on_text)
         if raw is None:
             return None
+        self._english_model = self.backend.name
         raw = replace_copied_terms(raw[len(prefix) :] if raw.startswith(prefix) else raw, terms)
         english = clean_translation(raw)
         self._cache_key, self._cache_english = (source, prefix), english
+        self._cache_model = self._english_model
         return english
 
     def _commit(self, piece: str, english: str, end_s: float) -> None:
@@ -331,6 +346,8 @@ class SessionTranslator:
         self._open_english = join_english(self._open_english, english)
         self._open_end_s = end_s
         self._utterance.english = join_english(self._utterance.english, english)
+        if english.strip() and self._english_model not in self._utterance.models:
+            self._utterance.models.append(self._english_model)
         self._cache_key, self._cache_english = ("", ""), ""
 
     def _close_sentence(self) -> None:
@@ -350,19 +367,28 @@ class SessionTranslator:
         earlier = utterance.tentative.split()
         tentative = " ".join(earlier[len(words) :]) if earlier[: len(words)] == words else ""
         committed = join_english(utterance.english, " ".join(words))
+        models = _joined(utterance.models, self.backend.name,
+                         utterance.tentative_model if tentative else "")
         return dataclasses.replace(self._event(transcript, tentative), committed=committed,
-                                   final=False)
+                                   final=False, model=models)
 
     def _event(self, transcript: Transcript, tentative: str,
                utterance: _Utterance | None = None) -> Translation:
+        utterance = utterance or self._utterance
         return Translation(
             utterance_id=transcript.utterance_id,
             source=transcript.text,
-            committed=(utterance or self._utterance).english,
+            committed=utterance.english,
             tentative=tentative,
             start_s=transcript.start_s,
             end_s=transcript.end_s,
             final=transcript.final,
             emitted_s=self.clock(),
-            model=self.backend.name,
+            model=_joined(utterance.models, utterance.tentative_model if tentative else "")
+            or self.backend.name,
         )
+
+
+def _joined(models: Sequence[str], *more: str) -> str:
+    """``models`` and then ``more``, each once and in order, joined by "+"."""
+    return "+".join(dict.fromkeys(name for name in (*models, *more) if name))

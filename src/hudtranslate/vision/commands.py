@@ -21,6 +21,7 @@ from hudtranslate.captions.frames import png_bytes, preview_image, render_frame
 from hudtranslate.captions.profiles import profile_from_options
 from hudtranslate.config import Settings
 from hudtranslate.errors import ConfigError, HudTranslateError, ImageError
+from hudtranslate.translate.glossary import Glossary
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.images import load_image
 from hudtranslate.vision.look import Looker
@@ -54,11 +55,22 @@ def load_looker(settings: Settings) -> Looker:
 
     ocr = OcrEngine(threads=settings.vision.ocr_threads,
                     min_confidence=settings.vision.min_confidence)
-    backend, glossary = load_translator(settings, settings.threads)
+    backend, _ = load_translator(settings, settings.threads)
     backend.warm_up(PHOTO_TEXT)
+    glossary = photo_glossary(settings)
     translator = SceneTranslator(backend, glossary,
                                  max_new_tokens=settings.vision.max_new_tokens)
     return Looker(ocr, translator, settings.vision)
+
+
+def photo_glossary(settings: Settings) -> Glossary:
+    """The session glossary, with CC-CEDICT's proper names unless ``vision.cedict_names``
+    is off."""
+    from hudtranslate.translate.glossary import load_glossary
+
+    path = Path(settings.translate.glossary) if settings.translate.glossary else None
+    return load_glossary(path, cedict_names=settings.vision.cedict_names
+                         or settings.translate.cedict_names)
 
 
 def run_look(args: argparse.Namespace, settings: Settings) -> int:

@@ -94,6 +94,13 @@ class OcrEngine:
             "Global.model_root_dir": str(model_dir),
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # measured on shared/data/images (23 photos, 2 threads): detection on the long
+            # side up to 1280 px without the 180° line classifier: median 0.32 s, character
+            # recall 0.972, against 0.52 s and 0.968 with RapidOCR's defaults (every photo
+            # scaled up until its short side is 736 px, each line classified)
+            "Global.use_cls": False,
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 1280,
         }
         for step, filename in BUNDLED_MODELS.items():
             path = model_dir / filename

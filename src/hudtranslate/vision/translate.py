@@ -5,8 +5,9 @@ blocks already translated from the same photo are the context, so the prompt gro
 append-only and llama.cpp evaluates only each new block. What needs no model is not sent
 to it: text without Chinese stays as printed, and a price at the end of an item is cut
 off before and put back after (so it can never be changed). Traditional characters are
-converted for the model only. Street names get pinyin terms (the model otherwise invents
-a famous road), and the session glossary applies.
+converted for the model only. Chinese the model copied into its answer is glossed from
+CC-CEDICT where the dictionary knows the word, else written in pinyin. Street names get
+pinyin terms (the model otherwise invents a famous road), and the session glossary applies.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pypinyin import lazy_pinyin
 
 from hudtranslate.asr.text import to_simplified
-from hudtranslate.translate.glossary import Glossary, replace_copied_terms
+from hudtranslate.translate.glossary import Glossary, gloss_chinese, replace_copied_terms
 from hudtranslate.translate.prompts import PHOTO_TEXT, user_message
 from hudtranslate.translate.text import clean_translation, has_cjk
 from hudtranslate.translate.translator import TranslationBackend
@@ -39,6 +40,12 @@ _STREET = re.compile(
     r"(?=$|[\d一二三四五六七八九十]|[段号號巷弄，,\s])")
 _TERMS_ECHO = re.compile(r"\s*\(Terms:[^)]*\)?\s*$")
 """The model sometimes copies the glossary note of the message into its answer."""
+_PRICE_ONLY = re.compile(r"^\s*[¥￥]?\s*(?P<amount>\d+(?:\.\d+)?)\s*[元块]\s*$")
+"""A bare price ("￥53.0元", "20元") is written out, not sent to a model that would turn
+53.0 into 53.00."""
+_DATE = re.compile(r"(?P<year>\d{4})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号]")
+"""A printed date is written as digits for the model (2018年04月19日 → 2018-04-19), so
+its numbers come through as printed instead of as "April 19"."""
 _STREET_KIND = {"路": "Road", "街": "Street", "大道": "Avenue", "大街": "Street"}
 _DIRECTION = {"东": "East", "西": "West", "南": "South", "北": "North", "中": "Middle"}
 
@@ -100,11 +107,14 @@ class SceneTranslator:
         used and extended."""
         if not needs_translation(text):
             return text, ""
+        price_tag = _PRICE_ONLY.match(text)
+        if price_tag:
+            return f"{price_tag.group('amount')} yuan", ""
         item, price = text, ""
         match = _TRAILING_PRICE.match(text)
         if match:
             item, price = match.group("item"), match.group("price").replace(" ", "")
-        simplified = to_simplified(item)
+        simplified = _DATE.sub(r"\g<year>-\g<month>-\g<day>", to_simplified(item))
         with self._lock:
             cached = self._cache.get(simplified)
             if cached is not None:
@@ -119,7 +129,8 @@ class SceneTranslator:
                 prompts=PHOTO_TEXT)
             if answer is None:
                 return "", ""
-            english = clean_translation(replace_copied_terms(_TERMS_ECHO.sub("", answer), terms))
+            answer = replace_copied_terms(_TERMS_ECHO.sub("", answer), terms)
+            english = clean_translation(gloss_chinese(answer))
             english = english.replace("℃", "°C")
             cached = (english, self.backend.name)
             context.append((simplified, english))

@@ -1,0 +1,95 @@
+"""Photos through the real OCR (RapidOCR, PP-OCRv6 from the wheel) and the real Qwen:
+meaning-bearing content (a price, a name, a code), never exact sentences."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hudtranslate.eval.images import character_scores
+from hudtranslate.translate.glossary import load_glossary
+from hudtranslate.vision.images import load_image, scale_for_ocr
+from hudtranslate.vision.look import Looker
+from hudtranslate.vision.ocr import OcrEngine
+from hudtranslate.vision.translate import SceneTranslator
+
+pytestmark = [pytest.mark.real, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def photos(shared_data: Path) -> dict[str, dict[str, Any]]:
+    folder = shared_data / "images"
+    if not (folder / "images.jsonl").exists():
+        pytest.skip(f"no photos at {folder}")
+    rows = [json.loads(line) for line in (folder / "images.jsonl").read_text().splitlines()
+            if line.strip()]
+    return {row["id"]: {**row, "path": folder / row["file"]} for row in rows}
+
+
+@pytest.fixture(scope="module")
+def ocr() -> OcrEngine:
+    return OcrEngine(threads=2)
+
+
+def test_ocr_never_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The models come from the wheel: with every download path failing, OCR still reads."""
+    import requests
+    from rapidocr.utils.download_file import DownloadFile
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("OCR tried to download")
+
+    monkeypatch.setattr(DownloadFile, "run", classmethod(refuse))
+    monkeypatch.setattr(requests, "get", refuse)
+    monkeypatch.setattr(requests.Session, "request", refuse)
+    from PIL import Image, ImageDraw
+
+    from hudtranslate.captions.fonts import load_font
+
+    page = Image.new("RGB", (480, 160), "white")
+    ImageDraw.Draw(page).text((20, 50), "禁止吸烟", font=load_font(64).face, fill="black")
+    lines = OcrEngine(threads=1).read(page)
+    assert "".join(line.text for line in lines) == "禁止吸烟"
+
+
+@pytest.mark.parametrize("photo", ["sign-abc-bank", "label-wash-care", "menu-noodle-shop"])
+def test_ocr_reads_real_photos(photo: str, photos: dict[str, dict[str, Any]],
+                               ocr: OcrEngine) -> None:
+    row = photos[photo]
+    scaled, factor = scale_for_ocr(load_image(row["path"]), 1600)
+    lines = ocr.read(scaled, factor)
+    shared, reference, _ = character_scores("".join(row["zh_lines"]),
+                                            "".join(line.text for line in lines))
+    assert shared / reference >= 0.9
+    assert all(0 <= line.left < line.right <= row["width"] + 1 for line in lines)
+
+
+def test_a_hang_tag_gives_price_material_code_and_product(
+        photos: dict[str, dict[str, Any]], ocr: OcrEngine, real_engines: Any) -> None:
+    translator = SceneTranslator(real_engines.translator, load_glossary(None, cedict_names=True))
+    looker = Looker(ocr, translator)
+    shown: list[int] = []
+    scene = looker.look(load_image(photos["label-baby-clothes-tag"]["path"]), "tag",
+                        on_block=lambda index, block: shown.append(index))
+    english = " ".join(scene.english_lines)
+    assert "47.50" in english
+    assert "cotton" in english.lower()
+    assert "GB18401-2010" in english
+    assert [code.text for code in scene.barcodes] == ["6959555702539"]
+    assert scene.barcodes[0].issuer == "GS1 China"
+    assert "6959555702539" in scene.product and "47.50" in scene.product
+    assert shown == list(range(len(scene.blocks)))
+    assert scene.timings_s["first_english"] <= scene.timings_s["total"]
+
+
+def test_a_sign_names_the_bank_and_keeps_numbers(photos: dict[str, dict[str, Any]],
+                                                 ocr: OcrEngine, real_engines: Any) -> None:
+    translator = SceneTranslator(real_engines.translator, load_glossary(None, cedict_names=True))
+    looker = Looker(ocr, translator)
+    bank = " ".join(looker.look(load_image(photos["sign-abc-bank"]["path"])).english_lines)
+    assert "agricultural bank of china" in bank.lower()
+    road = " ".join(looker.look(load_image(photos["sign-yuyuan-road"]["path"])).english_lines)
+    assert "Yuyuan" in road and "315" in road and "309" in road

@@ -1,0 +1,72 @@
+"""Loading photos: formats, EXIF rotation, size limits, clear errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from hudtranslate.errors import ImageError
+from hudtranslate.vision.images import load_image, scale_for_ocr
+
+
+def jpeg_bytes(image: Image.Image, **save: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **save)
+    return buffer.getvalue()
+
+
+def test_exif_rotation_is_applied() -> None:
+    wide = Image.new("RGB", (200, 100), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to show
+    upright = load_image(jpeg_bytes(wide, exif=exif))
+    assert upright.size == (100, 200)
+    assert upright.mode == "RGB"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "GIF"])
+def test_common_formats_load(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"photo.{fmt.lower()}"
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(path, fmt)
+    assert load_image(path).size == (64, 48)
+
+
+def test_not_an_image_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "menu.jpg"
+    path.write_text("not a photo")
+    with pytest.raises(ImageError, match=r"menu\.jpg: not an image"):
+        load_image(path)
+
+
+def test_truncated_jpeg_is_refused(tmp_path: Path) -> None:
+    data = jpeg_bytes(Image.effect_noise((400, 300), 60).convert("RGB"))
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="damaged or truncated"):
+        load_image(path)
+
+
+def test_too_many_pixels_are_refused_before_decoding() -> None:
+    data = jpeg_bytes(Image.new("RGB", (2000, 1500)))
+    with pytest.raises(ImageError, match=r"3 MP, over the 2-MP limit"):
+        load_image(data, max_megapixels=2.0, name="upload")
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ImageError, match="no such file"):
+        load_image(Path("/nonexistent/photo.jpg"))
+
+
+@pytest.mark.parametrize(("size", "long_side", "expected", "factor"), [
+    ((4000, 3000), 1600, (1600, 1200), 0.4),
+    ((800, 600), 1600, (800, 600), 1.0),
+    ((1000, 3000), 1500, (500, 1500), 0.5),
+])
+def test_scale_for_ocr(size: tuple[int, int], long_side: int, expected: tuple[int, int],
+                       factor: float) -> None:
+    scaled, got = scale_for_ocr(Image.new("RGB", size), long_side)
+    assert scaled.size == expected
+    assert got == pytest.approx(factor)

@@ -1,0 +1,116 @@
+"""Photo blocks → English through a fake backend (plumbing) and the pure helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from hudtranslate.translate.glossary import Glossary
+from hudtranslate.translate.prompts import PHOTO_TEXT, SPEECH, PromptSet
+from hudtranslate.vision.translate import SceneTranslator, needs_translation, street_terms
+
+
+class ScriptedBackend:
+    """Answers from a table; records what it was asked and with which prompts."""
+
+    name = "scripted"
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, int, PromptSet, int]] = []
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        self.calls.append((source, len(context), prompts, max_new_tokens))
+        return self.answers.get(source.split("\n")[0], "?")
+
+
+@pytest.mark.parametrize(("text", "terms"), [
+    ("愚园路", [("愚园路", "Yuyuan Road")]),
+    ("南京西路1266号", [("南京西路", "Nanjing West Road")]),
+    ("地址：新北市新店区安民街309号", [("安民街", "Anmin Street")]),
+    ("打浦路15号", [("打浦路", "Dapu Road")]),
+    ("过马路要小心", []),
+    ("一路顺风", []),
+])
+def test_street_terms(text: str, terms: list[tuple[str, str]]) -> None:
+    assert street_terms(text) == terms
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("禁止吸烟", True), ("027-88852022", False), ("AGRICULTURAL BANK", False),
+    ("¥25", False), ("P 常规干洗", True), ("（）", False),
+])
+def test_needs_translation(text: str, expected: bool) -> None:
+    assert needs_translation(text) is expected
+
+
+def test_prices_are_cut_off_and_put_back_and_english_stays() -> None:
+    backend = ScriptedBackend({"鲁肉饭": "Braised pork rice", "禁止吸烟": "No smoking"})
+    translator = SceneTranslator(backend)
+    results = translator.translate_blocks(["魯肉飯 30", "NO SMOKING", "禁止吸烟"])
+    assert results == [("Braised pork rice 30", "scripted"), ("NO SMOKING", ""),
+                       ("No smoking", "scripted")]
+    assert [call[0] for call in backend.calls] == ["鲁肉饭", "禁止吸烟"]
+    assert all(call[2] is PHOTO_TEXT for call in backend.calls)
+    assert [call[1] for call in backend.calls] == [0, 1]
+
+
+def test_repeated_blocks_are_translated_once() -> None:
+    backend = ScriptedBackend({"植物医生": "Plant Doctor"})
+    translator = SceneTranslator(backend)
+    first = translator.translate_blocks(["植物医生", "植物医生"])
+    again = translator.translate_blocks(["植物醫生"])
+    assert first == [("Plant Doctor", "scripted")] * 2
+    assert again == [("Plant Doctor", "scripted")]
+    assert len(backend.calls) == 1
+
+
+def test_terms_are_written_in_and_an_echoed_terms_note_is_dropped() -> None:
+    backend = ScriptedBackend({"Yuyuan Road": "Yuyuan Road (Terms: 愚园路 = Yuyuan Road)",
+                               "Agricultural Bank of China": "Agricultural Bank of China"})
+    glossary = Glossary({}, {"中国农业银行": "Agricultural Bank of China"})
+    translator = SceneTranslator(backend, glossary)
+    results = translator.translate_blocks(["愚园路", "中国农业银行"])
+    assert [english for english, _ in results] == ["Yuyuan Road", "Agricultural Bank of China"]
+    assert "(Terms: 愚园路 = Yuyuan Road)" in backend.calls[0][0]
+
+
+def test_the_token_budget_follows_the_source_length() -> None:
+    backend = ScriptedBackend({})
+    SceneTranslator(backend, max_new_tokens=160).translate_blocks(["好", "飯" * 100])
+    assert backend.calls[0][3] == 14
+    assert backend.calls[1][3] == 160
+
+
+def test_a_cancelled_run_stops_between_blocks() -> None:
+    backend = ScriptedBackend({"一": "one"})
+    done: list[int] = []
+    translator = SceneTranslator(backend)
+    results = translator.translate_blocks(["一", "二", "三"],
+                                          on_block=lambda i, en, model: done.append(i),
+                                          cancelled=lambda: len(done) >= 1)
+    assert len(results) == 1
+
+
+def test_a_printed_date_reaches_the_model_as_digits() -> None:
+    backend = ScriptedBackend({})
+    SceneTranslator(backend).translate_blocks(["2018年04月19日10:51开"])
+    assert backend.calls[0][0].startswith("2018-04-19")
+
+
+def test_chinese_copied_into_the_answer_is_glossed_or_romanised() -> None:
+    backend = ScriptedBackend({"不锈钢机身": "不锈钢 body", "券后价": "券后价"})
+    results = SceneTranslator(backend).translate_blocks(["不锈钢机身", "券后价"])
+    assert [english for english, _ in results] == ["stainless steel body", "Quanhoujia"]
+
+
+@pytest.mark.parametrize(("text", "english"), [("￥53.0元", "53.0 yuan"), ("20元", "20 yuan"),
+                                                ("168 块", "168 yuan")])
+def test_a_bare_price_is_written_out_without_a_model(text: str, english: str) -> None:
+    backend = ScriptedBackend({})
+    assert SceneTranslator(backend).translate_blocks([text]) == [(english, "")]
+    assert backend.calls == []
