@@ -93,3 +93,21 @@ def test_a_sign_names_the_bank_and_keeps_numbers(photos: dict[str, dict[str, Any
     assert "agricultural bank of china" in bank.lower()
     road = " ".join(looker.look(load_image(photos["sign-yuyuan-road"]["path"])).english_lines)
     assert "Yuyuan" in road and "315" in road and "309" in road
+
+
+def test_switching_between_speech_and_photo_prompts_keeps_answers(real_engines: Any) -> None:
+    """The engine swaps KV states between prompt families: a speech sentence translated
+    after a photo block reads exactly as before it."""
+    from hudtranslate.translate.prompts import PHOTO_TEXT, SPEECH
+
+    backend = real_engines.translator
+
+    def english(text: str, prompts: Any) -> str | None:
+        return backend.translate(text, [], forced_prefix="", max_new_tokens=40,
+                                 cancelled=lambda: False, prompts=prompts)
+
+    before = english("我们明天早上八点在车站见面。", SPEECH)
+    photo = english("禁止吸烟", PHOTO_TEXT)
+    after = english("我们明天早上八点在车站见面。", SPEECH)
+    assert photo is not None and "smok" in photo.lower()
+    assert before == after and before is not None and "8" in before

@@ -2,6 +2,12 @@
 
 llama-cpp-python keeps the last evaluated tokens and re-evaluates only what differs, so
 prompts that grow append-only (see ``prompts.py``) cost only their new tokens.
+
+Prompt families. Speech and photo text have different fixed prompts (``PromptSet``) that
+share almost no tokens, so switching between them would evaluate ~450 prompt tokens again
+(3.4 s on 2 cores). Instead the engine keeps the KV state of each family it has left and
+swaps states on a switch: saving costs 0.4 s and loading 0.7 s (measured with Qwen2.5-1.5B
+Q4_K_M, 2 threads, a 450-token prompt: 10 MB of state).
 """
 
 from __future__ import annotations
@@ -40,18 +46,37 @@ class LlamaEngine:
         self.name = name or model_path.stem
         self.context_tokens = context_tokens
         self.lock = threading.Lock()
+        self._family = ""
+        self._saved: dict[str, Any] = {}
 
-    def prefill(self, prompt: str) -> None:
+    def prefill(self, prompt: str, family: str = "speech") -> None:
         """Evaluate a prompt once so its tokens sit in the KV cache before speech starts."""
         with self.lock:
+            self.switch_family(family)
             self._llm.create_completion(prompt, max_tokens=1, temperature=0.0)
 
+    def switch_family(self, family: str) -> None:
+        """Make ``family``'s evaluated prompt the current one: keep the current family's KV
+        state and restore ``family``'s if it was kept. Call with ``self.lock`` held."""
+        if family == self._family:
+            return
+        if self._family:
+            self._saved[self._family] = self._llm.save_state()
+        state = self._saved.pop(family, None)
+        if state is not None:
+            self._llm.load_state(state)
+        log.debug("prompt family %s → %s (%s)", self._family or "none", family,
+                  "restored" if state is not None else "evaluated anew")
+        self._family = family
+
     def stream(self, prompt: str, *, max_new_tokens: int,
-               cancelled: Callable[[], bool] = lambda: False) -> Iterator[str]:
+               cancelled: Callable[[], bool] = lambda: False,
+               family: str = "speech") -> Iterator[str]:
         """Yield text pieces of a greedy completion; stops early once ``cancelled()``.
 
         Call with ``self.lock`` held by the caller's worker thread (one generation at a time).
         """
+        self.switch_family(family)
         pieces = self._llm.create_completion(
             prompt, max_tokens=max_new_tokens, temperature=0.0, top_k=1,
             repeat_penalty=1.0, stop=list(STOP_SEQUENCES), stream=True,

@@ -73,15 +73,17 @@ class PromptSet:
     translate that kind of text. ``glossary_example`` is added only for sessions with a
     glossary."""
 
+    name: str
     system: str
     examples: tuple[tuple[str, str], ...]
     glossary_example: tuple[str, tuple[tuple[str, str], ...], str] | None = None
 
 
-SPEECH = PromptSet(SYSTEM_PROMPT, EXAMPLES, GLOSSARY_EXAMPLE)
+SPEECH = PromptSet("speech", SYSTEM_PROMPT, EXAMPLES, GLOSSARY_EXAMPLE)
 """Live captions of Mandarin speech (the default)."""
 
 PHOTO_TEXT = PromptSet(
+    "photo",
     "You translate Chinese text read from a photo (a sign, menu, label, ticket or notice) "
     "for an English-speaking traveller. Each user message is one block of text as printed; "
     "it may be a heading, a dish with its price, a field of a label, or a sentence, and "

@@ -69,7 +69,8 @@ class LlamaBackend:
 
     def warm_up(self, prompts: PromptSet = SPEECH) -> None:
         """Put the fixed system prompt and examples into the KV cache ahead of time."""
-        self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts))
+        self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts),
+                            family=prompts.name)
 
     def prepare(self, context: Sequence[tuple[str, str]]) -> None:
         """Evaluate the prompt up to the next sentence with this context, off the critical
@@ -94,7 +95,7 @@ class LlamaBackend:
             if cancelled():
                 return None
             for piece in self.engine.stream(prompt, max_new_tokens=max_new_tokens,
-                                            cancelled=cancelled):
+                                            cancelled=cancelled, family=prompts.name):
                 pieces.append(piece)
                 if on_text is not None:
                     on_text("".join(pieces))
