@@ -123,8 +123,9 @@ class SceneTranslator:
             terms = street_terms(simplified) + self.glossary.find(simplified)
             if len(context) >= _CONTEXT_WINDOW:
                 context.clear()
+            message = user_message(simplified, terms)
             answer = self.backend.translate(
-                user_message(simplified, terms), context, forced_prefix="",
+                message, context, forced_prefix="",
                 max_new_tokens=self._token_budget(simplified), cancelled=cancelled,
                 prompts=PHOTO_TEXT)
             if answer is None:
@@ -133,7 +134,9 @@ class SceneTranslator:
             english = clean_translation(gloss_chinese(answer))
             english = english.replace("℃", "°C")
             cached = (english, self.backend.name)
-            context.append((simplified, english))
+            # the turn exactly as the model saw and wrote it, so the next prompt extends the
+            # evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
+            context.append((message, answer.strip()))
             with self._lock:
                 self._cache[simplified] = cached
                 while len(self._cache) > _CACHE_SIZE:
