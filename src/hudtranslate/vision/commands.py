@@ -78,6 +78,13 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("look needs IMAGE files or --camera")
     if args.frames is not None:
         _make_dir(args.frames)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    images = [path for path in args.images if path.is_file()]
+    for missing in (path for path in args.images if not path.is_file()):
+        errors.print(f"[bold red]error:[/] {escape(str(missing))}: no such file")
+    failed = len(args.images) - len(images)
+    if args.camera is None and not images:
+        return 1  # nothing to read: no need to load the models
     source = None
     if args.camera is not None:  # before the models load: a missing camera fails at once
         from hudtranslate.vision.camera import open_source
@@ -90,8 +97,6 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
             source.close()
         raise
     out = Console(highlight=False, soft_wrap=True)
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
-    failed = 0
     if source is not None:
         from hudtranslate.vision.camera import run_camera
 
@@ -105,7 +110,7 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
 
         return int(run_camera(args.camera, looker, show_frame, source=source,
                               on_status=lambda text: errors.print(f"[dim]{escape(text)}[/]")))
-    for path in args.images:
+    for path in images:
         try:
             image = load_image(path, max_megapixels=settings.vision.max_megapixels)
             if not args.json:

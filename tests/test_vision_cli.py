@@ -1,0 +1,80 @@
+"""``hudtranslate look`` on files: bad input gets one line each, the rest still runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from hudtranslate.cli import main
+from hudtranslate.vision import commands
+from hudtranslate.vision.scene import Box, SceneBlock, SceneText
+
+
+class Reading:
+    """A looker that reports every photo as one block (plumbing only)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def look(self, image: Image.Image, source: str = "", **_: Any) -> SceneText:
+        self.seen.append(source)
+        block = SceneBlock("禁止吸烟", "No smoking", Box(1, 2, 30, 12), 0.98, "fake")
+        return SceneText(source, image.width, image.height, (block,), (), "",
+                         {"ocr": 0.1, "first_english": 0.2, "total": 0.3})
+
+
+@pytest.fixture
+def reading(monkeypatch: pytest.MonkeyPatch) -> Reading:
+    looker = Reading()
+    monkeypatch.setattr(commands, "load_looker", lambda settings: looker)
+    return looker
+
+
+def test_bad_images_fail_one_line_each_and_good_ones_run(
+        tmp_path: Path, reading: Reading, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "sign.png"
+    Image.new("RGB", (64, 32), "white").save(good)
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    huge = tmp_path / "huge.png"
+    Image.new("1", (12_000, 9_000)).save(huge)  # 108 MP, a small file
+    status = main(["look", str(text), str(good), str(tmp_path / "missing.jpg"), str(huge),
+                   "--json"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert reading.seen == [str(good)]
+    (line,) = captured.out.splitlines()
+    assert json.loads(line)["blocks"][0]["en"] == "No smoking"
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert any("notes.jpg: not an image" in line for line in errors)
+    assert any("missing.jpg: no such file" in line for line in errors)
+    assert any("huge.png" in line and "MP" in line for line in errors)
+
+
+def test_only_missing_files_exit_without_loading_models(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(settings: Any) -> Any:
+        raise AssertionError("models loaded for nothing")
+
+    monkeypatch.setattr(commands, "load_looker", never)
+    assert main(["look", str(tmp_path / "a.jpg")]) == 1
+
+
+def test_no_input_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["look"]) == 1
+    assert "look needs IMAGE files or --camera" in capsys.readouterr().err
+
+
+def test_the_card_is_written_as_png_pages(tmp_path: Path, reading: Reading) -> None:
+    photo = tmp_path / "menu.jpg"
+    Image.new("RGB", (64, 32), "white").save(photo)
+    assert main(["look", str(photo), "--frames", str(tmp_path / "cards"),
+                 "--profile", "even-g1"]) == 0
+    (page,) = sorted((tmp_path / "cards").glob("menu-card-*.png"))
+    with Image.open(page) as card:
+        assert card.size == (576, 136)
