@@ -34,13 +34,34 @@ bottom-left as read along the text."""
 
 
 @dataclass(frozen=True, slots=True)
+class CharBox:
+    """One character of a line and its box (pixels of the original photo)."""
+
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def center_x(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def center_y(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+@dataclass(frozen=True, slots=True)
 class TextLine:
-    """One line of text the OCR found: its corners, its text and the recogniser's score
-    (0–1)."""
+    """One line of text the OCR found: its corners, its text, the recogniser's score (0–1)
+    and, when the OCR gives them, each character's box (to find vertical columns the
+    detector read across, see ``reading.py``)."""
 
     quad: Quad
     text: str
     confidence: float
+    chars: tuple[CharBox, ...] = ()
 
     @property
     def left(self) -> float:
@@ -119,14 +140,34 @@ class OcrEngine:
         refer to the original photo when ``image`` was scaled by it."""
         pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         with self.lock:
-            result = self._engine(pixels)
+            result = self._engine(pixels, return_word_box=True, return_single_char_box=True)
         boxes = getattr(result, "boxes", None)
         if boxes is None:
             return []
+        char_lists = getattr(result, "word_results", None) or ()
+        if len(char_lists) != len(boxes):
+            char_lists = [()] * len(boxes)
         lines = []
-        for box, text, score in zip(boxes, result.txts, result.scores, strict=True):
+        for box, text, score, chars in zip(boxes, result.txts, result.scores, char_lists,
+                                           strict=True):
             corners = [(float(x) / scale, float(y) / scale) for x, y in box]
             quad: Quad = (corners[0], corners[1], corners[2], corners[3])
             if text.strip():
-                lines.append(TextLine(quad, text.strip(), float(score)))
+                lines.append(TextLine(quad, text.strip(), float(score),
+                                      _char_boxes(chars, scale)))
         return lines
+
+
+def _char_boxes(chars: Any, scale: float) -> tuple[CharBox, ...]:
+    """RapidOCR's per-character results ``(text, score, corners)`` as ``CharBox``es."""
+    found = []
+    for item in chars or ():
+        try:
+            text, corners = str(item[0]), item[2]
+            xs = [float(point[0]) / scale for point in corners]
+            ys = [float(point[1]) / scale for point in corners]
+        except (IndexError, TypeError, ValueError):
+            return ()
+        if text.strip():
+            found.append(CharBox(text, min(xs), min(ys), max(xs), max(ys)))
+    return tuple(found)

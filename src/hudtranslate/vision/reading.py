@@ -9,6 +9,8 @@ Pure geometry and text, no model. Three rules, applied in order:
    close below, of the same height, and the row above looks wrapped (it is at least as
    wide, holds several Chinese characters and does not end a sentence, a number or a
    field); a row that starts a field ("【品名】", "货号：") always starts a block.
+0. **Columns**: rows of characters that are really vertical columns read across are read
+   again column by column first (``columns.py``).
 3. **Order**: blocks are read in bands from top to bottom, left to right within a band;
    columns of vertical text right to left, as they are printed.
 """
@@ -19,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hudtranslate.vision.columns import read_columns
 from hudtranslate.vision.ocr import TextLine
 
 _SAME_ROW_OVERLAP = 0.6
@@ -175,7 +178,8 @@ def _between(above: _Row, below: _Row, rows: Sequence[_Row]) -> bool:
 
 def group_blocks(lines: Sequence[TextLine]) -> list[TextBlock]:
     """Group OCR ``lines`` into blocks in reading order (see the module docstring)."""
-    vertical = [line for line in lines if line.vertical]
+    columns, lines = read_columns(lines)
+    vertical = [line for line in lines if line.vertical] + columns
     rows = sorted(_rows([line for line in lines if not line.vertical]),
                   key=lambda row: (row.top, row.left))
     paragraphs: list[list[_Row]] = []
