@@ -13,13 +13,12 @@ from hudtranslate.eval.images import (
     ImageItem,
     character_scores,
     image_targets,
-    kept,
     load_images_manifest,
-    number_runs,
     score_image,
     summarise,
 )
 from hudtranslate.vision.scene import Barcode, Box, SceneBlock, SceneText
+from hudtranslate.vision.translate import kept, number_runs
 
 
 def write_manifest(folder: Path, rows: list[dict[str, object]]) -> Path:

@@ -114,3 +114,30 @@ def test_a_bare_price_is_written_out_without_a_model(text: str, english: str) ->
     backend = ScriptedBackend({})
     assert SceneTranslator(backend).translate_blocks([text]) == [(english, "")]
     assert backend.calls == []
+
+
+class SequenceBackend(ScriptedBackend):
+    """Answers in turn, whatever is asked."""
+
+    def __init__(self, answers: list[str]) -> None:
+        super().__init__({})
+        self.queue = answers
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        self.calls.append((source, len(context), prompts, max_new_tokens))
+        return self.queue.pop(0)
+
+
+def test_a_lost_number_is_asked_for_once_more() -> None:
+    backend = SequenceBackend(["Car 7, seat 12B", "Car 07, seat 12B"])
+    ((english, _),) = SceneTranslator(backend).translate_blocks(["07车12B号"])
+    assert english == "Car 07, seat 12B"
+    assert "(Copy these numbers exactly: 07)" in backend.calls[1][0]
+
+
+def test_the_first_answer_stays_when_the_retry_is_no_better() -> None:
+    backend = SequenceBackend(["Car 7, seat 12B", "Carriage seven"])
+    assert SceneTranslator(backend).translate_blocks(["07车12B号"])[0][0] == "Car 7, seat 12B"

@@ -35,8 +35,8 @@ from hudtranslate.asr.text import to_simplified
 from hudtranslate.errors import DataError
 from hudtranslate.eval.manifests import _id, _limited, _rows
 from hudtranslate.vision.scene import SceneText
+from hudtranslate.vision.translate import kept, number_runs
 
-_NUMBER = re.compile(r"\d+(?:[.:/\-]\d+)*")
 _DROPPED = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -84,17 +84,6 @@ def character_scores(reference: str, hypothesis: str) -> tuple[int, int, int]:
     """(shared, reference count, hypothesis count) of characters."""
     ref, hyp = ocr_characters(reference), ocr_characters(hypothesis)
     return sum((ref & hyp).values()), sum(ref.values()), sum(hyp.values())
-
-
-def number_runs(text: str) -> list[str]:
-    """Digit runs as printed (``"¥53.0元"`` → ``["53.0"]``)."""
-    return _NUMBER.findall(unicodedata.normalize("NFKC", text))
-
-
-def kept(number: str, english: str) -> bool:
-    """Is ``number`` in ``english`` with its digits intact (thousands commas aside)?"""
-    squeezed = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", unicodedata.normalize("NFKC", english))
-    return re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", squeezed) is not None
 
 
 def score_image(item: ImageItem, scene: SceneText) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
@@ -25,6 +26,7 @@ from hudtranslate.translate.prompts import PHOTO_TEXT, user_message
 from hudtranslate.translate.text import clean_translation, has_cjk
 from hudtranslate.translate.translator import TranslationBackend
 
+_NUMBER = re.compile(r"\d+(?:[.:/\-]\d+)*")
 _CONTEXT_WINDOW = 6
 """Blocks of context at most; the window restarts (instead of sliding) so the prompt
 prefix stays the same for several blocks and llama.cpp keeps reusing it."""
@@ -63,6 +65,24 @@ def street_terms(text: str) -> list[tuple[str, str]]:
     return terms
 
 
+def _english(answer: str, terms: Sequence[tuple[str, str]]) -> str:
+    """The model's answer as card English: glossary terms restored, an echoed terms note
+    dropped, copied Chinese glossed or romanised, ℃ as °C (the HUD font has no ℃)."""
+    answer = replace_copied_terms(_TERMS_ECHO.sub("", answer), terms)
+    return clean_translation(gloss_chinese(answer)).replace("℃", "°C")
+
+
+def number_runs(text: str) -> list[str]:
+    """Digit runs as printed (``"¥53.0元"`` → ``["53.0"]``, ``"027-88852022"`` whole)."""
+    return _NUMBER.findall(unicodedata.normalize("NFKC", text))
+
+
+def kept(number: str, english: str) -> bool:
+    """Is ``number`` in ``english`` with its digits intact (thousands commas aside)?"""
+    squeezed = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", unicodedata.normalize("NFKC", english))
+    return re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", squeezed) is not None
+
+
 def needs_translation(text: str) -> bool:
     """Does ``text`` hold Chinese characters? (English, numbers and codes stay as printed.)"""
     return has_cjk(text) and bool(re.search(r"[\u3400-\u9fff\uf900-\ufaff]", text))
@@ -96,6 +116,12 @@ class SceneTranslator:
                 on_block(index, english, model)
         return results
 
+    def _ask(self, message: str, context: list[tuple[str, str]], budget: int,
+             cancelled: Callable[[], bool]) -> str | None:
+        return self.backend.translate(message, context, forced_prefix="",
+                                      max_new_tokens=budget, cancelled=cancelled,
+                                      prompts=PHOTO_TEXT)
+
     def _token_budget(self, source: str) -> int:
         """English tokens allowed for ``source``: about two per character plus a margin
         (a garbled OCR line otherwise sends a small model into a loop of 160 tokens)."""
@@ -124,15 +150,17 @@ class SceneTranslator:
             if len(context) >= _CONTEXT_WINDOW:
                 context.clear()
             message = user_message(simplified, terms)
-            answer = self.backend.translate(
-                message, context, forced_prefix="",
-                max_new_tokens=self._token_budget(simplified), cancelled=cancelled,
-                prompts=PHOTO_TEXT)
+            budget = self._token_budget(simplified)
+            answer = self._ask(message, context, budget, cancelled)
             if answer is None:
                 return "", ""
-            answer = replace_copied_terms(_TERMS_ECHO.sub("", answer), terms)
-            english = clean_translation(gloss_chinese(answer))
-            english = english.replace("℃", "°C")
+            english = _english(answer, terms)
+            lost = [number for number in number_runs(simplified) if not kept(number, english)]
+            if lost:  # one more try, the numbers named: a price or a code must not change
+                note = f"{message}\n(Copy these numbers exactly: {', '.join(lost)})"
+                retry = self._ask(note, context, budget, cancelled)
+                if retry is not None and sum(kept(n, _english(retry, terms)) for n in lost):
+                    answer, english = retry, _english(retry, terms)
             cached = (english, self.backend.name)
             # the turn exactly as the model saw and wrote it, so the next prompt extends the
             # evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
