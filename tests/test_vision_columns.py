@@ -67,3 +67,11 @@ def test_closely_stacked_rows_without_repeats_stay_horizontal() -> None:
 def test_lines_without_character_boxes_are_left_alone() -> None:
     plain = [TextLine(((0, 0), (300, 0), (300, 40), (0, 40)), "飯飯飯飯", 0.9)] * 3
     assert read_columns(plain) == ([], plain)
+
+
+def test_a_price_row_with_numbers_no_column_takes_stays_whole() -> None:
+    prices = numbers_row(["70", "70", "80", "80", "999"], [48, 148, 248, 348, 900],
+                         1000 + 3.6 * PITCH_Y)
+    columns, rest = read_columns([*BOARD, prices])
+    assert len(columns) == 4
+    assert rest == [prices]

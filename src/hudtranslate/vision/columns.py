@@ -192,6 +192,7 @@ def read_columns(lines: Sequence[TextLine]) -> tuple[list[TextLine], list[TextLi
         bottom = max(line.bottom for line in stack)
         height = _middle([_char_height(line) for line in stack])
         prices: dict[int, str] = {}
+        placed = 0
         for line in rest:
             if (line.chars and _NUMBERS_ONLY.match(line.text)
                     and bottom - height <= line.top <= bottom + 2.5 * height):
@@ -201,7 +202,9 @@ def read_columns(lines: Sequence[TextLine]) -> tuple[list[TextLine], list[TextLi
                                    <= max(c.right for c in column) + 0.3 * height), None)
                     if target is not None and target not in prices:
                         prices[target] = number
-                rest = [other for other in rest if other is not line]
+                        placed += 1
+                if placed == len(_numbers(line)):  # else the row stays: no number is lost
+                    rest = [other for other in rest if other is not line]
                 break
         found += [_as_line(column, confidence, prices.get(index, ""))
                   for index, column in enumerate(columns)]
