@@ -171,6 +171,7 @@ async def test_three_wearers_on_slow_models_shed_partial_work_and_keep_every_fin
             assert all(caption["load"] in (0, 1, 2, 3) for caption in wearer.captions)
         loads = [caption["load"] for wearer in wearers for caption in wearer.captions]
         assert max(loads) >= 2, loads  # the server fell behind and said so on the sockets
+        assert max(report.max_load for report in reports) == max(loads)
         watched = max(caption["load"] for caption in wearers[0].captions)
         assert watched >= 1 and max(wearers[0].display_loads) == watched  # and on its HUD
         partial_translations = await metric(
@@ -193,7 +194,7 @@ async def test_one_wearer_on_a_quiet_server_sheds_nothing(tmp_path: Path) -> Non
         report = await wear(client, four_sentences(), 2.0, wearer, watch=True)
         assert report.ended and not report.errors
         assert [final.source for final in report.finals] == SCRIPT
-        assert {caption["load"] for caption in wearer.captions} == {0}
+        assert {caption["load"] for caption in wearer.captions} == {0} and report.max_load == 0
         assert set(wearer.display_loads) == {0}
         assert any(caption["tentative"] and not caption["final"]
                    for caption in wearer.captions)  # partial English was shown
