@@ -127,6 +127,15 @@ async def run_round(url: str, clip: AudioArray, sessions: int, stagger_s: float,
     return results
 
 
+def shed_counts(metrics: str) -> dict[str, float]:
+    """``hudtranslate_shed_total`` by kind, from a /metrics exposition."""
+    counts = {}
+    for line in metrics.splitlines():
+        if line.startswith('hudtranslate_shed_total{kind="'):
+            counts[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
 def summarize(sessions: int, results: list[StreamReport | str], audio_s: float,
               cpu_s: float | None) -> dict[str, Any]:
     out(f"\n== {sessions} concurrent wearer(s), {audio_s:.0f} s of talk each ==")
@@ -146,12 +155,13 @@ def summarize(sessions: int, results: list[StreamReport | str], audio_s: float,
         p50 = statistics.median(latencies) if latencies else 0.0
         out(f"{index:<8}{len(result.finals):>10}{p50:>8.2f}{result.percentile_s(0.95):>8.2f}"
             f"{max(latencies, default=0.0):>8.2f}  {','.join(errors) or 'none'} / "
-            f"{','.join(models)}")
+            f"{','.join(models)} / load <= {result.max_load}")
         rows.append({"wearer": index, "session_id": result.session_id,
                      "sentences": len(result.finals), "p50_s": round(p50, 3),
                      "p95_s": round(result.percentile_s(0.95), 3),
                      "max_s": round(max(latencies, default=0.0), 3), "errors": errors,
-                     "models": models, "latencies_s": [round(v, 3) for v in latencies]})
+                     "models": models, "max_load": result.max_load,
+                     "latencies_s": [round(v, 3) for v in latencies]})
     p95 = percentile(every, 0.95)
     out(f"all     {len(every):>10}{statistics.median(every) if every else 0.0:>8.2f}"
         f"{p95:>8.2f}{max(every, default=0.0):>8.2f}")
@@ -205,15 +215,24 @@ async def main() -> int:
         async with asyncio.timeout(args.max_total_s):
             for sessions in args.sessions:
                 cpu_before = server.cpu_s() if server is not None else None
+                shed_before = shed_counts(server.metrics()) if server is not None else {}
                 results = await run_round(url, clip, sessions, args.stagger_s, args.tail_s,
                                           args.token)
                 cpu = server.cpu_s() - cpu_before if server and cpu_before is not None else None
-                summaries.append(summarize(sessions, results, audio_s, cpu))
+                summary = summarize(sessions, results, audio_s, cpu)
+                if server is not None:
+                    shed = {kind: count - shed_before.get(kind, 0.0)
+                            for kind, count in shed_counts(server.metrics()).items()}
+                    out("shed this round: " + (", ".join(
+                        f"{kind} {count:g}" for kind, count in shed.items()) or "-"))
+                    summary["shed"] = shed
+                summaries.append(summary)
         if server is not None:
             fallbacks = [line for line in server.metrics().splitlines()
                          if line.startswith(("hudtranslate_translations_total",
                                              "hudtranslate_fallbacks_total",
-                                             "hudtranslate_protocol_errors_total"))]
+                                             "hudtranslate_protocol_errors_total",
+                                             "hudtranslate_shed_total"))]
             out("\nserver metrics:\n  " + "\n  ".join(fallbacks))
     finally:
         if server is not None:

@@ -116,3 +116,43 @@ def test_a_final_that_stops_early_does_not_lose_the_agreed_words() -> None:
     recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.0, final=True))
     final = recognizer.finish(now_s=3.5)
     assert final is not None and final.text == "周一到周五的直播片段言下之意就是废话有点多。"
+
+
+@dataclass
+class BeamRecorder(ScriptedDecoder):
+    beams: list[int] = field(default_factory=list)
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
+               temperature: float = 0.0) -> Decoded:
+        self.beams.append(beam_size)
+        return super().decode(audio, prefix=prefix, beam_size=beam_size,
+                              max_new_tokens=max_new_tokens, padding_s=padding_s, task=task,
+                              temperature=temperature)
+
+
+def test_a_shed_final_beam_decodes_greedily_once() -> None:
+    for override, beams in ((None, [3]), (1, [1])):
+        decoder = BeamRecorder([GOOD])
+        recognizer = StreamingRecognizer(decoder, AsrOptions(final_beam_size=3,
+                                                             max_chars_per_s=40))
+        recognizer.insert(speech(3.0))
+        transcript = recognizer.finish(now_s=4.0, final_beam_size=override)
+        assert transcript is not None and transcript.text == GOOD.text
+        assert decoder.beams == beams
+
+
+def test_a_shed_partial_decode_waits_another_interval() -> None:
+    decoder = ScriptedDecoder([GOOD])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(partial_interval_ms=1000))
+    assert not recognizer.partial_due  # no utterance yet
+    recognizer.insert(speech(0.5))
+    assert not recognizer.partial_due
+    recognizer.insert(speech(0.6, 0.5))
+    assert recognizer.partial_due
+    recognizer.skip_partial()
+    assert not recognizer.partial_due and recognizer.process(now_s=1.1) is None
+    recognizer.insert(speech(1.0, 1.1))
+    assert recognizer.partial_due
+    assert recognizer.process(now_s=2.1) is not None
+    assert decoder.calls == [(2.1, 0.0)]  # the one decode, of all the audio so far

@@ -38,6 +38,9 @@ EXPOSED = {  # name: (type, label names): what /metrics has always exposed, plus
     "hudtranslate_fallbacks": ("counter", ()),
     "hudtranslate_remote_rejected": ("counter", ()),
     "hudtranslate_remote_recoveries": ("counter", ()),
+    "hudtranslate_shed": ("counter", ("kind",)),  # graceful overload (issue 10)
+    "hudtranslate_load_level": ("gauge", ()),
+    "hudtranslate_backlog_seconds": ("gauge", ()),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import io
 import json
 from typing import Any
@@ -58,7 +59,9 @@ def test_event_messages_carry_the_caption_fields() -> None:
     caption = protocol.event_message(translation(3, "We usually", "sleep", source="我们"))
     assert caption == {"type": "caption", "utterance_id": 3, "committed": "We usually",
                        "tentative": "sleep", "source": "我们", "final": False,
-                       "start_s": 3, "end_s": 4, "emitted_s": 4, "model": "fake"}
+                       "start_s": 3, "end_s": 4, "emitted_s": 4, "model": "fake", "load": 0}
+    busy = protocol.event_message(dataclasses.replace(translation(3, "We"), load_level=2))
+    assert busy["load"] == 2
     transcript = protocol.event_message(Transcript(2, "通常", "情况", 1.0, 2.5, False, 2.6))
     assert transcript["type"] == "transcript" and transcript["tentative"] == "情况"
     assert json.loads(protocol.encode(caption)) == caption
@@ -116,6 +119,23 @@ async def test_viewer_gets_hello_then_displays_and_captions() -> None:
     assert Image.open(io.BytesIO(png)).convert("RGB").tobytes() == expected.tobytes()
     broadcaster.handle(StreamEnd(2.0))
     assert drain(viewer) == [{"type": "end", "duration_s": 2.0}]
+    broadcaster.shutdown()
+
+
+async def test_display_messages_carry_the_load_level_of_the_latest_caption() -> None:
+    broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced())
+    viewer = broadcaster.add_viewer()
+    assert [m["load"] for m in drain(viewer) if m["type"] == "display"] == [0]
+    busy = dataclasses.replace(translation(1, "Hello", final=True), load_level=2)
+    broadcaster.handle(busy)
+    messages = drain(viewer)
+    assert [(m["type"], m["load"]) for m in messages] == [("caption", 2), ("display", 2)]
+    # the same English again, now at level 0: the frame is unchanged, the display is re-sent
+    broadcaster.handle(translation(1, "Hello", final=True))
+    messages = drain(viewer)
+    assert [(m["type"], m["load"]) for m in messages] == [("caption", 0), ("display", 0)]
+    broadcaster.handle(translation(1, "Hello", final=True))  # nothing changed: no display
+    assert [m["type"] for m in drain(viewer)] == ["caption"]
     broadcaster.shutdown()
 
 

@@ -238,6 +238,7 @@ class CountingRecognizer:
     """Counts partial decodes; every chunk is a partial until a final chunk."""
 
     partial_calls: int = 0
+    partial_due: bool = True
 
     def insert(self, chunk: SpeechChunk) -> None:
         pass
@@ -384,3 +385,29 @@ def test_each_event_names_the_models_whose_english_it_shows() -> None:
         assert alone is not None and alone.model == "local" and alone.committed == "Let's go."
     finally:
         router.close()
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    # (committed Chinese of successive partials of one utterance, whether each reaches the model)
+    (["我们", "我们今天去", "我们今天去北", "我们今天去北京玩了"], [False, True, False, True]),
+    (["我们走吧。", "我们走吧。今", "我们走吧。今天下雨"], [True, False, True]),
+    (["如果明天下雨的话，", "如果明天下雨的话，我们"], [True, False]),
+])
+def test_wants_partial_says_exactly_when_a_partial_reaches_the_model(
+        steps: list[str], expected: list[bool]) -> None:
+    backend = FakeBackend()
+    translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=4,
+                                                             clause_commit_chars=8))
+    wanted, called = [], []
+    for index, committed in enumerate(steps):
+        partial = transcript(0, committed + "的", 0, 1 + index, final=False, committed=committed)
+        wanted.append(translator.wants_partial(partial))
+        before = len(backend.calls)
+        translator.translate(partial)
+        called.append(len(backend.calls) > before)
+    assert wanted == called == expected
+    final = translator.translate(transcript(0, steps[-1] + "的。", 0, 9))
+    assert final is not None and final.final
+    # a new utterance starts from nothing done
+    assert translator.wants_partial(transcript(1, "明天见", 10, 11, final=False)) is False
+    assert translator.wants_partial(transcript(1, "明天见朋友们", 10, 11, final=False))

@@ -8,6 +8,7 @@ here, so it drives /usr/bin/chromium (override with HUDTRANSLATE_CHROMIUM).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import os
@@ -23,9 +24,9 @@ from PIL import Image
 from tests.conftest import shared_data_dir
 
 from hudtranslate.asr.whisper import Decoded
-from hudtranslate.captions import get_profile, preview_image, render_frame
+from hudtranslate.captions import PacingOptions, get_profile, preview_image, render_frame
 from hudtranslate.config import DisplayOptions, Settings
-from hudtranslate.events import StreamEnd
+from hudtranslate.events import StreamEnd, Translation
 from hudtranslate.pipeline import Engines
 from hudtranslate.server import CaptionBroadcaster, HudServer, View, serve
 from hudtranslate.testing import FakeVad, scripted_captions
@@ -209,3 +210,36 @@ async def test_served_talk_at_real_time_reaches_the_page(browser: Any,
         session.cancel()
         with pytest.raises(asyncio.CancelledError):
             await session
+
+
+async def test_page_marks_a_busy_server_over_the_frame(browser: Any) -> None:
+    """While captions carry a load level above 0, the page draws a small marker in the
+    display's top right corner (not part of the device's frame) and says why."""
+    broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced())
+    server = HudServer(broadcaster, "127.0.0.1", 0)
+    url = await server.start()
+    try:
+        page = await open_page(browser, url)
+        busy = Translation(1, "你好", "Hello", "", 0.0, 1.0, True, 1.0, model="m",
+                           load_level=2)
+        broadcaster.handle(busy)
+        await page.wait_for_function("document.querySelector('#hud').dataset.load === '2'")
+        assert "finals only" in (await page.text_content("#load-status") or "")
+        frame = broadcaster.current_frame(View("rokid"))
+        assert frame is not None
+        shot = np.asarray(Image.open(io.BytesIO(await page.locator("#hud").screenshot()))
+                          .convert("RGB"), dtype=np.int16)
+        expected = np.asarray(preview_image(render_frame(frame), frame.profile),
+                              dtype=np.int16)
+        corner = (slice(0, 40), slice(frame.profile.width_px - 40, None))
+        assert expected[corner].max() == 0 and shot[corner].max() > 100  # the marker
+        rest = (slice(60, None), slice(None))
+        assert (np.abs(shot[rest] - expected[rest]).max(axis=2) > 8).mean() < 0.001
+        broadcaster.handle(dataclasses.replace(busy, load_level=0))
+        await page.wait_for_function("document.querySelector('#hud').dataset.load === '0'")
+        assert await page.text_content("#load-status") == ""
+        shot = np.asarray(Image.open(io.BytesIO(await page.locator("#hud").screenshot()))
+                          .convert("RGB"), dtype=np.int16)
+        assert shot[corner].max() < 20  # gone with the next display
+    finally:
+        await server.stop()

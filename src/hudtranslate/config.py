@@ -233,6 +233,57 @@ class VisionOptions:
 
 
 @dataclass(frozen=True)
+class OverloadOptions:
+    """Graceful overload (``hudtranslate serve``): when the cores cannot keep up, optional
+    work is shed, so that final English stays bounded (``hudtranslate.load``).
+
+    The *backlog* of a session is how long the oldest unfinished input of its recognition
+    stage has waited plus the same for its translation stage, in wall-clock seconds: about
+    how far behind real time its captions are. The worst session's backlog sets one load
+    level for every session (they share the cores, so each sheds the same work):
+
+    * ``partial_translations_lag_s``: level 1, tentative English, mid-sentence commits and
+      prompt prefills are shed (finals are still written word by word);
+    * ``partial_decodes_lag_s``: level 2, partial re-decodes too (finals only);
+    * ``final_beam_lag_s``: level 3, final decodes are greedy (beam 1).
+
+    A level is entered once the backlog has stayed at or above its threshold for
+    ``raise_hold_s`` (one slow sentence is not overload), and left one level at a time once
+    the backlog has stayed below ``recover_share`` × the level's threshold for
+    ``recover_hold_s`` (hysteresis: no flapping). The backlog is checked every
+    ``check_interval_ms``. ``shed = false`` never sheds (the backlog is still measured and
+    exported); ``fair_turns = false`` lets sessions take the shared models in whatever
+    order their threads get the model's lock, instead of finals first and then in turn.
+    """
+
+    shed: bool = True
+    fair_turns: bool = True
+    partial_translations_lag_s: float = 2.5
+    partial_decodes_lag_s: float = 4.0
+    final_beam_lag_s: float = 6.0
+    raise_hold_s: float = 1.0
+    recover_share: float = 0.5
+    recover_hold_s: float = 5.0
+    check_interval_ms: int = 250
+
+    def __post_init__(self) -> None:
+        _check_range("overload.partial_translations_lag_s", self.partial_translations_lag_s,
+                     0.05, 600.0)
+        _check_range("overload.partial_decodes_lag_s", self.partial_decodes_lag_s, 0.05, 600.0)
+        _check_range("overload.final_beam_lag_s", self.final_beam_lag_s, 0.05, 600.0)
+        if not (self.partial_translations_lag_s <= self.partial_decodes_lag_s
+                <= self.final_beam_lag_s):
+            raise ConfigError("overload thresholds must grow: partial_translations_lag_s <= "
+                              "partial_decodes_lag_s <= final_beam_lag_s, got "
+                              f"{self.partial_translations_lag_s}, "
+                              f"{self.partial_decodes_lag_s}, {self.final_beam_lag_s}")
+        _check_range("overload.raise_hold_s", self.raise_hold_s, 0.0, 600.0)
+        _check_range("overload.recover_share", self.recover_share, 0.05, 1.0)
+        _check_range("overload.recover_hold_s", self.recover_hold_s, 0.0, 3600.0)
+        _check_range("overload.check_interval_ms", self.check_interval_ms, 10, 10_000)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the CLI can set. ``threads`` is the core budget shared by ASR and MT."""
 
@@ -245,6 +296,7 @@ class Settings:
     captions: CaptionOptions = field(default_factory=CaptionOptions)
     display: DisplayOptions = field(default_factory=DisplayOptions)
     vision: VisionOptions = field(default_factory=VisionOptions)
+    overload: OverloadOptions = field(default_factory=OverloadOptions)
 
     def __post_init__(self) -> None:
         _check_range("threads", self.threads, 1, 64)

@@ -77,7 +77,12 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class Translation:
-    """English for one utterance so far, with the Chinese it came from."""
+    """English for one utterance so far, with the Chinese it came from.
+
+    ``model`` names the model(s) that wrote it; ``load_level`` is the server's load level
+    when it was made (0: normal; ``overload.LoadLevel``), so displays can say when
+    optional work (partial English, partial decodes) is being shed.
+    """
 
     utterance_id: int
     source: str
@@ -88,6 +93,7 @@ class Translation:
     final: bool
     emitted_s: float
     model: str = ""
+    load_level: int = 0
 
     @property
     def text(self) -> str:

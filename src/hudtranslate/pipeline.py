@@ -4,6 +4,10 @@
 shared; ``run_pipeline`` builds the cheap per-stream state for one stream. Any stage
 failing, the end of the stream, or Ctrl-C (cancellation) stops every stage; sinks are
 always closed, so transcripts already committed are never lost.
+
+Streams that share the engines with others (the server's sessions) pass the server's
+``SharedLoad``: the stream joins it for as long as it runs (fair turns at the models,
+optional work shed under overload; ``sharing.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Protocol
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
 from hudtranslate.config import Settings
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
+from hudtranslate.sharing import SharedLoad
 from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage, vad_stage
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
@@ -108,8 +113,11 @@ async def run_pipeline(
     sinks: Sequence[Sink] = (),
     *,
     realtime: bool = False,
+    load: SharedLoad | None = None,
 ) -> PipelineResult:
-    """Run one stream to its end; returns the final translations and measurements."""
+    """Run one stream to its end; returns the final translations and measurements.
+    ``load``: the load this stream shares with others on the same engines (None: it has
+    them to itself)."""
     result = PipelineResult()
     clock = StreamClock(realtime)
     workers = [Worker("vad"), Worker("asr"), Worker("mt")]
@@ -118,20 +126,23 @@ async def run_pipeline(
     translator = SessionTranslator(engines.translator, settings.translate, clock=clock,
                                    glossary=engines.glossary)
     cpu_start, wall_start = time.process_time(), time.monotonic()
+    session_load = load.join() if load is not None else None
     try:
         speech = vad_stage(timed_audio(chunks, clock, result), segmenter, workers[0])
         share = CoreShare()
-        transcripts = _tap(asr_stage(speech, recognizer, workers[1], clock, share), sinks,
-                           result)
+        transcripts = _tap(asr_stage(speech, recognizer, workers[1], clock, share,
+                                     session_load), sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials,
-            share=share,
+            share=share, load=session_load,
         ):
             if translation.final:
                 result.translations.append(translation)
             for sink in sinks:
                 sink.handle(translation)
     finally:
+        if session_load is not None:
+            session_load.close()
         for worker in workers:
             worker.close()
         result.cpu_s = time.process_time() - cpu_start

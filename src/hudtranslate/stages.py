@@ -3,13 +3,21 @@
 Sync core, async shell: every stage owns one worker thread for its model, so blocking
 calls never run on the event loop. Stages coalesce: they take everything already queued
 before doing expensive work, so a slow model never builds a backlog.
+
+Given a ``SessionLoad`` (the server's sessions), the recognition and translation stages
+report their queues to it, take turns at the shared models (finals first) and shed
+optional work while the server is behind (``overload.py``, ``sharing.py``); without one
+(a single stream) they run as they always did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import functools
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +25,8 @@ from typing import Generic, TypeVar
 
 from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.events import AudioChunk, SpeechChunk, Transcript, Translation
+from hudtranslate.overload import ShedKind
+from hudtranslate.sharing import Model, SessionLoad
 from hudtranslate.translate.translator import SessionTranslator
 from hudtranslate.vad.segmenter import SpeechSegmenter
 
@@ -45,22 +55,33 @@ class Batches(Generic[T]):
     """Reads an upstream iterator in a background task; hands out everything queued.
 
     ``newer_waiting()`` is safe to call from a worker thread: it tells a generation in
-    flight that newer input arrived, so it can stop (supersession).
+    flight that newer input arrived, so it can stop (supersession). ``pending_since()``
+    is when (``time.monotonic``) the oldest input not yet finished arrived: a batch is
+    finished when the consumer asks for the next one.
     """
 
     def __init__(self, upstream: AsyncIterator[T]) -> None:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._arrivals: collections.deque[float] = collections.deque()
+        self._working_since: float | None = None
         self._task = asyncio.get_running_loop().create_task(self._pump(upstream))
 
     async def _pump(self, upstream: AsyncIterator[T]) -> None:
         try:
             async for item in upstream:
+                self._arrivals.append(time.monotonic())
                 self._queue.put_nowait(item)
         finally:
             self._queue.put_nowait(_DONE)
 
     def newer_waiting(self) -> bool:
         return self._queue.qsize() > 0
+
+    def pending_since(self) -> float | None:
+        """Arrival time of the oldest unfinished input; None when there is none."""
+        if self._working_since is not None:
+            return self._working_since
+        return self._arrivals[0] if self._arrivals else None
 
     async def __aiter__(self) -> AsyncIterator[list[T]]:
         try:
@@ -71,7 +92,13 @@ class Batches(Generic[T]):
                 done = any(item is _DONE for item in items)
                 batch: list[T] = [item for item in items if item is not _DONE]  # type: ignore[misc]
                 if batch:
-                    yield batch
+                    self._working_since = self._arrivals[0]
+                    for _ in batch:
+                        self._arrivals.popleft()
+                    try:
+                        yield batch
+                    finally:
+                        self._working_since = None
                 if done:
                     break
             await self._task  # re-raise an upstream failure
@@ -80,6 +107,24 @@ class Batches(Generic[T]):
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
+
+
+def _admitted(load: SessionLoad | None, kind: ShedKind) -> bool:
+    """May optional work of ``kind`` run? Always for a single stream (no ``load``); a
+    shed piece of work is counted by ``admit``."""
+    return load is None or load.admit(kind)
+
+
+@contextlib.asynccontextmanager
+async def _turn(load: SessionLoad | None, model: Model, *, urgent: bool,
+                give_up: Callable[[], bool] | None = None) -> AsyncIterator[bool]:
+    """A turn at a shared model when the stream is one of the server's sessions; a
+    single stream (no ``load``) has the models to itself."""
+    if load is None:
+        yield True
+        return
+    async with load.turn(model, urgent=urgent, give_up=give_up) as granted:
+        yield granted
 
 
 async def _streamed_final(translator: SessionTranslator, transcript: Transcript,
@@ -132,36 +177,66 @@ class CoreShare:
 
 async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRecognizer,
                     worker: Worker, clock: Callable[[], float],
-                    share: CoreShare | None = None) -> AsyncIterator[Transcript]:
-    """Speech → partial and final transcripts; decodes once per batch of queued audio."""
+                    share: CoreShare | None = None,
+                    load: SessionLoad | None = None) -> AsyncIterator[Transcript]:
+    """Speech → partial and final transcripts; decodes once per batch of queued audio.
+
+    With ``load``: final decodes go before other sessions' partial ones at the shared
+    model; partial decodes are shed from load level 2 on and the final beam at level 3.
+    """
     share = share or CoreShare()
-    async for batch in Batches(speech):
+    batches = Batches(speech)
+    if load is not None:
+        load.watch("asr", batches.pending_since)
+    async for batch in batches:
         open_utterance = False
         for chunk in batch:
             recognizer.insert(chunk)
             open_utterance = not chunk.final
             if chunk.final:
-                final = await worker.run(recognizer.finish, clock())
+                greedy = recognizer.options.final_beam_size > 1 and not _admitted(
+                    load, ShedKind.BEAM)
+                beam = 1 if greedy else None
+                async with _turn(load, "asr", urgent=True):
+                    final = await worker.run(functools.partial(recognizer.finish, clock(),
+                                                               final_beam_size=beam))
                 if final is not None:
                     yield final
-        if open_utterance and not share.translating_final:
-            partial = await worker.run(recognizer.process, clock())
-            if partial is not None:
-                yield partial
+        if open_utterance and not share.translating_final and recognizer.partial_due:
+            if _admitted(load, ShedKind.PARTIAL_DECODE):
+                async with _turn(load, "asr", urgent=False):
+                    partial = await worker.run(recognizer.process, clock())
+                if partial is not None:
+                    yield partial
+            else:
+                recognizer.skip_partial()
 
 
 async def translate_stage(transcripts: AsyncIterator[Transcript], translator: SessionTranslator,
                           worker: Worker, *, partials: bool = True,
-                          share: CoreShare | None = None) -> AsyncIterator[Translation]:
+                          share: CoreShare | None = None,
+                          load: SessionLoad | None = None) -> AsyncIterator[Translation]:
     """Transcripts → English. Finals are all translated, in order; of the partials only
     the newest, and its generation stops as soon as newer input arrives. With
     ``partials``, a final's English is also shown word by word as it is written.
 
     After a final, when nothing is waiting, the next sentence's prompt (with the new
     context) is evaluated ahead of time, so the next final only evaluates its own words.
+
+    With ``load``: finals go before other sessions' optional work at the shared model;
+    partial translations and the prompt prefill are shed from load level 1 on; every
+    translation carries the load level it was made at.
     """
     share = share or CoreShare()
     batches = Batches(transcripts)
+    if load is not None:
+        load.watch("mt", batches.pending_since)
+
+    def stamped(translation: Translation) -> Translation:
+        if load is None:
+            return translation
+        return dataclasses.replace(translation, load_level=int(load.level))
+
     async for batch in batches:
         finished = {t.utterance_id for t in batch if t.final}
         for transcript in batch:
@@ -169,19 +244,30 @@ async def translate_stage(transcripts: AsyncIterator[Transcript], translator: Se
                 continue
             share.translating_final = True
             try:
-                if partials:
-                    async for update in _streamed_final(translator, transcript, worker):
-                        yield update
-                else:
-                    result = await worker.run(translator.translate, transcript)
-                    if result is not None:
-                        yield result
+                async with _turn(load, "mt", urgent=True):
+                    if partials:
+                        async for update in _streamed_final(translator, transcript, worker):
+                            yield stamped(update)
+                    else:
+                        result = await worker.run(translator.translate, transcript)
+                        if result is not None:
+                            yield stamped(result)
             finally:
                 share.translating_final = False
-        if finished and not batches.newer_waiting():
-            await worker.run(translator.prepare_next)
+        # With a load, a backend without a prompt cache (remote, fakes) takes no turn.
+        if finished and not batches.newer_waiting() and (
+                load is None or (translator.can_prepare and load.admit(ShedKind.PREPARE))):
+            async with _turn(load, "mt", urgent=False, give_up=batches.newer_waiting) as granted:
+                if granted:
+                    await worker.run(translator.prepare_next)
         latest = batch[-1]
         if partials and not latest.final and latest.utterance_id not in finished:
-            result = await worker.run(translator.translate, latest, batches.newer_waiting)
-            if result is not None:
-                yield result
+            # With a load, a partial that would not reach the model takes no turn either.
+            wanted = load is None or translator.wants_partial(latest)
+            if wanted and _admitted(load, ShedKind.PARTIAL_TRANSLATION):
+                async with _turn(load, "mt", urgent=False,
+                                 give_up=batches.newer_waiting) as granted:
+                    result = (await worker.run(translator.translate, latest,
+                                               batches.newer_waiting) if granted else None)
+                if result is not None:
+                    yield stamped(result)

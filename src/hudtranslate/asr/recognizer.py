@@ -121,9 +121,21 @@ class StreamingRecognizer:
         """Seconds of audio received since the last decode."""
         return (self._samples - self._decoded_samples) / SAMPLE_RATE_HZ
 
+    @property
+    def partial_due(self) -> bool:
+        """Would ``process`` decode now (an utterance is open and ``partial_interval_ms`` of
+        new audio has arrived since the last decode)?"""
+        return (self._utterance_id >= 0
+                and self.pending_s * 1000 >= self.options.partial_interval_ms)
+
+    def skip_partial(self) -> None:
+        """Count the audio so far as decoded without decoding it (a partial decode shed
+        under load): the next partial is due after another ``partial_interval_ms``."""
+        self._decoded_samples = self._samples
+
     def process(self, now_s: float) -> Transcript | None:
         """Re-decode the utterance if enough new audio arrived; None when nothing to do."""
-        if self._utterance_id < 0 or self.pending_s * 1000 < self.options.partial_interval_ms:
+        if not self.partial_due:
             return None
         decoded = self._decode(self.options.beam_size)
         if decoded is None:
@@ -143,18 +155,23 @@ class StreamingRecognizer:
             return sentence
         return self._transcript(committed[emitted:], tentative, final=False, now_s=now_s)
 
-    def finish(self, now_s: float) -> Transcript | None:
-        """Final decode at the end of an utterance; None if it held no speech."""
+    def finish(self, now_s: float, *, final_beam_size: int | None = None) -> Transcript | None:
+        """Final decode at the end of an utterance; None if it held no speech.
+
+        ``final_beam_size`` overrides ``options.final_beam_size`` for this utterance (1:
+        greedy, when the server sheds beams under load).
+        """
         if self._utterance_id < 0 or self._samples == 0:
             self.reset()
             return None
-        decoded = self._decode(self.options.final_beam_size, final=True)
+        beam_size = final_beam_size or self.options.final_beam_size
+        decoded = self._decode(beam_size, final=True)
         agreed = self._policy.committed
         if decoded is not None and _spoken_chars(decoded) < EARLY_STOP_SHARE * _spoken_chars(
                 agreed):
             # The final beam stopped early: keep what two decodes agreed on and decode the
             # rest after it, rather than lose the words.
-            forced = self._decode(self.options.final_beam_size)
+            forced = self._decode(beam_size)
             if forced is not None and _spoken_chars(forced) >= _spoken_chars(agreed):
                 decoded = forced
         text = self._policy.finish(decoded or "")

@@ -12,6 +12,9 @@ again; a final caption takes the display back once the card has been up ``CARD_M
 (speech comes first, but the wearer gets time to read the first page). Viewers get a
 ``scene`` message with the blocks, the card's pages and the photo (protocol.py).
 
+Each display message carries the load level of the latest caption (``load``: the
+server is shedding optional work; protocol.py), sent again when only that changes.
+
 Everything runs on the event loop thread: the pipeline calls ``handle`` there, and a
 frame renders in a few milliseconds. A viewer that falls ``max_queue`` messages behind
 is disconnected rather than slowing the session down.
@@ -128,6 +131,8 @@ class CaptionBroadcaster:
         self._scene: _Scene | None = None
         self._scenes = 0
         self._card_end_s = float("inf")
+        self._load_level = 0
+        """The load level of the latest caption, sent with every display message."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> CaptionBroadcaster:
@@ -164,13 +169,16 @@ class CaptionBroadcaster:
             for view, state in self._views.items():
                 state.engine = self._engine(view)
         now = self._clock()
+        load_changed = isinstance(event, Translation) and event.load_level != self._load_level
+        if isinstance(event, Translation):
+            self._load_level = event.load_level
         if isinstance(event, Translation) and event.final and self._scene is not None:
             self._card_end_s = min(self._card_end_s, max(now, self._scene.shown_s + CARD_MIN_S))
         self._track.update(event)
         self._broadcast(protocol.event_message(event))
         for state in self._views.values():
             state.engine.update(event, now)
-        self._refresh(now)
+        self._refresh(now, resend=load_changed)
 
     def close(self) -> None:
         """End of one stream: viewers stay connected (the display keeps its timers)."""
@@ -293,16 +301,19 @@ class CaptionBroadcaster:
         seq = state.seq.get(id(viewer), 0) + 1
         state.seq[id(viewer)] = seq
         message = protocol.display_message(seq, state.frame, state.frame_url,
-                                           bilingual=viewer.view.bilingual)
+                                           bilingual=viewer.view.bilingual,
+                                           load=self._load_level)
         if state.card_page is not None and self._scene is not None:
             page, pages = state.card_page
             message["card"] = {"scene_id": self._scene.scene_id, "page": page,
                                "pages": pages}
         viewer.send(message)
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self, now: float, *, resend: bool = False) -> None:
+        """Send each view's display if it changed (every view's, with ``resend``: the load
+        level it carries changed)."""
         for state in self._views.values():
-            if self._show(state, now):
+            if self._show(state, now) or (resend and state.frame is not None):
                 for viewer in list(state.viewers):
                     self._send_display(state, viewer)
         self._schedule()

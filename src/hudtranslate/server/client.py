@@ -59,6 +59,8 @@ class StreamReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     audio_s: float = 0.0
     ended: bool = False
+    max_load: int = 0
+    """The highest load level a caption carried (the server shed optional work)."""
 
     @property
     def latencies_s(self) -> list[float]:
@@ -173,6 +175,8 @@ async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport
             return
         data = json.loads(message.data)
         kind = data.get("type")
+        if kind == "caption":
+            report.max_load = max(report.max_load, int(data.get("load", 0)))
         if kind == "caption" and data.get("final"):
             latency = time.monotonic() - started - (float(data["end_s"]) - pad_s) / speed
             report.finals.append(FinalCaption(

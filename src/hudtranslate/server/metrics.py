@@ -8,6 +8,10 @@ so the exposition has exactly the series it always had.
 Latency is measured as the HUD's users feel it: from the end of speech (the utterance's
 end minus the VAD's trailing pad) to the final English, on the session's stream clock,
 labelled with the model that translated it.
+
+Overload (``follow_load``): ``hudtranslate_load_level`` (0-3, ``overload.LoadLevel``),
+``hudtranslate_backlog_seconds`` (the worst session's backlog, read when scraped) and
+``hudtranslate_shed_total`` by kind of optional work not done.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from hudtranslate.events import StreamEnd, Transcript, Translation
+from hudtranslate.overload import ShedKind
+from hudtranslate.sharing import SharedLoad
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import TranslationBackend
 
@@ -62,8 +68,30 @@ class ServerMetrics:
         self.transcript_latency = Histogram(
             "hudtranslate_transcript_latency_seconds", "End of speech to final Chinese.",
             buckets=LATENCY_BUCKETS_S, registry=registry)
+        self.shed = Counter(
+            "hudtranslate_shed", "Optional work not done because the server was behind, by "
+            "kind: partial_translation, prepare (prompt prefill), partial_decode, beam "
+            "(a final decoded greedily).", ["kind"], registry=registry)
+        for kind in ShedKind:
+            self.shed.labels(kind=kind.value)  # every kind exported from the start, at 0
+        self.load_level = Gauge(
+            "hudtranslate_load_level", "Optional work shed now: 0 none, 1 partial "
+            "translations, 2 also partial decodes (finals only), 3 also final beams.",
+            registry=registry)
+        self.backlog = Gauge(
+            "hudtranslate_backlog_seconds", "The worst session's backlog: how long the "
+            "oldest unfinished input of its recognition and of its translation have "
+            "waited, summed.", registry=registry)
         if isinstance(translator, FallbackBackend):
             registry.register(RouterCollector(translator))
+
+    def follow_load(self, load: SharedLoad) -> None:
+        """Export ``load``'s level and backlog (read when scraped) and count its sheds."""
+        self.load_level.set_function(lambda: float(load.level))
+        self.backlog.set_function(load.backlog_s)
+
+    def count_shed(self, kind: ShedKind) -> None:
+        self.shed.labels(kind=kind.value).inc()
 
     def render(self) -> bytes:
         """The exposition text (UTF-8) for ``GET /metrics``, served as ``CONTENT_TYPE``."""

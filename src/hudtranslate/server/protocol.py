@@ -41,7 +41,9 @@ Server → viewer
         ``style`` is ``committed`` (final English), ``tentative`` (may still change;
         drawn dimmer), ``source`` (Chinese) or ``pinyin``. While a photo's card is on the
         display (see ``scene``), the message also says which page it shows:
-        ``"card": {"scene_id": 1, "page": 1, "pages": 2}``.
+        ``"card": {"scene_id": 1, "page": 1, "pages": 2}``. ``load`` is the load level
+        of the latest caption (see ``caption``); the page draws a small "busy" marker in
+        the display's top right corner while it is above 0 (not part of ``frame``).
 
     ``transcript``
         Each recognition result (Chinese; ``committed`` never changes again)::
@@ -55,10 +57,17 @@ Server → viewer
 
             {"type": "caption", "utterance_id": 3, "committed": "", "tentative": "We usually",
              "source": "通常情况下，我们", "final": false,
-             "start_s": 9.77, "end_s": 11.2, "emitted_s": 11.9, "model": "qwen2.5-1.5b"}
+             "start_s": 9.77, "end_s": 11.2, "emitted_s": 11.9, "model": "qwen2.5-1.5b",
+             "load": 0}
 
         Times are seconds on the session's stream clock (audio position for
-        ``start_s``/``end_s``, production time for ``emitted_s``).
+        ``start_s``/``end_s``, production time for ``emitted_s``). ``load`` says how much
+        optional work the server was shedding when the caption was made, because it had
+        fallen behind its wearers: 0 none (the normal case); 1 partial translations (no
+        tentative English while a sentence is spoken, only its final English, still
+        word by word); 2 also partial recognition (nothing shows before the speaker
+        pauses or the sentence is cut); 3 also the final decode's beam search
+        (recognition slightly less accurate). Every sentence still gets its final English.
 
     ``scene``
         A photo was read (``POST /look``, see "Photos"): its text for this viewer's
@@ -240,9 +249,10 @@ def hello_message(profile: DisplayProfile, profiles: list[str], *, bilingual: bo
 
 
 def display_message(seq: int, frame: HudFrame, frame_data_url: str, *,
-                    bilingual: bool) -> dict[str, Any]:
+                    bilingual: bool, load: int = 0) -> dict[str, Any]:
     return {"type": "display", "seq": seq, "profile": frame.profile.name,
-            "bilingual": bilingual, "frame": frame_data_url, "hud": frame.to_dict()}
+            "bilingual": bilingual, "frame": frame_data_url, "hud": frame.to_dict(),
+            "load": load}
 
 
 def event_message(event: Transcript | Translation) -> dict[str, Any]:
@@ -252,7 +262,8 @@ def event_message(event: Transcript | Translation) -> dict[str, Any]:
     if isinstance(event, Translation):
         return {"type": "caption", "utterance_id": event.utterance_id,
                 "committed": event.committed, "tentative": event.tentative,
-                "source": event.source, "final": event.final, **times, "model": event.model}
+                "source": event.source, "final": event.final, **times, "model": event.model,
+                "load": event.load_level}
     return {"type": "transcript", "utterance_id": event.utterance_id,
             "committed": event.committed, "tentative": event.tentative,
             "final": event.final, **times}

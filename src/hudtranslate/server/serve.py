@@ -37,6 +37,7 @@ from hudtranslate.server.broadcast import CaptionBroadcaster
 from hudtranslate.server.limits import SessionLimits, check_bind
 from hudtranslate.server.photos import PhotoReader
 from hudtranslate.server.sessions import SessionManager
+from hudtranslate.sharing import SharedLoad
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions, api_key_from_env
 from hudtranslate.translate.router import FallbackBackend
@@ -113,7 +114,7 @@ async def serve(
             await asyncio.Event().wait()
         try:
             await _play(samples, settings, engines, broadcaster, console, store, loop=loop,
-                        wait_for_viewer=wait_for_viewer)
+                        wait_for_viewer=wait_for_viewer, load=sessions.load)
         except Exception as exc:  # tell the open pages why the captions stopped, re-raise
             broadcaster.fail(str(exc) or type(exc).__name__)
             raise
@@ -132,7 +133,8 @@ async def serve(
 
 async def _play(samples: AudioArray | None, settings: Settings, engines: Engines,
                 broadcaster: CaptionBroadcaster, console: Console, store: SessionStore | None,
-                *, loop: bool, wait_for_viewer: bool) -> None:
+                *, loop: bool, wait_for_viewer: bool, load: SharedLoad) -> None:
+    """The server's own microphone or file, as one more session sharing the load."""
     while True:
         if samples is not None and wait_for_viewer and not broadcaster.viewer_count:
             console.print("waiting for a viewer to open the page…", highlight=False)
@@ -145,7 +147,7 @@ async def _play(samples: AudioArray | None, settings: Settings, engines: Engines
         sinks: list[Sink] = [recorder, broadcaster] if recorder is not None else [broadcaster]
         outcome = "failed"
         try:
-            await run_pipeline(chunks, engines, settings, sinks, realtime=True)
+            await run_pipeline(chunks, engines, settings, sinks, realtime=True, load=load)
             outcome = "completed"
         finally:
             if recorder is not None:
@@ -208,6 +210,14 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                              "translate it locally (default 2500)")
     remote.add_argument("--remote-probe-s", type=float, default=5.0,
                         help="while the remote is down, try it again this often (default 5)")
+    overload = parser.add_argument_group("overload (also [overload] settings)")
+    overload.add_argument("--no-shed", dest="overload.shed", action="store_const", const=False,
+                          default=None, help="never shed optional work (partial captions, "
+                          "final beams) when the server falls behind its wearers")
+    overload.add_argument("--no-fair-turns", dest="overload.fair_turns", action="store_const",
+                          const=False, default=None,
+                          help="let sessions take the shared models in any order instead of "
+                               "finals first, session by session")
     parser.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="json: one JSON object per log line (for log collectors)")
     parser.set_defaults(handler=_run_serve)

@@ -11,6 +11,10 @@ oversized frames, flooding, idling, vanishing mid-sentence), it is answered with
 protocol error and, at worst, its own session ends: the sentences it committed are on
 disk and other sessions go on. The pipeline starts with the first audio frame so the
 session's clock (latencies) counts from when audio arrives.
+
+The sessions share the cores through the manager's ``SharedLoad`` (``sharing.py``): they
+take turns at the models, finals first, and when the server falls behind every session
+sheds the same optional work (``overload.py``; ``[overload]`` settings).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -34,7 +38,10 @@ from hudtranslate.server import protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import SessionLimits, TokenBucket
 from hudtranslate.server.metrics import MetricsSink, ServerMetrics
+from hudtranslate.sharing import SharedLoad
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
+from hudtranslate.translate.router import FallbackBackend
+from hudtranslate.translate.translator import TranslationBackend
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.scene import SceneText
 
@@ -54,6 +61,10 @@ class SessionManager:
         self.limits = limits or SessionLimits()
         self.store = store
         self.metrics = metrics or ServerMetrics(engines.translator)
+        self.load = SharedLoad(settings.overload,
+                               translates_locally=translates_locally(engines.translator),
+                               on_shed=self.metrics.count_shed)
+        self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}
         self._connections: set[WearerSession] = set()
@@ -125,6 +136,14 @@ class SessionManager:
         await asyncio.gather(*(session.stop() for session in list(self._connections)))
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_STOP_FINISH_S + 5.0)
+
+
+def translates_locally(backend: TranslationBackend) -> Callable[[], bool]:
+    """Whether ``backend`` translates on this machine's cores now: a router does while its
+    remote model is down (sessions then take turns at the local model)."""
+    if isinstance(backend, FallbackBackend):
+        return lambda: not backend.healthy
+    return lambda: True
 
 
 class _SocketSink:
@@ -379,7 +398,8 @@ class WearerSession:
             sinks.append(self.broadcaster)
         sinks.append(MetricsSink(self.manager.metrics, settings.vad.speech_pad_ms / 1000))
         self._pipeline = asyncio.create_task(run_pipeline(
-            self._chunks(), self.manager.engines, settings, sinks, realtime=True))
+            self._chunks(), self.manager.engines, settings, sinks, realtime=True,
+            load=self.manager.load))
         self._pipeline.add_done_callback(self._pipeline_done)
 
     def _pipeline_done(self, task: asyncio.Task[PipelineResult]) -> None:

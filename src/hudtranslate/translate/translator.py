@@ -249,21 +249,51 @@ class SessionTranslator:
         if callable(prepare):
             prepare(self.context)
 
+    @property
+    def can_prepare(self) -> bool:
+        """Does ``prepare_next`` do anything with this backend?"""
+        return callable(getattr(self.backend, "prepare", None))
+
+    def wants_partial(self, transcript: Transcript) -> bool:
+        """Would ``translate`` ask the backend for English for this partial (or find it in
+        its one-entry cache)? False: it would return None without any work, so there is
+        nothing to shed or to wait for."""
+        fresh = transcript.utterance_id != self._utterance.utterance_id
+        done = 0 if fresh else len(self._utterance.chinese)
+        tentative_chars = 0 if fresh else self._utterance.tentative_chars
+        return self._partial_cut(transcript.committed, done, tentative_chars) is not None
+
     def _start_utterance(self, transcript: Transcript) -> None:
         continuing = transcript.start_s - self._open_end_s <= self.continuation_gap_s
         if self._open_source and not continuing:
             self._close_sentence()
         self._utterance = _Utterance(transcript.utterance_id)
 
+    def _partial_cut(self, stable: str, done: int,
+                     tentative_chars: int) -> tuple[int, bool] | None:
+        """What a partial with committed Chinese ``stable`` translates, when ``done`` of its
+        characters have committed English and ``tentative_chars`` tentative English:
+        ``(cut, True)``: ``stable[done:cut]``, a whole sentence (first) or a long clause, to
+        commit; ``(len(stable), False)``: the rest, as tentative English, once it has grown
+        by ``partial_min_new_chars``; None: nothing."""
+        end = last_sentence_end(stable)
+        clause = clause_end(stable, done, self.options.clause_commit_chars)
+        if end > done or clause:
+            return (end if end > done else clause), True
+        if len(stable) - max(done, tentative_chars) < self.options.partial_min_new_chars:
+            return None
+        return len(stable), False
+
     def _partial(self, transcript: Transcript,
                  cancelled: Callable[[], bool]) -> Translation | None:
         utterance = self._utterance
         stable = transcript.committed
-        end = last_sentence_end(stable)
         done = len(utterance.chinese)
-        clause = clause_end(stable, done, self.options.clause_commit_chars)
-        if end > done or clause:
-            cut = end if end > done else clause  # a whole sentence first
+        plan = self._partial_cut(stable, done, utterance.tentative_chars)
+        if plan is None:
+            return None
+        cut, commits = plan
+        if commits:
             piece = stable[done:cut]
             english = self._english(piece, cancelled)
             if english is None:
@@ -271,12 +301,9 @@ class SessionTranslator:
             self._commit(piece, english, transcript.end_s)
             utterance.chinese = stable[:cut]
             utterance.tentative = ""
-            if cut == end:
+            if cut == last_sentence_end(stable):
                 self._close_sentence()
             return self._event(transcript, "")
-        newest = max(done, utterance.tentative_chars)
-        if len(stable) - newest < self.options.partial_min_new_chars:
-            return None
         english = self._english(stable[done:], cancelled)
         if english is None:
             return None

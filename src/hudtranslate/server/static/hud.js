@@ -81,6 +81,7 @@
       drawnSeq = seq;
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(image, 0, 0);
+      drawLoadMarker(msg.load || 0);
       canvas.dataset.seq = String(seq);
       canvas.dataset.text = hudText(msg.hud);
       canvas.dataset.card = msg.card ? `${msg.card.page}/${msg.card.pages}` : "";
@@ -95,6 +96,31 @@
     }));
     $("hud-source").textContent = msg.hud.source;
     $("hud-pinyin").textContent = msg.hud.pinyin;
+  }
+
+  // The server is shedding optional work (protocol: display.load, 1-3): a small dot in
+  // the top right corner, one ring per level above 1, drawn over the device's frame.
+  const LOAD_TEXT = ["", "server busy: no partial English", "server busy: finals only",
+                     "server busy: finals only, fast recognition"];
+
+  function drawLoadMarker(level) {
+    canvas.dataset.load = String(level);
+    $("load-status").textContent = LOAD_TEXT[level] || (level ? "server busy" : "");
+    if (!level) return;
+    const radius = Math.max(4, Math.round(canvas.width / 80));
+    const x = canvas.width - 3 * radius;
+    const y = 3 * radius;
+    ctx.fillStyle = profile && profile.color === "rgb" ? "#fb3" : "#3f3";
+    ctx.strokeStyle = ctx.fillStyle;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.arc(x, y, radius, 0, 2 * Math.PI);
+    ctx.fill();
+    for (let ring = 1; ring < level; ring += 1) {
+      ctx.beginPath();
+      ctx.arc(x, y, radius + 3 * ring, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
   }
 
   function hudText(hud) {

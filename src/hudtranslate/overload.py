@@ -1,0 +1,151 @@
+"""Graceful overload, the pure part: load levels, what each one sheds, the governor that
+picks the level from the sessions' backlog, and whose turn it is at a shared model.
+
+Two cores shared by several wearers cannot always keep up. Final English is what a
+wearer waits for; everything else is optional and goes first, in this order:
+
+=====  ======================  ===========================================================
+level  name                    shed (on top of the levels before)
+=====  ======================  ===========================================================
+0      ``NORMAL``              nothing: exactly what one wearer alone gets
+1      ``NO_PARTIAL_ENGLISH``  partial translations (tentative English, mid-sentence
+                               commits) and prompt prefills between sentences
+2      ``FINALS_ONLY``         partial re-decodes of the sentence in progress
+3      ``GREEDY_FINALS``       final decodes' beam search (beam 1 instead of 3)
+=====  ======================  ===========================================================
+
+The order is by what the work buys the wearer per CPU-second: a partial translation
+costs a llama.cpp generation (and, with several wearers, re-evaluating that wearer's
+context after another one's) for English that is replaced within a second or two;
+partial decodes cost a Whisper decode a second per wearer and give the Chinese line and
+the early sentence finals; the final beam costs about twice a greedy decode and buys a
+little recognition accuracy on every sentence, so it is the last to go.
+
+``LoadGovernor`` is a state machine over ``(now_s, backlog_s)`` samples with hysteresis
+(``OverloadOptions``): up a level once the backlog has stayed over its threshold for
+``raise_hold_s``, down one level once it has stayed under ``recover_share`` × the
+level's threshold for ``recover_hold_s``. ``next_turn`` picks who goes next at a shared
+model: finals before optional work, then the session served longest ago (round-robin),
+then first come. Both are pure and tested table-driven; ``sharing.py`` runs them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hudtranslate.config import OverloadOptions
+
+
+class LoadLevel(enum.IntEnum):
+    """How much optional work is shed now (see the module doc's table)."""
+
+    NORMAL = 0
+    NO_PARTIAL_ENGLISH = 1
+    FINALS_ONLY = 2
+    GREEDY_FINALS = 3
+
+
+class ShedKind(enum.StrEnum):
+    """Kinds of optional work (the ``kind`` label of ``hudtranslate_shed_total``)."""
+
+    PARTIAL_TRANSLATION = "partial_translation"
+    PREPARE = "prepare"
+    PARTIAL_DECODE = "partial_decode"
+    BEAM = "beam"
+
+
+SHED_FROM: Mapping[ShedKind, LoadLevel] = {
+    ShedKind.PARTIAL_TRANSLATION: LoadLevel.NO_PARTIAL_ENGLISH,
+    ShedKind.PREPARE: LoadLevel.NO_PARTIAL_ENGLISH,
+    ShedKind.PARTIAL_DECODE: LoadLevel.FINALS_ONLY,
+    ShedKind.BEAM: LoadLevel.GREEDY_FINALS,
+}
+"""The level from which each kind of work is shed."""
+
+
+def sheds(level: LoadLevel, kind: ShedKind) -> bool:
+    """Is work of ``kind`` shed at ``level``?"""
+    return level >= SHED_FROM[kind]
+
+
+def thresholds_s(options: OverloadOptions) -> tuple[float, float, float]:
+    """The backlog (seconds) that raises the load to levels 1, 2 and 3."""
+    return (options.partial_translations_lag_s, options.partial_decodes_lag_s,
+            options.final_beam_lag_s)
+
+
+@dataclass
+class LoadGovernor:
+    """Picks the load level from backlog samples, with hysteresis (see the module doc).
+
+    Feed it ``update(now_s, backlog_s)`` regularly (``sharing.SharedLoad`` does, every
+    ``check_interval_ms``); ``now_s`` is any monotonic clock in seconds, ``backlog_s``
+    the worst session's backlog in seconds. With ``options.shed`` off it stays NORMAL.
+    """
+
+    options: OverloadOptions
+    level: LoadLevel = LoadLevel.NORMAL
+    _above_since: dict[int, float] = field(default_factory=dict)
+    """For each level, since when the backlog has been at or over its threshold."""
+    _calm_since: float | None = None
+    """Since when the backlog has been under the current level's recovery threshold."""
+
+    def update(self, now_s: float, backlog_s: float) -> LoadLevel:
+        """Take one sample; returns the level from now on."""
+        if not self.options.shed:
+            return self.level
+        for level, threshold in enumerate(thresholds_s(self.options), start=1):
+            if backlog_s >= threshold:
+                self._above_since.setdefault(level, now_s)
+            else:
+                self._above_since.pop(level, None)
+        held = [level for level, since in self._above_since.items()
+                if now_s - since >= self.options.raise_hold_s]
+        target = max(held, default=0)
+        if target > self.level:
+            self.level = LoadLevel(target)
+            self._calm_since = None
+            return self.level
+        if self.level == LoadLevel.NORMAL:
+            return self.level
+        recover_s = self.options.recover_share * thresholds_s(self.options)[self.level - 1]
+        if backlog_s >= recover_s:
+            self._calm_since = None
+        elif self._calm_since is None:
+            self._calm_since = now_s
+        elif now_s - self._calm_since >= self.options.recover_hold_s:
+            self.level = LoadLevel(self.level - 1)
+            self._calm_since = now_s  # the next level down needs its own calm spell
+        return self.level
+
+    def reset(self) -> None:
+        """Back to NORMAL with no history (the last session has gone)."""
+        self.level = LoadLevel.NORMAL
+        self._above_since.clear()
+        self._calm_since = None
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """A session waiting for its turn at a shared model."""
+
+    session: int
+    urgent: bool
+    """Final work (a final decode or translation): goes before optional work."""
+    ticket: int
+    """Order of arrival."""
+
+
+def next_turn(waiting: Sequence[TurnRequest], last_served: Mapping[int, int]) -> int:
+    """Index in ``waiting`` (non-empty) of the request to serve next: urgent before
+    optional, then the session whose last turn is oldest (never served: first), then
+    the earliest ticket. ``last_served`` maps a session to the serial number of its last
+    turn. Round-robin among sessions means a session with a long backlog of finals still
+    lets every other session's final through between two of its own."""
+    if not waiting:
+        raise ValueError("nobody is waiting for a turn")
+    return min(range(len(waiting)), key=lambda index: (
+        not waiting[index].urgent, last_served.get(waiting[index].session, -1),
+        waiting[index].ticket))

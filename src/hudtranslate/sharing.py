@@ -1,0 +1,252 @@
+"""Graceful overload, the running part: the sessions of one server share the cores fairly
+and shed optional work together when the cores fall behind (policy: ``overload.py``).
+
+One ``SharedLoad`` per server (``SessionManager`` makes it); each stream joins it for
+a ``SessionLoad``, which its stages use three ways:
+
+* ``watch``: the recognition and translation stages report their input queues
+  (``stages.Batches.pending_since``); a session's *backlog* is how long the oldest
+  unfinished input of each stage has waited, summed over the stages (wall-clock
+  seconds). A task samples the worst session's backlog into the ``LoadGovernor`` every
+  ``check_interval_ms`` while any session is open;
+* ``admit(kind)``: asked before each piece of optional work; False means shed it (and it
+  is counted, for ``hudtranslate_shed_total``);
+* ``turn(model, urgent=…)``: a turn at the shared Whisper (``"asr"``) or llama.cpp
+  (``"mt"``) model, granted by ``FairTurns`` finals first and then session by session.
+  Without turns, whichever session's thread grabs the model's lock goes next: one
+  session's partial work could hold up another's finals. Remote translation (a healthy
+  ``FallbackBackend``) takes no turns: it does not use the local cores and serves
+  sessions in parallel.
+
+Everything here runs on the event loop thread (the sessions of one server share it):
+turns are futures, never a blocked worker thread, so a partial translation waiting for
+its turn gives up as soon as newer input for it arrives. Times are ``time.monotonic``
+seconds, the clock of ``Batches``' stamps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Literal
+
+from hudtranslate.config import OverloadOptions
+from hudtranslate.overload import LoadGovernor, LoadLevel, ShedKind, TurnRequest, next_turn, sheds
+
+log = logging.getLogger(__name__)
+
+Model = Literal["asr", "mt"]
+
+_GIVE_UP_POLL_S = 0.02
+"""How often a waiter that may give up asks whether it should."""
+
+
+def _always() -> bool:
+    return True
+
+
+class FairTurns:
+    """Turns at one shared model for the sessions of one event loop, in ``next_turn``
+    order. The model's own lock still makes its calls thread-safe; the turns decide whose
+    call comes next. A free model is granted at once, without yielding to the loop."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiting: list[tuple[TurnRequest, asyncio.Future[None]]] = []
+        self._last_served: dict[int, int] = {}
+        self._served = 0
+        self._tickets = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    async def acquire(self, session: int, *, urgent: bool,
+                      give_up: Callable[[], bool] | None = None) -> bool:
+        """Wait for this session's turn; True once it holds it (call ``release`` after),
+        False if ``give_up()`` turned true while it waited (it holds nothing then)."""
+        if not self._busy and not self._waiting:
+            self._grant(session)
+            return True
+        self._tickets += 1
+        entry = (TurnRequest(session, urgent, self._tickets),
+                 asyncio.get_running_loop().create_future())
+        self._waiting.append(entry)
+        future = entry[1]
+        try:
+            while not future.done():
+                # asyncio.wait never cancels the future: a cancelled waiter is cleaned up below.
+                await asyncio.wait({future}, timeout=_GIVE_UP_POLL_S if give_up else None)
+                if not future.done() and give_up is not None and give_up():
+                    self._waiting.remove(entry)
+                    return False
+        except asyncio.CancelledError:
+            if entry in self._waiting:
+                self._waiting.remove(entry)
+            elif future.done():  # granted as it was cancelled: pass the turn on
+                self.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        """End the current turn and grant the next one, if anyone waits."""
+        self._busy = False
+        if self._waiting:
+            index = next_turn([request for request, _ in self._waiting], self._last_served)
+            request, future = self._waiting.pop(index)
+            self._grant(request.session)
+            future.set_result(None)
+
+    def forget(self, session: int) -> None:
+        """The session has ended: drop its round-robin history."""
+        self._last_served.pop(session, None)
+
+    def _grant(self, session: int) -> None:
+        self._busy = True
+        self._served += 1
+        self._last_served[session] = self._served
+
+
+class SharedLoad:
+    """The load of one server's sessions: the governor, the turns, the shed counts.
+
+    ``translates_locally()`` says whether translation runs on this machine now (False
+    while a remote model answers: no turns are taken for it). ``on_shed`` hears every
+    piece of work shed (the server's metrics).
+    """
+
+    def __init__(self, options: OverloadOptions, *,
+                 translates_locally: Callable[[], bool] = _always,
+                 on_shed: Callable[[ShedKind], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.options = options
+        self.governor = LoadGovernor(options)
+        self.turns: dict[Model, FairTurns] = {"asr": FairTurns(), "mt": FairTurns()}
+        self.translates_locally = translates_locally
+        self.shed_counts: dict[ShedKind, int] = dict.fromkeys(ShedKind, 0)
+        self._on_shed = on_shed
+        self._clock = clock
+        self._sessions: dict[int, SessionLoad] = {}
+        self._joined = 0
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def level(self) -> LoadLevel:
+        return self.governor.level
+
+    @property
+    def sessions(self) -> int:
+        return len(self._sessions)
+
+    def backlog_s(self) -> float:
+        """The worst open session's backlog now, in seconds (0 with none open)."""
+        now = self._clock()
+        return max((session.backlog_s(now) for session in self._sessions.values()),
+                   default=0.0)
+
+    def check(self) -> LoadLevel:
+        """Sample the backlog into the governor now (the ticker does this regularly)."""
+        before = self.governor.level
+        backlog = self.backlog_s()
+        level = self.governor.update(self._clock(), backlog)
+        if level != before:
+            log.info("load level %d (%s): worst backlog %.2f s over %d sessions", level,
+                     level.name.lower(), backlog, len(self._sessions),
+                     extra={"event": "load_level", "level": int(level),
+                            "backlog_s": round(backlog, 3), "sessions": len(self._sessions)})
+        return level
+
+    def join(self) -> SessionLoad:
+        """A new session (call on the running event loop); ``close`` it when it ends."""
+        self._joined += 1
+        session = SessionLoad(self, self._joined)
+        self._sessions[session.session] = session
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        return session
+
+    def count_shed(self, kind: ShedKind) -> None:
+        self.shed_counts[kind] += 1
+        if self._on_shed is not None:
+            self._on_shed(kind)
+
+    def _leave(self, session: SessionLoad) -> None:
+        self._sessions.pop(session.session, None)
+        for turns in self.turns.values():
+            turns.forget(session.session)
+        if not self._sessions:
+            if self._ticker is not None:
+                self._ticker.cancel()
+                self._ticker = None
+            self.governor.reset()  # nobody left: no load, and no history to recover from
+
+    async def _tick(self) -> None:
+        interval_s = self.options.check_interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval_s)
+            self.check()
+
+
+class SessionLoad:
+    """One session's part of the ``SharedLoad`` (see the module doc)."""
+
+    def __init__(self, shared: SharedLoad, session: int) -> None:
+        self.shared = shared
+        self.session = session
+        self._queues: dict[str, Callable[[], float | None]] = {}
+        self._closed = False
+
+    @property
+    def level(self) -> LoadLevel:
+        return self.shared.level
+
+    def watch(self, stage: str, pending_since: Callable[[], float | None]) -> None:
+        """Count ``stage``'s queue in this session's backlog: ``pending_since()`` is the
+        monotonic time its oldest unfinished input arrived, None when it has none."""
+        self._queues[stage] = pending_since
+
+    def backlog_s(self, now_s: float) -> float:
+        """Seconds the oldest unfinished input of each watched stage has waited, summed."""
+        total = 0.0
+        for pending_since in self._queues.values():
+            since = pending_since()
+            if since is not None:
+                total += max(0.0, now_s - since)
+        return total
+
+    def admit(self, kind: ShedKind) -> bool:
+        """May optional work of ``kind`` run now? False: shed it (counted)."""
+        if sheds(self.shared.level, kind):
+            self.shared.count_shed(kind)
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def turn(self, model: Model, *, urgent: bool,
+                   give_up: Callable[[], bool] | None = None) -> AsyncIterator[bool]:
+        """Hold a turn at ``model`` for the body; yields False (no turn held: skip the
+        work) if ``give_up()`` turned true while waiting. ``urgent``: final work."""
+        shared = self.shared
+        if not shared.options.fair_turns or (model == "mt" and not shared.translates_locally()):
+            yield True
+            return
+        turns = shared.turns[model]
+        granted = await turns.acquire(self.session, urgent=urgent, give_up=give_up)
+        try:
+            yield granted
+        finally:
+            if granted:
+                turns.release()
+
+    def close(self) -> None:
+        """The session has ended (safe to call twice)."""
+        if not self._closed:
+            self._closed = True
+            self.shared._leave(self)

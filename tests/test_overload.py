@@ -1,0 +1,150 @@
+"""Graceful overload, the pure policy: levels, what they shed, hysteresis, whose turn."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from hudtranslate.config import OverloadOptions, Settings
+from hudtranslate.errors import ConfigError
+from hudtranslate.overload import (
+    LoadGovernor,
+    LoadLevel,
+    ShedKind,
+    TurnRequest,
+    next_turn,
+    sheds,
+    thresholds_s,
+)
+
+# Thresholds 1 / 2 / 3 s, raised after 0.5 s over, lowered after 2 s under half of them.
+OPTIONS = OverloadOptions(partial_translations_lag_s=1.0, partial_decodes_lag_s=2.0,
+                          final_beam_lag_s=3.0, raise_hold_s=0.5, recover_share=0.5,
+                          recover_hold_s=2.0)
+
+N, P, F, G = (LoadLevel.NORMAL, LoadLevel.NO_PARTIAL_ENGLISH, LoadLevel.FINALS_ONLY,
+              LoadLevel.GREEDY_FINALS)
+
+
+@pytest.mark.parametrize(("level", "shed"), [
+    (N, set()),
+    (P, {ShedKind.PARTIAL_TRANSLATION, ShedKind.PREPARE}),
+    (F, {ShedKind.PARTIAL_TRANSLATION, ShedKind.PREPARE, ShedKind.PARTIAL_DECODE}),
+    (G, set(ShedKind)),
+])
+def test_each_level_sheds_the_work_of_the_levels_below_and_its_own(
+        level: LoadLevel, shed: set[ShedKind]) -> None:
+    assert {kind for kind in ShedKind if sheds(level, kind)} == shed
+
+
+def ramp(start_s: float, stop_s: float, backlog_s: float,
+         step_s: float = 0.25) -> list[tuple[float, float]]:
+    """Samples every ``step_s`` from ``start_s`` up to (not including) ``stop_s``."""
+    count = round((stop_s - start_s) / step_s)
+    return [(start_s + i * step_s, backlog_s) for i in range(count)]
+
+
+SCENARIOS = {
+    # name: (samples (now_s, backlog_s), the level after each sample)
+    "quiet machine": (
+        [(0.0, 0.0), (1.0, 0.5), (2.0, 0.99), (3.0, 0.2)], [N, N, N, N]),
+    "one slow sentence is not overload": (
+        [(0.0, 0.0), (0.1, 1.5), (0.4, 1.9), (0.55, 0.1), (2.0, 0.0)], [N, N, N, N, N]),
+    "a standing backlog raises after the hold": (
+        [(0.0, 1.2), (0.25, 1.3), (0.5, 1.4), (0.75, 1.5)], [N, N, P, P]),
+    "a big backlog goes straight to the level it calls for": (
+        [(0.0, 3.5), (0.25, 3.6), (0.5, 3.7)], [N, N, G]),
+    "a growing backlog climbs level by level": (
+        [(0.0, 1.0), (0.5, 1.5), (1.0, 2.2), (1.5, 2.8), (2.0, 3.1), (2.5, 3.3)],
+        [N, P, P, F, F, G]),
+    "backlog between recovery and threshold keeps the level": (
+        [(0.0, 1.5), (0.5, 1.5), *ramp(1.0, 20.0, 0.6)], [N, P, *[P] * 76]),
+    "recovery needs the backlog low for the hold": (
+        [(0.0, 1.5), (0.5, 1.5), (1.0, 0.3), (2.0, 0.3), (2.9, 0.3), (3.0, 0.3)],
+        [N, P, P, P, P, N]),
+    "a short lull does not recover": (
+        [(0.0, 1.5), (0.5, 1.5), (1.0, 0.3), (2.5, 0.3), (2.75, 0.9), (3.5, 0.3),
+         (5.0, 0.3), (5.5, 0.3)],
+        [N, P, P, P, P, P, P, N]),
+    "recovery steps down one level per hold": (
+        [(0.0, 4.0), (0.5, 4.0), (1.0, 0.1), (3.0, 0.1), (4.0, 0.1), (5.0, 0.1),
+         (7.0, 0.1), (9.0, 0.1)],
+        [N, G, G, F, F, P, N, N]),
+    "flapping around a threshold never raises": (
+        [(i * 0.25, 1.1 if i % 2 == 0 else 0.9) for i in range(40)], [N] * 40),
+    "flapping around the recovery threshold never lowers": (
+        [(0.0, 1.5), (0.5, 1.5), *[(1.0 + i * 0.25, 0.4 if i % 2 == 0 else 0.6)
+                                   for i in range(40)]], [N, P, *[P] * 40]),
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_governor_levels_with_hysteresis(name: str) -> None:
+    samples, expected = SCENARIOS[name]
+    governor = LoadGovernor(OPTIONS)
+    levels = [governor.update(now_s, backlog_s) for now_s, backlog_s in samples]
+    assert levels == expected
+
+
+def test_governor_with_shedding_off_stays_normal_and_reset_forgets() -> None:
+    off = LoadGovernor(OverloadOptions(shed=False, raise_hold_s=0.0))
+    assert [off.update(t, 100.0) for t in (0.0, 1.0, 2.0)] == [N, N, N]
+    governor = LoadGovernor(OPTIONS)
+    governor.update(0.0, 5.0)
+    assert governor.update(1.0, 5.0) == G
+    governor.reset()
+    assert governor.level == N
+    assert governor.update(1.1, 5.0) == N  # the hold starts again after a reset
+
+
+def test_default_thresholds_leave_room_for_a_normal_sentence() -> None:
+    """One wearer's normal work (a final decode and translation, ~1-2 s of backlog at
+    most, README) must never reach level 1 with the defaults."""
+    defaults = OverloadOptions()
+    assert thresholds_s(defaults) == (2.5, 4.0, 6.0)
+    governor = LoadGovernor(defaults)
+    samples = [(t * 0.25, 2.4 if t % 8 < 6 else 0.0) for t in range(400)]
+    assert {governor.update(now, backlog) for now, backlog in samples} == {N}
+
+
+def test_overload_settings_are_checked_and_come_from_the_environment() -> None:
+    settings = Settings.load(env={"HUDTRANSLATE_OVERLOAD_SHED": "false",
+                                  "HUDTRANSLATE_OVERLOAD_FINAL_BEAM_LAG_S": "9"})
+    assert settings.overload.shed is False and settings.overload.final_beam_lag_s == 9.0
+    with pytest.raises(ConfigError, match="must grow"):
+        OverloadOptions(partial_translations_lag_s=5.0, partial_decodes_lag_s=4.0)
+    with pytest.raises(ConfigError, match="recover_share"):
+        OverloadOptions(recover_share=0.0)
+    with pytest.raises(ConfigError, match="check_interval_ms"):
+        OverloadOptions(check_interval_ms=0)
+
+
+def request(session: int, urgent: bool, ticket: int) -> TurnRequest:
+    return TurnRequest(session, urgent, ticket)
+
+
+TURNS: dict[str, tuple[Sequence[TurnRequest], dict[int, int], int]] = {
+    # name: (waiting, last turn of each session, index served next)
+    "first come": ([request(1, False, 1), request(2, False, 2)], {1: 4, 2: 4}, 0),
+    "finals before optional work": ([request(1, False, 1), request(2, True, 2)], {}, 1),
+    "a final waits for no partial of any session": (
+        [request(1, False, 1), request(2, False, 2), request(3, True, 9)], {3: 99}, 2),
+    "the session served longest ago first": (
+        [request(1, True, 1), request(2, True, 2)], {1: 7, 2: 3}, 1),
+    "a session never served before any other": (
+        [request(1, True, 1), request(2, True, 2), request(3, True, 3)], {1: 1, 2: 2}, 2),
+    "round-robin only among equals: urgency first": (
+        [request(1, True, 5), request(2, False, 1)], {1: 9, 2: 0}, 0),
+}
+
+
+@pytest.mark.parametrize("name", TURNS)
+def test_next_turn(name: str) -> None:
+    waiting, last_served, expected = TURNS[name]
+    assert next_turn(waiting, last_served) == expected
+
+
+def test_next_turn_needs_someone_waiting() -> None:
+    with pytest.raises(ValueError):
+        next_turn([], {})
