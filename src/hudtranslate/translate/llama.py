@@ -37,6 +37,10 @@ class LlamaEngine:
             self._llm: Any = Llama(
                 model_path=str(model_path), n_ctx=context_tokens, n_threads=threads,
                 n_threads_batch=threads, n_batch=256, verbose=False,
+                # read, not mapped: llama.cpp repacks the Q4_K weights for the CPU into
+                # memory of its own, and the mapped file's pages stayed resident beside
+                # that copy (Qwen2.5-1.5B: 2.05 GB → 1.46 GB RSS, same speed)
+                use_mmap=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
