@@ -1,5 +1,6 @@
 """The command line as a user meets it: help, and one clear error line for bad input."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,19 @@ def test_flags_map_to_settings() -> None:
     assert settings.vad.min_silence_ms == 400
     assert settings.translate.translate_partials is False
     assert settings.translate.model == "qwen2.5-0.5b"
+
+
+def test_a_rerun_keeps_the_earlier_transcript(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from hudtranslate.runner import keep_previous
+
+    jsonl = tmp_path / "talk.jsonl"
+    jsonl.write_text('{"old": 1}\n')
+    assert keep_previous(jsonl, Console(file=io.StringIO())) == jsonl
+    assert not jsonl.exists()
+    (kept,) = tmp_path.glob("talk.*.jsonl")
+    assert kept.read_text() == '{"old": 1}\n'
+    jsonl.write_text('{"again": 1}\n')
+    keep_previous(jsonl, Console(file=io.StringIO()))
+    assert len(list(tmp_path.glob("talk.*.jsonl"))) == 2

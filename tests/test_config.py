@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hudtranslate.config import Settings
+from hudtranslate.config import Settings, VadOptions
 from hudtranslate.errors import ConfigError
 
 
@@ -58,3 +58,14 @@ def test_unknown_toml_key_and_bad_toml(tmp_path: Path) -> None:
 
 def test_unrelated_environment_is_ignored() -> None:
     assert Settings.load(env={"HUDTRANSLATE_NOT_A_SETTING": "1", "PATH": "/bin"}).threads == 2
+
+
+def test_a_mistyped_variable_is_warned_about_with_the_right_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        settings = Settings.load(env={"HUDTRANSLATE_VAD_MIN_SILENCE": "500",
+                                      "HUDTRANSLATE_TOKEN": "secret"})
+    assert settings.vad.min_silence_ms == VadOptions().min_silence_ms
+    (record,) = caplog.records
+    assert "HUDTRANSLATE_VAD_MIN_SILENCE is not a hudtranslate setting" in record.getMessage()
+    assert "did you mean HUDTRANSLATE_VAD_MIN_SILENCE_MS?" in record.getMessage()

@@ -93,3 +93,10 @@ def test_score_and_summary() -> None:
     targets = image_targets(summary)
     assert targets["images ocr_recall"]["met"] is True
     assert targets["images key_en"]["met"] is False
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    row = {"id": "x", "file": "a.jpg", "zh_lines": ["西"], "key_en": ["West"]}
+    path = write_manifest(tmp_path, [row, row])
+    with pytest.raises(DataError, match="id 'x' appears more than once"):
+        load_images_manifest(path)

@@ -87,7 +87,7 @@ def test_the_real_speech_set_loads_with_its_extra_fields(shared_data: Path) -> N
     (talk(segment(0.0, 1.0, zh="")), r"missing or empty 'zh'"),
     (talk(segment(0.0, 1.0, zh="。……")), r"segment 1: 'zh' '。……' has nothing but punctuation"),
     (talk(), r":1: missing references: 'segments'"),
-    (talk(segment(0.0, 1.0), wav="talks/missing.wav"), r":1: cannot read audio .*missing\.wav"),
+    (talk(segment(0.0, 1.0), wav="talks/missing.wav"), r":1: audio not found: .*missing\.wav"),
     ({"segments": [segment(0.0, 1.0)]}, r":1: missing 'wav'"),
     ("[1, 2]", r":1: expected a JSON object"),
     ('{"wav": ', r":1: not valid JSON"),

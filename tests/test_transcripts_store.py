@@ -164,3 +164,13 @@ def test_jsonl_lines_are_single_objects(tmp_path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["en"] == "Line with\nnewline inside."
+
+
+def test_exports_are_readable_by_others_like_any_new_file(tmp_path: Path) -> None:
+    from hudtranslate.transcripts.store import write_text_atomic
+
+    path = tmp_path / "talk.srt"
+    write_text_atomic(path, "1\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -9,6 +9,8 @@ fields as ``HUDTRANSLATE_<FIELD>`` (e.g. ``HUDTRANSLATE_THREADS=2``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
 import os
 import tomllib
 import types
@@ -20,7 +22,15 @@ from typing import Any
 
 from hudtranslate.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 ENV_PREFIX = "HUDTRANSLATE_"
+NON_SETTING_VARIABLES = frozenset({
+    "HUDTRANSLATE_TOKEN", "HUDTRANSLATE_REMOTE_API_KEY", "HUDTRANSLATE_SHARED_DATA",
+    "HUDTRANSLATE_REAL_MODELS", "HUDTRANSLATE_VENV", "HUDTRANSLATE_EXTRAS",
+    "HUDTRANSLATE_EXTRA_APT", "HUDTRANSLATE_CHROMIUM", "HUDTRANSLATE_DATA_DIR",
+})
+"""Variables read elsewhere (server token, remote key, setup and test scripts): no warning."""
 
 
 def default_cache_dir() -> Path:
@@ -358,7 +368,24 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         dotted = f"{section}.{rest[len(section) + 1 :]}" if section else rest
         if _field_type(dotted) is not None:
             _set_dotted(tree, dotted, raw)
+        elif key not in NON_SETTING_VARIABLES:
+            close = difflib.get_close_matches(key, _setting_variables(), n=1)
+            log.warning("%s is not a hudtranslate setting and is ignored%s", key,
+                        f" (did you mean {close[0]}?)" if close else "")
     return tree
+
+
+def _setting_variables() -> list[str]:
+    """Every ``HUDTRANSLATE_*`` name that sets something (for "did you mean")."""
+    names = []
+    for field_ in dataclasses.fields(Settings):
+        hints = typing.get_type_hints(Settings)
+        if dataclasses.is_dataclass(hints[field_.name]):
+            names += [f"{ENV_PREFIX}{field_.name}_{inner.name}".upper()
+                      for inner in dataclasses.fields(hints[field_.name])]
+        else:
+            names.append(f"{ENV_PREFIX}{field_.name}".upper())
+    return names
 
 
 def _field_type(dotted: str) -> Any:

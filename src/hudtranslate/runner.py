@@ -129,6 +129,26 @@ async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
                               stem, display, realtime=True, console=console)
 
 
+def keep_previous(jsonl: Path, console: Console) -> Path:
+    """``jsonl``, after moving a transcript an earlier run left there aside (to
+    ``<stem>.<time>.jsonl``): a new run starts its own transcript, the old one is kept."""
+    if not jsonl.exists():
+        return jsonl
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(jsonl.stat().st_mtime))
+    kept = jsonl.with_name(f"{jsonl.stem}.{stamp}.jsonl")
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = jsonl.with_name(f"{jsonl.stem}.{stamp}-{number}.jsonl")
+    try:
+        jsonl.rename(kept)
+    except OSError as exc:
+        raise ConfigError(f"cannot move the earlier transcript {jsonl} aside: "
+                          f"{exc.strerror or exc}") from None
+    console.print(f"kept the earlier transcript as {kept}", highlight=False)
+    return jsonl
+
+
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,
                        out_dir: Path, stem: str, display: Sink, *, realtime: bool,
                        console: Console, extra_sinks: Sequence[Sink] = ()) -> int:
@@ -137,7 +157,7 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
     except OSError as exc:
         raise ConfigError(f"cannot use {out_dir} as the output folder: "
                           f"{exc.strerror or exc}") from None
-    transcript = _TranscriptSink(out_dir / f"{stem}.jsonl")
+    transcript = _TranscriptSink(keep_previous(out_dir / f"{stem}.jsonl", console))
     result: PipelineResult | None = None
     try:
         result = await run_pipeline(chunks, engines, settings,

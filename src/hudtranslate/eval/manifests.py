@@ -101,6 +101,12 @@ def load_texts(path: Path, limit: int | None = None) -> list[TextItem]:
 def _limited(items: list[Any], path: Path, limit: int | None) -> list[Any]:
     if not items:
         raise DataError(f"{path}: the manifest holds no entries")
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise DataError(f"{path}: id {item.id!r} appears more than once (reports are "
+                            "keyed by id)")
+        seen.add(item.id)
     return items[:limit] if limit is not None else items
 
 
@@ -167,6 +173,8 @@ def _audio(row: dict[str, Any], manifest: Path, where: str) -> tuple[Path, float
     if not isinstance(name, str) or not name.strip():
         raise DataError(f"{where}: missing 'wav' (the audio path, relative to the manifest)")
     wav = manifest.parent / name
+    if not wav.is_file():
+        raise DataError(f"{where}: audio not found: {wav}")
     try:
         info = soundfile.info(str(wav))
     except (RuntimeError, OSError) as exc:

@@ -140,6 +140,16 @@ def write_exports(
     return srt_path, vtt_path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+"""The process's umask, read once at import (reading it means setting it)."""
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` all at once: temp file, fsync, rename."""
     try:
@@ -150,6 +160,7 @@ def write_text_atomic(path: Path, text: str) -> None:
                 temp.write(text.encode("utf-8"))
                 temp.flush()
                 os.fsync(temp.fileno())
+            os.chmod(temp_name, 0o666 & ~_UMASK)  # mkstemp's 0600 is for secrets
             os.replace(temp_name, path)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
