@@ -331,6 +331,8 @@ async def test_creep_loops_the_talks_and_compares_first_and_last_minute(data: Pa
     assert creep["last_to_first_ratio"] == pytest.approx(
         creep["last_minute_p50_s"] / creep["first_minute_p50_s"])
     assert len(creep["per_minute_p50_s"]) == 2
+    assert creep["rss_mb_per_minute"] and creep["rss_mb_per_minute"][0] > 10
+    assert creep["rss_growth_mb_after_warm_up"] is None  # a 2-minute stream has no minute 10
 
 
 def test_looped_stream_ends_with_its_first_minute(data: Path) -> None:
@@ -381,3 +383,16 @@ def test_glossary_term_rate_counts_each_occurrence() -> None:
                                ("你好", "hello")], glossary)
     assert rate == {"glossary_term_rate": pytest.approx(2 / 3), "glossary_terms": 3}
     assert glossary_term_rate([("你好", "hello")], glossary) == {}
+
+
+def test_rss_summary_per_minute_and_growth_after_warm_up() -> None:
+    from hudtranslate.eval.creep import current_rss_mb, rss_summary
+
+    samples = [(minute * 60.0 + offset, 1000.0 + minute * 2 + offset / 100)
+               for minute in range(15) for offset in (0.0, 30.0)]
+    summary = rss_summary(samples)
+    assert len(summary["rss_mb_per_minute"]) == 15
+    assert summary["rss_mb_per_minute"][0] == 1000.3
+    assert summary["rss_growth_mb_after_warm_up"] == pytest.approx(28.3 - 20.3)
+    assert rss_summary(samples[:10])["rss_growth_mb_after_warm_up"] is None
+    assert current_rss_mb() > 10

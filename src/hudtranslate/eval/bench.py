@@ -13,7 +13,9 @@ any system runs, and ``cer_streaming_cost`` = ``cer`` - ``cer_offline``.
 
 from __future__ import annotations
 
+import asyncio
 import resource
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,7 +26,13 @@ from hudtranslate.audio import read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.errors import AudioError, DataError
 from hudtranslate.eval.cer import corpus_cer
-from hudtranslate.eval.creep import creep_summary, loop_talks
+from hudtranslate.eval.creep import (
+    RSS_SAMPLE_S,
+    creep_summary,
+    current_rss_mb,
+    loop_talks,
+    rss_summary,
+)
 from hudtranslate.eval.manifests import Segment, Talk, TextItem, Utterance
 from hudtranslate.eval.metrics import (
     RefSentence,
@@ -81,6 +89,14 @@ class BenchInputs:
     talks: list[Talk] = field(default_factory=list)
     utterances: list[Utterance] = field(default_factory=list)
     texts: list[TextItem] = field(default_factory=list)
+
+
+async def _sample_rss(samples: list[tuple[float, float]]) -> None:
+    """Append (seconds since start, resident MB) every ``RSS_SAMPLE_S`` until cancelled."""
+    started = time.monotonic()
+    while True:
+        samples.append((time.monotonic() - started, current_rss_mb()))
+        await asyncio.sleep(RSS_SAMPLE_S)
 
 
 def peak_rss_mb() -> float:
@@ -146,9 +162,16 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
                             creep_minutes)
         progress.begin(f"latency creep ({stream.duration_s / 60:.1f} min)", len(looped))
         for system in looped:
-            run = await run_stream(system, stream.samples, engines, settings, realtime=realtime)
-            results[system]["creep"] = creep_summary(stream,
-                                                     run_latencies(stream.segments, run))
+            samples: list[tuple[float, float]] = []
+            sampler = asyncio.create_task(_sample_rss(samples))
+            try:
+                run = await run_stream(system, stream.samples, engines, settings,
+                                       realtime=realtime)
+            finally:
+                sampler.cancel()
+            results[system]["creep"] = {
+                **creep_summary(stream, run_latencies(stream.segments, run)),
+                **rss_summary(samples)}
             progress.advance(f"{system} · {stream.duration_s / 60:.1f} min")
     if inputs.utterances:
         progress.begin("utterances", len(systems) * len(inputs.utterances))

@@ -110,3 +110,38 @@ def _per_minute(latencies: Sequence[float | None], segments: Sequence[Segment],
         if value is not None:
             buckets[min(minutes - 1, int(segment.end_s // WINDOW_S))].append(value)
     return [percentile(bucket, 50) for bucket in buckets]
+
+
+RSS_SAMPLE_S = 10.0
+"""How often the resident memory is sampled during a creep stream."""
+RSS_WARM_UP_MIN = 10
+"""Memory growth is measured from this minute on (issue 10: between minute 10 and 60)."""
+
+
+def current_rss_mb() -> float:
+    """The process's resident memory now (Linux ``/proc/self/status``; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def rss_summary(samples: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    """Resident memory per minute of the stream (the last sample of each minute, MB) and
+    its growth from minute ``RSS_WARM_UP_MIN`` to the end (None for a shorter stream).
+    ``samples``: (seconds since the stream started, MB)."""
+    per_minute: dict[int, float] = {}
+    for elapsed_s, megabytes in samples:
+        per_minute[int(elapsed_s // WINDOW_S)] = megabytes
+    minutes = [per_minute[minute] for minute in sorted(per_minute)]
+    warm = per_minute.get(RSS_WARM_UP_MIN)
+    return {
+        "rss_mb_per_minute": minutes,
+        "rss_growth_mb_after_warm_up": (minutes[-1] - warm
+                                        if warm is not None and len(minutes) > RSS_WARM_UP_MIN + 1
+                                        else None),
+    }

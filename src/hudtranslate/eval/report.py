@@ -167,13 +167,15 @@ def markdown(report: Mapping[str, Any]) -> str:
     if creeping:
         lines += ["## Latency creep (looped talks, one stream)", "",
                   "| system | minutes | first-minute p50 s | last-minute p50 s | ratio | "
-                  "p50 s per minute |", "|---|---:|---:|---:|---:|---|"]
+                  "p50 s per minute | RSS growth MB after minute 10 |",
+                  "|---|---:|---:|---:|---:|---|---:|"]
         for name, creep in creeping.items():
             per_minute = " ".join(_cell(value) for value in creep["per_minute_p50_s"])
             lines.append(f"| {name} | {creep['duration_s'] / 60:.1f} | "
                          f"{_cell(creep['first_minute_p50_s'])} | "
                          f"{_cell(creep['last_minute_p50_s'])} | "
-                         f"{_cell(creep['last_to_first_ratio'])} | {per_minute} |")
+                         f"{_cell(creep['last_to_first_ratio'])} | {per_minute} | "
+                         f"{_cell(creep.get('rss_growth_mb_after_warm_up'))} |")
         lines.append("")
     columns = [(key, title, metric) for key, metrics in _SENTENCE_COLUMNS.items()
                if any(key in row for row in systems.values()) for title, metric in metrics]
