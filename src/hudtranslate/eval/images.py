@@ -94,7 +94,8 @@ def score_image(item: ImageItem, scene: SceneText) -> dict[str, Any]:
     shared, ref_count, hyp_count = character_scores("".join(item.zh_lines), ocr_text)
     found = [key for key in item.key_en if key.lower() in english.lower()]
     numbers = [n for line in item.zh_lines for n in number_runs(line)]
-    read = [n for n in numbers if n in number_runs(ocr_text) or kept(n, ocr_text)]
+    ocr_numbers = set(number_runs(ocr_text))
+    read = [n for n in numbers if n in ocr_numbers or kept(n, ocr_text)]
     return {
         "id": item.id, "kind": item.kind, "complete": item.complete,
         "chars_shared": shared, "chars_ref": ref_count, "chars_ocr": hyp_count,

@@ -52,8 +52,7 @@ def _tokens(text: str) -> list[str]:
     """Words with their trailing space; each Chinese character is a token of its own."""
     tokens: list[str] = []
     for char in text:
-        wide = "\u2e80" <= char <= "\u9fff" or "\uf900" <= char <= "\uffef"
-        if wide or not tokens or tokens[-1].endswith(" ") or _is_wide(tokens[-1][-1]):
+        if _is_wide(char) or not tokens or tokens[-1].endswith(" ") or _is_wide(tokens[-1][-1]):
             tokens.append(char)
         else:
             tokens[-1] += char

@@ -196,14 +196,15 @@ def read_columns(lines: Sequence[TextLine]) -> tuple[list[TextLine], list[TextLi
         for line in rest:
             if (line.chars and _NUMBERS_ONLY.match(line.text)
                     and bottom - height <= line.top <= bottom + 2.5 * height):
-                for number, center in _numbers(line):
+                numbers = _numbers(line)
+                for number, center in numbers:
                     target = next((index for index, column in enumerate(columns)
                                    if min(c.left for c in column) - 0.3 * height <= center
                                    <= max(c.right for c in column) + 0.3 * height), None)
                     if target is not None and target not in prices:
                         prices[target] = number
                         placed += 1
-                if placed == len(_numbers(line)):  # else the row stays: no number is lost
+                if placed == len(numbers):  # else the row stays: no number is lost
                     rest = [other for other in rest if other is not line]
                 break
         found += [_as_line(column, confidence, prices.get(index, ""))

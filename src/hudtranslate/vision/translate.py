@@ -23,7 +23,7 @@ from pypinyin import lazy_pinyin
 from hudtranslate.asr.text import to_simplified
 from hudtranslate.translate.glossary import Glossary, gloss_chinese, replace_copied_terms
 from hudtranslate.translate.prompts import PHOTO_TEXT, user_message
-from hudtranslate.translate.text import clean_translation, has_cjk
+from hudtranslate.translate.text import clean_translation
 from hudtranslate.translate.translator import TranslationBackend
 
 _NUMBER = re.compile(r"\d+(?:[.:/\-]\d+)*")
@@ -85,7 +85,7 @@ def kept(number: str, english: str) -> bool:
 
 def needs_translation(text: str) -> bool:
     """Does ``text`` hold Chinese characters? (English, numbers and codes stay as printed.)"""
-    return has_cjk(text) and bool(re.search(r"[\u3400-\u9fff\uf900-\ufaff]", text))
+    return bool(re.search(r"[\u3400-\u9fff\uf900-\ufaff]", text))
 
 
 class SceneTranslator:
