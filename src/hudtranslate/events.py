@@ -56,9 +56,12 @@ class SpeechChunk:
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
-    """Mandarin text of one utterance so far (simplified characters).
+    """Text of one utterance so far: Mandarin (simplified characters) unless ``language``
+    says otherwise.
 
     ``speech_continues`` (finals): the speaker went on without pausing after it.
+    ``language``: ISO 639-1 code of what was said, "zh" (the other person, listened to)
+    or "en" (the wearer, in ``--mode converse``), as Whisper detected it on the utterance.
     """
 
     utterance_id: int
@@ -69,6 +72,7 @@ class Transcript:
     final: bool
     emitted_s: float
     speech_continues: bool = False
+    language: str = "zh"
 
     @property
     def text(self) -> str:
@@ -77,11 +81,15 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class Translation:
-    """English for one utterance so far, with the Chinese it came from.
+    """The translation of one utterance so far, with the text it came from: English for
+    Mandarin (``source_language`` "zh", the default), Chinese for the wearer's English
+    ("en", ``--mode converse``).
 
     ``model`` names the model(s) that wrote it; ``load_level`` is the server's load level
     when it was made (0: normal; ``overload.LoadLevel``), so displays can say when
-    optional work (partial English, partial decodes) is being shed.
+    optional work (partial English, partial decodes) is being shed. ``draft``: a message
+    the wearer dictated, written as polite Chinese ready to send, not a translation of
+    what was said aloud.
     """
 
     utterance_id: int
@@ -94,9 +102,18 @@ class Translation:
     emitted_s: float
     model: str = ""
     load_level: int = 0
+    source_language: str = "zh"
+    draft: bool = False
+
+    @property
+    def target_language(self) -> str:
+        """"en" for Mandarin speech, "zh" for the wearer's English."""
+        return "en" if self.source_language == "zh" else "zh"
 
     @property
     def text(self) -> str:
+        if self.target_language == "zh":
+            return self.committed + self.tentative
         return join_english(self.committed, self.tentative)
 
 
