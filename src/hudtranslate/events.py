@@ -62,6 +62,8 @@ class Transcript:
     ``speech_continues`` (finals): the speaker went on without pausing after it.
     ``language``: ISO 639-1 code of what was said, "zh" (the other person, listened to)
     or "en" (the wearer, in ``--mode converse``), as Whisper detected it on the utterance.
+    ``draft`` (English only): the wearer dictated a message to send ("draft: tell her …")
+    or typed one; it is written as a polite Chinese message, not translated word for word.
     """
 
     utterance_id: int
@@ -73,6 +75,7 @@ class Transcript:
     emitted_s: float
     speech_continues: bool = False
     language: str = "zh"
+    draft: bool = False
 
     @property
     def text(self) -> str:
