@@ -47,7 +47,7 @@ class FakeDecoder:
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe",
-               temperature: float = 0.0) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
         duration_s = len(audio) / SAMPLE_RATE_HZ
         self.calls.append((duration_s, prefix))
         text = self.script[self._line(audio)][: int(duration_s * self.chars_per_s)]

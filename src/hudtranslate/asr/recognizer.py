@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import PUNCTUATION, LocalAgreement, sentence_cut
-from hudtranslate.asr.text import normalize_chinese
+from hudtranslate.asr.text import normalize_chinese, normalize_english
 from hudtranslate.asr.whisper import MAX_FRAMES, Decoded
 from hudtranslate.config import AsrOptions
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, SpeechChunk, Transcript
@@ -30,6 +31,9 @@ FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
 MAX_COMPRESSION_RATIO = 2.4
 """openai-whisper's threshold: text that gzip compresses this well is a repetition loop."""
 
+
+_ENGLISH_CHARS_PER_CHINESE = 4
+"""English takes about four letters for each Chinese character said in the same time."""
 
 EARLY_STOP_SHARE = 0.8
 """A final holding less than this share of the words already agreed stopped early."""
@@ -69,6 +73,7 @@ class Decoder(Protocol):
         padding_s: float = 3.0,
         task: str = "transcribe",
         temperature: float = 0.0,
+        languages: Sequence[str] = (),
     ) -> Decoded: ...
 
 
@@ -82,10 +87,19 @@ class StreamingRecognizer:
     cut there (its time is only estimated); the sentences given out stay the decoder's
     forced prefix for the rest of the utterance, so no word is lost or said twice.
     Transcripts are numbered per sentence (``utterance_id`` counts finals given out).
+
+    ``languages`` with more than one code (``--mode converse``: ("zh", "en")): every decode
+    detects which of them is spoken on the same encoder pass, and the utterance is decoded
+    and marked in it (``Transcript.language``); the final decode detects it again on the
+    whole utterance. English is committed only at word ends and not cut into sentence
+    finals (a wearer's answers are short; "Mr." and "5.30" are not sentence ends).
     """
 
     engine: Decoder
     options: AsrOptions
+    languages: tuple[str, ...] = ()
+    _language: str = ""
+    """The language of the open utterance as last detected ("" before its first decode)."""
     _utterance_id: int = -1
     _chunks: list[AudioArray] = field(default_factory=list)
     _samples: int = 0
@@ -141,9 +155,16 @@ class StreamingRecognizer:
         if decoded is None:
             return None
         committed, tentative = self._policy.update(decoded)
+        if self._language == "en" and committed and tentative[:1] not in ("", " "):
+            # Commit whole words only: the committed text is the next decode's forced
+            # prefix, and half a word there makes Whisper finish it as some other word.
+            word_end = max(0, committed.rstrip().rfind(" "))
+            tentative = committed[word_end:] + tentative
+            committed = self._policy.committed = committed[:word_end]
         emitted = len(self._emitted)
-        cut = sentence_cut(committed, emitted, self.options.sentence_final_min_chars,
-                           self.options.clause_final_min_chars)
+        cut = 0 if self._language == "en" else sentence_cut(
+            committed, emitted, self.options.sentence_final_min_chars,
+            self.options.clause_final_min_chars)
         if cut:
             sentence = self._transcript(committed[emitted:cut], "", final=True, now_s=now_s)
             end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * cut / len(decoded)
@@ -185,6 +206,7 @@ class StreamingRecognizer:
 
     def reset(self) -> None:
         self._utterance_id = -1
+        self._language = ""
         self._emitted = ""
         self._speech_continues = False
         self._chunks = []
@@ -216,22 +238,44 @@ class StreamingRecognizer:
         max_chars = int(self.options.max_chars_per_s * duration_s) + 4
         prefix = self._emitted if final else self._policy.committed
         budget = max(4, int((max_chars - len(prefix)) * _TOKENS_PER_CHAR))
+        languages = self._candidate_languages(final)
         decoded = self.engine.decode(
             audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
-            padding_s=self.options.padding_s,
+            padding_s=self.options.padding_s, languages=languages,
         )
+        if len(self.languages) > 1:
+            self._switch_language(decoded.language)
+            languages = (decoded.language,)
         if final:
             for temperature in FALLBACK_TEMPERATURES:
                 if not decode_failed(decoded):
                     break
                 retry = self.engine.decode(audio, prefix=prefix, max_new_tokens=budget,
                                            padding_s=self.options.padding_s,
-                                           temperature=temperature)
+                                           temperature=temperature, languages=languages)
                 if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
                     decoded = retry
         if is_silence(decoded):
             return None
+        if self._language == "en":
+            return normalize_english(decoded.text)[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
         return normalize_chinese(decoded.text)[:max_chars]
+
+    def _candidate_languages(self, final: bool) -> tuple[str, ...]:
+        """What a decode may be in: all ``languages`` (detect) unless the utterance already
+        gave out sentence finals in one (they are the forced prefix), or a partial
+        continues agreed text in its language."""
+        if len(self.languages) < 2:
+            return self.languages
+        settled = self._emitted if final else self._policy.committed
+        return (self._language,) if settled and self._language else self.languages
+
+    def _switch_language(self, language: str) -> None:
+        """A decode heard another language than the last: what was agreed in the old one
+        is dropped (it is not a prefix of the new text)."""
+        if self._language and language != self._language and not self._emitted:
+            self._policy.reset()
+        self._language = language
 
     def _transcript(self, committed: str, tentative: str, *, final: bool,
                     now_s: float) -> Transcript:
@@ -243,4 +287,5 @@ class StreamingRecognizer:
             end_s=self._start_s + self._samples / SAMPLE_RATE_HZ,
             final=final,
             emitted_s=now_s,
+            language=self._language or (self.languages[0] if self.languages else "zh"),
         )

@@ -60,6 +60,14 @@ def normalize_chinese(text: str) -> str:
     return arabic_digit_runs(text).strip()
 
 
+def normalize_english(text: str) -> str:
+    """Whisper's English as said: spaces collapsed, replacement characters dropped, and a
+    syllable loop ("no no no no no") cut as in ``normalize_chinese``; the phrase rule is not
+    applied, as English repeats short phrases on purpose ("very, very")."""
+    text = " ".join(text.replace("\ufffd", "").split())
+    return _REPEATS.sub(r"\1", text).strip()
+
+
 def _once_unless_digits(match: re.Match[str]) -> str:
     """A repeated phrase once; a repeated group of digits (a phone number) as it was."""
     unit = match.group(1)

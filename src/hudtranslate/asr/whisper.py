@@ -8,10 +8,13 @@ cores. The loaded model is shared; per-stream state lives in ``StreamingRecogniz
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,11 +29,31 @@ MAX_FRAMES = 3000
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """One decode: the text and Whisper's own estimate that the audio held no speech."""
+    """One decode: the text and Whisper's own estimate that the audio held no speech.
+
+    ``language``: the language it was decoded in (ISO 639-1), and ``language_prob`` the
+    probability Whisper's language detection gave it among the candidates (1.0 when the
+    language was fixed).
+    """
 
     text: str
     no_speech_prob: float
     avg_logprob: float
+    language: str = "zh"
+    language_prob: float = 1.0
+
+
+def most_likely_language(probabilities: Sequence[tuple[str, float]],
+                         candidates: Sequence[str]) -> tuple[str, float]:
+    """The most likely of ``candidates`` in Whisper's detection output (``("<|en|>", p)``
+    pairs over all 99 languages), with its probability renormalised over the candidates:
+    a wearer and a partner speak one of two known languages, so Cantonese-, Japanese- or
+    Welsh-looking guesses on short or accented speech must not count."""
+    by_code = {token.strip("<|>"): prob for token, prob in probabilities}
+    scores = {code: by_code.get(code, 0.0) for code in candidates}
+    best = max(candidates, key=lambda code: scores[code])
+    total = sum(scores.values())
+    return best, (scores[best] / total if total > 0 else 1.0 / len(candidates))
 
 
 class WhisperEngine:
@@ -53,15 +76,18 @@ class WhisperEngine:
                 "run: hudtranslate models fetch whisper-base"
             ) from None
         self._storage_view = ctranslate2.StorageView
-        self._tokenizer = Tokenizer(
-            self._model.hf_tokenizer, self._model.model.is_multilingual,
-            task="transcribe", language=language,
-        )
-        self._translate_tokenizer = Tokenizer(
-            self._model.hf_tokenizer, self._model.model.is_multilingual,
-            task="translate", language=language,
-        )
+        self._make_tokenizer = functools.partial(
+            Tokenizer, self._model.hf_tokenizer, self._model.model.is_multilingual)
+        self.language = language
+        self._tokenizers: dict[tuple[str, str], Any] = {}
+        self._tokenizer = self._tokenizer_for("transcribe", language)
         self._lock = threading.Lock()
+
+    def _tokenizer_for(self, task: str, language: str) -> Any:
+        key = (task, language)
+        if key not in self._tokenizers:
+            self._tokenizers[key] = self._make_tokenizer(task=task, language=language)
+        return self._tokenizers[key]
 
     def decode(
         self,
@@ -73,23 +99,33 @@ class WhisperEngine:
         padding_s: float = 3.0,
         task: str = "transcribe",
         temperature: float = 0.0,
+        languages: Sequence[str] = (),
     ) -> Decoded:
         """Decode ``audio`` (≤ 30 s) greedily or with a beam, continuing after ``prefix``.
 
         ``temperature`` > 0 samples instead of searching (the fallback for a failed
         decode, as in openai-whisper's ``transcribe``).
+        ``languages``: one code decodes in that language; several: Whisper's language
+        detection picks among them on the same encoder pass (``most_likely_language``);
+        none: the engine's language.
         """
-        tokenizer = self._translate_tokenizer if task == "translate" else self._tokenizer
         padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
         features = self._model.feature_extractor(padded)
         frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
         batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
-        prompt_ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        prefix_ids = tokenizer.encode(prefix) if prefix else []
         sampling = {"sampling_temperature": temperature, "sampling_topk": 0} if temperature else {}
         with self._lock:
+            features_in = self._storage_view.from_array(batch)
+            language, language_prob = (languages[0] if languages else self.language), 1.0
+            if len(languages) > 1:
+                features_in = self._model.model.encode(features_in)
+                detected = self._model.model.detect_language(features_in)[0]
+                language, language_prob = most_likely_language(detected, languages)
+            tokenizer = self._tokenizer_for(task, language)
+            prompt_ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+            prefix_ids = tokenizer.encode(prefix) if prefix else []
             result = self._model.model.generate(
-                self._storage_view.from_array(batch),
+                features_in,
                 [prompt_ids + prefix_ids],
                 beam_size=1 if temperature else beam_size,
                 max_length=len(prompt_ids) + len(prefix_ids) + max_new_tokens,
@@ -106,6 +142,8 @@ class WhisperEngine:
             text=text.strip(),
             no_speech_prob=float(result.no_speech_prob),
             avg_logprob=float(result.scores[0]) if result.scores else 0.0,
+            language=language,
+            language_prob=language_prob,
         )
 
     def transcribe_offline(self, audio: AudioArray, *, beam_size: int = 5) -> str:

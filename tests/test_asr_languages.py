@@ -1,0 +1,96 @@
+"""Language detection per utterance (converse mode), with a scripted decoder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hudtranslate.asr.recognizer import StreamingRecognizer
+from hudtranslate.asr.text import normalize_english
+from hudtranslate.asr.whisper import Decoded, most_likely_language
+from hudtranslate.config import AsrOptions
+from hudtranslate.events import AudioArray, SpeechChunk
+
+
+@dataclass
+class LanguageDecoder:
+    """Answers with scripted (text, language) pairs; records the languages it was offered."""
+
+    answers: list[tuple[str, str]]
+    offered: list[tuple[str, ...]] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
+               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+        self.offered.append(tuple(languages))
+        self.prefixes.append(prefix)
+        text, language = self.answers[min(len(self.offered) - 1, len(self.answers) - 1)]
+        if len(languages) == 1:
+            language = languages[0]
+        return Decoded(text, 0.01, -0.2, language=language)
+
+
+def chunk(seconds: float, start_s: float = 0.0, *, final: bool = False) -> SpeechChunk:
+    tone = np.sin(np.arange(int(seconds * 16_000)) * 0.1).astype(np.float32) * 0.1
+    return SpeechChunk(0, tone, start_s, final=final)
+
+
+def test_detection_is_renormalised_over_the_two_candidates() -> None:
+    whisper_says = [("<|ja|>", 0.5), ("<|en|>", 0.3), ("<|zh|>", 0.1), ("<|cy|>", 0.1)]
+    language, prob = most_likely_language(whisper_says, ("zh", "en"))
+    assert language == "en"
+    assert abs(prob - 0.75) < 1e-9
+
+
+def test_listen_mode_never_asks_for_detection_and_marks_mandarin() -> None:
+    decoder = LanguageDecoder([("我们明天去北京。", "zh")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions())
+    recognizer.insert(chunk(2.0))
+    final = recognizer.finish(now_s=3.0)
+    assert final is not None and final.language == "zh"
+    assert decoder.offered == [()]
+
+
+def test_english_is_detected_kept_as_english_and_committed_at_word_ends() -> None:
+    decoder = LanguageDecoder([("I'll be ten min", "en"), ("I'll be ten minutes late", "en"),
+                               ("I'll be ten minutes late", "en"),
+                               ("I'll be ten minutes late.", "en")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(), languages=("zh", "en"))
+    recognizer.insert(chunk(1.2))
+    first = recognizer.process(now_s=1.2)
+    recognizer.insert(chunk(1.2, 1.2))
+    second = recognizer.process(now_s=2.4)
+    assert first is not None and first.language == "en" and first.committed == ""
+    # "I'll be ten min" is agreed by both decodes, but "min" is half a word: not committed
+    assert second is not None and second.committed == "I'll be ten"
+    assert second.tentative == " minutes late"
+    recognizer.insert(chunk(1.2, 2.4))
+    recognizer.process(now_s=3.6)
+    recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.6, final=True))
+    final = recognizer.finish(now_s=4.0)
+    assert final is not None and final.language == "en"
+    assert final.text == "I'll be ten minutes late."
+    assert decoder.offered[0] == ("zh", "en")
+    # once English words are agreed, partials continue them in English
+    assert decoder.offered[2] == ("en",) and decoder.prefixes[2] == "I'll be ten"
+    # the final decode starts afresh and detects again on the whole utterance
+    assert decoder.offered[-1] == ("zh", "en") and decoder.prefixes[-1] == ""
+
+
+def test_a_change_of_language_drops_what_was_agreed_in_the_other() -> None:
+    decoder = LanguageDecoder([("我们明天", "zh"), ("我们明天去", "zh"), ("Women ming", "en")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(), languages=("zh", "en"))
+    for n in range(2):
+        recognizer.insert(chunk(1.2, 1.2 * n))
+        recognizer.process(now_s=1.2 * (n + 1))
+    recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 2.4, final=True))
+    final = recognizer.finish(now_s=3.0)
+    assert final is not None and final.language == "en" and final.text == "Women ming"
+
+
+def test_english_clean_up_keeps_repeated_phrases_but_cuts_loops() -> None:
+    assert normalize_english("  very,  very good ") == "very, very good"
+    assert len(normalize_english("no no no no no no no no").split()) <= 2
