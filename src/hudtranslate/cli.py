@@ -44,6 +44,9 @@ _SETTING_FLAGS: dict[str, tuple[str, type, str]] = {
     "captions.max_chars_per_line": ("--max-chars-per-line", int, "caption line width"),
     "display.profile": ("--profile", str,
                         "glasses display: rokid (default), even-g1 or meta-display"),
+    "conversation.mode": ("--mode", str,
+                          "listen (default): Mandarin → English; converse: also the wearer's "
+                          "English → Chinese for the other person"),
 }
 
 

@@ -293,6 +293,25 @@ class OverloadOptions:
         _check_range("overload.check_interval_ms", self.check_interval_ms, 10, 10_000)
 
 
+MODES = ("listen", "converse")
+
+
+@dataclass(frozen=True)
+class ConversationOptions:
+    """Who is translated. ``mode`` "listen" (the default): Mandarin speech → English for the
+    wearer. "converse": each utterance's language is detected (zh or en); the other
+    person's Mandarin → English, the wearer's English → Chinese for the other person (the
+    partner page), and English starting with a draft command ("draft: tell her …", see
+    ``conversation.drafts``) → a polite Chinese message ready to send."""
+
+    mode: str = "listen"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"conversation.mode must be one of {', '.join(MODES)}, "
+                              f"got {self.mode!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the CLI can set. ``threads`` is the core budget shared by ASR and MT."""
@@ -307,6 +326,7 @@ class Settings:
     display: DisplayOptions = field(default_factory=DisplayOptions)
     vision: VisionOptions = field(default_factory=VisionOptions)
     overload: OverloadOptions = field(default_factory=OverloadOptions)
+    conversation: ConversationOptions = field(default_factory=ConversationOptions)
 
     def __post_init__(self) -> None:
         _check_range("threads", self.threads, 1, 64)

@@ -1,6 +1,8 @@
 """Composes the stages, fans events out to sinks, supervises, and shuts down cleanly.
 
-``audio source → VAD → ASR → MT → sinks``. Models are loaded once into ``Engines`` and
+``audio source → VAD → ASR → MT → sinks``. In converse mode the same stages run with a
+recogniser that detects zh/en per utterance and a translator that routes each utterance
+by its language (``conversation``). Models are loaded once into ``Engines`` and
 shared; ``run_pipeline`` builds the cheap per-stream state for one stream. Any stage
 failing, the end of the stream, or Ctrl-C (cancellation) stops every stage; sinks are
 always closed, so transcripts already committed are never lost.
@@ -20,11 +22,16 @@ from typing import Protocol
 
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
 from hudtranslate.config import Settings
+from hudtranslate.conversation.translator import ConversationTranslator, ReplyTranslator
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage, vad_stage
 from hudtranslate.translate.glossary import Glossary
-from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
+from hudtranslate.translate.translator import (
+    SessionTranslator,
+    TranslationBackend,
+    UtteranceTranslator,
+)
 from hudtranslate.vad.segmenter import SpeechSegmenter
 from hudtranslate.vad.silero import VadModel
 
@@ -106,6 +113,26 @@ async def timed_audio(chunks: AsyncIterator[AudioChunk], clock: StreamClock,
         yield chunk
 
 
+def _languages(settings: Settings) -> tuple[str, ...]:
+    """What the recogniser listens for: Mandarin only, or in converse mode Mandarin and
+    the wearer's English, detected per utterance."""
+    if settings.conversation.mode == "converse":
+        return (settings.asr.language, "en")
+    return ()
+
+
+def _translator(engines: Engines, settings: Settings,
+                clock: Callable[[], float]) -> UtteranceTranslator:
+    """Listen mode: one direction. Converse mode: the same listening translator, and the
+    wearer's English to Chinese beside it (``conversation``)."""
+    listen = SessionTranslator(engines.translator, settings.translate, clock=clock,
+                               glossary=engines.glossary)
+    if settings.conversation.mode != "converse":
+        return listen
+    reply = ReplyTranslator(engines.translator, settings.translate, clock=clock)
+    return ConversationTranslator(listen, reply)
+
+
 async def run_pipeline(
     chunks: AsyncIterator[AudioChunk],
     engines: Engines,
@@ -122,9 +149,9 @@ async def run_pipeline(
     clock = StreamClock(realtime)
     workers = [Worker("vad"), Worker("asr"), Worker("mt")]
     segmenter = SpeechSegmenter(engines.vad_factory(), settings.vad)
-    recognizer = StreamingRecognizer(engines.asr, settings.asr)
-    translator = SessionTranslator(engines.translator, settings.translate, clock=clock,
-                                   glossary=engines.glossary)
+    recognizer = StreamingRecognizer(engines.asr, settings.asr,
+                                     languages=_languages(settings))
+    translator = _translator(engines, settings, clock)
     cpu_start, wall_start = time.process_time(), time.monotonic()
     session_load = load.join() if load is not None else None
     try:

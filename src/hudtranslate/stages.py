@@ -27,7 +27,7 @@ from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.events import AudioChunk, SpeechChunk, Transcript, Translation
 from hudtranslate.overload import ShedKind
 from hudtranslate.sharing import Model, SessionLoad
-from hudtranslate.translate.translator import SessionTranslator
+from hudtranslate.translate.translator import UtteranceTranslator
 from hudtranslate.vad.segmenter import SpeechSegmenter
 
 T = TypeVar("T")
@@ -127,7 +127,7 @@ async def _turn(load: SessionLoad | None, model: Model, *, urgent: bool,
         yield granted
 
 
-async def _streamed_final(translator: SessionTranslator, transcript: Transcript,
+async def _streamed_final(translator: UtteranceTranslator, transcript: Transcript,
                           worker: Worker) -> AsyncIterator[Translation]:
     """Translate a final on the worker, yielding its word-by-word updates as they come
     (handed over from the worker thread), then the final itself."""
@@ -212,7 +212,8 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
                 recognizer.skip_partial()
 
 
-async def translate_stage(transcripts: AsyncIterator[Transcript], translator: SessionTranslator,
+async def translate_stage(transcripts: AsyncIterator[Transcript],
+                          translator: UtteranceTranslator,
                           worker: Worker, *, partials: bool = True,
                           share: CoreShare | None = None,
                           load: SessionLoad | None = None) -> AsyncIterator[Translation]:

@@ -36,13 +36,15 @@ class FakeDecoder:
     """"Recognises" speech made by ``tone_and_silence``: the tone's pitch says which
     script line it is (the k-th speech piece is line k), and the audio's length how much
     of the line has been said (``chars_per_s``). ``transcribe_offline`` hears the whole
-    line (or ``offline_script``'s line, when given) from any length of audio."""
+    line (or ``offline_script``'s line, when given) from any length of audio. Asked to
+    detect among ``languages``, it "hears" line k in ``line_languages[k]`` (default zh)."""
 
     script: Sequence[str]
     chars_per_s: float = 4.0
     calls: list[tuple[float, str]] = field(default_factory=list)
     offline_script: Sequence[str] | None = None
     offline_calls: list[tuple[float, int]] = field(default_factory=list)
+    line_languages: Sequence[str] = ()
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
@@ -50,8 +52,12 @@ class FakeDecoder:
                temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
         duration_s = len(audio) / SAMPLE_RATE_HZ
         self.calls.append((duration_s, prefix))
-        text = self.script[self._line(audio)][: int(duration_s * self.chars_per_s)]
-        return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1)
+        line = self._line(audio)
+        text = self.script[line][: int(duration_s * self.chars_per_s)]
+        language = languages[0] if languages else "zh"
+        if len(languages) > 1 and line < len(self.line_languages):
+            language = self.line_languages[line]
+        return Decoded(text=text, no_speech_prob=0.0, avg_logprob=-0.1, language=language)
 
     def transcribe_offline(self, audio: AudioArray, *, beam_size: int = 5) -> str:
         self.offline_calls.append((len(audio) / SAMPLE_RATE_HZ, beam_size))

@@ -180,6 +180,21 @@ def keep_shown_words(shown: Sequence[str], english: str) -> str:
     return " ".join([*shown, *words[len(shown) :]])
 
 
+class UtteranceTranslator(Protocol):
+    """What the translate stage drives: ``SessionTranslator`` (listen mode) or
+    ``conversation.ConversationTranslator`` (both directions)."""
+
+    def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = ...,
+                  emit: Callable[[Translation], None] | None = None) -> Translation | None: ...
+
+    def prepare_next(self) -> None: ...
+
+    @property
+    def can_prepare(self) -> bool: ...
+
+    def wants_partial(self, transcript: Transcript) -> bool: ...
+
+
 @dataclass
 class SessionTranslator:
     """Translates one stream's transcripts simultaneously, keeping its own context.

@@ -1,0 +1,29 @@
+"""The spoken command that turns an English utterance into a drafted message (pure)."""
+
+from __future__ import annotations
+
+import re
+
+DRAFT_COMMANDS = ("draft message", "draft a message", "draft")
+"""Said first, then what the message should say: "Draft: tell her I'll be ten minutes
+late". Whisper writes the pause after the command as ":", ",", "." or nothing."""
+
+_COMMAND = re.compile(
+    r"^\s*(?:" + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in DRAFT_COMMANDS)
+    + r")\b[\s:,.;!\-–—]*", re.IGNORECASE)
+
+
+def draft_request(english: str) -> str | None:
+    """What the wearer asked to be written, when ``english`` starts with a draft command;
+    None when it does not (or nothing follows the command).
+
+    >>> draft_request("Draft, tell her I'll be ten minutes late.")
+    "tell her I'll be ten minutes late."
+    >>> draft_request("The draft is ready.") is None
+    True
+    """
+    match = _COMMAND.match(english)
+    if match is None:
+        return None
+    request = english[match.end():].strip()
+    return request or None
