@@ -72,6 +72,10 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
     data.add_argument("--images", type=Path, metavar="FILE",
                       help="photos with their printed text and key English words "
                            "(images.jsonl): OCR recall, key words, numbers, seconds")
+    data.add_argument("--language-id", action="store_true",
+                      help="instead: detect zh/en (converse mode) on the --utterances audio "
+                           "and on --text's English spoken by the English voice; accuracy "
+                           "and cost")
     bench.add_argument("--systems", type=_systems, default=list(_SYSTEMS),
                        help=f"comma-separated subset of: {', '.join(_SYSTEMS)} (default: all)")
     bench.add_argument("--limit", type=_positive, default=None, metavar="N",
@@ -123,6 +127,8 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.eval.report import metadata_for, targets_for, write_report
     from hudtranslate.eval.runner import load_bench_engines
 
+    if args.language_id:
+        return run_language_bench(args, settings)
     if args.talks is None and args.utterances is None and args.text is None:
         if args.images is not None:
             return run_image_bench(args, settings)
@@ -209,6 +215,57 @@ def run_image_bench(args: argparse.Namespace, settings: Settings) -> int:
         "systems": {},
         **section,
         "targets": section["images"]["targets"],
+    }
+    json_path, md_path = write_report(args.out_dir, report)
+    out = Console()
+    out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
+              soft_wrap=True)
+    out.print(f"wrote {json_path} and {md_path}", highlight=False)
+    return 0
+
+
+def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """``bench --language-id``: only Whisper and the English voice are loaded."""
+    from hudtranslate.asr.whisper import WhisperEngine
+    from hudtranslate.audio.files import read_audio_file
+    from hudtranslate.eval.bench import peak_rss_mb
+    from hudtranslate.eval.languages import (
+        SpokenItem,
+        identify,
+        language_targets,
+        summarise_languages,
+    )
+    from hudtranslate.eval.manifests import load_texts, load_utterances
+    from hudtranslate.eval.report import metadata_for, write_report
+    from hudtranslate.models import resolve_model
+    from hudtranslate.speech_out.voice import load_english_voice
+
+    if args.utterances is None and args.text is None:
+        raise ConfigError("--language-id needs --utterances (Mandarin audio) and/or --text "
+                          "(English sentences to speak)")
+    utterances = load_utterances(args.utterances, args.limit) if args.utterances else []
+    texts = load_texts(args.text, args.text_limit or args.limit) if args.text else []
+    voice = load_english_voice(settings) if texts else None
+    load_at_start = os.getloadavg()
+    asr = WhisperEngine(resolve_model(settings.asr.model, "asr", settings.cache_path),
+                        cpu_threads=settings.threads, language=settings.asr.language)
+    items = [SpokenItem(u.id, "zh", read_audio_file(u.wav)) for u in utterances]
+    if voice is not None:
+        items += [SpokenItem(f"{t.id}-en", "en", voice.synthesize_16k(t.en_refs[0]))
+                  for t in texts]
+    console = Console(stderr=True)
+    rows = identify(asr, items, lambda label: console.print(f"language-id: {label}",
+                                                               highlight=False))
+    summary = summarise_languages(rows)
+    report = {
+        "metadata": metadata_for(settings, {"utterances": args.utterances, "text": args.text},
+                                 realtime=False, limit=args.limit,
+                                 text_limit=args.text_limit, systems=[], repeat=1,
+                                 peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start,
+                                 offline_asr=False),
+        "systems": {},
+        "languages": {"summary": summary, "items": rows},
+        "targets": language_targets(summary),
     }
     json_path, md_path = write_report(args.out_dir, report)
     out = Console()

@@ -192,6 +192,11 @@ def markdown(report: Mapping[str, Any]) -> str:
         from hudtranslate.eval.images import images_markdown
 
         lines += images_markdown(images["summary"], images["items"])
+    languages = report.get("languages")
+    if languages:
+        from hudtranslate.eval.languages import languages_markdown
+
+        lines += languages_markdown(languages["summary"], languages["items"])
     targets = report.get("targets") or {}
     if targets:
         lines += ["## Targets", "", "| target | value | met |",
