@@ -238,6 +238,9 @@ class StreamingRecognizer:
         max_chars = int(self.options.max_chars_per_s * duration_s) + 4
         prefix = self._emitted if final else self._policy.committed
         budget = max(4, int((max_chars - len(prefix)) * _TOKENS_PER_CHAR))
+        if self._language == "en" and prefix:  # English letters are not Chinese characters
+            budget = max(4, int(max_chars * _TOKENS_PER_CHAR
+                                - len(prefix) / _ENGLISH_CHARS_PER_CHINESE))
         languages = self._candidate_languages(final)
         decoded = self.engine.decode(
             audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
