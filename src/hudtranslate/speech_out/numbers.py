@@ -11,7 +11,8 @@ ranges ("5-10" → "five to ten"), a few units ("30°C", "12 km") and plain numb
 
 Number words come from ``inflect`` (MIT; chosen over ``num2words``, which is LGPL). It
 takes ~1.6 s to import (it compiles many patterns), so it is imported on first use.
-Pure: no I/O; ``spell_numbers`` is deterministic.
+Only ASCII digits count (``[0-9]``, not Unicode ``\\d``, which matches other scripts'
+digits); normalise full-width digits first (NFKC). Pure: no I/O; deterministic.
 """
 
 from __future__ import annotations
@@ -59,46 +60,48 @@ _QUANTITY_WORDS = ("yuan", "RMB", "dollars?", "euros?", "pounds?", "people", "pe
                    "students", "visitors", "users", "items", "pieces", "units", "words",
                    "characters", "meters", "metres", "kilometers", "miles", "km", "kg",
                    "grams", "calories", "times", "steps", "seats", "rooms", "cars")
-_NOT_QUANTITY = r"(?![\w%]|[.,]\d|\s?%|\s+(?:" + "|".join(_QUANTITY_WORDS) + r")\b)"
+_NOT_QUANTITY = r"(?![\w%]|[.,][0-9]|\s?%|\s+(?:" + "|".join(_QUANTITY_WORDS) + r")\b)"
 
-_AMOUNT = r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?"
-_ISO_DATE = re.compile(r"\b(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12]\d|3[01])\b")
+_AMOUNT = r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]+))?"
+_ISO_DATE = re.compile(r"\b(?P<y>[0-9]{4})-(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12][0-9]|3[01])\b")
 _PHONE = re.compile(
-    r"(?<![\w.,])(?P<all>(?:\+\d{1,3}[\s-]?)?(?:\(\d{2,4}\)\s?)?\d{2,5}(?:[\s-]\d{2,5}){1,4})"
-    r"(?![\w%]|[.,]\d)")
-_DIGIT_RUN = re.compile(r"(?<![\w.,])\+?\d{7,}(?![\w%]|[.,]\d)")
-_LEADING_ZERO = re.compile(r"(?<![\w.,])0\d{2,}(?![\w%]|[.,]\d)")
+    r"(?<![\w.,])(?P<all>(?:\+[0-9]{1,3}[\s-]?)?(?:\([0-9]{2,4}\)\s?)?[0-9]{2,5}(?:[\s-][0-9]{2,5}){1,4})"
+    r"(?![\w%]|[.,][0-9])")
+_DIGIT_RUN = re.compile(r"(?<![\w.,])\+?[0-9]{7,}(?![\w%]|[.,][0-9])")
+_LEADING_ZERO = re.compile(r"(?<![\w.,])0[0-9]{2,}(?![\w%]|[.,][0-9])")
 _AMPM = r"(?P<ap>[AaPp])\.?\s?[Mm]\.?(?!\w)"
 _TIME = re.compile(
-    r"\b(?P<h>[01]?\d|2[0-3]):(?P<min>[0-5]\d)(?::(?P<s>[0-5]\d))?(?:\s*" + _AMPM + ")?")
-_DOT_TIME = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])\.(?P<min>[0-5]\d)\s*" + _AMPM)
+    r"\b(?P<h>[01]?[0-9]|2[0-3]):(?P<min>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?(?:\s*" + _AMPM + ")?")
+_DOT_TIME = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])\.(?P<min>[0-5][0-9])\s*" + _AMPM)
 _HOUR_AMPM = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])\s*" + _AMPM)
 _MONEY = re.compile(
     r"(?P<sym>US\$|HK\$|NT\$|RMB\s?|[$€£¥￥])\s?" + _AMOUNT
     + r"(?:\s?(?P<scale>thousand|million|billion|trillion|bn|[kKmM])\b)?")
 _PERCENT = re.compile(_AMOUNT + r"\s?%")
-_ORDINAL = re.compile(r"\b(?P<n>\d+)(?P<suffix>st|nd|rd|th)\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b(?P<n>[0-9]+)(?P<suffix>st|nd|rd|th)\b", re.IGNORECASE)
 _MONTH_DAY = re.compile(
-    r"\b" + _MONTH + r"\s+(?P<day>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?(?!\d|:)"
-    r"(?:,?\s+(?P<year>1[1-9]\d\d|20\d\d)\b)?")
-_MONTH_YEAR = re.compile(r"\b" + _MONTH + r",?\s+(?P<year>1[1-9]\d\d|20\d\d)\b")
+    r"\b" + _MONTH + r"\s+(?P<day>[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)?(?![0-9]|:)"
+    r"(?:,?\s+(?P<year>1[1-9][0-9][0-9]|20[0-9][0-9])\b)?")
+_MONTH_YEAR = re.compile(r"\b" + _MONTH + r",?\s+(?P<year>1[1-9][0-9][0-9]|20[0-9][0-9])\b")
 _DAY_MONTH = re.compile(
-    r"(?:\b[Tt]he\s+)?\b(?P<day>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(?:of\s+)?"
-    + _MONTH + r"(?:,?\s+(?P<year>1[1-9]\d\d|20\d\d)\b)?")
-_DECADE = re.compile(r"(?:(?<!\w)'(?P<short>\d0)s|\b(?P<year>1[1-9]\d0|20\d0)s)\b")
+    r"(?:\b[Tt]he\s+)?\b(?P<day>[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    + _MONTH + r"(?:,?\s+(?P<year>1[1-9][0-9][0-9]|20[0-9][0-9])\b)?")
+_DECADE = re.compile(r"(?:(?<!\w)'(?P<short>[0-9]0)s|\b(?P<year>1[1-9][0-9]0|20[0-9]0)s)\b")
 _CUED_YEAR = re.compile(
-    r"\b(?P<cue>" + "|".join(_YEAR_CUES) + r")\s+(?P<year>1[1-9]\d\d|20\d\d)"
+    r"\b(?P<cue>" + "|".join(_YEAR_CUES) + r")\s+(?P<year>1[1-9][0-9][0-9]|20[0-9][0-9])"
     + _NOT_QUANTITY)
-_YEAR = re.compile(r"(?<![\w.,$€£¥￥-])(?P<year>19\d\d|20\d\d)" + _NOT_QUANTITY)
-_FRACTION = re.compile(r"(?<![\w.,/])(?P<num>\d+)/(?P<den>\d+)(?![\w/]|[.,]\d)")
-_RANGE = re.compile(r"(?<![\w.,-])(?P<a>\d{1,4})\s?[-–]\s?(?P<b>\d{1,4})(?![\w-]|[.,]\d)")
+_YEAR = re.compile(r"(?<![\w.,$€£¥￥-])(?P<year>19[0-9][0-9]|20[0-9][0-9])" + _NOT_QUANTITY)
+_FRACTION = re.compile(r"(?<![\w.,/])(?P<num>[0-9]+)/(?P<den>[0-9]+)(?![\w/]|[.,][0-9])")
+_RANGE = re.compile(r"(?<![\w.,-])(?P<a>[0-9]{1,4})\s?[-–]\s?(?P<b>[0-9]{1,4})(?![\w-]|[.,][0-9])")
 _UNIT = re.compile(_AMOUNT + r"\s?(?P<unit>km/h|km|kg|cm|mm|ml|mph|°C|℃|°F|°)(?![\w])")
-_HASH = re.compile(r"#(?=\d)")
-_NEGATIVE = re.compile(r"(?<![\w.,])(?<!\d\s)[-−](?=\d)")
-_LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
-_NUMBER = re.compile(r"(?<![\d.])" + _AMOUNT)
+_HASH = re.compile(r"#(?=[0-9])")
+_NEGATIVE = re.compile(r"(?<![\w.,])(?<![0-9]\s)[-−](?=[0-9])")
+_LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=[0-9])|(?<=[0-9])(?=[^\W\d_])")
+_NUMBER = re.compile(r"(?<![0-9.])" + _AMOUNT)
 _SPACES = re.compile(r"[ \t]{2,}")
 
+_DIGITS = frozenset("0123456789")
+"""Only ASCII digits are numbers here (the voice NFKC-normalises full-width ones first)."""
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
 
 
@@ -129,7 +132,7 @@ def decimal(integer: str, fraction: str | None) -> str:
 
 def digits(run: str) -> str:
     """"0138" → "zero one three eight": each digit, other characters dropped."""
-    return " ".join(cardinal(char) for char in run if char.isdigit())
+    return " ".join(cardinal(char) for char in run if char in _DIGITS)
 
 
 def year(value: int) -> str:
@@ -173,7 +176,7 @@ def _iso_date(match: re.Match[str]) -> str:
 
 def _phone(match: re.Match[str]) -> str:
     text = match.group(0)
-    groups = re.findall(r"\+?\d+", text)
+    groups = re.findall(r"\+?[0-9]+", text)
     if sum(len(group.lstrip("+")) for group in groups) < 7:
         return text
     spaced_only = not re.search(r"[-+()]", text)
@@ -321,7 +324,7 @@ RULES: tuple[_Rule, ...] = (
 def spell_numbers(text: str) -> str:
     """``text`` with every number written out in words (see the module doc). Text
     without digits comes back unchanged."""
-    if not any(char.isdigit() for char in text):
+    if not any(char in _DIGITS for char in text):
         return text
     for pattern, spoken in RULES:
         text = pattern.sub(spoken, text)
