@@ -307,6 +307,7 @@ def test_missing_portaudio_is_one_warning(monkeypatch: pytest.MonkeyPatch,
 def test_missing_voice_is_one_warning(monkeypatch: pytest.MonkeyPatch,
                                       caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setitem(sys.modules, "sanotts", None)
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice({22_050}))
     with caplog.at_level(logging.WARNING):
         assert device_speech_sink(VoiceOptions(speak=True)) is None
     [record] = caplog.records

@@ -260,16 +260,16 @@ def device_speech_sink(options: VoiceOptions, voices: Mapping[str, Voice] | None
     """A ``SpeechSink`` to this machine's audio output, or None (after one warning line)
     when there is no voice or no output device: the captions go on without speech.
     ``voices`` default to ``load_voices(options)``; ``close_wait_s`` as ``SpeechSink``'s."""
+    try:
+        output = DeviceOutput(options.output_device)  # first: it fails fast, a voice loads slowly
+    except AudioError as exc:
+        log.warning("not speaking: %s", exc)
+        return None
     if voices is None:
         from hudtranslate.translate.remote import api_key_from_env
 
         voices = load_voices(options, api_key=api_key_from_env())
     if not voices:
-        return None
-    try:
-        output = DeviceOutput(options.output_device)
-    except AudioError as exc:
-        log.warning("not speaking: %s", exc)
         return None
     return SpeechSink(voices, output, options, close_wait_s=close_wait_s)
 
