@@ -68,7 +68,10 @@ def run_voice_bench(settings: Settings, *, sentences: Sequence[str] | None = Non
 
     texts = list(sentences) if sentences is not None else bench_sentences()
     voice = EnglishVoice(onnx_threads=1, length_scale=settings.voice.length_scale)
-    voice.synthesize("Warming up the voice.")  # dictionaries, number words, first run
+    # the dictionaries, the number words (inflect's import, ~1.6 s) and the first run are
+    # paid once when the voice loads, not by the first sentence (the run of 2026-12-01
+    # warmed up without a number: its first sentence's RTF, 0.81, includes that import)
+    voice.synthesize("Warming up at 5:30 pm.")
     whisper = WhisperEngine(resolve_model(settings.asr.model, "asr", settings.cache_path),
                             cpu_threads=settings.threads, language="en")
     items: list[dict[str, Any]] = []

@@ -242,7 +242,9 @@ def load_voices(options: VoiceOptions, *, api_key: str = "") -> dict[str, Voice]
     try:
         english = EnglishVoice(onnx_threads=options.onnx_threads,
                                length_scale=options.length_scale)
-        english.synthesize("Ready.")  # loads the dictionaries and number words (~2-3 s)
+        # loads the phoneme dictionaries and imports inflect for the number words (~2-3 s
+        # once; else the first caption with a number would wait for it)
+        english.synthesize("Ready at 5:30 pm.")
         voices["en"] = english
     except HudTranslateError as exc:
         log.warning("not speaking English: %s", exc)
