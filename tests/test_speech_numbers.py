@@ -93,3 +93,9 @@ def test_text_without_digits_is_unchanged() -> None:
 ])
 def test_years(value: int, spoken: str) -> None:
     assert year(value) == spoken
+
+
+def test_only_ascii_digits_are_numbers() -> None:
+    """Other scripts' digits pass through untouched (the voice NFKC-normalises full-width
+    digits before this runs; see test_speech_voice)."""
+    assert spell_numbers("٣ and ２５ and 5") == "٣ and ２５ and five"

@@ -422,3 +422,33 @@ def test_remote_voice_unreachable_and_urls() -> None:
     assert RemoteVoiceOptions("http://h:1/x/audio/speech").path == "/x/audio/speech"
     with pytest.raises(ConfigError):
         RemoteVoiceOptions("localhost:8000")
+
+
+def test_file_speak_wires_the_sink_into_the_run(tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    """``hudtranslate file --speak``: every final caption reaches the speaking sink."""
+    from hudtranslate.cli import main
+    from hudtranslate.pipeline import Engines
+    from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, fake_english
+    from hudtranslate.testing import tone_and_silence as tones
+
+    script = ["我们走吧。", "今天下雨了吗？"]
+    wav = tmp_path / "talk.wav"
+    soundfile.write(wav, tones([(0.3, False), (1.5, True), (0.8, False), (1.5, True),
+                                (0.8, False)]), 16_000)
+    monkeypatch.setattr("hudtranslate.runner.load_engines", lambda settings: Engines(
+        asr=FakeDecoder(script, chars_per_s=8.0), translator=FakeBackend(),
+        vad_factory=FakeVad))
+    clock = FakeClock()
+    made: list[SpeechSink] = []
+
+    def fake_sink(options: VoiceOptions) -> SpeechSink:
+        assert options.speak
+        made.append(SpeechSink({"en": FakeVoice()}, FakeOutput(clock), options, clock=clock))
+        return made[0]
+
+    monkeypatch.setattr("hudtranslate.speech_out.sinks.device_speech_sink", fake_sink)
+    assert main(["file", str(wav), "--speak", "--out", str(tmp_path / "out")]) == 0
+    assert [item.text for item in made[0].said] == [fake_english(line) for line in script]
+    assert main(["file", str(wav), "--out", str(tmp_path / "out2")]) == 0
+    assert len(made) == 1  # no --speak: no speaking sink

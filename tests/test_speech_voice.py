@@ -58,6 +58,11 @@ def test_16k_is_the_same_speech_resampled(voice: EnglishVoice) -> None:
     assert 1.5 <= len(audio) / SAMPLE_RATE_HZ <= 5.0
 
 
+def test_full_width_digits_and_chinese_characters(voice: EnglishVoice) -> None:
+    assert voice.speakable("It is ２５ 元 at 北京 Station.") == [
+        "It is twenty-five at Station."]
+
+
 def test_nothing_sayable_is_empty_audio(voice: EnglishVoice) -> None:
     for text in ("", "   ", "北京", "..."):
         samples, rate = voice.synthesize(text)
