@@ -2,7 +2,7 @@
 # Set up (if needed), then lint, type-check and run the whole test suite, real models included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HUDTRANSLATE_EXTRAS=${HUDTRANSLATE_EXTRAS:-test} HUDTRANSLATE_EXTRA_APT="chromium ${HUDTRANSLATE_EXTRA_APT:-}" \
+HUDTRANSLATE_EXTRAS=${HUDTRANSLATE_EXTRAS:-test,voice} HUDTRANSLATE_EXTRA_APT="chromium ${HUDTRANSLATE_EXTRA_APT:-}" \
   ./scripts/setup.sh
 .venv/bin/ruff check src tests
 .venv/bin/mypy

@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="input device name or index (default: system default)")
     live.add_argument("--out", type=Path, default=Path("."),
                       help="folder for the transcript files (default: current folder)")
+    _add_speak(live)
     live.set_defaults(handler=_run_live)
 
     file = commands.add_parser("file", parents=[common], help="translate an audio file")
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     file.add_argument("--video", type=Path, default=None, metavar="PATH",
                       help="write a real-time replay of the display: .mp4/.webm (ffmpeg), "
                            "else an animated .png or .gif")
+    _add_speak(file)
     file.set_defaults(handler=_run_file)
 
     demo = commands.add_parser("demo", parents=[common],
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("hudtranslate-demo"),
                       help="folder for SRT/VTT/JSONL (default: ./hudtranslate-demo)")
     demo.add_argument("--fast", action="store_true", help="do not pace the clip in real time")
+    _add_speak(demo)
     demo.set_defaults(handler=_run_demo)
 
     add_models_commands(commands, parents=[common])
@@ -110,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wearer_commands(commands, common)
     _add_look(commands, common)
     return parser
+
+
+def _add_speak(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speak", dest="voice.speak", action="store_const", const=True,
+                        default=None, help="say each English sentence aloud (offline voice: "
+                        "pip install 'hudtranslate[voice]'; settings: [voice])")
 
 
 def _add_look(commands: Any, common: argparse.ArgumentParser) -> None:

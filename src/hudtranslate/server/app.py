@@ -189,7 +189,10 @@ async def _send_loop(socket: web.WebSocketResponse, viewer: Viewer) -> None:
             await socket.close()
             return
         try:
-            await socket.send_str(text)
+            if isinstance(text, bytes):
+                await socket.send_bytes(text)
+            else:
+                await socket.send_str(text)
         except ConnectionResetError:
             log.debug("viewer went away")
             return

@@ -59,11 +59,12 @@ class View:
 
 
 class Viewer:
-    """One connection's outgoing messages; ``None`` in the queue means: close."""
+    """One connection's outgoing messages (text, or bytes for a binary frame); ``None``
+    in the queue means: close."""
 
     def __init__(self, view: View, max_queue: int) -> None:
         self.view = view
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self.closed = False
         self._max_queue = max_queue
 
@@ -78,6 +79,11 @@ class Viewer:
             self.queue.put_nowait(None)
             return
         self.queue.put_nowait(protocol.encode(message))
+
+    def send_binary(self, data: bytes) -> None:
+        """A binary frame (a wearer's speech), after the messages already queued."""
+        if not self.closed:
+            self.queue.put_nowait(data)
 
 
 @dataclass(frozen=True)

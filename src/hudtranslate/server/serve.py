@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +38,7 @@ from hudtranslate.server.limits import SessionLimits, check_bind
 from hudtranslate.server.photos import PhotoReader
 from hudtranslate.server.sessions import SessionManager
 from hudtranslate.sharing import SharedLoad
+from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions, api_key_from_env
 from hudtranslate.translate.router import FallbackBackend
@@ -94,7 +95,13 @@ async def serve(
                       f"{'answering' if up else 'not answering, using ' + router.fallback.name}",
                       highlight=False)
         engines = dataclasses.replace(engines, translator=router)
-    sessions = SessionManager(engines, settings, limits=limits, store=store)
+    voices: dict[str, Voice] = {}
+    if settings.voice.speak:
+        from hudtranslate.speech_out.sinks import load_voices
+
+        voices = await asyncio.to_thread(load_voices, settings.voice,
+                                         api_key=api_key_from_env())
+    sessions = SessionManager(engines, settings, limits=limits, store=store, voices=voices)
     photos = PhotoReader(engines.translator, engines.glossary, settings.vision,
                          sessions.limits,
                          speech_active=lambda: sessions.active > 0 or source is not None)
@@ -114,7 +121,7 @@ async def serve(
             await asyncio.Event().wait()
         try:
             await _play(samples, settings, engines, broadcaster, console, store, loop=loop,
-                        wait_for_viewer=wait_for_viewer, load=sessions.load)
+                        wait_for_viewer=wait_for_viewer, load=sessions.load, voices=voices)
         except Exception as exc:  # tell the open pages why the captions stopped, re-raise
             broadcaster.fail(str(exc) or type(exc).__name__)
             raise
@@ -133,8 +140,10 @@ async def serve(
 
 async def _play(samples: AudioArray | None, settings: Settings, engines: Engines,
                 broadcaster: CaptionBroadcaster, console: Console, store: SessionStore | None,
-                *, loop: bool, wait_for_viewer: bool, load: SharedLoad) -> None:
-    """The server's own microphone or file, as one more session sharing the load."""
+                *, loop: bool, wait_for_viewer: bool, load: SharedLoad,
+                voices: Mapping[str, Voice] | None = None) -> None:
+    """The server's own microphone or file, as one more session sharing the load; with
+    ``voices`` (``--speak``) its captions are said on this machine's audio output."""
     while True:
         if samples is not None and wait_for_viewer and not broadcaster.viewer_count:
             console.print("waiting for a viewer to open the page…", highlight=False)
@@ -145,6 +154,12 @@ async def _play(samples: AudioArray | None, settings: Settings, engines: Engines
         recorder = store.open(client="serve --file" if samples is not None else "serve --mic"
                               ) if store is not None else None
         sinks: list[Sink] = [recorder, broadcaster] if recorder is not None else [broadcaster]
+        if voices:
+            from hudtranslate.speech_out.sinks import device_speech_sink
+
+            speaker = device_speech_sink(settings.voice, voices, close_wait_s=0.0)
+            if speaker is not None:
+                sinks.append(speaker)
         outcome = "failed"
         try:
             await run_pipeline(chunks, engines, settings, sinks, realtime=True, load=load)
@@ -218,6 +233,11 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                           const=False, default=None,
                           help="let sessions take the shared models in any order instead of "
                                "finals first, session by session")
+    parser.add_argument("--speak", dest="voice.speak", action="store_const", const=True,
+                        default=None, help="say the captions aloud: for wearers whose start "
+                        "message asks for it, and the local --mic/--file session on this "
+                        "machine's speakers (offline English voice: pip install "
+                        "'hudtranslate[voice]')")
     parser.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="json: one JSON object per log line (for log collectors)")
     parser.set_defaults(handler=_run_serve)

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -38,7 +38,9 @@ from hudtranslate.server import protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import SessionLimits, TokenBucket
 from hudtranslate.server.metrics import MetricsSink, ServerMetrics
+from hudtranslate.server.speech import wearer_speech_sink
 from hudtranslate.sharing import SharedLoad
+from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import TranslationBackend
@@ -56,8 +58,11 @@ class SessionManager:
 
     def __init__(self, engines: Engines, settings: Settings, *,
                  limits: SessionLimits | None = None, store: SessionStore | None = None,
-                 metrics: ServerMetrics | None = None, max_queue: int = 2048) -> None:
+                 metrics: ServerMetrics | None = None, max_queue: int = 2048,
+                 voices: Mapping[str, Voice] | None = None) -> None:
         self.engines, self.settings = engines, settings
+        self.voices = dict(voices or {})
+        """Voices by target language, for wearers that ask for speech (``serve --speak``)."""
         self.limits = limits or SessionLimits()
         self.store = store
         self.metrics = metrics or ServerMetrics(engines.translator)
@@ -184,6 +189,7 @@ class WearerSession:
         self._failed = asyncio.Event()
         self._stopping = False
         self._started_at = time.monotonic()
+        self._speak = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -283,7 +289,10 @@ class WearerSession:
                     await self.socket.close(code=WSCloseCode.POLICY_VIOLATION)
                 return
             try:
-                await self.socket.send_str(text)
+                if isinstance(text, bytes):
+                    await self.socket.send_bytes(text)
+                else:
+                    await self.socket.send_str(text)
             except ConnectionResetError:
                 return
 
@@ -348,9 +357,14 @@ class WearerSession:
         limits = asdict(self.limits)
         shown = ("max_frame_bytes", "max_audio_rate", "burst_audio_s", "max_frames_per_s",
                  "idle_timeout_s")
+        self._speak = request.speak and bool(self.manager.voices)
         self.outbox.send(protocol.session_message(
             self.session_id, speech_pad_s=self.manager.settings.vad.speech_pad_ms / 1000,
-            limits={key: limits[key] for key in shown}))
+            limits={key: limits[key] for key in shown}, speak=self._speak))
+        if request.speak and not self._speak:
+            self._error("speech_unavailable", "this server has no voice: start it with "
+                        "hudtranslate serve --speak (English voice: pip install "
+                        "'hudtranslate[voice]'); captions only")
         log.info("session %s started from %s (%s)", self.session_id, self.peer,
                  request.client or "no client label",
                  extra={"event": "session_start", "session_id": self.session_id,
@@ -397,6 +411,8 @@ class WearerSession:
         if self.broadcaster is not None:
             sinks.append(self.broadcaster)
         sinks.append(MetricsSink(self.manager.metrics, settings.vad.speech_pad_ms / 1000))
+        if self._speak:
+            sinks.append(wearer_speech_sink(self.manager.voices, self.outbox, settings.voice))
         self._pipeline = asyncio.create_task(run_pipeline(
             self._chunks(), self.manager.engines, settings, sinks, realtime=True,
             load=self.manager.load))

