@@ -71,12 +71,15 @@ def user_message(source: str, terms: Sequence[tuple[str, str]] = ()) -> str:
 class PromptSet:
     """What the model is told a text is, and the worked examples that show it how to
     translate that kind of text. ``glossary_example`` is added only for sessions with a
-    glossary."""
+    glossary. ``source_language`` and ``target_language`` (ISO 639-1, "zh" or "en") say
+    which way it translates: backends check and clean an answer by its target language."""
 
     name: str
     system: str
     examples: tuple[tuple[str, str], ...]
     glossary_example: tuple[str, tuple[tuple[str, str], ...], str] | None = None
+    source_language: str = "zh"
+    target_language: str = "en"
 
 
 SPEECH = PromptSet("speech", SYSTEM_PROMPT, EXAMPLES, GLOSSARY_EXAMPLE)
@@ -134,6 +137,8 @@ ENGLISH_SPEECH = PromptSet(
         (("Lin Xiaoyu", "林小雨"), ("Polaris Power", "北辰动力"), ("inference", "推理")),
         "下周林小雨会和北辰动力谈合同和推理成本。",
     ),
+    source_language="en",
+    target_language="zh",
 )
 """The wearer's spoken English, translated for the Chinese speaker they talk to."""
 
@@ -156,6 +161,8 @@ DRAFT_MESSAGE = PromptSet(
         ("tell David the train arrives at platform 7 at 18:05, I'll wait at the exit",
          "David，火车18:05到7号站台，我在出口等你。"),
     ),
+    source_language="en",
+    target_language="zh",
 )
 """Messages the wearer dictates in English, written as Chinese ready to send."""
 

@@ -1,10 +1,12 @@
-"""Clean-up of model output into caption English."""
+"""Clean-up of model output: caption English (zh→en), or Chinese for the other person (en→zh)."""
 
 from __future__ import annotations
 
 import re
 
 from pypinyin import lazy_pinyin
+
+from hudtranslate.asr.text import normalize_chinese
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -35,3 +37,23 @@ def clean_translation(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1].strip()
     return text
+
+
+_CHINESE_LABEL = re.compile(
+    r"^\s*(?:(?:简体)?中文(?:翻译)?|译文|翻译(?:结果)?|chinese(?:\s+translation)?|translation)"
+    r"\s*[:：]\s*", re.IGNORECASE)
+_WRAPPING_QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』"}
+
+
+def clean_chinese(text: str) -> str:
+    """Model output of an en→zh prompt as a line of Simplified Chinese: without a label
+    ("翻译：", "Chinese:") or quotes around all of it, with Chinese punctuation next to
+    Chinese text, no spaces between characters, loops cut and digit runs as Arabic digits
+    (``asr.text.normalize_chinese``, the same rules as for recognised Mandarin).
+    Characters are kept: unlike ``clean_translation``, Chinese is the point."""
+    text = _CHINESE_LABEL.sub("", text.strip())
+    if len(text) >= 2 and _WRAPPING_QUOTES.get(text[0]) == text[-1]:
+        inner = text[1:-1]
+        if text[0] not in inner and text[-1] not in inner:
+            text = inner
+    return normalize_chinese(text)

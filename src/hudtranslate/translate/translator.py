@@ -72,10 +72,11 @@ class LlamaBackend:
         self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts),
                             family=prompts.name)
 
-    def prepare(self, context: Sequence[tuple[str, str]]) -> None:
+    def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Evaluate the prompt up to the next sentence with this context, off the critical
         path (llama.cpp then reuses it)."""
-        self.engine.prefill(build_prompt("", context, glossary=self.glossary_example))
+        self.engine.prefill(build_prompt("", context, glossary=self.glossary_example,
+                                         prompts=prompts), family=prompts.name)
 
     def translate(
         self,
