@@ -143,7 +143,10 @@ _SENTENCE_COLUMNS = {
     "utterances": [("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"),
                    ("CER offline", "cer_offline")],
     "text": [("BLEU", "bleu"), ("chrF", "chrf")],
+    "text_en_zh": [("BLEU (zh tokens)", "bleu"), ("chrF (characters)", "chrf")],
 }
+_SECTION_TITLES = {"text_en_zh": "text en→zh"}
+_WORST_SHOWN = 10
 
 
 def markdown(report: Mapping[str, Any]) -> str:
@@ -180,13 +183,16 @@ def markdown(report: Mapping[str, Any]) -> str:
     columns = [(key, title, metric) for key, metrics in _SENTENCE_COLUMNS.items()
                if any(key in row for row in systems.values()) for title, metric in metrics]
     if columns:
-        header = [f"{key} {title}" for key, title, _ in columns]
+        header = [f"{_SECTION_TITLES.get(key, key)} {title}" for key, title, _ in columns]
         lines += ["## Quality on single sentences", "",
                   "| system | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
         for name, row in systems.items():
             cells = [_cell(row.get(key, {}).get(metric)) for key, _, metric in columns]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+    for name, row in systems.items():
+        if "text_en_zh" in row:
+            lines += _chinese_items(name, row["text_en_zh"])
     images = report.get("images")
     if images:
         from hudtranslate.eval.images import images_markdown
@@ -201,6 +207,18 @@ def markdown(report: Mapping[str, Any]) -> str:
             lines.append(f"| {name} {target['target']} | {_cell(target['value'])} | {met} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _chinese_items(system: str, section: Mapping[str, Any]) -> list[str]:
+    """The en→zh sentences with the lowest chrF: where to look first (all are in the JSON)."""
+    items = sorted(section.get("items", []), key=lambda item: item["chrf"])[:_WORST_SHOWN]
+    lines = [f"## English → Chinese, lowest chrF ({system}, {len(items)} of "
+             f"{section.get('sentences', 0)})", "", "| id | chrF | English | ours | reference |",
+             "|---|---:|---|---|---|"]
+    for item in items:
+        cells = [str(item["id"]), _cell(item["chrf"]), item["en"], item["zh"], item["zh_ref"]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return [*lines, ""]
 
 
 def _cell(value: Any) -> str:
