@@ -57,3 +57,29 @@ def clean_chinese(text: str) -> str:
         if text[0] not in inner and text[-1] not in inner:
             text = inner
     return normalize_chinese(text)
+
+
+_PLAIN_WORD = re.compile(r"^[\"'“‘(]*([A-Za-z]+)(?:['’][A-Za-z]+)?[\"'”’),.!?;:…]*$")
+_SENTENCE_END = (".", "!", "?", "…", ":", ";")
+MIN_AVOIDED_LETTERS = 3
+"""Shorter words (a, I, to, OK) are left alone: their tokens are pieces of everything."""
+
+
+def english_words_to_avoid(source: str) -> list[str]:
+    """Lower-case words of an English ``source`` that must not appear in its Chinese
+    translation: every plain word of three letters or more, except those written with a
+    capital inside a sentence (names, which may stay in Latin letters). A sentence's
+    first word counts in lower case ("Anyone can …" must not give "anyone可以…"). Words
+    glued to digits, dots or @ (addresses, codes, "B12") are not plain and are left
+    alone, as they must be copied. Only the first line counts (not a "(Terms: …)" list).
+    """
+    words: dict[str, None] = {}
+    starts_sentence = True
+    for chunk in source.split("\n", 1)[0].split():
+        plain = _PLAIN_WORD.match(chunk)
+        if plain and len(plain.group(1)) >= MIN_AVOIDED_LETTERS:
+            word = plain.group(1)
+            if word.islower() or (starts_sentence and word[1:].islower()):
+                words.setdefault(word.lower())
+        starts_sentence = chunk.endswith(_SENTENCE_END)
+    return list(words)
