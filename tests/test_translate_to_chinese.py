@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,12 +27,13 @@ from hudtranslate.translate.prompts import (
     chat_messages,
     examples,
 )
-from hudtranslate.translate.text import clean_chinese
+from hudtranslate.translate.text import clean_chinese, english_words_to_avoid
 from hudtranslate.translate.to_chinese import (
     chinese_token_limit,
     clean_english_speech,
     translate_to_chinese,
 )
+from hudtranslate.translate.translator import LlamaBackend
 
 HANZI = re.compile(r"[\u4e00-\u9fff]")
 NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
@@ -255,3 +257,49 @@ def test_first_line_done_skips_chinese_preamble_lines() -> None:
     assert not chinese_first_line_done("好的，以下是翻译：\n车站", source)
     assert chinese_first_line_done("好的，以下是翻译：\n车站在哪里？\n", source)
     assert not chinese_first_line_done("车站在哪里？", source)
+
+
+# --- English never copied through by the local model ----------------------------------------
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("He greeted me.", ["greeted"]),
+    ("Anyone can take part.", ["anyone", "can", "take", "part"]),
+    ("Tom is polite. Everyone likes Tom.", ["tom", "polite", "everyone", "likes"]),
+    # addresses and codes must be copied; names inside a sentence may stay in Latin
+    ("Send it to anna.lee@gmail.com at gate B12, okay?", ["send", "gate", "okay"]),
+    ("I met Sarah at Northwind.", ["met"]),
+    ("Ask Lin Xiaoyu.\n(Terms: Lin Xiaoyu = 林小雨)", ["ask"]),
+])
+def test_english_words_to_avoid(source: str, expected: list[str]) -> None:
+    assert english_words_to_avoid(source) == expected
+
+
+@dataclass
+class FakeEngine:
+    """A ``LlamaEngine`` stand-in: token ids are the texts' hashes; records the calls."""
+
+    name: str = "fake-llama"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    avoided: list[set[int]] = field(default_factory=list)
+    families: list[str] = field(default_factory=list)
+
+    def first_tokens(self, texts: Iterable[str], min_chars: int = 3) -> set[int]:
+        return {hash(text) for text in texts}
+
+    def stream(self, prompt: str, *, max_new_tokens: int, cancelled: Callable[[], bool],
+               family: str = "speech", avoid: Iterable[int] = ()) -> Iterator[str]:
+        self.avoided.append(set(avoid))
+        self.families.append(family)
+        yield "好的"
+
+
+def test_local_backend_forbids_the_source_words_only_into_chinese() -> None:
+    engine = FakeEngine()
+    backend = LlamaBackend(engine)  # type: ignore[arg-type]
+    backend.translate("He greeted me.", [], forced_prefix="", max_new_tokens=20,
+                      cancelled=lambda: False, prompts=ENGLISH_SPEECH)
+    backend.translate("他向我打招呼。", [], forced_prefix="", max_new_tokens=20,
+                      cancelled=lambda: False)
+    assert engine.avoided == [{hash("greeted"), hash(" greeted")}, set()]
+    assert engine.families == ["en-zh", "speech"]

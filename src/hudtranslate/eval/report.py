@@ -253,17 +253,24 @@ def _file_info(path: Path) -> dict[str, Any]:
 
 def git_commit(start: Path) -> str | None:
     """The commit checked out in ``start`` or a folder above it, read from ``.git`` files
-    (no git binary needed); None outside a repository."""
+    (no git binary needed; a worktree's ``.git`` file is followed); None outside a
+    repository."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        git = folder / ".git"
-        if not git.is_dir():
+        git = common = folder / ".git"
+        if not git.exists():
             continue
         try:
+            if git.is_file():  # a worktree: "gitdir: …", its refs in the common folder
+                git = Path(git.read_text(encoding="utf-8").strip().removeprefix("gitdir: "))
+                shared = git / "commondir"
+                common = (git / shared.read_text(encoding="utf-8").strip()
+                          if shared.is_file() else git)
             head = (git / "HEAD").read_text(encoding="utf-8").strip()
             if not head.startswith("ref: "):
                 return head or None
             ref = head[5:]
+            git = common
             loose = git / ref
             if loose.is_file():
                 return loose.read_text(encoding="utf-8").strip() or None
