@@ -125,7 +125,7 @@ class OpenAIChatBackend:
         on_text: Callable[[str], None] | None = None,
         prompts: PromptSet = SPEECH,
     ) -> str | None:
-        """The checked English (see the module doc); ``on_text`` is never called, as
+        """The checked translation (see the module doc); ``on_text`` is never called, as
         nothing is shown before the whole answer is checked. Raises ``BackendError`` when
         the remote fails, ``RejectedAnswerError`` when its answer cannot be used."""
         if cancelled():
