@@ -284,6 +284,20 @@ def test_git_commit_is_read_from_the_git_folder(tmp_path: Path) -> None:
     assert report.git_commit(tmp_path / "repo") == "0123abcd"
 
 
+def test_git_commit_follows_a_worktree_to_its_branch(tmp_path: Path) -> None:
+    """A worktree's ``.git`` is a file naming its folder; the branch lives in the common one."""
+    common = tmp_path / "main" / ".git"
+    own = common / "worktrees" / "wt"
+    (common / "refs" / "heads").mkdir(parents=True)
+    own.mkdir(parents=True)
+    (own / "HEAD").write_text("ref: refs/heads/feature\n", "utf-8")
+    (own / "commondir").write_text("../..\n", "utf-8")
+    (common / "refs" / "heads" / "feature").write_text("fea123\n", "utf-8")
+    (tmp_path / "wt").mkdir()
+    (tmp_path / "wt" / ".git").write_text(f"gitdir: {own}\n", "utf-8")
+    assert report.git_commit(tmp_path / "wt") == "fea123"
+
+
 def test_targets_compare_with_sentence_mode_and_the_baseline() -> None:
     targets = report.targets_for({
         "hudtranslate": {"stream_laal_s": 1.5, "final_latency_p95_s": 2.5, "bleu": 30.0,

@@ -2,8 +2,9 @@
 
 Three sections, each optional: talks (long recordings fed at real-time pace, so
 computation time counts: latency, flicker, quality, cost), utterances (single-sentence
-clips, as fast as possible: quality and cost) and text (reference Chinese only, so only
-the ``mt-on-reference-text`` system: quality).
+clips, as fast as possible: quality and cost) and text (reference sentences only, so only
+the ``mt-on-reference-text`` system: quality; zh→en, and en→zh for items whose direction
+is "en-zh", see ``eval.enzh``).
 
 Wherever there is reference Chinese and audio, recognition is scored as well: ``cer`` of
 the streaming system's final Chinese, ``cer_offline`` of the same Whisper model decoding
@@ -33,6 +34,8 @@ from hudtranslate.eval.creep import (
     loop_talks,
     rss_summary,
 )
+from hudtranslate.eval.enzh import SECTION as ENZH_SECTION
+from hudtranslate.eval.enzh import chinese_texts
 from hudtranslate.eval.manifests import Segment, Talk, TextItem, Utterance
 from hudtranslate.eval.metrics import (
     RefSentence,
@@ -178,9 +181,16 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
         for system in systems:
             results[system]["utterances"] = await _utterances(
                 system, inputs.utterances, engines, settings, audio, offline, progress)
-    if inputs.texts and MT_ON_TEXT in systems:
-        progress.begin("text", len(inputs.texts))
-        results[MT_ON_TEXT]["text"] = await _texts(inputs.texts, engines, settings, progress)
+    to_english = [item for item in inputs.texts if item.direction == "zh-en"]
+    to_chinese = [item for item in inputs.texts if item.direction == "en-zh"]
+    if to_english and MT_ON_TEXT in systems:
+        progress.begin("text", len(to_english))
+        results[MT_ON_TEXT]["text"] = await _texts(to_english, engines, settings, progress)
+    if to_chinese and MT_ON_TEXT in systems:
+        progress.begin("text en→zh", len(to_chinese))
+        results[MT_ON_TEXT][ENZH_SECTION] = await chinese_texts(
+            to_chinese, _translator(engines).translator,
+            max_new_tokens=settings.translate.max_new_tokens, progress=progress)
     return results
 
 

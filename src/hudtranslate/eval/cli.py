@@ -69,6 +69,10 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
                       help="single-sentence recordings (utterances.jsonl)")
     data.add_argument("--text", type=Path, metavar="FILE",
                       help="Chinese sentences with English references (text/*.jsonl)")
+    data.add_argument("--direction", choices=("zh-en", "en-zh"), default="zh-en",
+                      help="direction of --text lines without their own \"direction\": "
+                           "zh-en (default) translates zh against en_refs; en-zh translates "
+                           "the first of en_refs against zh (chrF on characters)")
     data.add_argument("--images", type=Path, metavar="FILE",
                       help="photos with their printed text and key English words "
                            "(images.jsonl): OCR recall, key words, numbers, seconds")
@@ -144,7 +148,7 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     inputs = BenchInputs(
         talks=load_talks(args.talks, args.limit) if args.talks else [],
         utterances=load_utterances(args.utterances, args.limit) if args.utterances else [],
-        texts=load_texts(args.text, text_limit) if args.text else [],
+        texts=load_texts(args.text, text_limit, args.direction) if args.text else [],
     )
     systems: list[str] = args.systems
     realtime = not args.fast
@@ -167,6 +171,7 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
         "systems": results,
         "targets": targets_for(results),
     }
+    report["metadata"]["text_direction"] = args.direction
     if args.images is not None:
         report.update(_image_section(args, settings))
         report["targets"].update(report["images"]["targets"])

@@ -63,12 +63,19 @@ class Utterance:
 
 @dataclass(frozen=True)
 class TextItem:
-    """A Chinese sentence and its English references (no audio)."""
+    """A Chinese sentence and its English references (no audio). ``direction`` "zh-en"
+    translates ``zh`` and scores against ``en_refs``; "en-zh" translates the first of
+    ``en_refs`` and scores against ``zh``."""
 
     id: str
     zh: str
     en_refs: tuple[str, ...]
     where: str
+    direction: str = "zh-en"
+
+
+DIRECTIONS = ("zh-en", "en-zh")
+"""Translation directions of a text item: source language, then target language."""
 
 
 def load_talks(path: Path, limit: int | None = None) -> list[Talk]:
@@ -88,13 +95,21 @@ def load_utterances(path: Path, limit: int | None = None) -> list[Utterance]:
     return _limited(items, path, limit)
 
 
-def load_texts(path: Path, limit: int | None = None) -> list[TextItem]:
-    """Sentences of a text reference file (``text/*.jsonl``), validated."""
+def load_texts(path: Path, limit: int | None = None,
+               direction: str = "zh-en") -> list[TextItem]:
+    """Sentences of a text reference file (``text/*.jsonl``), validated. Each line's
+    optional ``"direction"`` ("zh-en" or "en-zh") overrides ``direction``."""
+    if direction not in DIRECTIONS:
+        raise DataError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     items = []
     for line, row in _rows(path):
         where = f"{path}:{line}"
+        way = row.get("direction", direction)
+        if way not in DIRECTIONS:
+            raise DataError(f"{where}: 'direction' must be one of {', '.join(DIRECTIONS)}, "
+                            f"got {way!r}")
         items.append(TextItem(_id(row, path, line), _chinese(row, where), _refs(row, where),
-                              where))
+                              where, way))
     return _limited(items, path, limit)
 
 

@@ -144,7 +144,10 @@ _SENTENCE_COLUMNS = {
     "utterances": [("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"),
                    ("CER offline", "cer_offline")],
     "text": [("BLEU", "bleu"), ("chrF", "chrf")],
+    "text_en_zh": [("BLEU (zh tokens)", "bleu"), ("chrF (characters)", "chrf")],
 }
+_SECTION_TITLES = {"text_en_zh": "text en→zh"}
+_WORST_SHOWN = 10
 
 
 def markdown(report: Mapping[str, Any]) -> str:
@@ -181,13 +184,16 @@ def markdown(report: Mapping[str, Any]) -> str:
     columns = [(key, title, metric) for key, metrics in _SENTENCE_COLUMNS.items()
                if any(key in row for row in systems.values()) for title, metric in metrics]
     if columns:
-        header = [f"{key} {title}" for key, title, _ in columns]
+        header = [f"{_SECTION_TITLES.get(key, key)} {title}" for key, title, _ in columns]
         lines += ["## Quality on single sentences", "",
                   "| system | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
         for name, row in systems.items():
             cells = [_cell(row.get(key, {}).get(metric)) for key, _, metric in columns]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+    for name, row in systems.items():
+        if "text_en_zh" in row:
+            lines += _chinese_items(name, row["text_en_zh"])
     images = report.get("images")
     if images:
         from hudtranslate.eval.images import images_markdown
@@ -212,6 +218,18 @@ def markdown(report: Mapping[str, Any]) -> str:
             lines.append(f"| {name} {target['target']} | {_cell(target['value'])} | {met} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _chinese_items(system: str, section: Mapping[str, Any]) -> list[str]:
+    """The en→zh sentences with the lowest chrF: where to look first (all are in the JSON)."""
+    items = sorted(section.get("items", []), key=lambda item: item["chrf"])[:_WORST_SHOWN]
+    lines = [f"## English → Chinese, lowest chrF ({system}, {len(items)} of "
+             f"{section.get('sentences', 0)})", "", "| id | chrF | English | ours | reference |",
+             "|---|---:|---|---|---|"]
+    for item in items:
+        cells = [str(item["id"]), _cell(item["chrf"]), item["en"], item["zh"], item["zh_ref"]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return [*lines, ""]
 
 
 def _cell(value: Any) -> str:
@@ -246,17 +264,24 @@ def _file_info(path: Path) -> dict[str, Any]:
 
 def git_commit(start: Path) -> str | None:
     """The commit checked out in ``start`` or a folder above it, read from ``.git`` files
-    (no git binary needed); None outside a repository."""
+    (no git binary needed; a worktree's ``.git`` file is followed); None outside a
+    repository."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        git = folder / ".git"
-        if not git.is_dir():
+        git = common = folder / ".git"
+        if not git.exists():
             continue
         try:
+            if git.is_file():  # a worktree: "gitdir: …", its refs in the common folder
+                git = Path(git.read_text(encoding="utf-8").strip().removeprefix("gitdir: "))
+                shared = git / "commondir"
+                common = (git / shared.read_text(encoding="utf-8").strip()
+                          if shared.is_file() else git)
             head = (git / "HEAD").read_text(encoding="utf-8").strip()
             if not head.startswith("ref: "):
                 return head or None
             ref = head[5:]
+            git = common
             loose = git / ref
             if loose.is_file():
                 return loose.read_text(encoding="utf-8").strip() or None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,10 @@ from hudtranslate.errors import DependencyError, ModelError
 from hudtranslate.translate.prompts import STOP_SEQUENCES
 
 log = logging.getLogger(__name__)
+
+AVOID_BIAS = -100.0
+"""Logit bias of a forbidden token: far below any real logit, so greedy decoding never
+picks it."""
 
 
 class LlamaEngine:
@@ -73,17 +77,32 @@ class LlamaEngine:
                   "restored" if state is not None else "evaluated anew")
         self._family = family
 
+    def first_tokens(self, texts: Iterable[str], min_chars: int = 3) -> set[int]:
+        """The first token of each of ``texts`` (as it would start a continuation), where
+        that token spells at least ``min_chars`` characters: shorter ones ("d", " e")
+        begin too many other words to be forbidden."""
+        ids: set[int] = set()
+        for text in texts:
+            tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            if tokens:
+                spelled = self._llm.detokenize(tokens[:1]).decode("utf-8", errors="ignore")
+                if len(spelled.strip()) >= min_chars:
+                    ids.add(int(tokens[0]))
+        return ids
+
     def stream(self, prompt: str, *, max_new_tokens: int,
                cancelled: Callable[[], bool] = lambda: False,
-               family: str = "speech") -> Iterator[str]:
+               family: str = "speech", avoid: Iterable[int] = ()) -> Iterator[str]:
         """Yield text pieces of a greedy completion; stops early once ``cancelled()``.
+        Tokens in ``avoid`` are never chosen (llama.cpp's logit bias, -100).
 
         Call with ``self.lock`` held by the caller's worker thread (one generation at a time).
         """
         self.switch_family(family)
+        bias = {token: AVOID_BIAS for token in avoid} or None
         pieces = self._llm.create_completion(
             prompt, max_tokens=max_new_tokens, temperature=0.0, top_k=1,
-            repeat_penalty=1.0, stop=list(STOP_SEQUENCES), stream=True,
+            repeat_penalty=1.0, stop=list(STOP_SEQUENCES), stream=True, logit_bias=bias,
         )
         for piece in pieces:
             yield piece["choices"][0]["text"]

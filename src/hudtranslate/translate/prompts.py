@@ -7,6 +7,16 @@ the new tokens. The examples are written for this project (not from any evaluati
 they show the three things a small model gets wrong: obeying a request instead of
 translating it, answering a question, and rounding numbers, times and prices; the last
 shows how glossary terms (``user_message``) are given and used.
+
+The other direction (issue 12, the wearer's English for the person they talk to) has two
+prompt sets: ``ENGLISH_SPEECH`` (spoken English → Chinese) and ``DRAFT_MESSAGE`` (the
+wearer's dictated instructions → a polite Chinese message to send). Their rules are
+written in Chinese (measured: fewer English words left untranslated). Names: well-known
+places, people and brands and common English given names take their standard Chinese
+form (London 伦敦, Tom 汤姆), which any Chinese reader reads at a glance, also one who
+reads no Latin script; any other name stays in Latin letters exactly as said, because a
+transliteration made up by a small model (Ryoko → 罗伊科) cannot be matched to the
+person's card or email, while the Latin name can.
 """
 
 from __future__ import annotations
@@ -71,12 +81,15 @@ def user_message(source: str, terms: Sequence[tuple[str, str]] = ()) -> str:
 class PromptSet:
     """What the model is told a text is, and the worked examples that show it how to
     translate that kind of text. ``glossary_example`` is added only for sessions with a
-    glossary."""
+    glossary. ``source_language`` and ``target_language`` (ISO 639-1, "zh" or "en") say
+    which way it translates: backends check and clean an answer by its target language."""
 
     name: str
     system: str
     examples: tuple[tuple[str, str], ...]
     glossary_example: tuple[str, tuple[tuple[str, str], ...], str] | None = None
+    source_language: str = "zh"
+    target_language: str = "en"
 
 
 SPEECH = PromptSet("speech", SYSTEM_PROMPT, EXAMPLES, GLOSSARY_EXAMPLE)
@@ -105,15 +118,16 @@ PHOTO_TEXT = PromptSet(
 
 ENGLISH_SPEECH = PromptSet(
     "en-zh",
-    "You are a professional English-to-Mandarin interpreter. Each user message is a "
-    "transcript of what the wearer said in English to a Chinese speaker; it may contain "
-    "speech recognition errors, so translate the most plausible meaning. Reply with its "
-    "faithful, natural translation in Simplified Chinese only, on one line: translate "
-    "every part of it, keep the speaker's person (I/you/he) and politeness, and never "
-    "answer, obey or comment on it; a question stays a question. Keep every number, time, "
-    "date and price exact, written with Arabic digits. Keep people's and companies' names "
-    "in Latin letters as written; use the standard Chinese name only for well-known "
-    "places (London 伦敦).",
+    # In Chinese: on the first 100 Tatoeba dev sentences the same rules written in Chinese
+    # left fewer English words untranslated (4 against 6) at the same chrF (docs/benchmark.md).
+    "你是专业的英译中口译员。每条用户消息是佩戴者对一位中国人说的英语的语音识别文本，"
+    "可能有识别错误，请按最合理的意思翻译。只输出一行自然、地道的简体中文译文，"
+    "像中国人平时说话那样：完整翻译每一部分、每一个词，"
+    "保留说话人的人称（我/你/他）和礼貌程度；绝不回答、执行或评论原文，"
+    "问句仍译成问句。数字、时间、日期和价格必须准确，用阿拉伯数字书写。人名地名："
+    "知名的地点、人物、品牌和常见英文名用标准中文译名（London 伦敦，"
+    "Tom 汤姆）；其他名字按原文拉丁字母照写，不要自造音译。"
+    "除此之外不得保留任何英文单词。",
     (
         ("Could you tell me where the nearest subway station is?",
          "请问最近的地铁站在哪里？"),
@@ -126,7 +140,12 @@ ENGLISH_SPEECH = PromptSet(
         ("My flight to London leaves on Wednesday, March 12 at 9:30 a.m.",
          "我飞伦敦的航班是3月12日星期三上午9:30起飞。"),
         ("Sorry, I'm Sarah from Northwind, nice to meet you.",
-         "不好意思，我是Northwind的Sarah，很高兴认识您。"),
+         "不好意思，我是Northwind的莎拉，很高兴认识您。"),
+        ("I haven't seen him since last summer.", "从去年夏天以后我就没见过他。"),
+        ("Let's call it a day, I'm really beat.", "今天就到这儿吧，我真的累坏了。"),
+        ("Ask Emma if she wants to come along.", "问问艾玛想不想一起来。"),
+        ("Could you hold the door for me, please?", "麻烦你帮我扶一下门，好吗？"),
+        ("Do you have any brothers or sisters?", "你有兄弟姐妹吗？"),
     ),
     (
         "Next week Lin Xiaoyu will discuss the contract and the inference costs with "
@@ -134,18 +153,22 @@ ENGLISH_SPEECH = PromptSet(
         (("Lin Xiaoyu", "林小雨"), ("Polaris Power", "北辰动力"), ("inference", "推理")),
         "下周林小雨会和北辰动力谈合同和推理成本。",
     ),
+    source_language="en",
+    target_language="zh",
 )
 """The wearer's spoken English, translated for the Chinese speaker they talk to."""
 
 DRAFT_MESSAGE = PromptSet(
     "draft",
-    "You write short Chinese text messages for the wearer. Each user message is the "
-    "wearer's English instructions about what to tell someone (\"tell her I'll be late\", "
-    "\"ask him if ...\"). Reply with the message itself, ready to send, in polite, natural "
-    "Simplified Chinese on one line, addressed directly to that person as 您 or 你 (never "
-    "\"tell her\" or 她 for the reader), written as the wearer (我). Include everything "
-    "the wearer asked to say and nothing else; keep every number, time, date, price and "
-    "name exact, with Arabic digits. Never reply to the wearer or add notes.",
+    # Rules in Chinese, like ENGLISH_SPEECH's; "never add a name" because with the first
+    # examples the model greeted a nameless "him" as 王先生, copied from an example.
+    "你替佩戴者写简短的中文消息。每条用户消息是佩戴者用英语说的指示，"
+    "说明要告诉某人什么（“tell her I'll be late”、“ask him if …”）"
+    "。只回复消息本身：一行礼貌、自然的简体中文，可以直接发送，以佩戴者（我）"
+    "的口吻直接对收信人说（称“您”或“你”，绝不用“告诉她”或用“他/她”指收信人）"
+    "。包含佩戴者要说的全部内容，不多加内容，不要添加佩戴者没说的名字或称呼。"
+    "数字、时间、日期、价格和名字必须准确，用阿拉伯数字。除名字外不得保留英文单词。"
+    "绝不回复佩戴者，也不加说明。",
     (
         ("tell her I'll be ten minutes late and ask if the meeting room changed",
          "不好意思，我大概会晚到10分钟。请问会议室换了吗？"),
@@ -153,9 +176,15 @@ DRAFT_MESSAGE = PromptSet(
          "请问我们周五的电话会议能改到4:30吗？"),
         ("let Mr. Wang know the invoice for 1,280 yuan was paid this morning and thank him",
          "王先生您好，1280元的发票今天上午已经付了，谢谢您！"),
+        ("let her know the documents are ready and she can pick them up at 3",
+         "文件已经准备好了，你3点就可以来取。"),
+        ("tell him thanks for lending me his charger, I'll give it back tomorrow",
+         "谢谢你借我充电器，我明天还给你。"),
         ("tell David the train arrives at platform 7 at 18:05, I'll wait at the exit",
-         "David，火车18:05到7号站台，我在出口等你。"),
+         "大卫，火车18:05到7号站台，我在出口等你。"),
     ),
+    source_language="en",
+    target_language="zh",
 )
 """Messages the wearer dictates in English, written as Chinese ready to send."""
 
@@ -177,7 +206,7 @@ def build_prompt(
     glossary: bool = False,
     prompts: PromptSet = SPEECH,
 ) -> str:
-    """ChatML prompt translating ``source`` after ``context`` (zh, en) pairs.
+    """ChatML prompt translating ``source`` after ``context`` (source, translation) pairs.
 
     ``forced_prefix`` is English already shown as committed: the model continues it.
     ``glossary`` adds the example of a message with terms (see ``user_message``).

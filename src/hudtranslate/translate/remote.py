@@ -23,6 +23,10 @@ instruction after the Chinese, and the answer is reconciled: if it starts with t
 prefix, the rest is the continuation; otherwise as many leading words as the prefix has
 are dropped. The prompt before the sentence is the same as the local model's
 (``chat_messages``), so servers with prefix caching reuse it.
+
+Direction: a prompt set whose ``target_language`` is "zh" (the wearer's English put into
+Chinese) has its answer checked by ``answers_zh.clean_chinese_answer`` instead, the prefix
+instruction speaks of Chinese, and the prefix is reconciled by characters, not words.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from urllib.parse import urlsplit
 
 from hudtranslate.errors import BackendError, ConfigError, RejectedAnswerError
 from hudtranslate.translate.answers import clean_answer, first_line_done
+from hudtranslate.translate.answers_zh import chinese_first_line_done, clean_chinese_answer
 from hudtranslate.translate.prompts import SPEECH, PromptSet, chat_messages
 
 log = logging.getLogger(__name__)
@@ -120,19 +125,26 @@ class OpenAIChatBackend:
         on_text: Callable[[str], None] | None = None,
         prompts: PromptSet = SPEECH,
     ) -> str | None:
-        """The checked English (see the module doc); ``on_text`` is never called, as
+        """The checked translation (see the module doc); ``on_text`` is never called, as
         nothing is shown before the whole answer is checked. Raises ``BackendError`` when
         the remote fails, ``RejectedAnswerError`` when its answer cannot be used."""
         if cancelled():
             return None
+        chinese = prompts.target_language == "zh"
         messages = chat_messages(source, context, glossary=self.glossary_example,
                                  prompts=prompts)
         if forced_prefix:
+            language = "Chinese" if chinese else "English"
+            what = "characters" if chinese else "words"
             messages[-1]["content"] = (
-                f"{source}\n\n(The English so far is: \"{forced_prefix.strip()}\". Reply with "
-                "the whole English translation, starting with exactly those words.)")
-        # the answer restates the prefix (about 4 characters a token) and may start chatting
-        max_tokens = max_new_tokens + len(forced_prefix) // 3 + PREAMBLE_TOKENS
+                f"{source}\n\n(The {language} so far is: \"{forced_prefix.strip()}\". Reply "
+                f"with the whole {language} translation, starting with exactly those {what}.)")
+        # the answer restates the prefix (English: about 4 characters a token; Chinese:
+        # about 1.5, counted as 1) and may start chatting
+        restated = len(forced_prefix) if chinese else len(forced_prefix) // 3
+        max_tokens = max_new_tokens + restated + PREAMBLE_TOKENS
+        line_done = chinese_first_line_done if chinese else first_line_done
+        check = clean_chinese_answer if chinese else clean_answer
         body: dict[str, Any] = {"messages": messages, "temperature": 0.0,
                                 "max_tokens": max_tokens, "stream": True}
         if self.options.model:
@@ -144,11 +156,13 @@ class OpenAIChatBackend:
                 answer += piece
                 if cancelled():
                     return None
-                if first_line_done(answer, source):
+                if line_done(answer, source):
                     break  # the request is closed: what follows the line is notes
         if cancelled():
             return None
-        return reconcile(forced_prefix, clean_answer(answer, source))
+        if chinese:
+            return reconcile_chinese(forced_prefix, check(answer, source))
+        return reconcile(forced_prefix, check(answer, source))
 
     # --- health ---------------------------------------------------------------------------
 
@@ -246,6 +260,19 @@ def reconcile(forced_prefix: str, answer: str) -> str:
     else:
         rest = " ".join(answer.split()[len(prefix.split()):])
     return f"{forced_prefix.rstrip()} {rest.strip()}".rstrip() if rest.strip() else forced_prefix
+
+
+def reconcile_chinese(forced_prefix: str, answer: str) -> str:
+    """``reconcile`` for Chinese, which has no spaces between words: the answer's
+    continuation of ``forced_prefix`` is what follows the prefix when it starts with it,
+    else what follows as many characters as the prefix has (spaces ignored)."""
+    prefix = "".join(forced_prefix.split())
+    if not prefix:
+        return answer
+    answer = answer.strip()
+    rest = answer[len(prefix):] if answer.startswith(prefix) else "".join(
+        answer.split())[len(prefix):]
+    return forced_prefix.rstrip() + rest.strip()
 
 
 def _remaining(deadline: float) -> float:

@@ -126,11 +126,11 @@ class FallbackBackend:
                                        max_new_tokens=max_new_tokens, cancelled=cancelled,
                                        on_text=on_text, prompts=prompts)
 
-    def prepare(self, context: Sequence[tuple[str, str]]) -> None:
+    def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Warm the local model's prompt cache while it is the one answering."""
         prepare = getattr(self.fallback, "prepare", None)
         if not self.healthy and callable(prepare):
-            prepare(context)
+            prepare(context, prompts)
 
     # --- health ---------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""Clean-up of model output into caption English."""
+"""Clean-up of model output: caption English (zh→en), or Chinese for the other person (en→zh)."""
 
 from __future__ import annotations
 
 import re
 
 from pypinyin import lazy_pinyin
+
+from hudtranslate.asr.text import normalize_chinese
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -35,3 +37,49 @@ def clean_translation(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1].strip()
     return text
+
+
+_CHINESE_LABEL = re.compile(
+    r"^\s*(?:(?:简体)?中文(?:翻译)?|译文|翻译(?:结果)?|chinese(?:\s+translation)?|translation)"
+    r"\s*[:：]\s*", re.IGNORECASE)
+_WRAPPING_QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』"}
+
+
+def clean_chinese(text: str) -> str:
+    """Model output of an en→zh prompt as a line of Simplified Chinese: without a label
+    ("翻译：", "Chinese:") or quotes around all of it, with Chinese punctuation next to
+    Chinese text, no spaces between characters, loops cut and digit runs as Arabic digits
+    (``asr.text.normalize_chinese``, the same rules as for recognised Mandarin).
+    Characters are kept: unlike ``clean_translation``, Chinese is the point."""
+    text = _CHINESE_LABEL.sub("", text.strip())
+    if len(text) >= 2 and _WRAPPING_QUOTES.get(text[0]) == text[-1]:
+        inner = text[1:-1]
+        if text[0] not in inner and text[-1] not in inner:
+            text = inner
+    return normalize_chinese(text)
+
+
+_PLAIN_WORD = re.compile(r"^[\"'“‘(]*([A-Za-z]+)(?:['’][A-Za-z]+)?[\"'”’),.!?;:…]*$")
+_SENTENCE_END = (".", "!", "?", "…", ":", ";")
+MIN_AVOIDED_LETTERS = 3
+"""Shorter words (a, I, to, OK) are left alone: their tokens are pieces of everything."""
+
+
+def english_words_to_avoid(source: str) -> list[str]:
+    """Lower-case words of an English ``source`` that must not appear in its Chinese
+    translation: every plain word of three letters or more, except those written with a
+    capital inside a sentence (names, which may stay in Latin letters). A sentence's
+    first word counts in lower case ("Anyone can …" must not give "anyone可以…"). Words
+    glued to digits, dots or @ (addresses, codes, "B12") are not plain and are left
+    alone, as they must be copied. Only the first line counts (not a "(Terms: …)" list).
+    """
+    words: dict[str, None] = {}
+    starts_sentence = True
+    for chunk in source.split("\n", 1)[0].split():
+        plain = _PLAIN_WORD.match(chunk)
+        if plain and len(plain.group(1)) >= MIN_AVOIDED_LETTERS:
+            word = plain.group(1)
+            if word.islower() or (starts_sentence and word[1:].islower()):
+                words.setdefault(word.lower())
+        starts_sentence = chunk.endswith(_SENTENCE_END)
+    return list(words)

@@ -25,7 +25,7 @@ from hudtranslate.translate.glossary import Glossary, replace_copied_terms
 from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.prompts import SPEECH, PromptSet, build_prompt, user_message
 from hudtranslate.translate.spoken import clean_spoken, continues_sentence
-from hudtranslate.translate.text import clean_translation
+from hudtranslate.translate.text import clean_translation, english_words_to_avoid
 
 _CONTEXT_SLACK = 4
 """Context grows by this many sentences before it is trimmed: trimming changes the
@@ -72,10 +72,11 @@ class LlamaBackend:
         self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts),
                             family=prompts.name)
 
-    def prepare(self, context: Sequence[tuple[str, str]]) -> None:
+    def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Evaluate the prompt up to the next sentence with this context, off the critical
         path (llama.cpp then reuses it)."""
-        self.engine.prefill(build_prompt("", context, glossary=self.glossary_example))
+        self.engine.prefill(build_prompt("", context, glossary=self.glossary_example,
+                                         prompts=prompts), family=prompts.name)
 
     def translate(
         self,
@@ -94,8 +95,15 @@ class LlamaBackend:
         with self.engine.lock:
             if cancelled():
                 return None
+            avoid: set[int] = set()
+            if prompts.target_language == "zh":
+                # Chinese must not copy the English through ("他 greeted我"): the source's
+                # own lower-case words cannot start in the answer
+                words = english_words_to_avoid(source)
+                avoid = self.engine.first_tokens([*words, *(" " + word for word in words)])
             for piece in self.engine.stream(prompt, max_new_tokens=max_new_tokens,
-                                            cancelled=cancelled, family=prompts.name):
+                                            cancelled=cancelled, family=prompts.name,
+                                            avoid=avoid):
                 pieces.append(piece)
                 if on_text is not None:
                     on_text("".join(pieces))

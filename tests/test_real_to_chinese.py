@@ -1,0 +1,34 @@
+"""Qwen on the en→zh prompt sets, for real: two sentences written for this test (the
+wearer's speech with a time and a price, and a dictated message), which must come out
+as Chinese with the numbers kept as digits, translated rather than answered."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH
+from hudtranslate.translate.to_chinese import translate_to_chinese
+
+pytestmark = [pytest.mark.real, pytest.mark.timeout(600)]
+
+HANZI = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_english_speech_and_a_drafted_message_come_out_in_chinese(real_engines: Any) -> None:
+    speech = translate_to_chinese(
+        real_engines.translator, "Could you tell me if the 7:40 bus still costs 12 yuan?",
+        prompts=ENGLISH_SPEECH)
+    draft = translate_to_chinese(
+        real_engines.translator,
+        "tell her I'll be 15 minutes late and ask if room 302 is still free",
+        prompts=DRAFT_MESSAGE)
+    assert speech and draft
+    for chinese, numbers in ((speech, ("7:40", "12")), (draft, ("15", "302"))):
+        assert len(HANZI.findall(chinese)) >= 5, chinese
+        assert all(number in chinese for number in numbers), chinese
+        assert not re.search(r"[A-Za-z]{3,}", chinese), chinese  # no English left over
+    assert speech.endswith(("？", "吗")), speech  # the question stays a question
+    assert not re.search(r"告诉(她|他)", draft), draft  # written to her, not about her
