@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from hudtranslate.audio import (
     file_chunks,
@@ -19,10 +20,11 @@ from hudtranslate.audio import (
     read_audio_file,
 )
 from hudtranslate.captions import TerminalCaptions, make_frame_sink
+from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
 from hudtranslate.errors import AudioError, ConfigError
-from hudtranslate.events import AudioChunk, StreamEnd, Translation
+from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
 from hudtranslate.transcripts import TranscriptWriter, read_transcript, write_exports
@@ -62,16 +64,24 @@ class _CaptionSink:
 
 
 class _ProgressSink:
-    """A progress bar over the file when it is read faster than real time."""
+    """A progress bar over the file when it is read faster than real time. Each final
+    sentence is printed; from the wearer's first English on (a conversation), with its
+    direction ("ZH→EN", "EN→ZH")."""
 
     def __init__(self, progress: Progress, task: object, console: Console) -> None:
         self._progress, self._task, self._console = progress, task, console
+        self._labels = False
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, Transcript):
+            self._labels = self._labels or event.language != "zh"
+        if isinstance(event, Translation):
+            self._labels = self._labels or event.source_language != "zh"
         if isinstance(event, Translation) and event.final:
             self._progress.update(self._task, completed=event.end_s)  # type: ignore[arg-type]
-            self._console.print(f"[green]{event.committed}[/]  [dim]{event.source}[/]",
-                                highlight=False)
+            label = f"{direction_label(event)}  " if self._labels else ""
+            self._console.print(Text.assemble(label, (event.committed, "green"), "  ",
+                                              (event.source, "dim")))
         elif isinstance(event, StreamEnd):
             self._progress.update(self._task, completed=event.duration_s)  # type: ignore[arg-type]
 
