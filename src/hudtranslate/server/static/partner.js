@@ -195,8 +195,8 @@
       const handler = handlers[msg.type];
       if (handler) handler(msg);  // unknown types (display, scene, …): ignore
     };
-    socket.onclose = () => {
-      setStatus("disconnected — retrying", "error");
+    socket.onclose = () => {  // a wearer's session closes its viewers when it ends
+      if (!ended) setStatus("disconnected — retrying", "error");
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
     };
