@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 from tests.conftest import needs_chromium
+from tests.test_web_hud import assert_page_shows_frame, open_page
 
 from hudtranslate.captions import PacingOptions, get_profile
 from hudtranslate.config import Settings
 from hudtranslate.events import Transcript, Translation
 from hudtranslate.pipeline import Engines
-from hudtranslate.server import CaptionBroadcaster, HudServer, SessionManager
+from hudtranslate.server import CaptionBroadcaster, HudServer, SessionManager, View
 from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad
 
 pytest.importorskip("playwright.async_api")
@@ -187,5 +188,27 @@ async def test_partner_page_follows_a_wearer_session(browser: Any, tmp_path: Any
         await page.evaluate("window.wearer.send(JSON.stringify({type: 'end'}))")
         await watcher.wait_for_function(
             "document.querySelector('#status').textContent.startsWith('结束')")
+    finally:
+        await server.stop()
+
+
+async def test_the_wearers_hud_page_keeps_to_english_in_a_conversation(browser: Any) -> None:
+    """The same conversation on the HUD page: the other person's English, one dim echo
+    row of the wearer's words, the frame's exact pixels, and no Chinese of the wearer's."""
+    broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced())
+    server = HudServer(broadcaster, "127.0.0.1", 0)
+    url = await server.start()
+    try:
+        page = await open_page(browser, url)
+        await feed(broadcaster, [*partner_said(0, "你什么时候到？", "When will you arrive?", 0.0),
+                                 *wearer_final(1, SAID_EN, SAID_ZH, 2.0)])
+        await page.wait_for_function("document.querySelector('#hud-english').textContent"
+                                     ".includes('›')")
+        await assert_page_shows_frame(page, broadcaster, View("rokid"))
+        rows = await page.eval_on_selector_all("#hud-english div",
+                                               "rows => rows.map(r => r.textContent)")
+        assert rows[0] == "When will you arrive?" and rows[-1].startswith("› I'm stuck")
+        assert await page.evaluate("window.hudFinals") == ["When will you arrive?"]
+        assert "堵车" not in await text(page, "body")
     finally:
         await server.stop()
