@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hudtranslate.config import Settings
+from hudtranslate.errors import ConfigError
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.pipeline import Engines, Event, run_pipeline
 from hudtranslate.stages import merge_drafts
@@ -159,7 +160,8 @@ async def test_drafts_are_translated_and_tapped_next_to_the_speech() -> None:
     drafts: asyncio.Queue[Transcript | None] = asyncio.Queue()
     drafts.put_nowait(draft("tell her I'll be ten minutes late"))
     drafts.put_nowait(None)
-    result = await run_pipeline(chunks_of(audio), engine, Settings.load(env={}), [sink],
+    converse = Settings.load(env={}, overrides={"conversation.mode": "converse"})
+    result = await run_pipeline(chunks_of(audio), engine, converse, [sink],
                                 drafts=queued(drafts))
     typed = [e for e in sink.events if isinstance(e, Transcript) and e.draft]
     assert len(typed) == 1 and typed[0].language == "en" and typed[0] in result.transcripts
@@ -168,7 +170,16 @@ async def test_drafts_are_translated_and_tapped_next_to_the_speech() -> None:
     assert spoken_ids and typed[0].utterance_id not in spoken_ids
     finals = {t.utterance_id: t for t in result.translations}
     assert set(finals) == spoken_ids | {typed[0].utterance_id}
-    assert finals[typed[0].utterance_id].source == "tell her I'll be ten minutes late"
+    reply = finals[typed[0].utterance_id]
+    assert reply.source == "tell her I'll be ten minutes late"
+    assert (reply.source_language, reply.target_language, reply.draft) == ("en", "zh", True)
+    assert all(finals[uid].source_language == "zh" for uid in spoken_ids)
     assert isinstance(engine.translator, FakeBackend)
     assert any("ten minutes late" in call for call in engine.translator.calls)
     assert isinstance(sink.events[-1], StreamEnd) and sink.closed
+
+
+async def test_drafts_need_converse_mode() -> None:
+    with pytest.raises(ConfigError, match="converse"):
+        await run_pipeline(chunks_of(tone_and_silence([(0.5, False)])), engines(["好"]),
+                           Settings.load(env={}), drafts=aiter_of([draft("hi")]))

@@ -23,8 +23,10 @@ from tests.test_server_sessions import (
 
 from hudtranslate.audio import float32_to_pcm16le
 from hudtranslate.captions import PacingOptions, get_profile, load_font
+from hudtranslate.config import Settings
 from hudtranslate.events import SAMPLE_RATE_HZ, StreamEnd, Transcript, Translation
 from hudtranslate.server import CaptionBroadcaster, View, create_app, protocol
+from hudtranslate.testing import fake_english
 from hudtranslate.transcripts.sessions import SessionStore
 
 pytestmark = pytest.mark.timeout(60)
@@ -101,8 +103,26 @@ async def test_partner_page_and_font_are_served_with_the_token_rules() -> None:
         await socket.close()
 
 
-async def test_a_typed_draft_is_translated_and_stored(tmp_path: Path) -> None:
+CONVERSE = Settings.load(env={}, overrides={"conversation.mode": "converse"})
+
+
+async def test_drafts_are_refused_by_a_server_that_only_listens(tmp_path: Path) -> None:
     client, _ = await make_client(tmp_path)
+    try:
+        socket = await client.ws_connect("/ws/audio")
+        await socket.send_json(START)
+        assert (await receive_json(socket))["type"] == "session"
+        await socket.send_json({"type": "draft", "text": DRAFT})
+        error = await receive_json(socket)
+        assert error["code"] == "bad_message" and "--mode converse" in error["message"]
+        await socket.send_json({"type": "end"})
+        assert (await until("end", socket))["type"] == "end"
+    finally:
+        await client.close()
+
+
+async def test_a_typed_draft_is_translated_and_stored(tmp_path: Path) -> None:
+    client, _ = await make_client(tmp_path, settings=CONVERSE)
     try:
         socket = await client.ws_connect("/ws/audio")
         await socket.send_json({"type": "draft", "text": DRAFT})
@@ -124,6 +144,9 @@ async def test_a_typed_draft_is_translated_and_stored(tmp_path: Path) -> None:
         while not answer["final"]:
             answer = await until("caption", socket)
         assert answer["utterance_id"] == typed["utterance_id"] and answer["source"] == DRAFT
+        assert (answer["source_language"], answer["target_language"], answer["draft"]) == (
+            "en", "zh", True)
+        assert answer["committed"] == fake_english(DRAFT)  # the fake's "Chinese"
         speech = four_sentences()[: int(3.2 * SAMPLE_RATE_HZ)]  # the session goes on
         for start in range(0, len(speech), 3200):
             await socket.send_bytes(float32_to_pcm16le(speech[start : start + 3200]))
@@ -135,6 +158,9 @@ async def test_a_typed_draft_is_translated_and_stored(tmp_path: Path) -> None:
         assert (await until("end", socket))["type"] == "end"
         assert (await socket.receive(timeout=5)).type is aiohttp.WSMsgType.CLOSE
         records = SessionStore(tmp_path / "sessions").records(hello["session_id"])
-        assert len(records) == 2 and DRAFT in {records[0].en, records[0].zh}
+        assert len(records) == 2
+        assert (records[0].en, records[0].zh) == (DRAFT, fake_english(DRAFT))
+        assert (records[0].source_language, records[0].draft) == ("en", True)
+        assert (records[1].source_language, records[1].zh) == ("zh", SCRIPT[0])
     finally:
         await client.close()

@@ -57,10 +57,11 @@ def engines(backend: Any = None) -> Engines:
 
 
 async def make_client(tmp_path: Path, *, limits: SessionLimits = FAST, token: str = "",
-                      backend: Any = None) -> tuple[TestClient[Any, Any], SessionManager]:
+                      backend: Any = None, settings: Settings | None = None,
+                      ) -> tuple[TestClient[Any, Any], SessionManager]:
     broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced())
-    manager = SessionManager(engines(backend), Settings.load(env={}), limits=limits,
-                             store=SessionStore(tmp_path / "sessions"))
+    manager = SessionManager(engines(backend), settings or Settings.load(env={}),
+                             limits=limits, store=SessionStore(tmp_path / "sessions"))
     client: TestClient[Any, Any] = TestClient(TestServer(
         create_app(broadcaster, sessions=manager, token=token)))
     await client.start_server()

@@ -22,7 +22,7 @@ from hudtranslate.config import Settings
 from hudtranslate.events import Transcript, Translation
 from hudtranslate.pipeline import Engines
 from hudtranslate.server import CaptionBroadcaster, HudServer, SessionManager, View
-from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad
+from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, fake_english
 
 pytest.importorskip("playwright.async_api")
 
@@ -161,7 +161,8 @@ async def test_partner_page_shows_the_wearers_chinese_large_and_copies_drafts(
 async def test_partner_page_follows_a_wearer_session(browser: Any, tmp_path: Any) -> None:
     """``/partner?session=ID`` watches that wearer; a typed draft reaches it as a card."""
     engines = Engines(asr=FakeDecoder(["好。"]), translator=FakeBackend(), vad_factory=FakeVad)
-    sessions = SessionManager(engines, Settings.load(env={}))
+    sessions = SessionManager(engines, Settings.load(
+        env={}, overrides={"conversation.mode": "converse"}))
     server = HudServer(CaptionBroadcaster(get_profile("rokid")), "127.0.0.1", 0,
                        sessions=sessions)
     url = await server.start()
@@ -185,6 +186,9 @@ async def test_partner_page_follows_a_wearer_session(browser: Any, tmp_path: Any
         await watcher.wait_for_function(
             "document.querySelector('#draft-list li .en').textContent.length > 0")
         assert await card.locator(".en").text_content() == DRAFT_EN
+        await watcher.wait_for_function("!document.querySelector('#draft-list li .copy')"
+                                        ".disabled")
+        assert await card.locator(".zh").text_content() == fake_english(DRAFT_EN)
         await page.evaluate("window.wearer.send(JSON.stringify({type: 'end'}))")
         await watcher.wait_for_function(
             "document.querySelector('#status').textContent.startsWith('结束')")

@@ -23,6 +23,7 @@ from typing import Protocol
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
 from hudtranslate.config import Settings
 from hudtranslate.conversation.translator import ConversationTranslator, ReplyTranslator
+from hudtranslate.errors import ConfigError
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.stages import (
@@ -154,7 +155,10 @@ async def run_pipeline(
     ``load``: the load this stream shares with others on the same engines (None: it has
     them to itself). ``drafts``: messages the wearer typed (final English transcripts with
     ``draft`` set), translated alongside the speech and passed to the sinks like its
-    transcripts (``stages.merge_drafts``); the stream ends once both have ended."""
+    transcripts (``stages.merge_drafts``); the stream ends once both have ended. Drafts
+    need converse mode (ConfigError otherwise: listen mode has no way to Chinese)."""
+    if drafts is not None and settings.conversation.mode != "converse":
+        raise ConfigError("typed drafts need conversation.mode = \"converse\" (--mode converse)")
     result = PipelineResult()
     clock = StreamClock(realtime)
     workers = [Worker("vad"), Worker("asr"), Worker("mt")]

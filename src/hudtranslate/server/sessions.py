@@ -371,6 +371,10 @@ class WearerSession:
         if not self.session_id:
             self._error("bad_message", "send a start message before a draft")
             return None
+        if self.manager.settings.conversation.mode != "converse":
+            self._error("bad_message", "drafts are for conversations: this server listens "
+                        "only (start it with --mode converse)")
+            return None
         if not self._frame_bucket.take(1.0):
             self._error("rate_limited", "messages are arriving too fast")
             return "rate_limited", WSCloseCode.POLICY_VIOLATION
@@ -425,7 +429,8 @@ class WearerSession:
         sinks.append(MetricsSink(self.manager.metrics, settings.vad.speech_pad_ms / 1000))
         self._pipeline = asyncio.create_task(run_pipeline(
             self._chunks(), self.manager.engines, settings, sinks, realtime=True,
-            load=self.manager.load, drafts=self._typed()))
+            load=self.manager.load,
+            drafts=self._typed() if settings.conversation.mode == "converse" else None))
         self._pipeline.add_done_callback(self._pipeline_done)
 
     def _pipeline_done(self, task: asyncio.Task[PipelineResult]) -> None:
