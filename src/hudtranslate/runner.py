@@ -65,12 +65,13 @@ class _CaptionSink:
 
 class _ProgressSink:
     """A progress bar over the file when it is read faster than real time. Each final
-    sentence is printed; from the wearer's first English on (a conversation), with its
-    direction ("ZH→EN", "EN→ZH")."""
+    sentence is printed; in converse mode (``directions``), or from the first English
+    heard on, with its direction ("ZH→EN", "EN→ZH")."""
 
-    def __init__(self, progress: Progress, task: object, console: Console) -> None:
+    def __init__(self, progress: Progress, task: object, console: Console, *,
+                 directions: bool = False) -> None:
         self._progress, self._task, self._console = progress, task, console
-        self._labels = False
+        self._labels = directions
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Transcript):
@@ -87,6 +88,11 @@ class _ProgressSink:
 
     def close(self) -> None:
         self._progress.stop()
+
+
+def _converse(settings: Settings) -> bool | None:
+    """Label both directions from the start in converse mode; else only if English comes."""
+    return True if settings.conversation.mode == "converse" else None
 
 
 def _ensure_default_models(settings: Settings) -> None:
@@ -112,13 +118,15 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     target = out_dir if out_dir is not None else path.parent
     display: Sink
     if pace or not console.is_terminal:
-        display = _CaptionSink(TerminalCaptions(settings.captions, console))
+        display = _CaptionSink(TerminalCaptions(settings.captions, console,
+                                                directions=_converse(settings)))
     else:
         progress = Progress(TextColumn("[bold]translating"), BarColumn(),
                             TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
                             TimeRemainingColumn(), console=console)
         progress.start()
-        display = _ProgressSink(progress, progress.add_task("file", total=duration_s), console)
+        display = _ProgressSink(progress, progress.add_task("file", total=duration_s), console,
+                                directions=bool(_converse(settings)))
     extra: list[Sink] = []
     if frames_dir is not None or video is not None:
         extra.append(make_frame_sink(settings, frames_dir, video, realtime=pace))
@@ -133,7 +141,8 @@ async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
     engines = load_engines(settings)
     console = Console()
     stem = time.strftime("hudtranslate-live-%Y%m%d-%H%M%S")
-    display = _CaptionSink(TerminalCaptions(settings.captions, console))
+    display = _CaptionSink(TerminalCaptions(settings.captions, console,
+                                            directions=_converse(settings)))
     console.print("[bold green]listening[/] — speak Mandarin; Ctrl-C to stop")
     return await _run_session(microphone_chunks(settings.audio), settings, engines, out_dir,
                               stem, display, realtime=True, console=console)
