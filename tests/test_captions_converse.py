@@ -136,12 +136,14 @@ def test_terminal_labels_both_directions_from_the_wearers_first_words() -> None:
                    f"EN→ZH  {ZH_SAID}", EN_SAID,
                    "EN→ZH draft  不好意思，我会晚到。", "tell her I'll be late",
                    "ZH→EN  No problem.", "没关系。"]
-    labelled = TerminalCaptions(CaptionOptions(show_source=False), plain_console(),
-                                directions=True)
-    for event in partner(0, "好", "OK"):
+    console = plain_console()  # converse mode: labelled from the first sentence on
+    labelled = TerminalCaptions(CaptionOptions(show_source=False), console, directions=True)
+    for event in [*partner(0, "好", "OK"), *wearer(1, "Thanks.", "谢谢。", t=2.0)]:
         labelled.update(event)
-    assert labelled.history() == [] and labelled.outgoing() == ""
+    assert labelled.history() == [] and labelled.outgoing() == "EN→ZH  谢谢。"
     labelled.close()
+    out = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert out == ["ZH→EN  OK", "EN→ZH  谢谢。", "Thanks."]  # the wearer's English stays
 
 
 def test_terminal_panel_echoes_and_shows_what_went_to_the_partner() -> None:
