@@ -1,16 +1,40 @@
-"""Shared fixtures: the development data folder and the real engines (loaded once)."""
+"""Shared fixtures: the development data folder, the real engines (loaded once) and a
+headless Chromium for the web pages."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hudtranslate.config import Settings
+
+CHROMIUM = os.environ.get("HUDTRANSLATE_CHROMIUM") or shutil.which("chromium") or ""
+"""Debian's ``chromium`` (Playwright cannot fetch its own browser here)."""
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--force-color-profile=srgb"]
+needs_chromium = pytest.mark.skipif(not CHROMIUM or not Path(CHROMIUM).exists(),
+                                    reason="needs Chromium: apt-get install chromium")
+"""Mark for the browser tests (they also skip without Playwright: ``.[test]``)."""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Chromium driven by Playwright, closed after the test."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                    args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
 
 
 def shared_data_dir() -> Path:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import itertools
 import json
 
 import pytest
+from PIL import ImageFont
 from tests.conftest import shared_data_dir
 
 from hudtranslate.captions import (
@@ -25,6 +27,7 @@ from hudtranslate.captions import (
     profile_from_options,
     rollup_lines,
 )
+from hudtranslate.captions.fonts import font_path, single_face
 from hudtranslate.captions.pinyin import to_pinyin
 from hudtranslate.config import DisplayOptions, Settings
 from hudtranslate.errors import ConfigError
@@ -356,3 +359,21 @@ def test_on_a_real_talk_no_line_vanishes_before_it_can_be_read() -> None:
             up_s = last - first + 0.05
             assert up_s >= min_display_s(texts[key]) - 0.06, (profile.name, texts[key], up_s)
             assert last - changed + 0.05 >= pacing.min_line_s - 0.06, (profile.name, key)
+
+
+def test_single_face_of_the_collection_draws_like_the_collection() -> None:
+    collection = font_path("hud").read_bytes()
+    face = single_face(collection, 0)
+    assert collection[:4] == b"ttcf" and face[:4] == b"\x00\x01\x00\x00"
+    text = "不好意思，我会晚到十分钟。 Sorry!"
+    ours = ImageFont.truetype(io.BytesIO(face), 40, layout_engine=ImageFont.Layout.BASIC)
+    assert ours.getbbox(text) == load_font(40).face.getbbox(text)
+    assert ours.getlength(text) == load_font(40).measure(text)
+    mono = ImageFont.truetype(io.BytesIO(single_face(collection, 1)), 40)
+    assert mono.getname()[0] != ours.getname()[0]
+    single = font_path("latin").read_bytes()
+    assert single_face(single) == single
+    with pytest.raises(ValueError, match="2 faces"):
+        single_face(collection, 2)
+    with pytest.raises(ValueError, match="not a TrueType"):
+        single_face(b"GIF89a")

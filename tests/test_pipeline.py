@@ -1,13 +1,23 @@
 """Pipeline plumbing with fakes: ordering, finals, no captions in silence, failures."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from hudtranslate.config import Settings
+from hudtranslate.errors import ConfigError
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.pipeline import Engines, Event, run_pipeline
-from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, chunks_of, tone_and_silence
+from hudtranslate.stages import merge_drafts
+from hudtranslate.testing import (
+    FakeBackend,
+    FakeDecoder,
+    FakeVad,
+    aiter_of,
+    chunks_of,
+    tone_and_silence,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -84,3 +94,92 @@ async def test_failing_source_closes_sinks_and_raises() -> None:
     with pytest.raises(OSError, match="unplugged"):
         await run_pipeline(broken(), engines(["好"]), Settings.load(env={}), [sink])
     assert sink.closed
+
+
+# --- the wearer's typed drafts ------------------------------------------------------------
+
+
+def said(uid: int, text: str, final: bool = False) -> Transcript:
+    return Transcript(uid, text, "", float(uid), uid + 1.0, final, uid + 1.0)
+
+
+def draft(text: str) -> Transcript:
+    return Transcript(0, text, "", 2.0, 2.0, True, 0.0, language="en", draft=True)
+
+
+async def queued(queue: asyncio.Queue[Transcript | None]) -> AsyncIterator[Transcript]:
+    while (item := await queue.get()) is not None:
+        yield item
+
+
+async def test_merge_without_drafts_keeps_the_ids() -> None:
+    speech = [said(3, "我们"), said(3, "我们走吧。", True), said(7, "好的。", True)]
+    merged = [t async for t in merge_drafts(aiter_of(speech), aiter_of([]), lambda: 0.0)]
+    assert merged == speech
+
+
+async def test_drafts_get_ids_in_arrival_order_and_shift_later_speech() -> None:
+    speech: asyncio.Queue[Transcript | None] = asyncio.Queue()
+    drafts: asyncio.Queue[Transcript | None] = asyncio.Queue()
+    merged = merge_drafts(queued(speech), queued(drafts), lambda: 9.5)
+    speech.put_nowait(said(0, "我们"))
+    assert (await anext(merged)).utterance_id == 0
+    drafts.put_nowait(draft("tell her I'm late"))
+    typed = await anext(merged)
+    assert (typed.utterance_id, typed.emitted_s, typed.draft, typed.language) == (1, 9.5,
+                                                                                 True, "en")
+    speech.put_nowait(said(0, "我们走吧。", True))  # the open utterance keeps its id
+    speech.put_nowait(said(1, "好的"))
+    speech.put_nowait(said(1, "好的。", True))
+    speech.put_nowait(said(4, "再见。", True))
+    ids = [(await anext(merged)).utterance_id for _ in range(4)]
+    assert ids == [0, 2, 2, 5]
+    speech.put_nowait(None)
+    drafts.put_nowait(draft("thanks"))
+    assert (await anext(merged)).utterance_id == 6
+    drafts.put_nowait(None)
+    with pytest.raises(StopAsyncIteration):
+        await anext(merged)
+
+
+async def test_a_failing_input_fails_the_merge_at_once() -> None:
+    async def broken() -> AsyncIterator[Transcript]:
+        yield said(0, "我们")
+        raise OSError("device unplugged")
+
+    never: asyncio.Queue[Transcript | None] = asyncio.Queue()
+    with pytest.raises(OSError, match="unplugged"):
+        async for _ in merge_drafts(broken(), queued(never), lambda: 0.0):
+            pass
+
+
+async def test_drafts_are_translated_and_tapped_next_to_the_speech() -> None:
+    audio = tone_and_silence([(0.5, False), (2.0, True), (1.0, False)])
+    sink = Recorder()
+    engine = engines(["我们走吧。"])
+    drafts: asyncio.Queue[Transcript | None] = asyncio.Queue()
+    drafts.put_nowait(draft("tell her I'll be ten minutes late"))
+    drafts.put_nowait(None)
+    converse = Settings.load(env={}, overrides={"conversation.mode": "converse"})
+    result = await run_pipeline(chunks_of(audio), engine, converse, [sink],
+                                drafts=queued(drafts))
+    typed = [e for e in sink.events if isinstance(e, Transcript) and e.draft]
+    assert len(typed) == 1 and typed[0].language == "en" and typed[0] in result.transcripts
+    spoken_ids = {e.utterance_id for e in sink.events
+                  if isinstance(e, Transcript) and not e.draft}
+    assert spoken_ids and typed[0].utterance_id not in spoken_ids
+    finals = {t.utterance_id: t for t in result.translations}
+    assert set(finals) == spoken_ids | {typed[0].utterance_id}
+    reply = finals[typed[0].utterance_id]
+    assert reply.source == "tell her I'll be ten minutes late"
+    assert (reply.source_language, reply.target_language, reply.draft) == ("en", "zh", True)
+    assert all(finals[uid].source_language == "zh" for uid in spoken_ids)
+    assert isinstance(engine.translator, FakeBackend)
+    assert any("ten minutes late" in call for call in engine.translator.calls)
+    assert isinstance(sink.events[-1], StreamEnd) and sink.closed
+
+
+async def test_drafts_need_converse_mode() -> None:
+    with pytest.raises(ConfigError, match="converse"):
+        await run_pipeline(chunks_of(tone_and_silence([(0.5, False)])), engines(["好"]),
+                           Settings.load(env={}), drafts=aiter_of([draft("hi")]))

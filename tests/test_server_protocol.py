@@ -25,6 +25,7 @@ from hudtranslate.server import (
     create_app,
     protocol,
 )
+from hudtranslate.server.client import event_from_message
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,15 +60,44 @@ def test_event_messages_carry_the_caption_fields() -> None:
     caption = protocol.event_message(translation(3, "We usually", "sleep", source="我们"))
     assert caption == {"type": "caption", "utterance_id": 3, "committed": "We usually",
                        "tentative": "sleep", "source": "我们", "final": False,
-                       "start_s": 3, "end_s": 4, "emitted_s": 4, "model": "fake", "load": 0}
+                       "start_s": 3, "end_s": 4, "emitted_s": 4, "model": "fake", "load": 0,
+                       "source_language": "zh", "target_language": "en", "draft": False}
     busy = protocol.event_message(dataclasses.replace(translation(3, "We"), load_level=2))
     assert busy["load"] == 2
     transcript = protocol.event_message(Transcript(2, "通常", "情况", 1.0, 2.5, False, 2.6))
     assert transcript["type"] == "transcript" and transcript["tentative"] == "情况"
+    assert transcript["language"] == "zh" and transcript["draft"] is False
     assert json.loads(protocol.encode(caption)) == caption
     assert protocol.end_message(84.06) == {"type": "end", "duration_s": 84.06}
     with pytest.raises(ValueError):
         protocol.error_message("oops", "not a code")
+
+
+def test_both_directions_survive_the_round_trip() -> None:
+    """Encode → JSON → decode gives back the same events, in both directions and for
+    drafts; messages without the new fields (older servers) read as zh → en."""
+    events: list[Transcript | Translation] = [
+        Transcript(4, "I'll be", " late", 5.0, 6.0, False, 6.1, language="en"),
+        Transcript(5, "tell her I'll be ten minutes late", "", 7.0, 7.0, True, 7.2,
+                   language="en", draft=True),
+        Translation(4, "I'll be late", "我会", "晚到", 5.0, 6.0, False, 6.5, model="m",
+                    load_level=1, source_language="en"),
+        Translation(5, "tell her I'll be ten minutes late", "不好意思，我会晚到十分钟。", "",
+                    7.0, 7.0, True, 8.0, model="m", source_language="en", draft=True),
+        translation(6, "Hello", "there", final=True),
+    ]
+    for event in events:
+        message = json.loads(protocol.encode(protocol.event_message(event)))
+        assert event_from_message(message) == event
+    caption = protocol.event_message(events[2])
+    assert (caption["source_language"], caption["target_language"]) == ("en", "zh")
+    assert caption["source"] == "I'll be late" and caption["committed"] == "我会"
+    old = {key: value for key, value in protocol.event_message(events[3]).items()
+           if key not in ("source_language", "target_language", "draft")}
+    decoded = event_from_message(old)
+    assert isinstance(decoded, Translation)
+    assert (decoded.source_language, decoded.target_language, decoded.draft) == ("zh", "en",
+                                                                                 False)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

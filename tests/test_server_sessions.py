@@ -57,10 +57,11 @@ def engines(backend: Any = None) -> Engines:
 
 
 async def make_client(tmp_path: Path, *, limits: SessionLimits = FAST, token: str = "",
-                      backend: Any = None) -> tuple[TestClient[Any, Any], SessionManager]:
+                      backend: Any = None, settings: Settings | None = None,
+                      ) -> tuple[TestClient[Any, Any], SessionManager]:
     broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced())
-    manager = SessionManager(engines(backend), Settings.load(env={}), limits=limits,
-                             store=SessionStore(tmp_path / "sessions"))
+    manager = SessionManager(engines(backend), settings or Settings.load(env={}),
+                             limits=limits, store=SessionStore(tmp_path / "sessions"))
     client: TestClient[Any, Any] = TestClient(TestServer(
         create_app(broadcaster, sessions=manager, token=token)))
     await client.start_server()
@@ -374,8 +375,18 @@ async def test_cross_origin_audio_sockets_are_refused(
 def test_parse_wearer_messages() -> None:
     assert protocol.parse_wearer_message(json.dumps({**START, "client": "g1"})).client == "g1"
     assert protocol.parse_wearer_message('{"type": "end"}') is None
+    draft = protocol.parse_wearer_message(json.dumps({"type": "draft",
+                                                      "text": " tell her\n I'm late "}))
+    assert draft == protocol.DraftRequest("tell her I'm late")
+    longest = "x" * protocol.MAX_DRAFT_CHARS
+    assert protocol.parse_wearer_message(json.dumps({"type": "draft", "text": longest})) \
+        == protocol.DraftRequest(longest)
     for text, code in [("{", "bad_message"), ('{"type": "view"}', "bad_message"),
                        (json.dumps({**START, "client": 5}), "bad_message"),
+                       ('{"type": "draft"}', "bad_message"),
+                       ('{"type": "draft", "text": 3}', "bad_message"),
+                       ('{"type": "draft", "text": " \\n "}', "bad_message"),
+                       (json.dumps({"type": "draft", "text": longest + "x"}), "bad_message"),
                        (json.dumps({**START, "sample_rate_hz": 8000}), "bad_audio_format")]:
         with pytest.raises(protocol.ProtocolError) as caught:
             protocol.parse_wearer_message(text)

@@ -11,9 +11,7 @@ import asyncio
 import dataclasses
 import io
 import json
-import os
-import shutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile
 from PIL import Image
-from tests.conftest import shared_data_dir
+from tests.conftest import needs_chromium, shared_data_dir
 
 from hudtranslate.asr.whisper import Decoded
 from hudtranslate.captions import PacingOptions, get_profile, preview_image, render_frame
@@ -31,37 +29,17 @@ from hudtranslate.pipeline import Engines
 from hudtranslate.server import CaptionBroadcaster, HudServer, View, serve
 from hudtranslate.testing import FakeVad, scripted_captions
 
-playwright_api = pytest.importorskip("playwright.async_api")
-
-CHROMIUM = os.environ.get("HUDTRANSLATE_CHROMIUM") or shutil.which("chromium") or ""
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--force-color-profile=srgb"]
+pytest.importorskip("playwright.async_api")
 SHARED_DATA = shared_data_dir()
 TALKS = SHARED_DATA / "audio" / "talks.jsonl"
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM or not Path(CHROMIUM).exists(),
-                       reason="needs Chromium: apt-get install chromium"),
-    pytest.mark.timeout(120),
-]
+pytestmark = [needs_chromium, pytest.mark.timeout(120)]
 
 
 def talk() -> dict[str, Any]:
     if not TALKS.exists():
         pytest.skip(f"shared talks not found at {TALKS}")
     return dict(json.loads(TALKS.read_text(encoding="utf-8").splitlines()[0]))
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def open_page(browser: Any, url: str) -> Any:

@@ -12,15 +12,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from tests.conftest import needs_chromium
 from tests.test_server_photos import LINES, FakeOcr, PhotoBackend, photo
 
 from hudtranslate.captions import PacingOptions, get_profile, preview_image, render_frame
@@ -30,29 +27,9 @@ from hudtranslate.server import CaptionBroadcaster, HudServer, SessionManager, V
 from hudtranslate.server.photos import PhotoReader
 from hudtranslate.testing import FakeDecoder, FakeVad, fake_english
 
-playwright_api = pytest.importorskip("playwright.async_api")
+pytest.importorskip("playwright.async_api")
 
-CHROMIUM = os.environ.get("HUDTRANSLATE_CHROMIUM") or shutil.which("chromium") or ""
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--force-color-profile=srgb"]
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM or not Path(CHROMIUM).exists(),
-                       reason="needs Chromium: apt-get install chromium"),
-    pytest.mark.timeout(120),
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+pytestmark = [needs_chromium, pytest.mark.timeout(120)]
 
 
 def pixels(data_url: str) -> np.ndarray[Any, Any]:

@@ -23,9 +23,17 @@ from typing import Protocol
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
 from hudtranslate.config import Settings
 from hudtranslate.conversation.translator import ConversationTranslator, ReplyTranslator
+from hudtranslate.errors import ConfigError
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.sharing import SharedLoad
-from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage, vad_stage
+from hudtranslate.stages import (
+    CoreShare,
+    Worker,
+    asr_stage,
+    merge_drafts,
+    translate_stage,
+    vad_stage,
+)
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.translator import (
     SessionTranslator,
@@ -141,10 +149,16 @@ async def run_pipeline(
     *,
     realtime: bool = False,
     load: SharedLoad | None = None,
+    drafts: AsyncIterator[Transcript] | None = None,
 ) -> PipelineResult:
     """Run one stream to its end; returns the final translations and measurements.
     ``load``: the load this stream shares with others on the same engines (None: it has
-    them to itself)."""
+    them to itself). ``drafts``: messages the wearer typed (final English transcripts with
+    ``draft`` set), translated alongside the speech and passed to the sinks like its
+    transcripts (``stages.merge_drafts``); the stream ends once both have ended. Drafts
+    need converse mode (ConfigError otherwise: listen mode has no way to Chinese)."""
+    if drafts is not None and settings.conversation.mode != "converse":
+        raise ConfigError("typed drafts need conversation.mode = \"converse\" (--mode converse)")
     result = PipelineResult()
     clock = StreamClock(realtime)
     workers = [Worker("vad"), Worker("asr"), Worker("mt")]
@@ -157,8 +171,10 @@ async def run_pipeline(
     try:
         speech = vad_stage(timed_audio(chunks, clock, result), segmenter, workers[0])
         share = CoreShare()
-        transcripts = _tap(asr_stage(speech, recognizer, workers[1], clock, share,
-                                     session_load), sinks, result)
+        heard = asr_stage(speech, recognizer, workers[1], clock, share, session_load)
+        if drafts is not None:
+            heard = merge_drafts(heard, drafts, clock)
+        transcripts = _tap(heard, sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials,
             share=share, load=session_load,

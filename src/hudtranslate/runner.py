@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from hudtranslate.audio import (
     file_chunks,
@@ -19,10 +20,11 @@ from hudtranslate.audio import (
     read_audio_file,
 )
 from hudtranslate.captions import TerminalCaptions, make_frame_sink
+from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
 from hudtranslate.errors import AudioError, ConfigError
-from hudtranslate.events import AudioChunk, StreamEnd, Translation
+from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
 from hudtranslate.transcripts import TranscriptWriter, read_transcript, write_exports
@@ -62,21 +64,35 @@ class _CaptionSink:
 
 
 class _ProgressSink:
-    """A progress bar over the file when it is read faster than real time."""
+    """A progress bar over the file when it is read faster than real time. Each final
+    sentence is printed; in converse mode (``directions``), or from the first English
+    heard on, with its direction ("ZH→EN", "EN→ZH")."""
 
-    def __init__(self, progress: Progress, task: object, console: Console) -> None:
+    def __init__(self, progress: Progress, task: object, console: Console, *,
+                 directions: bool = False) -> None:
         self._progress, self._task, self._console = progress, task, console
+        self._labels = directions
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, Transcript):
+            self._labels = self._labels or event.language != "zh"
+        if isinstance(event, Translation):
+            self._labels = self._labels or event.source_language != "zh"
         if isinstance(event, Translation) and event.final:
             self._progress.update(self._task, completed=event.end_s)  # type: ignore[arg-type]
-            self._console.print(f"[green]{event.committed}[/]  [dim]{event.source}[/]",
-                                highlight=False)
+            label = f"{direction_label(event)}  " if self._labels else ""
+            self._console.print(Text.assemble(label, (event.committed, "green"), "  ",
+                                              (event.source, "dim")))
         elif isinstance(event, StreamEnd):
             self._progress.update(self._task, completed=event.duration_s)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._progress.stop()
+
+
+def _converse(settings: Settings) -> bool | None:
+    """Label both directions from the start in converse mode; else only if English comes."""
+    return True if settings.conversation.mode == "converse" else None
 
 
 def _ensure_default_models(settings: Settings) -> None:
@@ -102,13 +118,15 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     target = out_dir if out_dir is not None else path.parent
     display: Sink
     if pace or not console.is_terminal:
-        display = _CaptionSink(TerminalCaptions(settings.captions, console))
+        display = _CaptionSink(TerminalCaptions(settings.captions, console,
+                                                directions=_converse(settings)))
     else:
         progress = Progress(TextColumn("[bold]translating"), BarColumn(),
                             TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
                             TimeRemainingColumn(), console=console)
         progress.start()
-        display = _ProgressSink(progress, progress.add_task("file", total=duration_s), console)
+        display = _ProgressSink(progress, progress.add_task("file", total=duration_s), console,
+                                directions=bool(_converse(settings)))
     extra: list[Sink] = []
     if frames_dir is not None or video is not None:
         extra.append(make_frame_sink(settings, frames_dir, video, realtime=pace))
@@ -123,7 +141,8 @@ async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
     engines = load_engines(settings)
     console = Console()
     stem = time.strftime("hudtranslate-live-%Y%m%d-%H%M%S")
-    display = _CaptionSink(TerminalCaptions(settings.captions, console))
+    display = _CaptionSink(TerminalCaptions(settings.captions, console,
+                                            directions=_converse(settings)))
     console.print("[bold green]listening[/] — speak Mandarin; Ctrl-C to stop")
     return await _run_session(microphone_chunks(settings.audio), settings, engines, out_dir,
                               stem, display, realtime=True, console=console)

@@ -212,6 +212,60 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
                 recognizer.skip_partial()
 
 
+async def merge_drafts(transcripts: AsyncIterator[Transcript], drafts: AsyncIterator[Transcript],
+                       clock: Callable[[], float]) -> AsyncIterator[Transcript]:
+    """Speech transcripts and the wearer's typed drafts as one stream, in arrival order,
+    until both have ended (so whoever feeds ``drafts`` must end it with the audio).
+
+    Utterance ids stay unique and in order of arrival, as displays and the translator
+    need: a draft gets the id after every id given so far, and later speech ids are
+    shifted past it (without drafts they are unchanged). A draft's ``emitted_s`` is
+    stamped with ``clock`` (the stream clock) as it joins. A failing input fails the
+    stream at once.
+    """
+    queue: asyncio.Queue[tuple[bool, Transcript] | BaseException | None] = asyncio.Queue()
+
+    async def pump(is_draft: bool, source: AsyncIterator[Transcript]) -> None:
+        try:
+            async for item in source:
+                queue.put_nowait((is_draft, item))
+        except Exception as exc:  # handed to the consumer, which raises it
+            queue.put_nowait(exc)
+        else:
+            queue.put_nowait(None)
+
+    tasks = [asyncio.create_task(pump(False, transcripts)), asyncio.create_task(pump(True, drafts))]
+    speech_ids: dict[int, int] = {}
+    last_id = -1
+    running = len(tasks)
+    try:
+        while running:
+            item = await queue.get()
+            if item is None:
+                running -= 1
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            is_draft, transcript = item
+            if is_draft:
+                last_id += 1
+                yield dataclasses.replace(transcript, utterance_id=last_id, emitted_s=clock())
+                continue
+            new_id = speech_ids.get(transcript.utterance_id)
+            if new_id is None:
+                shift = max(speech_ids.values(), default=0) - max(speech_ids, default=0)
+                new_id = max(transcript.utterance_id + shift, last_id + 1)
+                speech_ids[transcript.utterance_id] = new_id
+                for old in sorted(speech_ids)[:-8]:  # an utterance's events come together
+                    del speech_ids[old]
+            last_id = max(last_id, new_id)
+            yield dataclasses.replace(transcript, utterance_id=new_id)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def translate_stage(transcripts: AsyncIterator[Transcript],
                           translator: UtteranceTranslator,
                           worker: Worker, *, partials: bool = True,

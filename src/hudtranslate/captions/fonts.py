@@ -13,6 +13,7 @@ same pixels on every machine with the same Pillow wheel.
 from __future__ import annotations
 
 import functools
+import struct
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -63,3 +64,38 @@ def load_font(size_px: int, name: FontName = "hud") -> HudFont:
     )
     ascent, descent = face.getmetrics()
     return HudFont(size_px, name, face, int(ascent), int(descent))
+
+
+def single_face(data: bytes, index: int = 0) -> bytes:
+    """Face ``index`` of a TrueType collection (``.ttc``) as a standalone ``.ttf``; a
+    single font is returned as it is. Raises ValueError for anything else.
+
+    Browsers load no collections as web fonts, and the HUD font is one. The tables are
+    copied unchanged (the OpenType spec, "Font Collections": a collection's faces point
+    into one file); only the table offsets are rewritten.
+    """
+    if data[:4] != b"ttcf":
+        if data[:4] in (b"\x00\x01\x00\x00", b"true", b"OTTO"):
+            return data
+        raise ValueError("not a TrueType font or collection")
+    (count,) = struct.unpack_from(">I", data, 8)
+    if not 0 <= index < count:
+        raise ValueError(f"the collection has {count} faces, not face {index}")
+    (start,) = struct.unpack_from(">I", data, 12 + 4 * index)
+    (tables,) = struct.unpack_from(">H", data, start + 4)
+    records = [struct.unpack_from(">4sIII", data, start + 12 + 16 * k) for k in range(tables)]
+    header = bytearray(data[start : start + 12])
+    body = bytearray()
+    offset = 12 + 16 * tables
+    directory = bytearray()
+    for tag, checksum, table_offset, length in records:
+        directory += struct.pack(">4sIII", tag, checksum, offset + len(body), length)
+        body += data[table_offset : table_offset + length]
+        body += b"\0" * (-len(body) % 4)  # tables start on 4-byte boundaries
+    return bytes(header + directory + body)
+
+
+@functools.lru_cache(maxsize=2)
+def web_font(name: FontName = "hud") -> bytes:
+    """A bundled font as a browser can load it (``single_face`` of its face), read once."""
+    return single_face(font_path(name).read_bytes(), FONT_FILES[name][1])

@@ -18,10 +18,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hudtranslate.captions.fonts import FontName, HudFont, load_font
-from hudtranslate.captions.layout import CaptionLine, caption_lines
+from hudtranslate.captions.layout import CaptionLine, utterance_lines
 from hudtranslate.captions.pinyin import to_pinyin
 from hudtranslate.captions.profiles import PINYIN_SCALE, DisplayProfile
-from hudtranslate.captions.rollup import KeyedLine, PacingOptions, PlacedLine, RollUp
+from hudtranslate.captions.rollup import (
+    KeyedLine,
+    PacingOptions,
+    PlacedLine,
+    RollUp,
+    hud_translations,
+)
 from hudtranslate.captions.text import Measure, columns, tail_line
 from hudtranslate.captions.track import CaptionTrack
 from hudtranslate.events import StreamEnd, Transcript, Translation
@@ -177,7 +183,7 @@ class HudEngine:
         self.track = CaptionTrack()
         self.rollup = RollUp(profile.lines, pacing)
         self._measure = self.geometry.measure(self.geometry.font)
-        self._wrapped: dict[int, tuple[tuple[str, str], list[CaptionLine]]] = {}
+        self._wrapped: dict[int, tuple[Translation, list[CaptionLine]]] = {}
         if self.geometry.show_pinyin:
             to_pinyin("")  # fail now, with the install hint, if pypinyin is missing
 
@@ -208,14 +214,24 @@ class HudEngine:
 
     def _lines(self) -> list[KeyedLine]:
         keyed: list[KeyedLine] = []
-        fresh: dict[int, tuple[tuple[str, str], list[CaptionLine]]] = {}
-        for translation in self.track.translations():
-            text = (translation.committed, translation.tentative)
+        fresh: dict[int, tuple[Translation, list[CaptionLine]]] = {}
+        for translation in hud_translations(self.track):
             cached = self._wrapped.get(translation.utterance_id)
-            if cached is None or cached[0] != text:
-                cached = (text, caption_lines(*text, self.profile.text_width_px, self._measure))
+            if cached is None or not _same_rows(cached[0], translation):
+                cached = (translation, utterance_lines(translation, self.profile.text_width_px,
+                                                       self._measure))
             fresh[translation.utterance_id] = cached
             keyed.extend(KeyedLine((translation.utterance_id, row), line)
                          for row, line in enumerate(cached[1]))
         self._wrapped = fresh
         return keyed
+
+
+def _same_rows(old: Translation, new: Translation) -> bool:
+    """Would ``new`` give the same rows as ``old``? English rows depend on the English
+    alone; the wearer's echo row on the English said, once final."""
+    if old.target_language != new.target_language:
+        return False
+    if new.target_language == "en":
+        return (old.committed, old.tentative) == (new.committed, new.tentative)
+    return (old.source, old.final, old.draft) == (new.source, new.final, new.draft)

@@ -10,9 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from hudtranslate.captions.text import Measure, normalize_space, tail_line, wrap_ranges
+from hudtranslate.captions.text import (
+    Measure,
+    head_line,
+    normalize_space,
+    tail_line,
+    wrap_ranges,
+)
 from hudtranslate.config import CaptionOptions
-from hudtranslate.events import join_english
+from hudtranslate.events import Translation, join_english
 
 SpanStyle = Literal["committed", "tentative", "source"]
 
@@ -95,6 +101,38 @@ def caption_lines(
         CaptionLine(_styled_spans(english, start, end, boundary))
         for start, end in wrap_ranges(english, max_width, measure)
     ]
+
+
+ECHO_MARK = "› "
+"""Starts the row that echoes the wearer's own words on the wearer's HUD."""
+
+
+def echo_line(translation: Translation, max_width: float,
+              measure: Measure | None = None) -> CaptionLine | None:
+    """The one dim row the wearer's HUD gives an utterance of the wearer's own (English
+    translated into Chinese for the other person), or None: nothing while it is spoken.
+
+    Once its Chinese is final the row says what went to the partner page, in the
+    wearer's English ("› I'll be ten minutes late"; a typed or dictated message: "› draft
+    ready: …"), cut to one row: the wearer sees that it was heard right without looking at
+    the phone, and the other person's captions keep every other row. The Chinese itself
+    never goes through the English line breaker.
+    """
+    if translation.target_language == "en" or not translation.final:
+        return None
+    label = "draft ready: " if translation.draft else ""
+    text = head_line(ECHO_MARK + label + translation.source, max_width, measure=measure)
+    return CaptionLine((CaptionSpan(text, "tentative"),))
+
+
+def utterance_lines(translation: Translation, max_width: float,
+                    measure: Measure | None = None) -> list[CaptionLine]:
+    """The HUD's rows for one utterance: its English wrapped (the other person's), or the
+    echo row of the wearer's own (``echo_line``), or none."""
+    if translation.target_language == "en":
+        return caption_lines(translation.committed, translation.tentative, max_width, measure)
+    echo = echo_line(translation, max_width, measure)
+    return [echo] if echo is not None else []
 
 
 def _styled_spans(text: str, start: int, end: int, boundary: int) -> tuple[CaptionSpan, ...]:

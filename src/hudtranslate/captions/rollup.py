@@ -19,11 +19,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hudtranslate.captions.layout import CaptionLine, caption_lines
+from hudtranslate.captions.layout import CaptionLine, utterance_lines
 from hudtranslate.captions.pacing import min_display_s
 from hudtranslate.captions.text import Measure
 from hudtranslate.captions.track import CaptionTrack
 from hudtranslate.config import DisplayOptions
+from hudtranslate.events import Translation
 
 _SETTLED_ROWS = 1e-3
 """A scroll this close to its end is over (a thousandth of a row is no pixel)."""
@@ -69,13 +70,23 @@ class PlacedLine:
 
 def rollup_lines(track: CaptionTrack, max_width: float,
                  measure: Measure | None = None) -> list[KeyedLine]:
-    """Every wrapped English line of the remembered utterances, each starting a new line."""
+    """Every wrapped English line of the remembered utterances, each starting a new line
+    (the wearer's own utterances: their one echo row, ``layout.utterance_lines``)."""
     return [
         KeyedLine((translation.utterance_id, row), line)
-        for translation in track.translations()
-        for row, line in enumerate(caption_lines(translation.committed, translation.tentative,
-                                                 max_width, measure))
+        for translation in hud_translations(track)
+        for row, line in enumerate(utterance_lines(translation, max_width, measure))
     ]
+
+
+def hud_translations(track: CaptionTrack) -> list[Translation]:
+    """What the HUD shows rows for, oldest first: the English captions and, in a
+    conversation, the wearer's own utterances (echoed)."""
+    wearer = track.wearer_translations()
+    english = track.translations()
+    if not wearer:
+        return english
+    return sorted([*english, *wearer], key=lambda translation: translation.utterance_id)
 
 
 @dataclass

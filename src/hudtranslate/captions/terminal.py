@@ -8,6 +8,11 @@ source grey. Above the panel a few earlier final sentences scroll by for context
 
 When the console is not an interactive terminal (output piped to a file or a test buffer),
 nothing is redrawn: each final sentence is printed once as plain lines instead.
+
+In a conversation both directions show, labelled: "ZH→EN" the other person's Mandarin in
+English, "EN→ZH" the wearer's English in Chinese (as the partner page shows it; "EN→ZH
+draft" a dictated or typed message). The panel is the HUD (the wearer's own words only
+as one echo row); the wearer's latest Chinese is shown under it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from hudtranslate.captions.layout import CaptionLine, CaptionSpan, CaptionView, SpanStyle
-from hudtranslate.captions.rollup import PacingOptions, RollUp, rollup_lines
+from hudtranslate.captions.rollup import PacingOptions, RollUp, hud_translations, rollup_lines
 from hudtranslate.captions.text import tail_line
 from hudtranslate.captions.track import CaptionTrack
 from hudtranslate.config import CaptionOptions
@@ -36,17 +41,26 @@ STYLES: dict[SpanStyle, str] = {
     "source": "grey62",
 }
 HISTORY_STYLE = "green"
+OUTGOING_STYLE = "bold cyan"
 
 _KEEP_EXTRA_UTTERANCES = 8
 """Besides the history, how many recent utterances to remember (late events may update them)."""
+
+
+def direction_label(translation: Translation) -> str:
+    """"ZH→EN", "EN→ZH" or "EN→ZH draft": which way an utterance was translated."""
+    label = f"{translation.source_language.upper()}→{translation.target_language.upper()}"
+    return f"{label} draft" if translation.draft else label
 
 
 def render(
     view: CaptionView,
     options: CaptionOptions | None = None,
     history: Sequence[str] = (),
+    outgoing: str = "",
 ) -> RenderableType:
-    """Draw ``view`` as a fixed-size panel, with ``history`` sentences above it."""
+    """Draw ``view`` as a fixed-size panel, with ``history`` sentences above it and the
+    ``outgoing`` line (what the other person is shown) under it."""
     options = options or CaptionOptions()
     height = options.max_lines + (1 if options.show_source else 0)
     rows = [
@@ -62,10 +76,12 @@ def render(
         padding=(0, 1),
         border_style="green",
     )
-    if not history:
-        return panel
-    scroll = Text("\n".join(history), style=HISTORY_STYLE, overflow="fold")
-    return Group(scroll, panel)
+    parts: list[RenderableType] = [panel]
+    if history:
+        parts.insert(0, Text("\n".join(history), style=HISTORY_STYLE, overflow="fold"))
+    if outgoing:
+        parts.append(Text(outgoing, style=OUTGOING_STYLE, overflow="fold"))
+    return parts[0] if len(parts) == 1 else Group(*parts)
 
 
 class TerminalCaptions:
@@ -76,6 +92,9 @@ class TerminalCaptions:
     starts a new line and older lines move up. The Chinese line shows the newest
     utterance's source (the raw transcript while no translation for it exists yet). Final
     sentences that have scrolled out of the panel are printed above it for context.
+
+    ``directions``: label each sentence with its direction (``direction_label``); by
+    default (None) labels start with the first utterance of the wearer's.
     """
 
     def __init__(
@@ -83,7 +102,10 @@ class TerminalCaptions:
         options: CaptionOptions | None = None,
         console: Console | None = None,
         history_lines: int = 3,
+        directions: bool | None = None,
     ) -> None:
+        self._labels = bool(directions)
+        self._auto_labels = directions is None
         self._options = options or CaptionOptions()
         self._console = console or Console()
         self._history_lines = max(0, history_lines)
@@ -111,6 +133,8 @@ class TerminalCaptions:
         """Take one event and redraw; events of other kinds are ignored."""
         if self._closed or not self._track.update(event):
             return
+        if self._auto_labels and _from_wearer(event):
+            self._labels = True
         lines = rollup_lines(self._track, self._options.max_chars_per_line)
         self._rollup.update(lines, 0.0, settled=self._track.settled())
         if self._interactive:
@@ -134,11 +158,22 @@ class TerminalCaptions:
             return []
         first_shown = window[0].key[0]
         finals = [
-            translation.text
-            for translation in self._track.translations()
+            self._labelled(translation)
+            for translation in hud_translations(self._track)
             if translation.final and translation.utterance_id < first_shown
         ]
         return finals[-self._history_lines :]
+
+    def outgoing(self) -> str:
+        """The wearer's latest utterance as the other person is shown it (Chinese), with
+        its label: "" when the wearer has said nothing."""
+        said = self._track.wearer_translations()
+        return self._labelled(said[-1]) if said and said[-1].text else ""
+
+    def _labelled(self, translation: Translation) -> str:
+        if not self._labels:
+            return translation.text
+        return f"{direction_label(translation)}  {translation.text}"
 
     def close(self) -> None:
         """Stop redrawing and leave the last frame on screen. Safe to call twice."""
@@ -148,7 +183,7 @@ class TerminalCaptions:
             self._live = None
 
     def _redraw(self) -> None:
-        renderable = render(self.view(), self._options, self.history())
+        renderable = render(self.view(), self._options, self.history(), self.outgoing())
         if self._live is None:
             self._live = Live(
                 renderable, console=self._console, auto_refresh=False, transient=False
@@ -163,6 +198,15 @@ class TerminalCaptions:
         self._printed.add(event.utterance_id)
         self._printed = set(sorted(self._printed)[-(self._history_lines
                                                     + _KEEP_EXTRA_UTTERANCES):])
-        self._console.print(Text(event.text, style=STYLES["committed"]), soft_wrap=True)
-        if self._options.show_source and event.source.strip():
+        self._console.print(Text(self._labelled(event), style=STYLES["committed"]),
+                            soft_wrap=True)
+        # The wearer's own English always goes with its Chinese: the wearer reads English.
+        shown = self._options.show_source or event.target_language != "en"
+        if shown and event.source.strip():
             self._console.print(Text(event.source, style=STYLES["source"]), soft_wrap=True)
+
+
+def _from_wearer(event: Transcript | Translation | StreamEnd) -> bool:
+    if isinstance(event, Translation):
+        return event.source_language != "zh"
+    return isinstance(event, Transcript) and event.language != "zh"

@@ -73,6 +73,26 @@ def tail_line(
     return ellipsis + clean[start:]
 
 
+def head_line(
+    text: str, max_width: float, ellipsis: str = "…", measure: Measure | None = None
+) -> str:
+    """The start of ``text`` as one line at most ``max_width`` wide (columns, or
+    ``measure``), cut at a break point and marked with ``ellipsis`` when it is longer."""
+    measure = measure or columns
+    clean = normalize_space(text)
+    if measure(clean) <= max_width:
+        return clean
+    end = 0
+    for _, piece_end, _ in _pieces(clean):
+        if measure(clean[:piece_end] + ellipsis) > max_width:
+            break
+        end = piece_end
+    if end == 0:  # the first piece alone is too long: cut inside it
+        while end < len(clean) and measure(clean[: end + 1] + ellipsis) <= max_width:
+            end += 1
+    return clean[:end].rstrip() + ellipsis
+
+
 def wrap_ranges(
     text: str, max_width: float, measure: Measure | None = None
 ) -> list[tuple[int, int]]:

@@ -4,6 +4,11 @@ Transcripts and translations of one utterance arrive many times (each supersedes
 last), and a late translation may still update an older utterance after the next one has
 begun, so displays keep the newest event per utterance rather than a single "current"
 caption. Shared by the terminal and the HUD so both show the same captions.
+
+In a conversation (``--mode converse``) utterances go both ways: the other person's
+Mandarin becomes English for the wearer (the captions, ``translations()``), the wearer's
+English becomes Chinese for the other person (``wearer_translations()``, shown on the
+partner page; the HUD only echoes it). The Chinese line belongs to the other person.
 """
 
 from __future__ import annotations
@@ -36,18 +41,29 @@ class CaptionTrack:
         return changed
 
     def translations(self) -> list[Translation]:
-        """Latest translation of each remembered utterance that has English, oldest first."""
-        return [self._translations[uid] for uid in sorted(self._translations)
-                if self._translations[uid].text]
+        """Latest English of each remembered utterance that has English (the other
+        person's, translated), oldest first."""
+        return [translation for uid in sorted(self._translations)
+                if (translation := self._translations[uid]).text
+                and translation.target_language == "en"]
+
+    def wearer_translations(self) -> list[Translation]:
+        """Latest Chinese of each remembered utterance of the wearer's (said or drafted
+        in English), oldest first."""
+        return [translation for uid in sorted(self._translations)
+                if (translation := self._translations[uid]).target_language != "en"]
 
     def newest_id(self) -> int | None:
         return max(set(self._translations) | set(self._transcripts), default=None)
 
     def source(self) -> str:
-        """Chinese of the newest utterance: the transcript while it covers more audio than
-        the translation (recognition runs ahead, and the line must not go back), else the
-        translation's source (which may join a sentence continued over a pause)."""
-        newest = self.newest_id()
+        """Chinese of the other person's newest utterance: the transcript while it covers
+        more audio than the translation (recognition runs ahead, and the line must not go
+        back), else the translation's source (which may join a sentence continued over a
+        pause). The wearer's English never goes here."""
+        heard = [uid for uid, t in self._transcripts.items() if t.language == "zh"]
+        heard += [uid for uid, t in self._translations.items() if t.source_language == "zh"]
+        newest = max(heard, default=None)
         if newest is None:
             return ""
         transcript = self._transcripts.get(newest)

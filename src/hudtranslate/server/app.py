@@ -4,7 +4,9 @@ Thin by design: all caption logic lives in the broadcaster and the layout engine
 only moves JSON (protocol in ``protocol.py``). Routes::
 
     GET /                 the HUD page (static/hud.html; no build step, no CDN)
-    GET /static/...       its script and style
+    GET /partner          the partner page (static/partner.html; ``?session=ID``)
+    GET /static/...       their scripts and style; /static/fonts/hud-cjk.ttf is the HUD
+                          font for pages on machines without a Chinese font
     GET /healthz          {"ok": true, "protocol_version": 1, "viewers": N[, "sessions": M]}
     GET /ws/captions      caption WebSocket, one per viewer (``?session=ID``: a wearer's)
     GET /ws/audio         wearer WebSocket: audio in, captions out (with a SessionManager)
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
+from hudtranslate.captions.fonts import web_font
 from hudtranslate.server import metrics, protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import token_matches
@@ -42,6 +45,7 @@ BROADCASTER = web.AppKey("broadcaster", CaptionBroadcaster)
 SESSIONS = web.AppKey("sessions", SessionManager)
 PHOTOS = web.AppKey("photos", PhotoReader)
 _OPEN_PATHS = ("/healthz", "/static/")
+FONT_PATH = "/static/fonts/hud-cjk.ttf"
 
 
 def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | None = None,
@@ -52,6 +56,8 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
     app = web.Application(middlewares=middlewares)
     app[BROADCASTER] = broadcaster
     app.router.add_get("/", _index)
+    app.router.add_get("/partner", _partner)
+    app.router.add_get(FONT_PATH, _font)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/ws/captions", _captions_socket)
     if sessions is not None:
@@ -127,6 +133,18 @@ async def _index(request: web.Request) -> web.StreamResponse:
                             headers={"Cache-Control": "no-cache"})
 
 
+async def _partner(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC_DIR / "partner.html",
+                            headers={"Cache-Control": "no-cache"})
+
+
+async def _font(request: web.Request) -> web.StreamResponse:
+    """The bundled HUD font (WenQuanYi Micro Hei, Apache-2.0) as a single TrueType face:
+    a page loads it only when the device has no Chinese font of its own."""
+    return web.Response(body=web_font("hud"), content_type="font/ttf",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 async def _health(request: web.Request) -> web.Response:
     broadcaster = request.app[BROADCASTER]
     body: dict[str, Any] = {"ok": True, "protocol_version": protocol.PROTOCOL_VERSION,
@@ -161,10 +179,11 @@ async def _captions_socket(request: web.Request) -> web.StreamResponse:
         profile = broadcaster.default_view.profile
     bilingual = protocol.parse_bool(request.query.get("bilingual"),
                                     broadcaster.default_view.bilingual)
+    display = protocol.parse_bool(request.query.get("display"), True)
     socket = web.WebSocketResponse(heartbeat=20.0,
                                    max_msg_size=protocol.MAX_CLIENT_MESSAGE_BYTES * 2)
     await socket.prepare(request)
-    viewer = broadcaster.add_viewer(View(profile, bilingual))
+    viewer = broadcaster.add_viewer(View(profile, bilingual, display))
     sender = asyncio.create_task(_send_loop(socket, viewer))
     try:
         async for message in socket:

@@ -12,6 +12,9 @@ again; a final caption takes the display back once the card has been up ``CARD_M
 (speech comes first, but the wearer gets time to read the first page). Viewers get a
 ``scene`` message with the blocks, the card's pages and the photo (protocol.py).
 
+Viewers without a display (``View.display`` False: the partner page) get only the
+caption events, starting with the recent ones; no frames are rendered for them.
+
 Each display message carries the load level of the latest caption (``load``: the
 server is shedding optional work; protocol.py), sent again when only that changes.
 
@@ -52,10 +55,12 @@ CARD_PAGE_MAX_S = 20.0
 
 @dataclass(frozen=True)
 class View:
-    """What one viewer looks at: a display profile, with or without the Chinese line."""
+    """What one viewer looks at: a display profile, with or without the Chinese line.
+    ``display`` False: no HUD at all, only the caption events (the partner page)."""
 
     profile: str
     bilingual: bool = True
+    display: bool = True
 
 
 class Viewer:
@@ -242,11 +247,18 @@ class CaptionBroadcaster:
             return
         bilingual = viewer.view.bilingual if request.bilingual is None else request.bilingual
         self._detach(viewer)
-        viewer.view = View(profile, bilingual)
+        viewer.view = View(profile, bilingual, viewer.view.display)
         self._attach(viewer)
 
     def _attach(self, viewer: Viewer) -> None:
         view = viewer.view
+        if not view.display:  # no HUD: hello, then the recent captions as they were
+            viewer.send(protocol.hello_message(self.profiles[view.profile],
+                                               list(self.profiles), bilingual=view.bilingual,
+                                               pinyin=self.pinyin))
+            for event in self._track.latest_events():
+                viewer.send(protocol.event_message(event))
+            return
         state = self._views.get(view)
         now = self._clock()
         if state is None:

@@ -191,18 +191,23 @@ async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport
 
 
 def event_from_message(data: dict[str, Any]) -> Transcript | Translation | None:
-    """The pipeline event a ``transcript``/``caption`` message describes (else None)."""
+    """The pipeline event a ``transcript``/``caption`` message describes (else None).
+    Messages of servers that predate conversation mode read as Mandarin → English."""
     kind = data.get("type")
     if kind not in ("transcript", "caption"):
         return None
     common = (int(data["utterance_id"]),)
     times = (float(data["start_s"]), float(data["end_s"]))
+    draft = bool(data.get("draft", False))
     if kind == "transcript":
         return Transcript(*common, str(data["committed"]), str(data["tentative"]), *times,
-                          bool(data["final"]), float(data["emitted_s"]))
+                          bool(data["final"]), float(data["emitted_s"]),
+                          language=str(data.get("language", "zh")), draft=draft)
     return Translation(*common, str(data["source"]), str(data["committed"]),
                        str(data["tentative"]), *times, bool(data["final"]),
-                       float(data["emitted_s"]), model=str(data.get("model", "")))
+                       float(data["emitted_s"]), model=str(data.get("model", "")),
+                       load_level=int(data.get("load", 0)),
+                       source_language=str(data.get("source_language", "zh")), draft=draft)
 
 
 # --- hudtranslate stream ------------------------------------------------------------------

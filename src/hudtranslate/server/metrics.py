@@ -141,9 +141,11 @@ class MetricsSink:
         if isinstance(event, Translation) and event.final:
             model = event.model or "unknown"
             self._metrics.translations.labels(model=model).inc()
+            if event.draft:  # typed, not spoken: no end of speech to measure from
+                return
             latency = event.emitted_s - (event.end_s - self._pad_s)
             self._metrics.final_latency.labels(model=model).observe(max(0.0, latency))
-        elif isinstance(event, Transcript) and event.final:
+        elif isinstance(event, Transcript) and event.final and not event.draft:
             latency = event.emitted_s - (event.end_s - self._pad_s)
             self._metrics.transcript_latency.observe(max(0.0, latency))
 

@@ -46,19 +46,35 @@ Server → viewer
         the display's top right corner while it is above 0 (not part of ``frame``).
 
     ``transcript``
-        Each recognition result (Chinese; ``committed`` never changes again)::
+        Each recognition result (``committed`` never changes again)::
 
             {"type": "transcript", "utterance_id": 3, "committed": "通常情况下，",
              "tentative": "我们", "final": false,
-             "start_s": 9.77, "end_s": 11.2, "emitted_s": 11.3}
+             "start_s": 9.77, "end_s": 11.2, "emitted_s": 11.3,
+             "language": "zh", "draft": false}
+
+        ``language`` is what was said: "zh" (the other person, the partner) or "en" (the
+        wearer, ``--mode converse``). ``draft``: an English message the wearer dictated or
+        typed (see ``draft`` under "Audio in"), to be written as polite Chinese.
 
     ``caption``
-        Each translation result (English for one utterance so far, with its Chinese)::
+        Each translation result (one utterance's translation so far, with its source)::
 
             {"type": "caption", "utterance_id": 3, "committed": "", "tentative": "We usually",
              "source": "通常情况下，我们", "final": false,
              "start_s": 9.77, "end_s": 11.2, "emitted_s": 11.9, "model": "qwen2.5-1.5b",
-             "load": 0}
+             "load": 0, "source_language": "zh", "target_language": "en", "draft": false}
+
+        Two directions: ``source_language`` "zh" → ``target_language`` "en" is the
+        partner's Mandarin in English for the wearer (the only direction in listen mode);
+        "en" → "zh" is the wearer's English in Chinese for the partner (``--mode
+        converse``): ``source`` is then the English and ``committed``/``tentative`` the
+        Chinese, which joins without a space. ``draft`` (en → zh only): a message the
+        wearer dictated, written as polite Chinese ready to send, not a word-for-word
+        translation. The wearer's HUD (``display``) shows only English: the partner's
+        captions, and for each final of the wearer's a one-row dim echo of the English
+        ("› I'll be ten minutes late", "› draft ready: …"). Viewers that predate these
+        fields read every caption as zh → en.
 
         Times are seconds on the session's stream clock (audio position for
         ``start_s``/``end_s``, production time for ``emitted_s``). ``load`` says how much
@@ -100,6 +116,12 @@ Server → viewer
         far behind and is disconnected), ``pipeline_failed`` (the session stopped);
         wearer sockets add the codes listed under "Audio in".
 
+    Viewers that draw no HUD (the partner page) connect with ``display=0``
+    (``/ws/captions?session=ID&display=0``): they get ``hello``, then, at once, the
+    latest ``transcript`` and ``caption`` of the last few utterances (so a page opened
+    mid-conversation is not blank), then every ``transcript``, ``caption``, ``end`` and
+    ``error``, but no ``display`` and no ``scene``.
+
 Viewer → server
     ``view``
         Change this connection's view; both fields optional::
@@ -112,6 +134,13 @@ Watching a wearer's session
     ``/ws/captions?session=ID`` (and the page ``/?session=ID``) follows the captions of
     the wearer session ``ID`` instead of the server's own microphone or file; an unknown
     session is refused with HTTP 404.
+
+The partner page
+    ``/partner?session=ID`` (without ``session``: the server's own stream) is a page for
+    a phone held toward the other person: the Chinese of what the wearer said, large,
+    the wearer's English small under it, drafted messages as cards with a Copy button,
+    and the partner's own Mandarin with its English in a short history. It follows
+    ``/ws/captions?...&display=0``; the token rule is the HUD page's.
 
 Audio in (wearers)
     One WebSocket per wearer at ``/ws/audio``: audio goes in, this session's ``transcript``,
@@ -133,10 +162,23 @@ Audio in (wearers)
     ``end`` and closes the socket (1000). A wearer that just disconnects ends its
     session the same way, without the answers.
 
+    After ``start``, at any time before ``end``, the wearer may type a message for the
+    other person instead of saying it::
+
+        {"type": "draft", "text": "tell her I'll be ten minutes late"}
+
+    ``text`` is English, 1 to ``MAX_DRAFT_CHARS`` (500) characters (blank ones are
+    refused). It joins the session's speech as a final English ``transcript`` with
+    ``draft: true`` (its own ``utterance_id``; ``start_s`` = ``end_s`` = the audio
+    received so far) and comes back as a ``caption`` with ``draft: true``: polite Chinese
+    ready to send, shown on the partner page with a Copy button. Both languages go into
+    the transcript.
+
     Server → wearer, after ``start``::
 
         {"type": "session", "protocol_version": 1, "session_id": "20261130-101500-a1b2c3",
          "sample_rate_hz": 16000, "speech_pad_s": 0.3, "hud_path": "/?session=...",
+         "partner_path": "/partner?session=...",
          "limits": {"max_frame_bytes": 32000, "max_audio_rate": 1.5, "burst_audio_s": 10.0,
                     "max_frames_per_s": 100.0, "idle_timeout_s": 20.0},
          "speak": false}
@@ -152,7 +194,8 @@ Audio in (wearers)
     End of speech is ``end_s - speech_pad_s`` on the audio clock (seconds of audio sent).
 
     Error codes on this socket (the connection stays open unless "closes" is said):
-    ``bad_message`` (not JSON, unknown type, audio before ``start``, ``start`` twice),
+    ``bad_message`` (not JSON, unknown type, audio or a draft before ``start``, ``start``
+    twice, a draft whose ``text`` is not a string, is blank or is too long),
     ``bad_audio_format`` (``start`` asks for another format, rate or channel count;
     closes, 1003), ``bad_audio`` (a frame with an odd number of bytes; dropped),
     ``frame_too_large`` (a frame over ``max_frame_bytes``; dropped; one over four times
@@ -249,6 +292,8 @@ ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline
 AUDIO_FORMAT = "pcm_s16le"
 AUDIO_SAMPLE_RATE_HZ = 16_000
 MAX_CLIENT_MESSAGE_BYTES = 4096
+MAX_DRAFT_CHARS = 500
+"""A typed draft is a message of a few sentences, not a document."""
 
 
 class ProtocolError(HudTranslateError):
@@ -293,10 +338,11 @@ def event_message(event: Transcript | Translation) -> dict[str, Any]:
         return {"type": "caption", "utterance_id": event.utterance_id,
                 "committed": event.committed, "tentative": event.tentative,
                 "source": event.source, "final": event.final, **times, "model": event.model,
-                "load": event.load_level}
+                "load": event.load_level, "source_language": event.source_language,
+                "target_language": event.target_language, "draft": event.draft}
     return {"type": "transcript", "utterance_id": event.utterance_id,
             "committed": event.committed, "tentative": event.tentative,
-            "final": event.final, **times}
+            "final": event.final, **times, "language": event.language, "draft": event.draft}
 
 
 def end_message(duration_s: float) -> dict[str, Any]:
@@ -337,16 +383,27 @@ class StartRequest:
     speak: bool = False
 
 
-def parse_wearer_message(text: str) -> StartRequest | None:
-    """A wearer's text frame: ``StartRequest`` for ``start``, ``None`` for ``end``.
+@dataclass(frozen=True)
+class DraftRequest:
+    """A wearer's ``draft`` message: English to be written as a polite Chinese message."""
 
-    Raises ``ProtocolError``: ``bad_message`` for anything unreadable or unknown,
+    text: str
+
+
+def parse_wearer_message(text: str) -> StartRequest | DraftRequest | None:
+    """A wearer's text frame: ``StartRequest`` for ``start``, ``DraftRequest`` for
+    ``draft``, ``None`` for ``end``.
+
+    Raises ``ProtocolError``: ``bad_message`` for anything unreadable or unknown (and a
+    draft whose text is not a string, blank or over ``MAX_DRAFT_CHARS``),
     ``bad_audio_format`` for a ``start`` asking for audio other than 16 kHz mono s16le.
     """
     data = _json_object(text)
     kind = data.get("type")
     if kind == "end":
         return None
+    if kind == "draft":
+        return _draft(data.get("text"))
     if kind != "start":
         raise ProtocolError("bad_message", f"unknown message type {kind!r}")
     wanted = {"format": AUDIO_FORMAT, "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ, "channels": 1}
@@ -364,11 +421,25 @@ def parse_wearer_message(text: str) -> StartRequest | None:
     return StartRequest(client[:100], speak)
 
 
+def _draft(text: object) -> DraftRequest:
+    if not isinstance(text, str):
+        raise ProtocolError("bad_message", "a draft's text must be a string")
+    text = " ".join(text.split())
+    if not text:
+        raise ProtocolError("bad_message", "a draft's text is empty")
+    if len(text) > MAX_DRAFT_CHARS:
+        raise ProtocolError("bad_message", f"a draft holds at most {MAX_DRAFT_CHARS} "
+                            f"characters, got {len(text)}")
+    return DraftRequest(text)
+
+
 def session_message(session_id: str, *, speech_pad_s: float,
                     limits: dict[str, float], speak: bool = False) -> dict[str, Any]:
     return {"type": "session", "protocol_version": PROTOCOL_VERSION, "session_id": session_id,
             "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ, "speech_pad_s": speech_pad_s,
-            "hud_path": f"/?session={session_id}", "limits": limits, "speak": speak}
+            "hud_path": f"/?session={session_id}",
+            "partner_path": f"/partner?session={session_id}", "limits": limits,
+            "speak": speak}
 
 
 def speech_message(utterance_id: int, language: str, text: str, *, samples: int,

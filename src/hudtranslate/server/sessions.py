@@ -9,8 +9,12 @@ nothing mutable but those engines, the metrics and the transcript index.
 A connection is held to ``SessionLimits``; whatever a client does (bad JSON, odd-sized or
 oversized frames, flooding, idling, vanishing mid-sentence), it is answered with a
 protocol error and, at worst, its own session ends: the sentences it committed are on
-disk and other sessions go on. The pipeline starts with the first audio frame so the
-session's clock (latencies) counts from when audio arrives.
+disk and other sessions go on. The pipeline starts with the first audio frame (or the
+first typed draft) so the session's clock (latencies) counts from when input arrives.
+
+A wearer may type a message for the other person (``draft``): it joins the speech as a
+final English transcript marked ``draft`` (``run_pipeline(drafts=...)``) and comes back,
+like the speech, on the socket, on the session's pages and in its transcript.
 
 The sessions share the cores through the manager's ``SharedLoad`` (``sharing.py``): they
 take turns at the models, finals first, and when the server falls behind every session
@@ -179,6 +183,7 @@ class WearerSession:
         self.outbox = Viewer(View("wearer", False), manager.max_queue)
         self._recorder: SessionRecorder | None = None
         self._audio: asyncio.Queue[AudioChunk | None] = asyncio.Queue()
+        self._drafts: asyncio.Queue[Transcript | None] = asyncio.Queue()
         self._samples = 0
         self._backlog_s = 0.0
         self._errors = 0
@@ -206,6 +211,7 @@ class WearerSession:
             if reader in done:
                 outcome, code = reader.result()
             self._audio.put_nowait(None)
+            self._drafts.put_nowait(None)
             outcome, code = await self._finish(outcome, code)
         finally:
             for task in (reader, failure):
@@ -335,6 +341,8 @@ class WearerSession:
             return None
         if request is None:
             return "completed", WSCloseCode.OK
+        if isinstance(request, protocol.DraftRequest):
+            return self._on_draft(request.text)
         if self.session_id:
             self._error("bad_message", "the session has already started")
             return None
@@ -369,6 +377,28 @@ class WearerSession:
                  request.client or "no client label",
                  extra={"event": "session_start", "session_id": self.session_id,
                         "peer": self.peer, "client": request.client})
+        return None
+
+    def _on_draft(self, text: str) -> tuple[str, int] | None:
+        """A typed message for the other person: a final English transcript marked
+        ``draft``, at the audio position reached (its id is given in the pipeline)."""
+        if not self.session_id:
+            self._error("bad_message", "send a start message before a draft")
+            return None
+        if self.manager.settings.conversation.mode != "converse":
+            self._error("bad_message", "drafts are for conversations: this server listens "
+                        "only (start it with --mode converse)")
+            return None
+        if not self._frame_bucket.take(1.0):
+            self._error("rate_limited", "messages are arriving too fast")
+            return "rate_limited", WSCloseCode.POLICY_VIOLATION
+        at_s = self._samples / SAMPLE_RATE_HZ
+        if self._pipeline is None:
+            self._start_pipeline()
+        self._drafts.put_nowait(Transcript(0, text, "", at_s, at_s, True, at_s,
+                                           language="en", draft=True))
+        log.info("session %s: a draft of %d characters", self.session_id, len(text),
+                 extra={"event": "draft", "session_id": self.session_id})
         return None
 
     def _on_audio(self, data: bytes) -> tuple[str, int] | None:
@@ -415,12 +445,17 @@ class WearerSession:
             sinks.append(wearer_speech_sink(self.manager.voices, self.outbox, settings.voice))
         self._pipeline = asyncio.create_task(run_pipeline(
             self._chunks(), self.manager.engines, settings, sinks, realtime=True,
-            load=self.manager.load))
+            load=self.manager.load,
+            drafts=self._typed() if settings.conversation.mode == "converse" else None))
         self._pipeline.add_done_callback(self._pipeline_done)
 
     def _pipeline_done(self, task: asyncio.Task[PipelineResult]) -> None:
         if not task.cancelled() and task.exception() is not None:
             self._failed.set()
+
+    async def _typed(self) -> AsyncIterator[Transcript]:
+        while (draft := await self._drafts.get()) is not None:
+            yield draft
 
     async def _chunks(self) -> AsyncIterator[AudioChunk]:
         while True:

@@ -5,7 +5,18 @@ Cues follow the caption rules: at most two lines of 42 columns, up long enough t
 split into consecutive cues that share its time span in proportion to their length. All
 timing is done in integer milliseconds so that formatting never makes two cues touch.
 Timing and wrapping are ours (the caption rules); the files are written by the ``srt``
-and ``webvtt-py`` libraries (0.6 or later: 0.5 refuses times of 100 hours and more).
+and ``webvtt-py`` libraries (0.6 or later: 0.5 refuses times of 100 hours and more; both
+MIT).
+
+A conversation (``--mode converse``) has two speakers: the other person's Mandarin with
+its English, and the wearer's English with the Chinese it became. Records say which
+(``source_language``; ``draft`` for a message the wearer dictated or typed), and a
+session with any of the wearer's records marks every cue with its speaker: WebVTT with a
+voice span (``<v Partner>``, ``<v Wearer>``, ``<v.draft Wearer>``: the WebVTT standard's
+way), SRT with a "Partner: " / "Wearer: " / "Wearer (draft): " prefix on the first cue
+of each sentence. Cues are English first (the partner's translated, the wearer's own
+words), the Chinese under it when bilingual. A session of the other person alone is
+written exactly as before.
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeAlias
 
@@ -32,9 +43,17 @@ GAP_MS = 1
 """Space between one cue's end and the next cue's start."""
 
 
+LANGUAGES = ("zh", "en")
+SPEAKERS = {"zh": "Partner", "en": "Wearer"}
+"""Who speaks each source language in a conversation: the other person, the wearer."""
+
+
 @dataclass(frozen=True, slots=True)
 class TranscriptRecord:
-    """One final sentence as stored in the session JSONL: times, Chinese, English, model."""
+    """One final sentence as stored in the session JSONL: times, Chinese, English, model,
+    and which way it went: ``source_language`` "zh" (the other person's Mandarin, the
+    default) or "en" (the wearer's English); ``draft``: a message the wearer dictated.
+    ``zh`` and ``en`` hold the Chinese and the English whichever was said."""
 
     index: int
     start_s: float
@@ -42,17 +61,32 @@ class TranscriptRecord:
     zh: str
     en: str
     model: str = ""
+    source_language: str = "zh"
+    draft: bool = False
+
+    @property
+    def target_language(self) -> str:
+        return "en" if self.source_language == "zh" else "zh"
+
+    @property
+    def speaker(self) -> str:
+        """"Partner" or "Wearer" (``SPEAKERS``)."""
+        return SPEAKERS[self.source_language]
 
     @classmethod
     def from_translation(cls, translation: Translation, index: int) -> TranscriptRecord:
         """Record a translation's full text (committed + tentative) and its source."""
+        target, source = translation.text, translation.source.strip()
+        english_source = translation.source_language == "en"
         return cls(
             index=index,
             start_s=round(translation.start_s, 3),
             end_s=round(translation.end_s, 3),
-            zh=translation.source.strip(),
-            en=translation.text,
+            zh=target if english_source else source,
+            en=source if english_source else target,
             model=translation.model,
+            source_language=translation.source_language,
+            draft=translation.draft,
         )
 
     @classmethod
@@ -73,11 +107,29 @@ class TranscriptRecord:
             if not isinstance(value, str):
                 raise ValueError(f"{key!r} must be a string")
             texts.append(value)
-        return cls(index, times[0], times[1], texts[0], texts[1], texts[2])
+        source = data.get("source_language", "zh")  # absent: written before conversations
+        if source not in LANGUAGES:
+            raise ValueError(f"'source_language' must be one of {', '.join(LANGUAGES)}")
+        record = cls(index, times[0], times[1], texts[0], texts[1], texts[2], str(source))
+        target = data.get("target_language", record.target_language)
+        if target != record.target_language:
+            raise ValueError(f"'target_language' must be {record.target_language!r} for "
+                             f"source_language {source!r}")
+        draft = data.get("draft", False)
+        if not isinstance(draft, bool):
+            raise ValueError("'draft' must be true or false")
+        return replace(record, draft=draft)
+
+    @property
+    def two_way(self) -> bool:
+        """Not the default direction (zh → en, said aloud): the record says which it is."""
+        return self.source_language != "zh" or self.draft
 
     def to_json(self) -> str:
-        """One JSON line (no newline); Chinese kept readable, not \\u-escaped."""
-        fields = {
+        """One JSON line (no newline); Chinese kept readable, not \\u-escaped. The
+        direction fields are written when they differ from the default (zh → en, not a
+        draft), so transcripts of the other person alone stay as they were."""
+        fields: dict[str, object] = {
             "index": self.index,
             "start_s": self.start_s,
             "end_s": self.end_s,
@@ -85,17 +137,23 @@ class TranscriptRecord:
             "en": self.en,
             "model": self.model,
         }
+        if self.two_way:
+            fields.update(source_language=self.source_language,
+                          target_language=self.target_language, draft=self.draft)
         return json.dumps(fields, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Cue:
-    """One subtitle cue, timed in milliseconds."""
+    """One subtitle cue, timed in milliseconds. ``voice``: who speaks ("" when the session
+    has one speaker), ``draft``: the wearer's drafted message."""
 
     index: int
     start_ms: int
     end_ms: int
     lines: tuple[str, ...]
+    voice: str = ""
+    draft: bool = False
 
     @property
     def start_s(self) -> float:
@@ -125,19 +183,28 @@ def build_cues(
     bilingual: bool = False,
     max_columns: int = CUE_MAX_COLUMNS,
     max_lines: int = CUE_MAX_LINES,
+    *,
+    label_speakers: bool = False,
 ) -> list[Cue]:
     """Time and wrap ``sentences`` into cues; sentences without English are skipped.
 
-    With ``bilingual`` the Chinese is added below the English of each cue.
+    With ``bilingual`` the Chinese is added below the English of each cue. In a
+    conversation (any of the wearer's records) each cue names its ``voice``, and with
+    ``label_speakers`` the first cue of each sentence starts with it ("Wearer: ").
     """
     records = sorted(
         (record for record in as_records(sentences) if normalize_space(record.en)),
         key=lambda record: record.start_s,
     )
+    conversation = any(record.source_language != "zh" for record in records)
     cues: list[Cue] = []
     prev_end_ms = -GAP_MS
     for number, record in enumerate(records):
-        en_lines = wrap_text(record.en, max_columns)
+        voice = record.speaker if conversation else ""
+        english = record.en
+        if voice and label_speakers:
+            english = f"{voice}{' (draft)' if record.draft else ''}: {english}"
+        en_lines = wrap_text(english, max_columns)
         parts = math.ceil(len(en_lines) / max_lines)
         start_ms = max(_ms(record.start_s), prev_end_ms + GAP_MS, 0)
         end_ms = max(_ms(record.end_s), _ms(record.start_s) + _ms(min_display_s(record.en)))
@@ -153,7 +220,7 @@ def build_cues(
         for (chunk_start, chunk_end), lines in zip(
             _split_span(start_ms, end_ms, weights), chunks, strict=True
         ):
-            cues.append(Cue(len(cues) + 1, chunk_start, chunk_end, lines))
+            cues.append(Cue(len(cues) + 1, chunk_start, chunk_end, lines, voice, record.draft))
         prev_end_ms = end_ms
     return cues
 
@@ -164,17 +231,18 @@ def to_srt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
     subtitles = [
         srt.Subtitle(index=cue.index, start=timedelta(milliseconds=cue.start_ms),
                      end=timedelta(milliseconds=cue.end_ms), content="\n".join(cue.lines))
-        for cue in build_cues(sentences, bilingual)
+        for cue in build_cues(sentences, bilingual, label_speakers=True)
     ]
     return str(srt.compose(subtitles, reindex=False))
 
 
 def to_vtt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
     """WebVTT text: the ``WEBVTT`` header, then numbered cues with ``HH:MM:SS.mmm`` times,
-    separated by blank lines; ``&``, ``<`` and ``>`` in the text are escaped."""
+    separated by blank lines; ``&``, ``<`` and ``>`` in the text are escaped. In a
+    conversation each cue starts with its voice span (``<v Wearer>``)."""
     captions = [
         webvtt.Caption(format_timestamp(cue.start_ms, "."), format_timestamp(cue.end_ms, "."),
-                       "\n".join(_vtt_escape(line) for line in cue.lines),
+                       _voice_tag(cue) + "\n".join(_vtt_escape(line) for line in cue.lines),
                        identifier=str(cue.index))
         for cue in build_cues(sentences, bilingual)
     ]
@@ -223,6 +291,13 @@ def _split_span(start_ms: int, end_ms: int, weights: list[int]) -> list[tuple[in
         running += weight
     ends = [bound - GAP_MS for bound in bounds[1:]] + [end_ms]
     return list(zip(bounds, ends, strict=True))
+
+
+def _voice_tag(cue: Cue) -> str:
+    """``<v Wearer>`` (``<v.draft Wearer>`` for a draft), or "" for a single speaker."""
+    if not cue.voice:
+        return ""
+    return f"<v{'.draft' if cue.draft else ''} {cue.voice}>"
 
 
 def _vtt_escape(text: str) -> str:

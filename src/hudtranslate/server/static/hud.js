@@ -130,6 +130,8 @@
   window.hudFinals = [];  // final English in order (last 100): for tests and debugging
 
   function onCaption(msg) {
+    // The wearer's own words in Chinese are for the other person (/partner), not the HUD.
+    if ((msg.target_language || "en") !== "en") return;
     if (msg.final) {
       window.hudFinals.push(msg.committed);
       window.hudFinals.splice(0, window.hudFinals.length - 100);
