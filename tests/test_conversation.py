@@ -9,11 +9,11 @@ import pytest
 
 from hudtranslate.config import ConversationOptions, Settings, TranslateOptions
 from hudtranslate.conversation import ConversationTranslator, ReplyTranslator, draft_request
-from hudtranslate.conversation.translator import clean_chinese
 from hudtranslate.errors import ConfigError
 from hudtranslate.events import Transcript
 from hudtranslate.pipeline import Engines, run_pipeline
 from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, chunks_of, tone_and_silence
+from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH, SPEECH, PromptSet
 from hudtranslate.translate.translator import SessionTranslator
 
@@ -36,10 +36,22 @@ def test_a_draft_is_asked_for_by_its_command_at_the_start(said: str,
     assert draft_request(said) == request_text
 
 
-def test_chinese_answers_are_cleaned_to_their_first_line_without_quotes() -> None:
-    answer = "「请问最近的地铁站在哪里？」\n（注：礼貌用语）"
-    assert clean_chinese(answer) == "请问最近的地铁站在哪里？"
-    assert clean_chinese("  \n") == ""
+def test_the_wearers_chinese_is_the_answers_first_line_without_quotes() -> None:
+    backend = PromptRecorder(answers={"en-zh": "「请问最近的地铁站在哪里？」\n（注：礼貌用语）"})
+    reply = ReplyTranslator(backend, TranslateOptions())
+    said = reply.translate(transcript("Where is the subway?", "en", 0))
+    assert said is not None and said.committed == "请问最近的地铁站在哪里？"
+
+
+def test_the_users_glossary_terms_in_the_wearers_english_are_given_in_chinese() -> None:
+    backend = PromptRecorder()
+    glossary = Glossary(terms={"北辰动力": "Polaris Power", "推理": "inference"})
+    assert glossary.find_english("polaris power pays for inference.") == [
+        ("Polaris Power", "北辰动力"), ("inference", "推理")]
+    assert glossary.find_english("We reinfer it.") == []
+    reply = ReplyTranslator(backend, TranslateOptions(), glossary=glossary)
+    reply.translate(transcript("Polaris Power will sign.", "en", 0))
+    assert backend.calls[0][1] == "北辰动力 will sign.\n(Terms: Polaris Power = 北辰动力)"
 
 
 def test_the_mode_is_checked() -> None:
@@ -55,14 +67,16 @@ class PromptRecorder:
 
     name: str = "fake"
     calls: list[tuple[str, str, tuple[tuple[str, str], ...]]] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=lambda: {
+        "speech": "Where are you going?", "en-zh": "我去火车站。",
+        "draft": "不好意思，我会晚到10分钟。"})
 
     def translate(self, source: str, context: Sequence[tuple[str, str]], *,
                   forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
                   on_text: Callable[[str], None] | None = None,
                   prompts: PromptSet = SPEECH) -> str | None:
         self.calls.append((prompts.name, source, tuple(context)))
-        answer = {"speech": "Where are you going?", "en-zh": "我去火车站。",
-                  "draft": "不好意思，我会晚到10分钟。"}[prompts.name]
+        answer = self.answers[prompts.name]
         if on_text is not None:
             on_text(answer[:2])
         return forced_prefix + answer

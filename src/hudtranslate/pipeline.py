@@ -137,7 +137,8 @@ def _translator(engines: Engines, settings: Settings,
                                glossary=engines.glossary)
     if settings.conversation.mode != "converse":
         return listen
-    reply = ReplyTranslator(engines.translator, settings.translate, clock=clock)
+    reply = ReplyTranslator(engines.translator, settings.translate, clock=clock,
+                            glossary=engines.glossary)
     return ConversationTranslator(listen, reply)
 
 

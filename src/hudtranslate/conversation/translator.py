@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from hudtranslate.config import TranslateOptions
 from hudtranslate.conversation.drafts import draft_request
 from hudtranslate.events import Transcript, Translation
+from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH
+from hudtranslate.translate.to_chinese import translate_to_chinese
 from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
 
-_QUOTES = "\"'“”‘’「」『』"
 _CONTEXT_SLACK = 4
 """As in ``SessionTranslator``: context is trimmed in batches, so the prompt prefix (and
 llama.cpp's cache of it) changes rarely."""
@@ -27,12 +28,6 @@ llama.cpp's cache of it) changes rarely."""
 
 def _never() -> bool:
     return False
-
-
-def clean_chinese(answer: str) -> str:
-    """The model's Chinese as shown: its first line, without surrounding quotes or space."""
-    lines = [line.strip() for line in answer.strip().splitlines() if line.strip()]
-    return lines[0].strip(_QUOTES + " ") if lines else ""
 
 
 def _remember(context: list[tuple[str, str]], pair: tuple[str, str], keep: int) -> None:
@@ -52,12 +47,15 @@ class ReplyTranslator:
     makes early Chinese unreliable, and the wearer's turn is usually short). While the
     Chinese is written, ``emit`` receives it growing as tentative text. A draft
     (``Transcript.draft`` or a spoken ``draft_request``) is written with the
-    ``DRAFT_MESSAGE`` prompt as a polite message and is not used as context.
+    ``DRAFT_MESSAGE`` prompt as a polite message and is not used as context. The
+    glossary's user terms found in the English are given in Chinese
+    (``Glossary.find_english``); the writing itself is ``to_chinese.translate_to_chinese``.
     """
 
     backend: TranslationBackend
     options: TranslateOptions
     clock: Callable[[], float] = time.monotonic
+    glossary: Glossary = field(default_factory=Glossary)
     context: list[tuple[str, str]] = field(default_factory=list)
     """(English, Chinese) pairs of the conversation so far, oldest first."""
 
@@ -73,14 +71,12 @@ class ReplyTranslator:
         on_text = None
         if emit is not None:
             def on_text(generated: str) -> None:
-                emit(self._event(transcript, source, "", clean_chinese(generated), draft,
-                                 final=False))
-        raw = self.backend.translate(
-            source, () if draft else self.context, forced_prefix="",
-            max_new_tokens=min(self.options.max_new_tokens * 2, len(source) + 24),
-            cancelled=_never, on_text=on_text,
-            prompts=DRAFT_MESSAGE if draft else ENGLISH_SPEECH)
-        chinese = clean_chinese(raw or "")
+                emit(self._event(transcript, source, "", generated, draft, final=False))
+        chinese = translate_to_chinese(
+            self.backend, source, () if draft else self.context,
+            prompts=DRAFT_MESSAGE if draft else ENGLISH_SPEECH,
+            max_new_tokens=self.options.max_new_tokens * 2,
+            terms=self.glossary.find_english(source), on_text=on_text) or ""
         if not draft:
             _remember(self.context, (source, chinese), self.options.context_sentences)
         return self._event(transcript, source, chinese, "", draft, final=True)

@@ -67,6 +67,13 @@ class Glossary:
                 index += 1
         return list(found.items())
 
+    def find_english(self, english: str) -> list[tuple[str, str]]:
+        """The user's terms whose English is in ``english`` (whole words, any case), as
+        (English, Chinese) pairs for an en→zh prompt. CC-CEDICT's names are left out: their
+        English ("Wang", "Hope") is too ambiguous to read back."""
+        return [(target, chinese) for chinese, target in self.terms.items()
+                if term_present(target, english)]
+
 
 def term_present(target: str, english: str) -> bool:
     """Whether the glossary English ``target`` is used in ``english``: as whole words, any

@@ -58,15 +58,24 @@ def translate_to_chinese(
     max_new_tokens: int = 160,
     terms: Sequence[tuple[str, str]] = (),
     cancelled: Callable[[], bool] = _never,
+    on_text: Callable[[str], None] | None = None,
 ) -> str | None:
     """Chinese for ``english`` after ``context`` ((English, Chinese) pairs of earlier
     sentences), or None if ``cancelled()``. ``terms`` are (English, Chinese) glossary
-    pairs, written into the sentence as ``prompts.user_message`` does. Raises what the
-    backend raises (``BackendError``; the router falls back by itself)."""
+    pairs, written into the sentence as ``prompts.user_message`` does. ``on_text``
+    receives the Chinese as it is written (cleaned the same way). Only the answer's first
+    line counts. Raises what the backend raises (``BackendError``; the router falls back
+    by itself)."""
     if prompts.target_language != "zh":
         raise ValueError(f"prompt set {prompts.name!r} does not translate into Chinese")
     source = clean_english_speech(english)
+    growing = None if on_text is None else (lambda text: on_text(_first_line_chinese(text)))
     raw = backend.translate(user_message(source, terms), context, forced_prefix="",
                             max_new_tokens=chinese_token_limit(source, max_new_tokens),
-                            cancelled=cancelled, prompts=prompts)
-    return None if raw is None else clean_chinese(raw)
+                            cancelled=cancelled, on_text=growing, prompts=prompts)
+    return None if raw is None else _first_line_chinese(raw)
+
+
+def _first_line_chinese(answer: str) -> str:
+    lines = [line for line in answer.strip().splitlines() if line.strip()]
+    return clean_chinese(lines[0]) if lines else ""
