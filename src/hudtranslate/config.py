@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hudtranslate.errors import ConfigError
+from hudtranslate.config_conversation import ConversationOptions as ConversationOptions
+from hudtranslate.config_conversation import VoiceOptions as VoiceOptions
+from hudtranslate.errors import ConfigError, check_range
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class AudioOptions:
     device: str = ""
 
     def __post_init__(self) -> None:
-        _check_range("audio.chunk_ms", self.chunk_ms, 10, 2000)
+        check_range("audio.chunk_ms", self.chunk_ms, 10, 2000)
 
 
 @dataclass(frozen=True)
@@ -78,17 +80,17 @@ class VadOptions:
     cut_search_s: float = 3.0
 
     def __post_init__(self) -> None:
-        _check_range("vad.threshold", self.threshold, 0.05, 0.95)
-        _check_range("vad.min_silence_ms", self.min_silence_ms, 32, 5000)
-        _check_range("vad.min_speech_ms", self.min_speech_ms, 0, 5000)
-        _check_range("vad.speech_pad_ms", self.speech_pad_ms, 0, 1000)
-        _check_range("vad.max_utterance_s", self.max_utterance_s, 2.0, 30.0)
-        _check_range("vad.long_utterance_s", self.long_utterance_s, 0.5, 30.0)
-        _check_range("vad.long_utterance_silence_ms", self.long_utterance_silence_ms, 0, 5000)
-        _check_range("vad.short_pause_ms", self.short_pause_ms, 0, 5000)
-        _check_range("vad.short_pause_db", self.short_pause_db, 0.0, 60.0)
-        _check_range("vad.short_pause_probability", self.short_pause_probability, 0.05, 1.0)
-        _check_range("vad.cut_search_s", self.cut_search_s, 0.5, 10.0)
+        check_range("vad.threshold", self.threshold, 0.05, 0.95)
+        check_range("vad.min_silence_ms", self.min_silence_ms, 32, 5000)
+        check_range("vad.min_speech_ms", self.min_speech_ms, 0, 5000)
+        check_range("vad.speech_pad_ms", self.speech_pad_ms, 0, 1000)
+        check_range("vad.max_utterance_s", self.max_utterance_s, 2.0, 30.0)
+        check_range("vad.long_utterance_s", self.long_utterance_s, 0.5, 30.0)
+        check_range("vad.long_utterance_silence_ms", self.long_utterance_silence_ms, 0, 5000)
+        check_range("vad.short_pause_ms", self.short_pause_ms, 0, 5000)
+        check_range("vad.short_pause_db", self.short_pause_db, 0.0, 60.0)
+        check_range("vad.short_pause_probability", self.short_pause_probability, 0.05, 1.0)
+        check_range("vad.cut_search_s", self.cut_search_s, 0.5, 10.0)
 
 
 @dataclass(frozen=True)
@@ -112,13 +114,13 @@ class AsrOptions:
     clause_final_min_chars: int = 8
 
     def __post_init__(self) -> None:
-        _check_range("asr.beam_size", self.beam_size, 1, 10)
-        _check_range("asr.sentence_final_min_chars", self.sentence_final_min_chars, 0, 100)
-        _check_range("asr.clause_final_min_chars", self.clause_final_min_chars, 0, 100)
-        _check_range("asr.final_beam_size", self.final_beam_size, 1, 10)
-        _check_range("asr.partial_interval_ms", self.partial_interval_ms, 100, 10_000)
-        _check_range("asr.padding_s", self.padding_s, 0.0, 30.0)
-        _check_range("asr.max_chars_per_s", self.max_chars_per_s, 1.0, 50.0)
+        check_range("asr.beam_size", self.beam_size, 1, 10)
+        check_range("asr.sentence_final_min_chars", self.sentence_final_min_chars, 0, 100)
+        check_range("asr.clause_final_min_chars", self.clause_final_min_chars, 0, 100)
+        check_range("asr.final_beam_size", self.final_beam_size, 1, 10)
+        check_range("asr.partial_interval_ms", self.partial_interval_ms, 100, 10_000)
+        check_range("asr.padding_s", self.padding_s, 0.0, 30.0)
+        check_range("asr.max_chars_per_s", self.max_chars_per_s, 1.0, 50.0)
 
 
 @dataclass(frozen=True)
@@ -148,11 +150,11 @@ class TranslateOptions:
     clause_commit_chars: int = 8
 
     def __post_init__(self) -> None:
-        _check_range("translate.partial_min_new_chars", self.partial_min_new_chars, 1, 100)
-        _check_range("translate.context_sentences", self.context_sentences, 0, 10)
-        _check_range("translate.clause_commit_chars", self.clause_commit_chars, 0, 100)
-        _check_range("translate.max_new_tokens", self.max_new_tokens, 8, 1024)
-        _check_range("translate.context_tokens", self.context_tokens, 512, 32_768)
+        check_range("translate.partial_min_new_chars", self.partial_min_new_chars, 1, 100)
+        check_range("translate.context_sentences", self.context_sentences, 0, 10)
+        check_range("translate.clause_commit_chars", self.clause_commit_chars, 0, 100)
+        check_range("translate.max_new_tokens", self.max_new_tokens, 8, 1024)
+        check_range("translate.context_tokens", self.context_tokens, 512, 32_768)
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,8 @@ class CaptionOptions:
     show_source: bool = True
 
     def __post_init__(self) -> None:
-        _check_range("captions.max_chars_per_line", self.max_chars_per_line, 10, 200)
-        _check_range("captions.max_lines", self.max_lines, 1, 20)
+        check_range("captions.max_chars_per_line", self.max_chars_per_line, 10, 200)
+        check_range("captions.max_lines", self.max_lines, 1, 20)
 
 
 @dataclass(frozen=True)
@@ -200,17 +202,17 @@ class DisplayOptions:
         for name in ("width_px", "height_px"):
             value = getattr(self, name)
             if value:
-                _check_range(f"display.{name}", value, 32, 8192)
+                check_range(f"display.{name}", value, 32, 8192)
         if self.font_size_px:
-            _check_range("display.font_size_px", self.font_size_px, 8, 200)
-        _check_range("display.line_height_px", self.line_height_px, 0, 400)
-        _check_range("display.margin_x_px", self.margin_x_px, -1, 2000)
-        _check_range("display.margin_y_px", self.margin_y_px, -1, 2000)
-        _check_range("display.lines", self.lines, 0, 20)
-        _check_range("display.reading_chars_per_s", self.reading_chars_per_s, 1.0, 100.0)
-        _check_range("display.min_line_s", self.min_line_s, 0.0, 10.0)
-        _check_range("display.clear_after_s", self.clear_after_s, 0.0, 3600.0)
-        _check_range("display.scroll_ms", self.scroll_ms, 0, 2000)
+            check_range("display.font_size_px", self.font_size_px, 8, 200)
+        check_range("display.line_height_px", self.line_height_px, 0, 400)
+        check_range("display.margin_x_px", self.margin_x_px, -1, 2000)
+        check_range("display.margin_y_px", self.margin_y_px, -1, 2000)
+        check_range("display.lines", self.lines, 0, 20)
+        check_range("display.reading_chars_per_s", self.reading_chars_per_s, 1.0, 100.0)
+        check_range("display.min_line_s", self.min_line_s, 0.0, 10.0)
+        check_range("display.clear_after_s", self.clear_after_s, 0.0, 3600.0)
+        check_range("display.scroll_ms", self.scroll_ms, 0, 2000)
 
 
 @dataclass(frozen=True)
@@ -235,11 +237,11 @@ class VisionOptions:
     cedict_names: bool = True
 
     def __post_init__(self) -> None:
-        _check_range("vision.ocr_long_side_px", self.ocr_long_side_px, 320, 8192)
-        _check_range("vision.max_megapixels", self.max_megapixels, 1.0, 500.0)
-        _check_range("vision.min_confidence", self.min_confidence, 0.0, 1.0)
-        _check_range("vision.ocr_threads", self.ocr_threads, 1, 64)
-        _check_range("vision.max_new_tokens", self.max_new_tokens, 8, 1024)
+        check_range("vision.ocr_long_side_px", self.ocr_long_side_px, 320, 8192)
+        check_range("vision.max_megapixels", self.max_megapixels, 1.0, 500.0)
+        check_range("vision.min_confidence", self.min_confidence, 0.0, 1.0)
+        check_range("vision.ocr_threads", self.ocr_threads, 1, 64)
+        check_range("vision.max_new_tokens", self.max_new_tokens, 8, 1024)
 
 
 @dataclass(frozen=True)
@@ -277,79 +279,20 @@ class OverloadOptions:
     check_interval_ms: int = 250
 
     def __post_init__(self) -> None:
-        _check_range("overload.partial_translations_lag_s", self.partial_translations_lag_s,
+        check_range("overload.partial_translations_lag_s", self.partial_translations_lag_s,
                      0.05, 600.0)
-        _check_range("overload.partial_decodes_lag_s", self.partial_decodes_lag_s, 0.05, 600.0)
-        _check_range("overload.final_beam_lag_s", self.final_beam_lag_s, 0.05, 600.0)
+        check_range("overload.partial_decodes_lag_s", self.partial_decodes_lag_s, 0.05, 600.0)
+        check_range("overload.final_beam_lag_s", self.final_beam_lag_s, 0.05, 600.0)
         if not (self.partial_translations_lag_s <= self.partial_decodes_lag_s
                 <= self.final_beam_lag_s):
             raise ConfigError("overload thresholds must grow: partial_translations_lag_s <= "
                               "partial_decodes_lag_s <= final_beam_lag_s, got "
                               f"{self.partial_translations_lag_s}, "
                               f"{self.partial_decodes_lag_s}, {self.final_beam_lag_s}")
-        _check_range("overload.raise_hold_s", self.raise_hold_s, 0.0, 600.0)
-        _check_range("overload.recover_share", self.recover_share, 0.05, 1.0)
-        _check_range("overload.recover_hold_s", self.recover_hold_s, 0.0, 3600.0)
-        _check_range("overload.check_interval_ms", self.check_interval_ms, 10, 10_000)
-
-
-MODES = ("listen", "converse")
-
-
-@dataclass(frozen=True)
-class ConversationOptions:
-    """Who is translated. ``mode`` "listen" (the default): Mandarin speech → English for the
-    wearer. "converse": each utterance's language is detected (zh or en); the other
-    person's Mandarin → English, the wearer's English → Chinese for the other person (the
-    partner page), and English starting with a draft command ("draft: tell her …", see
-    ``conversation.drafts``) → a polite Chinese message ready to send."""
-
-    mode: str = "listen"
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"conversation.mode must be one of {', '.join(MODES)}, "
-                              f"got {self.mode!r}")
-
-
-@dataclass(frozen=True)
-class VoiceOptions:
-    """Speaking the translations (``--speak``; ``speech_out``).
-
-    ``speak``: say each final English sentence aloud (the offline Joe voice, extra
-    ``voice``); a wearer on ``serve`` asks for it in its ``start`` message instead.
-    ``onnx_threads``: onnxruntime threads of the voice (one: real-time factor ~0.1).
-    ``length_scale``: speaking pace (> 1 slower). ``output_device``: a PortAudio output
-    device index or name fragment ("": the default). Stale speech is skipped: a sentence
-    waiting longer than ``max_wait_s``, or more than ``max_captions_behind`` captions
-    behind the newest, is never said; once a newer caption has waited ``cut_after_s`` the
-    sentence being said is cut for it. ``zh_url``: an OpenAI-compatible ``/v1/audio/speech``
-    server for the Chinese side (``--mode converse``; "": Chinese is shown, not spoken),
-    with ``zh_model``, ``zh_voice`` and ``zh_timeout_ms`` (key:
-    ``$HUDTRANSLATE_REMOTE_API_KEY`` or ``$OPENAI_API_KEY``).
-    """
-
-    speak: bool = False
-    onnx_threads: int = 1
-    length_scale: float = 1.0
-    output_device: str = ""
-    max_wait_s: float = 8.0
-    max_captions_behind: int = 1
-    cut_after_s: float = 3.0
-    zh_url: str = ""
-    zh_model: str = "tts-1"
-    zh_voice: str = "alloy"
-    zh_timeout_ms: int = 8000
-
-    def __post_init__(self) -> None:
-        _check_range("voice.onnx_threads", self.onnx_threads, 1, 64)
-        _check_range("voice.length_scale", self.length_scale, 0.5, 2.0)
-        _check_range("voice.max_wait_s", self.max_wait_s, 0.5, 600.0)
-        _check_range("voice.max_captions_behind", self.max_captions_behind, 0, 100)
-        _check_range("voice.cut_after_s", self.cut_after_s, 0.0, 600.0)
-        _check_range("voice.zh_timeout_ms", self.zh_timeout_ms, 100, 120_000)
-        if self.zh_url and not self.zh_url.startswith(("http://", "https://")):
-            raise ConfigError(f"voice.zh_url must be an http(s) URL, got {self.zh_url!r}")
+        check_range("overload.raise_hold_s", self.raise_hold_s, 0.0, 600.0)
+        check_range("overload.recover_share", self.recover_share, 0.05, 1.0)
+        check_range("overload.recover_hold_s", self.recover_hold_s, 0.0, 3600.0)
+        check_range("overload.check_interval_ms", self.check_interval_ms, 10, 10_000)
 
 
 @dataclass(frozen=True)
@@ -370,7 +313,7 @@ class Settings:
     voice: VoiceOptions = field(default_factory=VoiceOptions)
 
     def __post_init__(self) -> None:
-        _check_range("threads", self.threads, 1, 64)
+        check_range("threads", self.threads, 1, 64)
 
     @property
     def cache_path(self) -> Path:
@@ -396,11 +339,6 @@ class Settings:
                 _set_dotted(tree, dotted, value)
         settings: Settings = _build(cls, tree, "")
         return settings
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -25,6 +25,12 @@ class ConfigError(HudTranslateError):
     """An option, config file or environment variable has a bad value."""
 
 
+def check_range(name: str, value: float, low: float, high: float) -> None:
+    """Raises ``ConfigError`` naming the setting unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
+
+
 class AudioError(HudTranslateError):
     """Audio could not be read: no device, unreadable, empty or not audio."""
 
