@@ -80,6 +80,10 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
                       help="instead: detect zh/en (converse mode) on the --utterances audio "
                            "and on --text's English spoken by the English voice; accuracy "
                            "and cost")
+    data.add_argument("--converse", action="store_true",
+                      help="instead: a conversation in one stream, the --utterances Mandarin "
+                           "and --text's English (spoken by the English voice) taking turns, "
+                           "through converse mode; direction, order and chrF per turn")
     data.add_argument("--voice", action="store_true",
                       help="the English voice: real-time factor on one thread and Whisper's "
                            "read-back word error rate on 20 sentences with numbers "
@@ -132,11 +136,13 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     """Validate inputs, load the models, run, write the report. Returns the exit code."""
     from hudtranslate.eval.bench import BenchInputs, peak_rss_mb, run_benchmark
     from hudtranslate.eval.manifests import load_talks, load_texts, load_utterances
-    from hudtranslate.eval.report import metadata_for, targets_for, write_report
+    from hudtranslate.eval.report import metadata_for, targets_for
     from hudtranslate.eval.runner import load_bench_engines
 
     if args.language_id:
         return run_language_bench(args, settings)
+    if args.converse:
+        return run_converse_bench(args, settings)
     if args.talks is None and args.utterances is None and args.text is None:
         if args.images is not None or args.voice:
             return run_image_bench(args, settings)
@@ -178,12 +184,7 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.voice:
         report["voice"] = _voice_section(settings)
         report["targets"].update(report["voice"]["targets"])
-    json_path, md_path = write_report(args.out_dir, report)
-    out = Console()
-    out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
-              soft_wrap=True)
-    out.print(f"wrote {json_path} and {md_path}", highlight=False)
-    return 0
+    return _publish(args, report)
 
 
 def _image_section(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -228,7 +229,7 @@ def _voice_section(settings: Settings) -> dict[str, Any]:
 def run_image_bench(args: argparse.Namespace, settings: Settings) -> int:
     """``bench --images`` and/or ``--voice`` alone: the pipeline's models are not loaded."""
     from hudtranslate.eval.bench import peak_rss_mb
-    from hudtranslate.eval.report import metadata_for, write_report
+    from hudtranslate.eval.report import metadata_for
 
     load_at_start = os.getloadavg()
     section: dict[str, Any] = {}
@@ -249,12 +250,7 @@ def run_image_bench(args: argparse.Namespace, settings: Settings) -> int:
         **section,
         "targets": targets,
     }
-    json_path, md_path = write_report(args.out_dir, report)
-    out = Console()
-    out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
-              soft_wrap=True)
-    out.print(f"wrote {json_path} and {md_path}", highlight=False)
-    return 0
+    return _publish(args, report)
 
 
 def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -269,7 +265,7 @@ def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
         summarise_languages,
     )
     from hudtranslate.eval.manifests import load_texts, load_utterances
-    from hudtranslate.eval.report import metadata_for, write_report
+    from hudtranslate.eval.report import metadata_for
     from hudtranslate.models import resolve_model
     from hudtranslate.speech_out.voice import EnglishVoice
 
@@ -301,6 +297,60 @@ def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
         "languages": {"summary": summary, "items": rows},
         "targets": language_targets(summary),
     }
+    return _publish(args, report)
+
+
+def run_converse_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """``bench --converse``: the pipeline's models and the English voice are loaded."""
+    from hudtranslate.engines import load_engines
+    from hudtranslate.eval.bench import peak_rss_mb
+    from hudtranslate.eval.conversation import (
+        alternate,
+        build_turns,
+        conversation_targets,
+        converse_settings,
+        run_conversation,
+        score_conversation,
+        summarise_conversation,
+    )
+    from hudtranslate.eval.manifests import load_texts, load_utterances
+    from hudtranslate.eval.report import metadata_for
+    from hudtranslate.speech_out.voice import EnglishVoice
+
+    if args.utterances is None or args.text is None:
+        raise ConfigError("--converse needs --utterances (the other person's Mandarin) and "
+                          "--text (the wearer's English, spoken by the English voice)")
+    limit = args.limit or 10
+    voice = EnglishVoice(onnx_threads=settings.voice.onnx_threads,
+                         length_scale=settings.voice.length_scale)
+    zh_turns, en_turns = build_turns(load_utterances(args.utterances, limit),
+                                     load_texts(args.text, args.text_limit or limit), voice)
+    turns, audio = alternate(zh_turns, en_turns, gap_s=1.0)
+    load_at_start = os.getloadavg()
+    engines = load_engines(converse_settings(settings))
+    Console(stderr=True).print(f"conversation: {len(turns)} turns, "
+                               f"{len(audio) / 16000:.0f} s", highlight=False)
+    finals = asyncio.run(run_conversation(audio, engines, settings, realtime=not args.fast))
+    rows, order = score_conversation(turns, finals)
+    summary = summarise_conversation(rows, order)
+    report = {
+        "metadata": metadata_for(converse_settings(settings),
+                                 {"utterances": args.utterances, "text": args.text},
+                                 realtime=not args.fast, limit=limit,
+                                 text_limit=args.text_limit, systems=[], repeat=1,
+                                 peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start,
+                                 offline_asr=False),
+        "systems": {},
+        "conversation": {"summary": summary, "items": rows},
+        "targets": conversation_targets(summary),
+    }
+    return _publish(args, report)
+
+
+def _publish(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    """Write the report (JSON and Markdown) and show the Markdown."""
+    from hudtranslate.eval.report import write_report
+
     json_path, md_path = write_report(args.out_dir, report)
     out = Console()
     out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,

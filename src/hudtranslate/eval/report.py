@@ -204,6 +204,11 @@ def markdown(report: Mapping[str, Any]) -> str:
         from hudtranslate.eval.languages import languages_markdown
 
         lines += languages_markdown(languages["summary"], languages["items"])
+    conversation = report.get("conversation")
+    if conversation:
+        from hudtranslate.eval.conversation import conversation_markdown
+
+        lines += conversation_markdown(conversation["summary"], conversation["items"])
     voice = report.get("voice")
     if voice:
         from hudtranslate.eval.voice import voice_markdown
