@@ -55,6 +55,7 @@ def test_finals_belong_to_the_turn_they_overlap_most_and_are_scored_by_direction
     summary = summarise_conversation(rows, order)
     assert summary["turns"] == 3 and summary["direction_correct"] == 2
     assert summary["in_order"] is True and summary["chrf_zh_en"] == 100.0
+    assert summary["final_delay_s_median_zh_en"] == 1.05  # median of 1.1 and 1.0 s
     targets = conversation_targets(summary)
     assert targets["converse turns in the right direction"]["met"] is False
     assert targets["converse finals in turn order"]["met"] is True

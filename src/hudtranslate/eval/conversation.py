@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,14 +112,17 @@ def score_conversation(turns: Sequence[Turn], finals: Sequence[Translation]
                      "translated": bool(output),
                      "direction_correct": bool(mine) and all(
                          f.target_language == expected for f in mine),
-                     "chrf": round(chrf, 2), "start_s": round(turn.start_s, 2)})
+                     "chrf": round(chrf, 2), "start_s": round(turn.start_s, 2),
+                     "final_delay_s": round(max(f.emitted_s for f in mine) - turn.end_s, 2)
+                     if mine else None})
     return rows, order
 
 
 def summarise_conversation(turns: Sequence[dict[str, Any]], order: Sequence[int]
                            ) -> dict[str, Any]:
     """Turns translated and in the right direction, whether finals came in turn order,
-    chrF per direction (corpus)."""
+    chrF per direction (corpus), and the median seconds from the end of a turn's speech
+    to its last final translation (stream time: meaningful at real-time pace)."""
     summary: dict[str, Any] = {
         "turns": len(turns),
         "translated": sum(row["translated"] for row in turns),
@@ -134,7 +138,11 @@ def summarise_conversation(turns: Sequence[dict[str, Any]], order: Sequence[int]
         else:
             quality = corpus_quality([r["output"] for r in mine],
                                      [[r["reference"]] for r in mine])
-        summary[f"chrf_{language}_{TARGET_LANGUAGE[language]}"] = round(quality.chrf, 2)
+        direction = f"{language}_{TARGET_LANGUAGE[language]}"
+        summary[f"chrf_{direction}"] = round(quality.chrf, 2)
+        delays = [r["final_delay_s"] for r in mine if r["final_delay_s"] is not None]
+        summary[f"final_delay_s_median_{direction}"] = (round(statistics.median(delays), 2)
+                                                        if delays else None)
     return summary
 
 
@@ -153,11 +161,14 @@ def conversation_targets(summary: dict[str, Any]) -> dict[str, Any]:
 def conversation_markdown(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> list[str]:
     """The report's "Conversation" section: the summary and every turn."""
     lines = ["## Conversation (converse mode, one stream)", "",
-             "| turns | translated | right direction | in order | chrF zh→en | chrF en→zh |",
-             "|---:|---:|---:|---|---:|---:|",
+             "| turns | translated | right direction | in order | chrF zh→en | chrF en→zh | "
+             "final delay s zh→en (median) | final delay s en→zh |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|",
              f"| {summary.get('turns')} | {summary.get('translated')} | "
              f"{summary.get('direction_correct')} | {summary.get('in_order')} | "
-             f"{summary.get('chrf_zh_en', '—')} | {summary.get('chrf_en_zh', '—')} |", "",
+             f"{summary.get('chrf_zh_en', '—')} | {summary.get('chrf_en_zh', '—')} | "
+             f"{summary.get('final_delay_s_median_zh_en', '—')} | "
+             f"{summary.get('final_delay_s_median_en_zh', '—')} |", "",
              "| turn | said | heard | translation | direction | chrF |",
              "|---|---|---|---|---|---:|"]
     lines += [f"| {row['id']} | {row['said']} | {row['heard']} | {row['output']} | "
