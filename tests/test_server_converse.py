@@ -26,6 +26,7 @@ from hudtranslate.captions import PacingOptions, get_profile, load_font
 from hudtranslate.config import Settings
 from hudtranslate.events import SAMPLE_RATE_HZ, StreamEnd, Transcript, Translation
 from hudtranslate.server import CaptionBroadcaster, View, create_app, protocol
+from hudtranslate.server.limits import SessionLimits
 from hudtranslate.testing import fake_english
 from hudtranslate.transcripts.sessions import SessionStore
 
@@ -162,5 +163,28 @@ async def test_a_typed_draft_is_translated_and_stored(tmp_path: Path) -> None:
         assert (records[0].en, records[0].zh) == (DRAFT, fake_english(DRAFT))
         assert (records[0].source_language, records[0].draft) == ("en", True)
         assert (records[1].source_language, records[1].zh) == ("zh", SCRIPT[0])
+    finally:
+        await client.close()
+
+
+async def test_drafts_beyond_the_burst_are_refused_with_the_socket_kept_open(
+        tmp_path: Path) -> None:
+    client, _ = await make_client(tmp_path, settings=CONVERSE,
+                                  limits=SessionLimits(drafts_per_minute=0.1))
+    try:
+        socket = await client.ws_connect("/ws/audio")
+        await socket.send_json(START)
+        assert (await receive_json(socket))["type"] == "session"
+        for index in range(4):
+            await socket.send_json({"type": "draft", "text": f"{DRAFT} {index}"})
+        await socket.send_json({"type": "end"})
+        finals, errors = [], []
+        while (message := await receive_json(socket))["type"] != "end":
+            if message["type"] == "caption" and message["final"]:
+                finals.append(message["source"])
+            errors += [message] if message["type"] == "error" else []
+        assert [error["code"] for error in errors] == ["too_many_drafts"]
+        assert "0.1 drafts a minute" in errors[0]["message"]
+        assert finals == [f"{DRAFT} {index}" for index in range(3)]
     finally:
         await client.close()

@@ -36,6 +36,9 @@ class SessionLimits:
     finish_timeout_s: float = 60.0
     max_photo_bytes: int = 20_000_000
     max_waiting_photos: int = 2
+    drafts_per_minute: float = 6.0
+    """Typed drafts a wearer may send per minute on average (three at once): each costs a
+    model call of a second or two, and a person types far slower."""
 
     def __post_init__(self) -> None:
         checks = (("max_sessions", self.max_sessions, 1, 1000),
@@ -48,7 +51,8 @@ class SessionLimits:
                   ("max_errors", self.max_errors, 1, 10_000),
                   ("finish_timeout_s", self.finish_timeout_s, 0.1, 3600.0),
                   ("max_photo_bytes", self.max_photo_bytes, 1024, 500_000_000),
-                  ("max_waiting_photos", self.max_waiting_photos, 0, 100))
+                  ("max_waiting_photos", self.max_waiting_photos, 0, 100),
+                  ("drafts_per_minute", self.drafts_per_minute, 0.1, 600.0))
         for name, value, low, high in checks:
             if not low <= value <= high:
                 raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")

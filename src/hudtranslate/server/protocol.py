@@ -196,6 +196,8 @@ Audio in (wearers)
     Error codes on this socket (the connection stays open unless "closes" is said):
     ``bad_message`` (not JSON, unknown type, audio or a draft before ``start``, ``start``
     twice, a draft whose ``text`` is not a string, is blank or is too long),
+    ``too_many_drafts`` (more than ``drafts_per_minute`` drafts a minute on average, three
+    at once: the draft is not written; the socket stays open),
     ``bad_audio_format`` (``start`` asks for another format, rate or channel count;
     closes, 1003), ``bad_audio`` (a frame with an odd number of bytes; dropped),
     ``frame_too_large`` (a frame over ``max_frame_bytes``; dropped; one over four times
@@ -287,6 +289,7 @@ from hudtranslate.vision.scene import SceneText
 PROTOCOL_VERSION = 1
 ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline_failed",
                          "bad_audio_format", "bad_audio", "frame_too_large", "rate_limited",
+                         "too_many_drafts",
                          "idle_timeout", "too_many_errors", "overloaded", "server_full",
                          "speech_unavailable"})
 AUDIO_FORMAT = "pcm_s16le"

@@ -54,6 +54,8 @@ from hudtranslate.vision.scene import SceneText
 log = logging.getLogger(__name__)
 
 _STOP_FINISH_S = 5.0
+DRAFT_BURST = 3.0
+"""Typed drafts a wearer may send at once (then ``drafts_per_minute``)."""
 """When the server stops, how long a session may take to translate what it has."""
 
 
@@ -190,6 +192,7 @@ class WearerSession:
         self._audio_bucket = TokenBucket(self.limits.max_audio_rate, self.limits.burst_audio_s)
         self._frame_bucket = TokenBucket(self.limits.max_frames_per_s,
                                          self.limits.max_frames_per_s)
+        self._draft_bucket = TokenBucket(self.limits.drafts_per_minute / 60.0, DRAFT_BURST)
         self._pipeline: asyncio.Task[PipelineResult] | None = None
         self._failed = asyncio.Event()
         self._stopping = False
@@ -392,6 +395,10 @@ class WearerSession:
         if not self._frame_bucket.take(1.0):
             self._error("rate_limited", "messages are arriving too fast")
             return "rate_limited", WSCloseCode.POLICY_VIOLATION
+        if not self._draft_bucket.take(1.0):
+            self._error("too_many_drafts", f"at most {self.limits.drafts_per_minute:g} drafts "
+                        "a minute: this one was not written, send it again in a few seconds")
+            return None
         at_s = self._samples / SAMPLE_RATE_HZ
         if self._pipeline is None:
             self._start_pipeline()
