@@ -141,3 +141,59 @@ def test_a_lost_number_is_asked_for_once_more() -> None:
 def test_the_first_answer_stays_when_the_retry_is_no_better() -> None:
     backend = SequenceBackend(["Car 7, seat 12B", "Carriage seven"])
     assert SceneTranslator(backend).translate_blocks(["07车12B号"])[0][0] == "Car 7, seat 12B"
+
+
+class BatchingBackend(ScriptedBackend):
+    """A scripted backend that can also answer several sources at once (as the local
+    model does), recording each group with its context."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        super().__init__(answers)
+        self.groups: list[tuple[list[str], int, list[int]]] = []
+
+    def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
+                        max_new_tokens: Sequence[int],
+                        prompts: PromptSet = SPEECH) -> list[str]:
+        assert prompts is PHOTO_TEXT
+        self.groups.append(([s.split("\n")[0] for s in sources], len(context),
+                            list(max_new_tokens)))
+        return [self.answers.get(source.split("\n")[0], "?") for source in sources]
+
+
+def test_after_the_first_block_the_rest_go_in_groups_of_similar_length_shown_in_order(
+        ) -> None:
+    answers = {"禁止吸烟": "No smoking", "出口": "Exit", "不锈钢机身": "Stainless steel body",
+               "鲁肉饭": "Braised pork rice", "极速发货": "Express delivery",
+               "大桶装更划算强力去污": "The big tub is better value and cleans hard",
+               "小心地滑": "Caution, wet floor"}
+    backend = BatchingBackend(answers)
+    shown: list[int] = []
+    texts = ["NO SMOKING", "禁止吸烟", "出口", "不锈钢机身", "魯肉飯 30", "极速发货",
+             "大桶装更划算强力去污", "小心地滑"]
+    results = SceneTranslator(backend, batch=3).translate_blocks(
+        texts, on_block=lambda index, english, model: shown.append(index))
+    assert shown == list(range(len(texts)))
+    assert results[0] == ("NO SMOKING", "") and results[4] == ("Braised pork rice 30", "scripted")
+    assert [english for english, _ in results[1:]] == [
+        "No smoking", "Exit", "Stainless steel body", "Braised pork rice 30",
+        "Express delivery", "The big tub is better value and cleans hard", "Caution, wet floor"]
+    assert [call[0] for call in backend.calls] == ["禁止吸烟"]  # the first one alone
+    assert [group for group, _, _ in backend.groups] == [
+        ["大桶装更划算强力去污", "不锈钢机身", "极速发货"], ["小心地滑", "鲁肉饭", "出口"]]
+    assert {context for _, context, _ in backend.groups} == {1}  # after the first turn
+    assert backend.groups[1][2] == [12 + 2 * 4, 12 + 2 * 3, 12 + 2 * 2]
+
+
+def test_a_lost_number_in_a_group_is_asked_for_once_more_alone() -> None:
+    backend = BatchingBackend({"禁止吸烟": "No smoking", "07车12B号": "Car 7, seat 12"})
+    results = SceneTranslator(backend).translate_blocks(["禁止吸烟", "07车12B号"])
+    assert backend.groups[0][0] == ["07车12B号"]
+    assert [call[0] for call in backend.calls] == [
+        "禁止吸烟", "07车12B号\n(Copy these numbers exactly: 07)"]  # the retry, alone
+    assert results[1][0] == "Car 7, seat 12"  # the retry kept no more numbers: first answer
+
+
+def test_batch_one_translates_one_block_at_a_time() -> None:
+    backend = BatchingBackend({"禁止吸烟": "No smoking", "出口": "Exit"})
+    SceneTranslator(backend, batch=1).translate_blocks(["禁止吸烟", "出口"])
+    assert backend.groups == [] and [call[1] for call in backend.calls] == [0, 1]

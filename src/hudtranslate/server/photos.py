@@ -198,7 +198,8 @@ class PhotoReader:
             if self._scene_translator is None:
                 self._scene_translator = SceneTranslator(
                     self.translator, self.glossary,
-                    max_new_tokens=self.options.max_new_tokens)
+                    max_new_tokens=self.options.max_new_tokens,
+                    batch=self.options.batch_blocks)
         return Looker(engine, self._scene_translator, self.options)
 
     def _restore_speech_prompt(self, scene: SceneText) -> None:

@@ -12,17 +12,22 @@ Q4_K_M, 2 threads, a 450-token prompt: 10 MB of state).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from hudtranslate.errors import DependencyError, ModelError
+from hudtranslate.translate.llama_batch import complete_batch
 from hudtranslate.translate.prompts import STOP_SEQUENCES
 
 log = logging.getLogger(__name__)
 
+PARALLEL_SEQUENCES = 5
+"""KV sequences of the context: the cached prompt and up to four completions decoded side
+by side (``complete_batch``); one unified cache of ``context_tokens`` cells for all."""
 AVOID_BIAS = -100.0
 """Logit bias of a forbidden token: far below any real logit, so greedy decoding never
 picks it."""
@@ -38,14 +43,15 @@ class LlamaEngine:
         except ImportError as exc:  # pragma: no cover - dependency is declared
             raise DependencyError(f"llama-cpp-python is not installed: {exc}") from exc
         try:
-            self._llm: Any = Llama(
-                model_path=str(model_path), n_ctx=context_tokens, n_threads=threads,
-                n_threads_batch=threads, n_batch=256, verbose=False,
-                # read, not mapped: llama.cpp repacks the Q4_K weights for the CPU into
-                # memory of its own, and the mapped file's pages stayed resident beside
-                # that copy (Qwen2.5-1.5B: 2.05 GB → 1.46 GB RSS, same speed)
-                use_mmap=False,
-            )
+            with _context_sequences(PARALLEL_SEQUENCES):
+                self._llm: Any = Llama(
+                    model_path=str(model_path), n_ctx=context_tokens, n_threads=threads,
+                    n_threads_batch=threads, n_batch=256, verbose=False,
+                    # read, not mapped: llama.cpp repacks the Q4_K weights for the CPU
+                    # into memory of its own, and the mapped file's pages stayed resident
+                    # beside that copy (Qwen2.5-1.5B: 2.05 GB → 1.46 GB RSS, same speed)
+                    use_mmap=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
                 f"cannot load translation model {model_path}: {exc}; "
@@ -109,3 +115,35 @@ class LlamaEngine:
             if cancelled():
                 log.debug("generation cancelled")
                 break
+
+    def complete_batch(self, prefix: str, suffixes: Sequence[str],
+                       max_new_tokens: Sequence[int], *, family: str = "speech",
+                       avoid: Iterable[int] = ()) -> list[str]:
+        """Greedy completions of ``prefix + suffix`` for up to four suffixes at once
+        (``llama_batch.complete_batch``), stopping like ``stream``. Call with ``self.lock``
+        held."""
+        self.switch_family(family)
+        return complete_batch(self._llm, prefix, suffixes, max_new_tokens,
+                              stops=STOP_SEQUENCES, avoid=avoid)
+
+
+@contextlib.contextmanager
+def _context_sequences(sequences: int) -> Iterator[None]:
+    """While a ``Llama`` is made: its context gets ``sequences`` KV sequences in one
+    unified cache. llama-cpp-python sets ``n_seq_max`` only for embedding models, so its
+    default context parameters are wrapped for the duration."""
+    import llama_cpp.llama_cpp as low
+
+    original = low.llama_context_default_params
+
+    def parameters() -> Any:
+        params = original()
+        params.n_seq_max = sequences
+        params.kv_unified = True
+        return params
+
+    low.llama_context_default_params = parameters
+    try:
+        yield
+    finally:
+        low.llama_context_default_params = original

@@ -210,14 +210,26 @@ def build_prompt(
 
     ``forced_prefix`` is English already shown as committed: the model continues it.
     ``glossary`` adds the example of a message with terms (see ``user_message``).
+    It is ``prompt_prefix(...) + prompt_suffix(source, forced_prefix)``.
     """
+    return (prompt_prefix(context, glossary=glossary, prompts=prompts)
+            + prompt_suffix(source, forced_prefix))
+
+
+def prompt_prefix(context: Sequence[tuple[str, str]] = (), *, glossary: bool = False,
+                  prompts: PromptSet = SPEECH) -> str:
+    """The part of every prompt with this context that comes before the source: the
+    system turn, the worked examples and the context turns."""
     parts = [_turn("system", prompts.system)]
     for zh, en in (*examples(glossary, prompts), *context):
         parts.append(_turn("user", zh))
         parts.append(_turn("assistant", en))
-    parts.append(_turn("user", source))
-    parts.append(f"{IM_START}assistant\n{forced_prefix}")
     return "".join(parts)
+
+
+def prompt_suffix(source: str, forced_prefix: str = "") -> str:
+    """The source's user turn and the start of the answer (``forced_prefix``)."""
+    return _turn("user", source) + f"{IM_START}assistant\n{forced_prefix}"
 
 
 def chat_messages(source: str, context: Sequence[tuple[str, str]] = (), *,

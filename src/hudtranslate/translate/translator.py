@@ -23,7 +23,14 @@ from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.glossary import Glossary, replace_copied_terms
 from hudtranslate.translate.llama import LlamaEngine
-from hudtranslate.translate.prompts import SPEECH, PromptSet, build_prompt, user_message
+from hudtranslate.translate.prompts import (
+    SPEECH,
+    PromptSet,
+    build_prompt,
+    prompt_prefix,
+    prompt_suffix,
+    user_message,
+)
 from hudtranslate.translate.spoken import clean_spoken, continues_sentence
 from hudtranslate.translate.text import clean_translation, english_words_to_avoid
 
@@ -77,6 +84,21 @@ class LlamaBackend:
         path (llama.cpp then reuses it)."""
         self.engine.prefill(build_prompt("", context, glossary=self.glossary_example,
                                          prompts=prompts), family=prompts.name)
+
+    def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
+                        max_new_tokens: Sequence[int],
+                        prompts: PromptSet = SPEECH) -> list[str]:
+        """The translation of each source after the same ``context``, up to
+        ``llama.PARALLEL_SEQUENCES`` - 1 at once, generated side by side
+        (``LlamaEngine.complete_batch``): one decode step serves them all. Not for
+        Chinese targets (no forbidden-word bias here)."""
+        if prompts.target_language == "zh":
+            raise ValueError("translate_batch writes English only")
+        prefix = prompt_prefix(context, glossary=self.glossary_example, prompts=prompts)
+        with self.engine.lock:
+            return self.engine.complete_batch(
+                prefix, [prompt_suffix(source) for source in sources], max_new_tokens,
+                family=prompts.name)
 
     def translate(
         self,

@@ -59,7 +59,8 @@ def load_looker(settings: Settings) -> Looker:
     backend.warm_up(PHOTO_TEXT)
     glossary = photo_glossary(settings)
     translator = SceneTranslator(backend, glossary,
-                                 max_new_tokens=settings.vision.max_new_tokens)
+                                 max_new_tokens=settings.vision.max_new_tokens,
+                                 batch=settings.vision.batch_blocks)
     return Looker(ocr, translator, settings.vision)
 
 

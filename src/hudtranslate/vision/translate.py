@@ -17,6 +17,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pypinyin import lazy_pinyin
 
@@ -30,6 +31,9 @@ _NUMBER = re.compile(r"\d+(?:[.:/\-]\d+)*")
 _CONTEXT_WINDOW = 6
 """Blocks of context at most; the window restarts (instead of sliding) so the prompt
 prefix stays the same for several blocks and llama.cpp keeps reusing it."""
+BATCH = 4
+"""Blocks the local model writes side by side after the first, by default
+(``VisionOptions.batch_blocks``, ``translate/llama_batch.py``)."""
 _CACHE_SIZE = 512
 """Blocks remembered across photos: a camera sees the same sign again and again."""
 
@@ -92,8 +96,9 @@ class SceneTranslator:
     """Translates photo text blocks with a shared backend; remembers recent blocks."""
 
     def __init__(self, backend: TranslationBackend, glossary: Glossary | None = None, *,
-                 max_new_tokens: int = 160) -> None:
+                 max_new_tokens: int = 160, batch: int = BATCH) -> None:
         self.backend = backend
+        self.batch = batch
         self.glossary = glossary or Glossary({})
         self.max_new_tokens = max_new_tokens
         self._cache: OrderedDict[str, tuple[str, str]] = OrderedDict()
@@ -104,23 +109,65 @@ class SceneTranslator:
                          cancelled: Callable[[], bool] = lambda: False,
                          ) -> list[tuple[str, str]]:
         """(English, model name) for each text, in order; ``on_block(index, english,
-        model)`` as each one is ready. A cancelled run returns what was done so far."""
+        model)`` as each one is ready, in order. A cancelled run returns what was done so
+        far.
+
+        The first block the model translates goes alone (the first English line shows
+        soonest). With a backend that can decode several completions together
+        (``translate_batch``: the local model), the rest go in groups of ``batch`` of
+        similar length after that first block's turn; otherwise one by one, each after
+        the blocks before it.
+        """
         context: list[tuple[str, str]] = []
-        results: list[tuple[str, str]] = []
+        results: list[tuple[str, str] | None] = [None] * len(texts)
+        shown = 0
+
+        def show() -> None:
+            nonlocal shown
+            while shown < len(texts) and results[shown] is not None:
+                english, model = results[shown]  # type: ignore[misc]
+                if on_block is not None:
+                    on_block(shown, english, model)
+                shown += 1
+
+        batched = self.batch > 1 and callable(getattr(self.backend, "translate_batch", None))
+        waiting: list[tuple[int, _Request]] = []
         for index, text in enumerate(texts):
             if cancelled():
                 break
-            english, model = self.translate_one(text, context, cancelled)
-            results.append((english, model))
-            if on_block is not None:
-                on_block(index, english, model)
-        return results
+            plan = self._plan(text)
+            if isinstance(plan, tuple):
+                results[index] = plan
+            elif batched and context:
+                waiting.append((index, plan))
+            else:
+                results[index] = self._answer(plan, context, cancelled)
+            show()
+        waiting.sort(key=lambda item: -len(item[1].simplified))  # similar lengths together
+        for first in range(0, len(waiting), self.batch):
+            if cancelled():
+                break
+            group = waiting[first : first + self.batch]
+            answers = self._ask_batch([request for _, request in group], context)
+            for (index, request), answer in zip(group, answers, strict=True):
+                results[index] = self._finish(request, answer, context, cancelled,
+                                              extend_context=False)
+            show()
+        return [result if result is not None else ("", "") for result in results[:shown]]
 
     def _ask(self, message: str, context: list[tuple[str, str]], budget: int,
              cancelled: Callable[[], bool]) -> str | None:
         return self.backend.translate(message, context, forced_prefix="",
                                       max_new_tokens=budget, cancelled=cancelled,
                                       prompts=PHOTO_TEXT)
+
+    def _ask_batch(self, requests: Sequence[_Request],
+                   context: list[tuple[str, str]]) -> list[str]:
+        translate_batch = self.backend.translate_batch  # type: ignore[attr-defined]
+        answers: list[str] = translate_batch(
+            [request.message for request in requests], context,
+            max_new_tokens=[request.budget for request in requests], prompts=PHOTO_TEXT)
+        return answers
 
     def _token_budget(self, source: str) -> int:
         """English tokens allowed for ``source``: about two per character plus a margin
@@ -131,6 +178,14 @@ class SceneTranslator:
                       cancelled: Callable[[], bool] = lambda: False) -> tuple[str, str]:
         """English and model name for one block; ``context`` (zh, en) of this photo is
         used and extended."""
+        plan = self._plan(text)
+        if isinstance(plan, tuple):
+            return plan
+        return self._answer(plan, context, cancelled)
+
+    def _plan(self, text: str) -> tuple[str, str] | _Request:
+        """What ``text`` needs: its (English, model) at once (no Chinese, a bare price, a
+        remembered block), or a request for the model."""
         if not needs_translation(text):
             return text, ""
         price_tag = _PRICE_ONLY.match(text)
@@ -145,29 +200,58 @@ class SceneTranslator:
             cached = self._cache.get(simplified)
             if cached is not None:
                 self._cache.move_to_end(simplified)
-        if cached is None:
-            terms = street_terms(simplified) + self.glossary.find(simplified)
-            if len(context) >= _CONTEXT_WINDOW:
-                context.clear()
-            message = user_message(simplified, terms)
-            budget = self._token_budget(simplified)
-            answer = self._ask(message, context, budget, cancelled)
-            if answer is None:
-                return "", ""
-            english = _english(answer, terms)
-            lost = [number for number in number_runs(simplified) if not kept(number, english)]
-            if lost:  # one more try, the numbers named: a price or a code must not change
-                note = f"{message}\n(Copy these numbers exactly: {', '.join(lost)})"
-                retry = self._ask(note, context, budget, cancelled)
-                if retry is not None and sum(kept(n, _english(retry, terms)) for n in lost):
-                    answer, english = retry, _english(retry, terms)
-            cached = (english, self.backend.name)
-            # the turn exactly as the model saw and wrote it, so the next prompt extends the
-            # evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
-            context.append((message, answer.strip()))
-            with self._lock:
-                self._cache[simplified] = cached
-                while len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        english, model = cached
-        return (f"{english} {price}" if price else english), model
+        if cached is not None:
+            return _with_price(cached, price)
+        terms = street_terms(simplified) + self.glossary.find(simplified)
+        return _Request(simplified, price, terms, user_message(simplified, terms),
+                        self._token_budget(simplified))
+
+    def _answer(self, request: _Request, context: list[tuple[str, str]],
+                cancelled: Callable[[], bool]) -> tuple[str, str]:
+        if len(context) >= _CONTEXT_WINDOW:
+            context.clear()
+        answer = self._ask(request.message, context, request.budget, cancelled)
+        if answer is None:
+            return "", ""
+        return self._finish(request, answer, context, cancelled, extend_context=True)
+
+    def _finish(self, request: _Request, answer: str, context: list[tuple[str, str]],
+                cancelled: Callable[[], bool], *, extend_context: bool) -> tuple[str, str]:
+        """Card English from the model's ``answer``: numbers checked (one more try naming
+        the lost ones), remembered; the turn joins ``context`` when ``extend_context``."""
+        terms = request.terms
+        english = _english(answer, terms)
+        lost = [number for number in number_runs(request.simplified)
+                if not kept(number, english)]
+        if lost:  # one more try, the numbers named: a price or a code must not change
+            note = f"{request.message}\n(Copy these numbers exactly: {', '.join(lost)})"
+            retry = self._ask(note, context, request.budget, cancelled)
+            if retry is not None and sum(kept(n, _english(retry, terms)) for n in lost):
+                answer, english = retry, _english(retry, terms)
+        cached = (english, self.backend.name)
+        if extend_context:
+            # the turn exactly as the model saw and wrote it, so the next prompt extends
+            # the evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
+            context.append((request.message, answer.strip()))
+        with self._lock:
+            self._cache[request.simplified] = cached
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return _with_price(cached, request.price)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A block for the model: its simplified text without a trailing price, the price,
+    glossary terms, the message as sent and its token budget."""
+
+    simplified: str
+    price: str
+    terms: list[tuple[str, str]]
+    message: str
+    budget: int
+
+
+def _with_price(translated: tuple[str, str], price: str) -> tuple[str, str]:
+    english, model = translated
+    return (f"{english} {price}" if price else english), model
