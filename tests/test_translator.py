@@ -11,7 +11,7 @@ from hudtranslate.errors import RejectedAnswerError
 from hudtranslate.events import SpeechChunk, Transcript, Translation
 from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage
 from hudtranslate.testing import FakeBackend, fake_english
-from hudtranslate.translate.prompts import SPEECH, PromptSet, build_prompt
+from hudtranslate.translate.prompts import SPEECH, PromptSet
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import SessionTranslator, text_after
 
@@ -411,34 +411,3 @@ def test_wants_partial_says_exactly_when_a_partial_reaches_the_model(
     # a new utterance starts from nothing done
     assert translator.wants_partial(transcript(1, "明天见", 10, 11, final=False)) is False
     assert translator.wants_partial(transcript(1, "明天见朋友们", 10, 11, final=False))
-
-
-class PrefillRecorder:
-    """A ``LlamaEngine`` stand-in recording what ``prefill`` is asked to evaluate."""
-
-    name = "recorder"
-
-    def __init__(self) -> None:
-        self.prefilled: list[tuple[str, str]] = []
-
-    def prefill(self, prompt: str, family: str = "speech") -> None:
-        self.prefilled.append((prompt, family))
-
-
-@pytest.mark.parametrize("glossary_example", [False, True])
-def test_prepared_prompt_is_exactly_where_every_next_prompt_starts(
-        glossary_example: bool) -> None:
-    from hudtranslate.translate.translator import LlamaBackend
-
-    engine = PrefillRecorder()
-    backend = LlamaBackend(engine, glossary_example=glossary_example)  # type: ignore[arg-type]
-    context = [("我们明天见。", "See you tomorrow."), ("好的。", "OK.")]
-    backend.prepare(context)
-    backend.warm_up()
-    (prepared, family), (warm, _) = engine.prefilled
-    assert family == "speech" and prepared.endswith("<|im_start|>user\n")
-    for source, prefix in (("他来了。", ""), ("他来了，", "He came,")):
-        following = build_prompt(source, context, prefix, glossary=glossary_example)
-        assert following.startswith(prepared)
-        assert following[len(prepared):].startswith(source)  # nothing evaluated in vain
-    assert build_prompt("他来了。", glossary=glossary_example).startswith(warm)

@@ -197,3 +197,16 @@ def test_batch_one_translates_one_block_at_a_time() -> None:
     backend = BatchingBackend({"禁止吸烟": "No smoking", "出口": "Exit"})
     SceneTranslator(backend, batch=1).translate_blocks(["禁止吸烟", "出口"])
     assert backend.groups == [] and [call[1] for call in backend.calls] == [0, 1]
+
+
+def test_a_group_that_cannot_be_decoded_together_is_written_one_at_a_time() -> None:
+    class FailingBatch(BatchingBackend):
+        def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]],
+                            *, max_new_tokens: Sequence[int],
+                            prompts: PromptSet = SPEECH) -> list[str]:
+            raise RuntimeError("llama_decode failed (1)")
+
+    backend = FailingBatch({"禁止吸烟": "No smoking", "出口": "Exit", "停车场": "Parking"})
+    results = SceneTranslator(backend).translate_blocks(["禁止吸烟", "出口", "停车场"])
+    assert [english for english, _ in results] == ["No smoking", "Exit", "Parking"]
+    assert [call[0] for call in backend.calls] == ["禁止吸烟", "停车场", "出口"]

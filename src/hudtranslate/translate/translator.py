@@ -24,7 +24,6 @@ from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.glossary import Glossary, replace_copied_terms
 from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.prompts import (
-    IM_START,
     SPEECH,
     PromptSet,
     build_prompt,
@@ -77,16 +76,14 @@ class LlamaBackend:
 
     def warm_up(self, prompts: PromptSet = SPEECH) -> None:
         """Put the fixed system prompt and examples into the KV cache ahead of time."""
-        self.prepare((), prompts)
+        self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts),
+                            family=prompts.name)
 
     def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Evaluate the prompt up to the next sentence with this context, off the critical
-        path (llama.cpp then reuses it): exactly the part every next prompt starts with,
-        up to the opening of the next user turn. (Evaluating an empty user turn and the
-        answer's opening too cost ~10 tokens a sentence that the next prompt threw away.)"""
-        self.engine.prefill(prompt_prefix(context, glossary=self.glossary_example,
-                                          prompts=prompts) + f"{IM_START}user\n",
-                            family=prompts.name)
+        path (llama.cpp then reuses it)."""
+        self.engine.prefill(build_prompt("", context, glossary=self.glossary_example,
+                                         prompts=prompts), family=prompts.name)
 
     def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
                         max_new_tokens: Sequence[int],

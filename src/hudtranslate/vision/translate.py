@@ -12,6 +12,7 @@ pinyin terms (the model otherwise invents a famous road), and the session glossa
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -26,6 +27,8 @@ from hudtranslate.translate.glossary import Glossary, gloss_chinese, replace_cop
 from hudtranslate.translate.prompts import PHOTO_TEXT, user_message
 from hudtranslate.translate.text import clean_translation
 from hudtranslate.translate.translator import TranslationBackend
+
+log = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"\d+(?:[.:/\-]\d+)*")
 _CONTEXT_WINDOW = 6
@@ -148,10 +151,16 @@ class SceneTranslator:
             if cancelled():
                 break
             group = waiting[first : first + self.batch]
-            answers = self._ask_batch([request for _, request in group], context)
-            for (index, request), answer in zip(group, answers, strict=True):
-                results[index] = self._finish(request, answer, context, cancelled,
-                                              extend_context=False)
+            try:
+                answers = self._ask_batch([request for _, request in group], context)
+            except RuntimeError as exc:  # e.g. no room left in the model's KV cache
+                log.warning("photo blocks side by side failed (%s): one at a time", exc)
+                for index, request in group:
+                    results[index] = self._answer(request, context, cancelled)
+            else:
+                for (index, request), answer in zip(group, answers, strict=True):
+                    results[index] = self._finish(request, answer, context, cancelled,
+                                                  extend_context=False)
             show()
         return [result if result is not None else ("", "") for result in results[:shown]]
 
