@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import math
 import os
 import statistics
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -27,11 +28,18 @@ from rich.console import Console
 
 from hudtranslate.audio import float32_to_pcm16le, read_audio_file
 from hudtranslate.config import Settings
-from hudtranslate.errors import HudTranslateError
+from hudtranslate.errors import AudioError, DependencyError, HudTranslateError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Transcript, Translation
 from hudtranslate.server import protocol
 
+if TYPE_CHECKING:
+    from hudtranslate.speech_out.player import ReceivedSpeech
+
+log = logging.getLogger(__name__)
+
 DEFAULT_SERVER = "ws://127.0.0.1:8765/ws/audio"
+WARNINGS = frozenset({"speech_unavailable"})
+"""Error codes that leave the session whole (the captions go on): shown, not failures."""
 
 
 class StreamError(HudTranslateError):
@@ -91,11 +99,15 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                        client: str = "hudtranslate stream",
                        on_message: Callable[[dict[str, Any]], None] | None = None,
                        connect_timeout_s: float = 10.0, tail_timeout_s: float = 120.0,
-                       speed: float = 1.0) -> StreamReport:
+                       speed: float = 1.0, speak: bool = False,
+                       on_speech: Callable[[dict[str, Any], bytes], None] | None = None,
+                       ) -> StreamReport:
     """Stream 16 kHz mono ``samples`` in real time as one wearer; returns what came back.
 
     Stops by itself: ``tail_timeout_s`` after the audio ends at the latest. ``speed`` > 1
-    plays faster than spoken (tests); latencies are only meaningful at 1.
+    plays faster than spoken (tests); latencies are only meaningful at 1. ``speak`` asks
+    the server to say the captions: ``on_speech`` then gets each ``speech`` header with
+    the PCM frame that followed it (protocol "Speech").
     """
     report = StreamReport(audio_s=len(samples) / SAMPLE_RATE_HZ)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -105,10 +117,13 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                 timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout_s)) as http, \
                 http.ws_connect(url, headers=headers, heartbeat=20.0, timeout=timeout,
                                 max_msg_size=8 * 1024 * 1024) as socket:
-            await socket.send_str(protocol.encode({
+            start: dict[str, Any] = {
                 "type": "start", "format": protocol.AUDIO_FORMAT,
                 "sample_rate_hz": protocol.AUDIO_SAMPLE_RATE_HZ, "channels": 1,
-                "client": client}))
+                "client": client}
+            if speak:
+                start["speak"] = True
+            await socket.send_str(protocol.encode(start))
             hello = await _next_json(socket, connect_timeout_s)
             if hello.get("type") != "session":
                 raise StreamError(f"server refused the session: {hello.get('code', '')}: "
@@ -122,7 +137,8 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                                                      speed))
             try:
                 deadline = started + report.audio_s / speed + tail_timeout_s
-                await _receive(socket, report, started, pad_s, deadline, on_message, speed)
+                await _receive(socket, report, started, pad_s, deadline, on_message, speed,
+                               on_speech)
             finally:
                 sender.cancel()
                 await asyncio.gather(sender, return_exceptions=True)
@@ -160,7 +176,9 @@ async def _send_audio(socket: aiohttp.ClientWebSocketResponse, samples: AudioArr
 async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport,
                    started: float, pad_s: float, deadline: float,
                    on_message: Callable[[dict[str, Any]], None] | None,
-                   speed: float = 1.0) -> None:
+                   speed: float = 1.0,
+                   on_speech: Callable[[dict[str, Any], bytes], None] | None = None) -> None:
+    speech: dict[str, Any] | None = None  # the header whose PCM frame comes next
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -171,10 +189,17 @@ async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport
             message = await socket.receive(timeout=left)
         except TimeoutError:
             continue
+        if message.type is aiohttp.WSMsgType.BINARY:
+            if speech is not None and on_speech is not None:
+                on_speech(speech, bytes(message.data))
+            speech = None
+            continue
         if message.type is not aiohttp.WSMsgType.TEXT:
             return
         data = json.loads(message.data)
         kind = data.get("type")
+        if kind == "speech":
+            speech = data
         if kind == "caption":
             report.max_load = max(report.max_load, int(data.get("load", 0)))
         if kind == "caption" and data.get("final"):
@@ -182,7 +207,7 @@ async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport
             report.finals.append(FinalCaption(
                 int(data["utterance_id"]), str(data["committed"]), str(data["source"]),
                 str(data.get("model", "")), float(data["end_s"]), latency))
-        elif kind == "error":
+        elif kind == "error" and data.get("code") not in WARNINGS:
             report.errors.append(data)
         elif kind == "end":
             report.ended = True
@@ -226,6 +251,9 @@ def add_stream_command(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="bearer token (default: $HUDTRANSLATE_TOKEN)")
     parser.add_argument("--client", default="hudtranslate stream",
                         help="label stored with the session")
+    parser.add_argument("--speak", action="store_true",
+                        help="ask the server to say the captions (it must run serve --speak) "
+                             "and play them on this machine's audio output")
     parser.set_defaults(handler=_run_stream)
 
 
@@ -254,11 +282,15 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
         if event is not None:
             captions.update(event)
 
+    player = _speech_player(settings) if args.speak else None
     try:
-        report = asyncio.run(stream_audio(url, samples, token=token, client=args.client,
-                                          on_message=show))
+        report = asyncio.run(stream_audio(
+            url, samples, token=token, client=args.client, on_message=show,
+            speak=player is not None, on_speech=player.add if player is not None else None))
     finally:
         captions.close()
+        if player is not None:
+            player.close()
     latencies = report.latencies_s
     summary = [f"{len(report.finals)} sentences", f"{report.audio_s:.1f} s audio"]
     if latencies:
@@ -267,3 +299,16 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     console.print(" · ".join(summary))
     console.print(f"transcript: hudtranslate transcripts export {report.session_id}")
     return 1 if report.errors or not report.ended else 0
+
+
+def _speech_player(settings: Settings) -> ReceivedSpeech | None:
+    """A player on the configured audio output; None (one warning, captions only) when
+    there is no output to play to."""
+    from hudtranslate.speech_out.player import ReceivedSpeech
+    from hudtranslate.speech_out.sinks import DeviceOutput
+
+    try:
+        return ReceivedSpeech(DeviceOutput(settings.voice.output_device))
+    except (AudioError, DependencyError) as exc:
+        log.warning("%s; the captions are shown without speech", exc)
+        return None
