@@ -228,8 +228,6 @@ def _voice_section(settings: Settings) -> dict[str, Any]:
 
 def run_image_bench(args: argparse.Namespace, settings: Settings) -> int:
     """``bench --images`` and/or ``--voice`` alone: the pipeline's models are not loaded."""
-    from hudtranslate.eval.bench import peak_rss_mb
-    from hudtranslate.eval.report import metadata_for
 
     load_at_start = os.getloadavg()
     section: dict[str, Any] = {}
@@ -241,23 +239,14 @@ def run_image_bench(args: argparse.Namespace, settings: Settings) -> int:
         section["voice"] = _voice_section(settings)
         targets.update(section["voice"]["targets"])
     files = {"images": args.images} if args.images is not None else {}
-    report = {
-        "metadata": metadata_for(settings, files, realtime=False,
-                                 limit=args.limit, text_limit=None, systems=[],
-                                 repeat=1, peak_rss_mb=peak_rss_mb(),
-                                 load_at_start=load_at_start, offline_asr=False),
-        "systems": {},
-        **section,
-        "targets": targets,
-    }
-    return _publish(args, report)
+    return _publish_alone(args, settings, files, section, targets,
+                          load_at_start=load_at_start, limit=args.limit, text_limit=None)
 
 
 def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
     """``bench --language-id``: only Whisper and the English voice are loaded."""
     from hudtranslate.asr.whisper import WhisperEngine
     from hudtranslate.audio.files import read_audio_file
-    from hudtranslate.eval.bench import peak_rss_mb
     from hudtranslate.eval.languages import (
         SpokenItem,
         identify,
@@ -265,7 +254,6 @@ def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
         summarise_languages,
     )
     from hudtranslate.eval.manifests import load_texts, load_utterances
-    from hudtranslate.eval.report import metadata_for
     from hudtranslate.models import resolve_model
     from hudtranslate.speech_out.voice import EnglishVoice
 
@@ -287,23 +275,15 @@ def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
     rows = identify(asr, items, lambda label: console.print(f"language-id: {label}",
                                                                highlight=False))
     summary = summarise_languages(rows)
-    report = {
-        "metadata": metadata_for(settings, {"utterances": args.utterances, "text": args.text},
-                                 realtime=False, limit=args.limit,
-                                 text_limit=args.text_limit, systems=[], repeat=1,
-                                 peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start,
-                                 offline_asr=False),
-        "systems": {},
-        "languages": {"summary": summary, "items": rows},
-        "targets": language_targets(summary),
-    }
-    return _publish(args, report)
+    return _publish_alone(args, settings, {"utterances": args.utterances, "text": args.text},
+                          {"languages": {"summary": summary, "items": rows}},
+                          language_targets(summary), load_at_start=load_at_start,
+                          limit=args.limit, text_limit=args.text_limit)
 
 
 def run_converse_bench(args: argparse.Namespace, settings: Settings) -> int:
     """``bench --converse``: the pipeline's models and the English voice are loaded."""
     from hudtranslate.engines import load_engines
-    from hudtranslate.eval.bench import peak_rss_mb
     from hudtranslate.eval.conversation import (
         alternate,
         build_turns,
@@ -314,7 +294,6 @@ def run_converse_bench(args: argparse.Namespace, settings: Settings) -> int:
         summarise_conversation,
     )
     from hudtranslate.eval.manifests import load_texts, load_utterances
-    from hudtranslate.eval.report import metadata_for
     from hudtranslate.speech_out.voice import EnglishVoice
 
     if args.utterances is None or args.text is None:
@@ -333,16 +312,30 @@ def run_converse_bench(args: argparse.Namespace, settings: Settings) -> int:
     finals = asyncio.run(run_conversation(audio, engines, settings, realtime=not args.fast))
     rows, order = score_conversation(turns, finals)
     summary = summarise_conversation(rows, order)
+    return _publish_alone(args, converse_settings(settings),
+                          {"utterances": args.utterances, "text": args.text},
+                          {"conversation": {"summary": summary, "items": rows}},
+                          conversation_targets(summary), load_at_start=load_at_start,
+                          limit=limit, text_limit=args.text_limit, realtime=not args.fast)
+
+
+def _publish_alone(args: argparse.Namespace, settings: Settings, files: dict[str, Any],
+                   sections: dict[str, Any], targets: dict[str, Any], *,
+                   load_at_start: tuple[float, float, float], limit: int | None,
+                   text_limit: int | None, realtime: bool = False) -> int:
+    """Write and show the report of a benchmark outside the comparison of systems
+    (photos, voice, language identification, a conversation): its sections and targets."""
+    from hudtranslate.eval.bench import peak_rss_mb
+    from hudtranslate.eval.report import metadata_for
+
     report = {
-        "metadata": metadata_for(converse_settings(settings),
-                                 {"utterances": args.utterances, "text": args.text},
-                                 realtime=not args.fast, limit=limit,
-                                 text_limit=args.text_limit, systems=[], repeat=1,
+        "metadata": metadata_for(settings, files, realtime=realtime, limit=limit,
+                                 text_limit=text_limit, systems=[], repeat=1,
                                  peak_rss_mb=peak_rss_mb(), load_at_start=load_at_start,
                                  offline_asr=False),
         "systems": {},
-        "conversation": {"summary": summary, "items": rows},
-        "targets": conversation_targets(summary),
+        **sections,
+        "targets": targets,
     }
     return _publish(args, report)
 

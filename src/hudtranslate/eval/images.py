@@ -34,6 +34,7 @@ from typing import Any
 from hudtranslate.asr.text import to_simplified
 from hudtranslate.errors import DataError
 from hudtranslate.eval.manifests import _id, _limited, _rows
+from hudtranslate.eval.sections import format_number, threshold_targets
 from hudtranslate.vision.scene import SceneText
 from hudtranslate.vision.translate import kept, number_runs
 
@@ -146,12 +147,7 @@ IMAGE_TARGETS = {"ocr_recall": (">=", 0.93), "key_en": (">=", 0.85),
 
 def image_targets(summary: dict[str, Any]) -> dict[str, Any]:
     """Each target with its value and whether it is met (None: not measured)."""
-    out = {}
-    for name, (sense, limit) in IMAGE_TARGETS.items():
-        value = summary.get(name)
-        met = None if value is None else (value >= limit if sense == ">=" else value <= limit)
-        out[f"images {name}"] = {"target": f"{sense} {limit}", "value": value, "met": met}
-    return out
+    return threshold_targets("images", IMAGE_TARGETS, summary)
 
 
 def images_markdown(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -160,23 +156,15 @@ def images_markdown(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> 
              "| images | OCR recall | OCR precision | key_en | numbers kept | numbers "
              "translated | card s median | card s max | first line s median |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-             "| " + " | ".join(_fmt(summary.get(key)) for key in (
+             "| " + " | ".join(format_number(summary.get(key)) for key in (
                  "images", "ocr_recall", "ocr_precision", "key_en", "numbers_kept",
                  "numbers_translated", "seconds_median", "seconds_max",
                  "first_english_median_s")) + " |", "",
              "| image | kind | recall | key_en missing | numbers lost | card s |",
              "|---|---|---:|---|---|---:|"]
     for row in rows:
-        lines.append(f"| {row['id']} | {row['kind']} | {_fmt(row['recall'])} | "
+        lines.append(f"| {row['id']} | {row['kind']} | {format_number(row['recall'])} | "
                      f"{', '.join(row['key_en_missing']) or '—'} | "
-                     f"{', '.join(row['numbers_lost']) or '—'} | {_fmt(row['seconds'])} |")
+                     f"{', '.join(row['numbers_lost']) or '—'} | {format_number(row['seconds'])} |")
     lines.append("")
     return lines
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.3g}" if value < 10 else f"{value:.1f}"
-    return str(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import importlib
 import json
 import os
 import platform
@@ -194,26 +195,11 @@ def markdown(report: Mapping[str, Any]) -> str:
     for name, row in systems.items():
         if "text_en_zh" in row:
             lines += _chinese_items(name, row["text_en_zh"])
-    images = report.get("images")
-    if images:
-        from hudtranslate.eval.images import images_markdown
-
-        lines += images_markdown(images["summary"], images["items"])
-    languages = report.get("languages")
-    if languages:
-        from hudtranslate.eval.languages import languages_markdown
-
-        lines += languages_markdown(languages["summary"], languages["items"])
-    conversation = report.get("conversation")
-    if conversation:
-        from hudtranslate.eval.conversation import conversation_markdown
-
-        lines += conversation_markdown(conversation["summary"], conversation["items"])
-    voice = report.get("voice")
-    if voice:
-        from hudtranslate.eval.voice import voice_markdown
-
-        lines += voice_markdown(voice["summary"], voice["items"])
+    for key in _SECTIONS:
+        section = report.get(key)
+        if section:
+            module = importlib.import_module(f"hudtranslate.eval.{key}")
+            lines += getattr(module, f"{key}_markdown")(section["summary"], section["items"])
     targets = report.get("targets") or {}
     if targets:
         lines += ["## Targets", "", "| target | value | met |",
@@ -235,6 +221,12 @@ def _chinese_items(system: str, section: Mapping[str, Any]) -> list[str]:
         cells = [str(item["id"]), _cell(item["chrf"]), item["en"], item["zh"], item["zh_ref"]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return [*lines, ""]
+
+
+_SECTIONS = ("images", "languages", "conversation", "voice")
+"""Report sections written by the module of the same name in ``hudtranslate.eval``
+(``{key}_markdown(summary, items)``), imported only when the report has them, in this
+order."""
 
 
 def _cell(value: Any) -> str:

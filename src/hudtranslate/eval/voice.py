@@ -29,6 +29,7 @@ import jiwer
 
 from hudtranslate.config import Settings
 from hudtranslate.errors import DataError
+from hudtranslate.eval.sections import format_number, threshold_targets
 from hudtranslate.speech_out.numbers import spell_numbers
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,7 @@ def summarise(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def voice_targets(summary: dict[str, Any]) -> dict[str, Any]:
     """Each target with its value and whether it is met (None: not measured)."""
-    out = {}
-    for name, (sense, limit) in VOICE_TARGETS.items():
-        value = summary.get(name)
-        met = None if value is None else (value >= limit if sense == ">=" else value <= limit)
-        out[f"voice {name}"] = {"target": f"{sense} {limit}", "value": value, "met": met}
-    return out
+    return threshold_targets("voice", VOICE_TARGETS, summary)
 
 
 def voice_markdown(summary: dict[str, Any], items: Sequence[dict[str, Any]]) -> list[str]:
@@ -125,20 +121,12 @@ def voice_markdown(summary: dict[str, Any], items: Sequence[dict[str, Any]]) -> 
     lines = ["## Voice (English, one thread)", "",
              "| sentences | audio s | RTF median | RTF max | CPU RTF median | WER | "
              "heard exactly |", "|---:|---:|---:|---:|---:|---:|---:|",
-             "| " + " | ".join(_fmt(summary.get(key)) for key in (
+             "| " + " | ".join(format_number(summary.get(key)) for key in (
                  "sentences", "audio_s", "real_time_factor_median", "real_time_factor_max",
                  "cpu_real_time_factor_median", "wer", "sentences_heard_exactly")) + " |", "",
              "| sentence | heard | WER | RTF |", "|---|---|---:|---:|"]
     for row in items:
-        lines.append(f"| {row['text']} | {row['heard']} | {_fmt(row['wer'])} | "
-                     f"{_fmt(row['real_time_factor'])} |")
+        lines.append(f"| {row['text']} | {row['heard']} | {format_number(row['wer'])} | "
+                     f"{format_number(row['real_time_factor'])} |")
     lines.append("")
     return lines
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.3g}" if value < 10 else f"{value:.1f}"
-    return str(value)
