@@ -82,6 +82,12 @@ class Transcript:
         return self.committed + self.tentative
 
 
+def target_language_for(source_language: str) -> str:
+    """The language a source is translated into: Mandarin ("zh") → English ("en"), the
+    wearer's English → Chinese."""
+    return "en" if source_language == "zh" else "zh"
+
+
 @dataclass(frozen=True, slots=True)
 class Translation:
     """The translation of one utterance so far, with the text it came from: English for
@@ -111,7 +117,7 @@ class Translation:
     @property
     def target_language(self) -> str:
         """"en" for Mandarin speech, "zh" for the wearer's English."""
-        return "en" if self.source_language == "zh" else "zh"
+        return target_language_for(self.source_language)
 
     @property
     def text(self) -> str:

@@ -24,9 +24,7 @@ import numpy as np
 
 from hudtranslate.config import ConversationOptions, Settings
 from hudtranslate.eval.metrics import chinese_quality, corpus_quality
-from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Translation
-
-TARGET_LANGUAGE = {"zh": "en", "en": "zh"}
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Translation, target_language_for
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def score_conversation(turns: Sequence[Turn], finals: Sequence[Translation]
             order.append(index)
     rows = []
     for turn, mine in zip(turns, owned, strict=True):
-        expected = TARGET_LANGUAGE[turn.language]
+        expected = target_language_for(turn.language)
         joiner = "" if expected == "zh" else " "
         output = joiner.join(final.text for final in mine if not final.draft).strip()
         chrf = (chinese_quality([output], [turn.reference]).chrf if expected == "zh"
@@ -133,12 +131,12 @@ def summarise_conversation(turns: Sequence[dict[str, Any]], order: Sequence[int]
         mine = [row for row in turns if row["language"] == language]
         if not mine:
             continue
-        if TARGET_LANGUAGE[language] == "zh":
+        if target_language_for(language) == "zh":
             quality = chinese_quality([r["output"] for r in mine], [r["reference"] for r in mine])
         else:
             quality = corpus_quality([r["output"] for r in mine],
                                      [[r["reference"]] for r in mine])
-        direction = f"{language}_{TARGET_LANGUAGE[language]}"
+        direction = f"{language}_{target_language_for(language)}"
         summary[f"chrf_{direction}"] = round(quality.chrf, 2)
         delays = [r["final_delay_s"] for r in mine if r["final_delay_s"] is not None]
         summary[f"final_delay_s_median_{direction}"] = (round(statistics.median(delays), 2)

@@ -33,7 +33,7 @@ import webvtt
 
 from hudtranslate.captions.pacing import min_display_s
 from hudtranslate.captions.text import display_width, normalize_space, wrap_text
-from hudtranslate.events import Translation
+from hudtranslate.events import Translation, target_language_for
 
 CUE_MAX_COLUMNS = 42
 CUE_MAX_LINES = 2
@@ -66,7 +66,7 @@ class TranscriptRecord:
 
     @property
     def target_language(self) -> str:
-        return "en" if self.source_language == "zh" else "zh"
+        return target_language_for(self.source_language)
 
     @property
     def speaker(self) -> str:
