@@ -4,14 +4,13 @@ without a display, and drafts typed on the wearer's socket (fake models)."""
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import ImageFont
+from tests.test_server_protocol import drain
 from tests.test_server_sessions import (
     SCRIPT,
     START,
@@ -44,15 +43,6 @@ def converse_events() -> list[Transcript | Translation]:
         Translation(1, "I'll be there soon", "我很快", "就到", 2.0, 3.0, False, 3.3,
                     source_language="en"),
     ]
-
-
-def drain(viewer: Any) -> list[dict[str, Any]]:
-    messages = []
-    while not viewer.queue.empty():
-        text = viewer.queue.get_nowait()
-        if text is not None:
-            messages.append(json.loads(text))
-    return messages
 
 
 async def test_a_viewer_without_display_gets_the_recent_captions_and_never_frames() -> None:

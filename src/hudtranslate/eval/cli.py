@@ -262,8 +262,7 @@ def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
                           "(English sentences to speak)")
     utterances = load_utterances(args.utterances, args.limit) if args.utterances else []
     texts = load_texts(args.text, args.text_limit or args.limit) if args.text else []
-    voice = (EnglishVoice(onnx_threads=settings.voice.onnx_threads,
-                          length_scale=settings.voice.length_scale) if texts else None)
+    voice = EnglishVoice.from_options(settings.voice) if texts else None
     load_at_start = os.getloadavg()
     asr = WhisperEngine(resolve_model(settings.asr.model, "asr", settings.cache_path),
                         cpu_threads=settings.threads, language=settings.asr.language)
@@ -300,8 +299,7 @@ def run_converse_bench(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--converse needs --utterances (the other person's Mandarin) and "
                           "--text (the wearer's English, spoken by the English voice)")
     limit = args.limit or 10
-    voice = EnglishVoice(onnx_threads=settings.voice.onnx_threads,
-                         length_scale=settings.voice.length_scale)
+    voice = EnglishVoice.from_options(settings.voice)
     zh_turns, en_turns = build_turns(load_utterances(args.utterances, limit),
                                      load_texts(args.text, args.text_limit or limit), voice)
     turns, audio = alternate(zh_turns, en_turns, gap_s=1.0)

@@ -240,8 +240,7 @@ def load_voices(options: VoiceOptions, *, api_key: str = "") -> dict[str, Voice]
     with one warning line saying how to get it."""
     voices: dict[str, Voice] = {}
     try:
-        english = EnglishVoice(onnx_threads=options.onnx_threads,
-                               length_scale=options.length_scale)
+        english = EnglishVoice.from_options(options)
         # loads the phoneme dictionaries and imports inflect for the number words (~2-3 s
         # once; else the first caption with a number would wait for it)
         english.synthesize("Ready at 5:30 pm.")

@@ -34,6 +34,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 
 from hudtranslate.audio.pcm import resample
+from hudtranslate.config import VoiceOptions
 from hudtranslate.errors import DependencyError, ModelError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 from hudtranslate.speech_out.numbers import spell_numbers
@@ -114,6 +115,11 @@ class EnglishVoice:
         self._g2p: Any = piper_g2p
         self._lock = threading.Lock()
         self.onnx_threads = onnx_threads
+
+    @classmethod
+    def from_options(cls, options: VoiceOptions) -> EnglishVoice:
+        """The voice with the ``[voice]`` settings' threads and pace."""
+        return cls(onnx_threads=options.onnx_threads, length_scale=options.length_scale)
 
     def speakable(self, text: str) -> list[str]:
         """The sentences that will be said for ``text``: normalised, numbers in words,
