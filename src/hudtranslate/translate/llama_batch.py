@@ -89,9 +89,10 @@ def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
     outputs = [b""] * len(suffixes)
     counts = [0] * len(suffixes)
     done = [budget <= 0 for budget in max_new_tokens]
+    batch = llama_cpp.llama_batch_init(llm.n_batch, 0, 1)  # reused by every step
     try:
         while True:
-            logits = _decode(llm, entries, n_vocab)
+            logits = _decode(llm, batch, entries, n_vocab)
             entries = []
             for seq, row in logits.items():
                 index = seq - 1
@@ -110,16 +111,18 @@ def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
             if not entries:
                 break
     finally:
+        llama_cpp.llama_batch_free(batch)
         for index in range(len(suffixes)):
             llama_cpp.llama_memory_seq_rm(memory, index + 1, -1, -1)
     return [cut_at_stop(output.decode("utf-8", errors="ignore"), stops)[0]
             for output in outputs]
 
 
-def _decode(llm: Any, entries: Sequence[tuple[int, int, int, bool]],
+def _decode(llm: Any, batch: Any, entries: Sequence[tuple[int, int, int, bool]],
             n_vocab: int) -> dict[int, np.ndarray]:
     """Decode (token, position, sequence, wants logits) entries in chunks of the
-    context's batch size; the logits of each entry that wants them, by sequence."""
+    context's batch size, through ``batch`` (room for that many tokens); the logits of
+    each entry that wants them, by sequence."""
     import llama_cpp
 
     ctx = llm._ctx.ctx
@@ -127,25 +130,21 @@ def _decode(llm: Any, entries: Sequence[tuple[int, int, int, bool]],
     size = llm.n_batch
     for first in range(0, len(entries), size):
         chunk = entries[first : first + size]
-        batch = llama_cpp.llama_batch_init(len(chunk), 0, 1)
-        try:
-            batch.n_tokens = len(chunk)
-            for at, (token, position, seq, wanted) in enumerate(chunk):
-                batch.token[at] = token
-                batch.pos[at] = position
-                batch.n_seq_id[at] = 1
-                batch.seq_id[at][0] = seq
-                batch.logits[at] = wanted
-            status = llama_cpp.llama_decode(ctx, batch)
-            if status != 0:
-                raise RuntimeError(f"llama_decode failed ({status}) on a batch of "
-                                   f"{len(chunk)} tokens")
-            for at, (_, _, seq, wanted) in enumerate(chunk):
-                if wanted:
-                    pointer = llama_cpp.llama_get_logits_ith(ctx, at)
-                    logits[seq] = np.ctypeslib.as_array(
-                        ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)),
-                        shape=(n_vocab,)).copy()
-        finally:
-            llama_cpp.llama_batch_free(batch)
+        batch.n_tokens = len(chunk)
+        for at, (token, position, seq, wanted) in enumerate(chunk):
+            batch.token[at] = token
+            batch.pos[at] = position
+            batch.n_seq_id[at] = 1
+            batch.seq_id[at][0] = seq
+            batch.logits[at] = wanted
+        status = llama_cpp.llama_decode(ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode failed ({status}) on a batch of "
+                               f"{len(chunk)} tokens")
+        for at, (_, _, seq, wanted) in enumerate(chunk):
+            if wanted:
+                pointer = llama_cpp.llama_get_logits_ith(ctx, at)
+                logits[seq] = np.ctypeslib.as_array(
+                    ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)),
+                    shape=(n_vocab,)).copy()
     return logits

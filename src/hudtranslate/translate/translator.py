@@ -11,7 +11,7 @@ import difflib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from hudtranslate.asr.text import (
     CLAUSE_MARKS,
@@ -62,6 +62,16 @@ class TranslationBackend(Protocol):
         ``prompts`` says what kind of text it is (speech, text in a photo).
         """
         ...
+
+
+@runtime_checkable
+class BatchTranslationBackend(Protocol):
+    """A backend that can also write several translations after one context at once
+    (``LlamaBackend``: side by side on the local model)."""
+
+    def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
+                        max_new_tokens: Sequence[int],
+                        prompts: PromptSet = SPEECH) -> list[str]: ...
 
 
 class LlamaBackend:

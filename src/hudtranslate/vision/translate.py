@@ -26,7 +26,7 @@ from hudtranslate.asr.text import to_simplified
 from hudtranslate.translate.glossary import Glossary, gloss_chinese, replace_copied_terms
 from hudtranslate.translate.prompts import PHOTO_TEXT, user_message
 from hudtranslate.translate.text import clean_translation
-from hudtranslate.translate.translator import TranslationBackend
+from hudtranslate.translate.translator import BatchTranslationBackend, TranslationBackend
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +127,12 @@ class SceneTranslator:
 
         def show() -> None:
             nonlocal shown
-            while shown < len(texts) and results[shown] is not None:
-                english, model = results[shown]  # type: ignore[misc]
+            while shown < len(texts) and (result := results[shown]) is not None:
                 if on_block is not None:
-                    on_block(shown, english, model)
+                    on_block(shown, *result)
                 shown += 1
 
-        batched = self.batch > 1 and callable(getattr(self.backend, "translate_batch", None))
+        batched = self.batch > 1 and isinstance(self.backend, BatchTranslationBackend)
         waiting: list[tuple[int, _Request]] = []
         for index, text in enumerate(texts):
             if cancelled():
@@ -172,11 +171,10 @@ class SceneTranslator:
 
     def _ask_batch(self, requests: Sequence[_Request],
                    context: list[tuple[str, str]]) -> list[str]:
-        translate_batch = self.backend.translate_batch  # type: ignore[attr-defined]
-        answers: list[str] = translate_batch(
+        assert isinstance(self.backend, BatchTranslationBackend)
+        return self.backend.translate_batch(
             [request.message for request in requests], context,
             max_new_tokens=[request.budget for request in requests], prompts=PHOTO_TEXT)
-        return answers
 
     def _token_budget(self, source: str) -> int:
         """English tokens allowed for ``source``: about two per character plus a margin
