@@ -19,23 +19,15 @@ from hudtranslate.events import Transcript, Translation
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH
 from hudtranslate.translate.to_chinese import translate_to_chinese
-from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
-
-_CONTEXT_SLACK = 4
-"""As in ``SessionTranslator``: context is trimmed in batches, so the prompt prefix (and
-llama.cpp's cache of it) changes rarely."""
+from hudtranslate.translate.translator import (
+    SessionTranslator,
+    TranslationBackend,
+    remember,
+)
 
 
 def _never() -> bool:
     return False
-
-
-def _remember(context: list[tuple[str, str]], pair: tuple[str, str], keep: int) -> None:
-    if keep == 0 or not all(pair):
-        return
-    context.append(pair)
-    if len(context) > keep + _CONTEXT_SLACK:
-        del context[:-keep]
 
 
 @dataclass
@@ -78,7 +70,7 @@ class ReplyTranslator:
             max_new_tokens=self.options.max_new_tokens * 2,
             terms=self.glossary.find_english(source), on_text=on_text) or ""
         if not draft:
-            _remember(self.context, (source, chinese), self.options.context_sentences)
+            remember(self.context, (source, chinese), self.options.context_sentences)
         return self._event(transcript, source, chinese, "", draft, final=True)
 
     def _event(self, transcript: Transcript, source: str, committed: str, tentative: str,
@@ -104,12 +96,12 @@ class ConversationTranslator:
         if transcript.language != "en":
             result = self.listen.translate(transcript, cancelled, emit)
             if result is not None and result.final:
-                _remember(self.reply.context, (result.text, result.source),
+                remember(self.reply.context, (result.text, result.source),
                           self.listen.options.context_sentences)
             return result
         result = self.reply.translate(transcript, cancelled, emit)
         if result is not None and result.final and not result.draft:
-            _remember(self.listen.context, (result.text, result.source),
+            remember(self.listen.context, (result.text, result.source),
                       self.listen.options.context_sentences)
         return result
 

@@ -148,6 +148,17 @@ _MAX_OPEN_CHARS = 60
 """A sentence continued over several pauses is closed after this many characters."""
 
 
+def remember(context: list[tuple[str, str]], pair: tuple[str, str], keep: int) -> None:
+    """Add a (source, translation) pair of a finished sentence to ``context``, which keeps
+    the last ``keep`` (trimmed ``_CONTEXT_SLACK`` at a time); nothing when ``keep`` is 0
+    or either side is empty."""
+    if keep == 0 or not all(pair):
+        return
+    context.append(pair)
+    if len(context) > keep + _CONTEXT_SLACK:
+        del context[:-keep]
+
+
 def _never() -> bool:
     return False
 
@@ -437,11 +448,7 @@ class SessionTranslator:
         source, english = self._open_source, self._open_english
         self._open_source = self._open_english = ""
         self._open_end_s = float("-inf")
-        if self.options.context_sentences == 0 or not english:
-            return
-        self.context.append((source, english))
-        if len(self.context) > self.options.context_sentences + _CONTEXT_SLACK:
-            del self.context[: -self.options.context_sentences]
+        remember(self.context, (source, english), self.options.context_sentences)
 
     def _streamed(self, transcript: Transcript, words: list[str]) -> Translation:
         """A non-final update while the final is written: the words so far are committed;
