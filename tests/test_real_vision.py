@@ -136,3 +136,17 @@ def test_blocks_written_side_by_side_read_like_one_at_a_time(real_engines: Any) 
     assert "park" in together[2].lower() and "188" in together[3]
     same = sum(a == b for a, b in zip(together, one_by_one, strict=True))
     assert same >= 3, (together, one_by_one)  # batched sums may differ in a late token
+
+
+def test_more_blocks_than_sequences_are_written_in_groups_in_order(real_engines: Any) -> None:
+    """More completions than the context has sequences: decoded group after group, each
+    answer in its own place."""
+    from hudtranslate.translate.llama import PARALLEL_SEQUENCES
+    from hudtranslate.translate.prompts import PHOTO_TEXT
+
+    blocks = ["停车场"] * (PARALLEL_SEQUENCES - 1) + ["禁止吸烟"]
+    answers = real_engines.translator.translate_batch(
+        blocks, [], max_new_tokens=[12] * len(blocks), prompts=PHOTO_TEXT)
+    assert len(answers) == len(blocks)
+    assert all("park" in answer.lower() for answer in answers[:-1]), answers
+    assert "smok" in answers[-1].lower()

@@ -228,7 +228,7 @@ class VisionOptions:
     ``cedict_names``: keep CC-CEDICT's proper names exact (banks, cities, stations: signs
     are full of them), on top of ``translate.glossary``.
     ``batch_blocks``: blocks the local model writes side by side after the first (1: one
-    at a time; at most 4, see ``translate/llama_batch.py``).
+    at a time; at most 16, ``translate.llama.PARALLEL_SEQUENCES`` - 1).
     """
 
     ocr_long_side_px: int = 1600
@@ -237,10 +237,10 @@ class VisionOptions:
     ocr_threads: int = 2
     max_new_tokens: int = 160
     cedict_names: bool = True
-    batch_blocks: int = 4
+    batch_blocks: int = 16
 
     def __post_init__(self) -> None:
-        check_range("vision.batch_blocks", self.batch_blocks, 1, 4)
+        check_range("vision.batch_blocks", self.batch_blocks, 1, 16)
         check_range("vision.ocr_long_side_px", self.ocr_long_side_px, 320, 8192)
         check_range("vision.max_megapixels", self.max_megapixels, 1.0, 500.0)
         check_range("vision.min_confidence", self.min_confidence, 0.0, 1.0)

@@ -13,8 +13,9 @@ and stops at an end-of-generation token, a stop sequence or the token budget. Ba
 matrix products add in a different order than single ones, so a completion may rarely
 differ from the one-at-a-time result in a late token.
 
-Needs a context made with ``n_seq_max`` > the number of completions and a unified KV
-cache (``LlamaEngine`` makes its context so).
+Needs a context made with several sequences and a unified KV cache (``LlamaEngine``
+makes its context so); more completions than sequences or free cells are decoded in
+groups one after another.
 """
 
 from __future__ import annotations
@@ -42,15 +43,36 @@ def cut_at_stop(text: str, stops: Iterable[str]) -> tuple[str, bool]:
     return (text[: min(ends)], True) if ends else (text, False)
 
 
+def plan_groups(sizes: Sequence[int], room: int, max_sequences: int) -> list[list[int]]:
+    """Indices of completions in groups decoded together, in order: at most
+    ``max_sequences`` per group and the KV cells each completion may need (``sizes``:
+    its suffix tokens plus its token budget) summing to at most ``room``. A completion
+    larger than ``room`` alone still gets a group of its own (llama.cpp then reports
+    the lack of room). Raises ``ValueError`` for ``max_sequences`` < 1."""
+    if max_sequences < 1:
+        raise ValueError(f"max_sequences must be at least 1, got {max_sequences}")
+    groups: list[list[int]] = []
+    used = 0
+    for index, size in enumerate(sizes):
+        if groups and len(groups[-1]) < max_sequences and used + size <= room:
+            groups[-1].append(index)
+            used += size
+        else:
+            groups.append([index])
+            used = size
+    return groups
+
+
 def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
                    max_new_tokens: Sequence[int], *, stops: Sequence[str] = (),
                    avoid: Iterable[int] = ()) -> list[str]:
     """Greedy completions of ``prefix + suffix`` for each suffix (one list item each).
 
-    ``llm`` is a ``llama_cpp.Llama`` whose context has room for ``len(suffixes) + 1``
-    sequences; the caller holds its lock. Raises ``ValueError`` when the suffixes and
-    budgets differ in number or there are more suffixes than sequences, ``RuntimeError``
-    when llama.cpp fails to decode.
+    ``llm`` is a ``llama_cpp.Llama`` whose context has more than one sequence; the
+    caller holds its lock. The prefix is evaluated once; the completions go in groups
+    of as many as the context's sequences and free KV cells allow (``plan_groups``).
+    Raises ``ValueError`` when the suffixes and budgets differ in number or the context
+    has a single sequence, ``RuntimeError`` when llama.cpp fails to decode.
     """
     import llama_cpp
 
@@ -58,9 +80,8 @@ def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
         raise ValueError(f"{len(suffixes)} suffixes for {len(max_new_tokens)} token budgets")
     ctx = llm._ctx.ctx
     sequences = llama_cpp.llama_n_seq_max(ctx)
-    if len(suffixes) >= sequences:
-        raise ValueError(f"{len(suffixes)} completions need {len(suffixes) + 1} sequences, "
-                         f"the context has {sequences}")
+    if sequences < 2:
+        raise ValueError("batched completions need a context with at least 2 sequences")
     if not suffixes:
         return []
     prefix_tokens = llm.tokenize(prefix.encode("utf-8"), special=True)
@@ -70,52 +91,88 @@ def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
         llm.eval(prefix_tokens[reused:])  # removes every sequence's cells from here on
     else:
         llm._ctx.kv_cache_seq_rm(-1, reused, -1)
-    start = len(prefix_tokens)
-    memory = llama_cpp.llama_get_memory(ctx)
-    vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
-    n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
-    bias = np.zeros(n_vocab, dtype=np.float32)
-    bias[[token for token in avoid if 0 <= token < n_vocab]] = -np.inf
-    entries: list[tuple[int, int, int, bool]] = []
-    positions: list[int] = []
-    for index, suffix in enumerate(suffixes):
-        seq = index + 1
-        llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
-        llama_cpp.llama_memory_seq_cp(memory, 0, seq, 0, start)
-        tokens = llm.tokenize(suffix.encode("utf-8"), add_bos=False, special=True)
-        entries += [(token, start + at, seq, at == len(tokens) - 1)
-                    for at, token in enumerate(tokens)]
-        positions.append(start + len(tokens))
-    outputs = [b""] * len(suffixes)
-    counts = [0] * len(suffixes)
-    done = [budget <= 0 for budget in max_new_tokens]
-    batch = llama_cpp.llama_batch_init(llm.n_batch, 0, 1)  # reused by every step
+    suffix_tokens = [llm.tokenize(suffix.encode("utf-8"), add_bos=False, special=True)
+                     for suffix in suffixes]
+    room = llama_cpp.llama_n_ctx(ctx) - len(prefix_tokens)
+    groups = plan_groups([len(tokens) + budget for tokens, budget
+                          in zip(suffix_tokens, max_new_tokens, strict=True)],
+                         room, sequences - 1)
+    outputs = [""] * len(suffixes)
+    decoder = _BatchDecoder(llm, len(prefix_tokens), stops, avoid)
     try:
-        while True:
-            logits = _decode(llm, batch, entries, n_vocab)
-            entries = []
-            for seq, row in logits.items():
-                index = seq - 1
-                token = int(np.argmax(row + bias))
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    done[index] = True
-                    continue
-                outputs[index] += llm.detokenize([token])
-                counts[index] += 1
-                text = outputs[index].decode("utf-8", errors="ignore")
-                if cut_at_stop(text, stops)[1] or counts[index] >= max_new_tokens[index]:
-                    done[index] = True
-                    continue
-                entries.append((token, positions[index], seq, True))
-                positions[index] += 1
-            if not entries:
-                break
+        for group in groups:
+            answers = decoder.complete([suffix_tokens[index] for index in group],
+                                       [max_new_tokens[index] for index in group])
+            for index, answer in zip(group, answers, strict=True):
+                outputs[index] = answer
     finally:
-        llama_cpp.llama_batch_free(batch)
-        for index in range(len(suffixes)):
-            llama_cpp.llama_memory_seq_rm(memory, index + 1, -1, -1)
-    return [cut_at_stop(output.decode("utf-8", errors="ignore"), stops)[0]
-            for output in outputs]
+        decoder.close()
+    return outputs
+
+
+class _BatchDecoder:
+    """Decodes groups of completions after the evaluated prefix (sequence 0), one KV
+    sequence per completion, through one reusable ``llama_batch``."""
+
+    def __init__(self, llm: Any, start: int, stops: Sequence[str],
+                 avoid: Iterable[int]) -> None:
+        import llama_cpp
+
+        self.llm = llm
+        self.start = start
+        self.stops = stops
+        self.memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+        self.vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
+        self.bias = np.zeros(self.n_vocab, dtype=np.float32)
+        self.bias[[token for token in avoid if 0 <= token < self.n_vocab]] = -np.inf
+        self.batch = llama_cpp.llama_batch_init(llm.n_batch, 0, 1)
+
+    def close(self) -> None:
+        import llama_cpp
+
+        llama_cpp.llama_batch_free(self.batch)
+
+    def complete(self, suffixes: Sequence[Sequence[int]],
+                 max_new_tokens: Sequence[int]) -> list[str]:
+        """Greedy completions of the prefix followed by each token list."""
+        import llama_cpp
+
+        llm, start = self.llm, self.start
+        entries: list[tuple[int, int, int, bool]] = []
+        positions: list[int] = []
+        for index, tokens in enumerate(suffixes):
+            seq = index + 1
+            llama_cpp.llama_memory_seq_rm(self.memory, seq, -1, -1)
+            llama_cpp.llama_memory_seq_cp(self.memory, 0, seq, 0, start)
+            entries += [(token, start + at, seq, at == len(tokens) - 1)
+                        for at, token in enumerate(tokens)]
+            positions.append(start + len(tokens))
+        outputs = [b""] * len(suffixes)
+        counts = [0] * len(suffixes)
+        try:
+            while entries:
+                logits = _decode(llm, self.batch, entries, self.n_vocab)
+                entries = []
+                for seq, row in logits.items():
+                    index = seq - 1
+                    if counts[index] >= max_new_tokens[index]:
+                        continue
+                    token = int(np.argmax(row + self.bias))
+                    if llama_cpp.llama_vocab_is_eog(self.vocab, token):
+                        continue
+                    outputs[index] += llm.detokenize([token])
+                    counts[index] += 1
+                    text = outputs[index].decode("utf-8", errors="ignore")
+                    if cut_at_stop(text, self.stops)[1] or counts[index] >= max_new_tokens[index]:
+                        continue
+                    entries.append((token, positions[index], seq, True))
+                    positions[index] += 1
+        finally:
+            for index in range(len(suffixes)):
+                llama_cpp.llama_memory_seq_rm(self.memory, index + 1, -1, -1)
+        return [cut_at_stop(output.decode("utf-8", errors="ignore"), self.stops)[0]
+                for output in outputs]
 
 
 def _decode(llm: Any, batch: Any, entries: Sequence[tuple[int, int, int, bool]],

@@ -56,7 +56,14 @@ GLOSSARY_EXAMPLE = (
 
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
-STOP_SEQUENCES = (IM_END, "\n", IM_START)
+TERMS_NOTE = "(Terms:"
+"""How ``user_message`` opens its list of glossary terms."""
+NUMBERS_NOTE = "(Copy these numbers exactly:"
+"""How a photo block asked once more opens the list of numbers its answer lost."""
+STOP_SEQUENCES = (IM_END, "\n", IM_START, TERMS_NOTE, NUMBERS_NOTE)
+"""Where an answer ends: the end of the turn, its line, or the model starting to copy a
+note of the message (the translation is complete by then; the rest would be wasted tokens
+and, copied, would count as numbers kept)."""
 
 
 def _turn(role: str, text: str) -> str:
@@ -74,7 +81,7 @@ def user_message(source: str, terms: Sequence[tuple[str, str]] = ()) -> str:
         return source
     for chinese, english in terms:
         source = source.replace(chinese, english)
-    return source + "\n(Terms: " + "; ".join(f"{zh} = {en}" for zh, en in terms) + ")"
+    return source + f"\n{TERMS_NOTE} " + "; ".join(f"{zh} = {en}" for zh, en in terms) + ")"
 
 
 @dataclass(frozen=True)
@@ -230,6 +237,19 @@ def prompt_prefix(context: Sequence[tuple[str, str]] = (), *, glossary: bool = F
 def prompt_suffix(source: str, forced_prefix: str = "") -> str:
     """The source's user turn and the start of the answer (``forced_prefix``)."""
     return _turn("user", source) + f"{IM_START}assistant\n{forced_prefix}"
+
+
+def shared_prompt_parts(sources: Sequence[str], context: Sequence[tuple[str, str]] = (), *,
+                        glossary: bool = False, prompts: PromptSet = SPEECH,
+                        ) -> tuple[str, list[str]]:
+    """The prompts of ``sources`` after the same ``context`` as one shared prefix, which
+    ends by opening the user turn, and one suffix per source: the source, and the start
+    of the answer. ``prefix + suffix`` is ``build_prompt(source, context)``; the shared
+    part is evaluated once for all (three tokens fewer per source than
+    ``prompt_prefix``)."""
+    opening = f"{IM_START}user\n"
+    prefix = prompt_prefix(context, glossary=glossary, prompts=prompts) + opening
+    return prefix, [prompt_suffix(source)[len(opening):] for source in sources]
 
 
 def chat_messages(source: str, context: Sequence[tuple[str, str]] = (), *,

@@ -27,8 +27,7 @@ from hudtranslate.translate.prompts import (
     SPEECH,
     PromptSet,
     build_prompt,
-    prompt_prefix,
-    prompt_suffix,
+    shared_prompt_parts,
     user_message,
 )
 from hudtranslate.translate.spoken import clean_spoken, continues_sentence
@@ -98,17 +97,17 @@ class LlamaBackend:
     def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
                         max_new_tokens: Sequence[int],
                         prompts: PromptSet = SPEECH) -> list[str]:
-        """The translation of each source after the same ``context``, up to
-        ``llama.PARALLEL_SEQUENCES`` - 1 at once, generated side by side
+        """The translation of each source after the same ``context``, generated side by
+        side in groups of up to ``llama.PARALLEL_SEQUENCES`` - 1
         (``LlamaEngine.complete_batch``): one decode step serves them all. Not for
         Chinese targets (no forbidden-word bias here)."""
         if prompts.target_language == "zh":
             raise ValueError("translate_batch writes English only")
-        prefix = prompt_prefix(context, glossary=self.glossary_example, prompts=prompts)
+        prefix, suffixes = shared_prompt_parts(sources, context, glossary=self.glossary_example,
+                                               prompts=prompts)
         with self.engine.lock:
-            return self.engine.complete_batch(
-                prefix, [prompt_suffix(source) for source in sources], max_new_tokens,
-                family=prompts.name)
+            return self.engine.complete_batch(prefix, suffixes, max_new_tokens,
+                                              family=prompts.name)
 
     def translate(
         self,
