@@ -8,7 +8,13 @@ import pytest
 
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.prompts import PHOTO_TEXT, SPEECH, PromptSet
-from hudtranslate.vision.translate import SceneTranslator, needs_translation, street_terms
+from hudtranslate.vision.translate import (
+    SceneTranslator,
+    needs_translation,
+    printed_dates_as_digits,
+    restore_printed_dates,
+    street_terms,
+)
 
 
 class ScriptedBackend:
@@ -150,6 +156,7 @@ class BatchingBackend(ScriptedBackend):
     def __init__(self, answers: dict[str, str]) -> None:
         super().__init__(answers)
         self.groups: list[tuple[list[str], int, list[int]]] = []
+        self.messages: list[list[str]] = []
 
     def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
                         max_new_tokens: Sequence[int],
@@ -157,6 +164,7 @@ class BatchingBackend(ScriptedBackend):
         assert prompts is PHOTO_TEXT
         self.groups.append(([s.split("\n")[0] for s in sources], len(context),
                             list(max_new_tokens)))
+        self.messages.append(list(sources))
         return [self.answers.get(source.split("\n")[0], "?") for source in sources]
 
 
@@ -184,13 +192,27 @@ def test_after_the_first_block_the_rest_go_in_groups_of_similar_length_shown_in_
     assert backend.groups[1][2] == [12 + 2 * 4, 12 + 2 * 3, 12 + 2 * 2]
 
 
-def test_a_lost_number_in_a_group_is_asked_for_once_more_alone() -> None:
-    backend = BatchingBackend({"禁止吸烟": "No smoking", "07车12B号": "Car 7, seat 12"})
-    results = SceneTranslator(backend).translate_blocks(["禁止吸烟", "07车12B号"])
-    assert backend.groups[0][0] == ["07车12B号"]
-    assert [call[0] for call in backend.calls] == [
-        "禁止吸烟", "07车12B号\n(Copy these numbers exactly: 07)"]  # the retry, alone
+def test_lost_numbers_in_a_group_are_asked_for_once_more_in_one_group() -> None:
+    backend = BatchingBackend({"禁止吸烟": "No smoking", "07车12B号": "Car 7, seat 12",
+                               "出口": "Exit", "3号门": "Gate 3"})
+    results = SceneTranslator(backend).translate_blocks(["禁止吸烟", "07车12B号", "出口",
+                                                         "3号门"])
+    assert backend.messages == [["07车12B号", "3号门", "出口"],
+                                ["07车12B号\n(Copy these numbers exactly: 07)"]]
+    assert [call[0] for call in backend.calls] == ["禁止吸烟"]
     assert results[1][0] == "Car 7, seat 12"  # the retry kept no more numbers: first answer
+    assert [english for english, _ in results[2:]] == ["Exit", "Gate 3"]
+
+
+def test_a_text_that_repeats_in_a_photo_is_asked_once() -> None:
+    backend = BatchingBackend({"招牌菜": "Signature dishes", "特价": "Special offer",
+                               "鲁肉饭": "Braised pork rice"})
+    results = SceneTranslator(backend).translate_blocks(
+        ["招牌菜", "特价", "鲁肉饭 30", "特价", "特價", "鲁肉饭 28"])
+    assert backend.messages == [["鲁肉饭", "特价"]]
+    assert [english for english, _ in results] == [
+        "Signature dishes", "Special offer", "Braised pork rice 30", "Special offer",
+        "Special offer", "Braised pork rice 28"]
 
 
 def test_batch_one_translates_one_block_at_a_time() -> None:
@@ -210,3 +232,29 @@ def test_a_group_that_cannot_be_decoded_together_is_written_one_at_a_time() -> N
     results = SceneTranslator(backend).translate_blocks(["禁止吸烟", "出口", "停车场"])
     assert [english for english, _ in results] == ["No smoking", "Exit", "Parking"]
     assert [call[0] for call in backend.calls] == ["禁止吸烟", "停车场", "出口"]
+
+
+@pytest.mark.parametrize(("english", "source", "card"), [
+    ("Departs April 19, 2018 at 10:51", "2018-04-19 10:51开", "Departs 2018-04-19 at 10:51"),
+    ("Made on 19th April 2018", "生产日期2018-04-19", "Made on 2018-04-19"),
+    ("Use by Apr. 9, 2026", "2026-4-9", "Use by 2026-4-9"),
+    ("Use by the 9th of April 2026", "2026-04-09", "Use by the 2026-04-09"),
+    ("May 9, 2018 and April 9, 2018", "2018-04-09", "May 9, 2018 and 2018-04-09"),
+    ("April 19, 2019", "2018-04-19", "April 19, 2019"),  # another year: not the same date
+    ("Room 2018-13-40", "2018-13-40", "Room 2018-13-40"),  # not a date
+])
+def test_dates_the_model_wrote_in_words_are_put_back_as_printed(english: str, source: str,
+                                                                 card: str) -> None:
+    assert restore_printed_dates(english, source) == card
+
+
+def test_a_ticket_date_written_in_words_needs_no_second_try() -> None:
+    backend = SequenceBackend(["Departs April 19, 2018 at 10:51"])
+    results = SceneTranslator(backend).translate_blocks(["2018年04月19日10:51开"])
+    assert results[0][0] == "Departs 2018-04-19 at 10:51"
+    assert len(backend.calls) == 1
+
+
+def test_a_printed_date_is_given_to_the_model_in_digits_apart_from_the_time() -> None:
+    assert printed_dates_as_digits("2018年04月19日10:51开") == "2018-04-19 10:51开"
+    assert printed_dates_as_digits("生产日期：2024年1月5号") == "生产日期：2024-1-5"

@@ -12,6 +12,7 @@ pinyin terms (the model otherwise invents a famous road), and the session glossa
 
 from __future__ import annotations
 
+import calendar
 import logging
 import re
 import threading
@@ -24,7 +25,7 @@ from pypinyin import lazy_pinyin
 
 from hudtranslate.asr.text import to_simplified
 from hudtranslate.translate.glossary import Glossary, gloss_chinese, replace_copied_terms
-from hudtranslate.translate.prompts import PHOTO_TEXT, user_message
+from hudtranslate.translate.prompts import NUMBERS_NOTE, PHOTO_TEXT, user_message
 from hudtranslate.translate.text import clean_translation
 from hudtranslate.translate.translator import BatchTranslationBackend, TranslationBackend
 
@@ -34,9 +35,10 @@ _NUMBER = re.compile(r"\d+(?:[.:/\-]\d+)*")
 _CONTEXT_WINDOW = 6
 """Blocks of context at most; the window restarts (instead of sliding) so the prompt
 prefix stays the same for several blocks and llama.cpp keeps reusing it."""
-BATCH = 4
+BATCH = 16
 """Blocks the local model writes side by side after the first, by default
-(``VisionOptions.batch_blocks``, ``translate/llama_batch.py``)."""
+(``VisionOptions.batch_blocks``, ``translate/llama_batch.py``): on 2 cores a decode step
+for 16 costs about what 8 cost, and one prefill of all their turns less than several."""
 _CACHE_SIZE = 512
 """Blocks remembered across photos: a camera sees the same sign again and again."""
 
@@ -55,6 +57,7 @@ _PRICE_ONLY = re.compile(r"^\s*[¥￥]?\s*(?P<amount>\d+(?:\.\d+)?)\s*[元块]\s
 _DATE = re.compile(r"(?P<year>\d{4})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号]")
 """A printed date is written as digits for the model (2018年04月19日 → 2018-04-19), so
 its numbers come through as printed instead of as "April 19"."""
+_ISO_DATE = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
 _STREET_KIND = {"路": "Road", "街": "Street", "大道": "Avenue", "大街": "Street"}
 _DIRECTION = {"东": "East", "西": "West", "南": "South", "北": "North", "中": "Middle"}
 
@@ -72,11 +75,39 @@ def street_terms(text: str) -> list[tuple[str, str]]:
     return terms
 
 
-def _english(answer: str, terms: Sequence[tuple[str, str]]) -> str:
+def _english(answer: str, request: _Request) -> str:
     """The model's answer as card English: glossary terms restored, an echoed terms note
-    dropped, copied Chinese glossed or romanised, ℃ as °C (the HUD font has no ℃)."""
-    answer = replace_copied_terms(_TERMS_ECHO.sub("", answer), terms)
-    return clean_translation(gloss_chinese(answer)).replace("℃", "°C")
+    dropped, copied Chinese glossed or romanised, dates as printed, ℃ as °C (the HUD font
+    has no ℃)."""
+    answer = replace_copied_terms(_TERMS_ECHO.sub("", answer), request.terms)
+    english = clean_translation(gloss_chinese(answer)).replace("℃", "°C")
+    return restore_printed_dates(english, request.simplified)
+
+
+def printed_dates_as_digits(text: str) -> str:
+    """``2018年04月19日10:51开`` → ``2018-04-19 10:51开``: the date in digits, apart from
+    a time printed right after it."""
+    def digits(match: re.Match[str]) -> str:
+        apart = " " if text[match.end() : match.end() + 1].isdigit() else ""
+        return f"{match['year']}-{match['month']}-{match['day']}{apart}"
+
+    return _DATE.sub(digits, text)
+
+
+def restore_printed_dates(english: str, source: str) -> str:
+    """Dates of ``source`` as the model was given them (``2018-04-19``, see ``_DATE``) that
+    it wrote out in words ("April 19, 2018", "19th April 2018", "Apr. 19, 2018"), put back
+    as printed: a date on a ticket or a label is read against the paper."""
+    for match in _ISO_DATE.finditer(source):
+        month, day, year = int(match.group("month")), int(match.group("day")), match.group("year")
+        if not 1 <= month <= 12:
+            continue
+        months = rf"(?:{calendar.month_name[month]}|{calendar.month_abbr[month]}\.?)"
+        ordinal = rf"0?{day}(?:st|nd|rd|th)?"
+        written = (rf"\b(?:{months}\s+{ordinal},?\s+{year}"
+                   rf"|{ordinal}\s+(?:of\s+)?{months},?\s+{year})\b")
+        english = re.sub(written, match.group(0), english, flags=re.IGNORECASE)
+    return english
 
 
 def number_runs(text: str) -> list[str]:
@@ -118,8 +149,8 @@ class SceneTranslator:
         The first block the model translates goes alone (the first English line shows
         soonest). With a backend that can decode several completions together
         (``translate_batch``: the local model), the rest go in groups of ``batch`` of
-        similar length after that first block's turn; otherwise one by one, each after
-        the blocks before it.
+        similar length after that first block's turn, a text that repeats (a column of
+        特价) asked once; otherwise one by one, each after the blocks before it.
         """
         context: list[tuple[str, str]] = []
         results: list[tuple[str, str] | None] = [None] * len(texts)
@@ -133,7 +164,7 @@ class SceneTranslator:
                 shown += 1
 
         batched = self.batch > 1 and isinstance(self.backend, BatchTranslationBackend)
-        waiting: list[tuple[int, _Request]] = []
+        waiting: dict[str, list[tuple[int, _Request]]] = {}  # the same message asked once
         for index, text in enumerate(texts):
             if cancelled():
                 break
@@ -141,40 +172,59 @@ class SceneTranslator:
             if isinstance(plan, tuple):
                 results[index] = plan
             elif batched and context:
-                waiting.append((index, plan))
+                waiting.setdefault(plan.message, []).append((index, plan))
             else:
                 results[index] = self._answer(plan, context, cancelled)
             show()
-        waiting.sort(key=lambda item: -len(item[1].simplified))  # similar lengths together
-        for first in range(0, len(waiting), self.batch):
+        asks = sorted(waiting.values(), key=lambda same: -len(same[0][1].simplified))
+        for first in range(0, len(asks), self.batch):  # similar lengths together
             if cancelled():
                 break
-            group = waiting[first : first + self.batch]
-            try:
-                answers = self._ask_batch([request for _, request in group], context)
-            except RuntimeError as exc:  # e.g. no room left in the model's KV cache
-                log.warning("photo blocks side by side failed (%s): one at a time", exc)
-                for index, request in group:
-                    results[index] = self._answer(request, context, cancelled)
-            else:
-                for (index, request), answer in zip(group, answers, strict=True):
-                    results[index] = self._finish(request, answer, context, cancelled,
-                                                  extend_context=False)
+            group = [same[0][1] for same in asks[first : first + self.batch]]
+            for same, translated in zip(asks[first : first + self.batch],
+                                        self._translate_group(group, context, cancelled),
+                                        strict=True):
+                for index, request in same:
+                    results[index] = _with_price(translated, request.price)
             show()
         return [result if result is not None else ("", "") for result in results[:shown]]
+
+    def _translate_group(self, group: Sequence[_Request], context: list[tuple[str, str]],
+                         cancelled: Callable[[], bool]) -> list[tuple[str, str]]:
+        """(English, model) of each request, written side by side; the answers that lost
+        a number are asked once more, side by side too, naming the numbers. Written one
+        at a time if the model cannot take the group (e.g. no room left in its KV cache).
+        Prices are not put back here."""
+        try:
+            answers = self._ask_batch([request.message for request in group],
+                                      [request.budget for request in group], context)
+            lost = [self._lost_numbers(request, answer)
+                    for request, answer in zip(group, answers, strict=True)]
+            again = [index for index, numbers in enumerate(lost) if numbers]
+            if again and not cancelled():
+                retries = self._ask_batch(
+                    [_numbers_note(group[index].message, lost[index]) for index in again],
+                    [group[index].budget for index in again], context)
+                for index, retry in zip(again, retries, strict=True):
+                    answers[index] = _better(group[index], answers[index], retry, lost[index])
+        except RuntimeError as exc:
+            log.warning("photo blocks side by side failed (%s): one at a time", exc)
+            return [self._answer(request, context, cancelled, with_price=False)
+                    for request in group]
+        return [self._remember(request, answer) for request, answer in zip(group, answers,
+                                                                           strict=True)]
+
+    def _ask_batch(self, messages: Sequence[str], budgets: Sequence[int],
+                   context: list[tuple[str, str]]) -> list[str]:
+        assert isinstance(self.backend, BatchTranslationBackend)
+        return self.backend.translate_batch(messages, context, max_new_tokens=budgets,
+                                            prompts=PHOTO_TEXT)
 
     def _ask(self, message: str, context: list[tuple[str, str]], budget: int,
              cancelled: Callable[[], bool]) -> str | None:
         return self.backend.translate(message, context, forced_prefix="",
                                       max_new_tokens=budget, cancelled=cancelled,
                                       prompts=PHOTO_TEXT)
-
-    def _ask_batch(self, requests: Sequence[_Request],
-                   context: list[tuple[str, str]]) -> list[str]:
-        assert isinstance(self.backend, BatchTranslationBackend)
-        return self.backend.translate_batch(
-            [request.message for request in requests], context,
-            max_new_tokens=[request.budget for request in requests], prompts=PHOTO_TEXT)
 
     def _token_budget(self, source: str) -> int:
         """English tokens allowed for ``source``: about two per character plus a margin
@@ -202,7 +252,7 @@ class SceneTranslator:
         match = _TRAILING_PRICE.match(text)
         if match:
             item, price = match.group("item"), match.group("price").replace(" ", "")
-        simplified = _DATE.sub(r"\g<year>-\g<month>-\g<day>", to_simplified(item))
+        simplified = printed_dates_as_digits(to_simplified(item))
         with self._lock:
             cached = self._cache.get(simplified)
             if cached is not None:
@@ -214,37 +264,52 @@ class SceneTranslator:
                         self._token_budget(simplified))
 
     def _answer(self, request: _Request, context: list[tuple[str, str]],
-                cancelled: Callable[[], bool]) -> tuple[str, str]:
+                cancelled: Callable[[], bool], *, with_price: bool = True) -> tuple[str, str]:
+        """One block alone, after ``context`` (which it then joins): the number check and
+        its one more try as in ``_translate_group``."""
         if len(context) >= _CONTEXT_WINDOW:
             context.clear()
         answer = self._ask(request.message, context, request.budget, cancelled)
         if answer is None:
             return "", ""
-        return self._finish(request, answer, context, cancelled, extend_context=True)
-
-    def _finish(self, request: _Request, answer: str, context: list[tuple[str, str]],
-                cancelled: Callable[[], bool], *, extend_context: bool) -> tuple[str, str]:
-        """Card English from the model's ``answer``: numbers checked (one more try naming
-        the lost ones), remembered; the turn joins ``context`` when ``extend_context``."""
-        terms = request.terms
-        english = _english(answer, terms)
-        lost = [number for number in number_runs(request.simplified)
-                if not kept(number, english)]
+        lost = self._lost_numbers(request, answer)
         if lost:  # one more try, the numbers named: a price or a code must not change
-            note = f"{request.message}\n(Copy these numbers exactly: {', '.join(lost)})"
-            retry = self._ask(note, context, request.budget, cancelled)
-            if retry is not None and sum(kept(n, _english(retry, terms)) for n in lost):
-                answer, english = retry, _english(retry, terms)
-        cached = (english, self.backend.name)
-        if extend_context:
-            # the turn exactly as the model saw and wrote it, so the next prompt extends
-            # the evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
-            context.append((request.message, answer.strip()))
+            retry = self._ask(_numbers_note(request.message, lost), context, request.budget,
+                              cancelled)
+            if retry is not None:
+                answer = _better(request, answer, retry, lost)
+        # the turn exactly as the model saw and wrote it, so the next prompt extends the
+        # evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
+        context.append((request.message, answer.strip()))
+        translated = self._remember(request, answer)
+        return _with_price(translated, request.price) if with_price else translated
+
+    @staticmethod
+    def _lost_numbers(request: _Request, answer: str) -> list[str]:
+        """The numbers of the block missing from the card English of ``answer``."""
+        english = _english(answer, request)
+        return [number for number in number_runs(request.simplified)
+                if not kept(number, english)]
+
+    def _remember(self, request: _Request, answer: str) -> tuple[str, str]:
+        """(Card English, model name) of ``answer``, remembered for the block."""
+        translated = (_english(answer, request), self.backend.name)
         with self._lock:
-            self._cache[request.simplified] = cached
+            self._cache[request.simplified] = translated
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return _with_price(cached, request.price)
+        return translated
+
+
+def _numbers_note(message: str, lost: Sequence[str]) -> str:
+    """The message asked once more, naming the numbers the first answer lost."""
+    return f"{message}\n{NUMBERS_NOTE} {', '.join(lost)})"
+
+
+def _better(request: _Request, answer: str, retry: str, lost: Sequence[str]) -> str:
+    """The retry if it keeps any of the ``lost`` numbers, else the first answer."""
+    english = _english(retry, request)
+    return retry if any(kept(number, english) for number in lost) else answer
 
 
 @dataclass(frozen=True)
