@@ -90,9 +90,11 @@ class LlamaBackend:
 
     def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Evaluate the prompt up to the next sentence with this context, off the critical
-        path (llama.cpp then reuses it)."""
-        self.engine.prefill(build_prompt("", context, glossary=self.glossary_example,
-                                         prompts=prompts), family=prompts.name)
+        path (llama.cpp then reuses it): up to the opening of the next user turn, the
+        last token every next prompt shares."""
+        prefix, _ = shared_prompt_parts([], context, glossary=self.glossary_example,
+                                        prompts=prompts)
+        self.engine.prefill(prefix, family=prompts.name)
 
     def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
                         max_new_tokens: Sequence[int],
@@ -269,7 +271,10 @@ class SessionTranslator:
     splitting a clause.
 
     Glossary terms found in the source are given to the model with it; the context keeps
-    the plain Chinese.
+    the plain Chinese. Without terms, a finished sentence whose English is the model's
+    own last answer joins the context as that turn exactly (the message as sent, the
+    answer as written): llama.cpp then finds it already evaluated instead of evaluating
+    the sentence again for the next prompt.
 
     Each event names the model(s) whose English it shows (``Translation.model``), read
     from ``backend.name`` during and right after each call: with a router, a sentence
@@ -286,12 +291,17 @@ class SessionTranslator:
     _open_source: str = ""
     _open_english: str = ""
     _open_end_s: float = float("-inf")
+    _open_turn: tuple[str, str] = ("", "")
+    """(message, answer) of the model call behind the open sentence's last commit."""
     _utterance: _Utterance = field(default_factory=_Utterance)
     _cache_key: tuple[str, str] = ("", "")
+    _cache_turn: tuple[str, str] = ("", "")
     _cache_english: str = ""
     _cache_model: str = ""
     _english_model: str = ""
     """The model behind the last ``_english`` result."""
+    _last_turn: tuple[str, str] = ("", "")
+    """(message, answer) behind the last ``_english`` result; empty with glossary terms."""
 
     def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = _never,
                   emit: Callable[[Translation], None] | None = None) -> Translation | None:
@@ -408,6 +418,7 @@ class SessionTranslator:
         source, prefix = self._open_source + piece, self._open_english
         if (source, prefix) == self._cache_key:
             self._english_model = self._cache_model
+            self._last_turn = self._cache_turn
             return self._cache_english
         limit = min(self.options.max_new_tokens, 3 * len(piece) + 12)
         terms = self.glossary.find(source)
@@ -422,20 +433,23 @@ class SessionTranslator:
                     on_words(words)
 
         spoken = arabic_digit_runs(clean_spoken(source))
-        raw = self.backend.translate(user_message(spoken, terms), self.context,
-                                     forced_prefix=prefix, max_new_tokens=limit,
-                                     cancelled=cancelled, on_text=on_text)
-        if raw is None:
+        message = user_message(spoken, terms)
+        answer = self.backend.translate(message, self.context, forced_prefix=prefix,
+                                        max_new_tokens=limit, cancelled=cancelled,
+                                        on_text=on_text)
+        if answer is None:
             return None
         self._english_model = self.backend.name
-        raw = replace_copied_terms(raw[len(prefix) :] if raw.startswith(prefix) else raw, terms)
-        english = clean_translation(raw)
+        self._last_turn = ("", "") if terms else (message, answer)
+        raw = answer[len(prefix) :] if answer.startswith(prefix) else answer
+        english = clean_translation(replace_copied_terms(raw, terms))
         self._cache_key, self._cache_english = (source, prefix), english
-        self._cache_model = self._english_model
+        self._cache_model, self._cache_turn = self._english_model, self._last_turn
         return english
 
     def _commit(self, piece: str, english: str, end_s: float) -> None:
         self._open_source += piece
+        self._open_turn = self._last_turn
         self._open_english = join_english(self._open_english, english)
         self._open_end_s = end_s
         self._utterance.english = join_english(self._utterance.english, english)
@@ -445,9 +459,13 @@ class SessionTranslator:
 
     def _close_sentence(self) -> None:
         source, english = self._open_source, self._open_english
+        message, answer = self._open_turn
         self._open_source = self._open_english = ""
         self._open_end_s = float("-inf")
-        remember(self.context, (source, english), self.options.context_sentences)
+        self._open_turn = ("", "")
+        exact = bool(message) and " ".join(answer.split()) == " ".join(english.split())
+        remember(self.context, (message, answer) if exact else (source, english),
+                 self.options.context_sentences)
 
     def _streamed(self, transcript: Transcript, words: list[str]) -> Translation:
         """A non-final update while the final is written: the words so far are committed;
