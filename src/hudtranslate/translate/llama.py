@@ -21,6 +21,7 @@ from typing import Any
 
 from hudtranslate.errors import DependencyError, ModelError
 from hudtranslate.translate.llama_batch import complete_batch
+from hudtranslate.translate.llama_cache import cut_evaluated_span
 from hudtranslate.translate.prompts import STOP_SEQUENCES
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class LlamaEngine:
         """Evaluate a prompt once so its tokens sit in the KV cache before speech starts."""
         with self.lock:
             self.switch_family(family)
+            self._keep_after_cut(prompt)
             self._llm.create_completion(prompt, max_tokens=1, temperature=0.0)
 
     def switch_family(self, family: str) -> None:
@@ -85,6 +87,13 @@ class LlamaEngine:
         log.debug("prompt family %s → %s (%s)", self._family or "none", family,
                   "restored" if state is not None else "evaluated anew")
         self._family = family
+
+    def _keep_after_cut(self, prompt: str) -> None:
+        """Older context turns cut from ``prompt``: move the evaluated turns after them
+        back instead of evaluating them again (``llama_cache``)."""
+        kept = cut_evaluated_span(self._llm, prompt)
+        if kept:
+            log.debug("context cut: %d evaluated tokens kept", kept)
 
     def first_tokens(self, texts: Iterable[str], min_chars: int = 3) -> set[int]:
         """The first token of each of ``texts`` (as it would start a continuation), where
@@ -108,6 +117,7 @@ class LlamaEngine:
         Call with ``self.lock`` held by the caller's worker thread (one generation at a time).
         """
         self.switch_family(family)
+        self._keep_after_cut(prompt)
         bias = {token: AVOID_BIAS for token in avoid} or None
         pieces = self._llm.create_completion(
             prompt, max_tokens=max_new_tokens, temperature=0.0, top_k=1,
