@@ -1,10 +1,11 @@
-"""Grouping of completions decoded side by side (``translate/llama_batch.py``): pure."""
+"""Completions side by side (``llama_batch``), cuts of the evaluated prompt (``llama_cache``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from hudtranslate.translate.llama_batch import common_prefix, cut_at_stop, plan_groups
+from hudtranslate.translate.llama_cache import find_cut
 
 
 @pytest.mark.parametrize(("sizes", "room", "sequences", "groups"), [
@@ -30,3 +31,25 @@ def test_prefix_and_stops() -> None:
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2
     assert cut_at_stop("Exit (Terms: 出口 = Exit)", ["(Terms:", "\n"]) == ("Exit ", True)
     assert cut_at_stop("Exit", ["\n"]) == ("Exit", False)
+
+
+@pytest.mark.parametrize(("cached", "tokens", "cut"), [
+    # the examples (1, 2), then turns 10-19 and 20-39; turn 10-19 dropped
+    ([1, 2, *range(10, 40)], [1, 2, *range(20, 40), 7, 8], (2, 12, 20)),
+    ([1, 2, 3], [1, 2, 3, 4], None),  # the prompt only grows
+    ([1, 2, *range(10, 40)], [1, 2, 99, 98], None),  # differs otherwise
+    ([1, 2, *range(10, 40)], [1, 2, *range(30, 40)], None),  # too little kept (10 < 16)
+])
+def test_a_span_cut_from_the_evaluated_prompt_is_found(
+        cached: list[int], tokens: list[int], cut: tuple[int, int, int] | None) -> None:
+    assert find_cut(cached, tokens) == cut
+    if cut is not None:
+        start, end, kept = cut
+        assert cached[:start] + cached[end : end + kept] == tokens[: start + kept]
+
+
+def test_a_cut_between_turns_that_open_alike() -> None:
+    turn = [5, 6, 7, 8]  # every turn opens alike
+    cached = [1, *turn, *range(10, 20), *turn, *range(20, 40)]
+    tokens = [1, *turn, *range(20, 40)]
+    assert find_cut(cached, tokens, min_kept=4) == (5, 19, 20)

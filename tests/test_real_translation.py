@@ -50,3 +50,28 @@ def test_request_is_translated_not_carried_out(real_engines: Any,
     english = translate(translator, "帮我写一首关于春天的诗。", 0)
     assert re.search(r"\bpoem\b", english, re.I) and re.search(r"spring", english, re.I)
     assert len(english.split()) < 20, f"looks like an answer, not a translation: {english!r}"
+
+
+def test_context_trimmed_keeps_the_evaluated_turns_and_the_meaning(
+        real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the oldest context turns are dropped, the kept ones are moved back in the KV
+    cache instead of evaluated again (``llama_cache``), and translations still read right."""
+    import hudtranslate.translate.llama as llama
+
+    kept: list[int] = []
+    original = llama.cut_evaluated_span
+
+    def spy(llm: Any, prompt: str) -> int:
+        kept.append(original(llm, prompt))
+        return kept[-1]
+
+    monkeypatch.setattr(llama, "cut_evaluated_span", spy)
+    translator = SessionTranslator(real_engines.translator, real_settings.translate)
+    sentences = ["今天天气很好。", "我们去公园散步吧。", "公园里有很多人。", "孩子们在放风筝。",
+                 "我买了两瓶水。", "我们坐在树下休息。", "天快黑了。",
+                 "火车晚上七点二十分出发。"]
+    english = [translate(translator, chinese, uid) for uid, chinese in enumerate(sentences)]
+    assert len(translator.context) < len(sentences) - 2  # trimmed on the way
+    assert max(kept) >= 16, kept  # a cut kept evaluated turns
+    assert re.search(r"7:20|seven[- ]twenty", english[-1], re.I), english
+    assert re.search(r"\btwo\b|\b2\b", english[4], re.I), english

@@ -411,3 +411,34 @@ def test_wants_partial_says_exactly_when_a_partial_reaches_the_model(
     # a new utterance starts from nothing done
     assert translator.wants_partial(transcript(1, "明天见", 10, 11, final=False)) is False
     assert translator.wants_partial(transcript(1, "明天见朋友们", 10, 11, final=False))
+
+
+@dataclass
+class AnswerBackend:
+    """Answers every message with a fixed text; records the messages."""
+
+    answer: str
+    name: str = "answers"
+    messages: list[str] = field(default_factory=list)
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        self.messages.append(source)
+        return forced_prefix + self.answer
+
+
+@pytest.mark.parametrize(("answer", "context"), [
+    # the English is the model's answer: the turn as sent and written (already evaluated)
+    (" Let's go.", ("我们走吧。", " Let's go.")),
+    # cleaning changed the answer: the plain Chinese and the English shown
+    ('Translation: "Let\'s go."', ("嗯，我们走吧。", "Let's go.")),
+])
+def test_a_finished_sentence_joins_the_context_as_the_model_saw_it_when_it_can(
+        answer: str, context: tuple[str, str]) -> None:
+    backend = AnswerBackend(answer)
+    translator = SessionTranslator(backend, TranslateOptions(context_sentences=2))
+    translator.translate(transcript(0, "嗯，我们走吧。", 0.0, 1.0))
+    assert backend.messages == ["我们走吧。"]  # the hesitation is not sent
+    assert translator.context == [context]

@@ -100,14 +100,16 @@ class AsrOptions:
     ``sentence_final_min_chars``: a sentence the recogniser has committed up to its final
     mark (。！？) with at least this many characters is final at once, while the speaker
     goes on (0: finals only when the VAD ends an utterance); ``clause_final_min_chars``:
-    the same for a clause (，；：), 0: never.
+    the same for a clause (，；：), 0: never. ``partial_interval_ms``: speech between two
+    partial re-decodes of an open utterance (1500 rather than 1000: 0.76 → 0.69 CPU-s per
+    audio second on the dev talks at the same StreamLAAL; docs/benchmark.md).
     """
 
     model: str = "whisper-base"
     language: str = "zh"
     beam_size: int = 1
     final_beam_size: int = 3
-    partial_interval_ms: int = 1000
+    partial_interval_ms: int = 1500
     padding_s: float = 3.0
     max_chars_per_s: float = 12.0
     sentence_final_min_chars: int = 4

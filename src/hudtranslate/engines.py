@@ -21,24 +21,32 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ThreadBudget:
     """How the ``threads`` budget is split. Recognition and translation run at the same
-    time; llama.cpp spins its threads, so oversubscribing the cores collapses its speed."""
+    time; llama.cpp spins its threads, so oversubscribing the cores collapses its speed.
+    ``translate`` threads evaluate prompts (many tokens at once); ``decode`` threads write
+    the answer one token at a time, where a second thread beside the recogniser cost more
+    CPU than it saved time (dev talks: 0.83 → 0.76 CPU-s per audio second, StreamLAAL
+    2.73 → 2.75 s; docs/benchmark.md)."""
 
     asr: int
     translate: int
+    decode: int
 
     @classmethod
     def split(cls, threads: int) -> ThreadBudget:
-        return cls(asr=max(1, threads // 2), translate=threads)
+        half = max(1, threads // 2)
+        return cls(asr=half, translate=threads, decode=half)
 
 
-def load_translator(settings: Settings, threads: int) -> tuple[LlamaBackend, Glossary]:
-    """Resolve (and verify) the translation model and load it with ``threads`` threads,
-    its fixed prompt prefilled, with the session glossary. Errors name the fix."""
+def load_translator(settings: Settings, threads: int, decode_threads: int | None = None,
+                    ) -> tuple[LlamaBackend, Glossary]:
+    """Resolve (and verify) the translation model and load it with ``threads`` threads
+    (``decode_threads`` for one token at a time, default the same), its fixed prompt
+    prefilled, with the session glossary. Errors name the fix."""
     glossary = load_glossary(Path(settings.translate.glossary) if settings.translate.glossary
                              else None, cedict_names=settings.translate.cedict_names)
     mt_path = resolve_model(settings.translate.model, "translate", settings.cache_path)
     log.info("loading translator from %s (%d threads)", mt_path, threads)
-    llama = LlamaEngine(mt_path, threads=threads,
+    llama = LlamaEngine(mt_path, threads=threads, decode_threads=decode_threads,
                         context_tokens=settings.translate.context_tokens,
                         name=settings.translate.model if "/" not in settings.translate.model
                         else mt_path.stem)
@@ -54,5 +62,5 @@ def load_engines(settings: Settings) -> Engines:
     resolve_model(settings.translate.model, "translate", settings.cache_path)
     log.info("loading Whisper from %s (%d threads)", asr_path, budget.asr)
     asr = WhisperEngine(asr_path, cpu_threads=budget.asr, language=settings.asr.language)
-    backend, glossary = load_translator(settings, budget.translate)
+    backend, glossary = load_translator(settings, budget.translate, budget.decode)
     return Engines(asr=asr, translator=backend, vad_factory=SileroVad, glossary=glossary)

@@ -40,8 +40,11 @@ picks it."""
 class LlamaEngine:
     """A loaded GGUF chat model. Generations are serialised by a lock."""
 
-    def __init__(self, model_path: Path, *, threads: int, context_tokens: int = 2048,
-                 name: str = "") -> None:
+    def __init__(self, model_path: Path, *, threads: int, decode_threads: int | None = None,
+                 context_tokens: int = 2048, name: str = "") -> None:
+        """``threads`` evaluate prompts and batches; ``decode_threads`` (default
+        ``threads``) decode one token at a time. Raises ``ModelError`` when the file does
+        not load."""
         try:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - dependency is declared
@@ -49,8 +52,9 @@ class LlamaEngine:
         try:
             with _context_sequences(PARALLEL_SEQUENCES):
                 self._llm: Any = Llama(
-                    model_path=str(model_path), n_ctx=context_tokens, n_threads=threads,
-                    n_threads_batch=threads, n_batch=256, verbose=False,
+                    model_path=str(model_path), n_ctx=context_tokens,
+                    n_threads=decode_threads or threads, n_threads_batch=threads,
+                    n_batch=256, verbose=False,
                     # read, not mapped: llama.cpp repacks the Q4_K weights for the CPU
                     # into memory of its own, and the mapped file's pages stayed resident
                     # beside that copy (Qwen2.5-1.5B: 2.05 GB → 1.46 GB RSS, same speed)

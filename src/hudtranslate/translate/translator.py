@@ -271,10 +271,8 @@ class SessionTranslator:
     splitting a clause.
 
     Glossary terms found in the source are given to the model with it; the context keeps
-    the plain Chinese. Without terms, a finished sentence whose English is the model's
-    own last answer joins the context as that turn exactly (the message as sent, the
-    answer as written): llama.cpp then finds it already evaluated instead of evaluating
-    the sentence again for the next prompt.
+    the plain Chinese. Without terms, a sentence whose English is the model's last answer
+    joins the context as that turn exactly, so llama.cpp finds it already evaluated.
 
     Each event names the model(s) whose English it shows (``Translation.model``), read
     from ``backend.name`` during and right after each call: with a router, a sentence
@@ -300,8 +298,7 @@ class SessionTranslator:
     _cache_model: str = ""
     _english_model: str = ""
     """The model behind the last ``_english`` result."""
-    _last_turn: tuple[str, str] = ("", "")
-    """(message, answer) behind the last ``_english`` result; empty with glossary terms."""
+    _last_turn: tuple[str, str] = ("", "")  # (message, answer) of the last _english result
 
     def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = _never,
                   emit: Callable[[Translation], None] | None = None) -> Translation | None:
