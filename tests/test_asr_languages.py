@@ -58,7 +58,8 @@ def test_english_is_detected_kept_as_english_and_committed_at_word_ends() -> Non
     decoder = LanguageDecoder([("I'll be ten min", "en"), ("I'll be ten minutes late", "en"),
                                ("I'll be ten minutes late", "en"),
                                ("I'll be ten minutes late.", "en")])
-    recognizer = StreamingRecognizer(decoder, AsrOptions(), languages=("zh", "en"))
+    recognizer = StreamingRecognizer(decoder, AsrOptions(partial_interval_ms=1000),
+                                     languages=("zh", "en"))
     recognizer.insert(chunk(1.2))
     first = recognizer.process(now_s=1.2)
     recognizer.insert(chunk(1.2, 1.2))
@@ -82,7 +83,8 @@ def test_english_is_detected_kept_as_english_and_committed_at_word_ends() -> Non
 
 def test_a_change_of_language_drops_what_was_agreed_in_the_other() -> None:
     decoder = LanguageDecoder([("我们明天", "zh"), ("我们明天去", "zh"), ("Women ming", "en")])
-    recognizer = StreamingRecognizer(decoder, AsrOptions(), languages=("zh", "en"))
+    recognizer = StreamingRecognizer(decoder, AsrOptions(partial_interval_ms=1000),
+                                     languages=("zh", "en"))
     for n in range(2):
         recognizer.insert(chunk(1.2, 1.2 * n))
         recognizer.process(now_s=1.2 * (n + 1))

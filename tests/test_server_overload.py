@@ -42,7 +42,11 @@ pytestmark = pytest.mark.timeout(120)
 SCRIPT = ["我们走吧。", "今天下雨了吗？", "他很快便交上了朋友。", "这双鞋打完折很便宜。"]
 LIMITS = SessionLimits(max_sessions=8, max_audio_rate=100.0, burst_audio_s=60.0,
                        max_frames_per_s=5000.0)
-OVERLOAD = {"overload.partial_translations_lag_s": 0.3, "overload.partial_decodes_lag_s": 0.6,
+PARTIALS = {"asr.partial_interval_ms": 1000}
+"""The scripted utterances are short: a partial re-decode each second, so there is partial
+work to show and to shed."""
+OVERLOAD = {**PARTIALS, "overload.partial_translations_lag_s": 0.3,
+            "overload.partial_decodes_lag_s": 0.6,
             "overload.final_beam_lag_s": 0.9, "overload.raise_hold_s": 0.1,
             "overload.recover_hold_s": 0.5, "overload.check_interval_ms": 20}
 
@@ -188,7 +192,7 @@ async def test_three_wearers_on_slow_models_shed_partial_work_and_keep_every_fin
 async def test_one_wearer_on_a_quiet_server_sheds_nothing(tmp_path: Path) -> None:
     decoder = SlowDecoder(SCRIPT, chars_per_s=8.0)
     engines = Engines(asr=decoder, translator=SlowBackend(delay_s=0.02), vad_factory=FakeVad)
-    client, manager = await served(tmp_path, engines, Settings.load(env={}))
+    client, manager = await served(tmp_path, engines, Settings.load(env={}, overrides=PARTIALS))
     try:
         wearer = Wearer()
         report = await wear(client, four_sentences(), 2.0, wearer, watch=True)
@@ -233,9 +237,10 @@ async def test_a_lone_stream_gets_the_same_captions_with_the_load_as_without() -
     for name in ("without", "with"):
         engines = Engines(asr=SlowDecoder(SCRIPT, chars_per_s=8.0),
                           translator=SlowBackend(delay_s=0.01), vad_factory=FakeVad)
-        load = SharedLoad(Settings.load(env={}).overload) if name == "with" else None
+        settings = Settings.load(env={}, overrides=PARTIALS)
+        load = SharedLoad(settings.overload) if name == "with" else None
         sink = TranslationSink()
-        result = await run_pipeline(paced(four_sentences()), engines, Settings.load(env={}),
+        result = await run_pipeline(paced(four_sentences()), engines, settings,
                                     [sink], realtime=True, load=load)
         events = sink.events
         finals[name] = [(t.source, t.committed) for t in result.translations]
