@@ -170,3 +170,13 @@ async def test_with_shedding_off_the_backlog_is_measured_but_nothing_is_shed() -
     assert all(session.admit(kind) for kind in ShedKind)
     assert sum(load.shed_counts.values()) == 0
     session.close()
+
+
+async def test_the_number_of_open_sessions_is_reported_as_it_changes() -> None:
+    counts: list[int] = []
+    load = SharedLoad(FAST, on_sessions=counts.append)
+    first, second = load.join(), load.join()
+    first.close()
+    first.close()  # twice: counted once
+    second.close()
+    assert counts == [1, 2, 1, 0]

@@ -119,14 +119,17 @@ class SharedLoad:
 
     ``translates_locally()`` says whether translation runs on this machine now (False
     while a remote model answers: no turns are taken for it). ``on_shed`` hears every
-    piece of work shed (the server's metrics).
+    piece of work shed (the server's metrics); ``on_sessions`` the number of open
+    sessions each time it changes.
     """
 
     def __init__(self, options: OverloadOptions, *,
                  translates_locally: Callable[[], bool] = _always,
                  on_shed: Callable[[ShedKind], None] | None = None,
+                 on_sessions: Callable[[int], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
+        self._on_sessions = on_sessions
         self.governor = LoadGovernor(options)
         self.turns: dict[Model, FairTurns] = {"asr": FairTurns(), "mt": FairTurns()}
         self.translates_locally = translates_locally
@@ -168,6 +171,8 @@ class SharedLoad:
         self._joined += 1
         session = SessionLoad(self, self._joined)
         self._sessions[session.session] = session
+        if self._on_sessions is not None:
+            self._on_sessions(len(self._sessions))
         if self._ticker is None:
             self._ticker = asyncio.get_running_loop().create_task(self._tick())
         return session
@@ -179,6 +184,8 @@ class SharedLoad:
 
     def _leave(self, session: SessionLoad) -> None:
         self._sessions.pop(session.session, None)
+        if self._on_sessions is not None:
+            self._on_sessions(len(self._sessions))
         for turns in self.turns.values():
             turns.forget(session.session)
         if not self._sessions:

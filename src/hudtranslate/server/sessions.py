@@ -46,8 +46,9 @@ from hudtranslate.server.speech import wearer_speech_sink
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
+from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.router import FallbackBackend
-from hudtranslate.translate.translator import TranslationBackend
+from hudtranslate.translate.translator import LlamaBackend, TranslationBackend
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.scene import SceneText
 
@@ -72,9 +73,12 @@ class SessionManager:
         self.limits = limits or SessionLimits()
         self.store = store
         self.metrics = metrics or ServerMetrics(engines.translator)
+        local = local_llama(engines.translator)
         self.load = SharedLoad(settings.overload,
                                translates_locally=translates_locally(engines.translator),
-                               on_shed=self.metrics.count_shed)
+                               on_shed=self.metrics.count_shed,
+                               on_sessions=None if local is None else
+                               lambda sessions: local.use_all_threads(sessions > 1))
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}
@@ -147,6 +151,13 @@ class SessionManager:
         await asyncio.gather(*(session.stop() for session in list(self._connections)))
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_STOP_FINISH_S + 5.0)
+
+
+def local_llama(backend: TranslationBackend) -> LlamaEngine | None:
+    """The local llama.cpp model behind ``backend`` (itself, or a router's fallback)."""
+    if isinstance(backend, FallbackBackend):
+        backend = backend.fallback
+    return backend.engine if isinstance(backend, LlamaBackend) else None
 
 
 def translates_locally(backend: TranslationBackend) -> Callable[[], bool]:

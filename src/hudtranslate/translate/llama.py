@@ -67,6 +67,10 @@ class LlamaEngine:
             ) from None
         self.name = name or model_path.stem
         self.context_tokens = context_tokens
+        self.threads = threads
+        self.decode_threads = decode_threads or threads
+        self._all_threads = False
+        self._applied_decode_threads = self.decode_threads
         self.lock = threading.Lock()
         self._family = ""
         self._saved: dict[str, Any] = {}
@@ -91,6 +95,21 @@ class LlamaEngine:
         log.debug("prompt family %s → %s (%s)", self._family or "none", family,
                   "restored" if state is not None else "evaluated anew")
         self._family = family
+
+    def use_all_threads(self, wanted: bool) -> None:
+        """Decode with all ``threads`` (several streams share the model, whose throughput
+        then bounds everyone's latency) or with ``decode_threads`` (one stream: fewer
+        CPU-seconds per token beside the recogniser). Applies from the next generation."""
+        self._all_threads = wanted
+
+    def _apply_threads(self) -> None:
+        import llama_cpp
+
+        wanted = self.threads if self._all_threads else self.decode_threads
+        if wanted != self._applied_decode_threads:
+            llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, wanted, self.threads)
+            self._applied_decode_threads = wanted
+            log.debug("decoding with %d threads", wanted)
 
     def _keep_after_cut(self, prompt: str) -> None:
         """Older context turns cut from ``prompt``: move the evaluated turns after them
@@ -121,6 +140,7 @@ class LlamaEngine:
         Call with ``self.lock`` held by the caller's worker thread (one generation at a time).
         """
         self.switch_family(family)
+        self._apply_threads()
         self._keep_after_cut(prompt)
         bias = {token: AVOID_BIAS for token in avoid} or None
         pieces = self._llm.create_completion(
