@@ -180,3 +180,15 @@ async def test_the_number_of_open_sessions_is_reported_as_it_changes() -> None:
     first.close()  # twice: counted once
     second.close()
     assert counts == [1, 2, 1, 0]
+
+
+async def test_final_beams_are_for_a_session_alone_on_the_server() -> None:
+    from hudtranslate.stages import _beam_allowed
+
+    load = SharedLoad(FAST)
+    first = load.join()
+    assert _beam_allowed(None) and _beam_allowed(first)
+    second = load.join()
+    assert not _beam_allowed(first) and not _beam_allowed(second)
+    second.close()
+    assert _beam_allowed(first)

@@ -115,6 +115,14 @@ def _admitted(load: SessionLoad | None, kind: ShedKind) -> bool:
     return load is None or load.admit(kind)
 
 
+def _beam_allowed(load: SessionLoad | None) -> bool:
+    """May a final decode search with a beam? Only while its session is alone on the
+    server and not shedding beams: with two wearers on 2 cores, beam-3 finals on the
+    recogniser's one thread queued the finals (p95 14.9 s against 3.7 s greedy,
+    docs/benchmark.md)."""
+    return load is None or (load.shared.sessions <= 1 and load.admit(ShedKind.BEAM))
+
+
 @contextlib.asynccontextmanager
 async def _turn(load: SessionLoad | None, model: Model, *, urgent: bool,
                 give_up: Callable[[], bool] | None = None) -> AsyncIterator[bool]:
@@ -182,7 +190,8 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
     """Speech → partial and final transcripts; decodes once per batch of queued audio.
 
     With ``load``: final decodes go before other sessions' partial ones at the shared
-    model; partial decodes are shed from load level 2 on and the final beam at level 3.
+    model; partial decodes are shed from load level 2 on and the final beam at level 3,
+    or whenever other sessions are open.
     """
     share = share or CoreShare()
     batches = Batches(speech)
@@ -194,8 +203,7 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
             recognizer.insert(chunk)
             open_utterance = not chunk.final
             if chunk.final:
-                greedy = recognizer.options.final_beam_size > 1 and not _admitted(
-                    load, ShedKind.BEAM)
+                greedy = recognizer.options.final_beam_size > 1 and not _beam_allowed(load)
                 beam = 1 if greedy else None
                 async with _turn(load, "asr", urgent=True):
                     final = await worker.run(functools.partial(recognizer.finish, clock(),
