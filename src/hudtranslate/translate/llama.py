@@ -49,11 +49,13 @@ class LlamaEngine:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - dependency is declared
             raise DependencyError(f"llama-cpp-python is not installed: {exc}") from exc
+        self.threads = threads
+        self.decode_threads = decode_threads or threads
         try:
             with _context_sequences(PARALLEL_SEQUENCES):
                 self._llm: Any = Llama(
                     model_path=str(model_path), n_ctx=context_tokens,
-                    n_threads=decode_threads or threads, n_threads_batch=threads,
+                    n_threads=self.decode_threads, n_threads_batch=threads,
                     n_batch=256, verbose=False,
                     # read, not mapped: llama.cpp repacks the Q4_K weights for the CPU
                     # into memory of its own, and the mapped file's pages stayed resident
@@ -67,8 +69,6 @@ class LlamaEngine:
             ) from None
         self.name = name or model_path.stem
         self.context_tokens = context_tokens
-        self.threads = threads
-        self.decode_threads = decode_threads or threads
         self._all_threads = False
         self._applied_decode_threads = self.decode_threads
         self.lock = threading.Lock()
@@ -158,8 +158,7 @@ class LlamaEngine:
                        avoid: Iterable[int] = ()) -> list[str]:
         """Greedy completions of ``prefix + suffix`` for each suffix, up to
         ``PARALLEL_SEQUENCES`` - 1 at once (``llama_batch.complete_batch``), stopping like
-        ``stream``. Call with ``self.lock``
-        held."""
+        ``stream``. Call with ``self.lock`` held."""
         self.switch_family(family)
         return complete_batch(self._llm, prefix, suffixes, max_new_tokens,
                               stops=STOP_SEQUENCES, avoid=avoid)
