@@ -14,8 +14,9 @@ import pytest
 from hudtranslate.config import Settings
 from hudtranslate.events import Transcript
 from hudtranslate.translate.glossary import Glossary, read_glossary_file, term_present
+from hudtranslate.translate.llama import LlamaBackend
 from hudtranslate.translate.text import has_cjk
-from hudtranslate.translate.translator import LlamaBackend, SessionTranslator, TranslationBackend
+from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(900)]
 

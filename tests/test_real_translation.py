@@ -61,8 +61,8 @@ def test_context_trimmed_keeps_the_evaluated_turns_and_the_meaning(
     kept: list[int] = []
     original = llama.cut_evaluated_span
 
-    def spy(llm: Any, prompt: str) -> int:
-        kept.append(original(llm, prompt))
+    def spy(llm: Any, tokens: list[int], shared_upto: int = 0) -> int:
+        kept.append(original(llm, tokens, shared_upto))
         return kept[-1]
 
     monkeypatch.setattr(llama, "cut_evaluated_span", spy)
@@ -75,3 +75,44 @@ def test_context_trimmed_keeps_the_evaluated_turns_and_the_meaning(
     assert max(kept) >= 16, kept  # a cut kept evaluated turns
     assert re.search(r"7:20|seven[- ]twenty", english[-1], re.I), english
     assert re.search(r"\btwo\b|\b2\b", english[4], re.I), english
+
+
+def test_streams_taking_turns_keep_their_evaluated_context(
+        real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two wearers' sentences in turn: each stream's evaluated prompt is parked in its own
+    KV sequence while the other translates (``llama_cache.SequenceParking``), so a
+    sentence evaluates only its own words, not its stream's context again."""
+    import llama_cpp
+
+    evaluated: list[int] = []
+    original = llama_cpp.Llama.eval
+
+    def counting(llm: Any, tokens: Any) -> None:
+        evaluated.append(len(tokens))
+        original(llm, tokens)
+
+    monkeypatch.setattr(llama_cpp.Llama, "eval", counting)
+    streams = {
+        "walk": ["我们去公园散步吧。", "公园里有很多人。", "孩子们在放风筝。", "我买了两瓶水。"],
+        "meeting": ["会议下午三点开始。", "请大家准时参加。", "我们要讨论明年的预算。",
+                    "经理会介绍新项目。"],
+    }
+    translators = {name: SessionTranslator(real_engines.translator, real_settings.translate)
+                   for name in streams}
+    english: dict[str, list[str]] = {name: [] for name in streams}
+    per_sentence: list[int] = []
+    for uid in range(4):
+        for name, translator in translators.items():
+            before = sum(evaluated)
+            english[name].append(translate(translator, streams[name][uid], uid))
+            translator.prepare_next()
+            if uid:
+                per_sentence.append(sum(evaluated) - before)
+    for translator in translators.values():
+        translator.close()
+    # a sentence with its answer is ~20-30 tokens; its stream's context was 45-110 more
+    assert max(per_sentence) < 40, per_sentence
+    assert re.search(r"park", english["walk"][0], re.I), english
+    assert re.search(r"\b(3|three)\b", english["meeting"][0], re.I), english
+    assert re.search(r"budget", english["meeting"][2], re.I), english
+    assert re.search(r"\btwo\b|\b2\b", english["walk"][3], re.I), english

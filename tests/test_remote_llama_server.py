@@ -26,11 +26,10 @@ from hudtranslate.events import Translation
 from hudtranslate.models import fetch, get_spec, resolve_model
 from hudtranslate.pipeline import Engines, run_pipeline
 from hudtranslate.testing import FakeDecoder, FakeVad, chunks_of, tone_and_silence
-from hudtranslate.translate.llama import LlamaEngine
+from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.text import has_cjk
-from hudtranslate.translate.translator import LlamaBackend
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(400)]
 

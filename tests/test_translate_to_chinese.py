@@ -18,6 +18,7 @@ from hudtranslate.translate.answers_zh import (
     clean_chinese_answer,
     max_chinese_answer_chars,
 )
+from hudtranslate.translate.llama import LlamaBackend
 from hudtranslate.translate.prompts import (
     DRAFT_MESSAGE,
     ENGLISH_SPEECH,
@@ -33,7 +34,6 @@ from hudtranslate.translate.to_chinese import (
     clean_english_speech,
     translate_to_chinese,
 )
-from hudtranslate.translate.translator import LlamaBackend
 
 HANZI = re.compile(r"[\u4e00-\u9fff]")
 NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")

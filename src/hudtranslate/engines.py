@@ -11,8 +11,7 @@ from hudtranslate.config import Settings
 from hudtranslate.models import resolve_model
 from hudtranslate.pipeline import Engines
 from hudtranslate.translate.glossary import Glossary, load_glossary
-from hudtranslate.translate.llama import LlamaEngine
-from hudtranslate.translate.translator import LlamaBackend
+from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.vad.silero import SileroVad
 
 log = logging.getLogger(__name__)

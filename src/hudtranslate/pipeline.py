@@ -189,6 +189,9 @@ async def run_pipeline(
             session_load.close()
         for worker in workers:
             worker.close()
+        close_translator = getattr(translator, "close", None)
+        if callable(close_translator):
+            close_translator()
         result.cpu_s = time.process_time() - cpu_start
         result.wall_s = time.monotonic() - wall_start
         end = StreamEnd(duration_s=result.duration_s, stats={"cpu_s": result.cpu_s})

@@ -114,5 +114,8 @@ class ConversationTranslator:
     def can_prepare(self) -> bool:
         return self.listen.can_prepare
 
+    def close(self) -> None:
+        self.listen.close()
+
     def wants_partial(self, transcript: Transcript) -> bool:
         return transcript.language != "en" and self.listen.wants_partial(transcript)

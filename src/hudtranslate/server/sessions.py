@@ -46,9 +46,9 @@ from hudtranslate.server.speech import wearer_speech_sink
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
-from hudtranslate.translate.llama import LlamaEngine
+from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.translate.router import FallbackBackend
-from hudtranslate.translate.translator import LlamaBackend, TranslationBackend
+from hudtranslate.translate.translator import TranslationBackend
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.scene import SceneText
 

@@ -12,26 +12,37 @@ Q4_K_M, 2 threads, a 450-token prompt: 10 MB of state).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from hudtranslate.errors import DependencyError, ModelError
 from hudtranslate.translate.llama_batch import complete_batch
-from hudtranslate.translate.llama_cache import cut_evaluated_span
-from hudtranslate.translate.prompts import STOP_SEQUENCES
+from hudtranslate.translate.llama_cache import SequenceParking, current_owner, cut_evaluated_span
+from hudtranslate.translate.prompts import (
+    SPEECH,
+    STOP_SEQUENCES,
+    PromptSet,
+    build_prompt,
+    shared_prompt_parts,
+)
+from hudtranslate.translate.text import english_words_to_avoid
 
 log = logging.getLogger(__name__)
 
 PARALLEL_SEQUENCES = 17
-"""KV sequences of the context: the cached prompt and up to 16 completions decoded side
-by side (``complete_batch``); one unified cache of ``context_tokens`` cells for all, so
-more sequences cost no memory. On 2 cores one decode step of Qwen2.5-1.5B cost 32 ms for
+"""KV sequences for the cached prompt and up to 16 completions decoded side by side
+(``complete_batch``); one unified cache of ``context_tokens`` cells for all, so more
+sequences cost no memory. On 2 cores one decode step of Qwen2.5-1.5B cost 32 ms for
 one sequence, 106 ms for 4, 231 ms for 8 and 281 ms for 16 (docs/benchmark.md, "Photo
 blocks side by side"): the more side by side, the cheaper each token."""
+PARKING_SEQUENCES = 8
+"""KV sequences after those that keep other streams' evaluated prompts
+(``llama_cache.SequenceParking``): up to 8 wearers switch without re-evaluation."""
 AVOID_BIAS = -100.0
 """Logit bias of a forbidden token: far below any real logit, so greedy decoding never
 picks it."""
@@ -52,7 +63,7 @@ class LlamaEngine:
         self.threads = threads
         self.decode_threads = decode_threads or threads
         try:
-            with _context_sequences(PARALLEL_SEQUENCES):
+            with _context_sequences(PARALLEL_SEQUENCES + PARKING_SEQUENCES):
                 self._llm: Any = Llama(
                     model_path=str(model_path), n_ctx=context_tokens,
                     n_threads=self.decode_threads, n_threads_batch=threads,
@@ -74,19 +85,27 @@ class LlamaEngine:
         self.lock = threading.Lock()
         self._family = ""
         self._saved: dict[str, Any] = {}
+        self._parking = SequenceParking(PARALLEL_SEQUENCES, PARKING_SEQUENCES)
+        self._ended_owners: collections.deque[Hashable] = collections.deque()
 
     def prefill(self, prompt: str, family: str = "speech") -> None:
         """Evaluate a prompt once so its tokens sit in the KV cache before speech starts."""
         with self.lock:
             self.switch_family(family)
-            self._keep_after_cut(prompt)
-            self._llm.create_completion(prompt, max_tokens=1, temperature=0.0)
+            tokens = self._tokens_in_place(prompt, 1)
+            self._llm.create_completion(tokens, max_tokens=1, temperature=0.0)
+
+    def forget_owner(self, owner: Hashable) -> None:
+        """A stream (``llama_cache.kv_owner``) has ended: its cached prompt is freed before
+        the next generation. Never waits for the lock (callers may be on an event loop)."""
+        self._ended_owners.append(owner)
 
     def switch_family(self, family: str) -> None:
         """Make ``family``'s evaluated prompt the current one: keep the current family's KV
         state and restore ``family``'s if it was kept. Call with ``self.lock`` held."""
         if family == self._family:
             return
+        self._parking.drop_all(self._llm)  # other streams re-evaluate after a family change
         if self._family:
             self._saved[self._family] = self._llm.save_state()
         state = self._saved.pop(family, None)
@@ -111,12 +130,27 @@ class LlamaEngine:
             self._applied_decode_threads = wanted
             log.debug("decoding with %d threads", wanted)
 
-    def _keep_after_cut(self, prompt: str) -> None:
-        """Older context turns cut from ``prompt``: move the evaluated turns after them
-        back instead of evaluating them again (``llama_cache``)."""
-        kept = cut_evaluated_span(self._llm, prompt)
+    def _tokens_in_place(self, prompt: str, max_new_tokens: int) -> list[int]:
+        """``prompt``'s tokens, with the KV cache made ready for them: the calling stream's
+        evaluated prompt in sequence 0 (``SequenceParking``; other streams' dropped while
+        cells run short) and older context turns cut from it moved back rather than
+        evaluated again (``cut_evaluated_span``). Call with the lock held."""
+        llm = self._llm
+        while self._ended_owners:
+            self._parking.forget(llm, self._ended_owners.popleft())
+        if self._parking.switch(llm, current_owner()):
+            log.debug("restored the cached prompt of %s (%d tokens)", self._parking.owner,
+                      llm.n_tokens)
+        tokens: list[int] = llm.tokenize(prompt.encode("utf-8"), special=True)
+        cached = llm._input_ids[: llm.n_tokens].tolist()
+        dropped = self._parking.make_room(llm, cached, len(tokens) + max_new_tokens,
+                                          self.context_tokens)
+        if dropped:
+            log.debug("dropped %d parked prompts for room", dropped)
+        kept = cut_evaluated_span(llm, tokens, self._parking.shared_prefix(cached))
         if kept:
             log.debug("context cut: %d evaluated tokens kept", kept)
+        return tokens
 
     def first_tokens(self, texts: Iterable[str], min_chars: int = 3) -> set[int]:
         """The first token of each of ``texts`` (as it would start a continuation), where
@@ -141,10 +175,10 @@ class LlamaEngine:
         """
         self.switch_family(family)
         self._apply_threads()
-        self._keep_after_cut(prompt)
+        tokens = self._tokens_in_place(prompt, max_new_tokens)
         bias = {token: AVOID_BIAS for token in avoid} or None
         pieces = self._llm.create_completion(
-            prompt, max_tokens=max_new_tokens, temperature=0.0, top_k=1,
+            tokens, max_tokens=max_new_tokens, temperature=0.0, top_k=1,
             repeat_penalty=1.0, stop=list(STOP_SEQUENCES), stream=True, logit_bias=bias,
         )
         for piece in pieces:
@@ -160,8 +194,9 @@ class LlamaEngine:
         ``PARALLEL_SEQUENCES`` - 1 at once (``llama_batch.complete_batch``), stopping like
         ``stream``. Call with ``self.lock`` held."""
         self.switch_family(family)
+        self._parking.drop_all(self._llm)  # the room for the batch counts every cell
         return complete_batch(self._llm, prefix, suffixes, max_new_tokens,
-                              stops=STOP_SEQUENCES, avoid=avoid)
+                              stops=STOP_SEQUENCES, avoid=avoid, sequences=PARALLEL_SEQUENCES)
 
 
 @contextlib.contextmanager
@@ -184,3 +219,80 @@ def _context_sequences(sequences: int) -> Iterator[None]:
         yield
     finally:
         low.llama_context_default_params = original
+
+
+class LlamaBackend:
+    """``TranslationBackend`` over a local ``LlamaEngine``. ``glossary_example`` adds the
+    worked example of glossary terms to the prompt (only when a glossary is in use: it
+    cost 1.6 BLEU on the dev talks without one)."""
+
+    def __init__(self, engine: LlamaEngine, *, glossary_example: bool = False) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.glossary_example = glossary_example
+
+    def warm_up(self, prompts: PromptSet = SPEECH) -> None:
+        """Put the fixed system prompt and examples into the KV cache ahead of time."""
+        self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts),
+                            family=prompts.name)
+
+    def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
+        """Evaluate the prompt up to the next sentence with this context, off the critical
+        path (llama.cpp then reuses it): up to the opening of the next user turn, the
+        last token every next prompt shares."""
+        prefix, _ = shared_prompt_parts([], context, glossary=self.glossary_example,
+                                        prompts=prompts)
+        self.engine.prefill(prefix, family=prompts.name)
+
+    def forget_owner(self, owner: Hashable) -> None:
+        """A stream (``llama_cache.kv_owner``) has ended: free its cached prompt."""
+        self.engine.forget_owner(owner)
+
+    def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
+                        max_new_tokens: Sequence[int],
+                        prompts: PromptSet = SPEECH) -> list[str]:
+        """The translation of each source after the same ``context``, generated side by
+        side in groups of up to ``llama.PARALLEL_SEQUENCES`` - 1
+        (``LlamaEngine.complete_batch``): one decode step serves them all. Not for
+        Chinese targets (no forbidden-word bias here)."""
+        if prompts.target_language == "zh":
+            raise ValueError("translate_batch writes English only")
+        prefix, suffixes = shared_prompt_parts(sources, context, glossary=self.glossary_example,
+                                               prompts=prompts)
+        with self.engine.lock:
+            return self.engine.complete_batch(prefix, suffixes, max_new_tokens,
+                                              family=prompts.name)
+
+    def translate(
+        self,
+        source: str,
+        context: Sequence[tuple[str, str]],
+        *,
+        forced_prefix: str,
+        max_new_tokens: int,
+        cancelled: Callable[[], bool],
+        on_text: Callable[[str], None] | None = None,
+        prompts: PromptSet = SPEECH,
+    ) -> str | None:
+        prompt = build_prompt(source, context, forced_prefix, glossary=self.glossary_example,
+                              prompts=prompts)
+        pieces: list[str] = []
+        with self.engine.lock:
+            if cancelled():
+                return None
+            avoid: set[int] = set()
+            if prompts.target_language == "zh":
+                # Chinese must not copy the English through ("他 greeted我"): the source's
+                # own lower-case words cannot start in the answer
+                words = english_words_to_avoid(source)
+                avoid = self.engine.first_tokens([*words, *(" " + word for word in words)])
+            for piece in self.engine.stream(prompt, max_new_tokens=max_new_tokens,
+                                            cancelled=cancelled, family=prompts.name,
+                                            avoid=avoid):
+                pieces.append(piece)
+                if on_text is not None:
+                    on_text("".join(pieces))
+        if cancelled():
+            return None
+        return forced_prefix + "".join(pieces)
+

@@ -65,12 +65,13 @@ def plan_groups(sizes: Sequence[int], room: int, max_sequences: int) -> list[lis
 
 def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
                    max_new_tokens: Sequence[int], *, stops: Sequence[str] = (),
-                   avoid: Iterable[int] = ()) -> list[str]:
+                   avoid: Iterable[int] = (), sequences: int = 0) -> list[str]:
     """Greedy completions of ``prefix + suffix`` for each suffix (one list item each).
 
     ``llm`` is a ``llama_cpp.Llama`` whose context has more than one sequence; the
     caller holds its lock. The prefix is evaluated once; the completions go in groups
-    of as many as the context's sequences and free KV cells allow (``plan_groups``).
+    of as many as sequences 1 … ``sequences`` - 1 (default: all the context has) and
+    free KV cells allow (``plan_groups``).
     Raises ``ValueError`` when the suffixes and budgets differ in number or the context
     has a single sequence, ``RuntimeError`` when llama.cpp fails to decode.
     """
@@ -79,7 +80,7 @@ def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
     if len(suffixes) != len(max_new_tokens):
         raise ValueError(f"{len(suffixes)} suffixes for {len(max_new_tokens)} token budgets")
     ctx = llm._ctx.ctx
-    sequences = llama_cpp.llama_n_seq_max(ctx)
+    sequences = min(sequences or llama_cpp.llama_n_seq_max(ctx), llama_cpp.llama_n_seq_max(ctx))
     if sequences < 2:
         raise ValueError("batched completions need a context with at least 2 sequences")
     if not suffixes:
@@ -88,7 +89,7 @@ def complete_batch(llm: Any, prefix: str, suffixes: Sequence[str],
     reused = common_prefix(llm._input_ids[: llm.n_tokens].tolist(), prefix_tokens)
     llm.n_tokens = reused
     if reused < len(prefix_tokens):
-        llm.eval(prefix_tokens[reused:])  # removes every sequence's cells from here on
+        llm.eval(prefix_tokens[reused:])  # removes sequence 0's cells from here on
     else:
         llm._ctx.kv_cache_seq_rm(-1, reused, -1)
     suffix_tokens = [llm.tokenize(suffix.encode("utf-8"), add_bos=False, special=True)

@@ -13,7 +13,11 @@ same approximation streaming chat front ends make.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import collections
+import contextlib
+import contextvars
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hudtranslate.translate.llama_batch import common_prefix
@@ -42,18 +46,18 @@ def find_cut(cached: Sequence[int], tokens: Sequence[int],
     return best
 
 
-def cut_evaluated_span(llm: Any, prompt: str) -> int:
-    """Before ``llm`` (a ``llama_cpp.Llama``, lock held, one sequence in use) evaluates
-    ``prompt``: if ``prompt`` is the evaluated tokens with a span cut out (``find_cut``),
+def cut_evaluated_span(llm: Any, tokens: Sequence[int], shared_upto: int = 0) -> int:
+    """Before ``llm`` (a ``llama_cpp.Llama``, lock held) evaluates the prompt ``tokens``
+    into sequence 0: if they are the evaluated tokens with a span cut out (``find_cut``),
     remove that span's KV cells and move the cells after it back, so llama-cpp-python's
-    prefix reuse finds them. Returns how many evaluated tokens were kept that way (0 when
-    nothing was cut, or the model's memory cannot shift positions)."""
+    prefix reuse finds them. Cells before ``shared_upto`` may belong to other sequences
+    too (``SequenceParking``) and are never moved. Returns how many evaluated tokens were
+    kept that way (0 when nothing was cut, or the model's memory cannot shift positions)."""
     import llama_cpp
 
-    tokens = llm.tokenize(prompt.encode("utf-8"), special=True)
     cached = llm._input_ids[: llm.n_tokens].tolist()
     cut = find_cut(cached, tokens)
-    if cut is None:
+    if cut is None or cut[1] < shared_upto:
         return 0
     memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
     if not llama_cpp.llama_memory_can_shift(memory):
@@ -65,3 +69,141 @@ def cut_evaluated_span(llm: Any, prompt: str) -> int:
     llm._input_ids[start : start + len(tail)] = tail
     llm.n_tokens = start + len(tail)
     return kept
+
+
+_owner: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("kv_owner", default=None)
+
+
+@contextlib.contextmanager
+def kv_owner(owner: Hashable) -> Iterator[None]:
+    """Calls to the local model made in this block (same thread) evaluate ``owner``'s
+    prompts: a stream's translator wraps its calls in it, so ``SequenceParking`` keeps its
+    evaluated prompt while other streams use the model."""
+    token = _owner.set(owner)
+    try:
+        yield
+    finally:
+        _owner.reset(token)
+
+
+def current_owner() -> Hashable | None:
+    """The owner set by the innermost ``kv_owner`` block of this thread, if any."""
+    return _owner.get()
+
+
+@dataclass
+class _Parked:
+    sequence: int
+    tokens: list[int]
+
+
+class SequenceParking:
+    """Every stream's evaluated prompt stays in llama.cpp's KV cache while another stream
+    uses the model.
+
+    llama-cpp-python evaluates into sequence 0 and reuses only the prefix its last prompt
+    shares with the next. Several wearers on one server share the fixed examples but not
+    their context turns, so each change of stream evaluated that stream's context again
+    (~100–300 tokens, 1–3 s on 2 cores) and threw away the prefill made for the next
+    sentence. Instead, the leaving stream's cells are given a sequence id of their own
+    (``llama_memory_seq_cp``: a unified cache shares the cells, nothing is copied) and the
+    arriving stream's are handed back to sequence 0 with its token list. The least
+    recently used parked stream gives up its cells when sequences or cells run short.
+
+    Cells are shared only over the token prefix two sequences have in common (a parked
+    copy is taken of sequence 0, which then only grows or is cut from the end), which is
+    what the room estimate and ``shared_prefix`` rely on. Use with the model's lock held.
+    """
+
+    def __init__(self, first_sequence: int, count: int) -> None:
+        self._free = list(range(first_sequence + count - 1, first_sequence - 1, -1))
+        self._parked: collections.OrderedDict[Hashable, _Parked] = collections.OrderedDict()
+        self.owner: Hashable | None = None
+
+    @property
+    def parked(self) -> int:
+        return len(self._parked)
+
+    def switch(self, llm: Any, owner: Hashable | None) -> bool:
+        """Make ``owner``'s evaluated prompt sequence 0's (parking the current owner's);
+        True when a parked prompt was restored. ``None`` (no owner) keeps what is there."""
+        if owner is None or owner == self.owner:
+            return False
+        import llama_cpp
+
+        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+        if self.owner is not None and llm.n_tokens > 0:
+            self._park(llm, memory)
+        self.owner = owner
+        parked = self._parked.pop(owner, None)
+        if parked is None:
+            return False  # a new stream starts from what sequence 0 holds (prefix reuse)
+        llama_cpp.llama_memory_seq_rm(memory, 0, -1, -1)
+        llama_cpp.llama_memory_seq_cp(memory, parked.sequence, 0, -1, -1)
+        llama_cpp.llama_memory_seq_rm(memory, parked.sequence, -1, -1)
+        self._free.append(parked.sequence)
+        count = len(parked.tokens)
+        llm.input_ids[:count] = parked.tokens
+        llm.n_tokens = count
+        llm._requires_eval = True  # the logits in the context are another stream's
+        return True
+
+    def _park(self, llm: Any, memory: Any) -> None:
+        import llama_cpp
+
+        if not self._free:
+            self._evict_oldest(memory)
+        sequence = self._free.pop()
+        llama_cpp.llama_memory_seq_cp(memory, 0, sequence, -1, -1)
+        self._parked[self.owner] = _Parked(sequence, llm._input_ids[: llm.n_tokens].tolist())
+
+    def _evict_oldest(self, memory: Any) -> None:
+        import llama_cpp
+
+        _, parked = self._parked.popitem(last=False)
+        llama_cpp.llama_memory_seq_rm(memory, parked.sequence, -1, -1)
+        self._free.append(parked.sequence)
+
+    def shared_prefix(self, cached: Sequence[int]) -> int:
+        """How far (in positions) sequence 0's cells, holding ``cached``, may be shared
+        with a parked sequence: cells there must not be moved (``cut_evaluated_span``)."""
+        return max((common_prefix(parked.tokens, cached) for parked in self._parked.values()),
+                   default=0)
+
+    def make_room(self, llm: Any, cached: Sequence[int], needed: int, capacity: int) -> int:
+        """Drop the least recently parked streams until ``needed`` more cells fit beside
+        sequence 0 (holding ``cached``) in ``capacity`` cells; returns how many were
+        dropped."""
+        import llama_cpp
+
+        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+        dropped = 0
+        while self._parked and (len(cached) + needed + sum(
+                len(parked.tokens) - common_prefix(parked.tokens, cached)
+                for parked in self._parked.values())) > capacity:
+            self._evict_oldest(memory)
+            dropped += 1
+        return dropped
+
+    def forget(self, llm: Any, owner: Hashable) -> None:
+        """``owner``'s stream has ended: free its cells (now, if parked; if it holds
+        sequence 0, the next stream simply continues from there)."""
+        parked = self._parked.pop(owner, None)
+        if parked is not None:
+            import llama_cpp
+
+            llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm._ctx.ctx),
+                                          parked.sequence, -1, -1)
+            self._free.append(parked.sequence)
+        if self.owner == owner:
+            self.owner = None
+
+    def drop_all(self, llm: Any) -> None:
+        """Free every parked stream (before the model's state is saved for another
+        prompt family); the owner of sequence 0 is forgotten too."""
+        import llama_cpp
+
+        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+        while self._parked:
+            self._evict_oldest(memory)
+        self.owner = None

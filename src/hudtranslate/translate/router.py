@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -131,6 +131,12 @@ class FallbackBackend:
         prepare = getattr(self.fallback, "prepare", None)
         if not self.healthy and callable(prepare):
             prepare(context, prompts)
+
+    def forget_owner(self, owner: Hashable) -> None:
+        """A stream has ended: the local model may free its cached prompt."""
+        forget = getattr(self.fallback, "forget_owner", None)
+        if callable(forget):
+            forget(owner)
 
     # --- health ---------------------------------------------------------------------------
 

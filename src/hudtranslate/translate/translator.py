@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,16 +23,14 @@ from hudtranslate.asr.text import (
 from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.glossary import Glossary, replace_copied_terms
-from hudtranslate.translate.llama import LlamaEngine
+from hudtranslate.translate.llama_cache import kv_owner
 from hudtranslate.translate.prompts import (
     SPEECH,
     PromptSet,
-    build_prompt,
-    shared_prompt_parts,
     user_message,
 )
 from hudtranslate.translate.spoken import clean_spoken, continues_sentence
-from hudtranslate.translate.text import clean_translation, english_words_to_avoid
+from hudtranslate.translate.text import clean_translation
 
 _CONTEXT_SLACK = 4
 """Context grows by this many sentences before it is trimmed: trimming changes the
@@ -71,78 +70,6 @@ class BatchTranslationBackend(Protocol):
     def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
                         max_new_tokens: Sequence[int],
                         prompts: PromptSet = SPEECH) -> list[str]: ...
-
-
-class LlamaBackend:
-    """``TranslationBackend`` over a local ``LlamaEngine``. ``glossary_example`` adds the
-    worked example of glossary terms to the prompt (only when a glossary is in use: it
-    cost 1.6 BLEU on the dev talks without one)."""
-
-    def __init__(self, engine: LlamaEngine, *, glossary_example: bool = False) -> None:
-        self.engine = engine
-        self.name = engine.name
-        self.glossary_example = glossary_example
-
-    def warm_up(self, prompts: PromptSet = SPEECH) -> None:
-        """Put the fixed system prompt and examples into the KV cache ahead of time."""
-        self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts),
-                            family=prompts.name)
-
-    def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
-        """Evaluate the prompt up to the next sentence with this context, off the critical
-        path (llama.cpp then reuses it): up to the opening of the next user turn, the
-        last token every next prompt shares."""
-        prefix, _ = shared_prompt_parts([], context, glossary=self.glossary_example,
-                                        prompts=prompts)
-        self.engine.prefill(prefix, family=prompts.name)
-
-    def translate_batch(self, sources: Sequence[str], context: Sequence[tuple[str, str]], *,
-                        max_new_tokens: Sequence[int],
-                        prompts: PromptSet = SPEECH) -> list[str]:
-        """The translation of each source after the same ``context``, generated side by
-        side in groups of up to ``llama.PARALLEL_SEQUENCES`` - 1
-        (``LlamaEngine.complete_batch``): one decode step serves them all. Not for
-        Chinese targets (no forbidden-word bias here)."""
-        if prompts.target_language == "zh":
-            raise ValueError("translate_batch writes English only")
-        prefix, suffixes = shared_prompt_parts(sources, context, glossary=self.glossary_example,
-                                               prompts=prompts)
-        with self.engine.lock:
-            return self.engine.complete_batch(prefix, suffixes, max_new_tokens,
-                                              family=prompts.name)
-
-    def translate(
-        self,
-        source: str,
-        context: Sequence[tuple[str, str]],
-        *,
-        forced_prefix: str,
-        max_new_tokens: int,
-        cancelled: Callable[[], bool],
-        on_text: Callable[[str], None] | None = None,
-        prompts: PromptSet = SPEECH,
-    ) -> str | None:
-        prompt = build_prompt(source, context, forced_prefix, glossary=self.glossary_example,
-                              prompts=prompts)
-        pieces: list[str] = []
-        with self.engine.lock:
-            if cancelled():
-                return None
-            avoid: set[int] = set()
-            if prompts.target_language == "zh":
-                # Chinese must not copy the English through ("他 greeted我"): the source's
-                # own lower-case words cannot start in the answer
-                words = english_words_to_avoid(source)
-                avoid = self.engine.first_tokens([*words, *(" " + word for word in words)])
-            for piece in self.engine.stream(prompt, max_new_tokens=max_new_tokens,
-                                            cancelled=cancelled, family=prompts.name,
-                                            avoid=avoid):
-                pieces.append(piece)
-                if on_text is not None:
-                    on_text("".join(pieces))
-        if cancelled():
-            return None
-        return forced_prefix + "".join(pieces)
 
 
 _MAX_OPEN_CHARS = 60
@@ -299,6 +226,8 @@ class SessionTranslator:
     _english_model: str = ""
     """The model behind the last ``_english`` result."""
     _last_turn: tuple[str, str] = ("", "")  # (message, answer) of the last _english result
+    _kv_owner: int = field(default_factory=itertools.count().__next__)
+    """Whose evaluated prompt the local model keeps for this stream (``kv_owner``)."""
 
     def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = _never,
                   emit: Callable[[Translation], None] | None = None) -> Translation | None:
@@ -310,16 +239,24 @@ class SessionTranslator:
         """
         if transcript.utterance_id != self._utterance.utterance_id:
             self._start_utterance(transcript)
-        if transcript.final:
-            return self._final(transcript, emit)
-        return self._partial(transcript, cancelled)
+        with kv_owner(self._kv_owner):
+            if transcript.final:
+                return self._final(transcript, emit)
+            return self._partial(transcript, cancelled)
 
     def prepare_next(self) -> None:
         """Let the backend evaluate the next prompt's context now, if it can (local
         llama.cpp); a no-op for backends without a prompt cache of their own."""
         prepare = getattr(self.backend, "prepare", None)
         if callable(prepare):
-            prepare(self.context)
+            with kv_owner(self._kv_owner):
+                prepare(self.context)
+
+    def close(self) -> None:
+        """The stream has ended: a local model frees the prompt it kept for it."""
+        forget = getattr(self.backend, "forget_owner", None)
+        if callable(forget):
+            forget(self._kv_owner)
 
     @property
     def can_prepare(self) -> bool:
