@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load test: N simulated wearers stream a shared talk at real-time pace into one server.
+"""Load test: N simulated wearers stream a talk (or several) at real-time pace into one server.
 
 Each round starts N wearers (``hudtranslate.server.client.stream_audio``, the same client
 as ``hudtranslate stream``), a little apart, all playing the first ``--seconds`` of the
@@ -12,6 +12,8 @@ stops ``--tail-s`` after its audio at the latest, and the whole run after ``--ma
 
     # start a server with the default models, rounds of 1, 2 and 3 wearers, 30 s each
     .venv/bin/python scripts/loadtest.py --sessions 1 2 3 --seconds 30
+    # two wearers hearing different talks
+    .venv/bin/python scripts/loadtest.py --talk talk1.wav talk2.wav --sessions 2 --seconds 84
     # a server that is already running (e.g. hudtranslate serve --remote-url ...)
     .venv/bin/python scripts/loadtest.py --server ws://127.0.0.1:8765 --sessions 2
 """
@@ -112,13 +114,14 @@ class SpawnedServer:
         self._log.close()
 
 
-async def run_round(url: str, clip: AudioArray, sessions: int, stagger_s: float,
+async def run_round(url: str, clips: list[AudioArray], sessions: int, stagger_s: float,
                     tail_s: float, token: str) -> list[StreamReport | str]:
+    """Wearer ``i`` plays ``clips[i % len(clips)]``."""
     async def wearer(index: int) -> StreamReport | str:
         await asyncio.sleep(index * stagger_s)
         try:
-            return await stream_audio(url, clip, token=token, client=f"loadtest-{index}",
-                                      tail_timeout_s=tail_s)
+            return await stream_audio(url, clips[index % len(clips)], token=token,
+                                      client=f"loadtest-{index}", tail_timeout_s=tail_s)
         except StreamError as exc:
             return str(exc)
 
@@ -180,8 +183,10 @@ async def main() -> int:
                         help="a round for each count of concurrent wearers (default: 1 2)")
     parser.add_argument("--seconds", type=float, default=30.0,
                         help="play the first SECONDS of the talk (default 30)")
-    parser.add_argument("--talk", type=Path, default=None, help="audio file (default: shared "
-                        "data's dev-talk1.wav)")
+    parser.add_argument("--talk", type=Path, nargs="+", default=None,
+                        help="audio file(s); with several, wearer i plays the (i mod n)-th, "
+                             "so wearers hear different speech (default: shared data's "
+                             "dev-talk1.wav)")
     parser.add_argument("--server", default=None,
                         help="a running server (ws://127.0.0.1:PORT); default: start one")
     parser.add_argument("--serve-args", default="",
@@ -197,9 +202,10 @@ async def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
 
-    samples = read_audio_file(args.talk or default_talk())
-    clip = samples[: int(args.seconds * SAMPLE_RATE_HZ)]
-    audio_s = len(clip) / SAMPLE_RATE_HZ
+    talks: list[Path] = args.talk or [default_talk()]
+    clips = [read_audio_file(talk)[: int(args.seconds * SAMPLE_RATE_HZ)] for talk in talks]
+    audio_s = min(len(clip) for clip in clips) / SAMPLE_RATE_HZ
+    clips = [clip[: int(audio_s * SAMPLE_RATE_HZ)] for clip in clips]
     server: SpawnedServer | None = None
     if args.server:
         url = audio_url(args.server)
@@ -216,7 +222,7 @@ async def main() -> int:
             for sessions in args.sessions:
                 cpu_before = server.cpu_s() if server is not None else None
                 shed_before = shed_counts(server.metrics()) if server is not None else {}
-                results = await run_round(url, clip, sessions, args.stagger_s, args.tail_s,
+                results = await run_round(url, clips, sessions, args.stagger_s, args.tail_s,
                                           args.token)
                 cpu = server.cpu_s() - cpu_before if server and cpu_before is not None else None
                 summary = summarize(sessions, results, audio_s, cpu)
@@ -238,7 +244,7 @@ async def main() -> int:
         if server is not None:
             server.stop()
     if args.json is not None:
-        args.json.write_text(json.dumps({"talk": str(args.talk or default_talk()),
+        args.json.write_text(json.dumps({"talk": " ".join(str(talk) for talk in talks),
                                          "rounds": summaries}, indent=2))
     return 0
 
