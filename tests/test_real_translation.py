@@ -116,3 +116,25 @@ def test_streams_taking_turns_keep_their_evaluated_context(
     assert re.search(r"\b(3|three)\b", english["meeting"][0], re.I), english
     assert re.search(r"budget", english["meeting"][2], re.I), english
     assert re.search(r"\btwo\b|\b2\b", english["walk"][3], re.I), english
+
+
+def test_more_streams_than_parking_sequences_and_ended_streams_free_theirs(
+        real_engines: Any) -> None:
+    """The least recently used stream gives its sequence up when all are taken; a
+    stream that ended frees its cells before the next generation."""
+    from hudtranslate.translate.llama import PARKING_SEQUENCES, LlamaBackend
+    from hudtranslate.translate.llama_cache import kv_owner
+
+    backend = real_engines.translator
+    assert isinstance(backend, LlamaBackend)
+    engine = backend.engine
+    owners = [f"test-stream-{index}" for index in range(PARKING_SEQUENCES + 2)]
+    for index, owner in enumerate(owners):
+        with kv_owner(owner):
+            backend.prepare([(f"第{index}句。", f"Sentence {index}.")])
+    assert engine._parking.parked == PARKING_SEQUENCES
+    for owner in owners:
+        engine.forget_owner(owner)
+    with kv_owner("test-stream-after"):
+        backend.prepare([])
+    assert engine._parking.parked == 0

@@ -1,4 +1,5 @@
-"""Keeping llama.cpp's evaluated prompt when older context turns are cut out of it.
+"""Keeping llama.cpp's evaluated prompt: when older context turns are cut out of it
+(``cut_evaluated_span``), and while another stream uses the model (``SequenceParking``).
 
 A session's prompt grows append-only until its context is trimmed (``translator.remember``
 drops the oldest sentences a few at a time); the next prompt then differs from the
