@@ -138,3 +138,52 @@ def test_more_streams_than_parking_sequences_and_ended_streams_free_theirs(
     with kv_owner("test-stream-after"):
         backend.prepare([])
     assert engine._parking.parked == 0
+
+
+def test_streams_asking_at_once_are_written_side_by_side(
+        real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three wearers' sentences reaching the model at nearly the same time (the server
+    shares it: ``use_all_threads``) are decoded together, later ones joining the first at
+    its next step (``llama_together``), and each reads right."""
+    import threading
+
+    import hudtranslate.translate.llama as llama
+
+    joined: list[int] = []
+    original = llama.decode_together
+
+    def counting(llm: Any, parking: Any, generations: Any, stops: Any, capacity: int,
+                 more: Any) -> None:
+        def more_counted(writing: int) -> Any:
+            arrived = more(writing)
+            joined.extend([writing] * len(arrived))
+            return arrived
+        original(llm, parking, generations, stops, capacity, more_counted)
+
+    monkeypatch.setattr(llama, "decode_together", counting)
+    sentences = [("这个西瓜十五块钱。", r"\b15\b|fifteen"),
+                 ("火车晚上七点二十分出发。", r"7:20|seven[- ]twenty"),
+                 ("我们下周三早上九点半见面。", r"Wednesday")]
+    translators = [SessionTranslator(real_engines.translator, real_settings.translate)
+                   for _ in sentences]
+    english = [""] * len(sentences)
+    engine = real_engines.translator.engine
+    engine.use_all_threads(True)
+    try:
+        def wearer(index: int) -> None:
+            threading.Event().wait(0.15 * index)
+            english[index] = translate(translators[index], sentences[index][0], 0)
+
+        threads = [threading.Thread(target=wearer, args=(index,)) for index in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    finally:
+        engine.use_all_threads(False)
+        for translator in translators:
+            translator.close()
+    assert joined and max(joined) >= 1, joined  # someone joined a generation in flight
+    for (chinese, pattern), text in zip(sentences, english, strict=True):
+        assert re.search(pattern, text, re.IGNORECASE), (chinese, text)
+    assert engine._waiting == []

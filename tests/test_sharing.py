@@ -43,6 +43,31 @@ async def test_turns_go_to_finals_first_then_session_by_session() -> None:
     assert not turns.busy and turns.waiting == 0
 
 
+async def test_finals_together_hold_the_model_at_once_and_optional_work_waits() -> None:
+    """The local model writes finals that reach it together side by side: their turns are
+    held together; optional work waits until none is held, and a final that arrives while
+    optional work holds it waits for that, then goes with every other waiting final."""
+    turns = FairTurns(finals_together=True)
+    assert await turns.acquire(1, urgent=True)
+    assert await turns.acquire(2, urgent=True)  # beside the first: no waiting
+    partial = asyncio.create_task(turns.acquire(3, urgent=False))
+    await asyncio.sleep(0.01)
+    assert not partial.done() and turns.waiting == 1
+    turns.release()
+    await asyncio.sleep(0.01)
+    assert not partial.done()  # one final still holds the model
+    turns.release()
+    assert await partial
+    finals = [asyncio.create_task(turns.acquire(session, urgent=True)) for session in (1, 2)]
+    await asyncio.sleep(0.01)
+    assert turns.waiting == 2  # optional work holds the model: finals wait
+    turns.release()
+    assert await asyncio.gather(*finals) == [True, True]  # granted together
+    turns.release()
+    turns.release()
+    assert not turns.busy and turns.waiting == 0
+
+
 async def test_a_waiter_gives_up_or_is_cancelled_without_holding_the_turn() -> None:
     turns = FairTurns()
     assert await turns.acquire(1, urgent=True)

@@ -51,10 +51,18 @@ def _always() -> bool:
 class FairTurns:
     """Turns at one shared model for the sessions of one event loop, in ``next_turn``
     order. The model's own lock still makes its calls thread-safe; the turns decide whose
-    call comes next. A free model is granted at once, without yielding to the loop."""
+    call comes next. A free model is granted at once, without yielding to the loop.
 
-    def __init__(self) -> None:
-        self._busy = False
+    ``finals_together``: urgent turns (finals) are held by every session that wants one
+    at the same time, as long as only finals hold the model: the local translation model
+    writes the sentences that reach it together side by side
+    (``LlamaEngine.generate``), so they are not made to queue here one by one.
+    """
+
+    def __init__(self, *, finals_together: bool = False) -> None:
+        self.finals_together = finals_together
+        self._holders = 0
+        self._optional_held = False
         self._waiting: list[tuple[TurnRequest, asyncio.Future[None]]] = []
         self._last_served: dict[int, int] = {}
         self._served = 0
@@ -62,18 +70,24 @@ class FairTurns:
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._holders > 0
 
     @property
     def waiting(self) -> int:
         return len(self._waiting)
 
+    def _joins(self, urgent: bool) -> bool:
+        """May a request be granted now, beside whoever holds the model?"""
+        if self._holders == 0:
+            return not self._waiting
+        return self.finals_together and urgent and not self._optional_held
+
     async def acquire(self, session: int, *, urgent: bool,
                       give_up: Callable[[], bool] | None = None) -> bool:
         """Wait for this session's turn; True once it holds it (call ``release`` after),
         False if ``give_up()`` turned true while it waited (it holds nothing then)."""
-        if not self._busy and not self._waiting:
-            self._grant(session)
+        if self._joins(urgent):
+            self._grant(session, urgent)
             return True
         self._tickets += 1
         entry = (TurnRequest(session, urgent, self._tickets),
@@ -96,20 +110,31 @@ class FairTurns:
         return True
 
     def release(self) -> None:
-        """End the current turn and grant the next one, if anyone waits."""
-        self._busy = False
-        if self._waiting:
-            index = next_turn([request for request, _ in self._waiting], self._last_served)
-            request, future = self._waiting.pop(index)
-            self._grant(request.session)
-            future.set_result(None)
+        """End one holder's turn; once nobody holds the model, grant the next one (and,
+        with ``finals_together``, every final waiting beside it)."""
+        self._holders -= 1
+        if self._holders > 0:
+            return
+        self._optional_held = False
+        if not self._waiting:
+            return
+        index = next_turn([request for request, _ in self._waiting], self._last_served)
+        request, future = self._waiting.pop(index)
+        self._grant(request.session, request.urgent)
+        future.set_result(None)
+        if self.finals_together and request.urgent:
+            for entry in [entry for entry in self._waiting if entry[0].urgent]:
+                self._waiting.remove(entry)
+                self._grant(entry[0].session, True)
+                entry[1].set_result(None)
 
     def forget(self, session: int) -> None:
         """The session has ended: drop its round-robin history."""
         self._last_served.pop(session, None)
 
-    def _grant(self, session: int) -> None:
-        self._busy = True
+    def _grant(self, session: int, urgent: bool) -> None:
+        self._holders += 1
+        self._optional_held = self._optional_held or not urgent
         self._served += 1
         self._last_served[session] = self._served
 
@@ -120,18 +145,22 @@ class SharedLoad:
     ``translates_locally()`` says whether translation runs on this machine now (False
     while a remote model answers: no turns are taken for it). ``on_shed`` hears every
     piece of work shed (the server's metrics); ``on_sessions`` the number of open
-    sessions each time it changes.
+    sessions each time it changes. ``finals_together``: the local translation model
+    writes finals that reach it at the same time side by side, so their turns are held
+    together (``FairTurns``).
     """
 
     def __init__(self, options: OverloadOptions, *,
                  translates_locally: Callable[[], bool] = _always,
                  on_shed: Callable[[ShedKind], None] | None = None,
                  on_sessions: Callable[[int], None] | None = None,
+                 finals_together: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
         self._on_sessions = on_sessions
         self.governor = LoadGovernor(options)
-        self.turns: dict[Model, FairTurns] = {"asr": FairTurns(), "mt": FairTurns()}
+        self.turns: dict[Model, FairTurns] = {
+            "asr": FairTurns(), "mt": FairTurns(finals_together=finals_together)}
         self.translates_locally = translates_locally
         self.shed_counts: dict[ShedKind, int] = dict.fromkeys(ShedKind, 0)
         self._on_shed = on_shed

@@ -78,7 +78,8 @@ class SessionManager:
                                translates_locally=translates_locally(engines.translator),
                                on_shed=self.metrics.count_shed,
                                on_sessions=None if local is None else
-                               lambda sessions: local.use_all_threads(sessions > 1))
+                               lambda sessions: local.use_all_threads(sessions > 1),
+                               finals_together=local is not None)
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}

@@ -26,6 +26,7 @@ from typing import Any
 from hudtranslate.errors import DependencyError, ModelError
 from hudtranslate.translate.llama_batch import complete_batch
 from hudtranslate.translate.llama_cache import SequenceParking, current_owner, cut_evaluated_span
+from hudtranslate.translate.llama_together import Generation, decode_together
 from hudtranslate.translate.prompts import (
     SPEECH,
     STOP_SEQUENCES,
@@ -46,6 +47,11 @@ blocks side by side"): the more side by side, the cheaper each token."""
 PARKING_SEQUENCES = 8
 """KV sequences after those that keep other streams' evaluated prompts
 (``llama_cache.SequenceParking``): up to 8 wearers switch without re-evaluation."""
+_POLL_S = 0.005
+"""How often a stream waiting for the model looks whether its completion was written."""
+MAX_TOGETHER = PARKING_SEQUENCES - 1
+"""Streams written side by side at most (each needs a KV sequence; one more parks the
+stream that held sequence 0)."""
 AVOID_BIAS = -100.0
 """Logit bias of a forbidden token: far below any real logit, so greedy decoding never
 picks it."""
@@ -90,6 +96,8 @@ class LlamaEngine:
         self._saved: dict[str, Any] = {}
         self._parking = SequenceParking(PARALLEL_SEQUENCES, PARKING_SEQUENCES)
         self._ended_owners: collections.deque[Hashable] = collections.deque()
+        self._waiting: list[Generation] = []
+        self._waiting_lock = threading.Lock()
 
     def prefill(self, prompt: str, family: str = "speech") -> None:
         """Evaluate a prompt once so its tokens sit in the KV cache before speech starts."""
@@ -190,6 +198,85 @@ class LlamaEngine:
                 log.debug("generation cancelled")
                 break
 
+    def generate(self, prompt: str, *, max_new_tokens: int,
+                 cancelled: Callable[[], bool] = lambda: False, family: str = "speech",
+                 avoid: Iterable[int] = (),
+                 on_text: Callable[[str], None] | None = None) -> str | None:
+        """A greedy completion of ``prompt`` like ``stream``'s, joined; None once
+        ``cancelled()``. ``on_text`` hears the text so far as it grows, maybe from another
+        thread. Takes the lock itself. While several streams (``llama_cache.kv_owner``)
+        share the model (``use_all_threads``), completions they ask for at the same time
+        are written side by side, joining at the next step
+        (``llama_together.decode_together``); one stream's are written by ``stream``."""
+        request = Generation(current_owner(), family, prompt, max_new_tokens, cancelled,
+                             on_text, frozenset(avoid))
+        with self._waiting_lock:
+            self._waiting.append(request)
+        while not request.done:
+            if not self.lock.acquire(blocking=False):
+                # another stream's thread may be writing this one too
+                request.finished.wait(_POLL_S)
+                continue
+            try:
+                if not request.done:
+                    self._write_from(request)
+            finally:
+                self.lock.release()
+        return request.text
+
+    def _write_from(self, request: Generation) -> None:
+        """Write ``request`` (lock held), with whatever joins it."""
+        if not self._all_threads or request.owner is None:
+            self._take_waiting(request.family, set(), MAX_TOGETHER, first=request)
+            self._generate_alone(request)
+            return
+        owners: set[Hashable | None] = {request.owner}
+        together = self._take_waiting(request.family, owners, 0, first=request)
+        self.switch_family(request.family)
+        self._apply_threads()
+
+        def more(writing: int) -> list[Generation]:
+            arrived = self._take_waiting(request.family, owners, writing)
+            if arrived:
+                log.debug("%d more streams join, %d being written", len(arrived), writing)
+            return arrived
+
+        decode_together(self._llm, self._parking, together, STOP_SEQUENCES,
+                        self.context_tokens, more)
+
+    def _take_waiting(self, family: str, owners: set[Hashable | None], writing: int,
+                      first: Generation | None = None) -> list[Generation]:
+        """``first`` (if given) and the others waiting of ``family`` whose owner is not in
+        ``owners`` (added to it), in order of arrival, as many as fit beside ``writing``
+        being written (``MAX_TOGETHER``); the rest wait on."""
+        with self._waiting_lock:
+            taken = [first] if first is not None else []
+            left: list[Generation] = []
+            for waiting in self._waiting:
+                if waiting is first:
+                    continue
+                if (waiting.family == family and waiting.owner is not None
+                        and waiting.owner not in owners
+                        and writing + len(taken) < MAX_TOGETHER):
+                    taken.append(waiting)
+                    owners.add(waiting.owner)
+                else:
+                    left.append(waiting)
+            self._waiting[:] = left
+        return taken
+
+    def _generate_alone(self, request: Generation) -> None:
+        pieces: list[str] = []
+        for piece in self.stream(request.prompt, max_new_tokens=request.max_new_tokens,
+                                 cancelled=request.cancelled, family=request.family,
+                                 avoid=request.avoid):
+            pieces.append(piece)
+            if request.on_text is not None:
+                request.on_text("".join(pieces))
+        request.text = None if request.cancelled() else "".join(pieces)
+        request.done = True
+        request.finished.set()
+
     def complete_batch(self, prefix: str, suffixes: Sequence[str],
                        max_new_tokens: Sequence[int], *, family: str = "speech",
                        avoid: Iterable[int] = ()) -> list[str]:
@@ -279,23 +366,18 @@ class LlamaBackend:
     ) -> str | None:
         prompt = build_prompt(source, context, forced_prefix, glossary=self.glossary_example,
                               prompts=prompts)
-        pieces: list[str] = []
-        with self.engine.lock:
-            if cancelled():
-                return None
-            avoid: set[int] = set()
-            if prompts.target_language == "zh":
-                # Chinese must not copy the English through ("他 greeted我"): the source's
-                # own lower-case words cannot start in the answer
-                words = english_words_to_avoid(source)
-                avoid = self.engine.first_tokens([*words, *(" " + word for word in words)])
-            for piece in self.engine.stream(prompt, max_new_tokens=max_new_tokens,
-                                            cancelled=cancelled, family=prompts.name,
-                                            avoid=avoid):
-                pieces.append(piece)
-                if on_text is not None:
-                    on_text("".join(pieces))
         if cancelled():
             return None
-        return forced_prefix + "".join(pieces)
+        avoid: set[int] = set()
+        if prompts.target_language == "zh":
+            # Chinese must not copy the English through ("他 greeted我"): the source's
+            # own lower-case words cannot start in the answer
+            words = english_words_to_avoid(source)
+            with self.engine.lock:
+                avoid = self.engine.first_tokens([*words, *(" " + word for word in words)])
+        text = self.engine.generate(prompt, max_new_tokens=max_new_tokens, cancelled=cancelled,
+                                    family=prompts.name, avoid=avoid, on_text=on_text)
+        if text is None or cancelled():
+            return None
+        return forced_prefix + text
 

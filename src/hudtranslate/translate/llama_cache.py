@@ -165,6 +165,57 @@ class SequenceParking:
         llama_cpp.llama_memory_seq_rm(memory, parked.sequence, -1, -1)
         self._free.append(parked.sequence)
 
+    def park_current(self, llm: Any) -> None:
+        """Park sequence 0's owner (before several streams are written side by side);
+        sequence 0 then has no owner: its cells are only a source of shared prefixes."""
+        if self.owner is not None and llm.n_tokens > 0:
+            import llama_cpp
+
+            self._park(llm, llama_cpp.llama_get_memory(llm._ctx.ctx))
+        self.owner = None
+
+    def tokens_of(self, owner: Hashable | None, cached: Sequence[int]) -> Sequence[int]:
+        """The evaluated tokens ``take`` would start ``owner`` from (``cached``: sequence
+        0's, which a stream without a parked prompt shares its prefix with)."""
+        parked = self._parked.get(owner) if owner is not None else None
+        return parked.tokens if parked is not None else cached
+
+    def take(self, llm: Any, owner: Hashable | None,
+             tokens: Sequence[int]) -> tuple[int, list[int]]:
+        """A sequence of ``owner``'s own and the tokens evaluated in it: its parked
+        prompt, or a free sequence given the cells of sequence 0's prefix in common with
+        ``tokens``. Give it back with ``put``. Raises ``RuntimeError`` when no sequence
+        is left."""
+        import llama_cpp
+
+        parked = self._parked.pop(owner, None) if owner is not None else None
+        if parked is not None:
+            return parked.sequence, parked.tokens
+        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+        if not self._free:
+            if not self._parked:
+                raise RuntimeError("no KV sequence left for another stream")
+            self._evict_oldest(memory)
+        sequence = self._free.pop()
+        cached = llm._input_ids[: llm.n_tokens].tolist()
+        shared = common_prefix(cached, tokens)
+        llama_cpp.llama_memory_seq_rm(memory, sequence, -1, -1)
+        if shared:
+            llama_cpp.llama_memory_seq_cp(memory, 0, sequence, 0, shared)
+        return sequence, cached[:shared]
+
+    def put(self, llm: Any, owner: Hashable | None, sequence: int, tokens: list[int]) -> None:
+        """Give back a ``take``n sequence, now holding ``tokens``: parked as ``owner``'s
+        (the most recently used), or freed when there is no owner."""
+        import llama_cpp
+
+        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+        if owner is None:
+            llama_cpp.llama_memory_seq_rm(memory, sequence, -1, -1)
+            self._free.append(sequence)
+            return
+        self._parked[owner] = _Parked(sequence, tokens)
+
     def shared_prefix(self, cached: Sequence[int]) -> int:
         """How far (in positions) sequence 0's cells, holding ``cached``, may be shared
         with a parked sequence: cells there must not be moved (``cut_evaluated_span``)."""
