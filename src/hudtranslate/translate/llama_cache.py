@@ -54,22 +54,30 @@ def cut_evaluated_span(llm: Any, tokens: Sequence[int], shared_upto: int = 0) ->
     prefix reuse finds them. Cells before ``shared_upto`` may belong to other sequences
     too (``SequenceParking``) and are never moved. Returns how many evaluated tokens were
     kept that way (0 when nothing was cut, or the model's memory cannot shift positions)."""
+    cached = llm._input_ids[: llm.n_tokens].tolist()
+    kept, evaluated = cut_sequence(llm, 0, cached, tokens, shared_upto)
+    if kept:
+        llm._input_ids[: len(evaluated)] = evaluated
+        llm.n_tokens = len(evaluated)
+    return kept
+
+
+def cut_sequence(llm: Any, sequence: int, evaluated: Sequence[int], tokens: Sequence[int],
+                 shared_upto: int = 0) -> tuple[int, list[int]]:
+    """``cut_evaluated_span`` for any ``sequence`` holding ``evaluated``: how many
+    evaluated tokens a cut kept (0: none made) and the tokens the sequence holds now."""
     import llama_cpp
 
-    cached = llm._input_ids[: llm.n_tokens].tolist()
-    cut = find_cut(cached, tokens)
+    cut = find_cut(evaluated, tokens)
     if cut is None or cut[1] < shared_upto:
-        return 0
+        return 0, list(evaluated)
     memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
     if not llama_cpp.llama_memory_can_shift(memory):
-        return 0
+        return 0, list(evaluated)
     start, end, kept = cut
-    llama_cpp.llama_memory_seq_rm(memory, 0, start, end)
-    llama_cpp.llama_memory_seq_add(memory, 0, end, -1, start - end)
-    tail = cached[end:]
-    llm._input_ids[start : start + len(tail)] = tail
-    llm.n_tokens = start + len(tail)
-    return kept
+    llama_cpp.llama_memory_seq_rm(memory, sequence, start, end)
+    llama_cpp.llama_memory_seq_add(memory, sequence, end, -1, start - end)
+    return kept, [*evaluated[:start], *evaluated[end:]]
 
 
 _owner: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("kv_owner", default=None)
@@ -171,7 +179,17 @@ class SequenceParking:
         if self.owner is not None and llm.n_tokens > 0:
             import llama_cpp
 
-            self._park(llm, llama_cpp.llama_get_memory(llm._ctx.ctx))
+            memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+            self._park(llm, memory)
+            # Sequence 0 keeps only what other parked prompts share with it (the fixed
+            # examples): the parked copy's own turns are then its alone, and may be cut.
+            cached = llm._input_ids[: llm.n_tokens].tolist()
+            owner_tokens = self._parked[self.owner].tokens
+            common = max((common_prefix(parked.tokens, cached) for parked
+                          in self._parked.values() if parked.tokens is not owner_tokens),
+                         default=len(cached))
+            llama_cpp.llama_memory_seq_rm(memory, 0, common, -1)
+            llm.n_tokens = common
         self.owner = None
 
     def tokens_of(self, owner: Hashable | None, cached: Sequence[int]) -> Sequence[int]:
