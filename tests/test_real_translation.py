@@ -142,8 +142,8 @@ def test_more_streams_than_parking_sequences_and_ended_streams_free_theirs(
 
 def test_streams_asking_at_once_are_written_side_by_side(
         real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three wearers' sentences reaching the model at nearly the same time (the server
-    shares it: ``use_all_threads``) are decoded together, later ones joining the first at
+    """Three wearers' sentences reaching the model at nearly the same time (a server
+    that is behind: ``write_together``) are decoded together, later ones joining the first at
     its next step (``llama_together``), and each reads right."""
     import threading
 
@@ -168,7 +168,7 @@ def test_streams_asking_at_once_are_written_side_by_side(
                    for _ in sentences]
     english = [""] * len(sentences)
     engine = real_engines.translator.engine
-    engine.use_all_threads(True)
+    engine.write_together(True)
     try:
         def wearer(index: int) -> None:
             threading.Event().wait(0.15 * index)
@@ -180,7 +180,7 @@ def test_streams_asking_at_once_are_written_side_by_side(
         for thread in threads:
             thread.join(120)
     finally:
-        engine.use_all_threads(False)
+        engine.write_together(False)
         for translator in translators:
             translator.close()
     assert joined and max(joined) >= 1, joined  # someone joined a generation in flight

@@ -47,7 +47,8 @@ async def test_finals_together_hold_the_model_at_once_and_optional_work_waits() 
     """The local model writes finals that reach it together side by side: their turns are
     held together; optional work waits until none is held, and a final that arrives while
     optional work holds it waits for that, then goes with every other waiting final."""
-    turns = FairTurns(finals_together=True)
+    turns = FairTurns()
+    turns.finals_together = True
     assert await turns.acquire(1, urgent=True)
     assert await turns.acquire(2, urgent=True)  # beside the first: no waiting
     partial = asyncio.create_task(turns.acquire(3, urgent=False))
@@ -132,6 +133,28 @@ async def test_sessions_shed_together_and_the_level_resets_when_all_have_gone() 
     assert load.level == LoadLevel.FINALS_ONLY  # one session left: the level stays
     quiet.close()
     assert load.level == LoadLevel.NORMAL
+
+
+async def test_finals_are_written_together_only_while_the_sessions_are_behind() -> None:
+    behind_calls: list[bool] = []
+    now = [10.0]
+    load = SharedLoad(FAST, finals_together=True, on_behind=behind_calls.append,
+                      clock=lambda: now[0])
+    late, other = load.join(), load.join()
+    late.watch("mt", lambda: 10.0)
+    assert load.check() == LoadLevel.NORMAL and not load.turns["mt"].finals_together
+    now[0] = 10.15
+    assert load.check() == LoadLevel.NO_PARTIAL_ENGLISH
+    assert load.turns["mt"].finals_together and behind_calls == [True]
+    late.close()
+    other.close()  # all gone: back to one after another
+    assert not load.turns["mt"].finals_together and behind_calls == [True, False]
+    alone = SharedLoad(FAST, clock=lambda: now[0])  # a model that cannot write together
+    session = alone.join()
+    session.watch("mt", lambda: 0.0)
+    assert alone.check() >= LoadLevel.NO_PARTIAL_ENGLISH
+    assert not alone.turns["mt"].finals_together
+    session.close()
 
 
 async def test_level_recovers_once_the_backlog_is_gone() -> None:

@@ -146,8 +146,11 @@ class SharedLoad:
     while a remote model answers: no turns are taken for it). ``on_shed`` hears every
     piece of work shed (the server's metrics); ``on_sessions`` the number of open
     sessions each time it changes. ``finals_together``: the local translation model
-    writes finals that reach it at the same time side by side, so their turns are held
-    together (``FairTurns``).
+    can write finals that reach it at the same time side by side; while the sessions are
+    behind (load level 1 and up) their turns are then held together (``FairTurns``) and
+    ``on_behind(True)`` tells the model to do so. On time, one after another is faster
+    for each sentence (two wearers: p95 2.1-2.4 s against 2.7-2.9 s side by side,
+    docs/benchmark.md); behind, side by side serves more sentences a second.
     """
 
     def __init__(self, options: OverloadOptions, *,
@@ -155,12 +158,14 @@ class SharedLoad:
                  on_shed: Callable[[ShedKind], None] | None = None,
                  on_sessions: Callable[[int], None] | None = None,
                  finals_together: bool = False,
+                 on_behind: Callable[[bool], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
         self._on_sessions = on_sessions
+        self._finals_together = finals_together
+        self._on_behind = on_behind
         self.governor = LoadGovernor(options)
-        self.turns: dict[Model, FairTurns] = {
-            "asr": FairTurns(), "mt": FairTurns(finals_together=finals_together)}
+        self.turns: dict[Model, FairTurns] = {"asr": FairTurns(), "mt": FairTurns()}
         self.translates_locally = translates_locally
         self.shed_counts: dict[ShedKind, int] = dict.fromkeys(ShedKind, 0)
         self._on_shed = on_shed
@@ -193,7 +198,14 @@ class SharedLoad:
                      level.name.lower(), backlog, len(self._sessions),
                      extra={"event": "load_level", "level": int(level),
                             "backlog_s": round(backlog, 3), "sessions": len(self._sessions)})
+            self._level_changed(level)
         return level
+
+    def _level_changed(self, level: LoadLevel) -> None:
+        behind = level >= LoadLevel.NO_PARTIAL_ENGLISH
+        self.turns["mt"].finals_together = self._finals_together and behind
+        if self._on_behind is not None:
+            self._on_behind(behind)
 
     def join(self) -> SessionLoad:
         """A new session (call on the running event loop); ``close`` it when it ends."""
@@ -222,6 +234,7 @@ class SharedLoad:
                 self._ticker.cancel()
                 self._ticker = None
             self.governor.reset()  # nobody left: no load, and no history to recover from
+            self._level_changed(self.governor.level)
 
     async def _tick(self) -> None:
         interval_s = self.options.check_interval_ms / 1000

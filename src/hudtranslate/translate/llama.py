@@ -90,6 +90,7 @@ class LlamaEngine:
         self.name = name or model_path.stem
         self.context_tokens = context_tokens
         self._all_threads = False
+        self._together = False
         self._applied_decode_threads = self.decode_threads
         self.lock = threading.Lock()
         self._family = ""
@@ -125,6 +126,12 @@ class LlamaEngine:
         log.debug("prompt family %s → %s (%s)", self._family or "none", family,
                   "restored" if state is not None else "evaluated anew")
         self._family = family
+
+    def write_together(self, wanted: bool) -> None:
+        """Write completions that several streams ask for at the same time side by side
+        (``generate``; for when the model is behind: more sentences a second, each a
+        little slower) or one after another (the default)."""
+        self._together = wanted
 
     def use_all_threads(self, wanted: bool) -> None:
         """Decode with all ``threads`` (several streams share the model, whose throughput
@@ -204,10 +211,10 @@ class LlamaEngine:
                  on_text: Callable[[str], None] | None = None) -> str | None:
         """A greedy completion of ``prompt`` like ``stream``'s, joined; None once
         ``cancelled()``. ``on_text`` hears the text so far as it grows, maybe from another
-        thread. Takes the lock itself. While several streams (``llama_cache.kv_owner``)
-        share the model (``use_all_threads``), completions they ask for at the same time
-        are written side by side, joining at the next step
-        (``llama_together.decode_together``); one stream's are written by ``stream``."""
+        thread. Takes the lock itself. With ``write_together``, completions that several
+        streams (``llama_cache.kv_owner``) ask for at the same time are written side by
+        side, joining at the next step (``llama_together.decode_together``); otherwise
+        (and for a call without an owner) one by one by ``stream``."""
         request = Generation(current_owner(), family, prompt, max_new_tokens, cancelled,
                              on_text, frozenset(avoid))
         with self._waiting_lock:
@@ -226,7 +233,7 @@ class LlamaEngine:
 
     def _write_from(self, request: Generation) -> None:
         """Write ``request`` (lock held), with whatever joins it."""
-        if not self._all_threads or request.owner is None:
+        if not self._together or request.owner is None:
             self._take_waiting(request.family, set(), MAX_TOGETHER, first=request)
             self._generate_alone(request)
             return
