@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -287,11 +287,12 @@ class FakeEngine:
     def first_tokens(self, texts: Iterable[str], min_chars: int = 3) -> set[int]:
         return {hash(text) for text in texts}
 
-    def stream(self, prompt: str, *, max_new_tokens: int, cancelled: Callable[[], bool],
-               family: str = "speech", avoid: Iterable[int] = ()) -> Iterator[str]:
+    def generate(self, prompt: str, *, max_new_tokens: int, cancelled: Callable[[], bool],
+                 family: str = "speech", avoid: Iterable[int] = (),
+                 on_text: Callable[[str], None] | None = None) -> str:
         self.avoided.append(set(avoid))
         self.families.append(family)
-        yield "好的"
+        return "好的"
 
 
 def test_local_backend_forbids_the_source_words_only_into_chinese() -> None:
