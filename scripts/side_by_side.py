@@ -2,10 +2,10 @@
 """Three wearers' sentences at the local model: one after another, then side by side.
 
 Three ``SessionTranslator`` streams each translate four sentences, decoding on all
-threads as a server with several wearers does; in the second pass
-their threads ask 0.25 s apart with ``LlamaEngine.write_together`` on, so later ones
-join the first's generation (``translate/llama_together.py``). Prints the wall and CPU
-time of each pass and the English (which should read the same).
+threads as a server with several wearers does; each round their threads ask 0.25 s
+apart. First with ``LlamaEngine.write_together`` off (one after another, in lock
+order), then on (later ones join the first's generation, ``translate/llama_together.py``).
+Prints the wall and CPU time of each pass and the English (which should read the same).
 
     .venv/bin/python scripts/side_by_side.py
 """
@@ -42,10 +42,6 @@ def run(backend: LlamaBackend, settings: Settings, together: bool) -> list[list[
 
     wall, cpu = time.monotonic(), time.process_time()
     for index in range(len(STREAMS[0])):
-        if not together:
-            for stream in range(len(STREAMS)):
-                say(stream, index)
-            continue
         start = threading.Barrier(len(STREAMS))
 
         def wearer(stream: int, index: int = index,
