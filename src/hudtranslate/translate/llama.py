@@ -243,6 +243,8 @@ class LlamaEngine:
         self._apply_threads()
 
         def more(writing: int) -> list[Generation]:
+            if request.done:  # this thread's caller waits: finish the others, take no more
+                return []
             arrived = self._take_waiting(request.family, owners, writing)
             if arrived:
                 log.debug("%d more streams join, %d being written", len(arrived), writing)
