@@ -49,9 +49,12 @@ class Generation:
     tokens: list[int] = field(default_factory=list)
     text: str | None = None
     """The completion once ``done``; None when it was cancelled."""
-    done: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
-    """Set once ``done``."""
+    """Set once ``text`` is the completion."""
+
+    @property
+    def done(self) -> bool:
+        return self.finished.is_set()
 
 
 def held_back(text: str, stops: Sequence[str]) -> str:
@@ -73,7 +76,7 @@ class _Writing:
     generation: Generation
     sequence: int
     evaluated: list[int]
-    position: int
+    """The tokens the sequence holds: the next one goes at position ``len(evaluated)``."""
     written: bytes = b""
     count: int = 0
     finished: bool = False
@@ -109,8 +112,7 @@ def decode_together(llm: Any, parking: SequenceParking, generations: Sequence[Ge
             + sum(w.generation.max_new_tokens - w.count for w in writings), capacity)
         for generation in arrived:
             sequence, evaluated = parking.take(llm, generation.owner, generation.tokens)
-            shared = max([parking.shared_prefix(evaluated),
-                          common_prefix(evaluated, llm._input_ids[: llm.n_tokens].tolist()),
+            shared = max([parking.shared_prefix(evaluated), common_prefix(evaluated, cached),
                           *(common_prefix(evaluated, w.evaluated) for w in writings)])
             kept, evaluated = cut_sequence(llm, sequence, evaluated, generation.tokens, shared)
             if kept:
@@ -120,8 +122,7 @@ def decode_together(llm: Any, parking: SequenceParking, generations: Sequence[Ge
             rest = generation.tokens[start:]
             entries.extend((token, start + at, sequence, at == len(rest) - 1)
                            for at, token in enumerate(rest))
-            writings.append(_Writing(generation, sequence, list(generation.tokens),
-                                     len(generation.tokens)))
+            writings.append(_Writing(generation, sequence, list(generation.tokens)))
 
     join(generations)
     batch = llama_cpp.llama_batch_init(llm.n_batch, 0, 1)
@@ -136,9 +137,8 @@ def decode_together(llm: Any, parking: SequenceParking, generations: Sequence[Ge
                     continue
                 token = _next_token(logits[writing.sequence], writing.generation.avoid)
                 if _write(llm, writing, token, vocab, stops):
-                    entries.append((token, writing.position, writing.sequence, True))
+                    entries.append((token, len(writing.evaluated), writing.sequence, True))
                     writing.evaluated.append(token)
-                    writing.position += 1
                 else:
                     _finish(llm, parking, writing, stops)
     finally:
@@ -155,7 +155,6 @@ def _finish(llm: Any, parking: SequenceParking, writing: _Writing,
     parking.put(llm, generation.owner, writing.sequence, writing.evaluated)
     text = cut_at_stop(writing.written.decode("utf-8", errors="ignore"), stops)[0]
     generation.text = None if writing.cancelled else text
-    generation.done = True
     generation.finished.set()
 
 
