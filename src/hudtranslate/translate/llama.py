@@ -148,14 +148,18 @@ class LlamaEngine:
             self._applied_decode_threads = wanted
             log.debug("decoding with %d threads", wanted)
 
+    def _forget_ended(self) -> None:
+        """Free the cached prompts of streams that have ended (lock held)."""
+        while self._ended_owners:
+            self._parking.forget(self._llm, self._ended_owners.popleft())
+
     def _tokens_in_place(self, prompt: str, max_new_tokens: int) -> list[int]:
         """``prompt``'s tokens, with the KV cache made ready for them: the calling stream's
         evaluated prompt in sequence 0 (``SequenceParking``; other streams' dropped while
         cells run short) and older context turns cut from it moved back rather than
         evaluated again (``cut_evaluated_span``). Call with the lock held."""
         llm = self._llm
-        while self._ended_owners:
-            self._parking.forget(llm, self._ended_owners.popleft())
+        self._forget_ended()
         if self._parking.switch(llm, current_owner()):
             log.debug("restored the cached prompt of %s (%d tokens)", self._parking.owner,
                       llm.n_tokens)
@@ -234,13 +238,16 @@ class LlamaEngine:
     def _write_from(self, request: Generation) -> None:
         """Write ``request`` (lock held), with whatever joins it."""
         if not self._together or request.owner is None:
-            self._take_waiting(request.family, set(), MAX_TOGETHER, first=request)
+            with self._waiting_lock:
+                self._waiting[:] = [waiting for waiting in self._waiting
+                                    if waiting is not request]
             self._generate_alone(request)
             return
         owners: set[Hashable | None] = {request.owner}
         together = self._take_waiting(request.family, owners, 0, first=request)
         self.switch_family(request.family)
         self._apply_threads()
+        self._forget_ended()
 
         def more(writing: int) -> list[Generation]:
             if request.done:  # this thread's caller waits: finish the others, take no more
@@ -283,7 +290,6 @@ class LlamaEngine:
             if request.on_text is not None:
                 request.on_text("".join(pieces))
         request.text = None if request.cancelled() else "".join(pieces)
-        request.done = True
         request.finished.set()
 
     def complete_batch(self, prefix: str, suffixes: Sequence[str],
