@@ -149,8 +149,7 @@ class SequenceParking:
             return False  # a new stream starts from what sequence 0 holds (prefix reuse)
         llama_cpp.llama_memory_seq_rm(memory, 0, -1, -1)
         llama_cpp.llama_memory_seq_cp(memory, parked.sequence, 0, -1, -1)
-        llama_cpp.llama_memory_seq_rm(memory, parked.sequence, -1, -1)
-        self._free.append(parked.sequence)
+        self._release(memory, parked.sequence)
         count = len(parked.tokens)
         llm.input_ids[:count] = parked.tokens
         llm.n_tokens = count
@@ -167,11 +166,15 @@ class SequenceParking:
         self._parked[self.owner] = _Parked(sequence, llm._input_ids[: llm.n_tokens].tolist())
 
     def _evict_oldest(self, memory: Any) -> None:
+        _, parked = self._parked.popitem(last=False)
+        self._release(memory, parked.sequence)
+
+    def _release(self, memory: Any, sequence: int) -> None:
+        """Free ``sequence``: its cells (unless other sequences share them) and its id."""
         import llama_cpp
 
-        _, parked = self._parked.popitem(last=False)
-        llama_cpp.llama_memory_seq_rm(memory, parked.sequence, -1, -1)
-        self._free.append(parked.sequence)
+        llama_cpp.llama_memory_seq_rm(memory, sequence, -1, -1)
+        self._free.append(sequence)
 
     def park_current(self, llm: Any) -> None:
         """Park sequence 0's owner (before several streams are written side by side);
@@ -184,9 +187,8 @@ class SequenceParking:
             # Sequence 0 keeps only what other parked prompts share with it (the fixed
             # examples): the parked copy's own turns are then its alone, and may be cut.
             cached = llm._input_ids[: llm.n_tokens].tolist()
-            owner_tokens = self._parked[self.owner].tokens
-            common = max((common_prefix(parked.tokens, cached) for parked
-                          in self._parked.values() if parked.tokens is not owner_tokens),
+            common = max((common_prefix(parked.tokens, cached) for owner, parked
+                          in self._parked.items() if owner != self.owner),
                          default=len(cached))
             llama_cpp.llama_memory_seq_rm(memory, 0, common, -1)
             llm.n_tokens = common
@@ -225,12 +227,10 @@ class SequenceParking:
     def put(self, llm: Any, owner: Hashable | None, sequence: int, tokens: list[int]) -> None:
         """Give back a ``take``n sequence, now holding ``tokens``: parked as ``owner``'s
         (the most recently used), or freed when there is no owner."""
-        import llama_cpp
-
-        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
         if owner is None:
-            llama_cpp.llama_memory_seq_rm(memory, sequence, -1, -1)
-            self._free.append(sequence)
+            import llama_cpp
+
+            self._release(llama_cpp.llama_get_memory(llm._ctx.ctx), sequence)
             return
         self._parked[owner] = _Parked(sequence, tokens)
 
@@ -262,9 +262,7 @@ class SequenceParking:
         if parked is not None:
             import llama_cpp
 
-            llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm._ctx.ctx),
-                                          parked.sequence, -1, -1)
-            self._free.append(parked.sequence)
+            self._release(llama_cpp.llama_get_memory(llm._ctx.ctx), parked.sequence)
         if self.owner == owner:
             self.owner = None
 
