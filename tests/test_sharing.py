@@ -138,7 +138,7 @@ async def test_sessions_shed_together_and_the_level_resets_when_all_have_gone() 
 async def test_finals_are_written_together_only_while_the_sessions_are_behind() -> None:
     behind_calls: list[bool] = []
     now = [10.0]
-    load = SharedLoad(FAST, finals_together=True, on_behind=behind_calls.append,
+    load = SharedLoad(FAST, on_behind=behind_calls.append,
                       clock=lambda: now[0])
     late, other = load.join(), load.join()
     late.watch("mt", lambda: 10.0)

@@ -53,14 +53,14 @@ class FairTurns:
     order. The model's own lock still makes its calls thread-safe; the turns decide whose
     call comes next. A free model is granted at once, without yielding to the loop.
 
-    ``finals_together``: urgent turns (finals) are held by every session that wants one
-    at the same time, as long as only finals hold the model: the local translation model
-    writes the sentences that reach it together side by side
+    ``finals_together`` (``SharedLoad`` sets it): urgent turns (finals) are held by every
+    session that wants one at the same time, as long as only finals hold the model: the
+    local translation model writes the sentences that reach it together side by side
     (``LlamaEngine.generate``), so they are not made to queue here one by one.
     """
 
-    def __init__(self, *, finals_together: bool = False) -> None:
-        self.finals_together = finals_together
+    def __init__(self) -> None:
+        self.finals_together = False
         self._holders = 0
         self._optional_held = False
         self._waiting: list[tuple[TurnRequest, asyncio.Future[None]]] = []
@@ -145,10 +145,10 @@ class SharedLoad:
     ``translates_locally()`` says whether translation runs on this machine now (False
     while a remote model answers: no turns are taken for it). ``on_shed`` hears every
     piece of work shed (the server's metrics); ``on_sessions`` the number of open
-    sessions each time it changes. ``finals_together``: the local translation model
-    can write finals that reach it at the same time side by side; while the sessions are
-    behind (load level 1 and up) their turns are then held together (``FairTurns``) and
-    ``on_behind(True)`` tells the model to do so. On time, one after another is faster
+    sessions each time it changes. ``on_behind``: a local translation model that can
+    write finals reaching it at the same time side by side; while the sessions are behind
+    (load level 1 and up) ``on_behind(True)`` tells it to, and their turns are held
+    together (``FairTurns``). On time, one after another is faster
     for each sentence (two wearers: p95 2.1-2.4 s against 2.7-2.9 s side by side,
     docs/benchmark.md); behind, side by side serves more sentences a second.
     """
@@ -157,12 +157,10 @@ class SharedLoad:
                  translates_locally: Callable[[], bool] = _always,
                  on_shed: Callable[[ShedKind], None] | None = None,
                  on_sessions: Callable[[int], None] | None = None,
-                 finals_together: bool = False,
                  on_behind: Callable[[bool], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
         self._on_sessions = on_sessions
-        self._finals_together = finals_together
         self._on_behind = on_behind
         self.governor = LoadGovernor(options)
         self.turns: dict[Model, FairTurns] = {"asr": FairTurns(), "mt": FairTurns()}
@@ -203,7 +201,7 @@ class SharedLoad:
 
     def _level_changed(self, level: LoadLevel) -> None:
         behind = level >= LoadLevel.NO_PARTIAL_ENGLISH
-        self.turns["mt"].finals_together = self._finals_together and behind
+        self.turns["mt"].finals_together = self._on_behind is not None and behind
         if self._on_behind is not None:
             self._on_behind(behind)
 

@@ -79,7 +79,6 @@ class SessionManager:
                                on_shed=self.metrics.count_shed,
                                on_sessions=None if local is None else
                                lambda sessions: local.use_all_threads(sessions > 1),
-                               finals_together=local is not None,
                                on_behind=None if local is None else local.write_together)
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
