@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hudtranslate.translate.llama_batch import common_prefix, cut_at_stop, plan_groups
+from hudtranslate.translate.llama_batch import (
+    common_prefix,
+    cut_at_stop,
+    evaluation_start,
+    plan_groups,
+)
 from hudtranslate.translate.llama_cache import find_cut
 
 
@@ -20,6 +25,22 @@ from hudtranslate.translate.llama_cache import find_cut
 def test_completions_are_grouped_in_order_by_sequences_and_kv_room(
         sizes: list[int], room: int, sequences: int, groups: list[list[int]]) -> None:
     assert plan_groups(sizes, room, sequences) == groups
+
+
+@pytest.mark.parametrize(("reused", "total", "whole", "start"), [
+    (100, 112, 16, 96),   # 12 new tokens: 16 evaluated, 4 of them again
+    (100, 111, 16, 95),   # 11: the shortest batch that is padded
+    (100, 115, 16, 99),   # 15
+    (100, 110, 16, 100),  # 10 cost less than 16: as they are
+    (100, 105, 16, 100),  # the separate ~5-token prefill between sentences
+    (100, 116, 16, 100),  # a whole batch already
+    (100, 140, 16, 100),
+    (0, 12, 16, 0),       # a prompt shorter than a whole batch: nothing to take again
+    (100, 112, 0, 100),   # no AVX-512 kernel: never padded
+])
+def test_short_prompt_batches_are_padded_to_a_whole_batch(
+        reused: int, total: int, whole: int, start: int) -> None:
+    assert evaluation_start(reused, total, whole) == start
 
 
 def test_a_group_needs_at_least_one_sequence() -> None:

@@ -77,6 +77,44 @@ def test_context_trimmed_keeps_the_evaluated_turns_and_the_meaning(
     assert re.search(r"\btwo\b|\b2\b", english[4], re.I), english
 
 
+def test_short_prompts_are_evaluated_as_whole_batches(
+        real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where llama.cpp multiplies 16 tokens at a time (AVX-512), a final whose prompt adds
+    11-15 tokens is evaluated as 16 (``llama_batch.WHOLE_BATCH_TOKENS``) and no prefill is
+    made between sentences; the English still reads right."""
+    import llama_cpp
+
+    from hudtranslate.translate.llama import LlamaBackend
+    from hudtranslate.translate.llama_batch import PAD_FROM_TOKENS
+
+    backend = real_engines.translator
+    assert isinstance(backend, LlamaBackend)
+    whole = backend.engine.whole_batch_tokens
+    if not whole:
+        pytest.skip("llama.cpp was built without AVX-512: short batches are not padded")
+    batches: list[int] = []
+    original = llama_cpp.Llama.eval
+
+    def counting(llm: Any, tokens: Any) -> None:
+        batches.append(len(tokens))
+        original(llm, tokens)
+
+    monkeypatch.setattr(llama_cpp.Llama, "eval", counting)
+    translator = SessionTranslator(backend, real_settings.translate)
+    assert not translator.can_prepare
+    english = []
+    for uid, chinese in enumerate(["今天天气很好。", "下雨了。", "好的。", "我们走吧。"]):
+        batches.clear()
+        english.append(translate(translator, chinese, uid))
+        prompt_batch = batches[0]
+        assert not PAD_FROM_TOKENS <= prompt_batch < whole, (chinese, batches)
+        if uid:  # the closing of the last answer, the user turn and the opening: 11-15
+            assert prompt_batch == whole, (chinese, batches)
+    assert re.search(r"weather", english[0], re.I), english
+    assert re.search(r"rain", english[1], re.I), english
+    assert re.search(r"\bgo\b|leave", english[3], re.I), english
+
+
 def test_streams_taking_turns_keep_their_evaluated_context(
         real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two wearers' sentences in turn: each stream's evaluated prompt is parked in its own
@@ -153,12 +191,12 @@ def test_streams_asking_at_once_are_written_side_by_side(
     original = llama.decode_together
 
     def counting(llm: Any, parking: Any, generations: Any, stops: Any, capacity: int,
-                 more: Any) -> None:
+                 more: Any, whole_batch: int = 0) -> None:
         def more_counted(writing: int) -> Any:
             arrived = more(writing)
             joined.extend([writing] * len(arrived))
             return arrived
-        original(llm, parking, generations, stops, capacity, more_counted)
+        original(llm, parking, generations, stops, capacity, more_counted, whole_batch)
 
     monkeypatch.setattr(llama, "decode_together", counting)
     sentences = [("这个西瓜十五块钱。", r"\b15\b|fifteen"),

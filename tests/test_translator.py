@@ -295,6 +295,25 @@ async def test_next_prompt_is_prepared_after_a_final_with_the_new_context() -> N
     SessionTranslator(FakeBackend(), TranslateOptions()).prepare_next()  # no cache: no-op
 
 
+@dataclass
+class UnpaidPreparingBackend(PreparingBackend):
+    prefill_pays: bool = False
+
+
+async def test_next_prompt_is_not_prepared_where_the_backend_says_it_does_not_pay() -> None:
+    backend = UnpaidPreparingBackend()
+
+    async def finals() -> AsyncIterator[Transcript]:
+        yield transcript(0, "我们走吧。", 0, 1)
+        await asyncio.sleep(0.05)
+        yield transcript(1, "今天下雨。", 2, 3)
+
+    translator = SessionTranslator(backend, TranslateOptions())
+    assert not translator.can_prepare
+    assert len(await run_stage(finals(), translator)) == 2
+    assert backend.prepared == []
+
+
 def test_committed_clause_is_committed_and_the_sentence_continues_it() -> None:
     backend = PrefixBackend(tails=["He can't drink much,", " but his friends love to drink."])
     translator = SessionTranslator(backend, TranslateOptions(clause_commit_chars=4))

@@ -283,8 +283,9 @@ async def translate_stage(transcripts: AsyncIterator[Transcript],
     the newest, and its generation stops as soon as newer input arrives. With
     ``partials``, a final's English is also shown word by word as it is written.
 
-    After a final, when nothing is waiting, the next sentence's prompt (with the new
-    context) is evaluated ahead of time, so the next final only evaluates its own words.
+    After a final, when nothing is waiting and the backend says it pays
+    (``can_prepare``), the next sentence's prompt (with the new context) is evaluated
+    ahead of time, so the next final only evaluates its own words.
 
     With ``load``: finals go before other sessions' optional work at the shared model;
     partial translations and the prompt prefill are shed from load level 1 on; every
@@ -317,9 +318,10 @@ async def translate_stage(transcripts: AsyncIterator[Transcript],
                             yield stamped(result)
             finally:
                 share.translating_final = False
-        # With a load, a backend without a prompt cache (remote, fakes) takes no turn.
-        if finished and not batches.newer_waiting() and (
-                load is None or (translator.can_prepare and load.admit(ShedKind.PREPARE))):
+        # A backend without a prompt cache (remote, fakes), or where evaluating ahead does
+        # not pay (``prefill_pays``), takes no turn.
+        if finished and not batches.newer_waiting() and translator.can_prepare and (
+                load is None or load.admit(ShedKind.PREPARE)):
             async with _turn(load, "mt", urgent=False, give_up=batches.newer_waiting) as granted:
                 if granted:
                     await worker.run(translator.prepare_next)

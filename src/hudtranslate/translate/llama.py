@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from hudtranslate.errors import DependencyError, ModelError
-from hudtranslate.translate.llama_batch import complete_batch
+from hudtranslate.translate.llama_batch import (
+    WHOLE_BATCH_TOKENS,
+    common_prefix,
+    complete_batch,
+    evaluation_start,
+    has_avx512,
+)
 from hudtranslate.translate.llama_cache import SequenceParking, current_owner, cut_evaluated_span
 from hudtranslate.translate.llama_together import Generation, decode_together
 from hudtranslate.translate.prompts import (
@@ -97,6 +103,8 @@ class LlamaEngine:
         self._saved: dict[str, Any] = {}
         self._parking = SequenceParking(PARALLEL_SEQUENCES, PARKING_SEQUENCES)
         self._ended_owners: collections.deque[Hashable] = collections.deque()
+        self.whole_batch_tokens = WHOLE_BATCH_TOKENS if has_avx512() else 0
+        """Short prompt batches are padded to this many tokens (0: never)."""
         self._waiting: list[Generation] = []
         self._waiting_lock = threading.Lock()
 
@@ -172,6 +180,11 @@ class LlamaEngine:
         kept = cut_evaluated_span(llm, tokens, self._parking.shared_prefix(cached))
         if kept:
             log.debug("context cut: %d evaluated tokens kept", kept)
+        # llama-cpp-python evaluates from the common prefix (less one if nothing is new)
+        reused = min(common_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens),
+                     len(tokens) - 1)
+        llm.n_tokens = min(llm.n_tokens,
+                           evaluation_start(reused, len(tokens), self.whole_batch_tokens))
         return tokens
 
     def first_tokens(self, texts: Iterable[str], min_chars: int = 3) -> set[int]:
@@ -258,7 +271,7 @@ class LlamaEngine:
             return arrived
 
         decode_together(self._llm, self._parking, together, STOP_SEQUENCES,
-                        self.context_tokens, more)
+                        self.context_tokens, more, self.whole_batch_tokens)
 
     def _take_waiting(self, family: str, owners: set[Hashable | None], writing: int,
                       first: Generation | None = None) -> list[Generation]:
@@ -340,6 +353,14 @@ class LlamaBackend:
         """Put the fixed system prompt and examples into the KV cache ahead of time."""
         self.engine.prefill(build_prompt("", glossary=self.glossary_example, prompts=prompts),
                             family=prompts.name)
+
+    @property
+    def prefill_pays(self) -> bool:
+        """Is ``prepare`` worth calling between sentences? Not where short batches are
+        padded (``WHOLE_BATCH_TOKENS``): its ~5 tokens cost the slow small-batch rate and
+        leave the next sentence's prompt under 16 tokens (dev talks: 0.75 → 0.68 CPU-s per
+        audio-s without it and with padding, StreamLAAL the same; docs/benchmark.md)."""
+        return not self.engine.whole_batch_tokens
 
     def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Evaluate the prompt up to the next sentence with this context, off the critical

@@ -26,6 +26,15 @@ from typing import Any
 
 import numpy as np
 
+WHOLE_BATCH_TOKENS = 16
+"""On CPUs with AVX-512, llama.cpp's kernel for repacked Q4_K weights multiplies 16 tokens
+at a time and the rest four at a time, more slowly. Qwen2.5-1.5B on one thread, after a
+300-token prompt: a batch of 16 tokens cost 404 ms of CPU, one of 12 428 ms, one of 15
+519 ms and one of 10 391 ms; a single token 51 ms (``scripts/batch_cost.py``). So a prompt
+with 11-15 tokens to evaluate is evaluated from 16 tokens back, some of them again."""
+PAD_FROM_TOKENS = 11
+"""Batches shorter than this cost less than 16 tokens."""
+
 
 def common_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
     """How many leading tokens of ``tokens`` the cache already holds."""
@@ -35,6 +44,22 @@ def common_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
             break
         count += 1
     return count
+
+
+def evaluation_start(reused: int, total: int, whole_batch: int) -> int:
+    """Where evaluating a prompt of ``total`` tokens starts when its first ``reused`` are
+    evaluated already: there, or ``whole_batch`` tokens from its end when the batch would
+    otherwise be ``PAD_FROM_TOKENS`` to ``whole_batch`` - 1 tokens (``WHOLE_BATCH_TOKENS``)."""
+    if whole_batch and PAD_FROM_TOKENS <= total - reused < whole_batch <= total:
+        return total - whole_batch
+    return reused
+
+
+def has_avx512() -> bool:
+    """Was llama.cpp's CPU backend built with AVX-512 (``WHOLE_BATCH_TOKENS``)?"""
+    import llama_cpp
+
+    return b"AVX512 = 1" in llama_cpp.llama_print_system_info()
 
 
 def cut_at_stop(text: str, stops: Iterable[str]) -> tuple[str, bool]:

@@ -27,7 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from hudtranslate.translate.llama_batch import _decode, common_prefix, cut_at_stop
+from hudtranslate.translate.llama_batch import (
+    _decode,
+    common_prefix,
+    cut_at_stop,
+    evaluation_start,
+)
 from hudtranslate.translate.llama_cache import SequenceParking, cut_sequence
 
 log = logging.getLogger(__name__)
@@ -85,12 +90,15 @@ class _Writing:
 
 def decode_together(llm: Any, parking: SequenceParking, generations: Sequence[Generation],
                     stops: Sequence[str], capacity: int,
-                    more: Callable[[int], list[Generation]] | None = None) -> None:
+                    more: Callable[[int], list[Generation]] | None = None,
+                    whole_batch: int = 0) -> None:
     """Write every generation's completion side by side (at most as many at once as
     ``parking`` has sequences less one, distinct owners); sets their ``text`` and
     ``done``. ``more(writing)``, asked before each step with the number still being
     written, hands over generations that arrived meanwhile: they join from that step
-    (continuous batching). Each owner's evaluated tokens stay parked afterwards. Call with
+    (continuous batching). A prompt with few tokens to evaluate is evaluated from
+    ``whole_batch`` tokens back (``llama_batch.evaluation_start``). Each owner's evaluated
+    tokens stay parked afterwards. Call with
     the model's lock held. Raises ``RuntimeError`` when llama.cpp fails to decode (the
     generations not done then may be written again)."""
     import llama_cpp
@@ -117,7 +125,9 @@ def decode_together(llm: Any, parking: SequenceParking, generations: Sequence[Ge
             kept, evaluated = cut_sequence(llm, sequence, evaluated, generation.tokens, shared)
             if kept:
                 log.debug("context cut in sequence %d: %d evaluated tokens kept", sequence, kept)
-            start = min(common_prefix(evaluated, generation.tokens), len(generation.tokens) - 1)
+            start = evaluation_start(
+                min(common_prefix(evaluated, generation.tokens), len(generation.tokens) - 1),
+                len(generation.tokens), whole_batch)
             llama_cpp.llama_memory_seq_rm(memory, sequence, start, -1)
             rest = generation.tokens[start:]
             entries.extend((token, start + at, sequence, at == len(rest) - 1)

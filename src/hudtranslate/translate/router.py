@@ -126,6 +126,11 @@ class FallbackBackend:
                                        max_new_tokens=max_new_tokens, cancelled=cancelled,
                                        on_text=on_text, prompts=prompts)
 
+    @property
+    def prefill_pays(self) -> bool:
+        """Whether the local model's ``prepare`` is worth calling between sentences."""
+        return bool(getattr(self.fallback, "prefill_pays", False))
+
     def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Warm the local model's prompt cache while it is the one answering."""
         prepare = getattr(self.fallback, "prepare", None)

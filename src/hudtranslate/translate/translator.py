@@ -260,8 +260,10 @@ class SessionTranslator:
 
     @property
     def can_prepare(self) -> bool:
-        """Does ``prepare_next`` do anything with this backend?"""
-        return callable(getattr(self.backend, "prepare", None))
+        """Is ``prepare_next`` worth calling with this backend (it has a prompt cache of
+        its own, and evaluating ahead pays there: ``prefill_pays``)?"""
+        return (callable(getattr(self.backend, "prepare", None))
+                and bool(getattr(self.backend, "prefill_pays", True)))
 
     def wants_partial(self, transcript: Transcript) -> bool:
         """Would ``translate`` ask the backend for English for this partial (or find it in
