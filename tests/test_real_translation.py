@@ -25,6 +25,22 @@ CASES = [
 ]
 
 
+def count_evaluated_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch ``llama_cpp.Llama.eval`` evaluates from now on (the list
+    grows as they are evaluated)."""
+    import llama_cpp
+
+    sizes: list[int] = []
+    original = llama_cpp.Llama.eval
+
+    def counting(llm: Any, tokens: Any) -> None:
+        sizes.append(len(tokens))
+        original(llm, tokens)
+
+    monkeypatch.setattr(llama_cpp.Llama, "eval", counting)
+    return sizes
+
+
 def translate(translator: SessionTranslator, text: str, uid: int) -> str:
     final = Transcript(uid, text, "", uid * 10.0, uid * 10.0 + 2, True, uid * 10.0 + 2)
     result = translator.translate(final)
@@ -82,8 +98,6 @@ def test_short_prompts_are_evaluated_as_whole_batches(
     """Where llama.cpp multiplies 16 tokens at a time (AVX-512), a final whose prompt adds
     11-15 tokens is evaluated as 16 (``llama_batch.WHOLE_BATCH_TOKENS``) and no prefill is
     made between sentences; the English still reads right."""
-    import llama_cpp
-
     from hudtranslate.translate.llama import LlamaBackend
     from hudtranslate.translate.llama_batch import PAD_FROM_TOKENS
 
@@ -92,14 +106,7 @@ def test_short_prompts_are_evaluated_as_whole_batches(
     whole = backend.engine.whole_batch_tokens
     if not whole:
         pytest.skip("llama.cpp was built without AVX-512: short batches are not padded")
-    batches: list[int] = []
-    original = llama_cpp.Llama.eval
-
-    def counting(llm: Any, tokens: Any) -> None:
-        batches.append(len(tokens))
-        original(llm, tokens)
-
-    monkeypatch.setattr(llama_cpp.Llama, "eval", counting)
+    batches = count_evaluated_batches(monkeypatch)
     translator = SessionTranslator(backend, real_settings.translate)
     assert not translator.can_prepare
     english = []
@@ -120,16 +127,7 @@ def test_streams_taking_turns_keep_their_evaluated_context(
     """Two wearers' sentences in turn: each stream's evaluated prompt is parked in its own
     KV sequence while the other translates (``llama_cache.SequenceParking``), so a
     sentence evaluates only its own words, not its stream's context again."""
-    import llama_cpp
-
-    evaluated: list[int] = []
-    original = llama_cpp.Llama.eval
-
-    def counting(llm: Any, tokens: Any) -> None:
-        evaluated.append(len(tokens))
-        original(llm, tokens)
-
-    monkeypatch.setattr(llama_cpp.Llama, "eval", counting)
+    evaluated = count_evaluated_batches(monkeypatch)
     streams = {
         "walk": ["我们去公园散步吧。", "公园里有很多人。", "孩子们在放风筝。", "我买了两瓶水。"],
         "meeting": ["会议下午三点开始。", "请大家准时参加。", "我们要讨论明年的预算。",
