@@ -358,8 +358,8 @@ class LlamaBackend:
     def prefill_pays(self) -> bool:
         """Is ``prepare`` worth calling between sentences? Not where short batches are
         padded (``WHOLE_BATCH_TOKENS``): its ~5 tokens cost the slow small-batch rate and
-        leave the next sentence's prompt under 16 tokens (dev talks: 0.75 → 0.68 CPU-s per
-        audio-s without it and with padding, StreamLAAL the same; docs/benchmark.md)."""
+        leave the next sentence's prompt under 16 tokens (dev talks side by side, without
+        it and with padding: 0.91× the CPU, StreamLAAL +0.01-0.06 s; docs/benchmark.md)."""
         return not self.engine.whole_batch_tokens
 
     def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
