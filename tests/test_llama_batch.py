@@ -27,7 +27,7 @@ def test_completions_are_grouped_in_order_by_sequences_and_kv_room(
     assert plan_groups(sizes, room, sequences) == groups
 
 
-@pytest.mark.parametrize(("reused", "total", "whole", "start"), [
+@pytest.mark.parametrize(("cached", "total", "whole", "start"), [
     (100, 112, 16, 96),   # 12 new tokens: 16 evaluated, 4 of them again
     (100, 111, 16, 95),   # 11: the shortest batch that is padded
     (100, 115, 16, 99),   # 15
@@ -37,10 +37,12 @@ def test_completions_are_grouped_in_order_by_sequences_and_kv_room(
     (100, 140, 16, 100),
     (0, 12, 16, 0),       # a prompt shorter than a whole batch: nothing to take again
     (100, 112, 0, 100),   # no AVX-512 kernel: never padded
+    (112, 112, 16, 111),  # all cached: the last token again, for its logits
+    (112, 112, 0, 111),
 ])
 def test_short_prompt_batches_are_padded_to_a_whole_batch(
-        reused: int, total: int, whole: int, start: int) -> None:
-    assert evaluation_start(reused, total, whole) == start
+        cached: int, total: int, whole: int, start: int) -> None:
+    assert evaluation_start(cached, total, whole) == start
 
 
 def test_a_group_needs_at_least_one_sequence() -> None:

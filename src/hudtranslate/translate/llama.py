@@ -180,11 +180,10 @@ class LlamaEngine:
         kept = cut_evaluated_span(llm, tokens, self._parking.shared_prefix(cached))
         if kept:
             log.debug("context cut: %d evaluated tokens kept", kept)
-        # llama-cpp-python evaluates from the common prefix (less one if nothing is new)
-        reused = min(common_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens),
-                     len(tokens) - 1)
+        # llama-cpp-python evaluates from the common prefix: begin earlier for a whole batch
+        cached = common_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
         llm.n_tokens = min(llm.n_tokens,
-                           evaluation_start(reused, len(tokens), self.whole_batch_tokens))
+                           evaluation_start(cached, len(tokens), self.whole_batch_tokens))
         return tokens
 
     def first_tokens(self, texts: Iterable[str], min_chars: int = 3) -> set[int]:

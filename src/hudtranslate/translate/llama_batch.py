@@ -46,10 +46,12 @@ def common_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
     return count
 
 
-def evaluation_start(reused: int, total: int, whole_batch: int) -> int:
-    """Where evaluating a prompt of ``total`` tokens starts when its first ``reused`` are
-    evaluated already: there, or ``whole_batch`` tokens from its end when the batch would
-    otherwise be ``PAD_FROM_TOKENS`` to ``whole_batch`` - 1 tokens (``WHOLE_BATCH_TOKENS``)."""
+def evaluation_start(cached: int, total: int, whole_batch: int) -> int:
+    """Where evaluating a prompt of ``total`` tokens starts when its first ``cached`` are
+    evaluated already: there (at the last token at most: its logits are needed), or
+    ``whole_batch`` tokens from its end when the batch would otherwise be
+    ``PAD_FROM_TOKENS`` to ``whole_batch`` - 1 tokens (``WHOLE_BATCH_TOKENS``)."""
+    reused = min(cached, total - 1)
     if whole_batch and PAD_FROM_TOKENS <= total - reused < whole_batch <= total:
         return total - whole_batch
     return reused

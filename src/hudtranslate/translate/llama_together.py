@@ -125,9 +125,8 @@ def decode_together(llm: Any, parking: SequenceParking, generations: Sequence[Ge
             kept, evaluated = cut_sequence(llm, sequence, evaluated, generation.tokens, shared)
             if kept:
                 log.debug("context cut in sequence %d: %d evaluated tokens kept", sequence, kept)
-            start = evaluation_start(
-                min(common_prefix(evaluated, generation.tokens), len(generation.tokens) - 1),
-                len(generation.tokens), whole_batch)
+            start = evaluation_start(common_prefix(evaluated, generation.tokens),
+                                     len(generation.tokens), whole_batch)
             llama_cpp.llama_memory_seq_rm(memory, sequence, start, -1)
             rest = generation.tokens[start:]
             entries.extend((token, start + at, sequence, at == len(rest) - 1)
