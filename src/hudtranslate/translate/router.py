@@ -128,8 +128,9 @@ class FallbackBackend:
 
     @property
     def prefill_pays(self) -> bool:
-        """Whether the local model's ``prepare`` is worth calling between sentences."""
-        return bool(getattr(self.fallback, "prefill_pays", False))
+        """Whether the local model's ``prepare`` is worth calling between sentences (as
+        ``SessionTranslator.can_prepare`` assumes: yes, unless it says otherwise)."""
+        return bool(getattr(self.fallback, "prefill_pays", True))
 
     def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
         """Warm the local model's prompt cache while it is the one answering."""
