@@ -280,15 +280,17 @@ class PreparingBackend(FakeBackend):
         self.prepared.append(list(context))
 
 
+async def two_finals() -> AsyncIterator[Transcript]:
+    """Two sentences' finals, 50 ms apart (time for a prefill between them)."""
+    yield transcript(0, "我们走吧。", 0, 1)
+    await asyncio.sleep(0.05)
+    yield transcript(1, "今天下雨。", 2, 3)
+
+
 async def test_next_prompt_is_prepared_after_a_final_with_the_new_context() -> None:
     backend = PreparingBackend()
 
-    async def finals() -> AsyncIterator[Transcript]:
-        yield transcript(0, "我们走吧。", 0, 1)
-        await asyncio.sleep(0.05)
-        yield transcript(1, "今天下雨。", 2, 3)
-
-    events = await run_stage(finals(), SessionTranslator(backend, TranslateOptions()))
+    events = await run_stage(two_finals(), SessionTranslator(backend, TranslateOptions()))
     assert len(events) == 2
     assert [[zh for zh, _ in context] for context in backend.prepared] == [
         ["我们走吧。"], ["我们走吧。", "今天下雨。"]]
@@ -303,14 +305,9 @@ class UnpaidPreparingBackend(PreparingBackend):
 async def test_next_prompt_is_not_prepared_where_the_backend_says_it_does_not_pay() -> None:
     backend = UnpaidPreparingBackend()
 
-    async def finals() -> AsyncIterator[Transcript]:
-        yield transcript(0, "我们走吧。", 0, 1)
-        await asyncio.sleep(0.05)
-        yield transcript(1, "今天下雨。", 2, 3)
-
     translator = SessionTranslator(backend, TranslateOptions())
     assert not translator.can_prepare
-    assert len(await run_stage(finals(), translator)) == 2
+    assert len(await run_stage(two_finals(), translator)) == 2
     assert backend.prepared == []
 
 
