@@ -50,9 +50,9 @@ def main() -> int:
         translator.translate(Transcript(0, CONTEXT, "", 0.0, 2.0, True, 2.0))
         result = translator.translate(Transcript(1, line, "", 10.0, 12.0, True, 12.0))
         english = result.committed if result else ""
-        mark = "ANSWERED" if answered(line, english) else "        "
-        flagged += mark != "        "
-        sys.stdout.write(f"{mark} {line} -> {english}\n")
+        is_answered = answered(line, english)
+        flagged += is_answered
+        sys.stdout.write(f"{'ANSWERED' if is_answered else '        '} {line} -> {english}\n")
     sys.stdout.write(f"{flagged} of {len(LINES)} answered\n")
     return 0
 
