@@ -68,6 +68,31 @@ def test_request_is_translated_not_carried_out(real_engines: Any,
     assert len(english.split()) < 20, f"looks like an answer, not a translation: {english!r}"
 
 
+COURTESIES = [
+    # (what was said before, the courtesy, what its English must say, what it must not)
+    ("这是你的咖啡。", "谢谢你。", r"\bthank", r"welcome"),
+    ("我帮你拿行李。", "太感谢了。", r"\bthank", r"welcome"),
+    ("不用担心，我来处理。", "真是太谢谢你了。", r"\bthank", r"welcome"),
+    ("我把文件发给你了。", "收到，谢谢！", r"\bthank", r"welcome"),
+    ("谢谢你帮我。", "不客气。", r"welcome|problem|mention|pleasure", r"\bthank"),
+    ("我踩到你的脚了。", "对不起。", r"sorry|apolog", r"(?<!not )\bok"),
+]
+
+
+def test_thanks_and_apologies_are_translated_not_answered(real_engines: Any,
+                                                          real_settings: Settings) -> None:
+    """A small model reads a lone courtesy as a turn to reply to ("谢谢。" → "You're
+    welcome."): the prompt says such lines are translated like any other."""
+    failures = []
+    for before, courtesy, meaning, reply in COURTESIES:
+        translator = SessionTranslator(real_engines.translator, real_settings.translate)
+        translate(translator, before, 0)
+        english = translate(translator, courtesy, 1)
+        if not re.search(meaning, english, re.I) or re.search(reply, english, re.I):
+            failures.append((before, courtesy, english))
+    assert not failures, failures
+
+
 def test_context_trimmed_keeps_the_evaluated_turns_and_the_meaning(
         real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the oldest context turns are dropped, the kept ones are moved back in the KV

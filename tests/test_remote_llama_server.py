@@ -62,6 +62,15 @@ class LlamaServer:
                 pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
 
+    def warm_up(self) -> None:
+        """One translation with no time limit to speak of, so the server has evaluated
+        the system prompt and examples (llama.cpp keeps them) before anything is timed:
+        a cold first request on a loaded 2-core machine took longer than the 8-s timeout."""
+        warming = OpenAIChatBackend(RemoteOptions(self.url, "qwen-remote", timeout_ms=120_000))
+        english = warming.translate("你好。", [], forced_prefix="", max_new_tokens=8,
+                                    cancelled=lambda: False)
+        assert english, "the remote did not answer its warm-up request"
+
     def _answers(self) -> bool:
         try:
             with urllib.request.urlopen(self.url + "/models", timeout=1) as reply:
@@ -103,6 +112,7 @@ async def test_killing_the_remote_mid_talk_every_sentence_gets_english(
         model_path: Path, local_backend: LlamaBackend, tmp_path: Path) -> None:
     port = free_port()
     server = LlamaServer(model_path, port, tmp_path / "server.log")
+    server.warm_up()
     remote = OpenAIChatBackend(RemoteOptions(server.url, "qwen-remote", timeout_ms=8000,
                                              connect_timeout_ms=500))
     router = FallbackBackend(remote, local_backend, probe_interval_s=0.5)
@@ -140,6 +150,7 @@ async def test_killing_the_remote_mid_talk_every_sentence_gets_english(
 
         restarted = LlamaServer(model_path, port, tmp_path / "server.log")
         try:
+            restarted.warm_up()
             deadline = time.monotonic() + 10
             while not router.healthy and time.monotonic() < deadline:
                 time.sleep(0.1)
