@@ -178,11 +178,14 @@ async def test_three_wearers_on_slow_models_shed_partial_work_and_keep_every_fin
         assert max(report.max_load for report in reports) == max(loads)
         watched = max(caption["load"] for caption in wearers[0].captions)
         assert watched >= 1 and max(wearers[0].display_loads) == watched  # and on its HUD
-        partial_translations = await metric(
-            client, 'hudtranslate_shed_total{kind="partial_translation"}')
-        partial_decodes = await metric(client, 'hudtranslate_shed_total{kind="partial_decode"}')
-        assert partial_translations > 0 and partial_decodes > 0
-        assert manager.load.shed_counts["partial_translation"] == partial_translations
+        shed = {kind: await metric(client, f'hudtranslate_shed_total{{kind="{kind}"}}')
+                for kind in ("partial_translation", "prepare", "partial_decode", "beam")}
+        # Partial work was shed. Which kind depends on timing: once the lag passes the
+        # partial-decode threshold no partials are made, so none are left to translate
+        # (each level's kinds are checked one by one in test_overload and test_sharing).
+        assert shed["partial_translation"] + shed["partial_decode"] > 0, shed
+        assert {kind: float(count) for kind, count in manager.load.shed_counts.items()
+                if count} == {kind: count for kind, count in shed.items() if count}
         assert await metric(client, "hudtranslate_load_level") == 0  # all gone: back to 0
         assert manager.load.sessions == 0
     finally:

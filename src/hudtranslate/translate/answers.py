@@ -38,7 +38,8 @@ birds with one stone" (29 characters for 4)."""
 
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _OTHER = re.compile(r"[A-Za-z0-9]")
-_ASSENT = ("当然", "好", "行", "可以", "没问题", "没事", "肯定", "确实", "一定", "对")
+_ASSENT = ("当然", "好", "行", "可以", "没问题", "没事", "肯定", "确实", "一定", "对", "嗯", "收到",
+           "明白", "知道了")
 """A source starting with one of these may well be translated "Sure, …" or "OK, …"."""
 _MENTIONS_TRANSLATION = ("译", "字面", "拼音", "原文")
 """A source with these may be translated with "translate", "literally", "pinyin" …"""
@@ -77,8 +78,8 @@ _COMMENTARY = re.compile(
 it means), it does not translate. A name merely copied through in Chinese does not count."""
 _TRANSLATION_TALK = re.compile(r"translat\w*|\bas\s+an\s+ai\b", re.IGNORECASE)
 _SENTENCE_SPLIT = re.compile(r"(?:(?<=[.!?。！？])|(?<=[.!?。！？][\"”’']))\s+")
-_QUOTED = re.compile(r"([\"“「『])(.+)([\"”」』])([.!?]?)", re.DOTALL)
-_CLOSING = {'"': '"', "“": "”", "「": "」", "『": "』"}
+_QUOTED = re.compile(r"([\"“「『'‘])(.+)([\"”」』'’])([.!?]?)", re.DOTALL)
+_CLOSING = {'"': '"', "“": "”", "「": "」", "『": "』", "'": "'", "‘": "’"}
 
 
 def max_answer_chars(source: str) -> int:
@@ -181,6 +182,76 @@ def clean_answer(answer: str, source: str) -> str:
     if len(text) > limit:
         raise RejectedAnswerError("too_long", f"{len(text)} characters, at most {limit}")
     return text
+
+
+_GRATITUDE = ("谢", "感激")
+_THANKS_ANSWERED = ("客气", "不用谢", "乐意", "荣幸", "没事", "没关系")
+"""A source with these may itself mean "You're welcome" / "My pleasure"."""
+_APOLOGY = ("对不起", "抱歉", "不好意思", "遗憾", "可惜")
+_REPLY_TO_THANKS = re.compile(
+    r"^(?:(?:it\s+was\s+)?my\s+pleasure|no\s+problem|don't\s+mention\s+it|anytime)\b|"
+    r"\byou(?:'re|’re|\s+are)\s+(?:very\s+|most\s+)?welcome\b(?!\s+to\b)", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"\b(?:can't|can’t|cannot|can\s+not|unable\s+to|not\s+able\s+to|won't)\s+"
+    r"(?:assist|help)\s+with\s+"
+    r"(?:that|this|your\s+request)\b|\bas\s+an\s+ai\b", re.IGNORECASE)
+_SORRY_BUT = re.compile(r"^(?:i(?:'m|’m|\s+am)\s+)?sorry,?\s+but\b", re.IGNORECASE)
+_QUESTION_END = ("？", "?")
+SHORT_ANSWER_WORDS = 4
+"""A question's English this short, with no question mark, is an answer to it ("对吧？" →
+"Yes.", "你说对不对？" → "You're right."); a longer one is a translation that lost its
+mark, not worth translating again."""
+_REPLY_OPENERS = ("sure", "certainly", "of course", "absolutely", "okay", "ok", "alright",
+                  "all right", "no problem", "got it", "you're welcome", "you are welcome",
+                  "my pleasure", "i'm sorry, but", "sorry, but")
+
+
+def reads_as_reply(english: str, source: str) -> bool:
+    """Does ``english`` read as the model's own reply to ``source`` rather than its
+    translation? A small chat model, given a sentence after others, sometimes answers it:
+    "谢谢。" → "You're welcome.", "告诉我一个笑话。" → "Sure, here's a joke: …", "打扰了。" →
+    "Sorry, but I can't assist with that." (``scripts/probe_answering.py``).
+
+    Shapes, not topics: an opening interjection ("Sure", "Of course", "OK") counts only
+    when the Chinese has no word of assent anywhere (当然, 好, 可以 …: "好的。" may be
+    "Sure."); "You're welcome" only for a thanks that does not itself say it (不客气);
+    "Sorry, but" only when the Chinese does not apologise; a short answer with no question
+    mark to a question (``SHORT_ANSWER_WORDS``); a refusal ("I can't assist with that",
+    "As an AI") always."""
+    text = english.strip()
+    if not text:
+        return False
+    if _REFUSAL.search(text):
+        return True
+    if (_REPLY_TO_THANKS.search(text) and any(word in source for word in _GRATITUDE)
+            and not any(word in source for word in _THANKS_ANSWERED)):
+        return True
+    if _SORRY_BUT.match(text) and not any(word in source for word in _APOLOGY):
+        return True
+    if _asks(source) and "?" not in text and len(text.split()) <= SHORT_ANSWER_WORDS:
+        return True
+    return bool(_INTERJECTION.match(text)) and not any(word in source for word in _ASSENT)
+
+
+def _asks(source: str) -> bool:
+    """Does ``source`` (its first line: not a glossary note) end as a question?"""
+    return source.split("\n", 1)[0].rstrip().endswith(_QUESTION_END)
+
+
+def may_open_reply(english: str, source: str) -> bool:
+    """Could ``english``, a translation still being written, be opening a reply
+    (``reads_as_reply``)? Then its words are held back until it is finished and checked:
+    a prefix of an opener ("Su", "You're"), or an opener that ``reads_as_reply`` would
+    call a reply once the rest is written."""
+    text = " ".join(english.strip().lower().replace("’", "'").split())
+    if not text:
+        return True
+    if any(opener.startswith(text) for opener in _REPLY_OPENERS):
+        return True
+    if _asks(source) and "?" not in text and len(text.split()) <= SHORT_ANSWER_WORDS:
+        return True
+    return reads_as_reply(text, source) or (
+        bool(_SORRY_BUT.match(text)) and not any(word in source for word in _APOLOGY))
 
 
 def _excerpt(text: str, size: int = 80) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,15 +23,19 @@ from hudtranslate.asr.text import (
 )
 from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
+from hudtranslate.translate.answers import may_open_reply, reads_as_reply, unquote
 from hudtranslate.translate.glossary import Glossary, replace_copied_terms
 from hudtranslate.translate.llama_cache import kv_owner
 from hudtranslate.translate.prompts import (
     SPEECH,
     PromptSet,
+    quoted_message,
     user_message,
 )
 from hudtranslate.translate.spoken import clean_spoken, continues_sentence
-from hudtranslate.translate.text import clean_translation
+from hudtranslate.translate.text import clean_translation, has_cjk
+
+log = logging.getLogger(__name__)
 
 _CONTEXT_SLACK = 4
 """Context grows by this many sentences before it is trimmed: trimming changes the
@@ -363,6 +368,8 @@ class SessionTranslator:
             reported: list[str] = []
 
             def on_text(generated: str) -> None:
+                if not prefix and may_open_reply(generated, source):
+                    return  # held until the answer is checked: it may be a reply
                 words = stable_words(replace_copied_terms(generated, terms))
                 if len(words) > len(reported):
                     reported[:] = words
@@ -375,6 +382,12 @@ class SessionTranslator:
                                         on_text=on_text)
         if answer is None:
             return None
+        if not prefix and reads_as_reply(answer, source):
+            retried = self._translate_quoted(message, limit, cancelled)
+            if retried is None:
+                return None
+            if retried:
+                message, answer = quoted_message(message), retried
         self._english_model = self.backend.name
         self._last_turn = ("", "") if terms else (message, answer)
         raw = answer[len(prefix) :] if answer.startswith(prefix) else answer
@@ -382,6 +395,22 @@ class SessionTranslator:
         self._cache_key, self._cache_english = (source, prefix), english
         self._cache_model, self._cache_turn = self._english_model, self._last_turn
         return english
+
+    def _translate_quoted(self, message: str, limit: int,
+                          cancelled: Callable[[], bool]) -> str | None:
+        """The model answered ``message`` instead of translating it: its translation
+        asked again with the sentence quoted (``quoted_message``); "" when that answer is
+        no better (still a reply, or Chinese left in it), None when cancelled."""
+        answer = self.backend.translate(quoted_message(message), self.context,
+                                        forced_prefix="", max_new_tokens=limit,
+                                        cancelled=cancelled)
+        if answer is None:
+            return None
+        log.info("translated again, quoted (the first answer read as a reply): %r", message)
+        answer = unquote(answer)
+        if not answer or has_cjk(answer) or reads_as_reply(answer, message):
+            return ""
+        return answer
 
     def _commit(self, piece: str, english: str, end_s: float) -> None:
         self._open_source += piece
