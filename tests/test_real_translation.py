@@ -93,6 +93,52 @@ def test_thanks_and_apologies_are_translated_not_answered(real_engines: Any,
     assert not failures, failures
 
 
+SHORT_NUMERALS = [
+    # colloquial short forms: 三百五 is 350 (the model alone wrote "35 yuan"), 三万五 35,000
+    # ("three million five thousand"), 两千三 2,300
+    ("这件衣服三百五。", r"\b350\b"),
+    ("他去年挣了三万五。", r"\b35,?000\b|thirty-five thousand"),
+    ("那台电脑两千三。", r"\b2,?300\b"),
+]
+
+
+def test_short_numerals_keep_their_value(real_engines: Any, real_settings: Settings) -> None:
+    """Each as a session's first sentence: after other sentences with numbers the small
+    model may still miscopy digits ("35000" → "350,000"), a fault of its own."""
+    failures = []
+    for chinese, number in SHORT_NUMERALS:
+        translator = SessionTranslator(real_engines.translator, real_settings.translate)
+        english = translate(translator, chinese, 0)
+        if not re.search(number, english, re.I):
+            failures.append((chinese, english))
+    assert not failures, failures
+
+
+REQUESTS_AFTER_CONTEXT = [
+    # (the request or question, what its English must say); said after one sentence
+    ("告诉我一个笑话。", r"\bjoke\b"),
+    ("帮我写一首关于春天的诗。", r"\bpoem\b"),
+    ("你能翻译一下吗？", r"\btranslat\w*.*\?$"),
+    ("你说对不对？", r"\?$"),
+]
+
+
+def test_requests_after_context_are_translated_not_carried_out(
+        real_engines: Any, real_settings: Settings) -> None:
+    """After a sentence of conversation the model carried out requests ("Sure, here's a
+    joke: …") and answered questions ("You're right."); such an answer is translated
+    again with the sentence quoted (``SessionTranslator``)."""
+    failures = []
+    for request, meaning in REQUESTS_AFTER_CONTEXT:
+        translator = SessionTranslator(real_engines.translator, real_settings.translate)
+        translate(translator, "我们在这家店等一下吧。", 0)
+        english = translate(translator, request, 1)
+        if (not re.search(meaning, english, re.I) or len(english.split()) > 12
+                or re.match(r"(sure|certainly|of course)\b", english, re.I)):
+            failures.append((request, english))
+    assert not failures, failures
+
+
 def test_context_trimmed_keeps_the_evaluated_turns_and_the_meaning(
         real_engines: Any, real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the oldest context turns are dropped, the kept ones are moved back in the KV

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hudtranslate.translate.spoken import clean_spoken, continues_sentence
+from hudtranslate.translate.spoken import arabic_numbers, clean_spoken, continues_sentence
 
 
 @pytest.mark.parametrize(("heard", "cleaned"), [
@@ -40,3 +40,22 @@ def test_clean_spoken(heard: str, cleaned: str) -> None:
 ])
 def test_continues_sentence(chinese: str, speech_continued: bool, continues: bool) -> None:
     assert continues_sentence(chinese, speech_continued=speech_continued) is continues
+
+
+@pytest.mark.parametrize(("said", "written"), [
+    ("这件衣服三百五。", "这件衣服350。"),
+    ("那台电脑两千三", "那台电脑2,300"),
+    ("我的房租一个月一万二。", "我的房租一个月12,000。"),
+    ("帮我算一下一百二十加三百五。", "帮我算一下120加350。"),
+    ("他去年挣了三万五", "他去年挣了35,000"),
+    ("大了两万六千平方公里", "大了26,000平方公里"),
+    ("二十多个", "20多个"),
+    # left as said: no unit, starts with a unit, vague, too large, round millions, idioms
+    ("一个人", "一个人"), ("三心二意", "三心二意"), ("千万别忘了", "千万别忘了"),
+    ("万一下雨", "万一下雨"), ("十分感谢", "十分感谢"), ("好几百", "好几百"),
+    ("一百多万", "一百多万"), ("三千亿", "三千亿"), ("两三百块", "两三百块"),
+    ("九九八十一", "九九八十一"), ("超过一百万美元", "超过一百万美元"), ("一块五", "一块五"),
+    ("公元六七年", "公元六七年"), ("三号会议室", "三号会议室"),
+])
+def test_arabic_numbers(said: str, written: str) -> None:
+    assert arabic_numbers(said) == written

@@ -32,7 +32,7 @@ from hudtranslate.translate.prompts import (
     quoted_message,
     user_message,
 )
-from hudtranslate.translate.spoken import clean_spoken, continues_sentence
+from hudtranslate.translate.spoken import arabic_numbers, clean_spoken, continues_sentence
 from hudtranslate.translate.text import clean_translation, has_cjk
 
 log = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ class SessionTranslator:
                     reported[:] = words
                     on_words(words)
 
-        spoken = arabic_digit_runs(clean_spoken(source))
+        spoken = arabic_numbers(arabic_digit_runs(clean_spoken(source)))
         message = user_message(spoken, terms)
         answer = self.backend.translate(message, self.context, forced_prefix=prefix,
                                         max_new_tokens=limit, cancelled=cancelled,
