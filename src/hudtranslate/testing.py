@@ -70,8 +70,11 @@ class FakeDecoder:
 
 
 def fake_english(source: str) -> str:
-    """What ``FakeBackend`` answers: ASCII that names the source, e.g. ``EN<6211-4eec>``."""
-    return "EN<" + "-".join(f"{ord(char):x}" for char in source) + ">"
+    """What ``FakeBackend`` answers: ASCII that names the source, e.g. ``EN<6211-4eec>``,
+    with "?" after it when the source is a question (a question is translated as one: an
+    answer without it reads as a reply, ``answers.reads_as_reply``)."""
+    asks = source.rstrip().endswith(("？", "?"))
+    return "EN<" + "-".join(f"{ord(char):x}" for char in source) + ">" + ("?" if asks else "")
 
 
 @dataclass
