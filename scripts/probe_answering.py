@@ -4,9 +4,9 @@ real local model, and print the English: the lines a chat model tends to *answer
 (thanks, apologies, requests to the listener, tag questions) instead of translating.
 
 Usage: .venv/bin/python scripts/probe_answering.py  (~1 min on 2 cores; needs the models)
-Lines that start with "Sure", refuse ("I can't assist with that") or say "welcome" to a
-thanks are flagged ANSWERED; other replies (a sum computed, "Summary: …") are left to
-the reader.
+Lines that start with "Sure", refuse ("I can't assist with that"), say "welcome" to a
+thanks or answer a question in a few words without "?" are flagged ANSWERED; other
+replies (a sum computed, "Summary: …") are left to the reader.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def answered(line: str, english: str) -> bool:
         return True
     if re.search(r"\b(can't|cannot|can not) (assist|help) with", english, re.I):
         return True  # a refusal is a reply too
+    if line.endswith("？") and "?" not in english and len(english.split()) <= 4:
+        return True  # "对吧？" → "Yes.": a bare answer to the question
     return "谢" in line and bool(re.search(r"welcome", english, re.I))
 
 
