@@ -99,3 +99,44 @@ def test_a_rerun_keeps_the_earlier_transcript(tmp_path: Path) -> None:
     jsonl.write_text('{"again": 1}\n')
     keep_previous(jsonl, Console(file=io.StringIO()))
     assert len(list(tmp_path.glob("talk.*.jsonl"))) == 2
+    srt = tmp_path / "talk.srt"
+    srt.write_text("1\nedited by hand\n")
+    keep_previous(srt, Console(file=io.StringIO()))
+    (kept_srt,) = tmp_path.glob("talk.*.srt")
+    assert kept_srt.read_text() == "1\nedited by hand\n" and not srt.exists()
+
+
+def test_an_output_that_is_the_input_is_refused(tmp_path: Path) -> None:
+    from hudtranslate.errors import ConfigError
+    from hudtranslate.runner import check_outputs_spare
+
+    audio = tmp_path / "clip.srt"  # a recording that happens to be named like a subtitle
+    audio.write_bytes(b"RIFF")
+    with pytest.raises(ConfigError, match="would replace the input"):
+        check_outputs_spare(audio, tmp_path, audio.stem)
+    check_outputs_spare(audio, tmp_path / "elsewhere", audio.stem)  # --out elsewhere: fine
+    check_outputs_spare(tmp_path / "clip.wav", tmp_path, "clip")
+
+
+def test_the_bench_report_folder_is_checked_before_anything_runs(tmp_path: Path) -> None:
+    from hudtranslate.errors import ConfigError
+    from hudtranslate.eval.cli import ensure_writable_folder
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(ConfigError, match="cannot write the report"):
+        ensure_writable_folder(a_file / "report")
+    ensure_writable_folder(tmp_path / "new" / "report")
+    assert (tmp_path / "new" / "report").is_dir()
+    assert not list((tmp_path / "new" / "report").iterdir())  # the check leaves nothing
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_port_out_of_range_before_loading_models(port: str) -> None:
+    with pytest.raises(SystemExit) as ended:
+        build_parser().parse_args(["serve", "--port", port])
+    assert ended.value.code == 2
+
+
+def test_serve_takes_port_zero_for_a_free_one() -> None:
+    assert build_parser().parse_args(["serve", "--port", "0"]).port == 0

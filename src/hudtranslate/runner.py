@@ -107,6 +107,8 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
                    frames_dir: Path | None = None, video: Path | None = None) -> int:
     """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``, and with ``frames_dir``
     / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
+    target = out_dir if out_dir is not None else path.parent
+    check_outputs_spare(path, target, path.stem)
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
     if fetch_missing:
@@ -115,7 +117,6 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     console = Console()
     duration_s = len(samples) / 16_000
     chunks = file_chunks(samples, settings.audio.chunk_ms, pace)
-    target = out_dir if out_dir is not None else path.parent
     display: Sink
     if pace or not console.is_terminal:
         display = _CaptionSink(TerminalCaptions(settings.captions, console,
@@ -148,24 +149,39 @@ async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
                               stem, display, realtime=True, console=console)
 
 
-def keep_previous(jsonl: Path, console: Console) -> Path:
-    """``jsonl``, after moving a transcript an earlier run left there aside (to
-    ``<stem>.<time>.jsonl``): a new run starts its own transcript, the old one is kept."""
-    if not jsonl.exists():
-        return jsonl
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(jsonl.stat().st_mtime))
-    kept = jsonl.with_name(f"{jsonl.stem}.{stamp}.jsonl")
+OUTPUT_SUFFIXES = (".jsonl", ".srt", ".vtt")
+"""What a session writes as ``<stem><suffix>``."""
+
+
+def keep_previous(output: Path, console: Console) -> Path:
+    """``output``, after moving a file an earlier run left there aside (to
+    ``<stem>.<time><suffix>``): a new run writes its own transcript and subtitles, the old
+    ones (perhaps edited by hand) are kept."""
+    if not output.exists():
+        return output
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(output.stat().st_mtime))
+    kept = output.with_name(f"{output.stem}.{stamp}{output.suffix}")
     number = 1
     while kept.exists():
         number += 1
-        kept = jsonl.with_name(f"{jsonl.stem}.{stamp}-{number}.jsonl")
+        kept = output.with_name(f"{output.stem}.{stamp}-{number}{output.suffix}")
     try:
-        jsonl.rename(kept)
+        output.rename(kept)
     except OSError as exc:
-        raise ConfigError(f"cannot move the earlier transcript {jsonl} aside: "
+        raise ConfigError(f"cannot move the earlier {output} aside: "
                           f"{exc.strerror or exc}") from None
-    console.print(f"kept the earlier transcript as {kept}", highlight=False)
-    return jsonl
+    console.print(f"kept the earlier {output.name} as {kept}", highlight=False)
+    return output
+
+
+def check_outputs_spare(audio: Path, out_dir: Path, stem: str) -> None:
+    """Raises ``ConfigError`` when an output (``<stem>.jsonl/.srt/.vtt`` in ``out_dir``)
+    would be the input audio itself (a recording named ``talk.srt``)."""
+    source = audio.resolve()
+    for suffix in OUTPUT_SUFFIXES:
+        if (out_dir / f"{stem}{suffix}").resolve() == source:
+            raise ConfigError(f"the output {stem}{suffix} would replace the input {audio}: "
+                              "rename the recording or write elsewhere with --out")
 
 
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,
@@ -176,6 +192,8 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
     except OSError as exc:
         raise ConfigError(f"cannot use {out_dir} as the output folder: "
                           f"{exc.strerror or exc}") from None
+    for suffix in OUTPUT_SUFFIXES[1:]:  # the subtitles are written at the end
+        keep_previous(out_dir / f"{stem}{suffix}", console)
     transcript = _TranscriptSink(keep_previous(out_dir / f"{stem}.jsonl", console))
     speech: list[Sink] = []
     if settings.voice.speak:  # --speak: a missing voice or speaker is a warning, not an error

@@ -171,6 +171,18 @@ async def _play(samples: AudioArray | None, settings: Settings, engines: Engines
             return
 
 
+def tcp_port(value: str) -> int:
+    """A ``--port`` value: 0 (a free one) to 65535; argparse's error otherwise, before any
+    model is loaded."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {port}")
+    return port
+
+
 def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
     """Register ``hudtranslate serve`` on the CLI's subcommands (called from cli.py)."""
     parser = commands.add_parser(
@@ -181,7 +193,7 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}: this machine "
                              "only; any other needs a token)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=tcp_port, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     try:
         parser.add_argument("--profile", dest="display.profile", default=None,
