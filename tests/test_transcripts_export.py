@@ -192,6 +192,11 @@ def test_jsonl_skips_sentences_with_no_text_at_all() -> None:
         {"index": "1", "start_s": 0, "end_s": 1, "zh": "", "en": ""},
         {"index": 1, "start_s": "0", "end_s": 1, "zh": "", "en": ""},
         {"index": 1, "start_s": 0, "end_s": 1, "zh": 5, "en": ""},
+        # damage json.loads lets through (NaN, Infinity, 1e300) or no subtitle can carry
+        {"index": 1, "start_s": float("nan"), "end_s": 1, "zh": "", "en": ""},
+        {"index": 1, "start_s": 0, "end_s": float("inf"), "zh": "", "en": ""},
+        {"index": 1, "start_s": 0, "end_s": 1e300, "zh": "", "en": ""},
+        {"index": 1, "start_s": -3, "end_s": 1, "zh": "", "en": ""},
     ],
 )
 def test_record_from_bad_dict_names_the_field(row: dict[str, object]) -> None:

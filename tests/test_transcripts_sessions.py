@@ -64,6 +64,23 @@ def test_torn_lines_and_missing_index_entries_are_survived(tmp_path: Path) -> No
     assert outcomes[recorder.session_id] == "unfinished"
 
 
+def test_a_damaged_session_is_listed_as_such_beside_the_others(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    good, bad = store.open(), store.open()
+    good.handle(final(0, "Kept."))
+    bad.handle(final(0, "Lost?"))
+    for recorder in (good, bad):
+        recorder.close()
+    store.close()
+    lines = bad.path.read_text().splitlines()
+    bad.path.write_text("\n".join(["not json", *lines]) + "\n")  # damage before the end
+    infos = {i.session_id: i for i in SessionStore(tmp_path).sessions()}
+    assert infos[good.session_id].sentences == 1
+    assert infos[bad.session_id].outcome == "damaged"
+    with pytest.raises(DataError, match=":1: not a transcript record"):
+        SessionStore(tmp_path).records(bad.session_id)  # exporting it names the line
+
+
 def test_find_by_id_or_prefix(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
     for suffix in ("aaaaaa", "aaaabb", "cccccc"):

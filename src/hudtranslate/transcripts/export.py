@@ -43,6 +43,9 @@ GAP_MS = 1
 """Space between one cue's end and the next cue's start."""
 
 
+MAX_TIME_S = 99 * 3600 + 59 * 60 + 59.0
+"""The latest time a subtitle can carry (SRT's 99:59:59): later, NaN or infinite times in
+a transcript file are damage, not speech."""
 LANGUAGES = ("zh", "en")
 SPEAKERS = {"zh": "Partner", "en": "Wearer"}
 """Who speaks each source language in a conversation: the other person, the wearer."""
@@ -100,6 +103,9 @@ class TranscriptRecord:
             value = data.get(key)
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise ValueError(f"{key!r} must be a number")
+            if not math.isfinite(value) or not 0 <= value <= MAX_TIME_S:
+                raise ValueError(f"{key!r} must be a time from 0 to {MAX_TIME_S:.0f} s, "
+                                 f"got {value}")
             times.append(float(value))
         texts = []
         for key in ("zh", "en", "model"):

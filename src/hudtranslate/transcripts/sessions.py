@@ -169,12 +169,17 @@ class SessionStore:
             if not SESSION_ID.match(session_id):
                 continue
             path = self.root / f"{session_id}.jsonl"
-            records = read_transcript(path) if path.exists() else []
             meta = entries[session_id]
+            outcome = str(meta.get("outcome", "unfinished"))
+            try:
+                records = read_transcript(path) if path.exists() else []
+            except DataError as exc:  # one damaged file must not hide the other sessions
+                log.warning("%s", exc)
+                records, outcome = [], "damaged"
             infos.append(SessionInfo(
                 session_id, path, started_at=str(meta.get("started_at", "")),
                 ended_at=str(meta.get("ended_at", "")),
-                outcome=str(meta.get("outcome", "unfinished")), client=str(meta.get("client", "")),
+                outcome=outcome, client=str(meta.get("client", "")),
                 sentences=len(records),
                 duration_s=max((r.end_s for r in records), default=0.0)))
         return infos
