@@ -140,3 +140,24 @@ def test_serve_refuses_a_port_out_of_range_before_loading_models(port: str) -> N
 
 def test_serve_takes_port_zero_for_a_free_one() -> None:
     assert build_parser().parse_args(["serve", "--port", "0"]).port == 0
+
+
+def test_a_folder_option_that_is_a_file_is_named_before_anything_runs(tmp_path: Path) -> None:
+    from hudtranslate.errors import ConfigError, check_folder
+
+    a_file = tmp_path / "clip.wav"
+    a_file.write_bytes(b"RIFF")
+    with pytest.raises(ConfigError, match="--cache-dir .* is a file, not a folder"):
+        check_folder("--cache-dir", a_file)
+    with pytest.raises(ConfigError, match="is under .*clip.wav, which is a file"):
+        check_folder("--frames", a_file / "frames" / "deeper")
+    check_folder("--out", tmp_path / "not" / "made" / "yet")  # creatable: fine
+    check_folder("--out", tmp_path)
+
+
+def test_cli_reports_a_cache_dir_that_is_a_file_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "cache"
+    a_file.write_text("x")
+    assert main(["models", "list", "--cache-dir", str(a_file)]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err

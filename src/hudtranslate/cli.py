@@ -21,7 +21,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from hudtranslate.config import Settings
-from hudtranslate.errors import HudTranslateError
+from hudtranslate.errors import HudTranslateError, check_folder
 from hudtranslate.models import add_models_commands
 from hudtranslate.server.serve import add_serve_command
 
@@ -182,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False)
     try:
         settings = settings_from_args(args)
+        check_folder("--cache-dir", settings.cache_path)
         if args.command == "models":
             return int(args.handler(args, settings.cache_path))
         return int(args.handler(args, settings))

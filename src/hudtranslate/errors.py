@@ -16,6 +16,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class HudTranslateError(Exception):
     """Base class: an expected failure with a message meant for the user."""
@@ -29,6 +32,17 @@ def check_range(name: str, value: float, low: float, high: float) -> None:
     """Raises ``ConfigError`` naming the setting unless ``low <= value <= high``."""
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
+
+
+def check_folder(name: str, folder: os.PathLike[str] | str) -> None:
+    """Raises ``ConfigError`` naming the option when ``folder`` cannot be a folder: it is
+    a file, or the nearest part of its path that exists is one (checked before any model
+    loads, so a typo does not end a long run with a traceback)."""
+    path = Path(folder).absolute()
+    existing = next((part for part in (path, *path.parents) if part.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "is a file" if existing == path else f"is under {existing}, which is a file"
+        raise ConfigError(f"{name} {folder} {where}, not a folder")
 
 
 class AudioError(HudTranslateError):

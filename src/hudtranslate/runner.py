@@ -23,7 +23,7 @@ from hudtranslate.captions import TerminalCaptions, make_frame_sink
 from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
-from hudtranslate.errors import AudioError, ConfigError
+from hudtranslate.errors import AudioError, ConfigError, check_folder
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
@@ -109,6 +109,11 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
     target = out_dir if out_dir is not None else path.parent
     check_outputs_spare(path, target, path.stem)
+    check_folder("--out", target)
+    if frames_dir is not None:
+        check_folder("--frames", frames_dir)
+    if video is not None:
+        check_folder("--video's folder", video.parent)
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
     if fetch_missing:

@@ -29,6 +29,7 @@ from rich.console import Console
 from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
 from hudtranslate.captions.profiles import PROFILES
 from hudtranslate.config import Settings
+from hudtranslate.errors import check_folder
 from hudtranslate.events import AudioArray, AudioChunk
 from hudtranslate.observability import configure_json_logging
 from hudtranslate.pipeline import Engines, Sink, run_pipeline
@@ -272,7 +273,9 @@ def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
         remote = RemoteOptions(args.remote_url, args.remote_model, api_key_from_env(),
                                timeout_ms=args.remote_timeout_ms,
                                probe_interval_s=args.remote_probe_s)
-    store = SessionStore(args.data_dir if args.data_dir is not None else default_data_dir())
+    data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
+    check_folder("--data-dir", data_dir)
+    store = SessionStore(data_dir)
     return asyncio.run(_until_terminated(serve(
         settings, source, host=args.host, port=args.port, loop=args.loop,
         wait_for_viewer=not args.no_wait, token=token, limits=limits, store=store,
