@@ -147,9 +147,9 @@ def test_a_folder_option_that_is_a_file_is_named_before_anything_runs(tmp_path: 
 
     a_file = tmp_path / "clip.wav"
     a_file.write_bytes(b"RIFF")
-    with pytest.raises(ConfigError, match="--cache-dir .* is a file, not a folder"):
+    with pytest.raises(ConfigError, match=r"--cache-dir .* is a file, not a folder"):
         check_folder("--cache-dir", a_file)
-    with pytest.raises(ConfigError, match="is under .*clip.wav, which is a file"):
+    with pytest.raises(ConfigError, match=r"is under .*clip\.wav, which is a file"):
         check_folder("--frames", a_file / "frames" / "deeper")
     check_folder("--out", tmp_path / "not" / "made" / "yet")  # creatable: fine
     check_folder("--out", tmp_path)
