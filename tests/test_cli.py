@@ -161,3 +161,13 @@ def test_cli_reports_a_cache_dir_that_is_a_file_in_one_line(
     a_file.write_text("x")
     assert main(["models", "list", "--cache-dir", str(a_file)]) == 1
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_replay_format_is_checked_before_the_run(tmp_path: Path) -> None:
+    from hudtranslate.captions.replay import check_replay_path
+    from hudtranslate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="use one of"):
+        check_replay_path(tmp_path / "out.xyz")
+    for name in ("out.mp4", "out.GIF", "out.png"):
+        check_replay_path(tmp_path / name)

@@ -20,6 +20,7 @@ from hudtranslate.audio import (
     read_audio_file,
 )
 from hudtranslate.captions import TerminalCaptions, make_frame_sink
+from hudtranslate.captions.replay import check_replay_path
 from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
@@ -113,6 +114,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if frames_dir is not None:
         check_folder("--frames", frames_dir)
     if video is not None:
+        check_replay_path(video)
         check_folder("--video's folder", video.parent)
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
@@ -222,7 +224,9 @@ def _report(result: PipelineResult, settings: Settings, console: Console, *,
             realtime: bool) -> None:
     pad_s = settings.vad.speech_pad_ms / 1000
     latencies = result.final_latencies_s(pad_s)
-    parts = [f"{len(result.translations)} sentences",
+    count = len(result.translations)
+    parts = [f"{count} sentence{'' if count == 1 else 's'}"
+             + (" (no speech found)" if count == 0 else ""),
              f"{result.duration_s:.1f} s audio",
              f"{result.cpu_s_per_audio_s:.2f} CPU-s per audio-s"]
     if latencies and realtime:

@@ -54,15 +54,21 @@ def frame_durations_s(times_s: Sequence[float], end_s: float) -> list[float]:
     return [max(0.001, end - start) for start, end in zip(times_s, ends, strict=True)]
 
 
+def check_replay_path(path: Path) -> None:
+    """Raises ``ConfigError`` unless ``path`` names a replay format this module writes
+    (checked before a run, not after it)."""
+    if path.suffix.lower() not in VIDEO_CODECS and path.suffix.lower() not in ANIMATION_SUFFIXES:
+        known = ", ".join([*VIDEO_CODECS, *ANIMATION_SUFFIXES])
+        raise ConfigError(f"cannot write a replay as {path.name}: use one of {known}")
+
+
 def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,
                  path: Path) -> Path:
     """Write ``(time_s, image)`` frames to ``path``; returns the file actually written."""
     if not frames:
         raise ValueError("a replay needs at least one frame")
+    check_replay_path(path)
     suffix = path.suffix.lower()
-    if suffix not in VIDEO_CODECS and suffix not in ANIMATION_SUFFIXES:
-        known = ", ".join([*VIDEO_CODECS, *ANIMATION_SUFFIXES])
-        raise ConfigError(f"cannot write a replay as {path.name}: use one of {known}")
     path.parent.mkdir(parents=True, exist_ok=True)
     durations = frame_durations_s([t for t, _ in frames], end_s)
     images = [image for _, image in frames]
