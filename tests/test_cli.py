@@ -171,3 +171,11 @@ def test_a_replay_format_is_checked_before_the_run(tmp_path: Path) -> None:
         check_replay_path(tmp_path / "out.xyz")
     for name in ("out.mp4", "out.GIF", "out.png"):
         check_replay_path(tmp_path / name)
+
+
+def test_an_unknown_display_profile_is_an_error_before_anything_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HUDTRANSLATE_DISPLAY_PROFILE", "bogus")
+    assert main(["models", "list", "--cache-dir", str(tmp_path)]) == 1
+    assert "unknown display profile 'bogus'" in capsys.readouterr().err
