@@ -78,3 +78,18 @@ def test_the_card_is_written_as_png_pages(tmp_path: Path, reading: Reading) -> N
     (page,) = sorted((tmp_path / "cards").glob("menu-card-*.png"))
     with Image.open(page) as card:
         assert card.size == (576, 136)
+
+
+def test_a_photo_without_text_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    class Blank:
+        def look(self, image: Image.Image, source: str = "", **_: Any) -> SceneText:
+            return SceneText(source, image.width, image.height, (), (), "",
+                             {"ocr": 0.1, "total": 0.2})
+
+    monkeypatch.setattr(commands, "load_looker", lambda settings: Blank())
+    wall = tmp_path / "wall.png"
+    Image.new("RGB", (64, 32), "white").save(wall)
+    assert main(["look", str(wall)]) == 0
+    out = capsys.readouterr().out
+    assert "no text or barcode found" in out and "first English" not in out

@@ -145,9 +145,13 @@ def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: C
             out.print(f"  [cyan]{code.format} {escape(code.text)}{escape(issuer + english)}[/]")
         if scene.product:
             out.print(f"  [bold]product:[/] {escape(scene.product)}")
+        if not scene.blocks and not scene.barcodes:
+            out.print("  no text or barcode found in this photo")
         took = scene.timings_s
-        out.print(f"  [dim]OCR {took.get('ocr', 0):.1f} s, first English "
-                  f"{took.get('first_english', 0):.1f} s, card {took.get('total', 0):.1f} s[/]")
+        first = (f"first English {took['first_english']:.1f} s, "
+                 if scene.blocks and "first_english" in took else "")
+        out.print(f"  [dim]OCR {took.get('ocr', 0):.1f} s, {first}"
+                  f"card {took.get('total', 0):.1f} s[/]")
     if args.frames is not None:
         write_card(scene, settings, args.frames)
 

@@ -131,7 +131,9 @@ class OcrEngine:
         from rapidocr import RapidOCR
 
         self._engine: Any = RapidOCR(params=params)
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        # its "text detection result is empty" is a warning there, an answer here
+        # (``look`` says no text was found); its errors still show
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         self.lock = threading.Lock()
         self.threads = threads
 
