@@ -93,3 +93,17 @@ def test_a_photo_without_text_says_so(tmp_path: Path, monkeypatch: pytest.Monkey
     assert main(["look", str(wall)]) == 0
     out = capsys.readouterr().out
     assert "no text or barcode found" in out and "first English" not in out
+
+
+def test_wrong_files_fail_before_the_models_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    def never(settings: Any) -> Any:
+        raise AssertionError("the models were loaded for photos that cannot be read")
+
+    monkeypatch.setattr(commands, "load_looker", never)
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    assert main(["look", str(tmp_path), str(tmp_path / "empty.png"),
+                 str(tmp_path / "notes.jpg")]) == 1
+    err = capsys.readouterr().err
+    assert "a folder, not an image" in err and err.count("not an image") == 3

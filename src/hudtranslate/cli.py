@@ -35,7 +35,7 @@ _SETTING_FLAGS: dict[str, tuple[str, type, str]] = {
     "translate.model": ("--mt-model", str,
                         "translation model: qwen2.5-1.5b, qwen2.5-0.5b or a GGUF path"),
     "vad.min_silence_ms": ("--min-silence-ms", int, "pause that ends a sentence, in ms"),
-    "vad.threshold": ("--vad-threshold", float, "speech probability threshold (0-1)"),
+    "vad.threshold": ("--vad-threshold", float, "speech probability threshold (0.05-0.95)"),
     "asr.partial_interval_ms": ("--partial-interval-ms", int,
                                 "re-recognise the sentence in progress this often"),
     "translate.context_sentences": ("--context-sentences", int,

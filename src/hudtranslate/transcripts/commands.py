@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hudtranslate.config import Settings
+from hudtranslate.errors import check_folder
 from hudtranslate.transcripts.export import to_jsonl, to_srt, to_vtt
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.transcripts.store import write_text_atomic
@@ -63,6 +64,8 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.out is not None:
+        check_folder("--out's folder", args.out.parent)
     store = _store(args)
     info = store.find(args.session)
     records = store.records(info.session_id)

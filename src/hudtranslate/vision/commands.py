@@ -23,7 +23,7 @@ from hudtranslate.config import Settings
 from hudtranslate.errors import ConfigError, HudTranslateError, ImageError
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.vision.card import card_pages
-from hudtranslate.vision.images import load_image
+from hudtranslate.vision.images import check_image, load_image
 from hudtranslate.vision.look import Looker
 from hudtranslate.vision.scene import SceneBlock, SceneText
 
@@ -80,9 +80,15 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
     if args.frames is not None:
         _make_dir(args.frames)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
-    images = [path for path in args.images if path.is_file()]
-    for missing in (path for path in args.images if not path.is_file()):
-        errors.print(f"[bold red]error:[/] {escape(str(missing))}: no such file")
+    images = []
+    for path in args.images:  # before the models load: a typo or a wrong file fails at once
+        try:
+            if path.is_dir():
+                raise ImageError(f"{path}: a folder, not an image")
+            check_image(path, max_megapixels=settings.vision.max_megapixels)
+            images.append(path)
+        except ImageError as exc:
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}")
     failed = len(args.images) - len(images)
     if args.camera is None and not images:
         return 1  # nothing to read: no need to load the models

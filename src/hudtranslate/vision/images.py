@@ -19,8 +19,15 @@ SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO
 frame; shop pictures are often GIFs named .jpg)."""
 
 
+def check_image(path: Path, *, max_megapixels: float = 50.0) -> None:
+    """Raise ``ImageError`` as ``load_image`` would for what the file's header shows (no
+    such file, not an image, an unsupported format, too many pixels), without decoding
+    it: ``look`` checks every photo before it loads the models."""
+    load_image(path, max_megapixels=max_megapixels, decode=False)
+
+
 def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
-               name: str = "") -> Image.Image:
+               name: str = "", decode: bool = True) -> Image.Image:
     """Decode ``source`` (a path or the file's bytes) to an upright RGB image.
 
     EXIF orientation is applied (phones store portrait shots sideways with a rotation tag).
@@ -48,6 +55,8 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
                     raise ImageError(
                         f"{label}: {image.width}×{image.height} is {megapixels:.0f} MP, over "
                         f"the {max_megapixels:g}-MP limit (vision.max_megapixels)")
+                if not decode:
+                    return image
                 image.load()
                 upright = ImageOps.exif_transpose(image)
         except UnidentifiedImageError:
