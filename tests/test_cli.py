@@ -119,14 +119,13 @@ def test_an_output_that_is_the_input_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_bench_report_folder_is_checked_before_anything_runs(tmp_path: Path) -> None:
-    from hudtranslate.errors import ConfigError
-    from hudtranslate.eval.cli import ensure_writable_folder
+    from hudtranslate.errors import ConfigError, ensure_writable_folder
 
     a_file = tmp_path / "notes.txt"
     a_file.write_text("x")
-    with pytest.raises(ConfigError, match="cannot write the report"):
-        ensure_writable_folder(a_file / "report")
-    ensure_writable_folder(tmp_path / "new" / "report")
+    with pytest.raises(ConfigError, match=r"--out-dir .* which is a file"):
+        ensure_writable_folder("--out-dir", a_file / "report")
+    ensure_writable_folder("--out-dir", tmp_path / "new" / "report")
     assert (tmp_path / "new" / "report").is_dir()
     assert not list((tmp_path / "new" / "report").iterdir())  # the check leaves nothing
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -43,6 +44,20 @@ def check_folder(name: str, folder: os.PathLike[str] | str) -> None:
     if existing is not None and not existing.is_dir():
         where = "is a file" if existing == path else f"is under {existing}, which is a file"
         raise ConfigError(f"{name} {folder} {where}, not a folder")
+
+
+def ensure_writable_folder(name: str, folder: os.PathLike[str] | str) -> None:
+    """Create ``folder`` (with its parents) and check a file can be written there, before
+    a long run rather than after it; raises ``ConfigError`` naming the option otherwise (a
+    file in its path, no permission, a read-only file system)."""
+    check_folder(name, folder)
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{name} {folder}: cannot write there: "
+                          f"{exc.strerror or exc}") from None
 
 
 class AudioError(HudTranslateError):

@@ -24,7 +24,7 @@ from hudtranslate.captions.replay import check_replay_path
 from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
-from hudtranslate.errors import AudioError, ConfigError, check_folder
+from hudtranslate.errors import AudioError, ConfigError, check_folder, ensure_writable_folder
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
@@ -110,7 +110,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
     target = out_dir if out_dir is not None else path.parent
     check_outputs_spare(path, target, path.stem)
-    check_folder("--out", target)
+    ensure_writable_folder("--out", target)
     if frames_dir is not None:
         check_folder("--frames", frames_dir)
     if video is not None:
@@ -144,6 +144,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
 
 async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
     """Translate the microphone until Ctrl-C."""
+    ensure_writable_folder("--out", out_dir)
     if not list_input_devices():
         raise AudioError("no microphone found: no audio input device is connected")
     engines = load_engines(settings)

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from rich.progress import (
 )
 
 from hudtranslate.config import Settings
-from hudtranslate.errors import ConfigError
+from hudtranslate.errors import ConfigError, ensure_writable_folder
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +39,6 @@ def _systems(value: str) -> list[str]:
         raise argparse.ArgumentTypeError(f"unknown system(s) {', '.join(unknown) or '(none)'}; "
                                          f"choose from {', '.join(_SYSTEMS)}")
     return [name for name in _SYSTEMS if name in chosen]
-
-
-def ensure_writable_folder(folder: Path) -> None:
-    """Create ``folder`` (with its parents) and check a file can be written there; raises
-    ``ConfigError`` naming the folder otherwise (a file in its path, no permission)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"cannot write the report to {folder}: "
-                          f"{exc.strerror or exc}") from None
 
 
 def _positive(value: str) -> int:
@@ -152,7 +139,7 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.eval.report import metadata_for, targets_for
     from hudtranslate.eval.runner import load_bench_engines
 
-    ensure_writable_folder(args.out_dir)  # before minutes of models, not after
+    ensure_writable_folder("--out-dir", args.out_dir)  # before the models, not after
     if args.language_id:
         return run_language_bench(args, settings)
     if args.converse:
