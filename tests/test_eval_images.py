@@ -100,3 +100,21 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     path = write_manifest(tmp_path, [row, row])
     with pytest.raises(DataError, match="id 'x' appears more than once"):
         load_images_manifest(path)
+
+
+def test_bench_images_checks_every_photo_before_the_models_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from hudtranslate.cli import main
+    from hudtranslate.vision import commands
+
+    def never(settings: object) -> object:
+        raise AssertionError("the models were loaded for a photo that cannot be read")
+
+    monkeypatch.setattr(commands, "load_looker", never)
+    (tmp_path / "sign.png").write_text("not a png")
+    manifest = tmp_path / "images.jsonl"
+    manifest.write_text(json.dumps({"id": "sign", "file": "sign.png", "zh_lines": ["禁止吸烟"],
+                                    "en_refs": ["No smoking"]}) + "\n")
+    assert main(["bench", "--images", str(manifest), "--out-dir", str(tmp_path / "out")]) == 1
+    assert "sign.png: not an image" in capsys.readouterr().err

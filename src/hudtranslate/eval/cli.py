@@ -198,9 +198,11 @@ def _image_section(args: argparse.Namespace, settings: Settings) -> dict[str, An
         summarise,
     )
     from hudtranslate.vision.commands import load_looker
-    from hudtranslate.vision.images import load_image
+    from hudtranslate.vision.images import check_image, load_image
 
     items = load_images_manifest(args.images, args.limit)
+    for item in items:  # every photo readable before the models load, as for other inputs
+        check_image(item.path, max_megapixels=settings.vision.max_megapixels)
     looker = load_looker(settings)
     rows = []
     console = Console(stderr=True)

