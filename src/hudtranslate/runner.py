@@ -195,14 +195,11 @@ def check_outputs_spare(audio: Path, out_dir: Path, stem: str) -> None:
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,
                        out_dir: Path, stem: str, display: Sink, *, realtime: bool,
                        console: Console, extra_sinks: Sequence[Sink] = ()) -> int:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot use {out_dir} as the output folder: "
-                          f"{exc.strerror or exc}") from None
-    for suffix in OUTPUT_SUFFIXES[1:]:  # the subtitles are written at the end
+    """Run one session into ``out_dir``, which the caller has made and checked
+    (``ensure_writable_folder``, before the models load)."""
+    for suffix in OUTPUT_SUFFIXES:  # what an earlier run left is moved aside, not overwritten
         keep_previous(out_dir / f"{stem}{suffix}", console)
-    transcript = _TranscriptSink(keep_previous(out_dir / f"{stem}.jsonl", console))
+    transcript = _TranscriptSink(out_dir / f"{stem}.jsonl")
     speech: list[Sink] = []
     if settings.voice.speak:  # --speak: a missing voice or speaker is a warning, not an error
         from hudtranslate.speech_out.sinks import device_speech_sink

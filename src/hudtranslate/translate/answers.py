@@ -246,12 +246,8 @@ def may_open_reply(english: str, source: str) -> bool:
     text = " ".join(english.strip().lower().replace("’", "'").split())
     if not text:
         return True
-    if any(opener.startswith(text) for opener in _REPLY_OPENERS):
-        return True
-    if _asks(source) and "?" not in text and len(text.split()) <= SHORT_ANSWER_WORDS:
-        return True
-    return reads_as_reply(text, source) or (
-        bool(_SORRY_BUT.match(text)) and not any(word in source for word in _APOLOGY))
+    return any(opener.startswith(text) for opener in _REPLY_OPENERS) or reads_as_reply(
+        text, source)
 
 
 def _excerpt(text: str, size: int = 80) -> str:
