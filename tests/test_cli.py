@@ -178,3 +178,19 @@ def test_an_unknown_display_profile_is_an_error_before_anything_runs(
     monkeypatch.setenv("HUDTRANSLATE_DISPLAY_PROFILE", "bogus")
     assert main(["models", "list", "--cache-dir", str(tmp_path)]) == 1
     assert "unknown display profile 'bogus'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["file", "talk.wav", "--bogus"],
+    ["transcripts", "list", "--bogus"],
+    ["models", "fetch", "--bogus"],
+])
+def test_an_unknown_option_shows_its_command_usage(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 2
+    error = capsys.readouterr().err
+    command = " ".join(argv[:-1] if argv[0] != "file" else argv[:1])
+    assert f"usage: hudtranslate {command}" in error
+    assert f"hudtranslate {command}: error: unrecognized arguments: --bogus" in error

@@ -39,6 +39,9 @@ PART_BYTES = 3000
 CONFIG = b'{"alignment_heads": []}'
 
 
+CT2_HEADER = b"\x06\x00\x00\x00\x0c\x00WhisperSpec"
+
+
 def _payload(parts: int) -> bytes:
     return random.Random(1234).randbytes(PART_BYTES * parts - 17)  # last part shorter
 
@@ -66,7 +69,7 @@ def _gguf_spec(parts: int = 3) -> tuple[ModelSpec, bytes]:
 
 
 def _asr_spec() -> tuple[ModelSpec, bytes]:
-    data = _payload(2)
+    data = CT2_HEADER + _payload(2)[len(CT2_HEADER):]  # a CTranslate2 model.bin's opening
     spec = ModelSpec(
         name="fake-asr",
         role="asr",
@@ -410,11 +413,22 @@ def test_resolve_accepts_a_gguf_path_and_rejects_bad_magic(tmp_path: Path, cache
 def test_resolve_ctranslate2_dir_needs_model_and_config(tmp_path: Path, cache: Path) -> None:
     model_dir = tmp_path / "whisper"
     model_dir.mkdir()
-    (model_dir / "model.bin").write_bytes(b"x")
+    (model_dir / "model.bin").write_bytes(CT2_HEADER)
     with pytest.raises(ModelError, match=r"missing config\.json"):
         resolve_model(str(model_dir), "asr", cache)
     (model_dir / "config.json").write_text("{}")
     assert resolve_model(str(model_dir), "asr", cache) == model_dir
+
+
+@pytest.mark.parametrize("content", [b"", b"\x06", b"<html>not found</html>", bytes(64)])
+def test_resolve_names_a_model_bin_that_is_not_ctranslate2(
+        tmp_path: Path, cache: Path, content: bytes) -> None:
+    model_dir = tmp_path / "whisper"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{}")
+    (model_dir / "model.bin").write_bytes(content)
+    with pytest.raises(ModelError, match=r"model\.bin is not a CTranslate2 model file"):
+        resolve_model(str(model_dir), "asr", cache)
 
 
 def test_resolve_rejects_hub_ids_unknown_names_and_wrong_roles(cache: Path) -> None:

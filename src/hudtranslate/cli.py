@@ -172,9 +172,31 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
                                 fetch_missing=True))
 
 
+def _command_parser(parser: argparse.ArgumentParser,
+                    args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command parser ``args`` were parsed by, innermost first: its usage is the
+    one that helps after a mistyped option (``hudtranslate file x.wav --bogus``)."""
+    for action in parser._actions:  # argparse keeps no public list of subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if chosen is not None:
+                return _command_parser(chosen, args)
+    return parser
+
+
+def parse_command_line(argv: Sequence[str] | None) -> argparse.Namespace:
+    """``argv`` parsed; an unknown option exits (status 2) with the usage of the command it
+    was given to, not the top-level one."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hudtranslate`` command."""
-    args = build_parser().parse_args(argv)
+    args = parse_command_line(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(message)s",
