@@ -22,7 +22,23 @@ _STUTTERED = re.compile(r"(这个|那个|就是|我们|然后|这|那|我|你|�
 """A pronoun, demonstrative or connective said twice or more in a row. None of these
 doubles as a word (unlike 妈妈, 看看, 谢谢, left alone), and none starts a common word with
 itself, so no word boundary is mistaken for a stutter (有有效, 对对方 would be)."""
-_QUESTION_PARTICLE_AT_END = re.compile(r"(吗|么)$")
+_QUESTION_PARTICLE_AT_END = re.compile(r"(吗|(?<![什怎这那多要])么)$")
+"""吗, or 么 standing for it (你去么) — not the 么 of 什么, 怎么, 这么, 那么, 多么, 要么."""
+_QUESTION_WORD = re.compile(r"什么|哪|谁|怎么|怎样|为什么|为何|多少|几点|几岁|几号")
+"""Interrogative pronouns; 几 alone is left out (几个, 几天 are "a few" as often)."""
+_A_NOT_A_AT_END = re.compile(r"([\u4e00-\u9fff])[不没]\1[啊呀呢嘛]?$|可不可以[啊呀呢嘛]?$")
+"""A-not-A at the end of a clause (是不是, 好不好, 有没有, 来不来): a yes-no question."""
+_NOT_ASKING = re.compile(
+    r"哪怕|什么的|没什么|不怎么|不是什么|多多少少|或多或少|(就|这|那)是为什么.|"
+    r"(什么|哪\S?|谁|怎么)[^，。！？]*?[都也]")
+"""Question words that do not ask: 哪怕 "even if", 什么的 "and so on", 没什么 "nothing
+much", 不怎么 "not very", 这就是为什么… "that is why …", and the universal/indefinite
+use before 都/也 (什么都行, 谁也不知道, 怎么也找不到)."""
+_EMBEDDING_VERB = re.compile(
+    r"(?<![你您])(知道|告诉|说|问|记得|明白|清楚|确定|决定|猜|考虑|讨论|了解|不管|无论|不论)")
+"""Verbs that embed a question as their object (我不知道他去哪儿 "I don't know where he
+went", 他说他买什么呢 is a statement); asked of 你/您 (你知道他在哪儿) the sentence asks."""
+_CLAUSE_SPLIT = re.compile(r"[，、：；,:;。！？!?]")
 
 _NUMERAL_RUN = re.compile(
     r"(?<![零〇一二三四五六七八九十百千万亿两几多余来第])"
@@ -54,7 +70,30 @@ def clean_spoken(text: str) -> str:
     cleaned = _STUTTERED.sub(r"\1", cleaned)
     cleaned = cleaned.lstrip(" ，,、").rstrip()
     cleaned = _QUESTION_PARTICLE_AT_END.sub(r"\1？", cleaned)
+    if cleaned and asks_without_mark(cleaned):
+        cleaned += "？"
     return cleaned or text
+
+
+def asks_without_mark(text: str) -> bool:
+    """Whether ``text`` ends in a question the recogniser left unpunctuated: its last
+    clause has an interrogative pronoun (什么, 哪, 谁, 怎么, 为什么, 多少, …) used to ask, or
+    ends in an A-not-A pair (是不是, 有没有). Whisper often drops the final "？" when the
+    speaker's intonation does not rise at the cut, and the translator then writes a
+    statement ("他觉得最大的不同是在什么地方" → "… is in where it is"). Not for the
+    indefinite, universal or embedded uses of the same words (see ``_NOT_ASKING``,
+    ``_EMBEDDING_VERB``), which standard grammars of Mandarin list; not for a text that
+    already ends in a mark."""
+    if not text or text[-1] in SENTENCE_MARKS + CLAUSE_MARKS + "…":
+        return False
+    clause = _CLAUSE_SPLIT.split(text)[-1]
+    asking = _QUESTION_WORD.search(clause) or _A_NOT_A_AT_END.search(clause)
+    if asking is None:
+        return False
+    if _NOT_ASKING.search(clause) or _EMBEDDING_VERB.search(clause, 0, asking.start()):
+        return False
+    words = _QUESTION_WORD.findall(clause)
+    return len(words) == len(set(words))  # 想吃什么就吃什么: "whatever", not a question
 
 
 def arabic_numbers(text: str) -> str:
