@@ -1,7 +1,8 @@
 import pytest
 
+from hudtranslate.events import join_english
 from hudtranslate.translate.prompts import EXAMPLES, IM_END, SYSTEM_PROMPT, build_prompt
-from hudtranslate.translate.text import clean_translation, has_cjk
+from hudtranslate.translate.text import clean_translation, has_cjk, without_full_stop
 
 
 @pytest.mark.parametrize(
@@ -40,3 +41,30 @@ def test_prompt_forces_committed_english_as_assistant_prefix() -> None:
     prompt = build_prompt("你如果有疑问，就问汤姆吧", forced_prefix="If you have questions,")
     assert prompt.endswith("<|im_start|>assistant\nIf you have questions,")
     assert prompt.count(IM_END) == 1 + 2 * len(EXAMPLES) + 1
+
+
+@pytest.mark.parametrize(("english", "continued"), [
+    ("I think running is the most important thing.", "I think running is the most important thing"),
+    ("We'll meet at the gate. ", "We'll meet at the gate"),
+    ("We'll meet tomorrow at 8 a.m.", "We'll meet tomorrow at 8 a.m."),
+    ("I asked Mr.", "I asked Mr."),
+    ("He moved to the U.S.", "He moved to the U.S."),
+    ("Is it true?", "Is it true?"),
+    ("Stop!", "Stop!"),
+    ("And then...", "And then..."),
+    ("If you have questions,", "If you have questions,"),
+    ("", ""),
+])
+def test_without_full_stop(english: str, continued: str) -> None:
+    assert without_full_stop(english) == continued
+
+
+@pytest.mark.parametrize(("committed", "more", "joined"), [
+    ("The problem still exists", ", and it grows.", "The problem still exists, and it grows."),
+    ("If you have questions,", " ask Tom.", "If you have questions, ask Tom."),
+    ("It costs 20", "% more", "It costs 20% more"),
+    ("", " ask Tom.", "ask Tom."),
+    ("Hello ", "", "Hello"),
+])
+def test_join_english(committed: str, more: str, joined: str) -> None:
+    assert join_english(committed, more) == joined

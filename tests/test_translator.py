@@ -104,6 +104,19 @@ def test_clause_continuation_forces_committed_english() -> None:
     assert translator.context[-1] == whole
 
 
+def test_a_piece_the_speaker_goes_on_with_loses_its_full_stop() -> None:
+    """The model ends every piece as a sentence; an open one is continued without it."""
+    backend = PrefixBackend(tails=["I think running matters most.", " for my health."])
+    translator = SessionTranslator(backend, TranslateOptions())
+    first = translator.translate(transcript(0, "我认为跑步最重要的就是", 0.0, 2.6))
+    second = translator.translate(transcript(1, "给我带来了身体健康", 2.6, 4.7))
+    assert first is not None and second is not None
+    assert first.committed == "I think running matters most"
+    assert backend.seen[1] == ("我认为跑步最重要的就是给我带来了身体健康",
+                               "I think running matters most")
+    assert translator.context[-1][1] == "I think running matters most for my health."
+
+
 def test_no_continuation_after_a_long_pause_or_a_whole_sentence() -> None:
     backend = PrefixBackend(tails=["A,", "B.", "C."])
     translator = SessionTranslator(backend, TranslateOptions())

@@ -134,8 +134,14 @@ class StreamEnd:
     stats: dict[str, float] = field(default_factory=dict)
 
 
+_ATTACHED = tuple(",.;:!?)%…")
+"""Marks that follow the word before them with no space ("exists, and", not "exists , and")."""
+
+
 def join_english(committed: str, tentative: str) -> str:
-    """Join committed and tentative English with exactly one space between them."""
+    """Join committed and tentative English with exactly one space between them, none
+    before a mark that continues the committed text (a continued sentence's ", and …")."""
     if committed and tentative:
-        return f"{committed.rstrip()} {tentative.lstrip()}"
+        tail = tentative.lstrip()
+        return f"{committed.rstrip()}{'' if tail.startswith(_ATTACHED) else ' '}{tail}"
     return (committed + tentative).strip()

@@ -83,3 +83,22 @@ def english_words_to_avoid(source: str) -> list[str]:
                 words.setdefault(word.lower())
         starts_sentence = chunk.endswith(_SENTENCE_END)
     return list(words)
+
+
+_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "no.", "vs.", "etc.", "jr.",
+                            "sr.", "co.", "inc.", "ltd."})
+
+
+def without_full_stop(english: str) -> str:
+    """``english`` without the full stop that ends it, for the start of a sentence the
+    speaker goes on with: the model ends each piece it is given as a sentence ("I think
+    running is the most important thing."), and continuing after that period it starts
+    another ("It gives me good health.") instead of finishing the one the Chinese says.
+    A period that belongs to an abbreviation ("8 a.m.", "Mr.") stays; so do "?" and "!"."""
+    stripped = english.rstrip()
+    if not stripped.endswith(".") or stripped.endswith(".."):
+        return english
+    last = stripped.split()[-1].lower()
+    if last in _ABBREVIATIONS or "." in last[:-1].strip("\"'”’)"):
+        return english
+    return stripped[:-1]

@@ -33,7 +33,7 @@ from hudtranslate.translate.prompts import (
     user_message,
 )
 from hudtranslate.translate.spoken import arabic_numbers, clean_spoken, continues_sentence
-from hudtranslate.translate.text import clean_translation, has_cjk
+from hudtranslate.translate.text import clean_translation, has_cjk, without_full_stop
 
 log = logging.getLogger(__name__)
 
@@ -345,9 +345,12 @@ class SessionTranslator:
                 # The model judged the sentence already complete: translate this part alone.
                 self._close_sentence()
                 english = self._english(rest, _never) or ""
-            self._commit(rest, english, transcript.end_s)
-            if (len(self._open_source) > _MAX_OPEN_CHARS
-                    or not continues_sentence(rest, speech_continued=transcript.speech_continues)):
+            stays_open = (len(self._open_source) + len(rest) <= _MAX_OPEN_CHARS
+                          and continues_sentence(rest,
+                                                 speech_continued=transcript.speech_continues))
+            self._commit(rest, without_full_stop(english) if stays_open else english,
+                         transcript.end_s)
+            if not stays_open:
                 self._close_sentence()
         self._utterance = _Utterance()
         return self._event(transcript, "", utterance) if utterance.english else None
