@@ -10,7 +10,8 @@ drop what belongs to the earlier unit — by Whisper's word timestamps (CTransla
 
 ``pause-cuts``: the segmentation rules simulated on the VAD's candidate short pauses (a
 unit may be cut at any pause once ``--strict-after`` seconds long when Silero fell
-below 0.5 there, at any short pause once ``--loose-after`` seconds long). Prints each
+below 0.5 there, at any short pause once ``--loose-after`` seconds long, and from
+``--text-after`` seconds where Whisper's decode up to the pause ends in 。？！). Prints each
 clip's text and cuts as JSON lines; ``--score real.jsonl`` gives the CER of the lot,
 ``--cases`` how long each sentence of a shared case waits for the cut after it.
 
@@ -201,6 +202,8 @@ def pause_cuts(args: argparse.Namespace, whisper: Whisper, settings: Settings) -
             elif (end - begin >= args.strict_after
                   and any(abs(end - strict) < 0.04 for strict in strict_ends)):
                 kind = "strict"
+            elif end - begin >= args.text_after and whisper.text(piece)[-1:] in SENTENCE_MARKS:
+                kind = "text"  # the recogniser itself ended the sentence there
             else:
                 continue
             texts.append(whisper.text(piece))
@@ -227,6 +230,7 @@ def main() -> None:
     pauses = commands.add_parser("pause-cuts")
     pauses.add_argument("--strict-after", type=float, default=99.0)
     pauses.add_argument("--loose-after", type=float, default=3.0)
+    pauses.add_argument("--text-after", type=float, default=99.0)
     pauses.add_argument("--score", type=Path, help="real.jsonl: CER of the clips in it")
     pauses.add_argument("--cases", type=Path, help="cases.jsonl: cut lags of the cases in it")
     pauses.add_argument("audio", type=Path, nargs="+")
