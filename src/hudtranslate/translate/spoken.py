@@ -22,22 +22,32 @@ _STUTTERED = re.compile(r"(这个|那个|就是|我们|然后|这|那|我|你|�
 """A pronoun, demonstrative or connective said twice or more in a row. None of these
 doubles as a word (unlike 妈妈, 看看, 谢谢, left alone), and none starts a common word with
 itself, so no word boundary is mistaken for a stutter (有有效, 对对方 would be)."""
-_QUESTION_PARTICLE_AT_END = re.compile(r"(吗|(?<![什怎这那多要])么)$")
-"""吗, or 么 standing for it (你去么) — not the 么 of 什么, 怎么, 这么, 那么, 多么, 要么."""
-_QUESTION_WORD = re.compile(r"什么|哪|谁|怎么|怎样|为什么|为何|多少|几点|几岁|几号")
+_QUESTION_PARTICLE_AT_END = re.compile(r"(吗|(?<![什甚怎这那多要])么)$")
+"""吗, or 么 standing for it (你去么) — not the 么 of 什么/甚么, 怎么, 这么, 那么, 多么, 要么."""
+_QUESTION_WORD = re.compile(
+    r"什么|甚么|哪|谁|怎么|怎样|怎能|为什么|为何|(?<!任)何时|多少|多久|干嘛|几点|几岁|几号|几楼")
 """Interrogative pronouns; 几 alone is left out (几个, 几天 are "a few" as often)."""
-_A_NOT_A_AT_END = re.compile(r"([\u4e00-\u9fff])[不没]\1[啊呀呢嘛]?$|可不可以[啊呀呢嘛]?$")
-"""A-not-A at the end of a clause (是不是, 好不好, 有没有, 来不来): a yes-no question."""
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1[啊呀呢嘛]?$|可不可以|"
+                      r"有没有|是不是|能不能|会不会|要不要|对不对|好不好|行不行")
+"""A-not-A (是不是, 有没有; any verb at the end of a clause: 来不来): a yes-no question."""
 _NOT_ASKING = re.compile(
-    r"哪怕|什么的|没什么|不怎么|不是什么|多多少少|或多或少|(就|这|那)是为什么.|"
-    r"(什么|哪\S?|谁|怎么)[^，。！？]*?[都也]")
-"""Question words that do not ask: 哪怕 "even if", 什么的 "and so on", 没什么 "nothing
-much", 不怎么 "not very", 这就是为什么… "that is why …", and the universal/indefinite
-use before 都/也 (什么都行, 谁也不知道, 怎么也找不到)."""
+    r"哪怕|天哪|[什甚]么的|随便|[不没]怎么|多多少少|或多或少|为什么[^，。！？]*原因|"
+    r"[不没](?![同错少过但仅断久论管然如得用])[^，。！？]*?([什甚]么|多少|哪|谁)|"
+    r"(就|这|那)是为什么.|"
+    r"([什甚]么|哪\S?|谁|怎么)[^，。！？]*?[都也就]|说不定|不一定|不知|不清楚|不确定")
+"""Question words that do not ask: 哪怕 "even if", 天哪 "my God", 什么的 "and so on",
+随便什么 "any", 不怎么 / 没怎么 "hardly", 这就是为什么… / 为什么…的原因 "that is why …",
+the indefinite use after a negation (没什么 "nothing much", 你不必买什么, 没有多少信心
+"little confidence"; not after 不同, 不错, 不过 …), the universal/indefinite use before
+都/也 (什么都行, 谁也不知道), the conditional before 就 (需要什么就打电话 "call if you
+need anything"), and a question that is only the topic of 说不定, 不知…, 不清楚
+(谁能赢还说不定 "who will win is not certain")."""
 _EMBEDDING_VERB = re.compile(
-    r"(?<![你您])(知道|告诉|说|问|记得|明白|清楚|确定|决定|猜|考虑|讨论|了解|不管|无论|不论)")
+    r"(?<![你您])(知道|告诉|说|问|记得|明白|清楚|确定|决定|猜|考虑|讨论|了解|不管|无论|不论|"
+    r"我想|在想|看看|学怎么|忘|记不|查出|预言|发现|解释|奇怪|在乎)")
 """Verbs that embed a question as their object (我不知道他去哪儿 "I don't know where he
-went", 他说他买什么呢 is a statement); asked of 你/您 (你知道他在哪儿) the sentence asks."""
+went", 他说他买什么呢, 看看他怎么想, 汤姆忘了怎么做; 想, 看, 学 only in those phrases, since
+他想去哪儿, 学校在哪儿 ask); asked of 你/您 (你知道他在哪儿) the sentence asks."""
 _CLAUSE_SPLIT = re.compile(r"[，、：；,:;。！？!?]")
 
 _NUMERAL_RUN = re.compile(
@@ -93,7 +103,7 @@ def asks_without_mark(text: str) -> bool:
     if not text or text[-1] in SENTENCE_MARKS + CLAUSE_MARKS + "…":
         return False
     clause = _CLAUSE_SPLIT.split(text)[-1]
-    asking = _QUESTION_WORD.search(clause) or _A_NOT_A_AT_END.search(clause)
+    asking = _QUESTION_WORD.search(clause) or _A_NOT_A.search(clause)
     if asking is None:
         return False
     if _NOT_ASKING.search(clause) or _EMBEDDING_VERB.search(clause, 0, asking.start()):
