@@ -60,6 +60,15 @@ def test_numbers_names_and_requests_come_through(real_engines: Any,
     assert not failures, failures
 
 
+def test_a_question_heard_without_its_mark_stays_a_question(real_engines: Any,
+                                                            real_settings: Settings) -> None:
+    """Whisper often leaves out the final "？"; sent bare, this one came back a statement
+    ("They are located in a city.")."""
+    translator = SessionTranslator(real_engines.translator, real_settings.translate)
+    english = translate(translator, "你们公司在哪个城市", 0)
+    assert english.endswith("?"), english
+
+
 def test_request_is_translated_not_carried_out(real_engines: Any,
                                                real_settings: Settings) -> None:
     translator = SessionTranslator(real_engines.translator, real_settings.translate)
