@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from hudtranslate.events import (
     SpeechChunk,
     Transcript,
     Translation,
+    join_english,
 )
 from hudtranslate.pipeline import (
     Engines,
@@ -109,7 +111,9 @@ class StreamRun:
 
     @property
     def english(self) -> str:
-        return " ".join(t.text for t in self.finals if t.text)
+        """The finals' English as one text, joined as the display joins them (a sentence
+        continued after a pause goes on with ", which …", not " , which …")."""
+        return functools.reduce(join_english, (t.text for t in self.finals if t.text), "")
 
     @property
     def chinese(self) -> str:
