@@ -48,6 +48,7 @@ _EMBEDDING_VERB = re.compile(
 """Verbs that embed a question as their object (我不知道他去哪儿 "I don't know where he
 went", 他说他买什么呢, 看看他怎么想, 汤姆忘了怎么做; 想, 看, 学 only in those phrases, since
 他想去哪儿, 学校在哪儿 ask); asked of 你/您 (你知道他在哪儿) the sentence asks."""
+_ASPECT_ONLY = re.compile(r"[了着过]?")
 _CLAUSE_SPLIT = re.compile(r"[，、：；,:;。！？!?]")
 
 _NUMERAL_RUN = re.compile(
@@ -91,6 +92,18 @@ def clean_spoken(text: str) -> str:
     return cleaned or text
 
 
+def _embeds(clause: str, asking: int) -> bool:
+    """Whether a verb before position ``asking`` makes the question its object clause
+    (他说他买什么 "he said what he buys", 汤姆忘了怎么做). 什么 or 谁 right after the
+    only such verb is its plain object and asks (她说了什么 "what did she say?")."""
+    verbs = list(_EMBEDDING_VERB.finditer(clause, 0, asking))
+    if not verbs:
+        return False
+    between = clause[verbs[-1].end():asking]
+    plain_object = _ASPECT_ONLY.fullmatch(between) and clause.startswith(("什么", "谁"), asking)
+    return len(verbs) > 1 or not plain_object
+
+
 def asks_without_mark(text: str) -> bool:
     """Whether ``text`` ends in a question the recogniser left unpunctuated: its last
     clause has an interrogative pronoun (什么, 哪, 谁, 怎么, 为什么, 多少, …) used to ask, or
@@ -106,7 +119,7 @@ def asks_without_mark(text: str) -> bool:
     asking = _QUESTION_WORD.search(clause) or _A_NOT_A.search(clause)
     if asking is None:
         return False
-    if _NOT_ASKING.search(clause) or _EMBEDDING_VERB.search(clause, 0, asking.start()):
+    if _NOT_ASKING.search(clause) or _embeds(clause, asking.start()):
         return False
     words = _QUESTION_WORD.findall(clause)
     return len(words) == len(set(words))  # 想吃什么就吃什么: "whatever", not a question
