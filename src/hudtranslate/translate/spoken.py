@@ -49,7 +49,7 @@ _EMBEDDING_VERB = re.compile(
 went", 他说他买什么呢, 看看他怎么想, 汤姆忘了怎么做; 想, 看, 学 only in those phrases, since
 他想去哪儿, 学校在哪儿 ask); asked of 你/您 (你知道他在哪儿) the sentence asks."""
 _ASPECT_ONLY = re.compile(r"[了着过]?")
-_CLAUSE_SPLIT = re.compile(r"[，、：；,:;。！？!?]")
+_CLAUSE_SPLIT = re.compile(f"[{re.escape(CLAUSE_MARKS + SENTENCE_MARKS)}]")
 
 _NUMERAL_RUN = re.compile(
     r"(?<![零〇一二三四五六七八九十百千万亿两几多余来第])"
@@ -80,8 +80,9 @@ end in them (可能, 开会, 重要, 理想, 首都)."""
 
 def clean_spoken(text: str) -> str:
     """``text`` without hesitation sounds, clause-initial interjections and stuttered
-    function words, and with "？" after a final question particle (吗/么) the recogniser
-    left unpunctuated. Returns the text unchanged if cleaning would leave nothing."""
+    function words, and with "？" after a question the recogniser left unpunctuated (a
+    final particle 吗/么, or ``asks_without_mark``). Returns the text unchanged if
+    cleaning would leave nothing."""
     cleaned = _HESITATIONS.sub("", text)
     cleaned = _CLAUSE_INITIAL_INTERJECTION.sub(r"\1", cleaned)
     cleaned = _STUTTERED.sub(r"\1", cleaned)
