@@ -12,6 +12,7 @@ from hudtranslate.vision.translate import (
     SceneTranslator,
     needs_translation,
     printed_dates_as_digits,
+    restore_printed_codes,
     restore_printed_dates,
     street_terms,
 )
@@ -246,6 +247,29 @@ def test_a_group_that_cannot_be_decoded_together_is_written_one_at_a_time() -> N
 def test_dates_the_model_wrote_in_words_are_put_back_as_printed(english: str, source: str,
                                                                  card: str) -> None:
     assert restore_printed_dates(english, source) == card
+
+
+@pytest.mark.parametrize(("english", "source", "card"), [
+    ("Safety category: GB 18401-2010", "安全类别:GB18401-2010",
+     "Safety category: GB18401-2010"),
+    ("Standard: FZ/T 73025 - 2006", "执行标准:FZ/T73025-2006", "Standard: FZ/T73025-2006"),
+    ("Item No.: B 2390", "货号：B2390", "Item No.: B2390"),
+    ("Standard: GB18401-2010", "安全类别:GB18401-2010", "Standard: GB18401-2010"),
+    ("Standard: GB 18401-2011", "安全类别:GB18401-2010", "Standard: GB 18401-2011"),  # changed
+    ("Price: 47.5 yuan", "零售价：47.50元", "Price: 47.5 yuan"),  # a number, not a code
+    ("Size: 66 / 47", "下装:66/47", "Size: 66 / 47"),  # no letter: not a code
+    ("Room A 3", "A3房间", "Room A 3"),  # too short to be a code
+    ("Call AB 12 or GAB 123", "AB12", "Call AB12 or GAB 123"),  # whole codes only
+])
+def test_codes_the_model_spaced_out_are_put_back_as_printed(english: str, source: str,
+                                                            card: str) -> None:
+    assert restore_printed_codes(english, source) == card
+
+
+def test_a_hang_tag_code_reaches_the_card_as_printed() -> None:
+    backend = SequenceBackend(["Safety category: GB 18401-2010"])
+    results = SceneTranslator(backend).translate_blocks(["安全类别:GB18401-2010"])
+    assert results[0][0] == "Safety category: GB18401-2010"
 
 
 def test_a_ticket_date_written_in_words_needs_no_second_try() -> None:

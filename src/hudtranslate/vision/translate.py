@@ -81,7 +81,8 @@ def _english(answer: str, request: _Request) -> str:
     has no ℃)."""
     answer = replace_copied_terms(_TERMS_ECHO.sub("", answer), request.terms)
     english = clean_translation(gloss_chinese(answer)).replace("℃", "°C")
-    return restore_printed_dates(english, request.simplified)
+    return restore_printed_codes(restore_printed_dates(english, request.simplified),
+                                 request.simplified)
 
 
 def printed_dates_as_digits(text: str) -> str:
@@ -107,6 +108,25 @@ def restore_printed_dates(english: str, source: str) -> str:
         written = (rf"\b(?:{months}\s+{ordinal},?\s+{year}"
                    rf"|{ordinal}\s+(?:of\s+)?{months},?\s+{year})\b")
         english = re.sub(written, match.group(0), english, flags=re.IGNORECASE)
+    return english
+
+
+_CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9/.\-]*[A-Za-z])(?=[A-Za-z0-9/.\-]*[0-9])"
+                   r"[A-Za-z0-9](?:[A-Za-z0-9/.\-]*[A-Za-z0-9])?(?![A-Za-z0-9])")
+MIN_CODE_CHARS = 4
+
+
+def restore_printed_codes(english: str, source: str) -> str:
+    """Codes of ``source`` (letters and digits together, ≥ 4 characters: standard numbers
+    "GB18401-2010", article numbers "B2390") as printed: the model copies them but
+    sometimes spaces them out ("GB 18401-2010", "FZ/T 73025 - 2006"), and a wearer reads a
+    code against the label. Only a spaced-out copy is mended; a code the model left out or
+    changed stays as the model wrote it."""
+    for code in dict.fromkeys(match.group(0) for match in _CODE.finditer(source)):
+        if len(code) < MIN_CODE_CHARS or code in english:
+            continue
+        spaced = r"\s?".join(re.escape(char) for char in code)
+        english = re.sub(rf"(?<![A-Za-z0-9]){spaced}(?![A-Za-z0-9])", code, english, count=1)
     return english
 
 
