@@ -2,6 +2,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from hudtranslate.config import TranslateOptions
 from hudtranslate.errors import RejectedAnswerError
 from hudtranslate.events import SpeechChunk, Transcript, Translation
+from hudtranslate.overload import ShedKind
 from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage
 from hudtranslate.testing import FakeBackend, fake_english
 from hudtranslate.translate.prompts import SPEECH, PromptSet
@@ -260,6 +262,9 @@ class CountingRecognizer:
         self.partial_calls += 1
         return None
 
+    def skip_partial(self) -> None:
+        pass
+
     def finish(self, now_s: float) -> Transcript | None:
         return None
 
@@ -283,6 +288,39 @@ async def test_recognition_postpones_partials_while_a_final_is_translated() -> N
         finally:
             worker.close()
         assert recognizer.partial_calls == expected
+
+
+class SheddingLoad:
+    """A session's load at a level that sheds every optional piece of work."""
+
+    def __init__(self) -> None:
+        self.asked: list[ShedKind] = []
+        self.shared = SimpleNamespace(sessions=2)
+
+    def watch(self, stage: str, pending_since: Callable[[], float | None]) -> None:
+        pass
+
+    def admit(self, kind: ShedKind) -> bool:
+        self.asked.append(kind)
+        return False
+
+
+async def test_a_partial_decode_shed_while_a_final_is_translated_is_counted() -> None:
+    async def speech() -> AsyncIterator[SpeechChunk]:
+        for index in range(3):
+            yield SpeechChunk(0, np.zeros(1600, dtype=np.float32), 0.1 * index, False)
+            await asyncio.sleep(0.01)
+
+    recognizer, load, worker = CountingRecognizer(), SheddingLoad(), Worker("asr")
+    try:
+        async for _ in asr_stage(speech(), recognizer, worker,  # type: ignore[arg-type]
+                                 lambda: 0.0, CoreShare(translating_final=True),
+                                 load):  # type: ignore[arg-type]
+            pass
+    finally:
+        worker.close()
+    assert recognizer.partial_calls == 0
+    assert load.asked == [ShedKind.PARTIAL_DECODE] * 3
 
 
 @dataclass

@@ -210,14 +210,16 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
                                                                final_beam_size=beam))
                 if final is not None:
                     yield final
-        if open_utterance and not share.translating_final and recognizer.partial_due:
-            if _admitted(load, ShedKind.PARTIAL_DECODE):
+        if open_utterance and recognizer.partial_due:
+            # The governor is asked first, so a partial decode the load level sheds is
+            # counted as shed even while this session's final is being translated.
+            if not _admitted(load, ShedKind.PARTIAL_DECODE):
+                recognizer.skip_partial()
+            elif not share.translating_final:
                 async with _turn(load, "asr", urgent=False):
                     partial = await worker.run(recognizer.process, clock())
                 if partial is not None:
                     yield partial
-            else:
-                recognizer.skip_partial()
 
 
 async def merge_drafts(transcripts: AsyncIterator[Transcript], drafts: AsyncIterator[Transcript],
