@@ -51,12 +51,14 @@ def _derived(tmp_path: Path, *, digest: str | None = None) -> tuple[ModelSpec, M
     return spec, source, FakeDownloader(tmp_path / "wheels"), made
 
 
-def test_a_derived_model_is_made_from_its_verified_source(tmp_path: Path) -> None:
+@pytest.mark.parametrize("progress", [False, True])
+def test_a_derived_model_is_made_from_its_verified_source(tmp_path: Path,
+                                                          progress: bool) -> None:
     cache = tmp_path / "cache"
     spec, source, downloader, made = _derived(tmp_path)
     quantizer = FakeQuantizer()
 
-    path = fetch(spec, cache, progress=False, downloader=downloader, requantizer=quantizer)
+    path = fetch(spec, cache, progress=progress, downloader=downloader, requantizer=quantizer)
 
     assert path.read_bytes() == made
     assert quantizer.calls == [("fake.gguf", "fake-q4ks.gguf.partial", "Q4_K_S")]

@@ -93,7 +93,7 @@ def fetch(
         return spec.load_path(cache_dir)
     if spec.derived_from is not None:
         source = fetch(spec.derived_from, cache_dir, progress, downloader, requantizer)
-        return _derive(spec, source, cache_dir, requantizer)
+        return _derive(spec, source, cache_dir, requantizer, progress)
     model_dir = spec.model_dir(cache_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     clear_stamp(spec, cache_dir)
@@ -116,7 +116,8 @@ def fetch(
     return spec.load_path(cache_dir)
 
 
-def _derive(spec: ModelSpec, source: Path, cache_dir: Path, requantizer: Requantizer) -> Path:
+def _derive(spec: ModelSpec, source: Path, cache_dir: Path, requantizer: Requantizer,
+            progress: bool) -> Path:
     """Re-encode the verified ``source`` file into ``spec``'s file and check its digest."""
     spec.model_dir(cache_dir).mkdir(parents=True, exist_ok=True)
     clear_stamp(spec, cache_dir)
@@ -124,7 +125,10 @@ def _derive(spec: ModelSpec, source: Path, cache_dir: Path, requantizer: Requant
     published = spec.derived_from.name if spec.derived_from is not None else source.name
     try:
         logger.info("making %s: %s re-encoded as %s", spec.name, source.name, spec.quantization)
-        requantizer(source, partial, spec.quantization)
+        with _progress(spec, progress) as report:
+            report(f"{spec.name} re-encoding as {spec.quantization}", 0)
+            requantizer(source, partial, spec.quantization)
+            report("", partial.stat().st_size)
         size, digest = partial.stat().st_size, sha256_file(partial)
         if (size, digest) != (spec.size_bytes, spec.sha256):
             raise ModelFetchError(
