@@ -91,9 +91,8 @@ def fetch(
     if _already_installed(spec, cache_dir):
         logger.info("model %s is already installed and verified", spec.name)
         return spec.load_path(cache_dir)
-    if spec.derived_from is not None:
-        source = fetch(spec.derived_from, cache_dir, progress, downloader, requantizer)
-        return _derive(spec, source, cache_dir, requantizer, progress)
+    source = (fetch(spec.derived_from, cache_dir, progress, downloader, requantizer)
+              if spec.derived_from is not None else None)
     model_dir = spec.model_dir(cache_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     clear_stamp(spec, cache_dir)
@@ -101,7 +100,10 @@ def fetch(
     staged: list[tuple[Path, Path]] = []
     try:
         with _progress(spec, progress) as report:
-            digest = _assemble(spec, model_dir, partial, downloader, report, staged)
+            if source is None:
+                digest = _assemble(spec, model_dir, partial, downloader, report, staged)
+            else:
+                digest = _re_encode(spec, source, partial, requantizer, report)
         _check_result(spec, partial.stat().st_size, digest)
         for tmp, final in staged:
             os.replace(tmp, final)
@@ -116,34 +118,15 @@ def fetch(
     return spec.load_path(cache_dir)
 
 
-def _derive(spec: ModelSpec, source: Path, cache_dir: Path, requantizer: Requantizer,
-            progress: bool) -> Path:
-    """Re-encode the verified ``source`` file into ``spec``'s file and check its digest."""
-    spec.model_dir(cache_dir).mkdir(parents=True, exist_ok=True)
-    clear_stamp(spec, cache_dir)
-    partial = partial_path(spec, cache_dir)
-    published = spec.derived_from.name if spec.derived_from is not None else source.name
-    try:
-        logger.info("making %s: %s re-encoded as %s", spec.name, source.name, spec.quantization)
-        with _progress(spec, progress) as report:
-            report(f"{spec.name} re-encoding as {spec.quantization}", 0)
-            requantizer(source, partial, spec.quantization)
-            report("", partial.stat().st_size)
-        size, digest = partial.stat().st_size, sha256_file(partial)
-        if (size, digest) != (spec.size_bytes, spec.sha256):
-            raise ModelFetchError(
-                f"model '{spec.name}': llama.cpp re-encoded {source.name} as "
-                f"{size:,} bytes with sha256 {digest[:16]}..., expected {spec.size_bytes:,} "
-                f"and {spec.sha256[:16]}... (a llama-cpp-python other than the pinned one "
-                f"may encode differently); the published file works too: "
-                f"--mt-model {published}")
-        os.replace(partial, spec.file_path(cache_dir))
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    write_stamp(spec, cache_dir)
-    logger.info("installed model %s in %s", spec.name, spec.model_dir(cache_dir))
-    return spec.load_path(cache_dir)
+def _re_encode(spec: ModelSpec, source: Path, partial: Path, requantizer: Requantizer,
+               report: Report) -> str:
+    """Write the verified ``source`` file re-encoded as ``spec.quantization`` to
+    ``partial``; return its sha256."""
+    logger.info("making %s: %s re-encoded as %s", spec.name, source.name, spec.quantization)
+    report(f"{spec.name} re-encoding as {spec.quantization}", 0)
+    requantizer(source, partial, spec.quantization)
+    report("", partial.stat().st_size)
+    return sha256_file(partial)
 
 
 def _adopt_former_install(spec: ModelSpec, cache_dir: Path) -> None:
@@ -243,6 +226,15 @@ def _extract_extra(
 
 
 def _check_result(spec: ModelSpec, size: int, digest: str) -> None:
+    if spec.derived_from is not None:
+        if (size, digest) != (spec.size_bytes, spec.sha256):
+            raise ModelFetchError(
+                f"model '{spec.name}': llama.cpp re-encoded {spec.derived_from.filename} as "
+                f"{size:,} bytes with sha256 {digest[:16]}..., expected {spec.size_bytes:,} "
+                f"and {spec.sha256[:16]}... (a llama-cpp-python other than the pinned one "
+                f"may encode differently); the published file works too: "
+                f"--mt-model {spec.derived_from.name}")
+        return
     if size != spec.size_bytes:
         raise ModelFetchError(
             f"model '{spec.name}': the joined parts are {size:,} bytes, expected "
