@@ -49,8 +49,8 @@ def test_listen_mode_never_asks_for_detection_and_marks_mandarin() -> None:
     decoder = LanguageDecoder([("我们明天去北京。", "zh")])
     recognizer = StreamingRecognizer(decoder, AsrOptions())
     recognizer.insert(chunk(2.0))
-    final = recognizer.finish(now_s=3.0)
-    assert final is not None and final.language == "zh"
+    [final] = recognizer.finish(now_s=3.0)
+    assert final.language == "zh"
     assert decoder.offered == [()]
 
 
@@ -71,8 +71,8 @@ def test_english_is_detected_kept_as_english_and_committed_at_word_ends() -> Non
     recognizer.insert(chunk(1.2, 2.4))
     recognizer.process(now_s=3.6)
     recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.6, final=True))
-    final = recognizer.finish(now_s=4.0)
-    assert final is not None and final.language == "en"
+    [final] = recognizer.finish(now_s=4.0)
+    assert final.language == "en"
     assert final.text == "I'll be ten minutes late."
     assert decoder.offered[0] == ("zh", "en")
     # once English words are agreed, partials continue them in English
@@ -89,8 +89,8 @@ def test_a_change_of_language_drops_what_was_agreed_in_the_other() -> None:
         recognizer.insert(chunk(1.2, 1.2 * n))
         recognizer.process(now_s=1.2 * (n + 1))
     recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 2.4, final=True))
-    final = recognizer.finish(now_s=3.0)
-    assert final is not None and final.language == "en" and final.text == "Women ming"
+    [final] = recognizer.finish(now_s=3.0)
+    assert final.language == "en" and final.text == "Women ming"
 
 
 def test_english_clean_up_keeps_repeated_phrases_but_cuts_loops() -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from hudtranslate.asr.policy import LocalAgreement, agreed_prefix, sentence_cut
+from hudtranslate.asr.policy import LocalAgreement, agreed_prefix, sentence_cut, sentence_pieces
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,21 @@ def test_agreement_ignores_punctuation_and_keeps_the_newer_marks(
 def test_sentence_cut(committed: str, emitted: int, min_chars: int, clause_chars: int,
                       cut: int) -> None:
     assert sentence_cut(committed, emitted, min_chars, clause_chars) == cut
+
+
+@pytest.mark.parametrize(("text", "min_chars", "pieces"), [
+    ("汤姆叫玛丽买礼物。你最喜欢哪个浏览器？她皱了皱鼻子。", 4,
+     ["汤姆叫玛丽买礼物。", "你最喜欢哪个浏览器？", "她皱了皱鼻子。"]),
+    ("她可能迟到，然后我们就要等。", 4, ["她可能迟到，然后我们就要等。"]),  # clauses stay
+    ("好。我们明天走吧。", 4, ["好。我们明天走吧。"]),  # too short to stand alone
+    ("我们明天走吧。好。", 4, ["我们明天走吧。好。"]),
+    ("他说：“走吧。”然后我们就走了。", 4, ["他说：“走吧。”", "然后我们就走了。"]),
+    # a run of marks stays whole
+    ("你说的是真的吗？！我一点都不信", 4, ["你说的是真的吗？！", "我一点都不信"]),
+    ("我们明天走吧。汤姆也去。", 0, ["我们明天走吧。汤姆也去。"]),  # off
+    ("我们明天走吧", 4, ["我们明天走吧"]),
+    ("", 4, [""]),
+])
+def test_sentence_pieces(text: str, min_chars: int, pieces: list[str]) -> None:
+    assert sentence_pieces(text, min_chars) == pieces
+    assert "".join(sentence_pieces(text, min_chars)) == text  # nothing lost or repeated

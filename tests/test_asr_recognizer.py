@@ -41,8 +41,8 @@ def final_of(decoder: ScriptedDecoder, *chunks: SpeechChunk) -> str | None:
     recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))
     for chunk in chunks:
         recognizer.insert(chunk)
-    transcript = recognizer.finish(now_s=9.0)
-    return None if transcript is None else transcript.text
+    finals = recognizer.finish(now_s=9.0)
+    return "".join(final.text for final in finals) if finals else None
 
 
 def test_a_looping_decode_is_retried_warmer() -> None:
@@ -93,8 +93,8 @@ def test_a_committed_sentence_is_final_while_the_speaker_goes_on() -> None:
     assert sentence is not None and sentence.final and sentence.text == "我们明天去北京吧。"
     assert 0.0 < sentence.end_s < 3.0 and sentence.speech_continues
     recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.0, final=True))
-    rest = recognizer.finish(now_s=3.5)
-    assert rest is not None and rest.text == "汤姆也去。"  # nothing lost, nothing twice
+    [rest] = recognizer.finish(now_s=3.5)
+    assert rest.text == "汤姆也去。"  # nothing lost, nothing twice
     assert rest.utterance_id == sentence.utterance_id + 1
     assert rest.start_s == sentence.end_s
     assert decoder.calls[-1][1] == 0.0  # the final is forced after the sentence given out
@@ -115,8 +115,8 @@ def test_a_final_that_stops_early_does_not_lose_the_agreed_words() -> None:
     recognizer.insert(speech(1.0, start_s=2.0))
     recognizer.process(now_s=3.0)
     recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.0, final=True))
-    final = recognizer.finish(now_s=3.5)
-    assert final is not None and final.text == "周一到周五的直播片段言下之意就是废话有点多。"
+    [final] = recognizer.finish(now_s=3.5)
+    assert final.text == "周一到周五的直播片段言下之意就是废话有点多。"
 
 
 @dataclass
@@ -138,8 +138,8 @@ def test_a_shed_final_beam_decodes_greedily_once() -> None:
         recognizer = StreamingRecognizer(decoder, AsrOptions(final_beam_size=3,
                                                              max_chars_per_s=40))
         recognizer.insert(speech(3.0))
-        transcript = recognizer.finish(now_s=4.0, final_beam_size=override)
-        assert transcript is not None and transcript.text == GOOD.text
+        [transcript] = recognizer.finish(now_s=4.0, final_beam_size=override)
+        assert transcript.text == GOOD.text
         assert decoder.beams == beams
 
 
@@ -157,3 +157,28 @@ def test_a_shed_partial_decode_waits_another_interval() -> None:
     assert recognizer.partial_due
     assert recognizer.process(now_s=2.1) is not None
     assert decoder.calls == [(2.1, 0.0)]  # the one decode, of all the audio so far
+
+
+def test_a_final_holding_several_sentences_gives_each_out_in_order() -> None:
+    decoder = ScriptedDecoder([Decoded("我们明天去北京吧。汤姆也去吗？他说他不去。", 0.01, -0.2)])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))
+    recognizer.insert(speech(6.0, start_s=10.0))
+    recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 16.0, final=True))
+    finals = recognizer.finish(now_s=16.5)
+    assert [final.text for final in finals] == [
+        "我们明天去北京吧。", "汤姆也去吗？", "他说他不去。"]
+    assert [final.utterance_id for final in finals] == [0, 1, 2]
+    # each starts where the one before ends; times follow the share of spoken characters
+    assert finals[0].start_s == 10.0 and finals[-1].end_s == 16.0
+    assert [final.start_s for final in finals[1:]] == [final.end_s for final in finals[:-1]]
+    assert abs(finals[0].end_s - (10.0 + 6.0 * 8 / 18)) < 1e-9
+    assert [final.speech_continues for final in finals] == [True, True, False]
+
+
+def test_a_final_is_one_sentence_when_sentence_finals_are_off() -> None:
+    decoder = ScriptedDecoder([Decoded("我们明天去北京吧。汤姆也去吗？", 0.01, -0.2)])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40,
+                                                         sentence_final_min_chars=0))
+    recognizer.insert(speech(4.0))
+    finals = recognizer.finish(now_s=4.5)
+    assert [final.text for final in finals] == ["我们明天去北京吧。汤姆也去吗？"]

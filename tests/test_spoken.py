@@ -80,6 +80,7 @@ def test_clean_spoken(heard: str, cleaned: str) -> None:
     ("那是很久以前的时候了", False, False),
     ("他今天不来", False, False),
     ("他今天不来", True, True),
+    ("他说：“走吧。”", True, False),  # the mark inside the quotation ends the sentence
     ("", True, False),
 ])
 def test_continues_sentence(chinese: str, speech_continued: bool, continues: bool) -> None:

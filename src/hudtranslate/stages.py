@@ -206,9 +206,9 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
                 greedy = recognizer.options.final_beam_size > 1 and not _beam_allowed(load)
                 beam = 1 if greedy else None
                 async with _turn(load, "asr", urgent=True):
-                    final = await worker.run(functools.partial(recognizer.finish, clock(),
-                                                               final_beam_size=beam))
-                if final is not None:
+                    finals = await worker.run(functools.partial(recognizer.finish, clock(),
+                                                                final_beam_size=beam))
+                for final in finals:
                     yield final
         if open_utterance and recognizer.partial_due:
             # The governor is asked first, so a partial decode the load level sheds is

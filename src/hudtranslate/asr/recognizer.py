@@ -15,7 +15,12 @@ from typing import Protocol
 import numpy as np
 
 from hudtranslate.asr.levels import normalize_speech_level
-from hudtranslate.asr.policy import PUNCTUATION, LocalAgreement, sentence_cut
+from hudtranslate.asr.policy import (
+    LocalAgreement,
+    sentence_cut,
+    sentence_pieces,
+    spoken_chars,
+)
 from hudtranslate.asr.text import normalize_chinese, normalize_english
 from hudtranslate.asr.whisper import MAX_FRAMES, Decoded
 from hudtranslate.config import AsrOptions
@@ -37,10 +42,6 @@ _ENGLISH_CHARS_PER_CHINESE = 4
 
 EARLY_STOP_SHARE = 0.8
 """A final holding less than this share of the words already agreed stopped early."""
-
-
-def _spoken_chars(text: str) -> int:
-    return sum(1 for char in text if char not in PUNCTUATION)
 
 
 def compression_ratio(text: str) -> float:
@@ -176,33 +177,50 @@ class StreamingRecognizer:
             return sentence
         return self._transcript(committed[emitted:], tentative, final=False, now_s=now_s)
 
-    def finish(self, now_s: float, *, final_beam_size: int | None = None) -> Transcript | None:
-        """Final decode at the end of an utterance; None if it held no speech.
+    def finish(self, now_s: float, *, final_beam_size: int | None = None) -> list[Transcript]:
+        """Final decode at the end of an utterance: its sentences not given out yet, each
+        a final of its own (``sentence_pieces``; English and ``sentence_final_min_chars``
+        0: one final); empty if it held no speech. A sentence followed by another gets
+        ``speech_continues`` and an end time estimated from its share of the spoken
+        characters, like the sentence finals of ``process``.
 
         ``final_beam_size`` overrides ``options.final_beam_size`` for this utterance (1:
         greedy, when the server sheds beams under load).
         """
         if self._utterance_id < 0 or self._samples == 0:
             self.reset()
-            return None
+            return []
         beam_size = final_beam_size or self.options.final_beam_size
         decoded = self._decode(beam_size, final=True)
         agreed = self._policy.committed
-        if decoded is not None and _spoken_chars(decoded) < EARLY_STOP_SHARE * _spoken_chars(
+        if decoded is not None and spoken_chars(decoded) < EARLY_STOP_SHARE * spoken_chars(
                 agreed):
             # The final beam stopped early: keep what two decodes agreed on and decode the
             # rest after it, rather than lose the words.
             forced = self._decode(beam_size)
-            if forced is not None and _spoken_chars(forced) >= _spoken_chars(agreed):
+            if forced is not None and spoken_chars(forced) >= spoken_chars(agreed):
                 decoded = forced
-        text = self._policy.finish(decoded or "")
-        if self._emitted:  # sentences already given out: only the rest is new
-            text = text[len(self._emitted):] if len(text) > len(self._emitted) else ""
-        transcript = self._transcript(text, "", final=True, now_s=now_s) if text else None
-        if transcript is not None and self._speech_continues:
-            transcript = dataclasses.replace(transcript, speech_continues=True)
+        whole = self._policy.finish(decoded or "")
+        emitted = self._emitted if len(whole) > len(self._emitted) else whole
+        rest = whole[len(emitted):]  # sentences already given out are not new
+        min_chars = 0 if self._language == "en" else self.options.sentence_final_min_chars
+        pieces = [piece for piece in sentence_pieces(rest, min_chars) if piece]
+        transcripts = []
+        for number, piece in enumerate(pieces, start=1):
+            transcript = self._transcript(piece, "", final=True, now_s=now_s)
+            if number < len(pieces):
+                said = spoken_chars(whole[:len(emitted) + len(piece)])
+                end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * said / max(
+                    1, spoken_chars(whole))
+                transcript = dataclasses.replace(transcript, end_s=max(transcript.start_s, end_s))
+                emitted += piece
+                self._segment_start_s = transcript.end_s
+                self._new_segment()
+            if number < len(pieces) or self._speech_continues:
+                transcript = dataclasses.replace(transcript, speech_continues=True)
+            transcripts.append(transcript)
         self.reset()
-        return transcript
+        return transcripts
 
     def reset(self) -> None:
         self._utterance_id = -1

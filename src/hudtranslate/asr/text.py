@@ -13,6 +13,8 @@ CLAUSE_MARKS = "，、：；,:;"
 """Marks that end a clause (、 separates list items)."""
 CUT_CLAUSE_MARKS = CLAUSE_MARKS.replace("、", "")
 """Clause marks a clause may be committed or made final at (not 、, between list items)."""
+CLOSING_MARKS = "”’\"'）)》」』"
+"""Marks that close a quotation or bracket: they belong to the sentence they end."""
 
 _ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"

@@ -12,7 +12,7 @@ import re
 
 import cn2an
 
-from hudtranslate.asr.text import CLAUSE_MARKS, SENTENCE_MARKS
+from hudtranslate.asr.text import CLAUSE_MARKS, CLOSING_MARKS, SENTENCE_MARKS
 
 _HESITATIONS = re.compile(r"[嗯呃]+[，,、]?")
 """Hesitation sounds that are never words in running Mandarin."""
@@ -156,7 +156,7 @@ def continues_sentence(chinese: str, *, speech_continued: bool) -> bool:
     ended at a real pause without any of these closes: Whisper often leaves out the
     final mark, and gluing separate sentences was measured to hurt more than splitting one.
     """
-    text = chinese.rstrip()
+    text = chinese.rstrip().rstrip(CLOSING_MARKS)  # 他说：“走吧。” ends with its 。
     if not text or text[-1] in SENTENCE_MARKS + "…":
         return False
     if text[-1] in CLAUSE_MARKS or speech_continued:
