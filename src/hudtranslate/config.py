@@ -272,6 +272,10 @@ class OverloadOptions:
     ``check_interval_ms``. ``shed = false`` never sheds (the backlog is still measured and
     exported); ``fair_turns = false`` lets sessions take the shared models in whatever
     order their threads get the model's lock, instead of finals first and then in turn.
+
+    ``overflow_model`` (a catalogue name or GGUF path; "" off): a smaller local model that
+    translates the sentences reaching the translator while the worst backlog is
+    ``overflow_lag_s`` or more (``translate/overflow.py``).
     """
 
     shed: bool = True
@@ -283,6 +287,8 @@ class OverloadOptions:
     recover_share: float = 0.5
     recover_hold_s: float = 5.0
     check_interval_ms: int = 250
+    overflow_model: str = ""
+    overflow_lag_s: float = 1.5
 
     def __post_init__(self) -> None:
         check_range("overload.partial_translations_lag_s", self.partial_translations_lag_s,
@@ -298,6 +304,7 @@ class OverloadOptions:
         check_range("overload.raise_hold_s", self.raise_hold_s, 0.0, 600.0)
         check_range("overload.recover_share", self.recover_share, 0.05, 1.0)
         check_range("overload.recover_hold_s", self.recover_hold_s, 0.0, 3600.0)
+        check_range("overload.overflow_lag_s", self.overflow_lag_s, 0.05, 600.0)
         check_range("overload.check_interval_ms", self.check_interval_ms, 10, 10_000)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,19 @@ def load_translator(settings: Settings, threads: int, decode_threads: int | None
     backend = LlamaBackend(llama, glossary_example=bool(glossary))
     backend.warm_up()
     return backend, glossary
+
+
+def load_overflow_translator(settings: Settings, beside: LlamaEngine | None) -> LlamaBackend:
+    """Load ``settings.overload.overflow_model`` (``translate/overflow.py``) with the same
+    thread split as the main translator, sharing ``beside``'s lock (the main local model:
+    the two never run at once). Errors name the fix, as for any model."""
+    small = dataclasses.replace(settings, translate=dataclasses.replace(
+        settings.translate, model=settings.overload.overflow_model))
+    budget = ThreadBudget.split(settings.threads)
+    backend, _ = load_translator(small, budget.translate, budget.decode)
+    if beside is not None:
+        backend.engine.share_cores_with(beside)
+    return backend
 
 
 def load_engines(settings: Settings) -> Engines:

@@ -171,6 +171,9 @@ class SharedLoad:
         self._sessions: dict[int, SessionLoad] = {}
         self._joined = 0
         self._ticker: asyncio.Task[None] | None = None
+        self.overflowing = False
+        """Whether finals go to the overflow model now (``behind``); set by ``check``."""
+        self._overflow_calm_since: float | None = None
 
     @property
     def level(self) -> LoadLevel:
@@ -186,10 +189,30 @@ class SharedLoad:
         return max((session.backlog_s(now) for session in self._sessions.values()),
                    default=0.0)
 
+    def behind(self) -> bool:
+        """Should finals go to the overflow model (``translate/overflow.py``) now? From the
+        worst backlog: from ``overflow_lag_s`` on, until it has stayed under
+        ``recover_share`` × that for ``recover_hold_s`` (going back to the main model
+        costs it each session's context turns written meanwhile: it must not flap), and
+        only while translation runs on this machine's cores. Safe from any thread."""
+        return self.overflowing and self.translates_locally()
+
+    def _follow_overflow(self, now_s: float, backlog_s: float) -> None:
+        options = self.options
+        if backlog_s >= options.overflow_lag_s:
+            self.overflowing, self._overflow_calm_since = True, None
+        elif not self.overflowing or backlog_s >= options.recover_share * options.overflow_lag_s:
+            self._overflow_calm_since = None
+        elif self._overflow_calm_since is None:
+            self._overflow_calm_since = now_s
+        elif now_s - self._overflow_calm_since >= options.recover_hold_s:
+            self.overflowing, self._overflow_calm_since = False, None
+
     def check(self) -> LoadLevel:
         """Sample the backlog into the governor now (the ticker does this regularly)."""
         before = self.governor.level
         backlog = self.backlog_s()
+        self._follow_overflow(self._clock(), backlog)
         level = self.governor.update(self._clock(), backlog)
         if level != before:
             log.info("load level %d (%s): worst backlog %.2f s over %d sessions", level,
@@ -232,6 +255,7 @@ class SharedLoad:
                 self._ticker.cancel()
                 self._ticker = None
             self.governor.reset()  # nobody left: no load, and no history to recover from
+            self.overflowing, self._overflow_calm_since = False, None
             self._level_changed(self.governor.level)
 
     async def _tick(self) -> None:

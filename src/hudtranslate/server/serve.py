@@ -41,6 +41,7 @@ from hudtranslate.server.sessions import SessionManager
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
+from hudtranslate.translate.overflow import OverflowBackend, local_engine
 from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions, api_key_from_env
 from hudtranslate.translate.router import FallbackBackend
 
@@ -102,7 +103,8 @@ async def serve(
 
         voices = await asyncio.to_thread(load_voices, settings.voice,
                                          api_key=api_key_from_env())
-    sessions = SessionManager(engines, settings, limits=limits, store=store, voices=voices)
+    sessions = SessionManager(await _with_overflow(engines, settings, console), settings,
+                              limits=limits, store=store, voices=voices)
     photos = PhotoReader(engines.translator, engines.glossary, settings.vision,
                          sessions.limits,
                          speech_active=lambda: sessions.active > 0 or source is not None)
@@ -242,6 +244,9 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
     overload.add_argument("--no-shed", dest="overload.shed", action="store_const", const=False,
                           default=None, help="never shed optional work (partial captions, "
                           "final beams) when the server falls behind its wearers")
+    overload.add_argument("--overflow-model", dest="overload.overflow_model", default=None,
+                          help="a smaller model (e.g. qwen2.5-0.5b) for the sentences that "
+                               "reach the translator while the server is behind its wearers")
     overload.add_argument("--no-fair-turns", dest="overload.fair_turns", action="store_const",
                           const=False, default=None,
                           help="let sessions take the shared models in any order instead of "
@@ -280,6 +285,21 @@ def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
         settings, source, host=args.host, port=args.port, loop=args.loop,
         wait_for_viewer=not args.no_wait, token=token, limits=limits, store=store,
         remote=remote)))
+
+
+async def _with_overflow(engines: Engines, settings: Settings, console: Console) -> Engines:
+    """``engines`` for wearer sessions: with ``overload.overflow_model`` set, its speech
+    translator hands the sentences of moments the server is behind to that smaller model
+    (``translate/overflow.py``); photos keep the main translator."""
+    if not settings.overload.overflow_model:
+        return engines
+    from hudtranslate.engines import load_overflow_translator
+
+    small = await asyncio.to_thread(load_overflow_translator, settings,
+                                    local_engine(engines.translator))
+    console.print(f"overflow model {small.name}: translates while wearers' captions are "
+                  f"{settings.overload.overflow_lag_s:g} s or more behind", highlight=False)
+    return dataclasses.replace(engines, translator=OverflowBackend(engines.translator, small))
 
 
 async def _until_terminated(main: Coroutine[Any, Any, int]) -> int:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -46,7 +47,8 @@ from hudtranslate.server.speech import wearer_speech_sink
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
-from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
+from hudtranslate.translate.llama import LlamaEngine
+from hudtranslate.translate.overflow import OverflowBackend, local_engine, main_backend
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import TranslationBackend
 from hudtranslate.vision.card import card_pages
@@ -72,14 +74,18 @@ class SessionManager:
         """Voices by target language, for wearers that ask for speech (``serve --speak``)."""
         self.limits = limits or SessionLimits()
         self.store = store
-        self.metrics = metrics or ServerMetrics(engines.translator)
-        local = local_llama(engines.translator)
+        translator = engines.translator
+        self.metrics = metrics or ServerMetrics(main_backend(translator))
+        local = local_engine(translator)
+        small = local_engine(translator.small) if isinstance(translator, OverflowBackend) else None
+        here = [engine for engine in (local, small) if engine is not None]
         self.load = SharedLoad(settings.overload,
-                               translates_locally=translates_locally(engines.translator),
+                               translates_locally=translates_locally(main_backend(translator)),
                                on_shed=self.metrics.count_shed,
-                               on_sessions=None if local is None else
-                               lambda sessions: local.use_all_threads(sessions > 1),
+                               on_sessions=functools.partial(_all_threads, here) if here else None,
                                on_behind=None if local is None else local.write_together)
+        if isinstance(translator, OverflowBackend):
+            translator.behind = self.load.behind
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}
@@ -154,11 +160,10 @@ class SessionManager:
             await asyncio.wait(set(self._tasks), timeout=_STOP_FINISH_S + 5.0)
 
 
-def local_llama(backend: TranslationBackend) -> LlamaEngine | None:
-    """The local llama.cpp model behind ``backend`` (itself, or a router's fallback)."""
-    if isinstance(backend, FallbackBackend):
-        backend = backend.fallback
-    return backend.engine if isinstance(backend, LlamaBackend) else None
+def _all_threads(engines: list[LlamaEngine], sessions: int) -> None:
+    """Several sessions share the local models: each decodes with all its threads."""
+    for engine in engines:
+        engine.use_all_threads(sessions > 1)
 
 
 def translates_locally(backend: TranslationBackend) -> Callable[[], bool]:

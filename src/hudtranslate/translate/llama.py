@@ -108,6 +108,12 @@ class LlamaEngine:
         self._waiting: list[Generation] = []
         self._waiting_lock = threading.Lock()
 
+    def share_cores_with(self, other: LlamaEngine) -> None:
+        """Take ``other``'s lock as this engine's: the two never generate at the same time
+        (each spins its threads; side by side on the same cores both would crawl). Call
+        before either is used by more than one thread."""
+        self.lock = other.lock
+
     def prefill(self, prompt: str, family: str = "speech") -> None:
         """Evaluate a prompt once so its tokens sit in the KV cache before speech starts."""
         with self.lock:

@@ -1,0 +1,122 @@
+"""A smaller local model for the finals of a server that has fallen behind its wearers.
+
+Shedding optional work (``overload.py``) is not always enough: three wearers in dense
+speech need ~99 final sentences in 83 s of the 1.5B translator, which keeps two cores
+busy on its own, so finals queue and the captions drift 10-19 s behind
+(docs/benchmark.md). With ``serve --overflow-model qwen2.5-0.5b`` the sentences that
+reach the translator while the worst session's backlog is ``overflow_lag_s`` or more
+are written by that model instead (about a third of the cost a token), until the
+backlog falls again: captions stay near real time, and only the sentences of those
+moments are translated less well. Each caption names the model that wrote it.
+
+The two models share one lock (``LlamaEngine.share_cores_with``), so they never run at
+the same time on the same cores. Each model is shown only the context turns it wrote
+itself: a turn the other one wrote is not in its KV cache, and evaluating a session's
+missed turns when the main model takes over again cost it 3-7 s a sentence with three
+wearers, which stalled every caption (docs/benchmark.md). ``behind`` is set by the
+server's ``SessionManager`` from its ``SharedLoad``; until then it is always False.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable, Hashable, Sequence
+
+from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
+from hudtranslate.translate.prompts import SPEECH, PromptSet
+from hudtranslate.translate.router import FallbackBackend
+from hudtranslate.translate.translator import TranslationBackend
+
+log = logging.getLogger(__name__)
+
+
+REMEMBERED_TURNS = 1024
+"""Messages whose translating model is remembered (for every session together: far more
+than their context windows hold)."""
+
+
+def _never() -> bool:
+    return False
+
+
+class OverflowBackend:
+    """``TranslationBackend``: ``main`` normally, ``small`` while ``behind()``.
+
+    ``name`` is per thread, as in ``router.FallbackBackend``: the model behind this
+    thread's last translation (``main``'s name before its first); ``/metrics`` counts
+    translations by that name."""
+
+    def __init__(self, main: TranslationBackend, small: TranslationBackend) -> None:
+        self.main, self.small = main, small
+        self.behind: Callable[[], bool] = _never
+        self._thread_model = threading.local()
+        self._writers: collections.OrderedDict[str, str] = collections.OrderedDict()
+        """Which model translated each recent message (the newest ``REMEMBERED_TURNS``)."""
+        self._writers_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self._thread_model, "name", self.main.name))
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._thread_model.name = value
+
+    def translate(
+        self,
+        source: str,
+        context: Sequence[tuple[str, str]],
+        *,
+        forced_prefix: str,
+        max_new_tokens: int,
+        cancelled: Callable[[], bool],
+        on_text: Callable[[str], None] | None = None,
+        prompts: PromptSet = SPEECH,
+    ) -> str | None:
+        """The answer of ``small`` while the server is behind, else of ``main``; each
+        given only the turns of ``context`` the other did not write."""
+        backend, other = (self.small, self.main) if self.behind() else (self.main, self.small)
+        self._thread_model.name = backend.name
+        with self._writers_lock:
+            own = [turn for turn in context if self._writers.get(turn[0]) != other.name]
+            self._writers[source] = backend.name
+            self._writers.move_to_end(source)
+            while len(self._writers) > REMEMBERED_TURNS:
+                self._writers.popitem(last=False)
+        return backend.translate(source, own, forced_prefix=forced_prefix,
+                                 max_new_tokens=max_new_tokens, cancelled=cancelled,
+                                 on_text=on_text, prompts=prompts)
+
+    @property
+    def prefill_pays(self) -> bool:
+        return bool(getattr(self.main, "prefill_pays", True))
+
+    def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
+        """Evaluate ``main``'s next prompt ahead (not while behind: that is optional work)."""
+        prepare = getattr(self.main, "prepare", None)
+        if callable(prepare) and not self.behind():
+            prepare(context, prompts)
+
+    def forget_owner(self, owner: Hashable) -> None:
+        """A stream has ended: both models may free its cached prompt."""
+        for backend in (self.main, self.small):
+            forget = getattr(backend, "forget_owner", None)
+            if callable(forget):
+                forget(owner)
+
+
+def main_backend(backend: TranslationBackend) -> TranslationBackend:
+    """The backend that translates when the server is not behind (``backend`` itself
+    unless it is an ``OverflowBackend``)."""
+    return backend.main if isinstance(backend, OverflowBackend) else backend
+
+
+def local_engine(backend: TranslationBackend) -> LlamaEngine | None:
+    """The local llama.cpp model behind ``backend``'s main translator (itself, or a
+    router's fallback); None for a remote-only or fake backend."""
+    backend = main_backend(backend)
+    if isinstance(backend, FallbackBackend):
+        backend = backend.fallback
+    return backend.engine if isinstance(backend, LlamaBackend) else None

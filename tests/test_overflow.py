@@ -1,0 +1,148 @@
+"""The overflow model: which model writes a sentence, what context each sees, and when the
+server counts as behind (fakes only; the real models are measured by scripts/loadtest.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from hudtranslate.config import ConfigError, OverloadOptions, Settings
+from hudtranslate.sharing import SharedLoad
+from hudtranslate.translate.overflow import OverflowBackend, local_engine, main_backend
+from hudtranslate.translate.prompts import SPEECH, PromptSet
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@dataclass
+class Recorder:
+    """A backend that answers with its name and keeps what it was given."""
+
+    name: str
+    contexts: list[list[tuple[str, str]]] = field(default_factory=list)
+    prepared: int = 0
+    forgotten: list[Hashable] = field(default_factory=list)
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *, forced_prefix: str,
+                  max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        self.contexts.append(list(context))
+        return f"{self.name}: {source}"
+
+    def prepare(self, context: Sequence[tuple[str, str]], prompts: PromptSet = SPEECH) -> None:
+        self.prepared += 1
+
+    def forget_owner(self, owner: Hashable) -> None:
+        self.forgotten.append(owner)
+
+
+def ask(backend: OverflowBackend, source: str, context: Sequence[tuple[str, str]] = ()) -> str:
+    answer = backend.translate(source, context, forced_prefix="", max_new_tokens=16,
+                               cancelled=lambda: False)
+    assert answer is not None
+    return answer
+
+
+def test_the_small_model_writes_only_while_behind_and_each_caption_names_its_model() -> None:
+    main, small = Recorder("qwen2.5-1.5b"), Recorder("qwen2.5-0.5b-q4_0")
+    backend = OverflowBackend(main, small)
+    assert backend.name == "qwen2.5-1.5b"  # before any translation: the main model
+    assert ask(backend, "你好。") == "qwen2.5-1.5b: 你好。"  # never behind until wired
+    behind = [True]
+    backend.behind = lambda: behind[0]
+    assert ask(backend, "我们走吧。") == "qwen2.5-0.5b-q4_0: 我们走吧。"
+    assert backend.name == "qwen2.5-0.5b-q4_0"
+    names: list[str] = []
+    other = threading.Thread(target=lambda: names.append(backend.name))
+    other.start()
+    other.join()
+    assert names == ["qwen2.5-1.5b"]  # the name is this thread's, not another's
+    behind[0] = False
+    ask(backend, "谢谢。")
+    assert backend.name == "qwen2.5-1.5b"
+
+
+def test_each_model_sees_only_the_context_turns_the_other_did_not_write() -> None:
+    main, small = Recorder("main"), Recorder("small")
+    backend = OverflowBackend(main, small)
+    behind = [False]
+    backend.behind = lambda: behind[0]
+    earlier = ("他来了。", "He came.")  # written before this server knew: both see it
+    ask(backend, "第一句。", [earlier])
+    behind[0] = True
+    ask(backend, "第二句。", [earlier, ("第一句。", "main: 第一句。")])
+    behind[0] = False
+    context = [earlier, ("第一句。", "main: 第一句。"), ("第二句。", "small: 第二句。")]
+    ask(backend, "第三句。", context)
+    assert small.contexts[-1] == [earlier]
+    assert main.contexts[-1] == [earlier, ("第一句。", "main: 第一句。")]
+
+
+def test_prefills_are_for_the_main_model_and_not_while_behind() -> None:
+    main, small = Recorder("main"), Recorder("small")
+    backend = OverflowBackend(main, small)
+    backend.prepare([])
+    behind = [True]
+    backend.behind = lambda: behind[0]
+    backend.prepare([])
+    assert (main.prepared, small.prepared) == (1, 0)
+    backend.forget_owner("wearer 1")
+    assert main.forgotten == small.forgotten == ["wearer 1"]
+    assert main_backend(backend) is main and main_backend(main) is main
+    assert local_engine(backend) is None  # fakes have no llama.cpp engine
+
+
+async def test_behind_from_the_overflow_lag_until_the_backlog_stays_low() -> None:
+    now = [100.0]
+    local = [True]
+    load = SharedLoad(OverloadOptions(overflow_lag_s=1.5, recover_share=0.5,
+                                      recover_hold_s=5.0, raise_hold_s=1.0),
+                      translates_locally=lambda: local[0], clock=lambda: now[0])
+    session = load.join()
+    waiting_since: list[float | None] = [None]
+    session.watch("mt", lambda: waiting_since[0])
+    steps = [  # (time, oldest input's arrival, behind after the check)
+        (100.0, None, False),
+        (101.0, 99.6, False),   # 1.4 s behind
+        (101.5, 100.0, True),   # 1.5 s: at once (no hold: every sentence counts)
+        (102.0, 101.0, True),   # 1.0 s: not low enough to recover
+        (103.0, 102.5, True),   # 0.5 s: calm from here...
+        (107.9, 107.5, True),
+        (108.0, 107.6, False),  # ...for 5 s: back to the main model
+        (109.0, 107.0, True),
+    ]
+    for time_s, since, expected in steps:
+        now[0], waiting_since[0] = time_s, since
+        load.check()
+        assert load.behind() is expected, time_s
+    local[0] = False  # a healthy remote translates: no local model is behind
+    assert not load.behind()
+    session.close()
+    local[0] = True
+    assert not load.behind()  # nobody left: not behind
+
+
+def test_the_overflow_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match=r"overload\.overflow_lag_s"):
+        OverloadOptions(overflow_lag_s=0.0)
+    settings = Settings.load(env={"HUDTRANSLATE_OVERLOAD_OVERFLOW_MODEL": "qwen2.5-0.5b-q4_0"})
+    assert settings.overload.overflow_model == "qwen2.5-0.5b-q4_0"
+    assert Settings.load(env={}).overload.overflow_model == ""  # off by default
+
+
+async def test_a_server_with_an_overflow_model_asks_its_shared_load_whether_it_is_behind(
+        ) -> None:
+    from hudtranslate.pipeline import Engines
+    from hudtranslate.server.sessions import SessionManager
+    from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad
+
+    translator = OverflowBackend(FakeBackend(), Recorder("small"))
+    manager = SessionManager(Engines(asr=FakeDecoder(["你好。"]), translator=translator,
+                                     vad_factory=FakeVad), Settings.load(env={}))
+    assert translator.behind == manager.load.behind
+    manager.load.overflowing = True
+    assert translator.behind()
