@@ -435,7 +435,8 @@ def test_resolve_names_a_model_bin_that_is_not_ctranslate2(
 def test_resolve_rejects_hub_ids_unknown_names_and_wrong_roles(cache: Path) -> None:
     with pytest.raises(ModelError, match=r"offline.*local path"):
         resolve_model("Qwen/Qwen2.5-1.5B-Instruct-GGUF", "translate", cache)
-    with pytest.raises(ModelError, match=r"known models: qwen2\.5-0\.5b, qwen2\.5-0\.5b-q4_0, qwen2\.5-1\.5b"):
+    with pytest.raises(ModelError,
+                       match=r"known models: qwen2\.5-0\.5b, qwen2\.5-0\.5b-q4_0, qwen2\.5-1\.5b"):
         resolve_model("qwen9", "translate", cache)
     with pytest.raises(ModelError, match="is a asr model"):
         resolve_model("whisper-base", "translate", cache)
