@@ -72,6 +72,17 @@ def test_missing_model_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "hudtranslate models fetch whisper-base" in err
 
 
+def test_serve_names_a_missing_overflow_model_before_loading_the_others(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run_cli(["serve", "--port", "0", "--cache-dir", str(tmp_path), "--data-dir",
+                         str(tmp_path / "sessions"), "--overflow-model", "qwen9"], capsys)
+    assert code == 1 and "unknown translate model 'qwen9'" in err
+    code, err = run_cli(["serve", "--port", "0", "--cache-dir", str(tmp_path), "--data-dir",
+                         str(tmp_path / "sessions"), "--overflow-model", "qwen2.5-0.5b-q4_0"],
+                        capsys)
+    assert code == 1 and "hudtranslate models fetch qwen2.5-0.5b-q4_0" in err
+
+
 def test_flags_map_to_settings() -> None:
     from hudtranslate.cli import settings_from_args
 

@@ -85,7 +85,10 @@ async def serve(
     broadcaster = broadcaster or CaptionBroadcaster.from_settings(settings)
     if engines is None:
         from hudtranslate.engines import load_engines
+        from hudtranslate.models import resolve_model
 
+        if settings.overload.overflow_model:  # a wrong name fails before the long loads
+            resolve_model(settings.overload.overflow_model, "translate", settings.cache_path)
         engines = await asyncio.to_thread(load_engines, settings)
     router = None
     if remote is not None:
@@ -245,7 +248,7 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                           default=None, help="never shed optional work (partial captions, "
                           "final beams) when the server falls behind its wearers")
     overload.add_argument("--overflow-model", dest="overload.overflow_model", default=None,
-                          help="a smaller model (e.g. qwen2.5-0.5b) for the sentences that "
+                          help="a smaller model (e.g. qwen2.5-0.5b-q4_0) for the sentences that "
                                "reach the translator while the server is behind its wearers")
     overload.add_argument("--no-fair-turns", dest="overload.fair_turns", action="store_const",
                           const=False, default=None,
