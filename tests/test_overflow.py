@@ -146,3 +146,21 @@ async def test_a_server_with_an_overflow_model_asks_its_shared_load_whether_it_i
     assert translator.behind == manager.load.behind
     manager.load.overflowing = True
     assert translator.behind()
+
+
+def test_who_wrote_a_turn_is_remembered_per_stream() -> None:
+    from hudtranslate.translate.llama_cache import kv_owner
+
+    main, small = Recorder("main"), Recorder("small")
+    backend = OverflowBackend(main, small)
+    behind = [False]
+    backend.behind = lambda: behind[0]
+    with kv_owner("wearer A"):
+        ask(backend, "谢谢。")
+    behind[0] = True
+    with kv_owner("wearer B"):
+        ask(backend, "谢谢。")  # the same words from another wearer, by the other model
+    behind[0] = False
+    with kv_owner("wearer A"):
+        ask(backend, "不客气。", [("谢谢。", "main: 谢谢。")])
+    assert main.contexts[-1] == [("谢谢。", "main: 谢谢。")]  # wearer A's own turn stays

@@ -199,6 +199,7 @@ class SharedLoad:
 
     def _follow_overflow(self, now_s: float, backlog_s: float) -> None:
         options = self.options
+        was = self.overflowing
         if backlog_s >= options.overflow_lag_s:
             self.overflowing, self._overflow_calm_since = True, None
         elif not self.overflowing or backlog_s >= options.recover_share * options.overflow_lag_s:
@@ -207,6 +208,11 @@ class SharedLoad:
             self._overflow_calm_since = now_s
         elif now_s - self._overflow_calm_since >= options.recover_hold_s:
             self.overflowing, self._overflow_calm_since = False, None
+        if self.overflowing != was and options.overflow_model:
+            log.info("%s: worst backlog %.2f s", "behind: the overflow model translates"
+                     if self.overflowing else "caught up: the main model translates again",
+                     backlog_s, extra={"event": "overflow", "on": self.overflowing,
+                                       "backlog_s": round(backlog_s, 3)})
 
     def check(self) -> LoadLevel:
         """Sample the backlog into the governor now (the ticker does this regularly)."""

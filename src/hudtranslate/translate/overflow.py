@@ -1,39 +1,37 @@
 """A smaller local model for the finals of a server that has fallen behind its wearers.
 
 Shedding optional work (``overload.py``) is not always enough: three wearers in dense
-speech need ~99 final sentences in 83 s of the 1.5B translator, which keeps two cores
-busy on its own, so finals queue and the captions drift 10-19 s behind
-(docs/benchmark.md). With ``serve --overflow-model qwen2.5-0.5b`` the sentences that
-reach the translator while the worst session's backlog is ``overflow_lag_s`` or more
-are written by that model instead (about a third of the cost a token), until the
-backlog falls again: captions stay near real time, and only the sentences of those
-moments are translated less well. Each caption names the model that wrote it.
+speech need ~100 final sentences in 83 s of the 1.5B translator, which keeps two cores
+busy on its own, so finals queue and the captions drift 7-21 s behind
+(docs/benchmark.md, "Twelfth session"). With ``serve --overflow-model qwen2.5-0.5b-q4_0``
+the sentences that reach the translator while the server is behind (``SharedLoad.behind``:
+from ``overflow_lag_s`` of backlog, with a recovery hold) are written by that model instead
+(a one-token step 27 ms against 72 ms on one thread): the captions stay near real time,
+and the sentences of those moments are translated less well (three wearers: p95 2.8-3.4 s
+instead of 6.8-20.7 s, document BLEU 15 instead of 21). Each caption names its model.
 
 The two models share one lock (``LlamaEngine.share_cores_with``), so they never run at
 the same time on the same cores. Each model is shown only the context turns it wrote
-itself: a turn the other one wrote is not in its KV cache, and evaluating a session's
-missed turns when the main model takes over again cost it 3-7 s a sentence with three
-wearers, which stalled every caption (docs/benchmark.md). ``behind`` is set by the
-server's ``SessionManager`` from its ``SharedLoad``; until then it is always False.
+itself (or that were written before the server knew): a turn the other one wrote is not
+in its KV cache, and evaluating a session's missed turns when the main model took over
+again cost 3-7 s a sentence with three wearers, which stalled every caption.
+``behind`` is set by the server's ``SessionManager``; until then it is always False.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 import threading
 from collections.abc import Callable, Hashable, Sequence
 
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
+from hudtranslate.translate.llama_cache import current_owner
 from hudtranslate.translate.prompts import SPEECH, PromptSet
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import TranslationBackend
 
-log = logging.getLogger(__name__)
-
-
 REMEMBERED_TURNS = 1024
-"""Messages whose translating model is remembered (for every session together: far more
+"""Messages whose translating model is remembered (for all sessions together: far more
 than their context windows hold)."""
 
 
@@ -52,8 +50,10 @@ class OverflowBackend:
         self.main, self.small = main, small
         self.behind: Callable[[], bool] = _never
         self._thread_model = threading.local()
-        self._writers: collections.OrderedDict[str, str] = collections.OrderedDict()
-        """Which model translated each recent message (the newest ``REMEMBERED_TURNS``)."""
+        self._writers: collections.OrderedDict[tuple[Hashable | None, str], str] = (
+            collections.OrderedDict())
+        """Which model translated each recent message of each stream (``kv_owner``), the
+        newest ``REMEMBERED_TURNS``."""
         self._writers_lock = threading.Lock()
 
     @property
@@ -79,10 +79,12 @@ class OverflowBackend:
         given only the turns of ``context`` the other did not write."""
         backend, other = (self.small, self.main) if self.behind() else (self.main, self.small)
         self._thread_model.name = backend.name
+        owner = current_owner()
         with self._writers_lock:
-            own = [turn for turn in context if self._writers.get(turn[0]) != other.name]
-            self._writers[source] = backend.name
-            self._writers.move_to_end(source)
+            own = [turn for turn in context
+                   if self._writers.get((owner, turn[0])) != other.name]
+            self._writers[owner, source] = backend.name
+            self._writers.move_to_end((owner, source))
             while len(self._writers) > REMEMBERED_TURNS:
                 self._writers.popitem(last=False)
         return backend.translate(source, own, forced_prefix=forced_prefix,
