@@ -217,9 +217,9 @@ class SharedLoad:
     def check(self) -> LoadLevel:
         """Sample the backlog into the governor now (the ticker does this regularly)."""
         before = self.governor.level
-        backlog = self.backlog_s()
-        self._follow_overflow(self._clock(), backlog)
-        level = self.governor.update(self._clock(), backlog)
+        backlog, now_s = self.backlog_s(), self._clock()
+        self._follow_overflow(now_s, backlog)
+        level = self.governor.update(now_s, backlog)
         if level != before:
             log.info("load level %d (%s): worst backlog %.2f s over %d sessions", level,
                      level.name.lower(), backlog, len(self._sessions),

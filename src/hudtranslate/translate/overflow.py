@@ -27,7 +27,7 @@ from collections.abc import Callable, Hashable, Sequence
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.translate.llama_cache import current_owner
 from hudtranslate.translate.prompts import SPEECH, PromptSet
-from hudtranslate.translate.router import FallbackBackend
+from hudtranslate.translate.router import FallbackBackend, ThreadModelName
 from hudtranslate.translate.translator import TranslationBackend
 
 REMEMBERED_TURNS = 1024
@@ -39,17 +39,17 @@ def _never() -> bool:
     return False
 
 
-class OverflowBackend:
+class OverflowBackend(ThreadModelName):
     """``TranslationBackend``: ``main`` normally, ``small`` while ``behind()``.
 
-    ``name`` is per thread, as in ``router.FallbackBackend``: the model behind this
-    thread's last translation (``main``'s name before its first); ``/metrics`` counts
-    translations by that name."""
+    ``name`` is per thread (``router.ThreadModelName``): the model behind this thread's
+    last translation (``main``'s name before its first); ``/metrics`` counts translations
+    by that name."""
 
     def __init__(self, main: TranslationBackend, small: TranslationBackend) -> None:
+        super().__init__()
         self.main, self.small = main, small
         self.behind: Callable[[], bool] = _never
-        self._thread_model = threading.local()
         self._writers: collections.OrderedDict[tuple[Hashable | None, str], str] = (
             collections.OrderedDict())
         """Which model translated each recent message of each stream (``kv_owner``), the
@@ -57,12 +57,8 @@ class OverflowBackend:
         self._writers_lock = threading.Lock()
 
     @property
-    def name(self) -> str:
-        return str(getattr(self._thread_model, "name", self.main.name))
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self._thread_model.name = value
+    def default_name(self) -> str:
+        return self.main.name
 
     def translate(
         self,
@@ -78,7 +74,7 @@ class OverflowBackend:
         """The answer of ``small`` while the server is behind, else of ``main``; each
         given only the turns of ``context`` the other did not write."""
         backend, other = (self.small, self.main) if self.behind() else (self.main, self.small)
-        self._thread_model.name = backend.name
+        self.name = backend.name
         owner = current_owner()
         with self._writers_lock:
             own = [turn for turn in context

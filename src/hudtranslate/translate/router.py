@@ -62,33 +62,49 @@ class RouterStats:
     healthy: bool = True
 
 
-class FallbackBackend:
+class ThreadModelName:
+    """``name`` per thread, for a backend that hands each sentence to one of several
+    models (see the module doc): the model now translating on this thread, or behind
+    its last translation; ``default_name`` before its first."""
+
+    def __init__(self) -> None:
+        self._thread_model = threading.local()
+
+    @property
+    def default_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self._thread_model, "name", self.default_name))
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._thread_model.name = value
+
+
+class FallbackBackend(ThreadModelName):
     """``TranslationBackend``: ``primary`` (remote) when healthy, else ``fallback`` (local)."""
 
     def __init__(self, primary: ProbedBackend, fallback: TranslationBackend, *,
                  probe_interval_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self.primary, self.fallback = primary, fallback
         self.probe_interval_s = probe_interval_s
         self._clock = clock
         self._lock = threading.Lock()
         self._stats = RouterStats()
         self._rejected_in_row = 0
-        self._thread_model = threading.local()
         self._stop = threading.Event()
         self._prober: threading.Thread | None = None
 
     # --- TranslationBackend ---------------------------------------------------------------
 
     @property
-    def name(self) -> str:
-        """The model behind this thread's last translation (see the module doc)."""
-        default = self.primary.name if self.healthy else self.fallback.name
-        return str(getattr(self._thread_model, "name", default))
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self._thread_model.name = value
+    def default_name(self) -> str:
+        """The model that would translate now: the remote while healthy."""
+        return self.primary.name if self.healthy else self.fallback.name
 
     def translate(
         self,
@@ -106,7 +122,7 @@ class FallbackBackend:
         is checked, so the fallback's English never follows broken words."""
         if self.healthy:
             started = self._clock()
-            self._thread_model.name = self.primary.name
+            self.name = self.primary.name
             try:
                 text = self.primary.translate(source, context, forced_prefix=forced_prefix,
                                               max_new_tokens=max_new_tokens,
@@ -121,7 +137,7 @@ class FallbackBackend:
                     self._stats.primary_ok += 1
                     self._rejected_in_row = 0
                 return text
-        self._thread_model.name = self.fallback.name
+        self.name = self.fallback.name
         return self.fallback.translate(source, context, forced_prefix=forced_prefix,
                                        max_new_tokens=max_new_tokens, cancelled=cancelled,
                                        on_text=on_text, prompts=prompts)
