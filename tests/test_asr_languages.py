@@ -21,12 +21,15 @@ class LanguageDecoder:
     answers: list[tuple[str, str]]
     offered: list[tuple[str, ...]] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
         self.offered.append(tuple(languages))
         self.prefixes.append(prefix)
+        self.prompts.append(prompt)
         text, language = self.answers[min(len(self.offered) - 1, len(self.answers) - 1)]
         if len(languages) == 1:
             language = languages[0]
@@ -96,3 +99,41 @@ def test_a_change_of_language_drops_what_was_agreed_in_the_other() -> None:
 def test_english_clean_up_keeps_repeated_phrases_but_cuts_loops() -> None:
     assert normalize_english("  very,  very good ") == "very, very good"
     assert len(normalize_english("no no no no no no no no").split()) <= 2
+
+
+def test_the_initial_prompt_goes_only_to_decodes_in_the_first_language() -> None:
+    """A Mandarin prompt (names, terms) must not steer the detection decodes or the
+    decodes of an English answer; it goes with every decode settled in Mandarin."""
+    decoder = LanguageDecoder([("我们明天", "zh"), ("我们明天去北京", "zh"),
+                               ("我们明天去北京。", "zh"), ("我们明天去北京。", "zh")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(partial_interval_ms=1000),
+                                     languages=("zh", "en"), prompt="汤姆，北京。")
+    for second in range(3):
+        recognizer.insert(chunk(1.2, 1.2 * second))
+        recognizer.process(now_s=1.2 * (second + 1))
+    recognizer.insert(SpeechChunk(0, np.zeros(0, np.float32), 3.6, final=True))
+    recognizer.finish(now_s=4.0)
+    settled = [prompt for offered, prompt in zip(decoder.offered, decoder.prompts, strict=True)
+               if offered == ("zh",)]
+    detecting = [prompt for offered, prompt in zip(decoder.offered, decoder.prompts,
+                                                   strict=True) if len(offered) > 1]
+    assert settled and set(settled) == {"汤姆，北京。"}
+    assert detecting and set(detecting) == {""}
+
+    english = LanguageDecoder([("I'll be ten", "en"), ("I'll be ten minutes", "en"),
+                               ("I'll be ten minutes late", "en")])
+    recognizer = StreamingRecognizer(english, AsrOptions(partial_interval_ms=1000),
+                                     languages=("zh", "en"), prompt="汤姆，北京。")
+    for second in range(3):
+        recognizer.insert(chunk(1.2, 1.2 * second))
+        recognizer.process(now_s=1.2 * (second + 1))
+    assert ("en",) in english.offered
+    assert set(english.prompts) == {""}
+
+
+def test_listen_mode_prompts_every_decode() -> None:
+    decoder = LanguageDecoder([("我们明天去北京。", "zh")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(), prompt="北京")
+    recognizer.insert(chunk(2.0))
+    recognizer.finish(now_s=3.0)
+    assert decoder.prompts == ["北京"]

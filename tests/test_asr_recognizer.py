@@ -27,7 +27,8 @@ class ScriptedDecoder:
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
         self.calls.append((len(audio) / 16_000, temperature))
         return self.answers[min(len(self.calls) - 1, len(self.answers) - 1)]
 
@@ -125,7 +126,8 @@ class BeamRecorder(ScriptedDecoder):
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
         self.beams.append(beam_size)
         return super().decode(audio, prefix=prefix, beam_size=beam_size,
                               max_new_tokens=max_new_tokens, padding_s=padding_s, task=task,

@@ -49,7 +49,8 @@ class RecordingDecoder:
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
         self.calls.append({"seconds": len(audio) / 16_000, "beam_size": beam_size, "task": task})
         # the talk's sentences in turn, in the fake translator's English (the references)
         text = fake_english(SCRIPT[(len(self.calls) - 1) % len(SCRIPT)])

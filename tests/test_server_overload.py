@@ -62,7 +62,8 @@ class SlowDecoder(FakeDecoder):
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
         with self._lock:
             time.sleep(self.delay_s)
             self.beams.append(beam_size)

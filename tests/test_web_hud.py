@@ -121,7 +121,8 @@ class SequentialDecoder:
     def decode(self, audio: Any, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
         duration_s = len(audio) / 16_000
         if duration_s < self.last_s:
             self.line = min(self.line + 1, len(self.script) - 1)

@@ -27,6 +27,9 @@ from hudtranslate.errors import ConfigError, check_range
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "HUDTRANSLATE_"
+MAX_INITIAL_PROMPT_CHARS = 1000
+"""``asr.initial_prompt`` longer than this is refused (Whisper keeps only its last 223
+tokens: a few hundred characters)."""
 NON_SETTING_VARIABLES = frozenset({
     "HUDTRANSLATE_TOKEN", "HUDTRANSLATE_REMOTE_API_KEY", "HUDTRANSLATE_SHARED_DATA",
     "HUDTRANSLATE_REAL_MODELS", "HUDTRANSLATE_VENV", "HUDTRANSLATE_EXTRAS",
@@ -103,6 +106,10 @@ class AsrOptions:
     the same for a clause (，；：), 0: never. ``partial_interval_ms``: speech between two
     partial re-decodes of an open utterance (1500 rather than 1000: 0.76 → 0.69 CPU-s per
     audio second on the dev talks at the same StreamLAAL; docs/benchmark.md).
+    ``initial_prompt``: text Whisper is shown as what was said before (openai-whisper's
+    option of that name) when it decodes in the first language: names and terms it should
+    prefer. Off by default: a style prompt such as "以下是普通话的句子。" made the real
+    recordings' CER 1-2.4 points worse (docs/benchmark.md, "Thirteenth session").
     """
 
     model: str = "whisper-base"
@@ -114,9 +121,12 @@ class AsrOptions:
     max_chars_per_s: float = 12.0
     sentence_final_min_chars: int = 4
     clause_final_min_chars: int = 8
+    initial_prompt: str = ""
 
     def __post_init__(self) -> None:
         check_range("asr.beam_size", self.beam_size, 1, 10)
+        check_range("asr.initial_prompt (characters)", len(self.initial_prompt), 0,
+                    MAX_INITIAL_PROMPT_CHARS)
         check_range("asr.sentence_final_min_chars", self.sentence_final_min_chars, 0, 100)
         check_range("asr.clause_final_min_chars", self.clause_final_min_chars, 0, 100)
         check_range("asr.final_beam_size", self.final_beam_size, 1, 10)

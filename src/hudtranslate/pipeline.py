@@ -165,7 +165,8 @@ async def run_pipeline(
     workers = [Worker("vad"), Worker("asr"), Worker("mt")]
     segmenter = SpeechSegmenter(engines.vad_factory(), settings.vad)
     recognizer = StreamingRecognizer(engines.asr, settings.asr,
-                                     languages=_languages(settings))
+                                     languages=_languages(settings),
+                                     prompt=settings.asr.initial_prompt)
     translator = _translator(engines, settings, clock)
     cpu_start, wall_start = time.process_time(), time.monotonic()
     session_load = load.join() if load is not None else None

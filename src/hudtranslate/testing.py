@@ -49,7 +49,8 @@ class FakeDecoder:
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
                max_new_tokens: int = 64, padding_s: float = 3.0,
                task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = ()) -> Decoded:
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
         duration_s = len(audio) / SAMPLE_RATE_HZ
         self.calls.append((duration_s, prefix))
         line = self._line(audio)

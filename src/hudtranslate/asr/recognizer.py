@@ -75,6 +75,7 @@ class Decoder(Protocol):
         task: str = "transcribe",
         temperature: float = 0.0,
         languages: Sequence[str] = (),
+        prompt: str = "",
     ) -> Decoded: ...
 
 
@@ -99,6 +100,9 @@ class StreamingRecognizer:
     engine: Decoder
     options: AsrOptions
     languages: tuple[str, ...] = ()
+    prompt: str = ""
+    """Shown to Whisper as the text before each decode in the first language
+    (``WhisperEngine.decode``'s ``prompt``): ``asr.initial_prompt``."""
     _language: str = ""
     """The language of the open utterance as last detected ("" before its first decode)."""
     _utterance_id: int = -1
@@ -260,9 +264,11 @@ class StreamingRecognizer:
             budget = max(4, int(max_chars * _TOKENS_PER_CHAR
                                 - len(prefix) / _ENGLISH_CHARS_PER_CHINESE))
         languages = self._candidate_languages(final)
+        primary = not languages or (len(languages) == 1 and languages == self.languages[:1])
+        prompt = self.prompt if primary else ""
         decoded = self.engine.decode(
             audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
-            padding_s=self.options.padding_s, languages=languages,
+            padding_s=self.options.padding_s, languages=languages, prompt=prompt,
         )
         if len(self.languages) > 1:
             self._switch_language(decoded.language)
@@ -273,7 +279,8 @@ class StreamingRecognizer:
                     break
                 retry = self.engine.decode(audio, prefix=prefix, max_new_tokens=budget,
                                            padding_s=self.options.padding_s,
-                                           temperature=temperature, languages=languages)
+                                           temperature=temperature, languages=languages,
+                                           prompt=prompt)
                 if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
                     decoded = retry
         if is_silence(decoded):

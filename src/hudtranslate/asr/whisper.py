@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 MAX_FRAMES = 3000
 """Whisper's encoder takes at most 30 s (3000 mel frames)."""
+MAX_PROMPT_TOKENS = 223
+"""Whisper's decoder context is 448 tokens; openai-whisper and faster-whisper keep at most
+half of it, less the ``<|startofprev|>`` token, for the previous text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,17 @@ class Decoded:
     avg_logprob: float
     language: str = "zh"
     language_prob: float = 1.0
+
+
+def decoder_prompt(tokenizer: Any, prompt: str = "") -> list[int]:
+    """The token ids the decoder starts from: ``<|startofprev|>`` and the last
+    ``MAX_PROMPT_TOKENS`` of ``prompt`` (when given, encoded after a space as
+    faster-whisper does), then the language/task tokens and ``<|notimestamps|>``."""
+    start = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    if not prompt.strip():
+        return start
+    previous = tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:]
+    return [tokenizer.sot_prev, *previous, *start]
 
 
 def most_likely_language(probabilities: Sequence[tuple[str, float]],
@@ -100,6 +114,7 @@ class WhisperEngine:
         task: str = "transcribe",
         temperature: float = 0.0,
         languages: Sequence[str] = (),
+        prompt: str = "",
     ) -> Decoded:
         """Decode ``audio`` (≤ 30 s) greedily or with a beam, continuing after ``prefix``.
 
@@ -108,6 +123,9 @@ class WhisperEngine:
         ``languages``: one code decodes in that language; several: Whisper's language
         detection picks among them on the same encoder pass (``most_likely_language``);
         none: the engine's language.
+        ``prompt``: text shown to the decoder as what came before (Whisper's
+        ``initial_prompt``, faster-whisper's ``hotwords``): its words and style are
+        preferred; at most ``MAX_PROMPT_TOKENS`` of its last tokens are kept.
         """
         padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
         features = self._model.feature_extractor(padded)
@@ -122,7 +140,7 @@ class WhisperEngine:
                 detected = self._model.model.detect_language(features_in)[0]
                 language, language_prob = most_likely_language(detected, languages)
             tokenizer = self._tokenizer_for(task, language)
-            prompt_ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+            prompt_ids = decoder_prompt(tokenizer, prompt)
             prefix_ids = tokenizer.encode(prefix) if prefix else []
             result = self._model.model.generate(
                 features_in,
