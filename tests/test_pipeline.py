@@ -183,3 +183,21 @@ async def test_drafts_need_converse_mode() -> None:
     with pytest.raises(ConfigError, match="converse"):
         await run_pipeline(chunks_of(tone_and_silence([(0.5, False)])), engines(["好"]),
                            Settings.load(env={}), drafts=aiter_of([draft("hi")]))
+
+
+async def test_glossary_terms_heard_as_other_characters_are_restored_before_translation() -> None:
+    """Whisper wrote 汤姆 as 汤墓 ("tomb"): the sinks, the transcript and the translator all
+    get the glossary's 汤姆, so the term's English can be kept."""
+    from hudtranslate.translate.glossary import Glossary
+
+    audio = tone_and_silence([(0.5, False), (2.0, True), (1.0, False)])
+    sink = Recorder()
+    backend = FakeBackend()
+    loaded = Engines(asr=FakeDecoder(["汤墓叫马利来。"]), translator=backend,
+                     vad_factory=FakeVad, glossary=Glossary(terms={"汤姆": "Tom", "玛丽": "Mary"}))
+    result = await run_pipeline(chunks_of(audio), loaded, Settings.load(env={}), [sink])
+    assert [t.text for t in result.transcripts] == ["汤姆叫玛丽来。"]
+    shown = [e.text for e in sink.events if isinstance(e, Transcript)]
+    assert shown and all("墓" not in text and "马" not in text for text in shown)
+    assert backend.calls and all("汤墓" not in call for call in backend.calls)
+    assert any("汤姆" in call for call in backend.calls)

@@ -7,6 +7,7 @@ twice at a cut), never on exact strings.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from hudtranslate.audio import file_chunks, read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.eval.cer import corpus_cer, normalize_for_cer
 from hudtranslate.pipeline import PipelineResult, run_pipeline
+from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.text import has_cjk
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(900)]
@@ -75,3 +77,24 @@ async def test_nonstop_speech_is_cut_into_short_units_without_losing_or_repeatin
     # and the translator restores "Tom" from context in some (a coin flip between model
     # files): three of four is what a cut that lost or garbled a sentence would break.
     assert text.count("Tom") >= 3 and not has_cjk(text), text
+
+
+async def test_names_in_the_glossary_are_heard_as_written(
+    shared_data: Path, real_engines: Any, real_settings: Settings
+) -> None:
+    """In the first 30 s of the nonstop case Whisper base writes 汤墓, 汤木 and 马利 for
+    three of the six names; with the names in the glossary they are restored by their
+    sound (``translate/heard_terms.py``) and each is translated."""
+    cases = shared_data.parent / "cases"
+    case = next(c for c in read_jsonl(cases / "cases.jsonl") if c["id"] == "06-nonstop-speech")
+    audio = read_audio_file(cases / case["file"])[: 30 * 16_000]
+    said = "".join(row["zh"] for row in case["segments"] if row["start_s"] < 29.0)
+    names = {"汤姆": "Tom", "玛丽": "Mary", "约翰": "John"}
+    assert [said.count(name) for name in names] == [4, 1, 1]
+    engines = dataclasses.replace(real_engines, glossary=Glossary(terms=names))
+    result = await run(audio, engines, real_settings)
+    heard = "".join(t.text for t in result.transcripts)
+    text = english(result)
+    for chinese, name in names.items():
+        assert heard.count(chinese) >= said.count(chinese), heard
+        assert name in text, text

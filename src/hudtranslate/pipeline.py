@@ -14,6 +14,8 @@ optional work shed under overload; ``sharing.py``).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -35,6 +37,7 @@ from hudtranslate.stages import (
     vad_stage,
 )
 from hudtranslate.translate.glossary import Glossary
+from hudtranslate.translate.heard_terms import TermsBySound, terms_by_sound
 from hudtranslate.translate.translator import (
     SessionTranslator,
     TranslationBackend,
@@ -99,6 +102,19 @@ class PipelineResult:
     def final_latencies_s(self, speech_pad_s: float = 0.0) -> list[float]:
         """End of speech (utterance end minus VAD's trailing pad) → final English shown."""
         return [t.emitted_s - (t.end_s - speech_pad_s) for t in self.translations]
+
+
+async def _restored_terms(events: AsyncIterator[Transcript],
+                          restorer: TermsBySound) -> AsyncIterator[Transcript]:
+    """Mandarin transcripts with the glossary's terms restored where the recogniser
+    wrote their sound with other characters (``translate/heard_terms.py``)."""
+    async for event in events:
+        if restorer and event.language == "zh" and not event.draft:
+            text = restorer.restore(event.text)
+            if text != event.text:
+                cut = len(event.committed)
+                event = dataclasses.replace(event, committed=text[:cut], tentative=text[cut:])
+        yield event
 
 
 async def _tap(events: AsyncIterator[Transcript], sinks: Sequence[Sink],
@@ -176,7 +192,8 @@ async def run_pipeline(
         heard = asr_stage(speech, recognizer, workers[1], clock, share, session_load)
         if drafts is not None:
             heard = merge_drafts(heard, drafts, clock)
-        transcripts = _tap(heard, sinks, result)
+        restorer = await asyncio.to_thread(terms_by_sound, tuple(engines.glossary.terms))
+        transcripts = _tap(_restored_terms(heard, restorer), sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials,
             share=share, load=session_load,
