@@ -48,3 +48,11 @@ def test_the_longest_term_wins() -> None:
     words = (frozenset(), frozenset())
     restorer = TermsBySound(["玛丽", "玛丽亚"], words=words)
     assert restorer.restore("马利亚来了") == "玛丽亚来了"
+
+
+def test_a_term_already_written_right_is_passed_over_whole() -> None:
+    words = (frozenset(), frozenset())
+    restorer = TermsBySound(["玛丽亚", "利亚"], words=words)
+    # 玛丽亚 is right as it stands: its 丽亚 must not be read as a stretch of 利亚
+    assert restorer.restore("玛丽亚来了") == "玛丽亚来了"
+    assert restorer.restore("力压来了") == "利亚来了"
