@@ -41,6 +41,15 @@ def test_tsv_with_comments_and_blank_lines(tmp_path: Path) -> None:
     assert read_glossary_file(path) == {"星海科技": "StarSea Tech", "算力": "compute"}
 
 
+def test_traditional_terms_are_kept_in_simplified(tmp_path: Path) -> None:
+    """The recogniser writes Simplified: a glossary written in Traditional must match."""
+    path = write(tmp_path, "g.tsv", "湯姆\tTom\n雲棲小鎮\tYunqi Town\n")
+    assert read_glossary_file(path) == {"汤姆": "Tom", "云栖小镇": "Yunqi Town"}
+    clash = write(tmp_path, "c.tsv", "湯姆\tTom\n汤姆\tThomas\n")
+    with pytest.raises(ConfigError, match=r"c\.tsv:2: '汤姆' is already 'Tom'"):
+        read_glossary_file(clash)
+
+
 @pytest.mark.parametrize(("name", "text", "message"), [
     ("g.tsv", "星海科技\tStarSea\n算力 compute\n", r"g\.tsv:2: expected 'Chinese<TAB>English'"),
     ("g.tsv", "StarSea\tStarSea Tech\n", r"g\.tsv:1: the term 'StarSea' must be Chinese"),

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from hudtranslate.asr.text import to_simplified
 from hudtranslate.errors import ConfigError, DependencyError
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,9 @@ def _terms_from_tsv(path: Path, text: str) -> dict[str, str]:
 
 
 def _add_term(terms: dict[str, str], chinese: str, english: str, where: str) -> None:
-    chinese, english = chinese.strip(), " ".join(english.split())
+    """Add one term, in Simplified characters: the recogniser writes Simplified, so a
+    glossary written in Traditional (湯姆) must match its 汤姆."""
+    chinese, english = to_simplified(chinese.strip()), " ".join(english.split())
     if not _HANZI.match(chinese):
         raise ConfigError(f"{where}: the term {chinese!r} must be Chinese characters")
     if not english:
