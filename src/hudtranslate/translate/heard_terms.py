@@ -87,6 +87,8 @@ class TermsBySound:
         if not self._by_sound or not text:
             return text
         sounds = char_sounds(text)
+        if len(sounds) != len(text):  # never seen: pypinyin gives one item per character
+            return text
         chars = list(text)
         start = 0
         while start < len(text):
