@@ -28,7 +28,8 @@ import numpy as np
 from hudtranslate.config import Settings
 from hudtranslate.eval.cer import corpus_cer
 from hudtranslate.models.resolve import resolve_model
-from hudtranslate.translate.heard_terms import _HANZI, cedict_words, char_sounds
+from hudtranslate.translate.heard_terms import cedict_words, char_sounds
+from hudtranslate.translate.text import HANZI
 
 LEAD_IN = "以下是一句普通话：\n"
 
@@ -82,7 +83,7 @@ def candidates(text: str, by_sound: dict[tuple[str, ...], list[str]],
             end = start + length
             stretch = text[start:end]
             if (end > len(text) or stretch in ordinary or all(covered[start:end])
-                    or not all(_HANZI.match(char) for char in stretch)):
+                    or not all(HANZI.match(char) for char in stretch)):
                 continue
             for word in by_sound.get(tuple(sounds[start:end]), [])[:6]:
                 if word != stretch:

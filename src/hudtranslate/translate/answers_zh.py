@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from hudtranslate.errors import RejectedAnswerError
-from hudtranslate.translate.text import clean_chinese
+from hudtranslate.translate.text import HANZI, clean_chinese
 
 HANZI_PER_CHAR = 0.8
 """Chinese characters allowed per character of the English source. Measured on the 865
@@ -33,7 +33,6 @@ EXTRA_HANZI = 20
 """Allowance for short sources and for a drafted message's polite frame ("不好意思，…
 谢谢！", ~8 characters): "OK." may well be "好的，没问题。"."""
 
-_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LOWERCASE_WORD = re.compile(r"(?<![A-Za-z])[a-z]{2,}(?![A-Za-z])")
 _SOURCE_ASSENT = re.compile(
     r"^\W*(?:sure|ok|okay|yes|yeah|yep|well|of\s+course|certainly|absolutely|all\s+right|alright|"
@@ -158,7 +157,7 @@ def clean_chinese_answer(answer: str, source: str) -> str:
         raise RejectedAnswerError("chatter", _excerpt(answer))
     if _TRANSLATION_TALK.search(text) and not _SOURCE_ABOUT_WORDING.search(source):
         raise RejectedAnswerError("chatter", _excerpt(answer))
-    if not _HANZI.search(text) and _LOWERCASE_WORD.search(text):
+    if not HANZI.search(text) and _LOWERCASE_WORD.search(text):
         raise RejectedAnswerError("not_chinese", _excerpt(answer))
     limit = max_chinese_answer_chars(source)
     if len(text) > limit:

