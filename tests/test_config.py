@@ -36,6 +36,7 @@ def test_boolean_from_environment() -> None:
         ({"HUDTRANSLATE_THREADS": "0"}, "threads must be between"),
         ({"HUDTRANSLATE_VAD_THRESHOLD": "2"}, "vad.threshold must be between"),
         ({"HUDTRANSLATE_AUDIO_REALTIME": "maybe"}, "must be true or false"),
+        ({"HUDTRANSLATE_ASR_SAME_SOUND_MARGIN": "-1"}, "asr.same_sound_margin must be between"),
     ],
 )
 def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None:

@@ -201,3 +201,24 @@ async def test_glossary_terms_heard_as_other_characters_are_restored_before_tran
     assert shown and all("墓" not in text and "马" not in text for text in shown)
     assert backend.calls and all("汤墓" not in call for call in backend.calls)
     assert any("汤姆" in call for call in backend.calls)
+
+
+async def test_same_sound_errors_are_repaired_before_the_sinks_and_the_translator() -> None:
+    """天气与暴 has the sound of 天气预报 "weather forecast": the repair (with jieba's real
+    dictionary) reaches the transcript, the sinks and the translator, and composes with the
+    glossary's restoration; 0 nats turns it off."""
+    from hudtranslate.translate.glossary import Glossary
+
+    audio = tone_and_silence([(0.5, False), (2.0, True), (1.0, False)])
+    for margin, expected, heard in (("10", "汤姆说天气预报不准。", "天气预报"),
+                                    ("0", "汤姆说天气与暴不准。", "天气与暴")):
+        sink = Recorder()
+        backend = FakeBackend()
+        loaded = Engines(asr=FakeDecoder(["汤墓说天气与暴不准。"]), translator=backend,
+                         vad_factory=FakeVad, glossary=Glossary(terms={"汤姆": "Tom"}))
+        settings = Settings.load(env={"HUDTRANSLATE_ASR_SAME_SOUND_MARGIN": margin})
+        result = await run_pipeline(chunks_of(audio), loaded, settings, [sink])
+        assert [t.text for t in result.transcripts] == [expected]
+        shown = [e.text for e in sink.events if isinstance(e, Transcript)]
+        assert shown[-1] == expected
+        assert backend.calls and all(heard in call for call in backend.calls)

@@ -30,6 +30,9 @@ ENV_PREFIX = "HUDTRANSLATE_"
 MAX_INITIAL_PROMPT_CHARS = 1000
 """``asr.initial_prompt`` longer than this is refused (Whisper keeps only its last 223
 tokens: a few hundred characters)."""
+DEFAULT_SAME_SOUND_MARGIN_NATS = 10.0
+"""``asr.same_sound_margin``: at 10 nats every repair measured was right, at 8 6 of 15
+were wrong (``asr/same_sound.py``; docs/benchmark.md, "Fourteenth session")."""
 NON_SETTING_VARIABLES = frozenset({
     "HUDTRANSLATE_TOKEN", "HUDTRANSLATE_REMOTE_API_KEY", "HUDTRANSLATE_SHARED_DATA",
     "HUDTRANSLATE_REAL_MODELS", "HUDTRANSLATE_VENV", "HUDTRANSLATE_EXTRAS",
@@ -110,6 +113,8 @@ class AsrOptions:
     option of that name) when it decodes in the first language: names and terms it should
     prefer. Off by default: a style prompt such as "以下是普通话的句子。" made the real
     recordings' CER 1-2.4 points worse (docs/benchmark.md, "Thirteenth session").
+    ``same_sound_margin``: nats a same-sound repair of the recognised Mandarin must add to
+    its sentence's word log-probability (``asr/same_sound.py``); 0: no repairs.
     """
 
     model: str = "whisper-base"
@@ -122,9 +127,11 @@ class AsrOptions:
     sentence_final_min_chars: int = 4
     clause_final_min_chars: int = 8
     initial_prompt: str = ""
+    same_sound_margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS
 
     def __post_init__(self) -> None:
         check_range("asr.beam_size", self.beam_size, 1, 10)
+        check_range("asr.same_sound_margin", self.same_sound_margin, 0.0, 100.0)
         check_range("asr.initial_prompt (characters)", len(self.initial_prompt), 0,
                     MAX_INITIAL_PROMPT_CHARS)
         check_range("asr.sentence_final_min_chars", self.sentence_final_min_chars, 0, 100)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
+from hudtranslate.asr.same_sound import same_sound_repair
 from hudtranslate.config import Settings
 from hudtranslate.conversation.translator import ConversationTranslator, ReplyTranslator
 from hudtranslate.errors import ConfigError
@@ -37,7 +38,7 @@ from hudtranslate.stages import (
     vad_stage,
 )
 from hudtranslate.translate.glossary import Glossary
-from hudtranslate.translate.heard_terms import TermsBySound, terms_by_sound
+from hudtranslate.translate.heard_terms import terms_by_sound
 from hudtranslate.translate.translator import (
     SessionTranslator,
     TranslationBackend,
@@ -104,17 +105,33 @@ class PipelineResult:
         return [t.emitted_s - (t.end_s - speech_pad_s) for t in self.translations]
 
 
-async def _restored_terms(events: AsyncIterator[Transcript],
-                          restorer: TermsBySound) -> AsyncIterator[Transcript]:
-    """Mandarin transcripts with the glossary's terms restored where the recogniser
-    wrote their sound with other characters (``translate/heard_terms.py``)."""
+async def _repaired(events: AsyncIterator[Transcript],
+                    repairs: Sequence[Callable[[str], str]]) -> AsyncIterator[Transcript]:
+    """Mandarin transcripts with ``repairs`` applied in order, each keeping the text's
+    length: same-sound recognition errors (``asr/same_sound.py``), then the glossary's
+    terms where the recogniser wrote their sound with other characters
+    (``translate/heard_terms.py``)."""
     async for event in events:
-        if restorer and event.language == "zh" and not event.draft:
-            text = restorer.restore(event.text)
+        if repairs and event.language == "zh" and not event.draft:
+            text = event.text
+            for repair in repairs:
+                text = repair(text)
             if text != event.text:
                 cut = len(event.committed)
                 event = dataclasses.replace(event, committed=text[:cut], tentative=text[cut:])
         yield event
+
+
+def _text_repairs(engines: Engines, settings: Settings) -> list[Callable[[str], str]]:
+    """What ``_repaired`` applies (loads jieba's dictionary and CC-CEDICT on first use:
+    call it off the event loop)."""
+    repairs: list[Callable[[str], str]] = []
+    if settings.asr.same_sound_margin > 0:
+        repairs.append(same_sound_repair(settings.asr.same_sound_margin).repair)
+    restorer = terms_by_sound(tuple(engines.glossary.terms))
+    if restorer:
+        repairs.append(restorer.restore)
+    return repairs
 
 
 async def _tap(events: AsyncIterator[Transcript], sinks: Sequence[Sink],
@@ -192,8 +209,8 @@ async def run_pipeline(
         heard = asr_stage(speech, recognizer, workers[1], clock, share, session_load)
         if drafts is not None:
             heard = merge_drafts(heard, drafts, clock)
-        restorer = await asyncio.to_thread(terms_by_sound, tuple(engines.glossary.terms))
-        transcripts = _tap(_restored_terms(heard, restorer), sinks, result)
+        repairs = await asyncio.to_thread(_text_repairs, engines, settings)
+        transcripts = _tap(_repaired(heard, repairs), sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials,
             share=share, load=session_load,
