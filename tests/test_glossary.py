@@ -13,12 +13,14 @@ from hudtranslate.testing import FakeBackend
 from hudtranslate.translate.glossary import (
     Glossary,
     gloss_chinese,
+    gloss_copied_words,
     proper_name,
     read_glossary_file,
     replace_copied_terms,
     term_present,
 )
 from hudtranslate.translate.prompts import build_prompt, user_message
+from hudtranslate.translate.text import clean_translation
 from hudtranslate.translate.translator import SessionTranslator
 
 
@@ -142,3 +144,17 @@ def test_term_presence_allows_plural_case_and_hyphen(target: str, english: str,
 ])
 def test_gloss_chinese_uses_whole_dictionary_words(text: str, glossed: str) -> None:
     assert gloss_chinese(text) == glossed
+
+
+@pytest.mark.parametrize(("english", "expected"), [
+    ("make sure to enter the直播间 on Monday", "make sure to enter the studio on Monday"),
+    ("I also 劝说 my friends", "I also persuade my friends"),
+    ("He lives in the 小区.", "He lives in the housing estate."),
+    ("小雨, come here.", "Xiaoyu, come here."),  # a given name too (jieba: nr)
+    ("Lin 海燕 is my colleague.", "Lin Haiyan is my colleague."),
+    ("He flew to 伦敦 with 汤姆.", "He flew to London with Tom."),  # names CC-CEDICT knows
+    ("No Chinese here.", "No Chinese here."),
+])
+def test_copied_ordinary_words_are_glossed_and_names_romanised(english: str,
+                                                               expected: str) -> None:
+    assert clean_translation(gloss_copied_words(english)) == expected

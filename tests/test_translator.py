@@ -509,3 +509,17 @@ def test_a_finished_sentence_joins_the_context_as_the_model_saw_it_when_it_can(
     translator.translate(transcript(0, "嗯，我们走吧。", 0.0, 1.0))
     assert backend.messages == ["我们走吧。"]  # the hesitation is not sent
     assert translator.context == [context]
+
+
+def test_an_ordinary_chinese_word_copied_into_the_english_is_glossed_not_romanised() -> None:
+    """The model copied 直播间 "live-streaming studio" into its English: no streamed update
+    shows it romanised as a name ("Zhibojian"); the final has CC-CEDICT's gloss. A given
+    name copied through (小雨, also "light rain") is still written in pinyin."""
+    backend = StreamingBackend(answers=["Come to the 直播间 on Monday.", "小雨, come here."])
+    translator = SessionTranslator(backend, TranslateOptions())
+    updates: list[Translation] = []
+    final = translator.translate(transcript(0, "星期一来直播间。", 0, 2), emit=updates.append)
+    assert final is not None and final.committed == "Come to the studio on Monday."
+    assert updates and not any("Zhibo" in update.committed for update in updates)
+    named = translator.translate(transcript(1, "小雨，你过来。", 2, 4))
+    assert named is not None and named.committed == "Xiaoyu, come here."

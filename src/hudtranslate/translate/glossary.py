@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -224,13 +224,19 @@ _GLOSS_MAX_CHARS = 6
 _HANZI_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
-@lru_cache(maxsize=1)
 def cedict_glosses() -> dict[str, str]:
     """Simplified Chinese → a short English gloss: the first usable sense of CC-CEDICT's
     first entry ("漂白" → "bleach", "不锈钢" → "stainless steel"), cut before notes,
     qualifiers ("body of a vehicle" → "body") and a leading "to"/"a". For words a model
     copied instead of translating."""
+    return _cedict_gloss_table()[0]
+
+
+@lru_cache(maxsize=1)
+def _cedict_gloss_table() -> tuple[dict[str, str], frozenset[str]]:
+    """(``cedict_glosses()``, the words glossed from an ordinary entry, not a name's)."""
     glosses: dict[str, str] = {}
+    ordinary: set[str] = set()
     entries = cedict_entries("reading CC-CEDICT's glosses")
     # ordinary words (lower-case pinyin) before names: 牡丹 is a peony before a district
     for entry in sorted(entries, key=lambda entry: entry["pinyin"][:1].isupper()):
@@ -242,22 +248,24 @@ def cedict_glosses() -> dict[str, str]:
             if sense and not _GLOSS_SKIP.match(sense) and "[" not in sense:
                 short = re.split(r"\s(?:of|or|for|in|on|with|used)\s|[,;:]", sense)[0]
                 glosses[simplified] = _GLOSS_PREFIX.sub("", short).strip()
+                if not entry["pinyin"][:1].isupper():
+                    ordinary.add(simplified)
                 break
-    return glosses
+    return glosses, frozenset(ordinary)
 
 
-def gloss_chinese(text: str) -> str:
+def gloss_chinese(text: str, keep: Callable[[str], bool] = lambda word: False) -> str:
     """``text`` with the Chinese words CC-CEDICT knows replaced by their glosses, longest
-    word first ("不锈钢" → "stainless steel"); single characters and unknown words stay
-    (glossing them one character at a time reads as nonsense: 券后价 → "bond empress
-    price")."""
+    word first ("不锈钢" → "stainless steel"); single characters, unknown words and words
+    ``keep`` holds (names) stay (glossing them one character at a time reads as nonsense:
+    券后价 → "bond empress price")."""
     glosses = cedict_glosses()
 
     def run(match: re.Match[str]) -> str:
         chars, words, start = match.group(0), [], 0
         while start < len(chars):
             for end in range(min(len(chars), start + _GLOSS_MAX_CHARS), start, -1):
-                if chars[start:end] in glosses:
+                if chars[start:end] in glosses and not keep(chars[start:end]):
                     words.append(glosses[chars[start:end]])
                     start = end
                     break
@@ -270,3 +278,35 @@ def gloss_chinese(text: str) -> str:
         return " " + " ".join(words) + " "
 
     return re.sub(r"\s+", " ", _HANZI_RUN.sub(run, text)).strip()
+
+
+_PROPER_NOUN_TAGS = ("nr", "ns", "nt", "nz")
+"""jieba's part-of-speech tags of proper nouns: person (nr, nrt, nrfg), place (ns),
+organisation (nt), other (nz)."""
+
+
+@lru_cache(maxsize=1)
+def proper_nouns() -> frozenset[str]:
+    """The words jieba's dictionary tags as proper nouns (~112k, ~4 MB): 小雨 "light rain"
+    and 海燕 "petrel" are given names too (``nr``), 建国 a place (``ns``)."""
+    import jieba
+
+    with jieba.dt.get_dict_file() as lines:
+        return frozenset(fields[0] for line in lines
+                         if len(fields := line.decode("utf-8").split()) == 3
+                         and fields[2].startswith(_PROPER_NOUN_TAGS))
+
+
+def gloss_copied_words(english: str) -> str:
+    """``english`` with the Chinese words the model copied into it glossed (直播间 →
+    "studio", 劝说 → "persuade", 伦敦 → "London") and every other Chinese character left
+    for ``clean_translation`` to write in pinyin, as a name copied through should read.
+    A word that is both an ordinary word and, to jieba, a proper noun (小雨 "light rain"
+    or a given name) is taken for the name. Without this, "enter the 直播间" became
+    "enter the Zhibojian" (docs/benchmark.md, "Fourteenth session"). The dictionaries
+    load on the first Chinese character seen (~3 s once)."""
+    if not _HANZI_RUN.search(english):
+        return english
+    _glosses, ordinary = _cedict_gloss_table()
+    names = proper_nouns()
+    return gloss_chinese(english, keep=lambda word: word in ordinary and word in names)

@@ -24,7 +24,7 @@ from hudtranslate.asr.text import (
 from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
 from hudtranslate.translate.answers import may_open_reply, reads_as_reply, unquote
-from hudtranslate.translate.glossary import Glossary, replace_copied_terms
+from hudtranslate.translate.glossary import Glossary, gloss_copied_words, replace_copied_terms
 from hudtranslate.translate.llama_cache import kv_owner
 from hudtranslate.translate.prompts import (
     SPEECH,
@@ -373,7 +373,9 @@ class SessionTranslator:
             def on_text(generated: str) -> None:
                 if not prefix and may_open_reply(generated, source):
                     return  # held until the answer is checked: it may be a reply
-                words = stable_words(replace_copied_terms(generated, terms))
+                # only finished words are glossed: "直播" may still become "直播间"
+                done, space, last = replace_copied_terms(generated, terms).rpartition(" ")
+                words = stable_words(gloss_copied_words(done) + space + last)
                 if len(words) > len(reported):
                     reported[:] = words
                     on_words(words)
@@ -394,7 +396,7 @@ class SessionTranslator:
         self._english_model = self.backend.name
         self._last_turn = ("", "") if terms else (message, answer)
         raw = answer[len(prefix) :] if answer.startswith(prefix) else answer
-        english = clean_translation(replace_copied_terms(raw, terms))
+        english = clean_translation(gloss_copied_words(replace_copied_terms(raw, terms)))
         self._cache_key, self._cache_english = (source, prefix), english
         self._cache_model, self._cache_turn = self._english_model, self._last_turn
         return english
