@@ -23,6 +23,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+from pypinyin import lazy_pinyin
+
 from hudtranslate.asr.text import to_simplified
 from hudtranslate.errors import ConfigError, DependencyError
 
@@ -233,11 +235,14 @@ def cedict_glosses() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _cedict_gloss_table() -> tuple[dict[str, str], frozenset[str]]:
-    """(``cedict_glosses()``, the words glossed from an ordinary entry, not a name's)."""
+def _cedict_gloss_table() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
+    """(``cedict_glosses()``, the words glossed from an ordinary entry, not a name's,
+    and the sounds of CC-CEDICT's names: toneless pinyin run together, "mali")."""
     glosses: dict[str, str] = {}
     ordinary: set[str] = set()
     entries = cedict_entries("reading CC-CEDICT's glosses")
+    name_sounds = frozenset(re.sub(r"[^a-z]", "", entry["pinyin"].lower().replace("u:", "v"))
+                            for entry in entries if entry["pinyin"][:1].isupper())
     # ordinary words (lower-case pinyin) before names: 牡丹 is a peony before a district
     for entry in sorted(entries, key=lambda entry: entry["pinyin"][:1].isupper()):
         simplified = entry["simplified"]
@@ -251,7 +256,7 @@ def _cedict_gloss_table() -> tuple[dict[str, str], frozenset[str]]:
                 if not entry["pinyin"][:1].isupper():
                     ordinary.add(simplified)
                 break
-    return glosses, frozenset(ordinary)
+    return glosses, frozenset(ordinary), name_sounds
 
 
 def gloss_chinese(text: str, keep: Callable[[str], bool] = lambda word: False) -> str:
@@ -301,12 +306,19 @@ def gloss_copied_words(english: str) -> str:
     """``english`` with the Chinese words the model copied into it glossed (直播间 →
     "studio", 劝说 → "persuade", 伦敦 → "London") and every other Chinese character left
     for ``clean_translation`` to write in pinyin, as a name copied through should read.
-    A word that is both an ordinary word and, to jieba, a proper noun (小雨 "light rain"
-    or a given name) is taken for the name. Without this, "enter the 直播间" became
+    An ordinary word that may be a name is taken for the name: jieba tags it as a proper
+    noun (小雨 "light rain", a given name too), or a CC-CEDICT name sounds the same (马力
+    "horsepower", copied where the recogniser wrote 玛丽 "Mary" so, stays "Mali": the
+    model copies what it takes for a name). Without this, "enter the 直播间" became
     "enter the Zhibojian" (docs/benchmark.md, "Fourteenth session"). The dictionaries
     load on the first Chinese character seen (~3 s once)."""
     if not _HANZI_RUN.search(english):
         return english
-    _glosses, ordinary = _cedict_gloss_table()
+    _glosses, ordinary, name_sounds = _cedict_gloss_table()
     names = proper_nouns()
-    return gloss_chinese(english, keep=lambda word: word in ordinary and word in names)
+
+    def may_be_name(word: str) -> bool:
+        return word in ordinary and (word in names
+                                     or "".join(lazy_pinyin(word)) in name_sounds)
+
+    return gloss_chinese(english, keep=may_be_name)
