@@ -154,6 +154,7 @@ def test_gloss_chinese_uses_whole_dictionary_words(text: str, glossed: str) -> N
     ("Lin 海燕 is my colleague.", "Lin Haiyan is my colleague."),
     ("He flew to 伦敦 with 汤姆.", "He flew to London with Tom."),  # names CC-CEDICT knows
     ("Tom and 马力 are kind.", "Tom and Mali are kind."),  # 马力 "horsepower" sounds like 马里
+    ("When Michael 钱s team won", "When Michael Qians team won"),  # nothing glossed: as before
     ("No Chinese here.", "No Chinese here."),
 ])
 def test_copied_ordinary_words_are_glossed_and_names_romanised(english: str,

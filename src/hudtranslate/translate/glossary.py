@@ -280,6 +280,8 @@ def gloss_chinese(text: str, keep: Callable[[str], bool] = lambda word: False) -
                 else:
                     words.append(chars[start])
                 start += 1
+        if words == [chars]:  # nothing glossed: left as it was, attached to its neighbours
+            return chars
         return " " + " ".join(words) + " "
 
     return re.sub(r"\s+", " ", _HANZI_RUN.sub(run, text)).strip()
