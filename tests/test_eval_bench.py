@@ -174,6 +174,19 @@ async def test_recognition_is_scored_against_an_offline_decode(data: Path) -> No
     assert [round(seconds, 2) for seconds, _ in asr.offline_calls] == [2.1, 3.1, 7.5]
 
 
+async def test_offline_decodes_get_the_same_text_repairs_as_the_stream(data: Path) -> None:
+    """The pipeline repairs 天气与暴 → 天气预报 (same sound) in what it streams; the offline
+    reference decode gets the same repair, so CER compares decoding alone."""
+    engines = fake_engines(offline_script=["天气与暴。", SCRIPT[1]])
+    results = await run_benchmark(inputs(data), ["hudtranslate"], engines,
+                                  Settings.load(env={}), realtime=False)
+    assert results["hudtranslate"]["talks"][0]["zh_offline"].startswith("天气预报。")
+    results = await run_benchmark(
+        inputs(data), ["hudtranslate"], engines,
+        Settings.load(env={"HUDTRANSLATE_ASR_SAME_SOUND_MARGIN": "0"}), realtime=False)
+    assert results["hudtranslate"]["talks"][0]["zh_offline"].startswith("天气与暴。")
+
+
 async def test_offline_recognition_can_be_skipped(data: Path) -> None:
     engines = fake_engines()
     results = await run_benchmark(inputs(data), [runner.SIMULTANEOUS], engines,

@@ -122,9 +122,10 @@ async def _repaired(events: AsyncIterator[Transcript],
         yield event
 
 
-def _text_repairs(engines: Engines, settings: Settings) -> list[Callable[[str], str]]:
-    """What ``_repaired`` applies (loads jieba's dictionary and CC-CEDICT on first use:
-    call it off the event loop)."""
+def text_repairs(engines: Engines, settings: Settings) -> list[Callable[[str], str]]:
+    """What ``_repaired`` applies to recognised Mandarin, in order (also to the bench's
+    offline reference decodes, so both are scored alike). Loads jieba's dictionary and
+    CC-CEDICT on first use: call it off the event loop."""
     repairs: list[Callable[[str], str]] = []
     if settings.asr.same_sound_margin > 0:
         repairs.append(same_sound_repair(settings.asr.same_sound_margin).repair)
@@ -209,7 +210,7 @@ async def run_pipeline(
         heard = asr_stage(speech, recognizer, workers[1], clock, share, session_load)
         if drafts is not None:
             heard = merge_drafts(heard, drafts, clock)
-        repairs = await asyncio.to_thread(_text_repairs, engines, settings)
+        repairs = await asyncio.to_thread(text_repairs, engines, settings)
         transcripts = _tap(_repaired(heard, repairs), sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials,

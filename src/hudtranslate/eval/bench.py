@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,7 +65,7 @@ from hudtranslate.eval.runner import (
     translate_text,
 )
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
-from hudtranslate.pipeline import Engines
+from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary
 
 
@@ -151,7 +151,9 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
     decoder = offline_transcriber(engines) if offline_asr else None
     offline = None
     if decoder is not None and any(system in AUDIO_SYSTEMS for system in systems):
-        offline = await offline_decodes(inputs, decoder, audio, progress)
+        repairs = ([] if engines.pipeline is None else
+                   await asyncio.to_thread(text_repairs, engines.pipeline, settings))
+        offline = await offline_decodes(inputs, decoder, audio, progress, repairs)
     if inputs.talks:
         runs_of = {system: 1 if system == MT_ON_TEXT else repeat for system in systems}
         progress.begin("talks", sum(runs_of.values()) * len(inputs.talks))
@@ -195,9 +197,12 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
 
 
 async def offline_decodes(inputs: BenchInputs, decoder: OfflineTranscriber,
-                          audio: _AudioCache, progress: Progress) -> dict[Clip, str]:
+                          audio: _AudioCache, progress: Progress,
+                          repairs: Sequence[Callable[[str], str]] = ()) -> dict[Clip, str]:
     """The offline decode (``transcribe_offline``) of every utterance and every talk
-    segment, normalised like the recogniser's output; each clip decoded once."""
+    segment, normalised like the recogniser's output and given the pipeline's text
+    ``repairs`` (``pipeline.text_repairs``), so streaming and offline differ only in how
+    they decode; each clip decoded once."""
     clips: dict[Clip, Talk | Utterance] = {}
     for talk in inputs.talks:
         clips.update({segment_clip(talk, segment): talk for segment in talk.segments})
@@ -211,7 +216,10 @@ async def offline_decodes(inputs: BenchInputs, decoder: OfflineTranscriber,
         samples = audio.get(item)
         first = round(start_s * SAMPLE_RATE_HZ)
         last = len(samples) if end_s is None else round(end_s * SAMPLE_RATE_HZ)
-        decoded[clip] = await transcribe_offline(decoder, samples[first:last])
+        text = await transcribe_offline(decoder, samples[first:last])
+        for repair in repairs:
+            text = repair(text)
+        decoded[clip] = text
         progress.advance(f"offline · {item.id}" + ("" if end_s is None else f" @{start_s:g}s"))
     return decoded
 
