@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from hudtranslate.config import DEFAULT_SAME_SOUND_MARGIN_NATS
+from hudtranslate.errors import DependencyError
 from hudtranslate.translate.heard_terms import char_sounds
 from hudtranslate.translate.text import HANZI
 
@@ -134,8 +135,13 @@ def _characters_by_sound(frequencies: dict[str, int]) -> dict[str, tuple[str, ..
 @lru_cache(maxsize=4)
 def same_sound_repair(margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS) -> SameSoundRepair:
     """One repairer per margin, shared by every stream of the process (jieba's
-    dictionary: ~1 s and ~75 MB, loaded on first use)."""
-    import jieba
+    dictionary: ~1 s and ~75 MB, loaded on first use). Raises ``DependencyError`` when
+    jieba is missing."""
+    try:
+        import jieba
+    except ImportError:
+        raise DependencyError("same-sound repairs need jieba: pip install jieba "
+                              "(or asr.same_sound_margin = 0)") from None
 
     jieba.setLogLevel(logging.WARNING)  # its loader logs at DEBUG to stderr by default
     tokenizer = jieba.Tokenizer()

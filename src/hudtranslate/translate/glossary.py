@@ -295,8 +295,13 @@ organisation (nt), other (nz)."""
 @lru_cache(maxsize=1)
 def proper_nouns() -> frozenset[str]:
     """The words jieba's dictionary tags as proper nouns (~112k, ~4 MB): 小雨 "light rain"
-    and 海燕 "petrel" are given names too (``nr``), 建国 a place (``ns``)."""
-    import jieba
+    and 海燕 "petrel" are given names too (``nr``), 建国 a place (``ns``). Raises
+    ``DependencyError`` when jieba is missing."""
+    try:
+        import jieba
+    except ImportError:
+        raise DependencyError("telling names from words needs jieba: pip install jieba") \
+            from None
 
     with jieba.dt.get_dict_file() as lines:
         return frozenset(fields[0] for line in lines
