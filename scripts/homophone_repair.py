@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hudtranslate.asr.same_sound import apply_repairs
 from hudtranslate.config import Settings
 from hudtranslate.eval.cer import corpus_cer
 from hudtranslate.models.resolve import resolve_model
@@ -103,13 +104,7 @@ def repair(text: str, scorer: SentenceScorer, by_sound: dict[tuple[str, ...], li
         gain = scorer.score(text[:start] + word + text[end:]) - base
         if gain > margin:
             gains.append((gain, start, end, word))
-    chars = list(text)
-    taken: set[int] = set()
-    for _gain, start, end, word in sorted(gains, reverse=True):
-        if taken.isdisjoint(range(start, end)):
-            chars[start:end] = word
-            taken.update(range(start, end))
-    return "".join(chars)
+    return apply_repairs(text, gains)
 
 
 def main() -> int:

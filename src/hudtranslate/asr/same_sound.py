@@ -87,13 +87,7 @@ class SameSoundRepair:
                     gain = self._log_probability(run[:start] + word + run[end:]) - base
                     if gain > self._margin:
                         options.append((gain, start, end, word))
-        chars = list(run)
-        taken: set[int] = set()
-        for _gain, start, end, word in sorted(options, reverse=True):
-            if taken.isdisjoint(range(start, end)):
-                chars[start:end] = word
-                taken.update(range(start, end))
-        return "".join(chars)
+        return apply_repairs(run, options)
 
     def _find_words_sounding(self, sounds: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
         """Dictionary words sounding like ``sounds[:2]``, ``sounds[:3]``, ``sounds[:4]``
@@ -118,6 +112,18 @@ class SameSoundRepair:
         route: dict[int, tuple[float, int]] = {}
         self._tokenizer.calc(run, self._tokenizer.get_DAG(run), route)
         return route[0][0]
+
+
+def apply_repairs(text: str, options: list[tuple[float, int, int, str]]) -> str:
+    """``text`` with repairs (gain, start, end, word) applied, the largest gain first and
+    none overlapping one already applied; ``word`` replaces ``text[start:end]``."""
+    chars = list(text)
+    taken: set[int] = set()
+    for _gain, start, end, word in sorted(options, reverse=True):
+        if taken.isdisjoint(range(start, end)):
+            chars[start:end] = word
+            taken.update(range(start, end))
+    return "".join(chars)
 
 
 def _characters_by_sound(frequencies: dict[str, int]) -> dict[str, tuple[str, ...]]:
