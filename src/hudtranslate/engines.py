@@ -10,7 +10,7 @@ from pathlib import Path
 from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.config import Settings
 from hudtranslate.models import resolve_model
-from hudtranslate.pipeline import Engines
+from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.vad.silero import SileroVad
@@ -76,4 +76,6 @@ def load_engines(settings: Settings) -> Engines:
     log.info("loading Whisper from %s (%d threads)", asr_path, budget.asr)
     asr = WhisperEngine(asr_path, cpu_threads=budget.asr, language=settings.asr.language)
     backend, glossary = load_translator(settings, budget.translate, budget.decode)
-    return Engines(asr=asr, translator=backend, vad_factory=SileroVad, glossary=glossary)
+    engines = Engines(asr=asr, translator=backend, vad_factory=SileroVad, glossary=glossary)
+    text_repairs(engines, settings)  # jieba's dictionary now, not while the first wearer talks
+    return engines
