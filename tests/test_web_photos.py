@@ -63,6 +63,9 @@ async def test_page_uploads_a_photo_and_draws_english_over_the_chinese(browser: 
         await page.set_input_files("#photo-file", files=[{
             "name": "menu.png", "mimeType": "image/png", "buffer": photo()}])
         await page.wait_for_function("document.querySelector('#photo').dataset.scene === '1'")
+        # the scene comes over the socket, the status with the upload's answer: either first
+        await page.wait_for_function(
+            "document.querySelector('#photo-status').textContent.includes('blocks')")
         assert "4 blocks" in await page.text_content("#photo-status")
 
         # the overlay: English over the two Chinese blocks, fitted inside their boxes
