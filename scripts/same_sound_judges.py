@@ -78,12 +78,11 @@ def main() -> int:
     if args.talks_report:
         sets["talks"] = recognised(args.talks_report, "talks")
     correct = correct_sentences(args.tatoeba, args.tatoeba_limit)
-    tokenizer = same_sound_repair()._tokenizer
     veto = qwen_veto(args.qwen_veto) if args.qwen_veto is not None else None
     report: dict[str, object] = {
         name: {"cer_before": corpus_cer(refs, heard)} for name, (refs, heard) in sets.items()}
     for margin in args.margin:
-        repairer = SameSoundRepair(tokenizer, margin)
+        repairer = same_sound_repair(margin)  # one jieba dictionary per margin: ~1.3 s
 
         def repair(text: str, repairer: SameSoundRepair = repairer) -> str:
             fixed = repairer.repair(text)
