@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from hudtranslate.asr.same_sound import apply_repairs
+from hudtranslate.asr.text import HANZI, char_sounds
 from hudtranslate.config import Settings
 from hudtranslate.eval.cer import corpus_cer
 from hudtranslate.models.resolve import resolve_model
-from hudtranslate.translate.heard_terms import cedict_words, char_sounds
-from hudtranslate.translate.text import HANZI
+from hudtranslate.translate.heard_terms import cedict_words
 
 LEAD_IN = "以下是一句普通话：\n"
 

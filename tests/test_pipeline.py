@@ -222,3 +222,32 @@ async def test_same_sound_errors_are_repaired_before_the_sinks_and_the_translato
         shown = [e.text for e in sink.events if isinstance(e, Transcript)]
         assert shown[-1] == expected
         assert backend.calls and all(heard in call for call in backend.calls)
+
+
+async def test_text_repairs_run_off_the_event_loop() -> None:
+    """A slow repair (a first-seen long partial: tens of ms of pure Python) must not hold
+    up the event loop that the server's other wearers share."""
+    import time
+
+    from hudtranslate.pipeline import _repaired
+
+    def slow_repair(text: str) -> str:
+        time.sleep(0.3)
+        return text.replace("与暴", "预报")
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    heard = Transcript(0, "天气与暴", "", 0.0, 1.0, True, 1.0)
+    task = asyncio.ensure_future(ticker())
+    try:
+        repaired = [event async for event in _repaired(aiter_of([heard]), [slow_repair])]
+    finally:
+        task.cancel()
+    assert [event.text for event in repaired] == ["天气预报"]
+    assert ticks >= 10

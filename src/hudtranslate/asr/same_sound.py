@@ -28,10 +28,9 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from hudtranslate.asr.text import HANZI, char_sounds
 from hudtranslate.config import DEFAULT_SAME_SOUND_MARGIN_NATS
 from hudtranslate.errors import DependencyError
-from hudtranslate.translate.heard_terms import char_sounds
-from hudtranslate.translate.text import HANZI
 
 if TYPE_CHECKING:
     from jieba import Tokenizer

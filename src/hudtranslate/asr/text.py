@@ -16,6 +16,9 @@ CUT_CLAUSE_MARKS = CLAUSE_MARKS.replace("、", "")
 CLOSING_MARKS = "”’\"'）)》」』"
 """Marks that close a quotation or bracket: they belong to the sentence they end."""
 
+HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+"""One Chinese character (CJK unified ideographs, extension A, compatibility ideographs)."""
+
 _ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}，。！？、：；])\s+(?=[{_CJK}，。！？、：；])")
@@ -89,3 +92,12 @@ def common_prefix(first: str, second: str) -> str:
             break
         size += 1
     return first[:size]
+
+
+def char_sounds(text: str) -> list[str]:
+    """Toneless pinyin of each character of ``text``, one item per character (a
+    character that is not Chinese stands for itself); each read alone, the same way for
+    the terms and the text (``pypinyin.lazy_pinyin``)."""
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin(list(text))

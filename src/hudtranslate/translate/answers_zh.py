@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 
+from hudtranslate.asr.text import HANZI
 from hudtranslate.errors import RejectedAnswerError
-from hudtranslate.translate.text import HANZI, clean_chinese
+from hudtranslate.translate.text import clean_chinese
 
 HANZI_PER_CHAR = 0.8
 """Chinese characters allowed per character of the English source. Measured on the 865

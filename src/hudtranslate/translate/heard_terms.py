@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+from hudtranslate.asr.text import HANZI, char_sounds
 from hudtranslate.translate.glossary import cedict_entries
-from hudtranslate.translate.text import HANZI
 
 _LONGEST_WORD = 4
 """Ordinary words this long or shorter are checked across a stretch's edges."""
@@ -39,15 +39,6 @@ def cedict_words() -> tuple[frozenset[str], frozenset[str]]:
     return (frozenset(entry["simplified"] for entry in entries),
             frozenset(entry["simplified"] for entry in entries
                       if not entry["pinyin"][:1].isupper()))
-
-
-def char_sounds(text: str) -> list[str]:
-    """Toneless pinyin of each character of ``text``, one item per character (a
-    character that is not Chinese stands for itself); each read alone, the same way for
-    the terms and the text (``pypinyin.lazy_pinyin``)."""
-    from pypinyin import lazy_pinyin
-
-    return lazy_pinyin(list(text))
 
 
 class TermsBySound:

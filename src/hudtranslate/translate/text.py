@@ -6,11 +6,9 @@ import re
 
 from pypinyin import lazy_pinyin
 
-from hudtranslate.asr.text import normalize_chinese
+from hudtranslate.asr.text import HANZI, normalize_chinese
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
-HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-"""One Chinese character (CJK unified ideographs, extension A, compatibility ideographs)."""
 _HANZI = re.compile(HANZI.pattern + "+")
 _LABEL = re.compile(r"^\s*(english|translation|english translation)\s*:\s*", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
