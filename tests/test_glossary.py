@@ -160,3 +160,30 @@ def test_gloss_chinese_uses_whole_dictionary_words(text: str, glossed: str) -> N
 def test_copied_ordinary_words_are_glossed_and_names_romanised(english: str,
                                                                expected: str) -> None:
     assert clean_translation(gloss_copied_words(english)) == expected
+
+
+def test_tables_are_built_in_a_child_process() -> None:
+    """``built_in_child`` runs the function in another process and hands back its result;
+    a child that fails is a RuntimeError naming the reason."""
+    import os
+
+    from hudtranslate.translate.glossary import built_in_child
+
+    assert built_in_child("os:getpid") != os.getpid()
+    with pytest.raises(RuntimeError, match="ImportError"):
+        built_in_child("os:no_such_function")
+
+
+def test_glosses_are_built_here_when_the_child_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hudtranslate.translate import glossary
+
+    def failing(function: str, timeout_s: float = 0.0) -> object:
+        raise RuntimeError(f"{function}: no child today")
+
+    glossary._cedict_gloss_table.cache_clear()
+    monkeypatch.setattr(glossary, "built_in_child", failing)
+    try:
+        glossed = clean_translation(gloss_copied_words("He lives in the 小区."))
+        assert glossed == "He lives in the housing estate."
+    finally:
+        glossary._cedict_gloss_table.cache_clear()

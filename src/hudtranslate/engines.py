@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.config import Settings
 from hudtranslate.models import resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
-from hudtranslate.translate.glossary import Glossary, load_glossary
+from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.vad.silero import SileroVad
 
@@ -69,7 +70,12 @@ def load_overflow_translator(settings: Settings, beside: LlamaEngine | None) -> 
 
 
 def load_engines(settings: Settings) -> Engines:
-    """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix."""
+    """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix.
+
+    The dictionaries the text clean-up needs load meanwhile (CC-CEDICT's glosses for
+    Chinese the model copies: ~3 s, in a child process), not while a wearer talks."""
+    glosses = threading.Thread(target=warm_copied_word_glosses, name="glosses", daemon=True)
+    glosses.start()
     budget = ThreadBudget.split(settings.threads)
     asr_path = resolve_model(settings.asr.model, "asr", settings.cache_path)
     resolve_model(settings.translate.model, "translate", settings.cache_path)
@@ -78,4 +84,5 @@ def load_engines(settings: Settings) -> Engines:
     backend, glossary = load_translator(settings, budget.translate, budget.decode)
     engines = Engines(asr=asr, translator=backend, vad_factory=SileroVad, glossary=glossary)
     text_repairs(engines, settings)  # jieba's dictionary now, not while the first wearer talks
+    glosses.join()
     return engines

@@ -15,7 +15,10 @@ people — for terms the user's glossary does not have.
 from __future__ import annotations
 
 import logging
+import pickle
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -234,10 +237,48 @@ def cedict_glosses() -> dict[str, str]:
     return _cedict_gloss_table()[0]
 
 
+GlossTable = tuple[dict[str, str], frozenset[str], frozenset[str]]
+
+
 @lru_cache(maxsize=1)
-def _cedict_gloss_table() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
+def _cedict_gloss_table() -> GlossTable:
     """(``cedict_glosses()``, the words glossed from an ordinary entry, not a name's,
-    and the sounds of CC-CEDICT's names: toneless pinyin run together, "mali")."""
+    and the sounds of CC-CEDICT's names: toneless pinyin run together, "mali").
+
+    Built in a child process (``built_in_child``): reading all of CC-CEDICT leaves the
+    process ~100 MB larger for a ~30 MB table (freed parse objects the heap keeps); in
+    this process only when the child fails."""
+    try:
+        table: GlossTable = built_in_child(f"{__name__}:build_gloss_table")
+        return table
+    except RuntimeError as exc:
+        log.warning("building CC-CEDICT's glosses here instead: %s", exc)
+        return build_gloss_table()
+
+
+def built_in_child(function: str, timeout_s: float = 120.0) -> Any:
+    """The result of calling ``function`` ("module:name", no arguments) in a fresh Python
+    process, unpickled here. For tables derived from a large file: the parse's
+    short-lived objects are freed with the child, and only the result is allocated in
+    this process. Raises ``RuntimeError`` when the child fails or runs over
+    ``timeout_s``."""
+    module, name = function.split(":")
+    code = (f"import pickle, sys\nfrom {module} import {name}\n"
+            f"sys.stdout.buffer.write(pickle.dumps({name}(), protocol=pickle.HIGHEST_PROTOCOL))")
+    try:
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                               timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RuntimeError(f"{function} in a child process: {exc}") from None
+    if child.returncode != 0:
+        reason = child.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
+        raise RuntimeError(f"{function} in a child process exited {child.returncode}: "
+                           f"{reason[0]}")
+    return pickle.loads(child.stdout)  # our own child's output
+
+
+def build_gloss_table() -> GlossTable:
+    """``_cedict_gloss_table``'s table, built in this process."""
     glosses: dict[str, str] = {}
     ordinary: set[str] = set()
     entries = cedict_entries("reading CC-CEDICT's glosses")
@@ -309,6 +350,17 @@ def proper_nouns() -> frozenset[str]:
                          and fields[2].startswith(_PROPER_NOUN_TAGS))
 
 
+def warm_copied_word_glosses() -> None:
+    """Load what ``gloss_copied_words`` needs now (jieba's proper nouns, CC-CEDICT's
+    glosses: ~3 s the first time in a process); a missing library is only logged here,
+    its error comes when a copied word needs it."""
+    try:
+        proper_nouns()
+        _cedict_gloss_table()
+    except DependencyError as exc:
+        log.warning("copied Chinese will not be glossed: %s", exc)
+
+
 def gloss_copied_words(english: str) -> str:
     """``english`` with the Chinese words the model copied into it glossed (直播间 →
     "studio", 劝说 → "persuade", 伦敦 → "London") and every other Chinese character left
@@ -318,7 +370,8 @@ def gloss_copied_words(english: str) -> str:
     "horsepower", copied where the recogniser wrote 玛丽 "Mary" so, stays "Mali": the
     model copies what it takes for a name). Without this, "enter the 直播间" became
     "enter the Zhibojian" (docs/benchmark.md, "Fourteenth session"). The dictionaries
-    load on the first Chinese character seen (~3 s once)."""
+    load on the first Chinese character seen (~3 s once) unless
+    ``warm_copied_word_glosses`` loaded them (``engines.load_engines`` does)."""
     if not _HANZI_RUN.search(english):
         return english
     _glosses, ordinary, name_sounds = _cedict_gloss_table()
