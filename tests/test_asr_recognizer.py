@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 from hudtranslate.asr.recognizer import StreamingRecognizer, compression_ratio, decode_failed
 from hudtranslate.asr.whisper import Decoded
@@ -62,6 +63,18 @@ def test_silence_is_dropped_only_after_every_try() -> None:
     decoder = ScriptedDecoder([SILENT])
     assert final_of(decoder, speech(2.0)) is None
     assert len(decoder.calls) == 4
+
+
+@pytest.mark.parametrize(("speech_share", "kept"), [(0.0, False), (0.79, False), (0.8, True),
+                                                  (1.0, True)])
+def test_whispers_no_speech_test_yields_to_a_confident_vad(speech_share: float,
+                                                           kept: bool) -> None:
+    """Far, reverberant speech: Whisper is unsure it is speech (no-speech probability
+    0.9, an unlikely text), but Silero heard speech in most of the utterance's frames: the
+    words are kept. Where Silero was unsure too, the utterance is dropped as before."""
+    decoder = ScriptedDecoder([SILENT])
+    text = final_of(decoder, speech(2.0, speech_share=speech_share))
+    assert (text == SILENT.text) if kept else (text is None)
 
 
 def test_a_cut_final_decodes_only_the_audio_before_the_cut() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -92,7 +93,10 @@ CASES = [
 LEVELED = VadOptions(threshold=0.5, min_silence_ms=300, min_speech_ms=200, speech_pad_ms=100,
                      max_utterance_s=2.0, long_utterance_s=1.0, short_pause_ms=200,
                      short_pause_db=10.0, cut_search_s=1.0)
-LEVEL_FRAMES = {"S": (0.9, -20.0), ".": (0.05, -60.0), "q": (0.4, -60.0), "Q": (0.97, -60.0)}
+LEVEL_FRAMES = {"S": (0.9, -20.0), ".": (0.05, -60.0), "q": (0.4, -60.0), "Q": (0.97, -60.0),
+                # a speaker Silero is unsure of (far, reverberant): u speech at 0.7, w a
+                # quiet frame at 0.8 (under 0.9, but no dip for this speaker)
+                "u": (0.7, -20.0), "w": (0.8, -60.0)}
 
 
 def run_leveled(pattern: str, options: VadOptions = LEVELED) -> list[str]:
@@ -121,6 +125,20 @@ def run_leveled(pattern: str, options: VadOptions = LEVELED) -> list[str]:
 )
 def test_short_pauses_and_quietest_cut(pattern: str, expected: list[str]) -> None:
     assert run_leveled(pattern) == expected
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("." * 10 + "u" * 40 + "ww" + "u" * 5 + "....", ["11:start@9", "59:end@58"]),
+    ("." * 10 + "u" * 40 + "qq" + "u" * 5 + "....", ["11:start@9", "52:end@52", "54:start@52",
+                                                     "59:end@58"]),
+    ("." * 10 + "S" * 40 + "ww" + "S" * 5 + "....", ["11:start@9", "52:end@52", "54:start@52",
+                                                     "59:end@58"]),
+], ids=["no pause where Silero is as unsure as on the speech", "a real dip still is one",
+        "a speaker Silero is sure of: below 0.9 is a dip, as before"])
+def test_a_short_pause_dips_below_how_sure_silero_is_of_the_speaker(
+        pattern: str, expected: list[str]) -> None:
+    options = dataclasses.replace(LEVELED, max_utterance_s=8.0)
+    assert run_leveled(pattern, options) == expected
 
 
 @pytest.mark.parametrize(
@@ -327,3 +345,11 @@ def test_frame_level_ignores_a_dc_offset() -> None:
     faint = script(".")
     assert level_db(faint + np.float32(0.3)) == pytest.approx(level_db(faint), abs=0.01)
     assert level_db(np.zeros(FRAME, np.float32)) == pytest.approx(-120.0)
+
+
+def test_chunks_say_how_much_of_their_utterance_the_vad_judged_speech() -> None:
+    """30 speech frames padded by 3 frames of pre-roll and 3 of tail: 30 of 36."""
+    chunks = segment(script("." * 20 + "S" * 30 + "." * 20))
+    final = [chunk for chunk in chunks if chunk.final]
+    assert len(final) == 1 and final[0].speech_share == pytest.approx(30 / 36)
+    assert all(0.0 <= chunk.speech_share <= 1.0 for chunk in chunks)

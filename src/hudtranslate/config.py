@@ -65,12 +65,15 @@ class VadOptions:
 
     Speech without pauses is cut too: once an utterance has lasted ``long_utterance_s``, a
     short pause of ``short_pause_ms`` ends it (frames within ``short_pause_db`` of the
-    noise floor while Silero's probability dips below ``short_pause_probability``: the
-    gap between two sentences of a fast speaker, 0: off), and at ``max_utterance_s`` it
+    noise floor while Silero's probability dips below ``short_pause_probability``, or
+    below what it usually gives a speaker it is unsure of: the gap between two sentences
+    of a fast speaker, 0: off), and at ``max_utterance_s`` it
     is cut at the quietest point of its last ``cut_search_s`` (at most half of it; never
     mid-word at a fixed length), the
     audio after the cut starting the next utterance. ``long_utterance_silence_ms`` (0:
     off) is the older knob: the same, with Silero's own end of speech.
+    ``max_input_gain_db``: quiet, far speech is raised by up to this much for Silero alone
+    (``vad/gain.py``: it missed reverberant speech at −40 dBFS; 0: off).
     """
 
     threshold: float = 0.5
@@ -84,9 +87,11 @@ class VadOptions:
     short_pause_db: float = 10.0
     short_pause_probability: float = 0.9
     cut_search_s: float = 3.0
+    max_input_gain_db: float = 20.0
 
     def __post_init__(self) -> None:
         check_range("vad.threshold", self.threshold, 0.05, 0.95)
+        check_range("vad.max_input_gain_db", self.max_input_gain_db, 0.0, 40.0)
         check_range("vad.min_silence_ms", self.min_silence_ms, 32, 5000)
         check_range("vad.min_speech_ms", self.min_speech_ms, 0, 5000)
         check_range("vad.speech_pad_ms", self.speech_pad_ms, 0, 1000)

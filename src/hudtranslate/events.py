@@ -39,7 +39,8 @@ class SpeechChunk:
     A final chunk's ``cut_s``, when set, is where the utterance really ends: speech without
     a pause was cut there, inside audio already sent, and the audio after ``cut_s`` is sent
     again as the start of the next utterance. ``speech_continues`` on a final chunk: the
-    speaker did not pause there (a cut in running speech).
+    speaker did not pause there (a cut in running speech). ``speech_share``: of the
+    utterance's frames so far, the share the VAD judged speech (0..1; 0 when unknown).
     """
 
     utterance_id: int
@@ -48,6 +49,7 @@ class SpeechChunk:
     final: bool = False
     cut_s: float | None = None
     speech_continues: bool = False
+    speech_share: float = 0.0
 
     @property
     def end_s(self) -> float:

@@ -56,9 +56,21 @@ def decode_failed(decoded: Decoded) -> bool:
             or decoded.avg_logprob < _LOW_LOGPROB)
 
 
-def is_silence(decoded: Decoded) -> bool:
-    """Whisper's own no-speech test: likely silence *and* an unlikely text."""
-    return decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB
+CONFIDENT_SPEECH_SHARE = 0.8
+"""An utterance whose frames the VAD judged speech at least this often is not dropped by
+Whisper's no-speech test. Far, reverberant speech makes Whisper base unsure (no-speech
+probability 0.65-0.81 with a mean log-probability under -1 on real recordings made far:
+7 utterances of real speech dropped, each one Silero judged speech in 85-100 % of its
+frames), while the blip the test exists for sits far lower (a 1-s tail of real-025,
+21 %; real recordings' speech 84-100 %; docs/benchmark.md, fifteenth session)."""
+
+
+def is_silence(decoded: Decoded, speech_share: float = 0.0) -> bool:
+    """Whisper's own no-speech test: likely silence *and* an unlikely text, unless the VAD
+    heard speech in at least ``CONFIDENT_SPEECH_SHARE`` of the utterance
+    (``SpeechChunk.speech_share``)."""
+    return (decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB
+            and speech_share < CONFIDENT_SPEECH_SHARE)
 
 
 class Decoder(Protocol):
@@ -111,6 +123,7 @@ class StreamingRecognizer:
     _start_s: float = 0.0
     _decoded_samples: int = 0
     _speech_continues: bool = False
+    _speech_share: float = 0.0
     _policy: LocalAgreement = field(default_factory=LocalAgreement)
     _emitted: str = ""
     """Committed text of this utterance already given out as sentence finals."""
@@ -129,6 +142,7 @@ class StreamingRecognizer:
             self._chunks.append(chunk.samples)
             self._samples += len(chunk.samples)
         self._speech_continues = chunk.speech_continues
+        self._speech_share = chunk.speech_share
         if chunk.cut_s is not None:  # the utterance ends inside audio already received
             keep = max(0, round((chunk.cut_s - self._start_s) * SAMPLE_RATE_HZ))
             if keep < self._samples:
@@ -231,6 +245,7 @@ class StreamingRecognizer:
         self._language = ""
         self._emitted = ""
         self._speech_continues = False
+        self._speech_share = 0.0
         self._chunks = []
         self._samples = 0
         self._decoded_samples = 0
@@ -283,7 +298,7 @@ class StreamingRecognizer:
                                            prompt=prompt)
                 if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
                     decoded = retry
-        if is_silence(decoded):
+        if is_silence(decoded, self._speech_share):
             return None
         if self._language == "en":
             return normalize_english(decoded.text)[:max_chars * _ENGLISH_CHARS_PER_CHINESE]

@@ -212,7 +212,7 @@ def _whisper_translate(decoder: Decoder, audio: AudioArray, last: SpeechChunk, s
         max_new_tokens=min(224, int(8 * duration_s) + 16),
         padding_s=settings.asr.padding_s, task="translate",
     )
-    if is_silence(decoded):  # the recogniser's hallucination gate, applied to the baseline
+    if is_silence(decoded, last.speech_share):  # the recogniser's gate, applied to the baseline
         return None
     text = " ".join(decoded.text.split())
     if not text:

@@ -20,6 +20,7 @@ import numpy as np
 
 from hudtranslate.config import VadOptions
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk, SpeechChunk
+from hudtranslate.vad.gain import VadInputGain
 from hudtranslate.vad.silero import FRAME_SAMPLES, VadModel
 from hudtranslate.vad.state import SpeechStateMachine, UtteranceEnd, UtteranceStart
 
@@ -39,7 +40,10 @@ class SpeechSegmenter:
     ) -> None:
         self._vad = vad
         self._frame_samples = frame_samples
-        self._machine = SpeechStateMachine(options, frame_samples * 1000 / SAMPLE_RATE_HZ)
+        frame_ms = frame_samples * 1000 / SAMPLE_RATE_HZ
+        self._machine = SpeechStateMachine(options, frame_ms)
+        self._gain = VadInputGain(frame_ms, options.max_input_gain_db)
+        self._threshold = options.threshold
         self._next_id = 0
         self.reset()
 
@@ -50,8 +54,12 @@ class SpeechSegmenter:
         """
         self._vad.reset()
         self._machine.reset()
+        self._gain.reset()
         self._partial = _EMPTY
         self._frames: deque[AudioArray] = deque()
+        self._voiced: deque[bool] = deque()  # per frame of _frames: did Silero say speech?
+        self._utterance_frames = 0
+        self._utterance_voiced = 0
         self._first_frame = 0  # frame index of self._frames[0]
         self._origin_s: float | None = None  # stream time of frame 0
         self._utterance: int | None = None
@@ -69,7 +77,12 @@ class SpeechSegmenter:
         for begin in range(0, whole, self._frame_samples):
             frame = np.ascontiguousarray(samples[begin : begin + self._frame_samples])
             self._frames.append(frame)
-            self._apply(self._machine.push(self._vad.probability(frame), level_db(frame)))
+            level = level_db(frame)
+            gain = self._gain.gain(level)
+            heard = frame if gain == 1.0 else np.clip(frame * gain, -1.0, 1.0).astype(np.float32)
+            probability = self._vad.probability(heard)
+            self._voiced.append(probability >= self._threshold)
+            self._apply(self._machine.push(probability, level))
             self._forget_old_frames()
         self._partial = samples[whole:].copy()
         return self._take_output()
@@ -96,6 +109,7 @@ class SpeechSegmenter:
                 self._next_id += 1
                 self._sent = event.frame
                 self._run_start = event.frame
+                self._utterance_frames = self._utterance_voiced = 0
             else:
                 cut = event.frame if event.frame < self._sent else None
                 self._run_frames_until(event.frame)
@@ -111,6 +125,8 @@ class SpeechSegmenter:
             self._run_start = self._sent
         for index in range(self._sent, frame):
             self._run.append(self._frames[index - self._first_frame])
+            self._utterance_frames += 1
+            self._utterance_voiced += self._voiced[index - self._first_frame]
         self._sent = max(self._sent, frame)
 
     def _close_run(self, *, final: bool, cut: int | None = None,
@@ -127,6 +143,7 @@ class SpeechSegmenter:
                 final=final,
                 cut_s=None if cut is None else self._time_of(cut),
                 speech_continues=continues,
+                speech_share=self._utterance_voiced / max(1, self._utterance_frames),
             )
         )
         self._run = []
@@ -142,6 +159,7 @@ class SpeechSegmenter:
             keep = min(keep, self._sent)
         while self._frames and self._first_frame < keep:
             self._frames.popleft()
+            self._voiced.popleft()
             self._first_frame += 1
 
     def _time_of(self, frame: int) -> float:

@@ -41,6 +41,14 @@ NOISE_FLOOR_WINDOW_S = 10.0
 NOISE_FLOOR_PERCENTILE = 10
 LOWEST_NOISE_FLOOR_DB = -70.0
 """Digital silence (−inf dBFS) must not make every real pause look loud."""
+UNSURE_SPEECH_PERCENTILE = 10
+"""A short pause's dip must go below this percentile of Silero's recent probabilities on
+speech frames (when that is under ``short_pause_probability``): on far, reverberant
+speech Silero stays under 0.9 for 16-43 % of the speech (1-6 % on the real recordings,
+2 % on nonstop speech), so "below 0.9" cut every far utterance as soon as it could, mid-word
+(docs/benchmark.md, fifteenth session)."""
+MIN_SPEECH_FRAMES_FOR_DIP = 30
+"""Below this many recent speech frames the dip threshold is ``short_pause_probability``."""
 CUT_GUARD_S = 0.25
 """A forced cut is never placed in the very last audio (its quietness is not known yet)."""
 
@@ -116,6 +124,7 @@ class SpeechStateMachine:
         self._utterance_start = 0
         self._previous_end = 0  # utterances never overlap: starts are clamped to this
         self._levels: deque[float] = deque(maxlen=self.floor_frames)  # dBFS, newest last
+        self._speech_probabilities: deque[float] = deque(maxlen=self.floor_frames)
         self._quiet_run = 0  # frames in a row near the noise floor
         self._quiet_dipped = False  # Silero dipped below threshold during (or just after) it
         self._pause_ended = False  # the frame just fed ends a short pause
@@ -210,7 +219,9 @@ class SpeechStateMachine:
         self._levels.append(level_db)
         floor = max(LOWEST_NOISE_FLOOR_DB,
                     float(np.percentile(self._levels, NOISE_FLOOR_PERCENTILE)))
-        dipped = self._quiet_dipped or probability < self.options.short_pause_probability
+        if probability >= self.options.threshold:
+            self._speech_probabilities.append(probability)
+        dipped = self._quiet_dipped or probability < self._dip_threshold()
         if level_db <= floor + self.options.short_pause_db:
             self._quiet_run += 1
             self._quiet_dipped = dipped
@@ -218,6 +229,15 @@ class SpeechStateMachine:
         # Silero reacts a frame late: a dip on the first loud frame still counts.
         self._pause_ended = dipped and 0 < self.short_pause_frames <= self._quiet_run
         self._quiet_run, self._quiet_dipped = 0, False
+
+    def _dip_threshold(self) -> float:
+        """How low Silero must go for a short pause: ``short_pause_probability``, or lower
+        for a speaker it is often unsure of (``UNSURE_SPEECH_PERCENTILE``)."""
+        dip = self.options.short_pause_probability
+        if len(self._speech_probabilities) >= MIN_SPEECH_FRAMES_FOR_DIP:
+            unsure = float(np.percentile(self._speech_probabilities, UNSURE_SPEECH_PERCENTILE))
+            dip = min(dip, unsure)
+        return dip
 
     def _short_pause_ended(self) -> bool:
         """A short pause ended on this frame, in an utterance already long enough."""
