@@ -115,14 +115,15 @@ async def _repaired(events: AsyncIterator[Transcript],
     up every other wearer of the server."""
     async for event in events:
         if repairs and event.language == "zh" and not event.draft:
-            text = await asyncio.to_thread(_apply_repairs, repairs, event.text)
+            text = await asyncio.to_thread(apply_text_repairs, repairs, event.text)
             if text != event.text:
                 cut = len(event.committed)
                 event = dataclasses.replace(event, committed=text[:cut], tentative=text[cut:])
         yield event
 
 
-def _apply_repairs(repairs: Sequence[Callable[[str], str]], text: str) -> str:
+def apply_text_repairs(repairs: Sequence[Callable[[str], str]], text: str) -> str:
+    """``text`` with each of ``repairs`` (``text_repairs``) applied in order."""
     for repair in repairs:
         text = repair(text)
     return text

@@ -16,11 +16,10 @@ CUT_CLAUSE_MARKS = CLAUSE_MARKS.replace("、", "")
 CLOSING_MARKS = "”’\"'）)》」』"
 """Marks that close a quotation or bracket: they belong to the sentence they end."""
 
-HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-"""One Chinese character (CJK unified ideographs, extension A, compatibility ideographs)."""
-
 _ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HANZI = re.compile(f"[{_CJK}]")
+"""One Chinese character (CJK unified ideographs, extension A, compatibility ideographs)."""
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}，。！？、：；])\s+(?=[{_CJK}，。！？、：；])")
 _PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s*([,?!:;])|([,?!:;])\s*(?=[{_CJK}])")
 _PERIOD_AFTER_CJK = re.compile(rf"(?<=[{_CJK}])\.(?!\d)")

@@ -65,7 +65,7 @@ from hudtranslate.eval.runner import (
     translate_text,
 )
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
-from hudtranslate.pipeline import Engines, text_repairs
+from hudtranslate.pipeline import Engines, apply_text_repairs, text_repairs
 from hudtranslate.translate.glossary import Glossary
 
 
@@ -217,9 +217,7 @@ async def offline_decodes(inputs: BenchInputs, decoder: OfflineTranscriber,
         first = round(start_s * SAMPLE_RATE_HZ)
         last = len(samples) if end_s is None else round(end_s * SAMPLE_RATE_HZ)
         text = await transcribe_offline(decoder, samples[first:last])
-        for repair in repairs:
-            text = repair(text)
-        decoded[clip] = text
+        decoded[clip] = apply_text_repairs(repairs, text)
         progress.advance(f"offline · {item.id}" + ("" if end_s is None else f" @{start_s:g}s"))
     return decoded
 

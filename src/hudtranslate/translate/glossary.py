@@ -28,7 +28,7 @@ from typing import Any
 
 from pypinyin import lazy_pinyin
 
-from hudtranslate.asr.text import to_simplified
+from hudtranslate.asr.text import HANZI, to_simplified
 from hudtranslate.errors import ConfigError, DependencyError
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ _GLOSS_SKIP = re.compile(r"^(?:variant of|old variant|see |surname |abbr\.|CL:|u
                          r"erhua variant|\(|Japanese variant)", re.IGNORECASE)
 _GLOSS_PREFIX = re.compile(r"^(?:to |a |an |the )", re.IGNORECASE)
 _GLOSS_MAX_CHARS = 6
-_HANZI_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HANZI_RUN = re.compile(HANZI.pattern + "+")
 
 
 def cedict_glosses() -> dict[str, str]:
