@@ -221,7 +221,9 @@ class SpeechStateMachine:
                     float(np.percentile(self._levels, NOISE_FLOOR_PERCENTILE)))
         if probability >= self.options.threshold:
             self._speech_probabilities.append(probability)
-        dipped = self._quiet_dipped or probability < self._dip_threshold()
+        # the dip threshold is never above short_pause_probability: no percentile otherwise
+        dipped = self._quiet_dipped or (probability < self.options.short_pause_probability
+                                        and probability < self._dip_threshold())
         if level_db <= floor + self.options.short_pause_db:
             self._quiet_run += 1
             self._quiet_dipped = dipped
