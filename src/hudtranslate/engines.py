@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.config import Settings
 from hudtranslate.models import resolve_model
@@ -36,6 +38,18 @@ class ThreadBudget:
     def split(cls, threads: int) -> ThreadBudget:
         half = max(1, threads // 2)
         return cls(asr=half, translate=threads, decode=half)
+
+
+def limit_blas_threads() -> None:
+    """Run numpy's BLAS (OpenBLAS) on the calling thread only, for the whole process.
+
+    Our matrix products are small (Whisper's mel filter bank on a few seconds of audio),
+    but OpenBLAS hands each to a worker thread that then spins for a while before it
+    sleeps: on two cores that worker took ~6.5 CPU-s of an 84-s talk (0.08 CPU-s per
+    audio second, per-thread CPU from /proc) from the cores the models need. Whisper and
+    llama.cpp keep their own thread pools; only the ``blas`` API is limited
+    (threadpoolctl, BSD-3-Clause)."""
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def load_translator(settings: Settings, threads: int, decode_threads: int | None = None,
@@ -71,9 +85,11 @@ def load_overflow_translator(settings: Settings, beside: LlamaEngine | None) -> 
 
 def load_engines(settings: Settings) -> Engines:
     """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix.
+    numpy's BLAS runs on one thread from here on (``limit_blas_threads``).
 
     The dictionaries the text clean-up needs load meanwhile (CC-CEDICT's glosses for
     Chinese the model copies: ~3 s, in a child process), not while a wearer talks."""
+    limit_blas_threads()
     glosses = threading.Thread(target=warm_copied_word_glosses, name="glosses", daemon=True)
     glosses.start()
     budget = ThreadBudget.split(settings.threads)
