@@ -3,10 +3,11 @@
 
 Every half second the threads' user+system time is read from
 ``/proc/PID/task/TID/stat``; the last reading of each thread is printed at the end,
-largest first. Native threads (BLAS, OpenMP, CTranslate2 workers) all carry the
-process's name, so ``--stacks-at S`` also writes every thread's native stack to
-``--stacks`` once, S seconds in (``gdb -batch``; gdb must be installed): that is how the
-sixteenth session found OpenBLAS's worker thread among them.
+largest first (the command's standard output is discarded so that the report stays
+readable; its standard error is shown). Native threads (BLAS, OpenMP, CTranslate2
+workers) all carry the process's name, so ``--stacks-at S`` also writes every thread's
+native stack to ``--stacks`` once, S seconds in (``gdb -batch``; gdb must be installed):
+that is how the sixteenth session found OpenBLAS's worker thread among them.
 
     .venv/bin/python scripts/thread_cpu.py --stacks-at 50 -- \\
         .venv/bin/hudtranslate file ../shared/data/audio/talks/dev-talk1.wav --realtime --out /tmp/x
