@@ -204,6 +204,32 @@ async def test_display_keeps_moving_between_captions() -> None:
     broadcaster.shutdown()
 
 
+async def test_a_scroll_caught_by_a_late_clock_still_finishes() -> None:
+    """On a loaded machine the clock moves on between drawing a frame and planning the
+    next tick: a frame drawn mid-scroll must still be followed by the scroll's end, even
+    when the scroll is already over by the time the next tick is planned."""
+    now = [0.0]
+
+    def lagging_clock() -> float:
+        now[0] += 0.5  # every reading is half a second after the one before
+        return now[0]
+
+    pacing = PacingOptions(reading_chars_per_s=1000, min_line_s=0, clear_after_s=0,
+                           scroll_s=0.2)
+    broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=pacing,
+                                     clock=lagging_clock)
+    viewer = broadcaster.add_viewer()
+    for uid in range(1, 12):
+        broadcaster.handle(translation(uid, f"Sentence number {uid} is long enough to "
+                                            "take a whole row of the display.", final=True))
+    await asyncio.sleep(0.3)
+    frame = broadcaster.current_frame(broadcaster.default_view)
+    assert frame is not None and not frame.scrolling
+    assert [m for m in drain(viewer) if m["type"] == "display"][-1]["hud"]["scrolling"] \
+        is False
+    broadcaster.shutdown()
+
+
 async def test_slow_viewer_is_dropped_not_waited_for() -> None:
     broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced(),
                                      max_queue=5)

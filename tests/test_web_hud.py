@@ -52,15 +52,24 @@ async def open_page(browser: Any, url: str) -> Any:
 
 async def settle(page: Any, broadcaster: CaptionBroadcaster, view: View) -> None:
     """Wait until the display stops moving and the page has drawn its newest frame."""
+    why = ""
     for _ in range(200):
         frame = broadcaster.current_frame(view)
         seq = await page.eval_on_selector("#hud", "c => c.dataset.seq")
         await asyncio.sleep(0.15)
         again = await page.eval_on_selector("#hud", "c => c.dataset.seq")
-        if frame is not None and not frame.scrolling and seq == again \
-                and broadcaster.current_frame(view) is frame:
+        if frame is None:
+            why = "the broadcaster has no frame for the view"
+        elif frame.scrolling:
+            why = "the frame is scrolling"
+        elif seq != again:
+            why = f"the page drew frame {seq}, then {again}"
+        elif broadcaster.current_frame(view) is not frame:
+            why = "the broadcaster's frame changed"
+        else:
             return
-    raise AssertionError("the display never settled")
+    raise AssertionError(f"the display never settled: {why} (page seq {again}, "
+                         f"{broadcaster.viewer_count} viewers)")
 
 
 async def assert_page_shows_frame(page: Any, broadcaster: CaptionBroadcaster,

@@ -344,7 +344,10 @@ class CaptionBroadcaster:
         times: list[float] = []
         for state in self._views.values():
             change = state.engine.next_change_s(now)
-            if state.engine.scrolling(now):
+            # the frame on show may be mid-scroll though the scroll is over by now (a loaded
+            # machine's clock moves on between drawing and planning): a tick must end it
+            if state.engine.scrolling(now) or (state.frame is not None
+                                               and state.frame.scrolling):
                 change = now + self._step_s if change is None else min(change,
                                                                        now + self._step_s)
             if change is not None and change != float("inf"):
