@@ -36,7 +36,7 @@ import soundfile as sf
 
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.text import normalize_chinese
-from hudtranslate.config import Settings
+from hudtranslate.config import Settings, VadOptions
 from hudtranslate.eval.cer import corpus_cer
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioChunk
 from hudtranslate.models.resolve import resolve_model
@@ -107,6 +107,13 @@ class Whisper:
     def text(self, audio: np.ndarray) -> str:
         return self.words(audio)[0]
 
+    def after_prefix(self, audio: np.ndarray, prefix: str) -> str:
+        """What Whisper hears in ``audio`` after being made to say ``prefix`` first."""
+        decoded = self.engine.decode(normalize_speech_level(audio), prefix=prefix,
+                                     beam_size=3, max_new_tokens=120)
+        return normalize_chinese(decoded.text[len(prefix):] if decoded.text.startswith(prefix)
+                                 else decoded.text)
+
 
 def after_overlap(earlier: str, decoded: str, gain: float = 0.5) -> str:
     """``decoded`` without its opening that repeats the end of ``earlier``: the split
@@ -125,24 +132,32 @@ def after_overlap(earlier: str, decoded: str, gain: float = 0.5) -> str:
 def left_context(args: argparse.Namespace, whisper: Whisper) -> None:
     references = {json.loads(line)["id"]: json.loads(line)["zh"]
                   for line in args.references.read_text().splitlines() if line.strip()}
-    alone_all, by_time_all, by_text_all, refs = [], [], [], []
+    alone_all, by_time_all, by_text_all, by_prefix_all, refs = [], [], [], [], []
     for clip in sorted(references):
-        units = [json.loads(line) for line in
-                 (args.units / clip / f"{clip}.jsonl").read_text().splitlines()]
         audio = load_mono(args.references.parent / f"{clip}.wav")
+        units = ([json.loads(line) for line in
+                  (args.units / clip / f"{clip}.jsonl").read_text().splitlines()]
+                 if args.units else
+                 [{"start_s": start, "end_s": end}
+                  for start, end in vad_units(audio, Settings.load().vad)])
         alone: list[str] = []
         by_time: list[str] = []
         by_text: list[str] = []
-        previous_end = None
+        by_prefix: list[str] = []
+        previous: tuple[float, float] | None = None
         for unit in units:
             start, end = unit["start_s"], unit["end_s"]
             piece = audio[int(start * SAMPLE_RATE_HZ):int(end * SAMPLE_RATE_HZ)]
             text = whisper.text(piece)
             alone.append(text)
-            if previous_end is None or abs(previous_end - start) > 0.01:
+            if previous is None or abs(previous[1] - start) > 0.01:
                 by_time.append(text)
                 by_text.append(text)
+                by_prefix.append(text)
             else:
+                by_prefix.append(whisper.after_prefix(
+                    audio[int(previous[0] * SAMPLE_RATE_HZ):int(end * SAMPLE_RATE_HZ)],
+                    alone[-2]))
                 begin = max(0.0, start - args.left)
                 wider, words = whisper.words(
                     audio[int(begin * SAMPLE_RATE_HZ):int(end * SAMPLE_RATE_HZ)])
@@ -150,24 +165,35 @@ def left_context(args: argparse.Namespace, whisper: Whisper) -> None:
                 by_time.append(normalize_chinese(
                     "".join(w["word"] for w in words if w["end"] >= cut + 0.05)))
                 by_text.append(after_overlap("".join(alone[:-1]), wider))
-            previous_end = end
+            previous = (start, end)
         alone_all.append("".join(alone))
+        by_prefix_all.append("".join(by_prefix))
         by_time_all.append("".join(by_time))
         by_text_all.append("".join(by_text))
         refs.append(references[clip])
     say({"left_s": args.left, "cer_alone": round(corpus_cer(refs, alone_all), 4),
          "cer_left_by_timestamps": round(corpus_cer(refs, by_time_all), 4),
-         "cer_left_by_text": round(corpus_cer(refs, by_text_all), 4)})
+         "cer_left_by_text": round(corpus_cer(refs, by_text_all), 4),
+         "cer_previous_unit_as_prefix": round(corpus_cer(refs, by_prefix_all), 4)})
+    for clip, ref, alone_text, prefixed in zip(sorted(references), refs, alone_all,
+                                               by_prefix_all, strict=True):
+        say({"id": clip, "cer_alone": round(corpus_cer([ref], [alone_text]), 4),
+             "cer_previous_unit_as_prefix": round(corpus_cer([ref], [prefixed]), 4),
+             "alone": alone_text, "previous_unit_as_prefix": prefixed})
 
 
 def candidate_pauses(audio: np.ndarray, settings: Settings,
                      probability: float) -> list[tuple[float, float]]:
     """Units the VAD makes when every short pause may cut (``long_utterance_s`` 0.5)."""
+    return vad_units(audio, dataclasses.replace(settings.vad, long_utterance_s=0.5,
+                                                short_pause_probability=probability))
+
+
+def vad_units(audio: np.ndarray, options: VadOptions) -> list[tuple[float, float]]:
+    """The (start, end) seconds of the units the VAD cuts ``audio`` into."""
     from hudtranslate.vad.segmenter import SpeechSegmenter
     from hudtranslate.vad.silero import SileroVad
 
-    options = dataclasses.replace(settings.vad, long_utterance_s=0.5,
-                                  short_pause_probability=probability)
     segmenter = SpeechSegmenter(SileroVad(), options)
     chunks = []
     for begin in range(0, len(audio), 1600):
@@ -223,7 +249,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     left = commands.add_parser("left-context")
-    left.add_argument("--units", type=Path, required=True)
+    left.add_argument("--units", type=Path,
+                      help="hudtranslate file outputs per clip (default: the VAD's units)")
     left.add_argument("--references", type=Path,
                       default=Path("../shared/data/real/real.jsonl"))
     left.add_argument("--left", type=float, default=2.0)

@@ -120,6 +120,9 @@ class AsrOptions:
     recordings' CER 1-2.4 points worse (docs/benchmark.md, "Thirteenth session").
     ``same_sound_margin``: nats a same-sound repair of the recognised Mandarin must add to
     its sentence's word log-probability (``asr/same_sound.py``); 0: no repairs.
+    ``left_context_below_logprob``: a final decode less sure than this (mean token
+    log-probability) of an utterance cut in running speech is decoded again after the
+    utterance before it, made to say that one's text first (``asr/recognizer.py``); 0: never.
     """
 
     model: str = "whisper-base"
@@ -133,9 +136,12 @@ class AsrOptions:
     clause_final_min_chars: int = 8
     initial_prompt: str = ""
     same_sound_margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS
+    left_context_below_logprob: float = -0.6
 
     def __post_init__(self) -> None:
         check_range("asr.beam_size", self.beam_size, 1, 10)
+        check_range("asr.left_context_below_logprob", self.left_context_below_logprob,
+                    -10.0, 0.0)
         check_range("asr.same_sound_margin", self.same_sound_margin, 0.0, 100.0)
         check_range("asr.initial_prompt (characters)", len(self.initial_prompt), 0,
                     MAX_INITIAL_PROMPT_CHARS)

@@ -1,0 +1,86 @@
+"""An unsure final of an utterance cut in running speech is decoded again after the one
+before it (forced prefix): table-driven, with a fake decoder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from hudtranslate.asr.recognizer import StreamingRecognizer
+from hudtranslate.asr.whisper import Decoded
+from hudtranslate.config import AsrOptions
+from hudtranslate.events import AudioArray, SpeechChunk
+
+FIRST = "我们分散开来并在树林中"
+ALONE = "占开搜索"
+IN_CONTEXT = "展开搜索"
+
+
+@dataclass
+class ContextDecoder:
+    """The first utterance decodes as ``FIRST``; the second alone as ``ALONE`` (at
+    ``alone_logprob``), and after a forced prefix as ``answer(prefix)``."""
+
+    alone_logprob: float = -0.9
+    answer: Callable[[str], str] = lambda prefix: prefix + IN_CONTEXT
+    calls: list[tuple[float, str]] = field(default_factory=list)
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
+        seconds = len(audio) / 16_000
+        self.calls.append((seconds, prefix))
+        if prefix.startswith(FIRST[:2]) and seconds > 3.5:
+            return Decoded(self.answer(prefix), 0.01, -0.5)
+        if seconds > 2.5:
+            return Decoded(FIRST, 0.01, -0.3)
+        return Decoded(ALONE, 0.01, self.alone_logprob)
+
+
+def chunk(utterance: int, seconds: float, start_s: float) -> SpeechChunk:
+    tone = np.sin(np.arange(int(seconds * 16_000)) * 0.1).astype(np.float32) * 0.1
+    return SpeechChunk(utterance, tone, start_s, speech_share=1.0)
+
+
+def second_final(decoder: ContextDecoder, *, gap_s: float = 0.0,
+                 beam: int | None = None, **options: float) -> str:
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40, **options))
+    recognizer.insert(chunk(0, 3.0, 0.0))
+    first = recognizer.finish(now_s=3.0)
+    assert "".join(t.text for t in first) == FIRST
+    recognizer.insert(chunk(1, 2.0, 3.0 + gap_s))
+    return "".join(t.text for t in recognizer.finish(now_s=5.0, final_beam_size=beam))
+
+
+@pytest.mark.parametrize(("case", "decoder", "kwargs", "expected", "context_decodes"), [
+    ("unsure, cut in running speech", ContextDecoder(), {}, IN_CONTEXT, 1),
+    ("sure of it alone", ContextDecoder(alone_logprob=-0.3), {}, ALONE, 0),
+    ("a pause before it", ContextDecoder(), {"gap_s": 0.5}, ALONE, 0),
+    ("turned off", ContextDecoder(), {"left_context_below_logprob": 0.0}, ALONE, 0),
+    ("beams shed under load", ContextDecoder(), {"beam": 1}, ALONE, 0),
+    ("the context decode ignored the prefix", ContextDecoder(answer=lambda _: "完全不同"), {},
+     ALONE, 1),
+    ("the context decode loops", ContextDecoder(answer=lambda p: p + "好的" * 40), {}, ALONE, 1),
+])
+def test_left_context_policy(case: str, decoder: ContextDecoder, kwargs: dict[str, float],
+                             expected: str, context_decodes: int) -> None:
+    assert second_final(decoder, **kwargs) == expected, case
+    in_context = [call for call in decoder.calls if call[1]]
+    assert len(in_context) == context_decodes, case
+    for seconds, prefix in in_context:  # both utterances' audio, the first one's text
+        assert seconds == pytest.approx(5.0) and prefix == FIRST
+
+
+def test_a_stub_before_is_not_worth_hearing_again() -> None:
+    """A one-character utterance before ("啊" heard as "3") would steer the decode."""
+    decoder = ContextDecoder()
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))
+    recognizer.insert(chunk(0, 1.0, 0.0))
+    first = recognizer.finish(now_s=1.0)
+    assert "".join(t.text for t in first) == ALONE[:4]
+    recognizer.insert(chunk(1, 2.0, 1.0))
+    assert "".join(t.text for t in recognizer.finish(now_s=3.0)) == ALONE
