@@ -65,6 +65,8 @@ def second_final(decoder: ContextDecoder, *, gap_s: float = 0.0,
     ("the context decode ignored the prefix", ContextDecoder(answer=lambda _: "完全不同"), {},
      ALONE, 1),
     ("the context decode loops", ContextDecoder(answer=lambda p: p + "好的" * 40), {}, ALONE, 1),
+    ("the context decode ends early", ContextDecoder(answer=lambda p: p + "展开"), {}, ALONE,
+     1),
 ])
 def test_left_context_policy(case: str, decoder: ContextDecoder, kwargs: dict[str, float],
                              expected: str, context_decodes: int) -> None:

@@ -329,7 +329,9 @@ class StreamingRecognizer:
         if (final and threshold < 0 and decoded.avg_logprob < threshold
                 and beam_size == self.options.final_beam_size):  # not while shedding beams
             heard = self._decode_after_left(prefix, beam_size, budget, languages, prompt)
-            if heard is not None:
+            # made to say a long prefix first, Whisper sometimes ends early: words lost
+            if heard is not None and spoken_chars(heard) >= EARLY_STOP_SHARE * spoken_chars(
+                    normalize_chinese(decoded.text)):
                 return heard[:max_chars]
         if self._language == "en":
             return normalize_english(decoded.text)[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
