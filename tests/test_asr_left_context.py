@@ -86,3 +86,18 @@ def test_a_stub_before_is_not_worth_hearing_again() -> None:
     assert "".join(t.text for t in first) == ALONE[:4]
     recognizer.insert(chunk(1, 2.0, 1.0))
     assert "".join(t.text for t in recognizer.finish(now_s=3.0)) == ALONE
+
+
+def test_unsure_partials_make_the_final_one_decode_in_context() -> None:
+    """When the partial decodes were unsure already, the final is decoded once, in
+    context, instead of alone and then again (the second decode is on the final's
+    critical path)."""
+    decoder = ContextDecoder()
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))
+    recognizer.insert(chunk(0, 3.0, 0.0))
+    recognizer.finish(now_s=3.0)
+    decoder.calls.clear()
+    recognizer.insert(chunk(1, 2.0, 3.0))
+    assert recognizer.process(now_s=5.0) is not None  # a partial, unsure
+    assert "".join(t.text for t in recognizer.finish(now_s=5.0)) == IN_CONTEXT
+    assert decoder.calls == [(pytest.approx(2.0), ""), (pytest.approx(5.0), FIRST)]

@@ -149,6 +149,8 @@ class StreamingRecognizer:
     _left: _LeftContext | None = None
     _left_applies: bool = False
     """The open utterance began where ``_left`` ended (a cut in running speech)."""
+    _partial_logprob: float = 0.0
+    """How sure Whisper was of the open utterance's last partial decode."""
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
@@ -271,6 +273,7 @@ class StreamingRecognizer:
         self._emitted = ""
         self._speech_continues = False
         self._speech_share = 0.0
+        self._partial_logprob = 0.0
         self._chunks = []
         self._samples = 0
         self._decoded_samples = 0
@@ -306,10 +309,18 @@ class StreamingRecognizer:
         languages = self._candidate_languages(final)
         primary = not languages or (len(languages) == 1 and languages == self.languages[:1])
         prompt = self.prompt if primary else ""
+        in_context = final and self._left_context_due(self._partial_logprob, beam_size)
+        if in_context:  # the partials were unsure already: one decode, in context
+            heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
+                                            heard_alone=self._policy.hypothesis)
+            if heard is not None:
+                return heard[:max_chars]
         decoded = self.engine.decode(
             audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
             padding_s=self.options.padding_s, languages=languages, prompt=prompt,
         )
+        if not final:
+            self._partial_logprob = decoded.avg_logprob
         if len(self.languages) > 1:
             self._switch_language(decoded.language)
             languages = (decoded.language,)
@@ -325,17 +336,32 @@ class StreamingRecognizer:
                     decoded = retry
         if is_silence(decoded, self._speech_share):
             return None
-        threshold = self.options.left_context_below_logprob
-        if (final and threshold < 0 and decoded.avg_logprob < threshold
-                and beam_size == self.options.final_beam_size):  # not while shedding beams
-            heard = self._decode_after_left(prefix, beam_size, budget, languages, prompt)
-            # made to say a long prefix first, Whisper sometimes ends early: words lost
-            if heard is not None and spoken_chars(heard) >= EARLY_STOP_SHARE * spoken_chars(
-                    normalize_chinese(decoded.text)):
+        if final and not in_context and self._left_context_due(decoded.avg_logprob, beam_size):
+            heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
+                                            heard_alone=normalize_chinese(decoded.text))
+            if heard is not None:
                 return heard[:max_chars]
         if self._language == "en":
             return normalize_english(decoded.text)[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
         return normalize_chinese(decoded.text)[:max_chars]
+
+    def _left_context_due(self, logprob: float, beam_size: int) -> bool:
+        """Is a decode this sure (mean token log-probability) unsure enough to be heard
+        in context? Never while beams are shed under load."""
+        threshold = self.options.left_context_below_logprob
+        return (threshold < 0 and logprob < threshold
+                and beam_size == self.options.final_beam_size)
+
+    def _decode_in_context(self, prefix: str, beam_size: int, budget: int,
+                           languages: tuple[str, ...], prompt: str,
+                           heard_alone: str) -> str | None:
+        """``_decode_after_left``, unless it holds fewer than ``EARLY_STOP_SHARE`` of the
+        characters of ``heard_alone``: made to say a long prefix first, Whisper sometimes
+        stops early (real-019 made far lost its last clause)."""
+        heard = self._decode_after_left(prefix, beam_size, budget, languages, prompt)
+        if heard is None or spoken_chars(heard) < EARLY_STOP_SHARE * spoken_chars(heard_alone):
+            return None
+        return heard
 
     def _decode_after_left(self, prefix: str, beam_size: int, budget: int,
                            languages: tuple[str, ...], prompt: str) -> str | None:
