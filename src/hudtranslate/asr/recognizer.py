@@ -296,6 +296,9 @@ class StreamingRecognizer:
         already given out. A final that loops or is very unlikely is retried at
         ``FALLBACK_TEMPERATURES``, keeping the most likely try; silence is only judged on
         that best try, so a hard but real utterance is not dropped for one bad beam.
+        An unsure final of an utterance cut in running speech is heard in context
+        (``_decode_after_left``): once, when its partials were unsure already, else after
+        the decode alone.
         """
         audio = normalize_speech_level(self._audio())
         self._decoded_samples = self._samples
