@@ -40,7 +40,8 @@ LLAMA_FLAGS=""
 if [ "$(uname -m)" = x86_64 ]; then
   LLAMA_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 fi
-cpu_features=$(grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' | sort -u | tr '\n' ' ')
+cpu_features=$({ grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null || true; } \
+  | tr ' ' '\n' | sort -u | tr '\n' ' ')
 llama_key=$(printf '%s|%s|%s|%s' "$LLAMA_REQ" "$LLAMA_FLAGS" "$cpu_features" "$("$VENV/bin/python" -V)" \
   | sha256sum | cut -c1-16)
 LLAMA_WHEELS=${XDG_CACHE_HOME:-$HOME/.cache}/hudtranslate/wheels/llama-$llama_key
