@@ -147,6 +147,8 @@ class StreamingRecognizer:
     _segment_start_s: float = 0.0
     _next_segment_id: int = 0
     _left: _LeftContext | None = None
+    _left_applies: bool = False
+    """The open utterance began where ``_left`` ended (a cut in running speech)."""
     _partial_logprob: float = 0.0
     """How sure Whisper was of the open utterance's last partial decode."""
 
@@ -154,6 +156,8 @@ class StreamingRecognizer:
         """Add speech audio; a new utterance id starts a fresh buffer."""
         if chunk.utterance_id != self._utterance_id:
             self.reset()
+            self._left_applies = (self._left is not None
+                                  and abs(chunk.start_s - self._left.end_s) < _CONTIGUOUS_S)
             self._utterance_id = chunk.utterance_id
             self._start_s = self._segment_start_s = chunk.start_s
             self._new_segment()
@@ -375,8 +379,7 @@ class StreamingRecognizer:
         session), hence only below ``asr.left_context_below_logprob``.
         """
         left, own = self._left, self._audio()
-        if (left is None or abs(self._start_s - left.end_s) >= _CONTIGUOUS_S
-                or self._language == "en"
+        if (not self._left_applies or left is None or self._language == "en"
                 or spoken_chars(left.text) < LEFT_CONTEXT_MIN_CHARS
                 or len(left.audio) + len(own) > _MAX_UTTERANCE_SAMPLES):
             return None
