@@ -141,6 +141,27 @@ def test_a_short_pause_dips_below_how_sure_silero_is_of_the_speaker(
     assert run_leveled(pattern, options) == expected
 
 
+RUN_ON = dataclasses.replace(LEVELED, max_utterance_s=8.0, run_on_utterance_s=0.5)
+
+
+@pytest.mark.parametrize(("pattern", "options", "expected"), [
+    ("..." + "S" * 12 + "qq" + "S" * 7 + "qq" + "S" * 5 + "....", RUN_ON,
+     ["4:start@2", "17:end@17", "19:start@17", "26:end@26", "28:start@26", "33:end@32"]),
+    ("..." + "S" * 12 + "qq" + "S" * 7 + "qq" + "S" * 5 + "....", LEVELED,
+     ["4:start@2", "17:end@17", "19:start@17", "33:end@32"]),
+    ("..." + "S" * 12 + "qq" + "....." + "S" * 5 + "qq" + "S" * 5 + "....", RUN_ON,
+     ["4:start@2", "19:end@18", "23:start@21", "36:end@35"]),
+    ("..." + "S" * 6 + "...." + "S" * 5 + "qq" + "S" * 5 + "....", RUN_ON,
+     ["4:start@2", "11:end@10", "14:start@12", "27:end@26"]),
+], ids=["a piece cut in running speech ends at its first short pause after run_on_utterance_s",
+        "without run_on_utterance_s it waits for long_utterance_s as the first piece did",
+        "not after a real pause: the speaker paused, the first piece's rule holds",
+        "not after an utterance that ended at a real pause"])
+def test_speech_that_runs_on_is_cut_sooner(pattern: str, options: VadOptions,
+                                          expected: list[str]) -> None:
+    assert run_leveled(pattern, options) == expected
+
+
 @pytest.mark.parametrize(
     ("pattern", "expected", "options"),
     [case[1:] for case in CASES],

@@ -70,7 +70,11 @@ class VadOptions:
     of a fast speaker, 0: off), and at ``max_utterance_s`` it
     is cut at the quietest point of its last ``cut_search_s`` (at most half of it; never
     mid-word at a fixed length), the
-    audio after the cut starting the next utterance. ``long_utterance_silence_ms`` (0:
+    audio after the cut starting the next utterance. An utterance that began at such a cut,
+    with no pause before it (a speaker talking on), is ended by a short pause from
+    ``run_on_utterance_s`` instead (0: from ``long_utterance_s`` too): its first sentence
+    no longer waits for the next one to end (nonstop speech: final p95 6.4 → 4.7 s,
+    docs/benchmark.md, eighteenth session). ``long_utterance_silence_ms`` (0:
     off) is the older knob: the same, with Silero's own end of speech.
     ``max_input_gain_db``: quiet, far speech is raised by up to this much for Silero alone
     (``vad/gain.py``: it missed reverberant speech at −40 dBFS; 0: off).
@@ -82,6 +86,7 @@ class VadOptions:
     speech_pad_ms: int = 300
     max_utterance_s: float = 8.0
     long_utterance_s: float = 3.0
+    run_on_utterance_s: float = 2.0
     long_utterance_silence_ms: int = 0
     short_pause_ms: int = 64
     short_pause_db: float = 10.0
@@ -97,6 +102,8 @@ class VadOptions:
         check_range("vad.speech_pad_ms", self.speech_pad_ms, 0, 1000)
         check_range("vad.max_utterance_s", self.max_utterance_s, 2.0, 30.0)
         check_range("vad.long_utterance_s", self.long_utterance_s, 0.5, 30.0)
+        if self.run_on_utterance_s:
+            check_range("vad.run_on_utterance_s", self.run_on_utterance_s, 0.5, 30.0)
         check_range("vad.long_utterance_silence_ms", self.long_utterance_silence_ms, 0, 5000)
         check_range("vad.short_pause_ms", self.short_pause_ms, 0, 5000)
         check_range("vad.short_pause_db", self.short_pause_db, 0.0, 60.0)

@@ -103,6 +103,8 @@ class SpeechStateMachine:
         self.min_speech_frames = math.ceil(options.min_speech_ms / frame_ms)
         self.min_silence_frames = max(1, math.ceil(options.min_silence_ms / frame_ms))
         self.long_frames = math.ceil(options.long_utterance_s * 1000 / frame_ms)
+        self.run_on_frames = (math.ceil(options.run_on_utterance_s * 1000 / frame_ms)
+                              if options.run_on_utterance_s else self.long_frames)
         self.long_silence_frames = (
             max(1, math.ceil(options.long_utterance_silence_ms / frame_ms))
             if options.long_utterance_silence_ms else self.min_silence_frames)
@@ -123,6 +125,8 @@ class SpeechStateMachine:
         self._silence_start: int | None = None
         self._utterance_start = 0
         self._previous_end = 0  # utterances never overlap: starts are clamped to this
+        self._previous_cut = False  # the last utterance ended in running speech
+        self._run_on = False  # the open utterance began where a cut ended the last one
         self._levels: deque[float] = deque(maxlen=self.floor_frames)  # dBFS, newest last
         self._speech_probabilities: deque[float] = deque(maxlen=self.floor_frames)
         self._quiet_run = 0  # frames in a row near the noise floor
@@ -184,7 +188,7 @@ class SpeechStateMachine:
             return [self._end(self._trailing_end(), forced=False)]
         if self._short_pause_ended():
             # the short pause stays in this utterance; the speaker did pause, however briefly
-            return [self._end(self._frames - 1, forced=False)]
+            return [self._end(self._frames - 1, forced=False, cut=True)]
         if self._frames - self._utterance_start >= self.max_frames:
             if self._silence_start is not None:
                 return [self._end(self._trailing_end(), forced=True)]
@@ -243,8 +247,9 @@ class SpeechStateMachine:
 
     def _short_pause_ended(self) -> bool:
         """A short pause ended on this frame, in an utterance already long enough."""
+        long_frames = self.run_on_frames if self._run_on else self.long_frames
         return (self._pause_ended
-                and self._frames - 1 - self._utterance_start >= self.long_frames)
+                and self._frames - 1 - self._utterance_start >= long_frames)
 
     def _quietest_frame(self) -> int:
         """The frame to cut before: the quietest of the last ``cut_search_s`` (level
@@ -283,12 +288,15 @@ class SpeechStateMachine:
         return min(self._frames, self._silence_start + self.pad_frames)
 
     def _start(self, frame: int) -> UtteranceStart:
+        self._run_on = self._previous_cut and frame <= self._previous_end
         self._state = _State.SPEAKING
         self._utterance_start = frame
         self._silence_start = None
         return UtteranceStart(frame)
 
-    def _end(self, frame: int, *, forced: bool, speech_continues: bool = False) -> UtteranceEnd:
+    def _end(self, frame: int, *, forced: bool, speech_continues: bool = False,
+             cut: bool = False) -> UtteranceEnd:
+        self._previous_cut = cut or speech_continues
         self._state = _State.IDLE
         self._previous_end = frame
         self._silence_start = None
