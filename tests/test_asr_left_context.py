@@ -58,7 +58,11 @@ def second_final(decoder: ContextDecoder, *, gap_s: float = 0.0,
 
 @pytest.mark.parametrize(("case", "decoder", "kwargs", "expected", "context_decodes"), [
     ("unsure, cut in running speech", ContextDecoder(), {}, IN_CONTEXT, 1),
-    ("sure of it alone", ContextDecoder(alone_logprob=-0.3), {}, ALONE, 0),
+    ("sure of it alone", ContextDecoder(alone_logprob=-0.03), {}, ALONE, 0),
+    ("fairly sure: heard in context all the same", ContextDecoder(alone_logprob=-0.3), {},
+     IN_CONTEXT, 1),
+    ("fairly sure, under a stricter threshold", ContextDecoder(alone_logprob=-0.3),
+     {"left_context_below_logprob": -0.6}, ALONE, 0),
     ("a pause before it", ContextDecoder(), {"gap_s": 0.5}, ALONE, 0),
     ("turned off", ContextDecoder(), {"left_context_below_logprob": 0.0}, ALONE, 0),
     ("beams shed under load", ContextDecoder(), {"beam": 1}, ALONE, 0),

@@ -130,6 +130,9 @@ class AsrOptions:
     ``left_context_below_logprob``: a final decode less sure than this (mean token
     log-probability) of an utterance cut in running speech is decoded again after the
     utterance before it, made to say that one's text first (``asr/recognizer.py``); 0: never.
+    −0.05 is all but the surest (Whisper base's units of the real recordings: quartiles
+    −0.39 / −0.30 / −0.22): the pieces ``vad.run_on_utterance_s`` cuts are short, and heard
+    alone they lost words (docs/benchmark.md, eighteenth session; −0.6 before).
     """
 
     model: str = "whisper-base"
@@ -143,7 +146,7 @@ class AsrOptions:
     clause_final_min_chars: int = 8
     initial_prompt: str = ""
     same_sound_margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS
-    left_context_below_logprob: float = -0.6
+    left_context_below_logprob: float = -0.05
 
     def __post_init__(self) -> None:
         check_range("asr.beam_size", self.beam_size, 1, 10)
