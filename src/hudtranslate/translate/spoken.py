@@ -32,19 +32,20 @@ _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1[啊呀呢嘛]?$|可不可以
 """A-not-A (是不是, 有没有; any verb at the end of a clause: 来不来): a yes-no question."""
 _NOT_ASKING = re.compile(
     r"哪怕|天哪|[什甚]么的|随便|[不没]怎么|多多少少|或多或少|为什么[^，。！？]*原因|"
-    r"[不没](?![同错少过但仅断久论管然如得用])[^，。！？]*?([什甚]么|多少|哪|谁)|"
+    r"[不没](?![同错少过但仅断久论管然如得用])是?[^，。！？是]*?([什甚]么|多少|哪|谁)|"
     r"(就|这|那)是为什么.|"
     r"([什甚]么|哪\S?|谁|怎么)[^，。！？]*?[都也就]|说不定|不一定|不知|不清楚|不确定")
 """Question words that do not ask: 哪怕 "even if", 天哪 "my God", 什么的 "and so on",
 随便什么 "any", 不怎么 / 没怎么 "hardly", 这就是为什么… / 为什么…的原因 "that is why …",
 the indefinite use after a negation (没什么 "nothing much", 你不必买什么, 没有多少信心
-"little confidence"; not after 不同, 不错, 不过 …), the universal/indefinite use before
+"little confidence"; not after 不同, 不错, 不过 …, nor across a later 是: the negation is
+then in the subject, 不一样的是什么 "what is different"), the universal/indefinite use before
 都/也 (什么都行, 谁也不知道), the conditional before 就 (需要什么就打电话 "call if you
 need anything"), and a question that is only the topic of 说不定, 不知…, 不清楚
 (谁能赢还说不定 "who will win is not certain")."""
 _EMBEDDING_VERB = re.compile(
     r"(?<![你您])(知道|告诉|说|问|记得|明白|清楚|确定|决定|猜|考虑|讨论|了解|不管|无论|不论|"
-    r"我想|在想|看看|学怎么|忘|记不|查出|预言|发现|解释|奇怪|在乎)")
+    r"我想|在想|想到|管|看看|学怎么|忘|记不|查出|预言|发现|解释|奇怪|在乎)")
 """Verbs that embed a question as their object (我不知道他去哪儿 "I don't know where he
 went", 他说他买什么呢, 看看他怎么想, 汤姆忘了怎么做; 想, 看, 学 only in those phrases, since
 他想去哪儿, 学校在哪儿 ask); asked of 你/您 (你知道他在哪儿) the sentence asks."""
