@@ -21,7 +21,12 @@ from hudtranslate.asr.policy import (
     sentence_pieces,
     spoken_chars,
 )
-from hudtranslate.asr.text import normalize_chinese, normalize_english
+from hudtranslate.asr.text import (
+    CLAUSE_MARKS,
+    SENTENCE_MARKS,
+    normalize_chinese,
+    normalize_english,
+)
 from hudtranslate.asr.whisper import MAX_FRAMES, Decoded
 from hudtranslate.config import AsrOptions
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, SpeechChunk, Transcript
@@ -391,7 +396,8 @@ class StreamingRecognizer:
         text = normalize_chinese(decoded.text)
         if not text.startswith(said) or compression_ratio(decoded.text) > MAX_COMPRESSION_RATIO:
             return None
-        return text[len(left.text):]
+        # a mark right after the forced text ends the utterance before, already shown
+        return text[len(left.text):].lstrip(SENTENCE_MARKS + CLAUSE_MARKS)
 
     def _candidate_languages(self, final: bool) -> tuple[str, ...]:
         """What a decode may be in: all ``languages`` (detect) unless the utterance already
