@@ -107,3 +107,44 @@ def test_unsure_partials_make_the_final_one_decode_in_context() -> None:
     assert recognizer.process(now_s=5.0) is not None  # a partial, unsure
     assert "".join(t.text for t in recognizer.finish(now_s=5.0)) == IN_CONTEXT
     assert decoder.calls == [(pytest.approx(2.0), ""), (pytest.approx(5.0), FIRST)]
+
+
+@dataclass
+class GrowingDecoder:
+    """Like ``ContextDecoder``, but the second utterance alone says more the more of it
+    there is (two characters a second), and in context says ``in_context``."""
+
+    in_context: str
+    calls: list[tuple[float, str]] = field(default_factory=list)
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
+        seconds = len(audio) / 16_000
+        self.calls.append((seconds, prefix))
+        if prefix.startswith(FIRST[:2]) and seconds > 3.5:
+            return Decoded(prefix + self.in_context, 0.01, -0.5)
+        if seconds > 2.5:
+            return Decoded(FIRST, 0.01, -0.3)
+        return Decoded(IN_CONTEXT[: round(2 * seconds)], 0.01, -0.9)
+
+
+@pytest.mark.parametrize(("in_context", "expected"), [
+    (IN_CONTEXT, IN_CONTEXT),
+    (IN_CONTEXT[:2], IN_CONTEXT),
+], ids=["says what the partial heard, for the whole utterance",
+        "stops where the partial did: the rest of the utterance is not lost"])
+def test_a_decode_in_context_is_checked_against_the_partial_scaled_to_the_whole(
+        in_context: str, expected: str) -> None:
+    """The partial heard the first second ("展开"); the whole utterance (two seconds) should
+    say about twice as much, so a decode in context that stops there stopped early."""
+    decoder = GrowingDecoder(in_context)
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40,
+                                                         partial_interval_ms=1000))
+    recognizer.insert(chunk(0, 3.0, 0.0))
+    recognizer.finish(now_s=3.0)
+    recognizer.insert(chunk(1, 1.0, 3.0))
+    assert recognizer.process(now_s=4.5) is not None
+    recognizer.insert(chunk(1, 1.0, 4.0))
+    assert "".join(t.text for t in recognizer.finish(now_s=5.0)) == expected

@@ -7,6 +7,7 @@ utterance. The ``WhisperEngine`` is shared between streams; this object is cheap
 from __future__ import annotations
 
 import dataclasses
+import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ MAX_COMPRESSION_RATIO = 2.4
 
 _ENGLISH_CHARS_PER_CHINESE = 4
 """English takes about four letters for each Chinese character said in the same time."""
+
+log = logging.getLogger(__name__)
 
 EARLY_STOP_SHARE = 0.8
 """A final holding less than this share of the words already agreed stopped early."""
@@ -306,6 +309,7 @@ class StreamingRecognizer:
         the decode alone.
         """
         audio = normalize_speech_level(self._audio())
+        heard_share = self._decoded_samples / max(1, self._samples)  # by the last partial
         self._decoded_samples = self._samples
         duration_s = len(audio) / SAMPLE_RATE_HZ
         max_chars = int(self.options.max_chars_per_s * duration_s) + 4
@@ -319,8 +323,10 @@ class StreamingRecognizer:
         prompt = self.prompt if primary else ""
         in_context = final and self._left_context_due(self._partial_logprob, beam_size)
         if in_context:  # the partials were unsure already: one decode, in context
+            # the partial heard part of the audio: the whole should say proportionally more
+            expected = spoken_chars(self._policy.hypothesis) / max(heard_share, 0.1)
             heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
-                                            heard_alone=self._policy.hypothesis)
+                                            expected_chars=expected)
             if heard is not None:
                 return heard[:max_chars]
         decoded = self.engine.decode(
@@ -345,8 +351,9 @@ class StreamingRecognizer:
         if is_silence(decoded, self._speech_share):
             return None
         if final and not in_context and self._left_context_due(decoded.avg_logprob, beam_size):
-            heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
-                                            heard_alone=normalize_chinese(decoded.text))
+            heard = self._decode_in_context(
+                prefix, beam_size, budget, languages, prompt,
+                expected_chars=spoken_chars(normalize_chinese(decoded.text)))
             if heard is not None:
                 return heard[:max_chars]
         if self._language == "en":
@@ -362,12 +369,16 @@ class StreamingRecognizer:
 
     def _decode_in_context(self, prefix: str, beam_size: int, budget: int,
                            languages: tuple[str, ...], prompt: str,
-                           heard_alone: str) -> str | None:
-        """``_decode_after_left``, unless it holds fewer than ``EARLY_STOP_SHARE`` of the
-        characters of ``heard_alone``: made to say a long prefix first, Whisper sometimes
-        stops early (real-019 made far lost its last clause)."""
+                           expected_chars: float) -> str | None:
+        """``_decode_after_left``, unless it holds fewer than ``EARLY_STOP_SHARE`` of
+        ``expected_chars`` (what the decode alone heard, or the last partial's hypothesis
+        scaled by the audio it covered): made to say a long prefix first, Whisper sometimes
+        stops early (real-019 made far lost its last clause; clean, its last two words
+        when only the partial's unscaled length was checked)."""
         heard = self._decode_after_left(prefix, beam_size, budget, languages, prompt)
-        if heard is None or spoken_chars(heard) < EARLY_STOP_SHARE * spoken_chars(heard_alone):
+        if heard is None or spoken_chars(heard) < EARLY_STOP_SHARE * expected_chars:
+            log.debug("decode in context dropped: %r, %.1f characters expected",
+                      heard, expected_chars)
             return None
         return heard
 
