@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from hudtranslate.asr.recognizer import StreamingRecognizer
+from hudtranslate.asr.recognizer import StreamingRecognizer, with_alone_tail
 from hudtranslate.asr.whisper import Decoded
 from hudtranslate.config import AsrOptions
 from hudtranslate.events import AudioArray, SpeechChunk
@@ -115,6 +115,9 @@ class GrowingDecoder:
     there is (two characters a second), and in context says ``in_context``."""
 
     in_context: str
+    said: str = IN_CONTEXT
+    """What the whole second utterance (two seconds) says alone."""
+    alone_logprob: float = -0.9
     calls: list[tuple[float, str]] = field(default_factory=list)
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
@@ -127,7 +130,8 @@ class GrowingDecoder:
             return Decoded(prefix + self.in_context, 0.01, -0.5)
         if seconds > 2.5:
             return Decoded(FIRST, 0.01, -0.3)
-        return Decoded(IN_CONTEXT[: round(2 * seconds)], 0.01, -0.9)
+        return Decoded(self.said[: round(len(self.said) / 2 * seconds)], 0.01,
+                       self.alone_logprob)
 
 
 @pytest.mark.parametrize(("in_context", "expected"), [
@@ -148,3 +152,33 @@ def test_a_decode_in_context_is_checked_against_the_partial_scaled_to_the_whole(
     assert recognizer.process(now_s=4.5) is not None
     recognizer.insert(chunk(1, 1.0, 4.0))
     assert "".join(t.text for t in recognizer.finish(now_s=5.0)) == expected
+
+
+@pytest.mark.parametrize(("in_context", "alone", "expected"), [
+    ("汤姆叫玛丽买一份礼物给约", "汤姆叫马利买一份礼物给约翰。", "汤姆叫玛丽买一份礼物给约翰。"),
+    ("他希望我们买什么呢", "他希望我们买什么呢？", "他希望我们买什么呢？"),
+    ("展开搜索。", "占开搜索。", "展开搜索。"),
+    ("我们在树林中", "我们在树林中展开搜索吧", "我们在树林中"),
+    ("展开搜索", "完全不同", "展开搜索"),
+    ("展", "展开", "展"),
+], ids=["a syllable the decode in context left out", "the mark it left out",
+        "the same end: nothing to add", "more than a few words: not a stop, left as heard",
+        "no common end", "too short to place"])
+def test_the_decode_alone_mends_where_the_decode_in_context_stopped(
+        in_context: str, alone: str, expected: str) -> None:
+    assert with_alone_tail(in_context, alone) == expected
+
+
+def test_a_fairly_sure_final_keeps_the_last_words_it_heard_alone() -> None:
+    """Partials surer than −0.6: the final is decoded alone, then in context; a decode in
+    context that stopped a syllable early keeps the decode alone's last syllable."""
+    said = "展开搜索并找到了他们"
+    decoder = GrowingDecoder(said[:-1], said=said, alone_logprob=-0.3)
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))
+    recognizer.insert(chunk(0, 3.0, 0.0))
+    recognizer.finish(now_s=3.0)
+    decoder.calls.clear()
+    recognizer.insert(chunk(1, 2.0, 3.0))
+    assert recognizer.process(now_s=5.0) is not None
+    assert "".join(t.text for t in recognizer.finish(now_s=5.0)) == said
+    assert [prefix for _, prefix in decoder.calls] == ["", "", FIRST]

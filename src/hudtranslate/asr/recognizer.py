@@ -17,6 +17,7 @@ import numpy as np
 
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
+    PUNCTUATION,
     LocalAgreement,
     sentence_cut,
     sentence_pieces,
@@ -47,6 +48,12 @@ _ENGLISH_CHARS_PER_CHINESE = 4
 """English takes about four letters for each Chinese character said in the same time."""
 
 log = logging.getLogger(__name__)
+
+ONCE_IN_CONTEXT_BELOW_LOGPROB = -0.6
+"""A final whose last partial was less sure than this is decoded only in context (far
+speech: the decode alone is not worth waiting for); a surer one alone first, so that
+its last words can be kept (``with_alone_tail``)."""
+MAX_HEALED_CHARS = 3
 
 EARLY_STOP_SHARE = 0.8
 """A final holding less than this share of the words already agreed stopped early."""
@@ -321,8 +328,9 @@ class StreamingRecognizer:
         languages = self._candidate_languages(final)
         primary = not languages or (len(languages) == 1 and languages == self.languages[:1])
         prompt = self.prompt if primary else ""
-        in_context = final and self._left_context_due(self._partial_logprob, beam_size)
-        if in_context:  # the partials were unsure already: one decode, in context
+        in_context = (final and self._partial_logprob < ONCE_IN_CONTEXT_BELOW_LOGPROB
+                      and self._left_context_due(self._partial_logprob, beam_size))
+        if in_context:  # the partials were very unsure already: one decode, in context
             # the partial heard part of the audio: the whole should say proportionally more
             expected = spoken_chars(self._policy.hypothesis) / max(heard_share, 0.1)
             heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
@@ -351,11 +359,11 @@ class StreamingRecognizer:
         if is_silence(decoded, self._speech_share):
             return None
         if final and not in_context and self._left_context_due(decoded.avg_logprob, beam_size):
-            heard = self._decode_in_context(
-                prefix, beam_size, budget, languages, prompt,
-                expected_chars=spoken_chars(normalize_chinese(decoded.text)))
+            alone = normalize_chinese(decoded.text)
+            heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
+                                            expected_chars=spoken_chars(alone))
             if heard is not None:
-                return heard[:max_chars]
+                return with_alone_tail(heard, alone)[:max_chars]
         if self._language == "en":
             return normalize_english(decoded.text)[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
         return normalize_chinese(decoded.text)[:max_chars]
@@ -438,3 +446,18 @@ class StreamingRecognizer:
             emitted_s=now_s,
             language=self._language or (self.languages[0] if self.languages else "zh"),
         )
+
+
+def with_alone_tail(in_context: str, alone: str) -> str:
+    """``in_context``, with the words the decode alone heard after its last two characters
+    (at most ``MAX_HEALED_CHARS``, and any mark): made to say a long prefix first, Whisper
+    sometimes stops a syllable early ("…给约" for "…给约翰。"), and at the utterance's end
+    the decode in context hears no more than the decode alone did."""
+    said = in_context.rstrip(PUNCTUATION)
+    if spoken_chars(said) < 2:
+        return in_context
+    at = alone.rfind(said[-2:])
+    tail = alone[at + 2:] if at >= 0 else ""
+    if not tail or spoken_chars(tail) > MAX_HEALED_CHARS:
+        return in_context
+    return said + tail
