@@ -49,10 +49,6 @@ _ENGLISH_CHARS_PER_CHINESE = 4
 
 log = logging.getLogger(__name__)
 
-ONCE_IN_CONTEXT_BELOW_LOGPROB = -0.6
-"""A final whose last partial was less sure than this is decoded only in context (far
-speech: the decode alone is not worth waiting for); a surer one alone first, so that
-its last words can be kept (``with_alone_tail``)."""
 MAX_HEALED_CHARS = 3
 
 EARLY_STOP_SHARE = 0.8
@@ -164,8 +160,6 @@ class StreamingRecognizer:
     _left: _LeftContext | None = None
     _left_applies: bool = False
     """The open utterance began where ``_left`` ended (a cut in running speech)."""
-    _partial_logprob: float = 0.0
-    """How sure Whisper was of the open utterance's last partial decode."""
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
@@ -288,7 +282,6 @@ class StreamingRecognizer:
         self._emitted = ""
         self._speech_continues = False
         self._speech_share = 0.0
-        self._partial_logprob = 0.0
         self._chunks = []
         self._samples = 0
         self._decoded_samples = 0
@@ -311,12 +304,13 @@ class StreamingRecognizer:
         already given out. A final that loops or is very unlikely is retried at
         ``FALLBACK_TEMPERATURES``, keeping the most likely try; silence is only judged on
         that best try, so a hard but real utterance is not dropped for one bad beam.
-        An unsure final of an utterance cut in running speech is heard in context
-        (``_decode_after_left``): once, when its partials were unsure already, else after
-        the decode alone.
+        An unsure final of an utterance cut in running speech is then heard in context
+        (``_decode_after_left``). Always after the decode alone: decoded only in context
+        (when the partials were unsure), Whisper stopped a syllable early at the unit's end
+        with nothing to mend it from ("…给约" for "…给约翰", docs/benchmark.md, eighteenth
+        session).
         """
         audio = normalize_speech_level(self._audio())
-        heard_share = self._decoded_samples / max(1, self._samples)  # by the last partial
         self._decoded_samples = self._samples
         duration_s = len(audio) / SAMPLE_RATE_HZ
         max_chars = int(self.options.max_chars_per_s * duration_s) + 4
@@ -328,21 +322,10 @@ class StreamingRecognizer:
         languages = self._candidate_languages(final)
         primary = not languages or (len(languages) == 1 and languages == self.languages[:1])
         prompt = self.prompt if primary else ""
-        in_context = (final and self._partial_logprob < ONCE_IN_CONTEXT_BELOW_LOGPROB
-                      and self._left_context_due(self._partial_logprob, beam_size))
-        if in_context:  # the partials were very unsure already: one decode, in context
-            # the partial heard part of the audio: the whole should say proportionally more
-            expected = spoken_chars(self._policy.hypothesis) / max(heard_share, 0.1)
-            heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
-                                            expected_chars=expected)
-            if heard is not None:
-                return heard[:max_chars]
         decoded = self.engine.decode(
             audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
             padding_s=self.options.padding_s, languages=languages, prompt=prompt,
         )
-        if not final:
-            self._partial_logprob = decoded.avg_logprob
         if len(self.languages) > 1:
             self._switch_language(decoded.language)
             languages = (decoded.language,)
@@ -358,12 +341,11 @@ class StreamingRecognizer:
                     decoded = retry
         if is_silence(decoded, self._speech_share):
             return None
-        if final and not in_context and self._left_context_due(decoded.avg_logprob, beam_size):
-            alone = normalize_chinese(decoded.text)
+        if final and self._left_context_due(decoded.avg_logprob, beam_size):
             heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
-                                            expected_chars=spoken_chars(alone))
+                                            alone=normalize_chinese(decoded.text))
             if heard is not None:
-                return with_alone_tail(heard, alone)[:max_chars]
+                return heard[:max_chars]
         if self._language == "en":
             return normalize_english(decoded.text)[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
         return normalize_chinese(decoded.text)[:max_chars]
@@ -376,19 +358,16 @@ class StreamingRecognizer:
                 and beam_size == self.options.final_beam_size)
 
     def _decode_in_context(self, prefix: str, beam_size: int, budget: int,
-                           languages: tuple[str, ...], prompt: str,
-                           expected_chars: float) -> str | None:
-        """``_decode_after_left``, unless it holds fewer than ``EARLY_STOP_SHARE`` of
-        ``expected_chars`` (what the decode alone heard, or the last partial's hypothesis
-        scaled by the audio it covered): made to say a long prefix first, Whisper sometimes
-        stops early (real-019 made far lost its last clause; clean, its last two words
-        when only the partial's unscaled length was checked)."""
+                           languages: tuple[str, ...], prompt: str, alone: str) -> str | None:
+        """``_decode_after_left``, mended at its end from ``alone`` (``with_alone_tail``),
+        unless it holds fewer than ``EARLY_STOP_SHARE`` of the characters the decode alone
+        heard: made to say a long prefix first, Whisper sometimes stops early (real-019
+        made far lost its last clause)."""
         heard = self._decode_after_left(prefix, beam_size, budget, languages, prompt)
-        if heard is None or spoken_chars(heard) < EARLY_STOP_SHARE * expected_chars:
-            log.debug("decode in context dropped: %r, %.1f characters expected",
-                      heard, expected_chars)
+        if heard is None or spoken_chars(heard) < EARLY_STOP_SHARE * spoken_chars(alone):
+            log.debug("decode in context dropped: %r, alone %r", heard, alone)
             return None
-        return heard
+        return with_alone_tail(heard, alone)
 
     def _decode_after_left(self, prefix: str, beam_size: int, budget: int,
                            languages: tuple[str, ...], prompt: str) -> str | None:
