@@ -21,11 +21,12 @@ IN_CONTEXT = "展开搜索"
 
 @dataclass
 class ContextDecoder:
-    """The first utterance decodes as ``FIRST``; the second alone as ``ALONE`` (at
-    ``alone_logprob``), and after a forced prefix as ``answer(prefix)``."""
+    """The first utterance decodes as ``FIRST``; the second alone as ``alone(seconds)``
+    (``ALONE``, at ``alone_logprob``), and after a forced prefix as ``answer(prefix)``."""
 
     alone_logprob: float = -0.9
     answer: Callable[[str], str] = lambda prefix: prefix + IN_CONTEXT
+    alone: Callable[[float], str] = lambda seconds: ALONE
     calls: list[tuple[float, str]] = field(default_factory=list)
 
     def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
@@ -38,7 +39,7 @@ class ContextDecoder:
             return Decoded(self.answer(prefix), 0.01, -0.5)
         if seconds > 2.5:
             return Decoded(FIRST, 0.01, -0.3)
-        return Decoded(ALONE, 0.01, self.alone_logprob)
+        return Decoded(self.alone(seconds), 0.01, self.alone_logprob)
 
 
 def chunk(utterance: int, seconds: float, start_s: float) -> SpeechChunk:
@@ -109,29 +110,12 @@ def test_unsure_partials_still_decode_the_final_alone_first() -> None:
                              (pytest.approx(5.0), FIRST)]
 
 
-@dataclass
-class GrowingDecoder:
-    """Like ``ContextDecoder``, but the second utterance alone says more the more of it
-    there is (two characters a second), and in context says ``in_context``."""
-
-    in_context: str
-    said: str = IN_CONTEXT
-    """What the whole second utterance (two seconds) says alone."""
-    alone_logprob: float = -0.9
-    calls: list[tuple[float, str]] = field(default_factory=list)
-
-    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
-               max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
-               temperature: float = 0.0, languages: Sequence[str] = (),
-               prompt: str = "") -> Decoded:
-        seconds = len(audio) / 16_000
-        self.calls.append((seconds, prefix))
-        if prefix.startswith(FIRST[:2]) and seconds > 3.5:
-            return Decoded(prefix + self.in_context, 0.01, -0.5)
-        if seconds > 2.5:
-            return Decoded(FIRST, 0.01, -0.3)
-        return Decoded(self.said[: round(len(self.said) / 2 * seconds)], 0.01,
-                       self.alone_logprob)
+def growing(in_context: str, said: str = IN_CONTEXT,
+            alone_logprob: float = -0.9) -> ContextDecoder:
+    """A ``ContextDecoder`` whose second utterance alone says more the more of it there is
+    (``said`` for all of its two seconds), and in context says ``in_context``."""
+    return ContextDecoder(alone_logprob, answer=lambda prefix: prefix + in_context,
+                          alone=lambda seconds: said[: round(len(said) / 2 * seconds)])
 
 
 @pytest.mark.parametrize(("in_context", "expected"), [
@@ -142,7 +126,7 @@ class GrowingDecoder:
 def test_a_decode_in_context_that_stops_early_is_dropped(in_context: str, expected: str) -> None:
     """The partial heard the first second ("展开"); the final alone hears the whole
     utterance, so a decode in context that stops where the partial did stopped early."""
-    decoder = GrowingDecoder(in_context)
+    decoder = growing(in_context)
     recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40,
                                                          partial_interval_ms=1000))
     recognizer.insert(chunk(0, 3.0, 0.0))
@@ -172,7 +156,7 @@ def test_a_fairly_sure_final_keeps_the_last_words_it_heard_alone() -> None:
     """Partials surer than −0.6: the final is decoded alone, then in context; a decode in
     context that stopped a syllable early keeps the decode alone's last syllable."""
     said = "展开搜索并找到了他们"
-    decoder = GrowingDecoder(said[:-1], said=said, alone_logprob=-0.3)
+    decoder = growing(said[:-1], said=said, alone_logprob=-0.3)
     recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))
     recognizer.insert(chunk(0, 3.0, 0.0))
     recognizer.finish(now_s=3.0)
