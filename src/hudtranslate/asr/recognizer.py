@@ -50,6 +50,8 @@ _ENGLISH_CHARS_PER_CHINESE = 4
 log = logging.getLogger(__name__)
 
 MAX_HEALED_CHARS = 3
+"""At most this many characters of the decode alone end a decode in context that stopped
+early (``with_alone_tail``); more is not a stop but a different hearing."""
 
 EARLY_STOP_SHARE = 0.8
 """A final holding less than this share of the words already agreed stopped early."""
@@ -158,15 +160,11 @@ class StreamingRecognizer:
     _segment_start_s: float = 0.0
     _next_segment_id: int = 0
     _left: _LeftContext | None = None
-    _left_applies: bool = False
-    """The open utterance began where ``_left`` ended (a cut in running speech)."""
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
         if chunk.utterance_id != self._utterance_id:
             self.reset()
-            self._left_applies = (self._left is not None
-                                  and abs(chunk.start_s - self._left.end_s) < _CONTIGUOUS_S)
             self._utterance_id = chunk.utterance_id
             self._start_s = self._segment_start_s = chunk.start_s
             self._new_segment()
@@ -382,7 +380,8 @@ class StreamingRecognizer:
         session), hence only below ``asr.left_context_below_logprob``.
         """
         left, own = self._left, self._audio()
-        if (not self._left_applies or left is None or self._language == "en"
+        if (left is None or abs(self._start_s - left.end_s) >= _CONTIGUOUS_S
+                or self._language == "en"
                 or spoken_chars(left.text) < LEFT_CONTEXT_MIN_CHARS
                 or len(left.audio) + len(own) > _MAX_UTTERANCE_SAMPLES):
             return None
