@@ -152,9 +152,9 @@ def test_the_decode_alone_mends_where_the_decode_in_context_stopped(
     assert with_alone_tail(in_context, alone) == expected
 
 
-def test_a_fairly_sure_final_keeps_the_last_words_it_heard_alone() -> None:
-    """Partials surer than −0.6: the final is decoded alone, then in context; a decode in
-    context that stopped a syllable early keeps the decode alone's last syllable."""
+def test_a_final_keeps_the_last_words_it_heard_alone() -> None:
+    """The final is decoded alone, then in context; a decode in context that stopped a
+    syllable early keeps the decode alone's last syllable."""
     said = "展开搜索并找到了他们"
     decoder = growing(said[:-1], said=said, alone_logprob=-0.3)
     recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40))

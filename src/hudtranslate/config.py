@@ -73,7 +73,7 @@ class VadOptions:
     audio after the cut starting the next utterance. An utterance that began at such a cut,
     with no pause before it (a speaker talking on), is ended by a short pause from
     ``run_on_utterance_s`` instead (0: from ``long_utterance_s`` too): its first sentence
-    no longer waits for the next one to end (nonstop speech: final p95 6.4 → 4.7 s,
+    no longer waits for the next one to end (nonstop speech: final p95 6.4 → 5.0 s,
     docs/benchmark.md, eighteenth session). ``long_utterance_silence_ms`` (0:
     off) is the older knob: the same, with Silero's own end of speech.
     ``max_input_gain_db``: quiet, far speech is raised by up to this much for Silero alone

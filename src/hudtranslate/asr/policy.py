@@ -48,11 +48,6 @@ class LocalAgreement:
         self._previous = hypothesis
         return self.committed, hypothesis[len(self.committed) :]
 
-    @property
-    def hypothesis(self) -> str:
-        """The latest whole hypothesis (committed and tentative)."""
-        return self._previous
-
     def finish(self, hypothesis: str) -> str:
         """The final hypothesis becomes the whole committed text; returns it.
 
