@@ -81,6 +81,10 @@ def test_clean_spoken(heard: str, cleaned: str) -> None:
     ("我上学的时候", False, True),
     ("这个问题我们已经", False, True),
     ("他觉得这个非常", False, True),
+    ("游戏玩家看电影的时候再", False, True),  # an adverb waits for its verb
+    ("我们明天也", False, True),
+    ("我不想再", False, True),
+    ("他们都很喜欢这个", False, False),
     ("这个东西很重要", False, False),
     ("那是很久以前的时候了", False, False),
     ("他今天不来", False, False),

@@ -51,7 +51,9 @@ def test_prompt_forces_committed_english_as_assistant_prefix() -> None:
     ("He moved to the U.S.", "He moved to the U.S."),
     ("Is it true?", "Is it true?"),
     ("Stop!", "Stop!"),
-    ("And then...", "And then..."),
+    ("And then...", "And then"),
+    ("If I go back to my situation then …", "If I go back to my situation then"),
+    ("...", "..."),
     ("If you have questions,", "If you have questions,"),
     ("", ""),
 ])

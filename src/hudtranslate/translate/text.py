@@ -94,9 +94,15 @@ def without_full_stop(english: str) -> str:
     speaker goes on with: the model ends each piece it is given as a sentence ("I think
     running is the most important thing."), and continuing after that period it starts
     another ("It gives me good health.") instead of finishing the one the Chinese says.
-    A period that belongs to an abbreviation ("8 a.m.", "Mr.") stays; so do "?" and "!"."""
+    A period that belongs to an abbreviation ("8 a.m.", "Mr.") stays; so do "?" and "!".
+    A trailing ellipsis goes too: the model marks a piece that stops mid-clause as trailing
+    off ("If I go back to my situation then..."), and after it starts a new sentence
+    ("When I graduated…") where the speaker went on with the same one."""
     stripped = english.rstrip()
-    if not stripped.endswith(".") or stripped.endswith(".."):
+    trailing_off = stripped.rstrip(".…")
+    if stripped.endswith(("..", "…")) and trailing_off.strip():
+        return trailing_off.rstrip()
+    if not stripped.endswith("."):
         return english
     last = stripped.split()[-1].lower()
     if last in _ABBREVIATIONS or "." in last[:-1].strip("\"'”’)"):
