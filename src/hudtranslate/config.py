@@ -22,17 +22,17 @@ from typing import Any
 
 from hudtranslate.config_conversation import ConversationOptions as ConversationOptions
 from hudtranslate.config_conversation import VoiceOptions as VoiceOptions
+from hudtranslate.config_speech import (
+    DEFAULT_SAME_SOUND_MARGIN_NATS as DEFAULT_SAME_SOUND_MARGIN_NATS,
+)
+from hudtranslate.config_speech import MAX_INITIAL_PROMPT_CHARS as MAX_INITIAL_PROMPT_CHARS
+from hudtranslate.config_speech import AsrOptions as AsrOptions
+from hudtranslate.config_speech import VadOptions as VadOptions
 from hudtranslate.errors import ConfigError, check_range
 
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "HUDTRANSLATE_"
-MAX_INITIAL_PROMPT_CHARS = 1000
-"""``asr.initial_prompt`` longer than this is refused (Whisper keeps only its last 223
-tokens: a few hundred characters)."""
-DEFAULT_SAME_SOUND_MARGIN_NATS = 10.0
-"""``asr.same_sound_margin``: at 10 nats every repair measured was right, at 8 6 of 15
-were wrong (``asr/same_sound.py``; docs/benchmark.md, "Fourteenth session")."""
 NON_SETTING_VARIABLES = frozenset({
     "HUDTRANSLATE_TOKEN", "HUDTRANSLATE_REMOTE_API_KEY", "HUDTRANSLATE_SHARED_DATA",
     "HUDTRANSLATE_REAL_MODELS", "HUDTRANSLATE_VENV", "HUDTRANSLATE_EXTRAS",
@@ -57,110 +57,6 @@ class AudioOptions:
 
     def __post_init__(self) -> None:
         check_range("audio.chunk_ms", self.chunk_ms, 10, 2000)
-
-
-@dataclass(frozen=True)
-class VadOptions:
-    """Silero speech detection and how it turns frames into utterances.
-
-    Speech without pauses is cut too: once an utterance has lasted ``long_utterance_s``, a
-    short pause of ``short_pause_ms`` ends it (frames within ``short_pause_db`` of the
-    noise floor while Silero's probability dips below ``short_pause_probability``, or
-    below what it usually gives a speaker it is unsure of: the gap between two sentences
-    of a fast speaker, 0: off), and at ``max_utterance_s`` it
-    is cut at the quietest point of its last ``cut_search_s`` (at most half of it; never
-    mid-word at a fixed length), the
-    audio after the cut starting the next utterance. An utterance that began at such a cut,
-    with no pause before it (a speaker talking on), is ended by a short pause from
-    ``run_on_utterance_s`` instead (0: from ``long_utterance_s`` too): its first sentence
-    no longer waits for the next one to end (nonstop speech: final p95 6.4 → 5.0 s,
-    docs/benchmark.md, eighteenth session). ``long_utterance_silence_ms`` (0:
-    off) is the older knob: the same, with Silero's own end of speech.
-    ``max_input_gain_db``: quiet, far speech is raised by up to this much for Silero alone
-    (``vad/gain.py``: it missed reverberant speech at −40 dBFS; 0: off).
-    """
-
-    threshold: float = 0.5
-    min_silence_ms: int = 300
-    min_speech_ms: int = 200
-    speech_pad_ms: int = 300
-    max_utterance_s: float = 8.0
-    long_utterance_s: float = 3.0
-    run_on_utterance_s: float = 2.0
-    long_utterance_silence_ms: int = 0
-    short_pause_ms: int = 64
-    short_pause_db: float = 10.0
-    short_pause_probability: float = 0.9
-    cut_search_s: float = 3.0
-    max_input_gain_db: float = 20.0
-
-    def __post_init__(self) -> None:
-        check_range("vad.threshold", self.threshold, 0.05, 0.95)
-        check_range("vad.max_input_gain_db", self.max_input_gain_db, 0.0, 40.0)
-        check_range("vad.min_silence_ms", self.min_silence_ms, 32, 5000)
-        check_range("vad.min_speech_ms", self.min_speech_ms, 0, 5000)
-        check_range("vad.speech_pad_ms", self.speech_pad_ms, 0, 1000)
-        check_range("vad.max_utterance_s", self.max_utterance_s, 2.0, 30.0)
-        check_range("vad.long_utterance_s", self.long_utterance_s, 0.5, 30.0)
-        if self.run_on_utterance_s:
-            check_range("vad.run_on_utterance_s", self.run_on_utterance_s, 0.5, 30.0)
-        check_range("vad.long_utterance_silence_ms", self.long_utterance_silence_ms, 0, 5000)
-        check_range("vad.short_pause_ms", self.short_pause_ms, 0, 5000)
-        check_range("vad.short_pause_db", self.short_pause_db, 0.0, 60.0)
-        check_range("vad.short_pause_probability", self.short_pause_probability, 0.05, 1.0)
-        check_range("vad.cut_search_s", self.cut_search_s, 0.5, 10.0)
-
-
-@dataclass(frozen=True)
-class AsrOptions:
-    """Whisper recognition: ``model`` is a catalogue name or a CTranslate2 directory.
-
-    ``sentence_final_min_chars``: a sentence the recogniser has committed up to its final
-    mark (。！？) with at least this many characters is final at once, while the speaker
-    goes on (0: finals only when the VAD ends an utterance); ``clause_final_min_chars``:
-    the same for a clause (，；：), 0: never. ``partial_interval_ms``: speech between two
-    partial re-decodes of an open utterance (1500 rather than 1000: 0.76 → 0.69 CPU-s per
-    audio second on the dev talks at the same StreamLAAL; docs/benchmark.md).
-    ``initial_prompt``: text Whisper is shown as what was said before (openai-whisper's
-    option of that name) when it decodes in the first language: names and terms it should
-    prefer. Off by default: a style prompt such as "以下是普通话的句子。" made the real
-    recordings' CER 1-2.4 points worse (docs/benchmark.md, "Thirteenth session").
-    ``same_sound_margin``: nats a same-sound repair of the recognised Mandarin must add to
-    its sentence's word log-probability (``asr/same_sound.py``); 0: no repairs.
-    ``left_context_below_logprob``: a final decode less sure than this (mean token
-    log-probability) of an utterance cut in running speech is decoded again after the
-    utterance before it, made to say that one's text first (``asr/recognizer.py``); 0: never.
-    −0.05 is all but the surest (Whisper base's units of the real recordings: quartiles
-    −0.39 / −0.30 / −0.22): the pieces ``vad.run_on_utterance_s`` cuts are short, and heard
-    alone they lost words (docs/benchmark.md, eighteenth session; −0.6 before).
-    """
-
-    model: str = "whisper-base"
-    language: str = "zh"
-    beam_size: int = 1
-    final_beam_size: int = 3
-    partial_interval_ms: int = 1500
-    padding_s: float = 3.0
-    max_chars_per_s: float = 12.0
-    sentence_final_min_chars: int = 4
-    clause_final_min_chars: int = 8
-    initial_prompt: str = ""
-    same_sound_margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS
-    left_context_below_logprob: float = -0.05
-
-    def __post_init__(self) -> None:
-        check_range("asr.beam_size", self.beam_size, 1, 10)
-        check_range("asr.left_context_below_logprob", self.left_context_below_logprob,
-                    -10.0, 0.0)
-        check_range("asr.same_sound_margin", self.same_sound_margin, 0.0, 100.0)
-        check_range("asr.initial_prompt (characters)", len(self.initial_prompt), 0,
-                    MAX_INITIAL_PROMPT_CHARS)
-        check_range("asr.sentence_final_min_chars", self.sentence_final_min_chars, 0, 100)
-        check_range("asr.clause_final_min_chars", self.clause_final_min_chars, 0, 100)
-        check_range("asr.final_beam_size", self.final_beam_size, 1, 10)
-        check_range("asr.partial_interval_ms", self.partial_interval_ms, 100, 10_000)
-        check_range("asr.padding_s", self.padding_s, 0.0, 30.0)
-        check_range("asr.max_chars_per_s", self.max_chars_per_s, 1.0, 50.0)
 
 
 @dataclass(frozen=True)

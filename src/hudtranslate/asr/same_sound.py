@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from hudtranslate.asr.text import HANZI, char_sounds
-from hudtranslate.config import DEFAULT_SAME_SOUND_MARGIN_NATS
+from hudtranslate.config_speech import DEFAULT_SAME_SOUND_MARGIN_NATS
 from hudtranslate.errors import DependencyError
 
 if TYPE_CHECKING:
