@@ -47,7 +47,8 @@ def test_bad_values_give_clear_errors(env: dict[str, str], message: str) -> None
 def test_unknown_toml_key_and_bad_toml(tmp_path: Path) -> None:
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("[vad]\nmin_silence = 3\n")
-    with pytest.raises(ConfigError, match=r"unknown setting\(s\) min_silence in \[vad\]"):
+    with pytest.raises(ConfigError, match=r"unknown setting min_silence in \[vad\] "
+                                          r"\(did you mean min_silence_ms\?\)"):
         Settings.load(unknown, env={})
     broken = tmp_path / "broken.toml"
     broken.write_text("threads = = 2")
@@ -55,6 +56,34 @@ def test_unknown_toml_key_and_bad_toml(tmp_path: Path) -> None:
         Settings.load(broken, env={})
     with pytest.raises(ConfigError, match="config file not found"):
         Settings.load(tmp_path / "missing.toml", env={})
+
+
+def test_every_unknown_key_is_named_at_once(tmp_path: Path) -> None:
+    toml = tmp_path / "several.toml"
+    toml.write_text("thread = 2\nfoo = 1\n[vad]\nthreshhold = 0.5\n[bogus]\nx = 1\n")
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(toml, env={})
+    message = str(raised.value)
+    assert "unknown setting thread in top level (did you mean threads?)" in message
+    assert "unknown setting foo in top level" in message
+    assert "foo in top level (did you mean" not in message  # nothing is close to foo
+    assert "unknown setting threshhold in [vad] (did you mean threshold?)" in message
+    assert "unknown section [bogus]" in message
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "is a folder, not a TOML file"),
+    (b"\xff\xfe threads = 2", "is not UTF-8 text"),
+])
+def test_an_unreadable_config_file_is_one_clear_error(
+        tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "hud.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(path, env={})
 
 
 def test_unrelated_environment_is_ignored() -> None:
@@ -70,3 +99,12 @@ def test_a_mistyped_variable_is_warned_about_with_the_right_name(
     (record,) = caplog.records
     assert "HUDTRANSLATE_VAD_MIN_SILENCE is not a hudtranslate setting" in record.getMessage()
     assert "did you mean HUDTRANSLATE_VAD_MIN_SILENCE_MS?" in record.getMessage()
+
+
+def test_a_variable_close_to_nothing_gets_no_suggestion(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        Settings.load(env={"HUDTRANSLATE_FOO": "1"})
+    (record,) = caplog.records
+    assert "HUDTRANSLATE_FOO is not a hudtranslate setting and is ignored" in record.getMessage()
+    assert "did you mean" not in record.getMessage()

@@ -294,6 +294,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition (toml.io, v1.0.0)
+        raise ConfigError(f"config file {path} is not UTF-8 text: byte {exc.start} "
+                          f"({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
@@ -315,9 +322,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if _field_type(dotted) is not None:
             _set_dotted(tree, dotted, raw)
         elif key not in NON_SETTING_VARIABLES:
-            close = difflib.get_close_matches(key, _setting_variables(), n=1)
             log.warning("%s is not a hudtranslate setting and is ignored%s", key,
-                        f" (did you mean {close[0]}?)" if close else "")
+                        _did_you_mean(key, _setting_variables(), len(ENV_PREFIX)))
     return tree
 
 
@@ -360,12 +366,34 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
+def _did_you_mean(name: str, known: list[str], common_prefix: int = 0) -> str:
+    """' (did you mean X?)' when one known name is close, compared after a prefix they all
+    share (every variable starts HUDTRANSLATE_, which would make any two look alike)."""
+    by_tail = {candidate[common_prefix:]: candidate for candidate in known}
+    close = difflib.get_close_matches(name[common_prefix:], list(by_tail), n=1, cutoff=0.75)
+    return f" (did you mean {by_tail[close[0]]}?)" if close else ""
+
+
+def _unknown_keys(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> list[str]:
+    """Every key in ``tree`` (and its tables) that is not a setting, each with a hint."""
     hints = typing.get_type_hints(cls)
-    unknown = set(tree) - set(hints)
-    if unknown:
-        where = f"[{prefix.rstrip('.')}]" if prefix else "top level"
-        raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))} in {where}")
+    problems = []
+    for key in sorted(tree):
+        hint = hints.get(key)
+        if hint is None:
+            where = f"[{prefix.rstrip('.')}]" if prefix else "top level"
+            is_table = isinstance(tree[key], Mapping) and not prefix
+            what = f"unknown section [{key}]" if is_table else f"unknown setting {key} in {where}"
+            problems.append(what + _did_you_mean(key, sorted(hints)))
+        elif dataclasses.is_dataclass(hint) and isinstance(tree[key], Mapping):
+            problems += _unknown_keys(typing.cast(type, hint), tree[key], f"{prefix}{key}.")
+    return problems
+
+
+def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
+    if not prefix and (problems := _unknown_keys(cls, tree, prefix)):
+        raise ConfigError("; ".join(problems))
+    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for name, value in tree.items():
         hint = hints[name]
