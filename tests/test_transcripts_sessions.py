@@ -85,8 +85,8 @@ def test_find_by_id_or_prefix(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
     for suffix in ("aaaaaa", "aaaabb", "cccccc"):
         (tmp_path / f"20260101-000000-{suffix}.jsonl").write_text("")
-    assert store.find("20260101-000000-cc").session_id.endswith("cccccc")
-    assert store.find("20260101-000000-aaaaaa").session_id.endswith("aaaaaa")
+    assert store.find("20260101-000000-cc").endswith("cccccc")
+    assert store.find("20260101-000000-aaaaaa").endswith("aaaaaa")
     with pytest.raises(DataError, match="matches 3"):
         store.find("2026")
     with pytest.raises(DataError, match="no session"):
@@ -94,6 +94,31 @@ def test_find_by_id_or_prefix(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not a session id"):
         store.records("../../etc/passwd")
     assert SessionStore(tmp_path / "missing").sessions() == []
+
+
+def test_a_session_whose_transcript_is_gone_is_missing_not_empty(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    recorder = store.open()
+    recorder.handle(final(0, "Kept."))
+    recorder.finish("completed")
+    store.close()
+    recorder.path.unlink()
+    [info] = SessionStore(tmp_path).sessions()
+    assert info.outcome == "missing" and info.sentences == 0
+    assert SessionStore(tmp_path).find(recorder.session_id[:10]) == recorder.session_id
+    with pytest.raises(DataError, match=r"transcript file of session .* is missing"):
+        SessionStore(tmp_path).records(recorder.session_id)
+
+
+def test_the_store_knows_its_own_files(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "sessions")
+    recorder = store.open()
+    recorder.finish("completed")
+    store.close()
+    assert store.holds(recorder.path)
+    assert store.holds(tmp_path / "sessions" / ".." / "sessions" / "index.jsonl")
+    assert not store.holds(tmp_path / "sessions" / f"{recorder.session_id}.srt")
+    assert not store.holds(tmp_path / f"{recorder.session_id}.jsonl")  # another folder
 
 
 def test_default_data_dir() -> None:

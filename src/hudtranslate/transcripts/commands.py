@@ -7,17 +7,19 @@ after it was killed (unfinished sessions are listed with what they committed).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from hudtranslate.config import Settings
-from hudtranslate.errors import check_folder
+from hudtranslate.errors import DataError, check_folder
 from hudtranslate.transcripts.export import to_jsonl, to_srt, to_vtt
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.transcripts.store import write_text_atomic
 
 FORMATS = ("srt", "vtt", "jsonl")
+log = logging.getLogger(__name__)
 
 
 def add_transcripts_command(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -44,14 +46,23 @@ def add_transcripts_command(commands: Any, common: argparse.ArgumentParser) -> N
 
 
 def _store(args: argparse.Namespace) -> SessionStore:
-    return SessionStore(args.data_dir if args.data_dir is not None else default_data_dir())
+    """The store to read; a --data-dir the user typed must exist (a typo is not an empty
+    archive), the default one may not yet (nothing was served)."""
+    root = args.data_dir if args.data_dir is not None else default_data_dir()
+    store = SessionStore(root)
+    if store.root.exists() and not store.root.is_dir():
+        raise DataError(f"--data-dir {store.root} is a file, not a folder")
+    if args.data_dir is not None and not store.root.exists():
+        raise DataError(f"--data-dir {store.root} does not exist")
+    return store
 
 
 def _run_list(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args)
     sessions = store.sessions()
     if not sessions:
-        sys.stdout.write(f"no sessions in {store.root}\n")
+        sys.stdout.write(f"no sessions in {store.root}"
+                         f"{'' if store.root.exists() else ' (nothing served yet)'}\n")
         return 0
     rows = [("id", "started", "outcome", "sentences", "audio_s", "client")]
     rows += [(info.session_id, info.started_at or "-", info.outcome, str(info.sentences),
@@ -64,11 +75,16 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_export(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(args)
     if args.out is not None:
         check_folder("--out's folder", args.out.parent)
-    store = _store(args)
-    info = store.find(args.session)
-    records = store.records(info.session_id)
+        if store.holds(args.out):
+            raise DataError(f"--out {args.out} is one of the stored session files and would "
+                            "be overwritten: write the export elsewhere")
+    session_id = store.find(args.session)
+    records = store.records(session_id)
+    if not records:
+        log.warning("session %s has no sentences: the export is empty", session_id)
     if args.format == "srt":
         text = to_srt(records, args.bilingual)
     elif args.format == "vtt":

@@ -151,7 +151,33 @@ class SessionStore:
 
     def sessions(self) -> list[SessionInfo]:
         """Every session in the directory, oldest first, including ones missing from the
-        index (a crash between the two writes) and unfinished ones."""
+        index (a crash between the two writes) and unfinished ones. A session whose
+        transcript file is gone is listed as ``missing``, one that cannot be read as
+        ``damaged`` (with a warning)."""
+        infos = []
+        for session_id, meta in sorted(self._entries().items()):
+            path = self.root / f"{session_id}.jsonl"
+            outcome = str(meta.get("outcome", "unfinished"))
+            records: list[TranscriptRecord] = []
+            if not path.exists():
+                outcome = "missing"
+            else:
+                try:
+                    records = read_transcript(path)
+                except DataError as exc:  # one damaged file must not hide the other sessions
+                    log.warning("%s", exc)
+                    outcome = "damaged"
+            infos.append(SessionInfo(
+                session_id, path, started_at=str(meta.get("started_at", "")),
+                ended_at=str(meta.get("ended_at", "")),
+                outcome=outcome, client=str(meta.get("client", "")),
+                sentences=len(records),
+                duration_s=max((r.end_s for r in records), default=0.0)))
+        return infos
+
+    def _entries(self) -> dict[str, dict[str, object]]:
+        """Session id → what the index says about it, for every session with an index
+        line or a transcript file (reads no transcript)."""
         entries: dict[str, dict[str, object]] = {}
         for entry in self._index_entries():
             session = entries.setdefault(str(entry.get("id")), {})
@@ -164,32 +190,16 @@ class SessionStore:
             for path in self.root.glob("*.jsonl"):
                 if SESSION_ID.match(path.stem):
                     entries.setdefault(path.stem, {})
-        infos = []
-        for session_id in sorted(entries):
-            if not SESSION_ID.match(session_id):
-                continue
-            path = self.root / f"{session_id}.jsonl"
-            meta = entries[session_id]
-            outcome = str(meta.get("outcome", "unfinished"))
-            try:
-                records = read_transcript(path) if path.exists() else []
-            except DataError as exc:  # one damaged file must not hide the other sessions
-                log.warning("%s", exc)
-                records, outcome = [], "damaged"
-            infos.append(SessionInfo(
-                session_id, path, started_at=str(meta.get("started_at", "")),
-                ended_at=str(meta.get("ended_at", "")),
-                outcome=outcome, client=str(meta.get("client", "")),
-                sentences=len(records),
-                duration_s=max((r.end_s for r in records), default=0.0)))
-        return infos
+        return {key: meta for key, meta in entries.items() if SESSION_ID.match(key)}
 
-    def find(self, id_or_prefix: str) -> SessionInfo:
-        """The session with this id, or the only one starting with it."""
-        matches = [s for s in self.sessions() if s.session_id.startswith(id_or_prefix)]
-        exact = [s for s in matches if s.session_id == id_or_prefix]
-        if exact:
-            return exact[0]
+    def find(self, id_or_prefix: str) -> str:
+        """The id of the session with this id, or of the only one starting with it.
+
+        Raises DataError when none or several match.
+        """
+        matches = [key for key in self._entries() if key.startswith(id_or_prefix)]
+        if id_or_prefix in matches:
+            return id_or_prefix
         if len(matches) == 1 and id_or_prefix:
             return matches[0]
         if not matches:
@@ -198,8 +208,25 @@ class SessionStore:
         raise DataError(f"{id_or_prefix!r} matches {len(matches)} sessions: give more of the id")
 
     def records(self, session_id: str) -> list[TranscriptRecord]:
+        """The session's final sentences. Raises DataError when its transcript file is
+        missing (the server creates it when the session starts) or damaged."""
         path = self.transcript_path(session_id)
-        return read_transcript(path) if path.exists() else []
+        if not path.exists():
+            raise DataError(f"the transcript file of session {session_id} is missing "
+                            f"({path}): its sentences cannot be exported")
+        return read_transcript(path)
+
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` is one of the store's own files (the index or a transcript),
+        which an export must never overwrite."""
+        try:
+            resolved = path.resolve()
+        except OSError:
+            return False
+        if resolved.parent != self.root.resolve():
+            return False
+        return resolved.name == INDEX_NAME or (
+            resolved.suffix == ".jsonl" and bool(SESSION_ID.match(resolved.stem)))
 
     def _index_entries(self) -> list[dict[str, object]]:
         try:

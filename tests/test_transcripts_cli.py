@@ -1,0 +1,90 @@
+"""``hudtranslate transcripts``: bad input is one error line and never costs a transcript."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hudtranslate.cli import main
+from hudtranslate.events import Translation
+from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def _stored_session(data_dir: Path, sentences: int = 1) -> SessionRecorder:
+    store = SessionStore(data_dir)
+    recorder = store.open(client="test")
+    for uid in range(sentences):
+        recorder.handle(Translation(uid, "你好", "Hello.", "", uid, uid + 1.0, True, uid + 1.5))
+    recorder.finish("completed")
+    store.close()
+    return recorder
+
+
+@pytest.mark.parametrize("target", ["transcript", "index"])
+def test_export_refuses_to_overwrite_the_stored_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str) -> None:
+    recorder = _stored_session(tmp_path)
+    out = recorder.path if target == "transcript" else tmp_path / "index.jsonl"
+    before = out.read_bytes()
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir", str(tmp_path),
+                 "--out", str(out)]) == 1
+    assert "is one of the stored session files" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
+def test_an_export_beside_the_stored_files_is_allowed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = _stored_session(tmp_path)
+    out = tmp_path / f"{recorder.session_id}.srt"
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir", str(tmp_path),
+                 "--out", str(out)]) == 0
+    assert "Hello." in out.read_text()
+
+
+def test_a_missing_transcript_file_is_an_error_not_an_empty_export(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = _stored_session(tmp_path)
+    recorder.path.unlink()
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir", str(tmp_path)]) == 1
+    assert "is missing" in capsys.readouterr().err
+    assert main(["transcripts", "list", "--data-dir", str(tmp_path)]) == 0
+    assert "missing" in capsys.readouterr().out
+
+
+def test_an_empty_session_exports_with_a_note(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    recorder = _stored_session(tmp_path, sentences=0)
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir", str(tmp_path)]) == 0
+    assert "has no sentences" in caplog.text
+
+
+def test_a_damaged_transcript_is_reported_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    recorder = _stored_session(tmp_path, sentences=2)
+    with recorder.path.open("ab") as transcript:
+        transcript.write(b'{"index": "x"}\n')  # a torn last line
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir", str(tmp_path)]) == 0
+    assert caplog.text.count("skipping torn last line") == 1
+    assert capsys.readouterr().out.count("Hello.") == 2
+
+
+def test_a_data_dir_that_is_not_there_or_not_a_folder_is_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["transcripts", "list", "--data-dir", str(tmp_path / "typo")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    assert main(["transcripts", "list", "--data-dir", str(a_file)]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_the_default_data_dir_may_not_exist_yet(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(tmp_path / "never-served"))
+    assert main(["transcripts", "list"]) == 0
+    assert "nothing served yet" in capsys.readouterr().out
