@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from hudtranslate.config import Settings
 from hudtranslate.errors import HudTranslateError, check_folder
 from hudtranslate.models import add_models_commands
 from hudtranslate.server.serve import add_serve_command
+from hudtranslate.termination import EXIT_TERMINATED, run_until_terminated
 
 log = logging.getLogger("hudtranslate")
 
@@ -151,25 +152,35 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.load(getattr(args, "config", None), overrides=overrides)
 
 
+def _run_session(main: Coroutine[Any, Any, int]) -> int:
+    """Run a session to its end; SIGTERM ends it like Ctrl-C, its subtitles written."""
+    result = asyncio.run(run_until_terminated(main))
+    if result is None:
+        Console(stderr=True, highlight=False).print(
+            "terminated; transcript so far was saved")
+        return EXIT_TERMINATED
+    return result
+
+
 def _run_live(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.runner import run_microphone
 
-    return asyncio.run(run_microphone(settings, out_dir=args.out))
+    return _run_session(run_microphone(settings, out_dir=args.out))
 
 
 def _run_file(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.runner import run_file
 
-    return asyncio.run(run_file(args.path, settings, out_dir=args.out,
-                                frames_dir=args.frames, video=args.video))
+    return _run_session(run_file(args.path, settings, out_dir=args.out,
+                                 frames_dir=args.frames, video=args.video))
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.runner import demo_clip, run_file
 
     realtime = not args.fast
-    return asyncio.run(run_file(demo_clip(), settings, out_dir=args.out, realtime=realtime,
-                                fetch_missing=True))
+    return _run_session(run_file(demo_clip(), settings, out_dir=args.out, realtime=realtime,
+                                 fetch_missing=True))
 
 
 def _command_parser(parser: argparse.ArgumentParser,

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
-import signal
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +38,7 @@ from hudtranslate.server.photos import PhotoReader
 from hudtranslate.server.sessions import SessionManager
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
+from hudtranslate.termination import run_until_terminated
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.translate.overflow import OverflowBackend, local_engine
 from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions, api_key_from_env
@@ -308,11 +307,8 @@ async def _with_overflow(engines: Engines, settings: Settings, console: Console)
 async def _until_terminated(main: Coroutine[Any, Any, int]) -> int:
     """SIGTERM (systemd, docker, kill) stops the server as cleanly as Ctrl-C: sessions end,
     their last sentences are stored, the port is released."""
-    task = asyncio.ensure_future(main)
-    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        return await task
-    except asyncio.CancelledError:
+    result = await run_until_terminated(main)
+    if result is None:
         log.info("stopped", extra={"event": "stopped"})
         return 0
+    return result
