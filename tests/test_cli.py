@@ -181,6 +181,32 @@ def test_a_replay_format_is_checked_before_the_run(tmp_path: Path) -> None:
         check_replay_path(tmp_path / "out.xyz")
     for name in ("out.mp4", "out.GIF", "out.png"):
         check_replay_path(tmp_path / name)
+    (tmp_path / "isdir.gif").mkdir()
+    with pytest.raises(ConfigError, match="is a folder: name the replay file"):
+        check_replay_path(tmp_path / "isdir.gif")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        check_replay_path(a_file / "out.gif")
+    with pytest.raises(ConfigError, match="cannot write there"):
+        check_replay_path(Path("/proc/hudtranslate-test/out.gif"))
+
+
+def test_a_replay_that_cannot_be_written_is_one_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from PIL import Image
+
+    from hudtranslate.captions.replay import write_replay
+    from hudtranslate.errors import DataError
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    with pytest.raises(DataError, match=r"cannot write the replay .*: No space left"):
+        write_replay([(0.0, Image.new("RGB", (4, 4)))], 1.0, tmp_path / "out.gif")
 
 
 def test_an_unknown_display_profile_is_an_error_before_anything_runs(

@@ -115,7 +115,6 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
         check_folder("--frames", frames_dir)
     if video is not None:
         check_replay_path(video)
-        check_folder("--video's folder", video.parent)
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
     if fetch_missing:
@@ -137,9 +136,13 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
                                 directions=bool(_converse(settings)))
     extra: list[Sink] = []
     if frames_dir is not None or video is not None:
-        extra.append(make_frame_sink(settings, frames_dir, video, realtime=pace))
-    return await _run_session(chunks, settings, engines, target, path.stem, display,
-                              realtime=pace, console=console, extra_sinks=extra)
+        frames = make_frame_sink(settings, frames_dir, video, realtime=pace)
+        extra.append(frames)
+    status = await _run_session(chunks, settings, engines, target, path.stem, display,
+                                realtime=pace, console=console, extra_sinks=extra)
+    if video is not None and frames.video_written is not None:
+        console.print(f"wrote the display replay {frames.video_written}", highlight=False)
+    return status
 
 
 async def run_microphone(settings: Settings, *, out_dir: Path) -> int:

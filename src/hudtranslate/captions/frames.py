@@ -181,7 +181,7 @@ class FrameSink:
             frames = [(t, preview_image(render_frame(f), self.profile)) for t, f in timeline]
             end_s = self._now if self._end_s is None else self._end_s
             self.video_written = write_replay(frames, end_s, self.video_path)
-            log.warning("wrote the display replay %s", self.video_written)
+            log.info("wrote the display replay %s", self.video_written)
         elif self.video_path is not None:
             log.warning("no captions were shown, so no replay was written to %s",
                         self.video_path)

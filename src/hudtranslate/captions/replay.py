@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from hudtranslate.errors import ConfigError, DependencyError
+from hudtranslate.errors import ConfigError, DataError, DependencyError, ensure_writable_folder
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,14 @@ def frame_durations_s(times_s: Sequence[float], end_s: float) -> list[float]:
 
 
 def check_replay_path(path: Path) -> None:
-    """Raises ``ConfigError`` unless ``path`` names a replay format this module writes
-    (checked before a run, not after it)."""
+    """Raises ``ConfigError`` unless ``path`` names a replay format this module writes and
+    a file that can be created there (checked before a run, not after it)."""
     if path.suffix.lower() not in VIDEO_CODECS and path.suffix.lower() not in ANIMATION_SUFFIXES:
         known = ", ".join([*VIDEO_CODECS, *ANIMATION_SUFFIXES])
         raise ConfigError(f"cannot write a replay as {path.name}: use one of {known}")
+    if path.is_dir():
+        raise ConfigError(f"--video {path} is a folder: name the replay file")
+    ensure_writable_folder("--video's folder", path.parent)
 
 
 def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,
@@ -81,7 +84,10 @@ def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,
         log.warning("no ffmpeg found (apt install ffmpeg, or pip install imageio-ffmpeg): "
                     "writing an animated PNG, %s, instead of %s", fallback, path)
         path, suffix = fallback, ".png"
-    _write_animation(images, durations, path, suffix)
+    try:
+        _write_animation(images, durations, path, suffix)
+    except OSError as exc:
+        raise DataError(f"cannot write the replay {path}: {exc.strerror or exc}") from None
     return path
 
 
