@@ -149,6 +149,19 @@ def test_folder_source_reads_each_new_photo_in_name_order(tmp_path: Path) -> Non
     assert looker.seen[0][0].mode == "RGB"
 
 
+def test_an_unreadable_photo_in_a_folder_is_skipped_not_the_end(tmp_path: Path) -> None:
+    pattern(1).save(tmp_path / "a.png")
+    (tmp_path / "b.jpg").write_text("not a photo", encoding="utf-8")
+    pattern(2).save(tmp_path / "c.png")
+    looker, shown = FakeLooker(), []
+    source = open_source(str(tmp_path))
+    status = run_camera("unused", looker, shown.append,  # type: ignore[arg-type]
+                        enter=False, source=source)
+    assert [Path(scene.source).name for scene in shown] == ["a.png", "c.png"]
+    assert status == 1  # the user learns a photo was not read
+    assert [path.name for path in source.skipped] == ["b.jpg"]  # type: ignore[attr-defined]
+
+
 def test_folder_as_a_frame_sequence_applies_the_steady_rule(tmp_path: Path) -> None:
     paths = []
     for index, seed in enumerate([1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4]):

@@ -70,6 +70,20 @@ def test_no_input_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert "look needs IMAGE files or --camera" in capsys.readouterr().err
 
 
+def test_images_and_a_camera_together_are_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["look", str(tmp_path / "one.png"), "--camera", str(tmp_path)]) == 1
+    assert "IMAGE files or --camera, not both" in capsys.readouterr().err
+
+
+def test_frames_that_name_a_file_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert main(["look", str(tmp_path / "one.png"), "--frames", str(taken)]) == 1
+    assert "--frames" in (err := capsys.readouterr().err) and "is a file, not a folder" in err
+
+
 def test_the_card_is_written_as_png_pages(tmp_path: Path, reading: Reading) -> None:
     photo = tmp_path / "menu.jpg"
     Image.new("RGB", (64, 32), "white").save(photo)

@@ -107,7 +107,9 @@ class ImageFolderSource(FrameSource):
     """Photos read one by one: ``paths`` (or every image in a folder, sorted by name).
 
     With ``fps`` the files are frames of a sequence at that rate (not stills), so the
-    steady rule applies to them as to a video.
+    steady rule applies to them as to a video. A file that is not a readable image is
+    skipped with a warning (and counted in ``skipped``): one bad photo in a folder does not
+    hide the ones after it.
     """
 
     def __init__(self, paths: Path | Sequence[Path], *, fps: float | None = None,
@@ -124,13 +126,19 @@ class ImageFolderSource(FrameSource):
         self.paths = files
         self.fps = fps
         self.max_megapixels = max_megapixels
+        self.skipped: list[Path] = []
         self._closed = False
 
     def __iter__(self) -> Iterator[Frame]:
         for index, path in enumerate(self.paths):
             if self._closed:
                 return
-            image = load_image(path, max_megapixels=self.max_megapixels)
+            try:
+                image = load_image(path, max_megapixels=self.max_megapixels)
+            except ImageError as exc:
+                log.warning("skipped: %s", exc)
+                self.skipped.append(path)
+                continue
             time_s = index / self.fps if self.fps else float(index)
             yield Frame(image, time_s, index, str(path), still=self.fps is None)
 
@@ -402,7 +410,7 @@ def run_camera(device: str, looker: Looker, show: Callable[[SceneText], None], *
     ``enter``: also grab when a line arrives on stdin (default: when stdin is a terminal).
     ``source`` replaces ``device`` (tests, embedders). ``on_status`` gets one-line notices
     for the user. Raises ``ImageError`` when there is no such camera or file, or the camera
-    stops delivering frames.
+    stops delivering frames. Returns 1 when a folder source skipped unreadable images.
     """
     source = source if source is not None else open_source(
         device, max_megapixels=looker.options.max_megapixels)
@@ -427,4 +435,4 @@ def run_camera(device: str, looker: Looker, show: Callable[[SceneText], None], *
     except KeyboardInterrupt:
         notice("stopped")
     log.info("%s: %d frames read", source.name, grabbed)
-    return 0
+    return 1 if getattr(source, "skipped", None) else 0

@@ -20,7 +20,7 @@ from rich.markup import escape
 from hudtranslate.captions.frames import png_bytes, preview_image, render_frame
 from hudtranslate.captions.profiles import profile_from_options
 from hudtranslate.config import Settings
-from hudtranslate.errors import ConfigError, HudTranslateError, ImageError
+from hudtranslate.errors import ConfigError, HudTranslateError, ImageError, ensure_writable_folder
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.images import check_image, load_image
@@ -77,8 +77,11 @@ def photo_glossary(settings: Settings) -> Glossary:
 def run_look(args: argparse.Namespace, settings: Settings) -> int:
     if not args.images and args.camera is None:
         raise ConfigError("look needs IMAGE files or --camera")
+    if args.images and args.camera is not None:
+        raise ConfigError("look reads IMAGE files or --camera, not both "
+                          "(--camera also takes a folder of photos)")
     if args.frames is not None:
-        _make_dir(args.frames)
+        ensure_writable_folder("--frames", args.frames)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     images = []
     for path in args.images:  # before the models load: a typo or a wrong file fails at once
@@ -178,9 +181,3 @@ def write_card(scene: SceneText, settings: Settings, folder: Path) -> list[Path]
         written.append(path)
     return written
 
-
-def _make_dir(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create {folder}: {exc.strerror or exc}") from None
