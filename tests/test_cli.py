@@ -83,6 +83,19 @@ def test_serve_names_a_missing_overflow_model_before_loading_the_others(
     assert code == 1 and "hudtranslate models fetch qwen2.5-0.5b-q4_0" in err
 
 
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--mic", "--file", "talk.wav"], "--mic and --file cannot be used together"),
+    (["--loop"], "--loop plays a --file again and again"),
+    (["--max-photo-mb", "-1"], "--max-photo-mb must be between 0.001 and 500, got -1"),
+])
+def test_serve_refuses_flags_that_contradict_or_mean_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str],
+        message: str) -> None:
+    code, err = run_cli(["serve", "--port", "0", "--cache-dir", str(tmp_path), "--data-dir",
+                         str(tmp_path / "sessions"), *flags], capsys)
+    assert code == 1 and message in err
+
+
 def test_flags_map_to_settings() -> None:
     from hudtranslate.cli import settings_from_args
 

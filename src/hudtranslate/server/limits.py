@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 from hudtranslate.errors import ConfigError
 
+MAX_PHOTO_MB_RANGE = (0.001, 500.0)
+"""The photo size limits ``serve --max-photo-mb`` accepts, in MB (10**6 bytes)."""
+
 
 @dataclass(frozen=True)
 class SessionLimits:
@@ -50,7 +53,8 @@ class SessionLimits:
                   ("max_backlog_s", self.max_backlog_s, 1.0, 3600.0),
                   ("max_errors", self.max_errors, 1, 10_000),
                   ("finish_timeout_s", self.finish_timeout_s, 0.1, 3600.0),
-                  ("max_photo_bytes", self.max_photo_bytes, 1024, 500_000_000),
+                  ("max_photo_bytes", self.max_photo_bytes, round(MAX_PHOTO_MB_RANGE[0] * 1e6),
+                   round(MAX_PHOTO_MB_RANGE[1] * 1e6)),
                   ("max_waiting_photos", self.max_waiting_photos, 0, 100),
                   ("drafts_per_minute", self.drafts_per_minute, 0.1, 600.0))
         for name, value, low, high in checks:

@@ -27,13 +27,13 @@ from rich.console import Console
 from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
 from hudtranslate.captions.profiles import PROFILES
 from hudtranslate.config import Settings
-from hudtranslate.errors import check_folder
+from hudtranslate.errors import ConfigError, check_folder
 from hudtranslate.events import AudioArray, AudioChunk
 from hudtranslate.observability import configure_json_logging
 from hudtranslate.pipeline import Engines, Sink, run_pipeline
 from hudtranslate.server.app import HudServer
 from hudtranslate.server.broadcast import CaptionBroadcaster
-from hudtranslate.server.limits import SessionLimits, check_bind
+from hudtranslate.server.limits import MAX_PHOTO_MB_RANGE, SessionLimits, check_bind
 from hudtranslate.server.photos import PhotoReader
 from hudtranslate.server.sessions import SessionManager
 from hudtranslate.sharing import SharedLoad
@@ -269,6 +269,7 @@ def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
         configure_json_logging(level)
     else:
         logging.getLogger("hudtranslate").setLevel(level)
+    _check_flags(args)
     source: Literal["mic"] | Path | None = (
         args.file if args.file is not None else "mic" if args.mic else None)
     token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
@@ -287,6 +288,20 @@ def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
         settings, source, host=args.host, port=args.port, loop=args.loop,
         wait_for_viewer=not args.no_wait, token=token, limits=limits, store=store,
         remote=remote)))
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Raises ``ConfigError`` for flags that contradict each other or mean nothing alone,
+    rather than ignoring one of them without a word."""
+    if args.mic and args.file is not None:
+        raise ConfigError("--mic and --file cannot be used together: the page shows one "
+                          "local session")
+    if args.loop and args.file is None:
+        raise ConfigError("--loop plays a --file again and again: give the --file")
+    low, high = MAX_PHOTO_MB_RANGE
+    if not low <= args.max_photo_mb <= high:
+        raise ConfigError(f"--max-photo-mb must be between {low:g} and {high:g}, "
+                          f"got {args.max_photo_mb:g}")
 
 
 async def _with_overflow(engines: Engines, settings: Settings, console: Console) -> Engines:
