@@ -360,6 +360,27 @@ async def test_token_is_required_when_set(tmp_path: Path) -> None:
         assert page.status == 200
         metrics = await client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
         assert 'reason="unauthorized"' in await metrics.text()
+        assert await (await client.get("/")).text() == "a bearer token is required"
+        wrong = await client.get("/", headers={"Authorization": "Bearer nope"})
+        assert await wrong.text() == "the token is wrong"
+    finally:
+        await client.close()
+
+
+async def test_the_streaming_client_says_which_token_to_fix(tmp_path: Path) -> None:
+    from hudtranslate.server.client import StreamError
+
+    client, _ = await make_client(tmp_path, token="s3cret")
+    audio = tone_and_silence([(0.5, True)])
+    try:
+        with pytest.raises(StreamError, match="needs a token: pass --token or set "
+                                              "HUDTRANSLATE_TOKEN"):
+            await stream_audio(ws_url(client), audio)
+        with pytest.raises(StreamError, match="did not accept the token"):
+            await stream_audio(ws_url(client), audio, token="nope")
+        with pytest.raises(StreamError, match="the path is /ws/audio"):
+            await stream_audio(ws_url(client).replace("/ws/audio", "/ws/oops"), audio,
+                               token="s3cret")
     finally:
         await client.close()
 

@@ -91,8 +91,10 @@ def _require_token(token: str) -> Any:
                 sessions.metrics.refused.labels(reason="unauthorized").inc()
             log.warning("refused %s from %s: no valid token", request.path, request.remote,
                         extra={"event": "unauthorized", "path": request.path})
-            raise web.HTTPUnauthorized(text="a bearer token is required",
-                                       headers={"WWW-Authenticate": "Bearer"})
+            given = request.headers.get("Authorization") or request.query.get("token")
+            raise web.HTTPUnauthorized(
+                text="the token is wrong" if given else "a bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"})
         return await handler(request)
 
     return check

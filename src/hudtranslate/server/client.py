@@ -143,11 +143,25 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                 sender.cancel()
                 await asyncio.gather(sender, return_exceptions=True)
     except aiohttp.WSServerHandshakeError as exc:
-        raise StreamError(f"server refused the connection: HTTP {exc.status} {exc.message}"
-                          ) from None
+        raise StreamError(_refusal(url, exc.status, token)) from None
     except (aiohttp.ClientError, OSError) as exc:
         raise StreamError(f"cannot reach {url}: {exc}") from None
     return report
+
+
+def _refusal(url: str, status: int, token: str) -> str:
+    """One line saying why the server refused the audio socket, and what to change."""
+    if status == 401:
+        why = ("the server needs a token: pass --token or set HUDTRANSLATE_TOKEN"
+               if not token else "the server did not accept the token (--token or "
+               "HUDTRANSLATE_TOKEN): check it against the server's")
+    elif status == 404:
+        why = f"no audio socket at {url}: the path is /ws/audio"
+    elif status == 403:
+        why = "the server refused this origin"
+    else:
+        why = f"HTTP {status}"
+    return f"server refused the connection: {why}"
 
 
 async def _next_json(socket: aiohttp.ClientWebSocketResponse, timeout_s: float
