@@ -166,6 +166,21 @@ def test_read_audio_file_short_is_fine(tmp_path: Path) -> None:
     assert len(read_audio_file(path)) == 3
 
 
+@pytest.mark.parametrize(("keep_bytes", "warned"), [(44 + 32_000, True), (None, False)])
+def test_a_wav_cut_short_is_read_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, keep_bytes: int | None,
+        warned: bool) -> None:
+    path = tmp_path / "talk.wav"
+    soundfile.write(path, np.full(48_000, 0.1, dtype=np.float32), 16_000, subtype="PCM_16")
+    if keep_bytes is not None:  # a copy that stopped half-way: the header still says 3 s
+        path.write_bytes(path.read_bytes()[:keep_bytes])
+    with caplog.at_level("WARNING"):
+        samples = read_audio_file(path)
+    assert len(samples) == (16_000 if warned else 48_000)
+    assert ("is truncated: its header says 3.0 s of audio, 1.0 s are there" in caplog.text
+            ) is warned
+
+
 async def _collect(chunks: Any) -> list[tuple[float, AudioChunk]]:
     start = time.monotonic()
     return [(time.monotonic() - start, chunk) async for chunk in chunks]

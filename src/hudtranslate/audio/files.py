@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,7 +28,8 @@ _READ_BLOCK_FRAMES = 65_536  # decode in blocks so long files never hold two ful
 def read_audio_file(path: str | Path) -> AudioArray:
     """Decode WAV/FLAC/OGG/MP3 (any rate, any channels) to 16 kHz mono float32.
 
-    Raises AudioError with a one-line message for a missing, non-audio or empty file.
+    Raises AudioError with a one-line message for a missing, non-audio or empty file; a
+    WAV shorter than its header says (a copy or recording cut off) is read with a warning.
     """
     path = Path(path)
     if not path.exists():
@@ -57,7 +59,27 @@ def read_audio_file(path: str | Path) -> AudioArray:
         raise AudioError(f"audio file is empty (no samples): {path}")
     if broken:
         log.warning("%s: %d samples are not numbers (NaN/inf); read as silence", path, broken)
+    _warn_if_truncated(path, handle.frames, handle.samplerate)
     return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+_UNKNOWN_LENGTH_FRAMES = 0x7FFF_FFFF // 8
+"""A data size this large in a WAV header is a placeholder (recorders that stream write
+0xFFFFFFFF and never come back to fix it), not a length."""
+
+
+def _warn_if_truncated(path: Path, frames: int, sample_rate: int) -> None:
+    """Warn when a PCM WAV's header promises more frames than the file holds. The
+    header is read by the standard library's ``wave`` (PCM only; other files are not
+    checked), the frames present by libsndfile."""
+    try:
+        with wave.open(str(path), "rb") as header:
+            promised = header.getnframes()
+    except (wave.Error, EOFError, OSError):
+        return
+    if frames < promised < _UNKNOWN_LENGTH_FRAMES:
+        log.warning("%s is truncated: its header says %.1f s of audio, %.1f s are there",
+                    path, promised / sample_rate, frames / sample_rate)
 
 
 async def file_chunks(
