@@ -244,3 +244,20 @@ def test_an_unknown_option_shows_its_command_usage(
     command = " ".join(argv[:-1] if argv[0] != "file" else argv[:1])
     assert f"usage: hudtranslate {command}" in error
     assert f"hudtranslate {command}: error: unrecognized arguments: --bogus" in error
+
+
+def test_a_broken_gguf_of_the_users_own_gets_advice_that_applies_to_it(
+        tmp_path: Path) -> None:
+    from hudtranslate.config import Settings
+    from hudtranslate.engines import load_translator
+    from hudtranslate.errors import ModelError
+
+    broken = tmp_path / "mine.gguf"
+    broken.write_bytes(b"GGUF" + bytes(60))  # the magic, then a copy that stopped
+    settings = Settings.load(env={}, overrides={"translate.model": str(broken),
+                                                "cache_dir": str(tmp_path / "cache")})
+    with pytest.raises(ModelError) as raised:
+        load_translator(settings, 1)
+    message = str(raised.value)
+    assert "cannot load translation model" in message
+    assert "complete GGUF model" in message and "models verify" not in message

@@ -12,7 +12,8 @@ from threadpoolctl import threadpool_limits
 
 from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.config import Settings
-from hudtranslate.models import resolve_model
+from hudtranslate.errors import ModelError
+from hudtranslate.models import CATALOGUE, resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
@@ -61,10 +62,16 @@ def load_translator(settings: Settings, threads: int, decode_threads: int | None
                              else None, cedict_names=settings.translate.cedict_names)
     mt_path = resolve_model(settings.translate.model, "translate", settings.cache_path)
     log.info("loading translator from %s (%d threads)", mt_path, threads)
-    llama = LlamaEngine(mt_path, threads=threads, decode_threads=decode_threads,
-                        context_tokens=settings.translate.context_tokens,
-                        name=settings.translate.model if "/" not in settings.translate.model
-                        else mt_path.stem)
+    try:
+        llama = LlamaEngine(mt_path, threads=threads, decode_threads=decode_threads,
+                            context_tokens=settings.translate.context_tokens,
+                            name=settings.translate.model if "/" not in settings.translate.model
+                            else mt_path.stem)
+    except ModelError as exc:  # the repair that applies: a catalogue copy, or the user's file
+        fix = ("run: hudtranslate models verify (and models fetch to repair)"
+               if settings.translate.model in CATALOGUE else
+               "is the file a complete GGUF model? (a download or copy may have stopped)")
+        raise ModelError(f"{exc}; {fix}") from None
     backend = LlamaBackend(llama, glossary_example=bool(glossary))
     backend.warm_up()
     return backend, glossary

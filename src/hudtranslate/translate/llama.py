@@ -89,10 +89,7 @@ class LlamaEngine:
                     use_mmap=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(
-                f"cannot load translation model {model_path}: {exc}; "
-                "run: hudtranslate models verify (and models fetch to repair)"
-            ) from None
+            raise ModelError(f"cannot load translation model {model_path}: {exc}") from None
         self.name = name or model_path.stem
         self.context_tokens = context_tokens
         self._all_threads = False
