@@ -224,6 +224,16 @@ async def test_viewers_get_the_scene_and_the_display_shows_the_card(served: Serv
     await late.close()
 
 
+async def test_an_unknown_profile_in_the_page_address_is_said_not_swallowed(
+        served: Served) -> None:
+    viewer = await served.client.ws_connect("/ws/captions?profile=nope")
+    messages = [await receive_json(viewer) for _ in range(3)]
+    assert [m["type"] for m in messages] == ["hello", "display", "error"]
+    assert messages[2]["code"] == "unknown_profile"
+    assert "unknown profile 'nope', showing rokid" in messages[2]["message"]
+    await viewer.close()
+
+
 async def test_a_wearer_session_gets_its_photo_and_ocr_yields_to_speech(
         served: Served) -> None:
     wearer = await served.client.ws_connect("/ws/audio")

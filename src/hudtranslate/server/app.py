@@ -176,9 +176,8 @@ async def _captions_socket(request: web.Request) -> web.StreamResponse:
         if found is None:
             raise web.HTTPNotFound(text=f"no live session {session_id!r}")
         broadcaster = found
-    profile = request.query.get("profile") or broadcaster.default_view.profile
-    if profile not in broadcaster.profiles:
-        profile = broadcaster.default_view.profile
+    asked = request.query.get("profile") or broadcaster.default_view.profile
+    profile = asked if asked in broadcaster.profiles else broadcaster.default_view.profile
     bilingual = protocol.parse_bool(request.query.get("bilingual"),
                                     broadcaster.default_view.bilingual)
     display = protocol.parse_bool(request.query.get("display"), True)
@@ -186,6 +185,10 @@ async def _captions_socket(request: web.Request) -> web.StreamResponse:
                                    max_msg_size=protocol.MAX_CLIENT_MESSAGE_BYTES * 2)
     await socket.prepare(request)
     viewer = broadcaster.add_viewer(View(profile, bilingual, display))
+    if asked != profile:  # said, as a `view` request with it would be, not silently replaced
+        viewer.send(protocol.error_message(
+            "unknown_profile", f"unknown profile {asked!r}, showing {profile}; known: "
+            + ", ".join(broadcaster.profiles)))
     sender = asyncio.create_task(_send_loop(socket, viewer))
     try:
         async for message in socket:
