@@ -141,6 +141,36 @@ def test_a_short_pause_dips_below_how_sure_silero_is_of_the_speaker(
     assert run_leveled(pattern, options) == expected
 
 
+# Far speech: F heard (Silero sure), f missed (Silero near 0) at the same level; n noise.
+FAR_FRAMES = {".": (0.05, -60.0), "F": (0.9, -38.0), "f": (0.05, -38.0), "n": (0.05, -45.0)}
+
+
+def run_far(pattern: str, options: VadOptions = LEVELED) -> list[str]:
+    machine = SpeechStateMachine(options, frame_ms=100)
+    return [f"{index}:{'start' if isinstance(event, UtteranceStart) else 'end'}@{event.frame}"
+            for index, symbol in enumerate(pattern)
+            for event in machine.push(*FAR_FRAMES[symbol])]
+
+
+@pytest.mark.parametrize(("pattern", "options", "expected"), [
+    ("..fffFFFF....", LEVELED, ["6:start@2", "11:end@10"]),
+    ("..ff.fFFFF....", LEVELED, ["7:start@2", "12:end@11"]),
+    ("." + "f" * 15 + "FFFF....", LEVELED, ["17:start@5", "22:end@21"]),
+    ("FFFFfffffFFFF....", LEVELED, ["1:start@0", "6:end@5", "10:start@5", "15:end@14"]),
+    ("..fffFFFF....", dataclasses.replace(LEVELED, onset_lookback_s=0.0),
+     ["6:start@4", "11:end@10"]),
+    ("n" * 40 + "nnFFFF....", LEVELED, ["43:start@41", "48:end@47"]),
+], ids=["speech Silero heard late starts where its level rose",
+        "a gap shorter than ONSET_GAP_S between syllables is crossed",
+        "at most onset_lookback_s before the pre-roll",
+        "never into the utterance before",
+        "onset_lookback_s 0: the pre-roll alone",
+        "noise as loud as the start is not speech once the noise floor is known"])
+def test_far_speech_heard_late_keeps_its_first_words(
+        pattern: str, options: VadOptions, expected: list[str]) -> None:
+    assert run_far(pattern, options) == expected
+
+
 RUN_ON = dataclasses.replace(LEVELED, max_utterance_s=8.0, run_on_utterance_s=0.5)
 
 
@@ -296,6 +326,21 @@ def test_segmenter_pads_both_ends_and_sends_exact_audio() -> None:
     for utterance, (begin, end) in spans.items():
         sent = np.concatenate([c.samples for c in chunks if c.utterance_id == utterance])
         np.testing.assert_array_equal(sent, audio[begin:end])
+
+
+def test_segmenter_sends_the_start_silero_heard_late_and_counts_it_as_speech() -> None:
+    rng = np.random.default_rng(0)
+    amplitude = {".": 0.01, "f": 0.3, "S": 0.9}  # f: speech at a level Silero (here: the
+    pattern = "." * 20 + "f" * 10 + "S" * 30 + "." * 20  # loudness VAD) does not call speech
+    audio = np.concatenate([rng.uniform(-1, 1, FRAME) * amplitude[c] for c in pattern]
+                           ).astype(np.float32)
+    options = dataclasses.replace(SILERO_LIKE, max_input_gain_db=0.0)  # the VAD hears f alone
+    chunks = segment(audio, options=options)
+    assert utterances(chunks) == {0: (20 * FRAME, 63 * FRAME)}
+    final = next(chunk for chunk in chunks if chunk.final)
+    assert final.speech_share == pytest.approx(37 / 43)  # 7 onset frames + 30 heard
+    without = segment(audio, options=dataclasses.replace(options, onset_lookback_s=0.0))
+    assert utterances(without) == {0: (27 * FRAME, 63 * FRAME)}
 
 
 def test_segmenter_streams_speech_before_the_pause() -> None:

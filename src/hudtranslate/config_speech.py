@@ -38,6 +38,9 @@ class VadOptions:
     off) is the older knob: the same, with Silero's own end of speech.
     ``max_input_gain_db``: quiet, far speech is raised by up to this much for Silero alone
     (``vad/gain.py``: it missed reverberant speech at −40 dBFS; 0: off).
+    ``onset_lookback_s``: how far before Silero's confirmed start (and its pre-roll) the
+    level may show where speech really began (``vad/state.py``, ``_onset``: far speech is
+    heard up to a second late; 0: the pre-roll alone).
     """
 
     threshold: float = 0.5
@@ -53,6 +56,7 @@ class VadOptions:
     short_pause_probability: float = 0.9
     cut_search_s: float = 3.0
     max_input_gain_db: float = 20.0
+    onset_lookback_s: float = 1.0
 
     def __post_init__(self) -> None:
         check_range("vad.threshold", self.threshold, 0.05, 0.95)
@@ -69,6 +73,7 @@ class VadOptions:
         check_range("vad.short_pause_db", self.short_pause_db, 0.0, 60.0)
         check_range("vad.short_pause_probability", self.short_pause_probability, 0.05, 1.0)
         check_range("vad.cut_search_s", self.cut_search_s, 0.5, 10.0)
+        check_range("vad.onset_lookback_s", self.onset_lookback_s, 0.0, 3.0)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,8 @@ class SpeechSegmenter:
                 self._sent = event.frame
                 self._run_start = event.frame
                 self._utterance_frames = self._utterance_voiced = 0
+                for frame in range(event.frame, event.frame + event.onset_frames):
+                    self._voiced[frame - self._first_frame] = True  # heard by its level
             else:
                 cut = event.frame if event.frame < self._sent else None
                 self._run_frames_until(event.frame)

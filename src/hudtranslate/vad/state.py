@@ -51,13 +51,22 @@ MIN_SPEECH_FRAMES_FOR_DIP = 30
 """Below this many recent speech frames the dip threshold is ``short_pause_probability``."""
 CUT_GUARD_S = 0.25
 """A forced cut is never placed in the very last audio (its quietness is not known yet)."""
+ONSET_BELOW_SPEECH_DB = 12.0
+"""... and frames this far under the confirmed speech's median level are not its start."""
+FLOOR_KNOWN_S = 3.0
+"""Before this much audio, the noise floor's estimate is mostly speech: not used."""
+ONSET_GAP_S = 0.16
+"""Looking back for where speech Silero confirmed late really began, a run of frames this
+long near the noise floor is the pause before it (gaps between syllables are shorter)."""
 
 
 @dataclass(frozen=True, slots=True)
 class UtteranceStart:
-    """Speech was confirmed; the utterance's audio begins at ``frame`` (pre-roll included)."""
+    """Speech was confirmed; the utterance's audio begins at ``frame`` (pre-roll included).
+    Its first ``onset_frames`` are speech the level found before Silero heard it."""
 
     frame: int
+    onset_frames: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,9 @@ class SpeechStateMachine:
         search_s = min(options.cut_search_s, options.max_utterance_s / 2)
         self.search_frames = max(1, round(search_s * 1000 / frame_ms))
         self.guard_frames = math.ceil(CUT_GUARD_S * 1000 / frame_ms)
+        self.lookback_frames = round(options.onset_lookback_s * 1000 / frame_ms)
+        self.onset_gap_frames = max(1, round(ONSET_GAP_S * 1000 / frame_ms))
+        self.floor_known_frames = round(FLOOR_KNOWN_S * 1000 / frame_ms)
         self.floor_frames = max(1, round(NOISE_FLOOR_WINDOW_S * 1000 / frame_ms))
         self.reset()
 
@@ -128,6 +140,7 @@ class SpeechStateMachine:
         self._previous_cut = False  # the last utterance ended in running speech
         self._run_on = False  # the open utterance began where a cut ended the last one
         self._levels: deque[float] = deque(maxlen=self.floor_frames)  # dBFS, newest last
+        self._have_levels = False
         self._speech_probabilities: deque[float] = deque(maxlen=self.floor_frames)
         self._quiet_run = 0  # frames in a row near the noise floor
         self._quiet_dipped = False  # Silero dipped below threshold during (or just after) it
@@ -160,9 +173,10 @@ class SpeechStateMachine:
         """The earliest frame any future event can still include."""
         if self._state is _State.SPEAKING:
             return max(self._utterance_start, self._frames - self.search_frames - 1)
+        before = self.pad_frames + (self.lookback_frames if self._have_levels else 0)
         if self._state is _State.PENDING:
-            return max(self._previous_end, self._candidate - self.pad_frames)
-        return max(self._previous_end, self._frames - self.pad_frames)
+            return max(self._previous_end, self._candidate - before)
+        return max(self._previous_end, self._frames - before)
 
     def push(self, probability: float, level_db: float | None = None) -> list[VadEvent]:
         """Feed the next frame's speech probability and its level in dBFS. Short pauses
@@ -220,9 +234,9 @@ class SpeechStateMachine:
         if level_db is None:
             self._levels.append(probability * 100.0)  # no level: the quietest is the least
             return  # speech-like frame, and short pauses need a level
+        self._have_levels = True
         self._levels.append(level_db)
-        floor = max(LOWEST_NOISE_FLOOR_DB,
-                    float(np.percentile(self._levels, NOISE_FLOOR_PERCENTILE)))
+        floor = self._noise_floor()
         if probability >= self.options.threshold:
             self._speech_probabilities.append(probability)
         # the dip threshold is never above short_pause_probability: no percentile otherwise
@@ -235,6 +249,36 @@ class SpeechStateMachine:
         # Silero reacts a frame late: a dip on the first loud frame still counts.
         self._pause_ended = dipped and 0 < self.short_pause_frames <= self._quiet_run
         self._quiet_run, self._quiet_dipped = 0, False
+
+    def _noise_floor(self) -> float:
+        return max(LOWEST_NOISE_FLOOR_DB,
+                   float(np.percentile(self._levels, NOISE_FLOOR_PERCENTILE)))
+
+    def _onset(self, start: int) -> int:
+        """``start``, or earlier where the level says speech began before Silero heard
+        it: far, reverberant speech is confirmed up to a second late (real-020 made far:
+        its first four syllables, 0.06-1.0 s at 15-25 dB over the noise floor, scored
+        0.02-0.13). Walks back over frames ``short_pause_db`` above the noise floor, gaps
+        under ``ONSET_GAP_S`` included, at most ``onset_lookback_s``; never into the
+        utterance before."""
+        if not self.lookback_frames or not self._have_levels:
+            return start
+        oldest = self._frames - len(self._levels)  # frame index of self._levels[0]
+        heard = [self._levels[f - oldest] for f in range(max(self._candidate, oldest),
+                                                          self._frames)]
+        loud_above = float(np.median(heard)) - ONSET_BELOW_SPEECH_DB
+        if len(self._levels) >= self.floor_known_frames:  # the noise floor is known too
+            loud_above = max(loud_above, self._noise_floor() + self.options.short_pause_db)
+        earliest = max(self._previous_end, start - self.lookback_frames, oldest)
+        onset, quiet = start, 0
+        for frame in range(start - 1, earliest - 1, -1):
+            if self._levels[frame - oldest] > loud_above:
+                onset, quiet = frame, 0
+            else:
+                quiet += 1
+                if quiet >= self.onset_gap_frames:
+                    break
+        return onset
 
     def _dip_threshold(self) -> float:
         """How low Silero must go for a short pause: ``short_pause_probability``, or lower
@@ -280,19 +324,22 @@ class SpeechStateMachine:
         if self._last_voiced + 1 - self._candidate < self.min_speech_frames:
             return []
         start = max(self._previous_end, self._candidate - self.pad_frames)
-        return [self._start(start)]
+        return [self._start(start, onset=self._onset(start))]
 
     def _trailing_end(self) -> int:
         if self._silence_start is None:
             return self._frames
         return min(self._frames, self._silence_start + self.pad_frames)
 
-    def _start(self, frame: int) -> UtteranceStart:
+    def _start(self, frame: int, onset: int | None = None) -> UtteranceStart:
+        """Open an utterance at ``frame`` (its audio from ``onset`` when that is earlier)."""
         self._run_on = self._previous_cut and frame <= self._previous_end
+        earlier = 0 if onset is None else max(0, frame - onset)
+        frame -= earlier
         self._state = _State.SPEAKING
         self._utterance_start = frame
         self._silence_start = None
-        return UtteranceStart(frame)
+        return UtteranceStart(frame, earlier)
 
     def _end(self, frame: int, *, forced: bool, speech_continues: bool = False,
              cut: bool = False) -> UtteranceEnd:
