@@ -137,7 +137,20 @@ def test_short_pauses_and_quietest_cut(pattern: str, expected: list[str]) -> Non
         "a speaker Silero is sure of: below 0.9 is a dip, as before"])
 def test_a_short_pause_dips_below_how_sure_silero_is_of_the_speaker(
         pattern: str, expected: list[str]) -> None:
-    options = dataclasses.replace(LEVELED, max_utterance_s=8.0)
+    options = dataclasses.replace(LEVELED, max_utterance_s=8.0, unsure_speech_utterance_s=0.0)
+    assert run_leveled(pattern, options) == expected
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("." * 10 + "u" * 40 + "qq" + "u" * 30 + "qq" + "u" * 5 + "....",
+     ["11:start@9", "84:end@84", "86:start@84", "91:end@90"]),
+    ("." * 10 + "S" * 40 + "qq" + "S" * 30 + "qq" + "S" * 5 + "....",
+     ["11:start@9", "52:end@52", "54:start@52", "84:end@84", "86:start@84", "91:end@90"]),
+], ids=["a speaker Silero is unsure of: no short-pause cut before unsure_speech_utterance_s",
+        "a speaker Silero is sure of: cut from long_utterance_s, as before"])
+def test_speech_silero_is_unsure_of_is_cut_later(pattern: str, expected: list[str]) -> None:
+    options = dataclasses.replace(LEVELED, max_utterance_s=10.0, run_on_utterance_s=0.5,
+                                  unsure_speech_utterance_s=6.0)
     assert run_leveled(pattern, options) == expected
 
 

@@ -41,6 +41,10 @@ class VadOptions:
     ``onset_lookback_s``: how far before Silero's confirmed start (and its pre-roll) the
     level may show where speech really began (``vad/state.py``, ``_onset``: far speech is
     heard up to a second late; 0: the pre-roll alone).
+    ``unsure_speech_utterance_s``: for a speaker Silero is unsure of (far, reverberant:
+    ``vad/state.py``, ``UNSURE_SPEAKER_PROBABILITY``) a short pause ends an utterance only
+    from this length: Whisper base needs more of such speech at once (far copies of the
+    real recordings: CER 47 → 41 %, docs/benchmark.md, twentieth session); 0: as for others.
     """
 
     threshold: float = 0.5
@@ -57,6 +61,7 @@ class VadOptions:
     cut_search_s: float = 3.0
     max_input_gain_db: float = 20.0
     onset_lookback_s: float = 1.0
+    unsure_speech_utterance_s: float = 6.0
 
     def __post_init__(self) -> None:
         check_range("vad.threshold", self.threshold, 0.05, 0.95)
@@ -74,6 +79,7 @@ class VadOptions:
         check_range("vad.short_pause_probability", self.short_pause_probability, 0.05, 1.0)
         check_range("vad.cut_search_s", self.cut_search_s, 0.5, 10.0)
         check_range("vad.onset_lookback_s", self.onset_lookback_s, 0.0, 3.0)
+        check_range("vad.unsure_speech_utterance_s", self.unsure_speech_utterance_s, 0.0, 30.0)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ speech Silero stays under 0.9 for 16-43 % of the speech (1-6 % on the real recor
 (docs/benchmark.md, fifteenth session)."""
 MIN_SPEECH_FRAMES_FOR_DIP = 30
 """Below this many recent speech frames the dip threshold is ``short_pause_probability``."""
+UNSURE_SPEAKER_PROBABILITY = 0.9
+"""A speaker whose ``UNSURE_SPEECH_PERCENTILE`` of Silero's probabilities on speech is
+below this is one Silero is unsure of (far, reverberant): the real recordings 0.96-1.00,
+nonstop speech and the dev talks 1.00, their far copies 0.53-0.96, 15 of 19 under 0.9."""
 CUT_GUARD_S = 0.25
 """A forced cut is never placed in the very last audio (its quietness is not known yet)."""
 ONSET_BELOW_SPEECH_DB = 12.0
@@ -123,6 +127,7 @@ class SpeechStateMachine:
         self.search_frames = max(1, round(search_s * 1000 / frame_ms))
         self.guard_frames = math.ceil(CUT_GUARD_S * 1000 / frame_ms)
         self.lookback_frames = round(options.onset_lookback_s * 1000 / frame_ms)
+        self.unsure_frames = math.ceil(options.unsure_speech_utterance_s * 1000 / frame_ms)
         self.onset_gap_frames = max(1, round(ONSET_GAP_S * 1000 / frame_ms))
         self.floor_known_frames = round(FLOOR_KNOWN_S * 1000 / frame_ms)
         self.floor_frames = max(1, round(NOISE_FLOOR_WINDOW_S * 1000 / frame_ms))
@@ -290,10 +295,20 @@ class SpeechStateMachine:
         return dip
 
     def _short_pause_ended(self) -> bool:
-        """A short pause ended on this frame, in an utterance already long enough."""
+        """A short pause ended on this frame, in an utterance already long enough (longer
+        for a speaker Silero is unsure of: ``unsure_speech_utterance_s``)."""
+        if not self._pause_ended:
+            return False
         long_frames = self.run_on_frames if self._run_on else self.long_frames
-        return (self._pause_ended
-                and self._frames - 1 - self._utterance_start >= long_frames)
+        if self.unsure_frames and self._unsure_speaker():
+            long_frames = max(long_frames, self.unsure_frames)
+        return self._frames - 1 - self._utterance_start >= long_frames
+
+    def _unsure_speaker(self) -> bool:
+        if len(self._speech_probabilities) < MIN_SPEECH_FRAMES_FOR_DIP:
+            return False
+        return float(np.percentile(self._speech_probabilities, UNSURE_SPEECH_PERCENTILE)
+                     ) < UNSURE_SPEAKER_PROBABILITY
 
     def _quietest_frame(self) -> int:
         """The frame to cut before: the quietest of the last ``cut_search_s`` (level
