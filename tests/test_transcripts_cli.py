@@ -88,3 +88,16 @@ def test_the_default_data_dir_may_not_exist_yet(
     monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(tmp_path / "never-served"))
     assert main(["transcripts", "list"]) == 0
     assert "nothing served yet" in capsys.readouterr().out
+
+
+def test_an_export_keeps_an_earlier_file_of_that_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = _stored_session(tmp_path / "data")
+    out = tmp_path / "talk.srt"
+    out.write_text("1\nedited by hand\n")
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", str(out)]) == 0
+    assert "Hello." in out.read_text()
+    (kept,) = tmp_path.glob("talk.*.srt")
+    assert kept.read_text() == "1\nedited by hand\n"
+    assert "kept the earlier talk.srt" in capsys.readouterr().err

@@ -29,6 +29,7 @@ from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
 from hudtranslate.transcripts import TranscriptWriter, read_transcript, write_exports
+from hudtranslate.transcripts.store import keep_previous
 
 log = logging.getLogger(__name__)
 
@@ -162,27 +163,6 @@ async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
 
 OUTPUT_SUFFIXES = (".jsonl", ".srt", ".vtt")
 """What a session writes as ``<stem><suffix>``."""
-
-
-def keep_previous(output: Path, console: Console) -> Path:
-    """``output``, after moving a file an earlier run left there aside (to
-    ``<stem>.<time><suffix>``): a new run writes its own transcript and subtitles, the old
-    ones (perhaps edited by hand) are kept."""
-    if not output.exists():
-        return output
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(output.stat().st_mtime))
-    kept = output.with_name(f"{output.stem}.{stamp}{output.suffix}")
-    number = 1
-    while kept.exists():
-        number += 1
-        kept = output.with_name(f"{output.stem}.{stamp}-{number}{output.suffix}")
-    try:
-        output.rename(kept)
-    except OSError as exc:
-        raise ConfigError(f"cannot move the earlier {output} aside: "
-                          f"{exc.strerror or exc}") from None
-    console.print(f"kept the earlier {output.name} as {kept}", highlight=False)
-    return output
 
 
 def check_outputs_spare(audio: Path, out_dir: Path, stem: str) -> None:

@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from hudtranslate.config import Settings
 from hudtranslate.errors import DataError, check_folder
 from hudtranslate.transcripts.export import to_jsonl, to_srt, to_vtt
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
-from hudtranslate.transcripts.store import write_text_atomic
+from hudtranslate.transcripts.store import keep_previous, write_text_atomic
 
 FORMATS = ("srt", "vtt", "jsonl")
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-    else:
+    else:  # an earlier export (perhaps edited by hand) is kept aside, as `file` does
+        keep_previous(args.out, Console(stderr=True, highlight=False))
         write_text_atomic(args.out, text)
     return 0

@@ -14,10 +14,13 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
+
+from rich.console import Console
 
 from hudtranslate.errors import DataError
 from hudtranslate.events import StreamEnd, Transcript, Translation
@@ -168,6 +171,27 @@ def write_text_atomic(path: Path, text: str) -> None:
         _fsync_dir(path.parent)
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def keep_previous(output: Path, console: Console) -> Path:
+    """``output``, after moving a file an earlier run left there aside (to
+    ``<stem>.<time><suffix>``): a new run writes its own transcript and subtitles, the old
+    ones (perhaps edited by hand) are kept."""
+    if not output.exists():
+        return output
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(output.stat().st_mtime))
+    kept = output.with_name(f"{output.stem}.{stamp}{output.suffix}")
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = output.with_name(f"{output.stem}.{stamp}-{number}{output.suffix}")
+    try:
+        output.rename(kept)
+    except OSError as exc:
+        raise DataError(f"cannot move the earlier {output} aside: "
+                          f"{exc.strerror or exc}") from None
+    console.print(f"kept the earlier {output.name} as {kept}", highlight=False)
+    return output
 
 
 def _decode_all_but_tail(path: Path) -> str:
