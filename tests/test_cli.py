@@ -246,6 +246,15 @@ def test_an_unknown_option_shows_its_command_usage(
     assert f"hudtranslate {command}: error: unrecognized arguments: --bogus" in error
 
 
+@pytest.mark.parametrize("argv", [["stream", "talk.wav"], ["transcripts", "list"]])
+def test_wearer_side_commands_do_not_take_the_servers_settings(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main([*argv, "--asr-model", "whisper-base"])  # would be ignored: refused instead
+    assert ended.value.code == 2
+    assert "unrecognized arguments: --asr-model" in capsys.readouterr().err
+
+
 def test_a_broken_gguf_of_the_users_own_gets_advice_that_applies_to_it(
         tmp_path: Path) -> None:
     from hudtranslate.config import Settings

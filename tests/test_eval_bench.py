@@ -272,6 +272,10 @@ def test_cli_reports_bad_data_before_loading_models(
     assert "bad.jsonl:1" in err and "beyond the end of the audio" in err
     assert main(["bench"]) == 1
     assert "at least one input" in capsys.readouterr().err
+    for flag, value in (("--direction", "en-zh"), ("--text-limit", "3")):
+        assert main(["bench", "--utterances", str(data / "utterances.jsonl"), flag, value,
+                     "--out-dir", str(data / "out")]) == 1
+        assert f"{flag} applies to --text sentences" in capsys.readouterr().err
 
 
 def test_cli_rejects_unknown_systems(capsys: pytest.CaptureFixture[str]) -> None:

@@ -378,6 +378,8 @@ async def test_the_streaming_client_says_which_token_to_fix(tmp_path: Path) -> N
             await stream_audio(ws_url(client), audio)
         with pytest.raises(StreamError, match="did not accept the token"):
             await stream_audio(ws_url(client), audio, token="nope")
+        with pytest.raises(StreamError, match=r"cannot reach .*: Connection refused \(is "):
+            await stream_audio("ws://127.0.0.1:1/ws/audio", audio)
         with pytest.raises(StreamError, match="the path is /ws/audio"):
             await stream_audio(ws_url(client).replace("/ws/audio", "/ws/oops"), audio,
                                token="s3cret")
@@ -443,6 +445,9 @@ def test_client_helpers() -> None:
     assert audio_url("http://h:1/") == "ws://h:1/ws/audio"
     assert audio_url("127.0.0.1:9") == "ws://127.0.0.1:9/ws/audio"
     assert audio_url("wss://h/custom") == "wss://h/custom"
+    for bad in ("not a url", "ftp://h:1", "ws://", "h:99999", "ws://h:port"):
+        with pytest.raises(ConfigError, match="is not a server address"):
+            audio_url(bad)
     assert percentile([], 0.95) == 0.0
     assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert percentile([float(v) for v in range(1, 21)], 0.95) == 19.0

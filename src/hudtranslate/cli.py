@@ -70,6 +70,21 @@ def _common_options() -> argparse.ArgumentParser:
     return parent
 
 
+def _wearer_side_options() -> argparse.ArgumentParser:
+    """The settings ``stream`` and ``transcripts`` use: no models run there (the server's
+    settings are the server's), so model and VAD flags are not offered to be ignored."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("settings (also HUDTRANSLATE_* variables and --config)")
+    group.add_argument("--config", type=Path, help="TOML settings file")
+    for dotted in ("captions.max_chars_per_line", "display.profile"):
+        flag, kind, text = _SETTING_FLAGS[dotted]
+        group.add_argument(flag, dest=dotted, type=kind, default=None, help=text)
+    group.add_argument("--no-source", dest="captions.show_source", action="store_const",
+                       const=False, default=None, help="do not show the Chinese line")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and documentation)."""
     common = _common_options()
@@ -112,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(commands, parents=[common])
     _add_bench(commands, common)
     add_serve_command(commands, common)
-    _add_wearer_commands(commands, common)
+    _add_wearer_commands(commands, _wearer_side_options())
     _add_look(commands, common)
     return parser
 

@@ -69,7 +69,7 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
                       help="single-sentence recordings (utterances.jsonl)")
     data.add_argument("--text", type=Path, metavar="FILE",
                       help="Chinese sentences with English references (text/*.jsonl)")
-    data.add_argument("--direction", choices=("zh-en", "en-zh"), default="zh-en",
+    data.add_argument("--direction", choices=("zh-en", "en-zh"), default=None,
                       help="direction of --text lines without their own \"direction\": "
                            "zh-en (default) translates zh against en_refs; en-zh translates "
                            "the first of en_refs against zh (chrF on characters)")
@@ -140,6 +140,10 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.eval.runner import load_bench_engines
 
     ensure_writable_folder("--out-dir", args.out_dir)  # before the models, not after
+    for flag, given in (("--direction", args.direction), ("--text-limit", args.text_limit)):
+        if given is not None and args.text is None:
+            raise ConfigError(f"{flag} applies to --text sentences: give --text too")
+    direction = args.direction or "zh-en"
     if args.language_id:
         return run_language_bench(args, settings)
     if args.converse:
@@ -155,7 +159,7 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     inputs = BenchInputs(
         talks=load_talks(args.talks, args.limit) if args.talks else [],
         utterances=load_utterances(args.utterances, args.limit) if args.utterances else [],
-        texts=load_texts(args.text, text_limit, args.direction) if args.text else [],
+        texts=load_texts(args.text, text_limit, direction) if args.text else [],
     )
     systems: list[str] = args.systems
     realtime = not args.fast
@@ -178,7 +182,7 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
         "systems": results,
         "targets": targets_for(results),
     }
-    report["metadata"]["text_direction"] = args.direction
+    report["metadata"]["text_direction"] = direction
     if args.images is not None:
         report.update(_image_section(args, settings))
         report["targets"].update(report["images"]["targets"])

@@ -28,7 +28,7 @@ from rich.console import Console
 
 from hudtranslate.audio import float32_to_pcm16le, read_audio_file
 from hudtranslate.config import Settings
-from hudtranslate.errors import AudioError, DependencyError, HudTranslateError
+from hudtranslate.errors import AudioError, ConfigError, DependencyError, HudTranslateError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Transcript, Translation
 from hudtranslate.server import protocol
 
@@ -88,9 +88,18 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def audio_url(server: str) -> str:
-    """``ws://host:port`` (or http://) → ``ws://host:port/ws/audio``."""
-    parts = urlsplit(server if "://" in server else f"ws://{server}")
+    """``ws://host:port`` (or http://) → ``ws://host:port/ws/audio``. Raises
+    ``ConfigError`` for what is not a server address."""
+    parts = urlsplit(server.strip() if "://" in server else f"ws://{server.strip()}")
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    if scheme not in ("ws", "wss") or not parts.hostname or not port_ok or any(
+            character.isspace() for character in parts.netloc):
+        raise ConfigError(f"--server {server!r} is not a server address: give host:port "
+                          "or ws://host:port (http:// and wss:// work too)")
     path = parts.path if parts.path not in ("", "/") else "/ws/audio"
     return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
@@ -144,6 +153,11 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                 await asyncio.gather(sender, return_exceptions=True)
     except aiohttp.WSServerHandshakeError as exc:
         raise StreamError(_refusal(url, exc.status, token)) from None
+    except aiohttp.ClientConnectorError as exc:  # its text names aiohttp's internals
+        error = exc.os_error
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise StreamError(f"cannot reach {url}: {reason} (is `hudtranslate serve` running "
+                          "there?)") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise StreamError(f"cannot reach {url}: {exc}") from None
     return report
@@ -306,12 +320,14 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
         if player is not None:
             player.close()
     latencies = report.latencies_s
-    summary = [f"{len(report.finals)} sentences", f"{report.audio_s:.1f} s audio"]
+    count = len(report.finals)
+    summary = [f"{count} sentence{'' if count == 1 else 's'}", f"{report.audio_s:.1f} s audio"]
     if latencies:
         summary.append(f"end of speech → English: median {statistics.median(latencies):.2f} s, "
                        f"p95 {report.percentile_s(0.95):.2f} s")
     console.print(" · ".join(summary))
-    console.print(f"transcript: hudtranslate transcripts export {report.session_id}")
+    console.print(f"transcript (on the server's machine, with its --data-dir if it has "
+                  f"one): hudtranslate transcripts export {report.session_id}")
     return 1 if report.errors or not report.ended else 0
 
 
