@@ -231,6 +231,9 @@ async def test_an_unknown_profile_in_the_page_address_is_said_not_swallowed(
     assert [m["type"] for m in messages] == ["hello", "display", "error"]
     assert messages[2]["code"] == "unknown_profile"
     assert "unknown profile 'nope', showing rokid" in messages[2]["message"]
+    await viewer.send_bytes(b"\x00\x01" * 160)  # audio, to the wrong socket
+    error = await receive_json(viewer)
+    assert error["code"] == "bad_message" and "/ws/audio" in error["message"]
     await viewer.close()
 
 

@@ -192,6 +192,11 @@ async def _captions_socket(request: web.Request) -> web.StreamResponse:
     sender = asyncio.create_task(_send_loop(socket, viewer))
     try:
         async for message in socket:
+            if message.type == WSMsgType.BINARY:  # audio sent to the wrong socket, say
+                viewer.send(protocol.error_message(
+                    "bad_message", "the captions socket takes JSON `view` messages; "
+                    "audio goes to /ws/audio"))
+                continue
             if message.type != WSMsgType.TEXT:
                 continue
             try:
