@@ -116,7 +116,10 @@ def read_transcript(path: str | os.PathLike[str]) -> list[TranscriptRecord]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                raise ValueError("not a JSON line (cut off or damaged)") from None
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             records.append(TranscriptRecord.from_dict(data))
