@@ -101,3 +101,15 @@ def test_an_export_keeps_an_earlier_file_of_that_name(
     (kept,) = tmp_path.glob("talk.*.srt")
     assert kept.read_text() == "1\nedited by hand\n"
     assert "kept the earlier talk.srt" in capsys.readouterr().err
+
+
+def test_a_line_cut_off_mid_json_is_named_so(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from hudtranslate.transcripts.store import read_transcript
+
+    recorder = _stored_session(tmp_path)
+    with recorder.path.open("ab") as transcript:
+        transcript.write(b'{"index": 2, "start_s": 1.0, "en": "hal')
+    assert len(read_transcript(recorder.path)) == 1
+    assert "not a JSON line (cut off or damaged)" in caplog.text
+    assert "Expecting" not in caplog.text  # no JSON parser internals
