@@ -97,6 +97,22 @@ def test_proper_name_from_cedict_definition(definition: str, name: str) -> None:
     assert proper_name(definition) == name
 
 
+@pytest.mark.parametrize(("english", "terms", "expected"), [
+    ("An association in Guangzhou.", [("广州", "Canton")], "An association in Canton."),
+    ("From Guang Zhou and Guang-zhou's port", [("广州", "Canton")],
+     "From Canton and Canton's port"),
+    ("Canton, not Guangzhou", [("广州", "Canton")], "Canton, not Guangzhou"),  # kept already
+    ("an apple", [("安", "Peace")], "an apple"),  # one syllable: too many English words
+    ("the guangzhou road", [("广州", "Canton")], "the guangzhou road"),  # not a name
+    ("Guangzhoustreet", [("广州", "Canton")], "Guangzhoustreet"),  # not a whole word
+    ("A StarSea launch", [("星海科技", "StarSea Tech")], "A StarSea launch"),
+], ids=["joined", "spaced, hyphenated, possessive", "the term is there", "one character",
+        "lower case", "inside a word", "nothing by its sound"])
+def test_a_term_written_by_its_sound_becomes_the_glossarys_english(
+        english: str, terms: list[tuple[str, str]], expected: str) -> None:
+    assert replace_copied_terms(english, terms) == expected
+
+
 def test_copied_chinese_term_becomes_its_english() -> None:
     assert " ".join(replace_copied_terms("We met at 星海科技 today.",
                                          [("星海科技", "StarSea Tech")]).split()) == \

@@ -92,10 +92,39 @@ def term_present(target: str, english: str) -> bool:
 
 
 def replace_copied_terms(english: str, terms: Iterable[tuple[str, str]]) -> str:
-    """A term the model copied through in Chinese becomes its English."""
+    """A term the model copied through in Chinese, or wrote by its sound ("Guangzhou"
+    where the glossary says 广州 = "Canton": a common name's usual English outweighs the
+    prompt's hint for a 1.5B model), becomes the glossary's English."""
     for chinese, target in terms:
         english = english.replace(chinese, f" {target} ")
+        if term_present(target, english):
+            continue
+        for sound in _sounds(chinese):
+            english = _replace_capitalised(sound, target, english)
     return english
+
+
+def _replace_capitalised(sound: str, target: str, english: str) -> str:
+    """``english`` with each capitalised whole-word match of ``sound`` made ``target`` (a
+    name is capitalised: lower-case words that sound alike are left)."""
+    pattern = re.compile(r"(?<![\w-])" + sound + r"(?![\w-])", re.IGNORECASE)
+
+    def chosen(match: re.Match[str]) -> str:
+        return target if match.group(0)[0].isupper() else match.group(0)
+
+    return pattern.sub(chosen, english)
+
+
+def _sounds(chinese: str) -> list[str]:
+    """Patterns for ``chinese`` written in toneless pinyin: joined ("Guangzhou"), spaced or
+    hyphenated ("Guang Zhou"); none for one character (too many English words sound like
+    one syllable) or a term with anything but Chinese characters."""
+    if len(chinese) < 2 or not all("\u4e00" <= character <= "\u9fff" for character in chinese):
+        return []
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = [re.escape(syllable) for syllable in lazy_pinyin(chinese, style=Style.NORMAL)]
+    return [r"[\s-]?".join(syllables)]
 
 
 def load_glossary(path: Path | None, *, cedict_names: bool = False) -> Glossary:
