@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -151,3 +152,22 @@ async def test_converse_mode_runs_both_directions_in_order_through_the_pipeline(
         asr=FakeDecoder(["你好吗？", "Fine."], line_languages=("zh", "en")),
         translator=FakeBackend(), vad_factory=FakeVad), Settings.load(env={}))
     assert {t.source_language for t in listen.translations} == {"zh"}
+
+
+@pytest.mark.parametrize(("mode", "warmed"), [("converse", ["en-zh", "speech"]),
+                                              ("listen", [])])
+def test_converse_mode_evaluates_the_english_prompt_before_anyone_speaks(
+        mode: str, warmed: list[str]) -> None:
+    from hudtranslate.engines import warm_conversation_prompts
+
+    class Recording:
+        def __init__(self) -> None:
+            self.families: list[str] = []
+
+        def warm_up(self, prompts: Any) -> None:
+            self.families.append(prompts.name)
+
+    backend = Recording()
+    warm_conversation_prompts(backend,  # type: ignore[arg-type]
+                              Settings.load(env={}, overrides={"conversation.mode": mode}))
+    assert backend.families == warmed  # the speech prompt is current again at the end

@@ -17,6 +17,7 @@ from hudtranslate.models import CATALOGUE, resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
+from hudtranslate.translate.prompts import ENGLISH_SPEECH, SPEECH
 from hudtranslate.vad.silero import SileroVad
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,16 @@ def load_overflow_translator(settings: Settings, beside: LlamaEngine | None) -> 
     return backend
 
 
+def warm_conversation_prompts(backend: LlamaBackend, settings: Settings) -> None:
+    """In converse mode, evaluate the en→zh prompt too before anyone speaks: the wearer's
+    first English sentence waited ~5 s for it (``mixed.wav``, real time: end of speech →
+    translation median 5.6 → 2.1 s; docs/benchmark.md, twentieth session). It is kept
+    beside the speech prompt (a saved state of ~20 MB), which is made current again."""
+    if settings.conversation.mode == "converse":
+        backend.warm_up(ENGLISH_SPEECH)
+        backend.warm_up(SPEECH)
+
+
 def load_engines(settings: Settings) -> Engines:
     """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix.
     numpy's BLAS runs on one thread from here on (``limit_blas_threads``).
@@ -105,6 +116,7 @@ def load_engines(settings: Settings) -> Engines:
     log.info("loading Whisper from %s (%d threads)", asr_path, budget.asr)
     asr = WhisperEngine(asr_path, cpu_threads=budget.asr, language=settings.asr.language)
     backend, glossary = load_translator(settings, budget.translate, budget.decode)
+    warm_conversation_prompts(backend, settings)
     engines = Engines(asr=asr, translator=backend, vad_factory=SileroVad, glossary=glossary)
     text_repairs(engines, settings)  # jieba's dictionary now, not while the first wearer talks
     glosses.join()
