@@ -55,13 +55,13 @@ below this is one Silero is unsure of (far, reverberant): the real recordings 0.
 nonstop speech and the dev talks 1.00, their far copies 0.53-0.96, 15 of 19 under 0.9."""
 CUT_GUARD_S = 0.25
 """A forced cut is never placed in the very last audio (its quietness is not known yet)."""
-ONSET_BELOW_SPEECH_DB = 12.0
-"""... and frames this far under the confirmed speech's median level are not its start."""
-FLOOR_KNOWN_S = 3.0
-"""Before this much audio, the noise floor's estimate is mostly speech: not used."""
 ONSET_GAP_S = 0.16
-"""Looking back for where speech Silero confirmed late really began, a run of frames this
-long near the noise floor is the pause before it (gaps between syllables are shorter)."""
+"""Looking back for where speech Silero confirmed late really began, a run of quiet frames
+this long is the pause before it (gaps between syllables are shorter)."""
+ONSET_BELOW_SPEECH_DB = 12.0
+"""A frame this far under the confirmed speech's median level is quiet (for the onset)."""
+FLOOR_KNOWN_S = 3.0
+"""Before this much audio the noise floor's estimate is mostly speech, and not used."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +263,10 @@ class SpeechStateMachine:
         """``start``, or earlier where the level says speech began before Silero heard
         it: far, reverberant speech is confirmed up to a second late (real-020 made far:
         its first four syllables, 0.06-1.0 s at 15-25 dB over the noise floor, scored
-        0.02-0.13). Walks back over frames ``short_pause_db`` above the noise floor, gaps
-        under ``ONSET_GAP_S`` included, at most ``onset_lookback_s``; never into the
-        utterance before."""
+        0.02-0.13). Walks back over loud frames — less than ``ONSET_BELOW_SPEECH_DB``
+        under the confirmed speech's median level and, once ``FLOOR_KNOWN_S`` of levels are
+        known, ``short_pause_db`` over the noise floor — across gaps shorter than
+        ``ONSET_GAP_S``, at most ``onset_lookback_s``; never into the utterance before."""
         if not self.lookback_frames or not self._have_levels:
             return start
         oldest = self._frames - len(self._levels)  # frame index of self._levels[0]
