@@ -17,7 +17,7 @@ from hudtranslate.models import CATALOGUE, resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
-from hudtranslate.translate.prompts import ENGLISH_SPEECH, SPEECH
+from hudtranslate.translate.prompts import ENGLISH_SPEECH, PHOTO_TEXT, SPEECH
 from hudtranslate.vad.silero import SileroVad
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,14 @@ def warm_conversation_prompts(backend: LlamaBackend, settings: Settings) -> None
     if settings.conversation.mode == "converse":
         backend.warm_up(ENGLISH_SPEECH)
         backend.warm_up(SPEECH)
+
+
+def warm_photo_prompt(backend: LlamaBackend) -> None:
+    """``serve``: evaluate the photo prompt at start, beside the speech prompt (made current
+    again), so the first photo a wearer sends does not wait for it (docs/benchmark.md,
+    twentieth session)."""
+    backend.warm_up(PHOTO_TEXT)
+    backend.warm_up(SPEECH)
 
 
 def load_engines(settings: Settings) -> Engines:
