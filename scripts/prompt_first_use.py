@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a prompt family's first use costs the local translator, and what warming it at
-start saves: the photo prompt (``engines.warm_photo_prompt``, ``serve``) and the en→zh
-prompt (``engines.warm_conversation_prompts``, converse mode).
+start (``engines.warm_beside_speech``) saves: the photo prompt (``serve``) and the en→zh
+prompt (converse mode).
 
 Loads the translation model twice (cold and warmed) and times one short translation with
 each prompt set. Prints seconds; run it alone on a quiet machine.
@@ -15,8 +15,8 @@ import sys
 import time
 
 from hudtranslate.config import Settings
-from hudtranslate.engines import load_translator
-from hudtranslate.translate.prompts import ENGLISH_SPEECH, PHOTO_TEXT, SPEECH, PromptSet
+from hudtranslate.engines import load_translator, warm_beside_speech
+from hudtranslate.translate.prompts import ENGLISH_SPEECH, PHOTO_TEXT, PromptSet
 
 SAMPLES = ((PHOTO_TEXT, "出口"), (ENGLISH_SPEECH, "Where is the train station?"))
 
@@ -25,8 +25,7 @@ def _time_first_use(prompts: PromptSet, text: str, warm: bool, settings: Setting
     backend, _ = load_translator(settings, settings.threads)
     if warm:
         started = time.perf_counter()
-        backend.warm_up(prompts)
-        backend.warm_up(SPEECH)
+        warm_beside_speech(backend, prompts)
         sys.stdout.write(f"  warming {prompts.name} at start: "
                          f"{time.perf_counter() - started:.2f} s\n")
     started = time.perf_counter()

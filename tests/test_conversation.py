@@ -154,20 +154,32 @@ async def test_converse_mode_runs_both_directions_in_order_through_the_pipeline(
     assert {t.source_language for t in listen.translations} == {"zh"}
 
 
+class RecordingWarmUps:
+    """A backend that notes which prompt families were warmed, in order."""
+
+    def __init__(self) -> None:
+        self.families: list[str] = []
+
+    def warm_up(self, prompts: Any) -> None:
+        self.families.append(prompts.name)
+
+
 @pytest.mark.parametrize(("mode", "warmed"), [("converse", ["en-zh", "speech"]),
                                               ("listen", [])])
 def test_converse_mode_evaluates_the_english_prompt_before_anyone_speaks(
         mode: str, warmed: list[str]) -> None:
     from hudtranslate.engines import warm_conversation_prompts
 
-    class Recording:
-        def __init__(self) -> None:
-            self.families: list[str] = []
-
-        def warm_up(self, prompts: Any) -> None:
-            self.families.append(prompts.name)
-
-    backend = Recording()
+    backend = RecordingWarmUps()
     warm_conversation_prompts(backend,  # type: ignore[arg-type]
                               Settings.load(env={}, overrides={"conversation.mode": mode}))
     assert backend.families == warmed  # the speech prompt is current again at the end
+
+
+def test_serve_evaluates_the_photo_prompt_at_start_and_ends_on_the_speech_one() -> None:
+    from hudtranslate.engines import warm_beside_speech
+    from hudtranslate.translate.prompts import PHOTO_TEXT
+
+    backend = RecordingWarmUps()
+    warm_beside_speech(backend, PHOTO_TEXT)  # type: ignore[arg-type]
+    assert backend.families == ["photo", "speech"]

@@ -458,17 +458,3 @@ async def test_real_ocr_reads_a_rendered_sign(tmp_path: Path) -> None:
     assert 30 < box.left < 90 and 50 < box.top < 110 and box.right > 250
     assert photo_url.startswith("data:image/jpeg;base64,")
 
-
-def test_serve_evaluates_the_photo_prompt_at_start_and_ends_on_the_speech_one() -> None:
-    from hudtranslate.engines import warm_photo_prompt
-
-    class Recording:
-        def __init__(self) -> None:
-            self.families: list[str] = []
-
-        def warm_up(self, prompts: Any) -> None:
-            self.families.append(prompts.name)
-
-    backend = Recording()
-    warm_photo_prompt(backend)  # type: ignore[arg-type]
-    assert backend.families == ["photo", "speech"]

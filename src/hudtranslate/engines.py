@@ -17,7 +17,7 @@ from hudtranslate.models import CATALOGUE, resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
-from hudtranslate.translate.prompts import ENGLISH_SPEECH, PHOTO_TEXT, SPEECH
+from hudtranslate.translate.prompts import ENGLISH_SPEECH, SPEECH, PromptSet
 from hudtranslate.vad.silero import SileroVad
 
 log = logging.getLogger(__name__)
@@ -91,22 +91,21 @@ def load_overflow_translator(settings: Settings, beside: LlamaEngine | None) -> 
     return backend
 
 
-def warm_conversation_prompts(backend: LlamaBackend, settings: Settings) -> None:
-    """In converse mode, evaluate the en→zh prompt too before anyone speaks: the wearer's
-    first English sentence waited ~5 s for it (``mixed.wav``, real time: end of speech →
-    translation median 5.6 → 2.1 s; docs/benchmark.md, twentieth session). It is kept
-    beside the speech prompt (a saved state of ~20 MB), which is made current again."""
-    if settings.conversation.mode == "converse":
-        backend.warm_up(ENGLISH_SPEECH)
-        backend.warm_up(SPEECH)
-
-
-def warm_photo_prompt(backend: LlamaBackend) -> None:
-    """``serve``: evaluate the photo prompt at start, beside the speech prompt (made current
-    again), so the first photo a wearer sends does not wait for it (docs/benchmark.md,
-    twentieth session)."""
-    backend.warm_up(PHOTO_TEXT)
+def warm_beside_speech(backend: LlamaBackend, prompts: PromptSet) -> None:
+    """Evaluate ``prompts`` before anyone needs it, kept beside the speech prompt (a saved
+    state of ~20 MB), which is made current again: a prompt family's first use otherwise
+    waits 3-6 s for it (``scripts/prompt_first_use.py``; docs/benchmark.md, twentieth
+    session). ``serve`` warms the photo prompt, converse mode the en→zh one."""
+    backend.warm_up(prompts)
     backend.warm_up(SPEECH)
+
+
+def warm_conversation_prompts(backend: LlamaBackend, settings: Settings) -> None:
+    """In converse mode, the en→zh prompt (``warm_beside_speech``): the wearer's first
+    English sentence waited ~5 s for it (``mixed.wav``, real time: end of speech →
+    translation median 5.6 → 2.1 s)."""
+    if settings.conversation.mode == "converse":
+        warm_beside_speech(backend, ENGLISH_SPEECH)
 
 
 def load_engines(settings: Settings) -> Engines:

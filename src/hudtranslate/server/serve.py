@@ -83,15 +83,16 @@ async def serve(
     console = console or Console(stderr=True)
     broadcaster = broadcaster or CaptionBroadcaster.from_settings(settings)
     if engines is None:
-        from hudtranslate.engines import load_engines, warm_photo_prompt
+        from hudtranslate.engines import load_engines, warm_beside_speech
         from hudtranslate.models import resolve_model
         from hudtranslate.translate.llama import LlamaBackend
+        from hudtranslate.translate.prompts import PHOTO_TEXT
 
         if settings.overload.overflow_model:  # a wrong name fails before the long loads
             resolve_model(settings.overload.overflow_model, "translate", settings.cache_path)
         engines = await asyncio.to_thread(load_engines, settings)
         if isinstance(engines.translator, LlamaBackend):
-            await asyncio.to_thread(warm_photo_prompt, engines.translator)
+            await asyncio.to_thread(warm_beside_speech, engines.translator, PHOTO_TEXT)
     router = None
     if remote is not None:
         primary = OpenAIChatBackend(remote, glossary_example=bool(engines.glossary))
