@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,32 +53,33 @@ _SETTING_FLAGS: dict[str, tuple[str, type, str]] = {
 
 
 def _common_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("settings (also HUDTRANSLATE_* variables and --config)")
-    group.add_argument("--config", type=Path, help="TOML settings file")
-    for dotted, (flag, kind, text) in _SETTING_FLAGS.items():
-        group.add_argument(flag, dest=dotted, type=kind, default=None, help=text)
-    group.add_argument("--no-partials", dest="translate.translate_partials",
-                       action="store_const", const=False, default=None,
-                       help="translate only finished sentences (sentence-at-a-time)")
-    group.add_argument("--cedict-names", dest="translate.cedict_names", action="store_const",
-                       const=True, default=None,
-                       help="also keep CC-CEDICT's proper names (places, organisations) exact")
-    group.add_argument("--no-source", dest="captions.show_source", action="store_const",
-                       const=False, default=None, help="do not show the Chinese line")
-    group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    return parent
+    return _settings_options(_SETTING_FLAGS, translation=True)
 
 
 def _wearer_side_options() -> argparse.ArgumentParser:
     """The settings ``stream`` and ``transcripts`` use: no models run there (the server's
     settings are the server's), so model and VAD flags are not offered to be ignored."""
+    return _settings_options(("captions.max_chars_per_line", "display.profile"),
+                             translation=False)
+
+
+def _settings_options(flags: Iterable[str], *, translation: bool) -> argparse.ArgumentParser:
+    """A parent parser with ``--config``, the ``_SETTING_FLAGS`` named in ``flags``, the
+    translation switches when ``translation``, ``--no-source`` and ``-v``."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("settings (also HUDTRANSLATE_* variables and --config)")
     group.add_argument("--config", type=Path, help="TOML settings file")
-    for dotted in ("captions.max_chars_per_line", "display.profile"):
+    for dotted in flags:
         flag, kind, text = _SETTING_FLAGS[dotted]
         group.add_argument(flag, dest=dotted, type=kind, default=None, help=text)
+    if translation:
+        group.add_argument("--no-partials", dest="translate.translate_partials",
+                           action="store_const", const=False, default=None,
+                           help="translate only finished sentences (sentence-at-a-time)")
+        group.add_argument("--cedict-names", dest="translate.cedict_names",
+                           action="store_const", const=True, default=None,
+                           help="also keep CC-CEDICT's proper names (places, organisations) "
+                                "exact")
     group.add_argument("--no-source", dest="captions.show_source", action="store_const",
                        const=False, default=None, help="do not show the Chinese line")
     group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
