@@ -286,14 +286,19 @@ class SpeechStateMachine:
                     break
         return onset
 
+    def _how_sure(self) -> float | None:
+        """Silero's ``UNSURE_SPEECH_PERCENTILE`` on recent speech frames; None before
+        ``MIN_SPEECH_FRAMES_FOR_DIP`` of them."""
+        if len(self._speech_probabilities) < MIN_SPEECH_FRAMES_FOR_DIP:
+            return None
+        return float(np.percentile(self._speech_probabilities, UNSURE_SPEECH_PERCENTILE))
+
     def _dip_threshold(self) -> float:
         """How low Silero must go for a short pause: ``short_pause_probability``, or lower
         for a speaker it is often unsure of (``UNSURE_SPEECH_PERCENTILE``)."""
+        sure = self._how_sure()
         dip = self.options.short_pause_probability
-        if len(self._speech_probabilities) >= MIN_SPEECH_FRAMES_FOR_DIP:
-            unsure = float(np.percentile(self._speech_probabilities, UNSURE_SPEECH_PERCENTILE))
-            dip = min(dip, unsure)
-        return dip
+        return dip if sure is None else min(dip, sure)
 
     def _short_pause_ended(self) -> bool:
         """A short pause ended on this frame, in an utterance already long enough (longer
@@ -306,10 +311,8 @@ class SpeechStateMachine:
         return self._frames - 1 - self._utterance_start >= long_frames
 
     def _unsure_speaker(self) -> bool:
-        if len(self._speech_probabilities) < MIN_SPEECH_FRAMES_FOR_DIP:
-            return False
-        return float(np.percentile(self._speech_probabilities, UNSURE_SPEECH_PERCENTILE)
-                     ) < UNSURE_SPEAKER_PROBABILITY
+        sure = self._how_sure()
+        return sure is not None and sure < UNSURE_SPEAKER_PROBABILITY
 
     def _quietest_frame(self) -> int:
         """The frame to cut before: the quietest of the last ``cut_search_s`` (level
