@@ -159,7 +159,7 @@ def test_an_unreadable_photo_in_a_folder_is_skipped_not_the_end(tmp_path: Path) 
                         enter=False, source=source)
     assert [Path(scene.source).name for scene in shown] == ["a.png", "c.png"]
     assert status == 1  # the user learns a photo was not read
-    assert [path.name for path in source.skipped] == ["b.jpg"]  # type: ignore[attr-defined]
+    assert [path.name for path in source.skipped] == ["b.jpg"]
 
 
 def test_folder_as_a_frame_sequence_applies_the_steady_rule(tmp_path: Path) -> None:

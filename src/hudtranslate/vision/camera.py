@@ -64,9 +64,11 @@ class Frame:
 
 
 class FrameSource:
-    """Base of the sources: iterate for frames, then ``close()`` (or use ``with``)."""
+    """Base of the sources: iterate for frames, then ``close()`` (or use ``with``).
+    ``skipped``: files the source could not read and went past (a folder of photos)."""
 
     name = "frames"
+    skipped: Sequence[Path] = ()
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -435,4 +437,4 @@ def run_camera(device: str, looker: Looker, show: Callable[[SceneText], None], *
     except KeyboardInterrupt:
         notice("stopped")
     log.info("%s: %d frames read", source.name, grabbed)
-    return 1 if getattr(source, "skipped", None) else 0
+    return 1 if source.skipped else 0
