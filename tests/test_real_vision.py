@@ -14,6 +14,7 @@ from hudtranslate.translate.glossary import load_glossary
 from hudtranslate.vision.images import load_image, scale_for_ocr
 from hudtranslate.vision.look import Looker
 from hudtranslate.vision.ocr import OcrEngine
+from hudtranslate.vision.orientation import read_upright
 from hudtranslate.vision.translate import SceneTranslator
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(600)]
@@ -65,6 +66,34 @@ def test_ocr_reads_real_photos(photo: str, photos: dict[str, dict[str, Any]],
                                             "".join(line.text for line in lines))
     assert shared / reference >= 0.9
     assert all(0 <= line.left < line.right <= row["width"] + 1 for line in lines)
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+@pytest.mark.parametrize("photo", ["sign-hotel-direction", "label-hair-conditioner"])
+def test_a_photo_turned_without_its_exif_tag_reads_upright(
+        photo: str, turn: int, photos: dict[str, dict[str, Any]], ocr: OcrEngine) -> None:
+    row = photos[photo]
+    reference = "".join(row["zh_lines"])
+    upright = load_image(row["path"])
+    reading = read_upright(ocr, upright.rotate(turn, expand=True), 1600)
+    shared, count, _ = character_scores(reference, "".join(line.text for line in reading.lines))
+    assert shared / count >= 0.9
+    assert (turn + reading.turned_deg) % 360 == 0
+    assert reading.image.size == upright.size
+
+
+def test_an_upright_photo_is_read_once(photos: dict[str, dict[str, Any]],
+                                       ocr: OcrEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+    original = OcrEngine.read
+
+    def counted(self: OcrEngine, image: Any, scale: float = 1.0) -> Any:
+        reads.append(image.width)
+        return original(self, image, scale)
+
+    monkeypatch.setattr(OcrEngine, "read", counted)
+    reading = read_upright(ocr, load_image(photos["menu-noodle-shop"]["path"]), 1600)
+    assert (reading.turned_deg, len(reads)) == (0, 1)
 
 
 def test_a_hang_tag_gives_price_material_code_and_product(

@@ -193,6 +193,28 @@ async def test_look_answers_the_scene_and_loads_ocr_only_when_needed(served: Ser
     assert served.backend.warm_ups == []  # no speech to restore the prompt for
 
 
+class SidewaysOcr(FakeOcr):
+    """Reads ``LINES`` only from the photo turned on its side (narrower than tall)."""
+
+    def read(self, image: Image.Image, scale: float = 1.0) -> list[TextLine]:
+        return super().read(image, scale) if image.width < image.height else []
+
+
+async def test_a_sideways_photo_is_read_turned_and_shown_turned() -> None:
+    served = await serve_photos(ocr_factory=SidewaysOcr)
+    try:
+        viewer = await served.client.ws_connect("/ws/captions")
+        response = await post(served.client, photo((800, 600)))
+        assert response.status == 200
+        answer = await response.json()
+        assert (answer["turned"], answer["width"], answer["height"]) == (90, 600, 800)
+        assert [b["zh"] for b in answer["blocks"]] == [text for text, _ in LINES]
+        scene = await until("scene", viewer)
+        assert png_of(scene["photo"]).size[0] < png_of(scene["photo"]).size[1]
+    finally:
+        await served.client.close()
+
+
 async def test_viewers_get_the_scene_and_the_display_shows_the_card(served: Served) -> None:
     viewer = await served.client.ws_connect("/ws/captions")
     assert (await receive_json(viewer))["type"] == "hello"

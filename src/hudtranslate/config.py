@@ -165,6 +165,10 @@ class VisionOptions:
     are full of them), on top of ``translate.glossary``.
     ``batch_blocks``: blocks the local model writes side by side after the first (1: one
     at a time; at most 16, ``translate.llama.PARALLEL_SEQUENCES`` - 1).
+    ``turn_sideways``: a photo that reads poorly (no text, low scores, text in columns) is
+    read turned by 90°, 270° and 180° too and the best reading kept: phones that drop the
+    EXIF rotation tag and tilted cameras deliver sideways photos (``vision.orientation``;
+    up to three more OCR passes on such photos).
     """
 
     ocr_long_side_px: int = 1600
@@ -174,6 +178,7 @@ class VisionOptions:
     max_new_tokens: int = 160
     cedict_names: bool = True
     batch_blocks: int = 16
+    turn_sideways: bool = True
 
     def __post_init__(self) -> None:
         check_range("vision.batch_blocks", self.batch_blocks, 1, 16)

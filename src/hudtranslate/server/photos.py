@@ -187,6 +187,8 @@ class PhotoReader:
                         "ocr_threads": threads, "timings_s": scene.timings_s})
         if self._speech_active():
             self._restore_speech_prompt(scene)
+        if scene.turned_deg:
+            image = image.rotate(scene.turned_deg, expand=True)
         return scene, photo_data_url(image)
 
     def _looker(self, threads: int) -> Looker:

@@ -91,13 +91,14 @@ Server → viewer
 
             {"type": "scene", "scene_id": 1, "profile": "rokid",
              "source": "menu.jpg", "width": 1600, "height": 1200,
-             "blocks": [...], "barcodes": [...], "product": "", "timings_s": {...},
-             "photo": "data:image/jpeg;base64,...",
+             "blocks": [...], "barcodes": [...], "product": "", "turned": 0,
+             "timings_s": {...}, "photo": "data:image/jpeg;base64,...",
              "card": [{"hud": {...}, "frame": "data:image/png;base64,...",
                        "page_s": 6.5}, ...]}
 
         The fields from ``source`` to ``timings_s`` are the ``POST /look`` answer.
-        ``photo`` is the photo itself, its long side at most 1280 px ("" if not sent);
+        ``photo`` is the photo itself (turned like the scene), its long side at most
+        1280 px ("" if not sent);
         block boxes are in the original's pixels (``width`` × ``height``), so scale them
         by the drawn size. ``card`` is the HUD card, one entry per page: ``hud`` and
         ``frame`` as in ``display``, ``page_s`` how long the page stays up. The display
@@ -256,12 +257,14 @@ Photos (``POST /look``)
                      "confidence": 0.97, "model": "qwen2.5-1.5b", "vertical": false}, ...],
          "barcodes": [{"format": "EAN13", "text": "6901234567892", "box": [...],
                        "issuer": "GS1 China", "en": ""}],
-         "product": "", "timings_s": {"ocr": 0.8, "barcodes": 0.1, "first_english": 1.5,
-                                       "total": 4.2}}
+         "product": "", "turned": 0,
+         "timings_s": {"ocr": 0.8, "barcodes": 0.1, "first_english": 1.5, "total": 4.2}}
 
     Boxes are ``[left, top, right, bottom]`` in pixels of the upright photo (EXIF rotation
-    applied). A block that needs no translation (English, numbers) has ``en`` equal to
-    ``zh`` and ``model`` "". Errors are ``{"error": "message"}`` with 400 (empty body, not
+    applied; a photo whose text lay sideways or upside down is read turned, ``turned``
+    degrees counter-clockwise, and its size and boxes are the turned photo's). A block
+    that needs no translation (English, numbers) has ``en`` equal to ``zh`` and
+    ``model`` "". Errors are ``{"error": "message"}`` with 400 (empty body, not
     an image, damaged, over ``vision.max_megapixels``), 403, 404 (no live session ``ID``),
     413 (over ``max_photo_bytes``), 415 (another ``Content-Type``), 503 (photos already
     waiting their turn; ``Retry-After`` says when to try again) or 500 (the OCR could not

@@ -159,7 +159,9 @@ def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: C
         took = scene.timings_s
         first = (f"first English {took['first_english']:.1f} s, "
                  if scene.blocks and "first_english" in took else "")
-        out.print(f"  [dim]OCR {took.get('ocr', 0):.1f} s, {first}"
+        turned = (f"read turned {scene.turned_deg}° (its text lay sideways or upside down), "
+                  if scene.turned_deg else "")
+        out.print(f"  [dim]{turned}OCR {took.get('ocr', 0):.1f} s, {first}"
                   f"card {took.get('total', 0):.1f} s[/]")
     if args.frames is not None:
         write_card(scene, settings, args.frames)

@@ -13,8 +13,8 @@ from PIL import Image
 
 from hudtranslate.config import VisionOptions
 from hudtranslate.vision.barcodes import read_barcodes
-from hudtranslate.vision.images import scale_for_ocr
 from hudtranslate.vision.ocr import OcrEngine, TextLine
+from hudtranslate.vision.orientation import read_upright
 from hudtranslate.vision.reading import TextBlock, group_blocks
 from hudtranslate.vision.scene import Barcode, Box, SceneBlock, SceneText
 from hudtranslate.vision.translate import SceneTranslator
@@ -72,11 +72,15 @@ class Looker:
     def look(self, image: Image.Image, source: str = "", *,
              on_block: BlockCallback | None = None,
              cancelled: Callable[[], bool] = lambda: False) -> SceneText:
-        """Read ``image`` (upright RGB, see ``images.load_image``) and translate it."""
+        """Read ``image`` (RGB, EXIF rotation applied: ``images.load_image``) and translate
+        it; a photo whose text lies sideways or upside down is read turned
+        (``orientation.read_upright``), and the result's size and boxes are the turned
+        photo's."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        scaled, factor = scale_for_ocr(image, self.options.ocr_long_side_px)
-        lines = self.ocr.read(scaled, factor)
+        reading = read_upright(self.ocr, image, self.options.ocr_long_side_px,
+                               try_turns=self.options.turn_sideways)
+        image, scaled, factor, lines = reading.image, reading.scaled, reading.factor, reading.lines
         timings["ocr"] = time.perf_counter() - started
         mark = time.perf_counter()
         barcodes = read_barcodes(scaled if factor < 1.0 else image)
@@ -103,7 +107,7 @@ class Looker:
         timings["total"] = time.perf_counter() - started
         timings.setdefault("first_english", timings["total"])
         return SceneText(source, image.width, image.height, tuple(blocks), tuple(barcodes),
-                         product_line(blocks, barcodes), timings)
+                         product_line(blocks, barcodes), timings, reading.turned_deg)
 
     def _translated_code(self, code: Barcode) -> Barcode:
         english, _ = self.translator.translate_one(code.text, [])

@@ -58,7 +58,9 @@ class Barcode:
 @dataclass(frozen=True, slots=True)
 class SceneText:
     """Everything read from one photo. ``timings_s``: ``ocr``, ``barcodes``,
-    ``first_english`` (from the start to the first translated block), ``total``."""
+    ``first_english`` (from the start to the first translated block), ``total``.
+    ``turned_deg``: the photo was read turned this many degrees counter-clockwise (its text
+    lay sideways or upside down); size and boxes are the turned photo's."""
 
     source: str
     width_px: int
@@ -67,6 +69,7 @@ class SceneText:
     barcodes: tuple[Barcode, ...] = ()
     product: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
+    turned_deg: int = 0
 
     @property
     def english_lines(self) -> list[str]:
@@ -77,6 +80,6 @@ class SceneText:
             "source": self.source, "width": self.width_px, "height": self.height_px,
             "blocks": [block.to_dict() for block in self.blocks],
             "barcodes": [code.to_dict() for code in self.barcodes],
-            "product": self.product,
+            "product": self.product, "turned": self.turned_deg,
             "timings_s": {name: round(value, 3) for name, value in self.timings_s.items()},
         }

@@ -1,0 +1,100 @@
+"""Photos whose text lies sideways or upside down: read them turned.
+
+A phone that drops the EXIF rotation tag, a photo taken with the phone on its side, a
+tilted glasses camera: the OCR then reads garbage or nothing. RapidOCR's line classifier
+knows only 0°/180°, and its detector turns a tall line crop by 90° one way only, so a
+photo turned clockwise still reads (as vertical columns, out of order) while one turned
+the other way or upside down does not. Measured on the 23 photos of
+``shared/data/images`` turned by 90°, 180° and 270° counter-clockwise (69 copies;
+``scripts/turned_photos.py``, ``docs/bench-runs/2026-12-03-turned-photos.json``): mean
+character recall 0.31 / 0.20 / 0.83 as taken → 0.97 / 0.97 / 0.97 read turned (upright:
+0.97), median OCR seconds 0.41 / 0.47 / 0.44 → 1.28 / 1.70 / 0.88. Upright photos are
+read once (one of the 23, a vertical plaque, is doubtful and reads the same turned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+
+from hudtranslate.vision.images import scale_for_ocr
+from hudtranslate.vision.ocr import OcrEngine, TextLine
+
+DOUBTFUL_CONFIDENCE = 0.85
+"""A reading whose character-weighted recogniser score is under this is doubtful: upright
+photos of the set score 0.89–1.00, sideways and upside-down copies mostly 0.52–0.80."""
+
+DOUBTFUL_COLUMN_SHARE = 0.5
+"""A reading with at least this share of its characters in columns (``TextLine.vertical``)
+is doubtful: sideways text comes out as columns; upright photos of the set have ≤ 0.11
+(one vertical plaque, 1.0, reads the same turned)."""
+
+COLUMN_WEIGHT = 0.8
+"""A character read in a column counts this much in ``reading_score``: when a turned
+copy reads the same text in rows, the rows win (and come in reading order)."""
+
+BETTER_BY = 1.05
+"""A turned reading replaces the first only when its score is this many times higher
+(and higher by half a character), so ties keep the photo as it was taken."""
+
+TURNS_DEG = (90, 270, 180)
+"""Turns tried, counter-clockwise in degrees (PIL's ``Image.rotate``); sideways first,
+since a doubtful reading is most often one."""
+
+
+@dataclass(frozen=True, slots=True)
+class UprightReading:
+    """The OCR's lines of a photo as it reads best: ``image`` is the photo turned
+    ``turned_deg`` degrees counter-clockwise (0: as taken), the lines' corners are in its
+    pixels, and ``scaled`` is it scaled by ``factor`` for the OCR (``scale_for_ocr``)."""
+
+    image: Image.Image
+    scaled: Image.Image
+    factor: float
+    lines: list[TextLine]
+    turned_deg: int = 0
+
+
+def reading_score(lines: Sequence[TextLine]) -> float:
+    """How well a photo read: Σ characters × score² (× ``COLUMN_WEIGHT`` in columns).
+    Squaring the score makes confident text outweigh a longer run of guesses."""
+    return sum(len(line.text) * line.confidence ** 2 * (COLUMN_WEIGHT if line.vertical else 1.0)
+               for line in lines)
+
+
+def doubtful(lines: Sequence[TextLine]) -> bool:
+    """Might the photo read better turned? No text, a low character-weighted score
+    (``DOUBTFUL_CONFIDENCE``) or most characters in columns (``DOUBTFUL_COLUMN_SHARE``)."""
+    characters = sum(len(line.text) for line in lines)
+    if characters == 0:
+        return True
+    in_columns = sum(len(line.text) for line in lines if line.vertical)
+    confidence = sum(len(line.text) * line.confidence for line in lines) / characters
+    return confidence < DOUBTFUL_CONFIDENCE or in_columns / characters >= DOUBTFUL_COLUMN_SHARE
+
+
+def read_upright(ocr: OcrEngine, image: Image.Image, long_side_px: int, *,
+                 try_turns: bool = True) -> UprightReading:
+    """``image`` read by ``ocr`` after scaling to ``long_side_px`` (``scale_for_ocr``);
+    when that reading is ``doubtful`` and ``try_turns``, the photo is read turned by each
+    of ``TURNS_DEG`` until a turn reads well, and the best reading kept. Corners refer to
+    the full-size (turned) photo."""
+    best = _read(ocr, image, long_side_px, 0)
+    if not try_turns or not doubtful(best.lines):
+        return best
+    best_score = reading_score(best.lines)
+    for turn in TURNS_DEG:
+        candidate = _read(ocr, image.rotate(turn, expand=True), long_side_px, turn)
+        score = reading_score(candidate.lines)
+        if score > best_score * BETTER_BY + 0.5:
+            best, best_score = candidate, score
+            if not doubtful(candidate.lines):
+                break
+    return best
+
+
+def _read(ocr: OcrEngine, image: Image.Image, long_side_px: int, turn: int) -> UprightReading:
+    scaled, factor = scale_for_ocr(image, long_side_px)
+    return UprightReading(image, scaled, factor, ocr.read(scaled, factor), turn)
