@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a prompt family's first use costs the local translator, and what warming it at
 start (``engines.warm_beside_speech``) saves: the photo prompt (``serve``) and the en→zh
-prompt (converse mode).
+and draft prompts (converse mode).
 
 Loads the translation model twice (cold and warmed) and times one short translation with
 each prompt set. Prints seconds; run it alone on a quiet machine.
@@ -16,9 +16,10 @@ import time
 
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_translator, warm_beside_speech
-from hudtranslate.translate.prompts import ENGLISH_SPEECH, PHOTO_TEXT, PromptSet
+from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH, PHOTO_TEXT, PromptSet
 
-SAMPLES = ((PHOTO_TEXT, "出口"), (ENGLISH_SPEECH, "Where is the train station?"))
+SAMPLES = ((PHOTO_TEXT, "出口"), (ENGLISH_SPEECH, "Where is the train station?"),
+           (DRAFT_MESSAGE, "tell her I'll be ten minutes late"))
 
 
 def _time_first_use(prompts: PromptSet, text: str, warm: bool, settings: Settings) -> float:

@@ -164,7 +164,7 @@ class RecordingWarmUps:
         self.families.append(prompts.name)
 
 
-@pytest.mark.parametrize(("mode", "warmed"), [("converse", ["en-zh", "speech"]),
+@pytest.mark.parametrize(("mode", "warmed"), [("converse", ["en-zh", "draft", "speech"]),
                                               ("listen", [])])
 def test_converse_mode_evaluates_the_english_prompt_before_anyone_speaks(
         mode: str, warmed: list[str]) -> None:

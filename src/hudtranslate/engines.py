@@ -17,7 +17,7 @@ from hudtranslate.models import CATALOGUE, resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
-from hudtranslate.translate.prompts import ENGLISH_SPEECH, SPEECH, PromptSet
+from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH, SPEECH, PromptSet
 from hudtranslate.vad.silero import SileroVad
 
 log = logging.getLogger(__name__)
@@ -91,21 +91,23 @@ def load_overflow_translator(settings: Settings, beside: LlamaEngine | None) -> 
     return backend
 
 
-def warm_beside_speech(backend: LlamaBackend, prompts: PromptSet) -> None:
-    """Evaluate ``prompts`` before anyone needs it, kept beside the speech prompt (a saved
-    state of ~20 MB), which is made current again: a prompt family's first use otherwise
-    waits 3-6 s for it (``scripts/prompt_first_use.py``; docs/benchmark.md, twentieth
-    session). ``serve`` warms the photo prompt, converse mode the en→zh one."""
-    backend.warm_up(prompts)
+def warm_beside_speech(backend: LlamaBackend, *prompts: PromptSet) -> None:
+    """Evaluate each of ``prompts`` before anyone needs it, kept beside the speech prompt
+    (a saved state of ~20 MB each), which is made current again: a prompt family's first
+    use otherwise waits 3-6 s for it (``scripts/prompt_first_use.py``; docs/benchmark.md,
+    twentieth and twenty-first sessions). ``serve`` warms the photo prompt, converse mode
+    the en→zh and draft ones."""
+    for prompt_set in prompts:
+        backend.warm_up(prompt_set)
     backend.warm_up(SPEECH)
 
 
 def warm_conversation_prompts(backend: LlamaBackend, settings: Settings) -> None:
-    """In converse mode, the en→zh prompt (``warm_beside_speech``): the wearer's first
-    English sentence waited ~5 s for it (``mixed.wav``, real time: end of speech →
-    translation median 5.6 → 2.1 s)."""
+    """In converse mode, the en→zh and draft prompts (``warm_beside_speech``): the
+    wearer's first English sentence waited ~5 s for its prompt (``mixed.wav``, real time:
+    end of speech → translation median 5.6 → 2.1 s), a first draft as long for its own."""
     if settings.conversation.mode == "converse":
-        warm_beside_speech(backend, ENGLISH_SPEECH)
+        warm_beside_speech(backend, ENGLISH_SPEECH, DRAFT_MESSAGE)
 
 
 def load_engines(settings: Settings) -> Engines:
