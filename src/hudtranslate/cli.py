@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.set_defaults(handler=_run_live)
 
     file = commands.add_parser("file", parents=[common], help="translate an audio file")
-    file.add_argument("path", type=Path, help="WAV, FLAC, OGG or MP3 file")
+    file.add_argument("path", type=Path, help="audio file (WAV, FLAC, MP3, M4A…) or video")
     file.add_argument("--realtime", dest="audio.realtime", action="store_const", const=True,
                       default=None, help="play the file at real-time pace, like a microphone")
     file.add_argument("--out", type=Path, default=None,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from hudtranslate.audio.containers import read_with_ffmpeg
 from hudtranslate.audio.pcm import Resampler, to_mono
 from hudtranslate.errors import AudioError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
@@ -26,7 +27,9 @@ _READ_BLOCK_FRAMES = 65_536  # decode in blocks so long files never hold two ful
 
 
 def read_audio_file(path: str | Path) -> AudioArray:
-    """Decode WAV/FLAC/OGG/MP3 (any rate, any channels) to 16 kHz mono float32.
+    """Decode an audio file (any rate, any channels) to 16 kHz mono float32: WAV, FLAC,
+    OGG and MP3 by libsndfile, anything else FFmpeg reads (M4A voice memos, the audio of
+    an MP4/MOV/WebM video, AMR…) by PyAV (``containers.read_with_ffmpeg``).
 
     Raises AudioError with a one-line message for a missing, non-audio or empty file; a
     WAV shorter than its header says (a copy or recording cut off) is read with a warning.
@@ -51,15 +54,19 @@ def read_audio_file(path: str | Path) -> AudioArray:
                 pieces.append(resampler.process(to_mono(block)))
             pieces.append(resampler.flush())
     except (RuntimeError, OSError) as exc:
-        detail = exc.error_string if isinstance(exc, soundfile.LibsndfileError) else str(exc)
-        reason = " ".join(detail.split())
-        raise AudioError(f"not an audio file or unreadable: {path} ({reason})") from None
-    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        if pieces:
+            detail = exc.error_string if isinstance(exc, soundfile.LibsndfileError) else str(exc)
+            reason = " ".join(detail.split())
+            raise AudioError(f"not an audio file or unreadable: {path} ({reason})") from None
+        # a container libsndfile does not know (M4A, MP4, WebM, AMR…): FFmpeg may
+        samples = read_with_ffmpeg(path)
+    else:
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        _warn_if_truncated(path, handle.frames, handle.samplerate)
     if len(samples) == 0:
         raise AudioError(f"audio file is empty (no samples): {path}")
     if broken:
         log.warning("%s: %d samples are not numbers (NaN/inf); read as silence", path, broken)
-    _warn_if_truncated(path, handle.frames, handle.samplerate)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 

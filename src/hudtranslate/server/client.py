@@ -272,7 +272,7 @@ def add_stream_command(commands: Any, common: argparse.ArgumentParser) -> None:
         "stream", parents=[common], help="play an audio file into a server as a live wearer",
         description="Stream a file to `hudtranslate serve` at real-time pace, as glasses "
                     "would, and show the captions that come back.")
-    parser.add_argument("path", type=Path, help="WAV, FLAC, OGG or MP3 file")
+    parser.add_argument("path", type=Path, help="audio file (WAV, FLAC, MP3, M4A…) or video")
     parser.add_argument("--server", default=DEFAULT_SERVER,
                         help=f"server address (default {DEFAULT_SERVER})")
     parser.add_argument("--token", default=None,

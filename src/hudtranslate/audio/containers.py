@@ -1,0 +1,71 @@
+"""Audio that libsndfile does not read, decoded by FFmpeg through PyAV.
+
+Phones record voice memos as M4A (AAC in MP4), browsers as WebM/Opus, old phones as AMR,
+and a Mandarin video (MP4, MOV, MKV) is a natural thing to subtitle with
+``hudtranslate file``. libsndfile reads WAV/FLAC/OGG/MP3 only; PyAV (already installed with
+faster-whisper, which decodes with it too) reads the rest. Its resampler (libswresample)
+gives 16 kHz float32; the channels are averaged as for the files libsndfile reads
+(``pcm.to_mono``; libswresample's own downmix adds them at -3 dB, which can clip).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from hudtranslate.audio.pcm import to_mono
+from hudtranslate.errors import AudioError
+from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
+
+log = logging.getLogger(__name__)
+
+
+def read_with_ffmpeg(path: Path) -> AudioArray:
+    """The first audio track of ``path`` (any container and codec FFmpeg knows) as 16 kHz
+    mono float32.
+
+    Raises ``AudioError`` with one line for a file FFmpeg cannot open, one without an
+    audio track, or one whose audio cannot be decoded from the start; audio that breaks
+    off part-way is kept up to the break, with a warning.
+    """
+    try:
+        import av
+    except ImportError as exc:
+        raise AudioError(f"cannot read {path}: PyAV is not installed ({exc}); "
+                         "pip install av, or convert the file to WAV") from None
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise AudioError(f"not an audio file or unreadable: {path} ({_reason(exc)})") from None
+    pieces: list[AudioArray] = []
+    with container:
+        stream = next((s for s in container.streams if s.type == "audio"), None)
+        if stream is None:
+            raise AudioError(f"{path} has no audio track")
+        resampler = av.AudioResampler(format="fltp", rate=SAMPLE_RATE_HZ)
+        try:
+            for frame in container.decode(stream):
+                if isinstance(frame, av.AudioFrame):
+                    pieces.extend(_mono(out.to_ndarray()) for out in resampler.resample(frame))
+            pieces.extend(_mono(out.to_ndarray()) for out in resampler.resample(None))
+        except (av.error.FFmpegError, ValueError) as exc:
+            if not pieces:
+                raise AudioError(f"cannot decode the audio of {path} ({_reason(exc)})") from None
+            heard_s = sum(len(piece) for piece in pieces) / SAMPLE_RATE_HZ
+            log.warning("%s: the audio breaks off after %.1f s (%s); read up to there",
+                        path, heard_s, _reason(exc))
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def _mono(planes: np.ndarray) -> AudioArray:
+    """Planar ``(channels, n)`` samples as ``(n,)``, channels averaged."""
+    return to_mono(planes.T)
+
+
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's message without the path PyAV repeats in it."""
+    message = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(message).split())

@@ -1,0 +1,96 @@
+"""Audio libsndfile does not read (voice memos, videos), decoded through PyAV/FFmpeg by
+``read_audio_file``; files written here with PyAV's own encoders."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hudtranslate.audio import read_audio_file
+from hudtranslate.errors import AudioError
+from hudtranslate.events import SAMPLE_RATE_HZ
+
+av = pytest.importorskip("av")
+
+TONE_HZ = 1000.0
+SECONDS = 2.0
+
+
+def _write(path: Path, codec: str, rate: int, *, video: bool = False) -> None:
+    """A stereo 1-kHz tone (0.5 and 0.3 amplitude) of ``SECONDS`` in ``path``'s container,
+    with a small black video track first when ``video``."""
+    t = np.arange(int(rate * SECONDS)) / rate
+    tone = np.stack([0.5 * np.sin(2 * np.pi * TONE_HZ * t),
+                     0.3 * np.sin(2 * np.pi * TONE_HZ * t)]).astype(np.float32)
+    with av.open(str(path), "w") as container:
+        if video:
+            picture = container.add_stream("mpeg4", rate=10)
+            picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream(codec, rate=rate, layout="stereo")
+        frame_size = sound.codec_context.frame_size or 1024
+        pts = 0
+        for start in range(0, tone.shape[1], frame_size):
+            block = np.ascontiguousarray(tone[:, start:start + frame_size])
+            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = rate, pts, Fraction(1, rate)
+            pts += block.shape[1]
+            container.mux(sound.encode(frame))
+        container.mux(sound.encode(None))
+        if video:
+            for index in range(int(SECONDS * 10)):
+                image = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+                image.pts = index
+                container.mux(picture.encode(image))
+            container.mux(picture.encode(None))
+
+
+def _peak_hz(samples: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE_HZ)[int(np.argmax(spectrum))])
+
+
+@pytest.mark.parametrize(("name", "codec", "rate", "video"), [
+    ("memo.m4a", "aac", 44_100, False),          # a phone's voice memo
+    ("note.webm", "libopus", 48_000, False),     # a browser's recording
+    ("clip.mp4", "aac", 48_000, True),           # a video's sound track
+])
+def test_containers_libsndfile_does_not_read_give_16k_mono(
+        tmp_path: Path, name: str, codec: str, rate: int, video: bool) -> None:
+    path = tmp_path / name
+    _write(path, codec, rate, video=video)
+    samples = read_audio_file(path)
+    assert samples.dtype == np.float32 and samples.ndim == 1 and samples.flags.c_contiguous
+    assert abs(len(samples) / SAMPLE_RATE_HZ - SECONDS) < 0.1  # codec padding only
+    assert abs(_peak_hz(samples) - TONE_HZ) < 5
+    middle = samples[len(samples) // 4: 3 * len(samples) // 4]
+    assert 0.25 < np.sqrt(2 * np.mean(middle ** 2)) < 0.55  # the channels' mix
+
+
+def test_a_picture_is_a_file_without_audio(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (32, 32)).save(path)
+    with pytest.raises(AudioError, match="has no audio track") as info:
+        read_audio_file(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a recording " * 50])
+def test_a_memo_that_is_not_audio_is_one_line(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "memo.m4a"
+    path.write_bytes(content)
+    with pytest.raises(AudioError, match="not an audio file or unreadable") as info:
+        read_audio_file(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_recording_cut_off_is_read_up_to_the_cut(tmp_path: Path) -> None:
+    path = tmp_path / "note.webm"
+    _write(path, "libopus", 48_000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])     # a recording whose upload stopped
+    assert 0.3 < len(read_audio_file(path)) / SAMPLE_RATE_HZ < SECONDS
