@@ -303,6 +303,14 @@ async def test_bad_photos_are_json_errors_and_the_server_goes_on(
     assert (await post(served.client, photo())).status == 200
 
 
+async def test_an_iphone_heic_photo_is_read(served: Served) -> None:
+    pytest.importorskip("pi_heif")
+    heic = (Path(__file__).parent / "data" / "sign-no-smoking.heic").read_bytes()
+    response = await post(served.client, heic, content_type="image/heic")
+    assert response.status == 200, await response.text()
+    assert ((await response.json())["width"], (await response.json())["height"]) == (320, 120)
+
+
 async def test_size_limit_cross_origin_and_token() -> None:
     served = await serve_photos(limits=SessionLimits(max_photo_bytes=4096), token="s3cret")
     client = served.client

@@ -27,11 +27,26 @@ def test_exif_rotation_is_applied() -> None:
     assert upright.mode == "RGB"
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "GIF"])
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "GIF", "AVIF"])
 def test_common_formats_load(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"photo.{fmt.lower()}"
     Image.new("RGB", (64, 48), (10, 200, 30)).save(path, fmt)
     assert load_image(path).size == (64, 48)
+
+
+HEIC_SIGN = Path(__file__).parent / "data" / "sign-no-smoking.heic"
+"""禁止吸烟 in black on white, 320×120, rendered with the bundled font and saved as HEIC
+(quality 80) by pillow-heif once; what an iPhone saves photos as."""
+
+
+def test_an_iphone_heic_photo_loads() -> None:
+    pytest.importorskip("pi_heif")
+    for source in (HEIC_SIGN, HEIC_SIGN.read_bytes()):
+        photo = load_image(source)
+        assert (photo.size, photo.mode) == ((320, 120), "RGB")
+        pixels = photo.convert("L")
+        assert pixels.getpixel((5, 5)) > 200                 # white paper
+        assert pixels.crop((20, 30, 300, 100)).getextrema()[0] < 60   # black characters
 
 
 def test_not_an_image_names_the_file(tmp_path: Path) -> None:

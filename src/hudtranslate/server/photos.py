@@ -49,7 +49,8 @@ from hudtranslate.vision.translate import SceneTranslator
 
 log = logging.getLogger(__name__)
 
-ACCEPTED_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"})
+ACCEPTED_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp", "image/heic",
+                            "image/heif", "image/avif"})
 """Content types of a photo body (``image/jpg`` is not registered, but common)."""
 PHOTO_LONG_SIDE_PX = 1280
 """The photo sent to pages for their overlay is scaled to this long side at most."""
@@ -127,7 +128,8 @@ class PhotoReader:
             kind = request.content_type.lower()
             if kind not in ACCEPTED_TYPES:
                 raise PhotoRefused(415, f"send the photo itself as the body with Content-Type "
-                                   f"image/jpeg, image/png or image/webp (got {kind or 'none'})")
+                                   f"image/jpeg, image/png, image/webp or image/heic (got "
+                                   f"{kind or 'none'})")
             if self._pending > self.limits.max_waiting_photos:
                 raise PhotoRefused(503, "busy reading other photos: try again shortly",
                                    {"Retry-After": str(_RETRY_AFTER_S)})

@@ -239,7 +239,8 @@ Speech (wearers that ask for it)
 
 Photos (``POST /look``)
     A photo of a sign, menu or label is the request body, its type in ``Content-Type``
-    (``image/jpeg``, ``image/png`` or ``image/webp``; no multipart form), at most
+    (``image/jpeg``, ``image/png``, ``image/webp``, ``image/heic``/``heif`` or ``image/avif``;
+    no multipart form), at most
     ``limits.max_photo_bytes`` (20 MB). The token rule of the sockets applies
     (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``, else 401), and a browser's
     cross-origin ``Origin`` is refused (403). Query parameters, both optional:

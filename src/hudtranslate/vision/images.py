@@ -1,22 +1,42 @@
 """Loading photos: format and size checks, EXIF orientation, scaling for OCR.
 
-Pillow decodes JPEG/PNG/WebP. A photo's pixel count is checked from its header before it
-is decoded, so a 100-MP image (or a decompression bomb) is refused without using memory.
+Pillow decodes JPEG/PNG/WebP/AVIF; HEIC/HEIF (what iPhones save) through the ``pi-heif``
+plugin (libheif with libde265, decoding only). A photo's pixel count is checked from its
+header before it is decoded, so a 100-MP image (or a decompression bomb) is refused
+without using memory.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hudtranslate.errors import ImageError
 
-SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
+log = logging.getLogger(__name__)
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO", "HEIF",
+                               "AVIF"})
 """Formats accepted (MPO: the JPEG variant some phone cameras write; GIF: its first
-frame; shop pictures are often GIFs named .jpg)."""
+frame, shop pictures are often GIFs named .jpg; HEIF: iPhone photos, .heic)."""
+
+
+@lru_cache(maxsize=1)
+def heif_support() -> bool:
+    """Register ``pi-heif``'s HEIC/HEIF opener with Pillow once; False (logged) when the
+    package is missing, and HEIC photos are then refused as an unknown format."""
+    try:
+        from pi_heif import register_heif_opener
+    except ImportError as exc:
+        log.warning("HEIC photos cannot be read: %s (pip install pi-heif)", exc)
+        return False
+    register_heif_opener()
+    return True
 
 
 def check_image(path: Path, *, max_megapixels: float = 50.0) -> None:
@@ -36,6 +56,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
     decoding).
     """
     label = name or (str(source) if isinstance(source, Path) else "uploaded image")
+    heif_support()
     try:
         handle = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
     except FileNotFoundError:
@@ -49,7 +70,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
                 image = Image.open(handle)
                 if image.format not in SUPPORTED_FORMATS:
                     raise ImageError(f"{label}: {image.format or 'unknown'} images are not "
-                                     "supported (use JPEG, PNG or WebP)")
+                                     "supported (use JPEG, PNG, WebP or HEIC)")
                 megapixels = image.width * image.height / 1e6
                 if megapixels > max_megapixels:
                     raise ImageError(
