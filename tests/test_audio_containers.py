@@ -79,11 +79,13 @@ def test_a_picture_is_a_file_without_audio(tmp_path: Path) -> None:
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a recording " * 50])
-def test_a_memo_that_is_not_audio_is_one_line(tmp_path: Path, content: bytes) -> None:
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "audio file is empty"), (b"not a recording " * 50, "not an audio file or unreadable")])
+def test_a_memo_that_is_not_audio_is_one_line(tmp_path: Path, content: bytes,
+                                              message: str) -> None:
     path = tmp_path / "memo.m4a"
     path.write_bytes(content)
-    with pytest.raises(AudioError, match="not an audio file or unreadable") as info:
+    with pytest.raises(AudioError, match=message) as info:
         read_audio_file(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -94,3 +96,43 @@ def test_a_recording_cut_off_is_read_up_to_the_cut(tmp_path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])     # a recording whose upload stopped
     assert 0.3 < len(read_audio_file(path)) / SAMPLE_RATE_HZ < SECONDS
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("long.flac", "FLAC"), ("long.mp3", "MP3")])
+def test_a_long_recording_cut_off_is_read_up_to_the_cut(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, fmt: str) -> None:
+    """libsndfile refused a cut FLAC whole ("lost sync") and read a cut MP3 to its
+    header's length, making up the missing half: FFmpeg reads what is there."""
+    import soundfile
+
+    path = tmp_path / name
+    seconds = 30
+    tone = 0.3 * np.sin(2 * np.pi * TONE_HZ * np.arange(SAMPLE_RATE_HZ * seconds) / SAMPLE_RATE_HZ)
+    soundfile.write(path, tone.astype(np.float32), SAMPLE_RATE_HZ, format=fmt)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with caplog.at_level("WARNING"):
+        samples = read_audio_file(path)
+    assert 0.4 * seconds < len(samples) / SAMPLE_RATE_HZ < 0.6 * seconds
+    if fmt == "FLAC":
+        assert "breaks off after" in caplog.text
+
+
+def test_a_films_surround_sound_keeps_the_dialogue_of_its_centre_channel(
+        tmp_path: Path) -> None:
+    rate = 48_000
+    t = np.arange(rate * 2) / rate
+    channels = np.zeros((6, len(t)), np.float32)     # 5.1: L R C LFE Ls Rs
+    channels[2] = 0.5 * np.sin(2 * np.pi * TONE_HZ * t)
+    path = tmp_path / "film.mp4"
+    with av.open(str(path), "w") as container:
+        sound = container.add_stream("aac", rate=rate, layout="5.1")
+        for start in range(0, len(t), 1024):
+            block = np.ascontiguousarray(channels[:, start:start + 1024])
+            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="5.1")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            container.mux(sound.encode(frame))
+        container.mux(sound.encode(None))
+    samples = read_audio_file(path)
+    middle = samples[len(samples) // 4: 3 * len(samples) // 4]
+    assert np.sqrt(2 * np.mean(middle ** 2)) > 0.35   # an average of six would be ~0.08

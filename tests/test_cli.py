@@ -35,7 +35,7 @@ def test_missing_file_is_one_clear_line(tmp_path: Path,
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"this is not audio at all", "not an audio file"), (b"", "not an audio file")],
+    [(b"this is not audio at all", "not an audio file"), (b"", "audio file is empty")],
 )
 def test_non_audio_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                         content: bytes, message: str) -> None:

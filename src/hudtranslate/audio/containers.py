@@ -4,8 +4,9 @@ Phones record voice memos as M4A (AAC in MP4), browsers as WebM/Opus, old phones
 and a Mandarin video (MP4, MOV, MKV) is a natural thing to subtitle with
 ``hudtranslate file``. libsndfile reads WAV/FLAC/OGG/MP3 only; PyAV (already installed with
 faster-whisper, which decodes with it too) reads the rest. Its resampler (libswresample)
-gives 16 kHz float32; the channels are averaged as for the files libsndfile reads
-(``pcm.to_mono``; libswresample's own downmix adds them at -3 dB, which can clip).
+gives 16 kHz float32; mono and stereo channels are averaged as for the files libsndfile
+reads (``pcm.to_mono``), more channels (a film's 5.1) downmixed by libswresample's
+standard matrix, which keeps the centre channel's dialogue.
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
         raise AudioError(f"not an audio file or unreadable: {path} ({_reason(exc)})") from None
     pieces: list[AudioArray] = []
     with container:
-        stream = next((s for s in container.streams if s.type == "audio"), None)
-        if stream is None:
+        if not container.streams.audio:
             raise AudioError(f"{path} has no audio track")
-        resampler = av.AudioResampler(format="fltp", rate=SAMPLE_RATE_HZ)
+        stream = container.streams.audio[0]
+        # a film's 5.1 keeps its dialogue in the centre channel: FFmpeg's standard downmix
+        # (ITU-R BS.775 weights) keeps it; an average of six channels buries it 15 dB down
+        surround = stream.channels > 2
+        resampler = av.AudioResampler(format="fltp", layout="mono" if surround else None,
+                                      rate=SAMPLE_RATE_HZ)
         try:
             for frame in container.decode(stream):
                 if isinstance(frame, av.AudioFrame):

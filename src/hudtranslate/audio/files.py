@@ -24,25 +24,36 @@ from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
 log = logging.getLogger(__name__)
 
 _READ_BLOCK_FRAMES = 65_536  # decode in blocks so long files never hold two full copies
+_FFMPEG_READS_BETTER = frozenset({"MP3"})
+"""libsndfile formats FFmpeg reads instead: libsndfile (mpg123) reads a cut-off MP3 to its
+header's length, making up the missing half, and prints mpg123's warnings to stderr."""
+
+
+class _UseFfmpeg(Exception):
+    """Raised inside ``read_audio_file`` to hand the file to FFmpeg."""
 
 
 def read_audio_file(path: str | Path) -> AudioArray:
-    """Decode an audio file (any rate, any channels) to 16 kHz mono float32: WAV, FLAC,
-    OGG and MP3 by libsndfile, anything else FFmpeg reads (M4A voice memos, the audio of
-    an MP4/MOV/WebM video, AMR…) by PyAV (``containers.read_with_ffmpeg``).
+    """Decode an audio file (any rate, any channels) to 16 kHz mono float32: WAV, FLAC
+    and OGG by libsndfile, MP3 and anything else FFmpeg reads (M4A voice memos, the audio
+    of an MP4/MOV/WebM video, AMR…) by PyAV (``containers.read_with_ffmpeg``).
 
     Raises AudioError with a one-line message for a missing, non-audio or empty file; a
-    WAV shorter than its header says (a copy or recording cut off) is read with a warning.
+    recording cut off part-way is read up to the cut with a warning.
     """
     path = Path(path)
     if not path.exists():
         raise AudioError(f"audio file not found: {path}")
     if path.is_dir():
         raise AudioError(f"{path} is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"audio file is empty (0 bytes): {path}")
     pieces: list[AudioArray] = []
     broken = 0  # NaN/inf samples of a damaged float file: silence, before resampling spreads them
     try:
         with soundfile.SoundFile(path) as handle:
+            if handle.format in _FFMPEG_READS_BETTER:
+                raise _UseFfmpeg
             resampler = Resampler(handle.samplerate, SAMPLE_RATE_HZ)
             for block in handle.blocks(
                 blocksize=_READ_BLOCK_FRAMES, dtype="float32", always_2d=True
@@ -53,12 +64,9 @@ def read_audio_file(path: str | Path) -> AudioArray:
                     block = np.where(finite, block, np.float32(0.0))
                 pieces.append(resampler.process(to_mono(block)))
             pieces.append(resampler.flush())
-    except (RuntimeError, OSError) as exc:
-        if pieces:
-            detail = exc.error_string if isinstance(exc, soundfile.LibsndfileError) else str(exc)
-            reason = " ".join(detail.split())
-            raise AudioError(f"not an audio file or unreadable: {path} ({reason})") from None
-        # a container libsndfile does not know (M4A, MP4, WebM, AMR…): FFmpeg may
+    except (RuntimeError, OSError, _UseFfmpeg):
+        # a container libsndfile does not know (M4A, MP4, WebM, AMR…), an MP3, or a file
+        # that breaks off part-way (libsndfile refuses it whole): FFmpeg reads what is there
         samples = read_with_ffmpeg(path)
     else:
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
