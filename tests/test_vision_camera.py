@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -147,6 +148,15 @@ def test_folder_source_reads_each_new_photo_in_name_order(tmp_path: Path) -> Non
     assert [Path(source).name for _, source in looker.seen] == ["a.jpg", "b.png", "d.webp"]
     assert [scene.source for scene in shown] == [source for _, source in looker.seen]
     assert looker.seen[0][0].mode == "RGB"
+
+
+def test_iphone_and_avif_photos_in_a_folder_are_read(tmp_path: Path) -> None:
+    pytest.importorskip("pi_heif")
+    shutil.copy(Path(__file__).parent / "data" / "sign-no-smoking.heic", tmp_path / "a.heic")
+    pattern(2).save(tmp_path / "b.avif")
+    looker, _ = run(open_source(str(tmp_path)))
+    assert [(Path(source).name, image.size[0] > 0) for image, source in looker.seen] == [
+        ("a.heic", True), ("b.avif", True)]
 
 
 def test_an_unreadable_photo_in_a_folder_is_skipped_not_the_end(tmp_path: Path) -> None:

@@ -30,51 +30,84 @@ def test_doubtful_readings(lines: list[TextLine], expected: bool) -> None:
     assert doubtful(lines) is expected
 
 
-def test_rows_outscore_the_same_text_in_columns() -> None:
-    assert reading_score([_line("禁止吸烟")]) > reading_score([_line("禁止吸烟", vertical=True)])
+def test_confident_text_outscores_a_longer_run_of_guesses() -> None:
     assert reading_score([_line("禁止吸烟", 0.95)]) > reading_score([_line("禁止吸烟吸烟", 0.6)])
+    assert reading_score([_line("禁止吸烟")]) == reading_score([_line("禁止吸烟", vertical=True)])
 
 
 class TurnedOcr:
-    """Reads the photo's width as the turn it is at: ``readings[width]``."""
+    """Reads ``readings[turn]``, the turn (counter-clockwise) told by where the photo's
+    marked corner has gone; records the turns it was shown."""
 
     def __init__(self, readings: dict[int, list[TextLine]]) -> None:
         self.readings = readings
-        self.widths: list[int] = []
+        self.turns: list[int] = []
 
     def read(self, image: Image.Image, scale: float = 1.0) -> list[TextLine]:
-        self.widths.append(image.width)
-        return self.readings.get(image.width, [])
+        right, bottom = image.width - 1, image.height - 1
+        corners = {(0, 0): 0, (0, bottom): 90, (right, bottom): 180, (right, 0): 270}
+        turn = next(turn for corner, turn in corners.items() if image.getpixel(corner) != 0)
+        self.turns.append(turn)
+        return self.readings.get(turn, [])
 
 
 def _photo() -> Image.Image:
-    return Image.new("RGB", (30, 10))   # turned by 90°/270° it is 10 wide
+    """30×10, its top-left corner marked."""
+    image = Image.new("L", (30, 10))
+    image.putpixel((0, 0), 255)
+    return image
 
 
 def test_a_confident_reading_is_kept_without_more_passes() -> None:
-    ocr = TurnedOcr({30: [_line("禁止吸烟")]})
+    ocr = TurnedOcr({0: [_line("禁止吸烟")]})
     reading = read_upright(ocr, _photo(), 1600)  # type: ignore[arg-type]
-    assert (reading.turned_deg, ocr.widths) == (0, [30])
+    assert (reading.turned_deg, ocr.turns) == (0, [0])
 
 
 def test_a_sideways_photo_is_read_turned_and_stops_at_a_good_reading() -> None:
-    ocr = TurnedOcr({30: [_line("吸烟", 0.6)], 10: [_line("禁止吸烟")]})
+    ocr = TurnedOcr({0: [_line("吸烟", 0.6)], 90: [_line("禁止吸烟")]})
     reading = read_upright(ocr, _photo(), 1600)  # type: ignore[arg-type]
     assert reading.turned_deg == 90
     assert reading.image.size == (10, 30)
     assert [line.text for line in reading.lines] == ["禁止吸烟"]
-    assert ocr.widths == [30, 10]           # 270° and 180° were not tried
+    assert ocr.turns == [0, 90]             # 270° and 180° were not tried
+
+
+def test_an_upside_down_photo_is_read_in_rows_not_in_columns() -> None:
+    """Turned by 90° its lines read as columns, by 270° as rows: the same text, and the
+    rows are the photo upright."""
+    ocr = TurnedOcr({0: [_line("烟吸", 0.5)], 90: [_line("禁止吸烟", vertical=True)],
+                     270: [_line("禁止吸烟")]})
+    reading = read_upright(ocr, _photo(), 1600)  # type: ignore[arg-type]
+    assert (reading.turned_deg, ocr.turns) == (270, [0, 90, 270])
 
 
 def test_a_tie_keeps_the_photo_as_taken() -> None:
     column = [_line("一二三四五", vertical=True)]
-    ocr = TurnedOcr({30: column, 10: [_line("一二三四五", vertical=True)]})
+    ocr = TurnedOcr({turn: column for turn in (0, 90, 180, 270)})
     reading = read_upright(ocr, _photo(), 1600)  # type: ignore[arg-type]
     assert reading.turned_deg == 0
-    assert ocr.widths == [30, 10, 10, 30]   # every turn tried, none better
+    assert ocr.turns == [0, 90, 270, 180]   # every turn tried, none better
+
+
+def test_a_vertical_sign_stays_as_taken_after_one_more_pass() -> None:
+    """Its columns read the same turned into rows: a tie, and that reading is good."""
+    ocr = TurnedOcr({0: [_line("一二三四五", vertical=True)], 90: [_line("一二三四五")]})
+    reading = read_upright(ocr, _photo(), 1600)  # type: ignore[arg-type]
+    assert (reading.turned_deg, ocr.turns) == (0, [0, 90])
+
+
+@pytest.mark.parametrize(("turn_when_empty", "turns"), [(True, [0, 90, 270, 180]),
+                                                          (False, [0])])
+def test_a_photo_without_text_is_turned_only_when_asked(turn_when_empty: bool,
+                                                        turns: list[int]) -> None:
+    ocr = TurnedOcr({})
+    reading = read_upright(ocr, _photo(), 1600,  # type: ignore[arg-type]
+                           turn_when_empty=turn_when_empty)
+    assert (reading.turned_deg, ocr.turns) == (0, turns)
 
 
 def test_turns_can_be_switched_off() -> None:
     ocr = TurnedOcr({})
     reading: Any = read_upright(ocr, _photo(), 1600, try_turns=False)  # type: ignore[arg-type]
-    assert (reading.turned_deg, ocr.widths) == (0, [30])
+    assert (reading.turned_deg, ocr.turns) == (0, [0])

@@ -128,8 +128,8 @@ class PhotoReader:
             kind = request.content_type.lower()
             if kind not in ACCEPTED_TYPES:
                 raise PhotoRefused(415, f"send the photo itself as the body with Content-Type "
-                                   f"image/jpeg, image/png, image/webp or image/heic (got "
-                                   f"{kind or 'none'})")
+                                   f"image/jpeg, image/png, image/webp, image/heic, image/heif or "
+                                   f"image/avif (got {kind or 'none'})")
             if self._pending > self.limits.max_waiting_photos:
                 raise PhotoRefused(503, "busy reading other photos: try again shortly",
                                    {"Retry-After": str(_RETRY_AFTER_S)})

@@ -38,8 +38,8 @@ from hudtranslate.vision.scene import SceneText
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif",
-                            ".tiff"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif",
+                            ".bmp", ".gif", ".tif", ".tiff"})
 LIST_CAMERAS = "list cameras with `v4l2-ctl --list-devices` (v4l-utils) or `ls /dev/video*`"
 _CAMERA_FAILURES = 30
 """Failed reads in a row after which a camera counts as gone (unplugged)."""
@@ -121,7 +121,8 @@ class ImageFolderSource(FrameSource):
             files = sorted(p for p in paths.iterdir()
                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
-                raise ImageError(f"{paths}: no images in this folder (JPEG, PNG or WebP)")
+                raise ImageError(f"{paths}: no images in this folder "
+                                 "(JPEG, PNG, WebP, HEIC or AVIF)")
         else:
             files = list(paths)
             self.name = str(files[0]) if files else "no images"
@@ -433,7 +434,8 @@ def run_camera(device: str, looker: Looker, show: Callable[[SceneText], None], *
                 grabbed += 1
                 log.debug("grabbed frame %d of %s at %.2f s", frame.index, source.name,
                           frame.time_s)
-                show(looker.look(frame.image, frame.name))
+                # a live frame of a scene without text is not turned: 3 more OCR passes
+                show(looker.look(frame.image, frame.name, turn_when_empty=frame.still))
     except KeyboardInterrupt:
         notice("stopped")
     log.info("%s: %d frames read", source.name, grabbed)

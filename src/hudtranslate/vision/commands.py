@@ -35,7 +35,7 @@ def add_look_command(commands: Any, common: argparse.ArgumentParser) -> None:
         "look", parents=[common],
         help="read and translate photos of signs, menus, labels (or the camera)")
     look.add_argument("images", type=Path, nargs="*", metavar="IMAGE",
-                      help="JPEG, PNG or WebP photos")
+                      help="JPEG, PNG, WebP, HEIC or AVIF photos")
     look.add_argument("--camera", nargs="?", const="0", default=None, metavar="DEVICE",
                       help="grab frames from a camera (V4L2 index or /dev/videoN, a video "
                            "file or an image folder) when the view is steady or on Enter")
@@ -143,6 +143,12 @@ def _printer(out: Console) -> Any:
     return show
 
 
+_TURNS = {90: "its text lay sideways: read turned 90° counter-clockwise",
+          180: "its text lay upside down: read turned 180°",
+          270: "its text lay sideways: read turned 90° clockwise"}
+"""How ``look`` says it turned a photo (``SceneText.turned_deg``, counter-clockwise)."""
+
+
 def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: Console) -> None:
     if args.json:
         sys.stdout.write(json.dumps(scene.to_dict(), ensure_ascii=False) + "\n")
@@ -159,8 +165,7 @@ def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: C
         took = scene.timings_s
         first = (f"first English {took['first_english']:.1f} s, "
                  if scene.blocks and "first_english" in took else "")
-        turned = (f"read turned {scene.turned_deg}° (its text lay sideways or upside down), "
-                  if scene.turned_deg else "")
+        turned = f"{_TURNS.get(scene.turned_deg, '')}, " if scene.turned_deg else ""
         out.print(f"  [dim]{turned}OCR {took.get('ocr', 0):.1f} s, {first}"
                   f"card {took.get('total', 0):.1f} s[/]")
     if args.frames is not None:

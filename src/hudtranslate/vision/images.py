@@ -70,7 +70,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
                 image = Image.open(handle)
                 if image.format not in SUPPORTED_FORMATS:
                     raise ImageError(f"{label}: {image.format or 'unknown'} images are not "
-                                     "supported (use JPEG, PNG, WebP or HEIC)")
+                                     "supported (use JPEG, PNG, WebP, HEIC or AVIF)")
                 megapixels = image.width * image.height / 1e6
                 if megapixels > max_megapixels:
                     raise ImageError(
@@ -85,7 +85,8 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
         except Image.DecompressionBombError as exc:
             raise ImageError(f"{label}: refused as too large: {exc}") from None
         except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{label}: damaged or truncated image: {exc}") from None
+            reason = " ".join(str(exc).split())  # some decoders' messages span lines
+            raise ImageError(f"{label}: damaged or truncated image: {reason}") from None
     return upright.convert("RGB")
 
 

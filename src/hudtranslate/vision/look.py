@@ -71,15 +71,17 @@ class Looker:
 
     def look(self, image: Image.Image, source: str = "", *,
              on_block: BlockCallback | None = None,
-             cancelled: Callable[[], bool] = lambda: False) -> SceneText:
+             cancelled: Callable[[], bool] = lambda: False,
+             turn_when_empty: bool = True) -> SceneText:
         """Read ``image`` (RGB, EXIF rotation applied: ``images.load_image``) and translate
         it; a photo whose text lies sideways or upside down is read turned
-        (``orientation.read_upright``), and the result's size and boxes are the turned
-        photo's."""
+        (``orientation.read_upright``; a photo without text only if ``turn_when_empty``),
+        and the result's size and boxes are the turned photo's."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         reading = read_upright(self.ocr, image, self.options.ocr_long_side_px,
-                               try_turns=self.options.turn_sideways)
+                               try_turns=self.options.turn_sideways,
+                               turn_when_empty=turn_when_empty)
         image, scaled, factor, lines = reading.image, reading.scaled, reading.factor, reading.lines
         timings["ocr"] = time.perf_counter() - started
         mark = time.perf_counter()

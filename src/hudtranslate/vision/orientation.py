@@ -8,8 +8,11 @@ the other way or upside down does not. Measured on the 23 photos of
 ``shared/data/images`` turned by 90°, 180° and 270° counter-clockwise (69 copies;
 ``scripts/turned_photos.py``, ``docs/bench-runs/2026-12-03-turned-photos.json``): mean
 character recall 0.31 / 0.20 / 0.83 as taken → 0.97 / 0.97 / 0.97 read turned (upright:
-0.97), median OCR seconds 0.41 / 0.47 / 0.44 → 1.28 / 1.70 / 0.88. Upright photos are
-read once (one of the 23, a vertical plaque, is doubtful and reads the same turned).
+0.97), median OCR seconds 0.46 / 0.48 / 0.47 → 1.39 / 1.84 / 0.95. Upright photos are
+read once, but for a vertical plaque (all its text in one column: one more pass, kept
+as taken). A photo turned clockwise whose columns read as much as its rows is kept as
+taken too: read right to left, its columns are its lines in order, and a vertical sign
+cannot be told from it by the text.
 """
 
 from __future__ import annotations
@@ -32,12 +35,15 @@ is doubtful: sideways text comes out as columns; upright photos of the set have 
 (one vertical plaque, 1.0, reads the same turned)."""
 
 COLUMN_WEIGHT = 0.8
-"""A character read in a column counts this much in ``reading_score``: when a turned
-copy reads the same text in rows, the rows win (and come in reading order)."""
+"""Among turned readings, a character read in a column counts this much: a photo upside
+down reads as well turned by 90° (its lines as columns) as by 270° (as rows), and rows
+are the photo upright."""
 
 BETTER_BY = 1.05
 """A turned reading replaces the first only when its score is this many times higher
-(and higher by half a character), so ties keep the photo as it was taken."""
+(and higher by half a character), so ties keep the photo as it was taken: a vertical
+sign's columns read the same turned into rows, and a photo turned clockwise reads its
+lines as columns in the right order (right to left) when nothing is lost that way."""
 
 TURNS_DEG = (90, 270, 180)
 """Turns tried, counter-clockwise in degrees (PIL's ``Image.rotate``); sideways first,
@@ -57,10 +63,11 @@ class UprightReading:
     turned_deg: int = 0
 
 
-def reading_score(lines: Sequence[TextLine]) -> float:
-    """How well a photo read: Σ characters × score² (× ``COLUMN_WEIGHT`` in columns).
-    Squaring the score makes confident text outweigh a longer run of guesses."""
-    return sum(len(line.text) * line.confidence ** 2 * (COLUMN_WEIGHT if line.vertical else 1.0)
+def reading_score(lines: Sequence[TextLine], column_weight: float = 1.0) -> float:
+    """How well a photo read: Σ characters × score² (× ``column_weight`` for characters
+    in columns). Squaring the score makes confident text outweigh a longer run of
+    guesses."""
+    return sum(len(line.text) * line.confidence ** 2 * (column_weight if line.vertical else 1.0)
                for line in lines)
 
 
@@ -76,23 +83,28 @@ def doubtful(lines: Sequence[TextLine]) -> bool:
 
 
 def read_upright(ocr: OcrEngine, image: Image.Image, long_side_px: int, *,
-                 try_turns: bool = True) -> UprightReading:
+                 try_turns: bool = True, turn_when_empty: bool = True) -> UprightReading:
     """``image`` read by ``ocr`` after scaling to ``long_side_px`` (``scale_for_ocr``);
     when that reading is ``doubtful`` and ``try_turns``, the photo is read turned by each
-    of ``TURNS_DEG`` until a turn reads well, and the best reading kept. Corners refer to
-    the full-size (turned) photo."""
-    best = _read(ocr, image, long_side_px, 0)
-    if not try_turns or not doubtful(best.lines):
-        return best
-    best_score = reading_score(best.lines)
+    of ``TURNS_DEG`` until a turn reads well, and the best reading kept (a tie keeps the
+    photo as taken). ``turn_when_empty`` False: a photo where no text was found is not
+    turned (a camera's frames of a scene without text would pay three more passes each).
+    Corners refer to the full-size (turned) photo."""
+    first = _read(ocr, image, long_side_px, 0)
+    if (not try_turns or not doubtful(first.lines)
+            or (not first.lines and not turn_when_empty)):
+        return first
+    turned, turned_score = first, -1.0
     for turn in TURNS_DEG:
         candidate = _read(ocr, image.rotate(turn, expand=True), long_side_px, turn)
-        score = reading_score(candidate.lines)
-        if score > best_score * BETTER_BY + 0.5:
-            best, best_score = candidate, score
-            if not doubtful(candidate.lines):
-                break
-    return best
+        score = reading_score(candidate.lines, COLUMN_WEIGHT)
+        if score > turned_score:
+            turned, turned_score = candidate, score
+        if not doubtful(candidate.lines):
+            break  # rows that read well: the photo upright
+    if reading_score(turned.lines) > reading_score(first.lines) * BETTER_BY + 0.5:
+        return turned
+    return first
 
 
 def _read(ocr: OcrEngine, image: Image.Image, long_side_px: int, turn: int) -> UprightReading:
