@@ -154,6 +154,18 @@ def test_speech_silero_is_unsure_of_is_cut_later(pattern: str, expected: list[st
     assert run_leveled(pattern, options) == expected
 
 
+@pytest.mark.parametrize(("speech", "unsure"), [("u", True), ("S", False)])
+def test_an_utterance_end_says_whether_silero_was_unsure_of_the_speaker(
+        speech: str, unsure: bool) -> None:
+    """The recogniser decodes such a speaker's finals again dereverberated."""
+    machine = SpeechStateMachine(dataclasses.replace(LEVELED, max_utterance_s=8.0),
+                                 frame_ms=100)
+    ends = [event for symbol in "." * 10 + speech * 40 + "." * 6
+            for event in machine.push(*LEVEL_FRAMES[symbol])
+            if isinstance(event, UtteranceEnd)]
+    assert [end.unsure_speaker for end in ends] == [unsure]
+
+
 # Far speech: F heard (Silero sure), f missed (Silero near 0) at the same level; n noise.
 FAR_FRAMES = {".": (0.05, -60.0), "F": (0.9, -38.0), "f": (0.05, -38.0), "n": (0.05, -45.0)}
 
@@ -398,6 +410,24 @@ def test_segmenter_finish_closes_speech_at_end_of_stream_with_its_tail() -> None
     audio = np.concatenate([script("." * 10 + "S" * 20), script("S")[:300]])
     spans = utterances(segment(audio, [1000]))
     assert spans == {0: (7 * FRAME, len(audio))}
+
+
+class UnsureVad(LoudnessVad):
+    """A far speaker: loud frames are speech at 0.7."""
+
+    def probability(self, frame: npt.NDArray[np.float32]) -> float:
+        return 0.7 if super().probability(frame) else 0.0
+
+
+@pytest.mark.parametrize(("vad", "unsure"), [(UnsureVad(), True), (LoudnessVad(), False)])
+def test_a_final_chunk_says_whether_silero_was_unsure_of_the_speaker(
+        vad: LoudnessVad, unsure: bool) -> None:
+    segmenter = SpeechSegmenter(vad, SILERO_LIKE)
+    chunks = segmenter.feed(AudioChunk(script("." * 10 + "S" * 60 + "." * 30), 0.0))
+    chunks += segmenter.finish()
+    assert [(chunk.final, chunk.unsure_speaker) for chunk in chunks if chunk.final] == [
+        (True, unsure)]
+    assert not any(chunk.unsure_speaker for chunk in chunks if not chunk.final)
 
 
 def test_segmenter_times_follow_the_stream_clock() -> None:

@@ -104,6 +104,9 @@ class AsrOptions:
     −0.05 is all but the surest (Whisper base's units of the real recordings: quartiles
     −0.39 / −0.30 / −0.22): the pieces ``vad.run_on_utterance_s`` cuts are short, and heard
     alone they lost words (docs/benchmark.md, eighteenth session; −0.6 before).
+    ``dereverberate_unsure``: a final of a speaker the VAD is unsure of (far, reverberant)
+    is decoded again with late reverberation removed (WPE, ``asr/dereverb.py``) and the
+    surer decode kept (one more decode per such final).
     """
 
     model: str = "whisper-base"
@@ -118,6 +121,7 @@ class AsrOptions:
     initial_prompt: str = ""
     same_sound_margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS
     left_context_below_logprob: float = -0.05
+    dereverberate_unsure: bool = True
 
     def __post_init__(self) -> None:
         check_range("asr.beam_size", self.beam_size, 1, 10)

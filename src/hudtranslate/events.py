@@ -41,6 +41,8 @@ class SpeechChunk:
     again as the start of the next utterance. ``speech_continues`` on a final chunk: the
     speaker did not pause there (a cut in running speech). ``speech_share``: of the
     utterance's frames so far, the share the VAD judged speech (0..1; 0 when unknown).
+    ``unsure_speaker`` on a final chunk: the VAD was unsure of the speaker (far,
+    reverberant speech; ``vad.state.UNSURE_SPEAKER_PROBABILITY``).
     """
 
     utterance_id: int
@@ -50,6 +52,7 @@ class SpeechChunk:
     cut_s: float | None = None
     speech_continues: bool = False
     speech_share: float = 0.0
+    unsure_speaker: bool = False
 
     @property
     def end_s(self) -> float:

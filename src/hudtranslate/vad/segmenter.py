@@ -115,7 +115,8 @@ class SpeechSegmenter:
             else:
                 cut = event.frame if event.frame < self._sent else None
                 self._run_frames_until(event.frame)
-                self._close_run(final=True, cut=cut, continues=event.speech_continues)
+                self._close_run(final=True, cut=cut, continues=event.speech_continues,
+                                unsure=event.unsure_speaker)
                 self._utterance = None
         committed = self._machine.committed_frame
         if committed is not None:
@@ -132,7 +133,7 @@ class SpeechSegmenter:
         self._sent = max(self._sent, frame)
 
     def _close_run(self, *, final: bool, cut: int | None = None,
-                   continues: bool = False) -> None:
+                   continues: bool = False, unsure: bool = False) -> None:
         if self._utterance is None or (not final and not self._run):
             return
         samples = np.concatenate(self._run) if self._run else _EMPTY.copy()
@@ -146,6 +147,7 @@ class SpeechSegmenter:
                 cut_s=None if cut is None else self._time_of(cut),
                 speech_continues=continues,
                 speech_share=self._utterance_voiced / max(1, self._utterance_frames),
+                unsure_speaker=unsure,
             )
         )
         self._run = []

@@ -86,6 +86,8 @@ class UtteranceEnd:
     forced: bool = False
     speech_continues: bool = False
     """The speaker did not pause: a cut in running speech."""
+    unsure_speaker: bool = False
+    """Silero is unsure of this speaker (``UNSURE_SPEAKER_PROBABILITY``): far, reverberant."""
 
 
 VadEvent = UtteranceStart | UtteranceEnd
@@ -366,4 +368,5 @@ class SpeechStateMachine:
         self._state = _State.IDLE
         self._previous_end = frame
         self._silence_start = None
-        return UtteranceEnd(frame, forced=forced, speech_continues=speech_continues)
+        return UtteranceEnd(frame, forced=forced, speech_continues=speech_continues,
+                            unsure_speaker=self._unsure_speaker())
