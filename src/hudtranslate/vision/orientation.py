@@ -3,7 +3,7 @@
 A phone that drops the EXIF rotation tag, a photo taken with the phone on its side, a
 tilted glasses camera: the OCR then reads garbage or nothing. RapidOCR's line classifier
 knows only 0°/180°, and its detector turns a tall line crop by 90° one way only, so a
-photo turned clockwise still reads (as vertical columns, out of order) while one turned
+photo turned clockwise still reads (as vertical columns) while one turned
 the other way or upside down does not. Measured on the 23 photos of
 ``shared/data/images`` turned by 90°, 180° and 270° counter-clockwise (69 copies;
 ``scripts/turned_photos.py``, ``docs/bench-runs/2026-12-03-turned-photos.json``): mean
