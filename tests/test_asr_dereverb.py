@@ -48,14 +48,15 @@ def _fake_wpe(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda audio: np.full_like(audio, CLEAR))
 
 
-def final_of(decoder: RoomDecoder, *, unsure: bool, **options: object) -> str:
+def final_of(decoder: RoomDecoder, *, unsure: bool, beam: int | None = None,
+             **options: object) -> str:
     recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40,
                                                          **options))  # type: ignore[arg-type]
     tone = np.sin(np.arange(2 * SAMPLE_RATE_HZ) * 0.1).astype(np.float32) * 0.1
     recognizer.insert(SpeechChunk(0, tone, 0.0, speech_share=1.0))
     recognizer.insert(SpeechChunk(0, tone[:0], 2.0, final=True, speech_share=1.0,
                                   unsure_speaker=unsure))
-    return "".join(t.text for t in recognizer.finish(now_s=2.0))
+    return "".join(t.text for t in recognizer.finish(now_s=2.0, final_beam_size=beam))
 
 
 @pytest.mark.parametrize(("case", "decoder", "unsure", "options", "expected", "decodes"), [
@@ -67,6 +68,8 @@ def final_of(decoder: RoomDecoder, *, unsure: bool, **options: object) -> str:
      "我在冰海星区有房", [False, True]),
     ("a speaker Silero is sure of", RoomDecoder(), False, {}, "我在冰海星区有房", [False]),
     ("switched off", RoomDecoder(), True, {"dereverberate_unsure": False},
+     "我在冰海星区有房", [False]),
+    ("beams shed under load: optional work goes first", RoomDecoder(), True, {"beam": 1},
      "我在冰海星区有房", [False]),
 ])
 def test_a_far_speakers_final_keeps_the_surer_decode(

@@ -341,7 +341,8 @@ class StreamingRecognizer:
                                            prompt=prompt)
                 if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
                     decoded = retry
-        if final and self._unsure_speaker and self.options.dereverberate_unsure:
+        if (final and self._unsure_speaker and self.options.dereverberate_unsure
+                and beam_size == self.options.final_beam_size):  # not while beams are shed
             decoded = self._surer_dereverberated(decoded, audio, prefix, beam_size, budget,
                                                  languages, prompt)
         if is_silence(decoded, self._speech_share):
