@@ -106,7 +106,7 @@ class AsrOptions:
     alone they lost words (docs/benchmark.md, eighteenth session; −0.6 before).
     ``dereverberate_unsure``: a final of a speaker the VAD is unsure of (far, reverberant)
     is decoded again with late reverberation removed (WPE, ``asr/dereverb.py``) and the
-    surer decode kept (one more decode per such final).
+    surer decode kept (one more decode per such final; shed with the beams under load).
     """
 
     model: str = "whisper-base"
