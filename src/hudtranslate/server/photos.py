@@ -76,11 +76,15 @@ def json_error(status: int, message: str, headers: dict[str, str] | None = None
     return web.json_response({"error": message}, status=status, headers=headers)
 
 
-def photo_data_url(image: Image.Image, long_side_px: int = PHOTO_LONG_SIDE_PX) -> str:
+def photo_data_url(image: Image.Image, long_side_px: int = PHOTO_LONG_SIDE_PX,
+                   turned_deg: int = 0) -> str:
     """``image`` as a JPEG data URL no larger than ``long_side_px`` (for the page's
-    overlay: about 100–200 kB rather than the upload's megabytes)."""
+    overlay: about 100–200 kB rather than the upload's megabytes), turned ``turned_deg``
+    degrees counter-clockwise after scaling (as the scene was read)."""
     small = image.copy()
     small.thumbnail((long_side_px, long_side_px), Image.Resampling.LANCZOS)
+    if turned_deg:
+        small = small.rotate(turned_deg, expand=True)
     buffer = io.BytesIO()
     small.convert("RGB").save(buffer, "JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -189,9 +193,7 @@ class PhotoReader:
                         "ocr_threads": threads, "timings_s": scene.timings_s})
         if self._speech_active():
             self._restore_speech_prompt(scene)
-        if scene.turned_deg:
-            image = image.rotate(scene.turned_deg, expand=True)
-        return scene, photo_data_url(image)
+        return scene, photo_data_url(image, turned_deg=scene.turned_deg)
 
     def _looker(self, threads: int) -> Looker:
         with self._loading:

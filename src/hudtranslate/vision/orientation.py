@@ -89,24 +89,26 @@ def read_upright(ocr: OcrEngine, image: Image.Image, long_side_px: int, *,
     of ``TURNS_DEG`` until a turn reads well, and the best reading kept (a tie keeps the
     photo as taken). ``turn_when_empty`` False: a photo where no text was found is not
     turned (a camera's frames of a scene without text would pay three more passes each).
-    Corners refer to the full-size (turned) photo."""
-    first = _read(ocr, image, long_side_px, 0)
+    Corners refer to the full-size (turned) photo. The photo is scaled once; turns are
+    tried on the scaled copy (a quarter turn keeps the scale), and only the chosen turn
+    is applied to the full-size photo."""
+    scaled, factor = scale_for_ocr(image, long_side_px)
+    first = UprightReading(image, scaled, factor, ocr.read(scaled, factor))
     if (not try_turns or not doubtful(first.lines)
             or (not first.lines and not turn_when_empty)):
         return first
-    turned, turned_score = first, -1.0
+    best: tuple[int, Image.Image, list[TextLine]] | None = None
+    best_score = -1.0
     for turn in TURNS_DEG:
-        candidate = _read(ocr, image.rotate(turn, expand=True), long_side_px, turn)
-        score = reading_score(candidate.lines, COLUMN_WEIGHT)
-        if score > turned_score:
-            turned, turned_score = candidate, score
-        if not doubtful(candidate.lines):
+        turned = scaled.rotate(turn, expand=True)
+        lines = ocr.read(turned, factor)
+        score = reading_score(lines, COLUMN_WEIGHT)
+        if score > best_score:
+            best, best_score = (turn, turned, lines), score
+        if not doubtful(lines):
             break  # rows that read well: the photo upright
-    if reading_score(turned.lines) > reading_score(first.lines) * BETTER_BY + 0.5:
-        return turned
-    return first
-
-
-def _read(ocr: OcrEngine, image: Image.Image, long_side_px: int, turn: int) -> UprightReading:
-    scaled, factor = scale_for_ocr(image, long_side_px)
-    return UprightReading(image, scaled, factor, ocr.read(scaled, factor), turn)
+    if best is None or (reading_score(best[2])
+                        <= reading_score(first.lines) * BETTER_BY + 0.5):
+        return first
+    turn, turned, lines = best
+    return UprightReading(image.rotate(turn, expand=True), turned, factor, lines, turn)
