@@ -29,6 +29,14 @@ class ConfigError(HudTranslateError):
     """An option, config file or environment variable has a bad value."""
 
 
+def one_line(exc: BaseException) -> str:
+    """A library's error as one line for a user: its ``strerror`` when it has one (an
+    OSError's, without the path and errno PyAV and the os module put around it), else its
+    text, whitespace collapsed; its type's name when both are empty."""
+    message = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(message).split()) or type(exc).__name__
+
+
 def check_range(name: str, value: float, low: float, high: float) -> None:
     """Raises ``ConfigError`` naming the setting unless ``low <= value <= high``."""
     if not low <= value <= high:

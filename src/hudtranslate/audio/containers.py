@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hudtranslate.audio.pcm import to_mono
-from hudtranslate.errors import AudioError
+from hudtranslate.errors import AudioError, one_line
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
-        raise AudioError(f"not an audio file or unreadable: {path} ({_reason(exc)})") from None
+        raise AudioError(f"not an audio file or unreadable: {path} ({one_line(exc)})") from None
     pieces: list[AudioArray] = []
     with container:
         if not container.streams.audio:
@@ -57,10 +57,10 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
             pieces.extend(_mono(out.to_ndarray()) for out in resampler.resample(None))
         except (av.error.FFmpegError, ValueError) as exc:
             if not pieces:
-                raise AudioError(f"cannot decode the audio of {path} ({_reason(exc)})") from None
+                raise AudioError(f"cannot decode the audio of {path} ({one_line(exc)})") from None
             heard_s = sum(len(piece) for piece in pieces) / SAMPLE_RATE_HZ
             log.warning("%s: the audio breaks off after %.1f s (%s); read up to there",
-                        path, heard_s, _reason(exc))
+                        path, heard_s, one_line(exc))
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
@@ -68,9 +68,3 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
 def _mono(planes: np.ndarray) -> AudioArray:
     """Planar ``(channels, n)`` samples as ``(n,)``, channels averaged."""
     return to_mono(planes.T)
-
-
-def _reason(exc: BaseException) -> str:
-    """FFmpeg's message without the path PyAV repeats in it."""
-    message = getattr(exc, "strerror", None) or str(exc)
-    return " ".join(str(message).split())

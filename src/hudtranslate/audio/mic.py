@@ -20,7 +20,7 @@ import numpy as np
 
 from hudtranslate.audio.pcm import Resampler
 from hudtranslate.config import AudioOptions
-from hudtranslate.errors import AudioError
+from hudtranslate.errors import AudioError, one_line
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def list_input_devices() -> list[str]:
     try:
         devices = sd.query_devices()
     except sd.PortAudioError as exc:
-        raise AudioError(f"no microphone found: {_one_line(exc)}") from None
+        raise AudioError(f"no microphone found: {one_line(exc)}") from None
     return [
         f"{index}: {info['name']} ({int(info['default_samplerate'])} Hz)"
         for index, info in enumerate(devices)
@@ -75,7 +75,7 @@ async def microphone_chunks(options: AudioOptions) -> AsyncIterator[AudioChunk]:
         )
         stream.start()
     except (sd.PortAudioError, ValueError) as exc:
-        raise AudioError(f"no microphone found: {_one_line(exc)}") from None
+        raise AudioError(f"no microphone found: {one_line(exc)}") from None
     log.info("recording from %s at %d Hz", options.device or "the default input", rate)
     resampler = Resampler(rate, SAMPLE_RATE_HZ)
     step = options.chunk_ms * SAMPLE_RATE_HZ // 1000
@@ -103,7 +103,7 @@ def _import_sounddevice() -> ModuleType:
         return importlib.import_module("sounddevice")
     except OSError as exc:
         raise AudioError(
-            f"no microphone found: {_one_line(exc)} (install the PortAudio library, "
+            f"no microphone found: {one_line(exc)} (install the PortAudio library, "
             "e.g. apt install libportaudio2)"
         ) from None
 
@@ -126,9 +126,5 @@ def _pick_rate(sd: ModuleType, device: int | str | None) -> int:
             info = sd.query_devices(device, "input")
             return int(info["default_samplerate"])
     except (sd.PortAudioError, ValueError) as exc:
-        raise AudioError(f"no microphone found: {_one_line(exc)}") from None
+        raise AudioError(f"no microphone found: {one_line(exc)}") from None
     return SAMPLE_RATE_HZ
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
