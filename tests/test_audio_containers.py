@@ -58,10 +58,13 @@ def _peak_hz(samples: np.ndarray) -> float:
     ("clip.mp4", "aac", 48_000, True),           # a video's sound track
 ])
 def test_containers_libsndfile_does_not_read_give_16k_mono(
-        tmp_path: Path, name: str, codec: str, rate: int, video: bool) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, codec: str, rate: int,
+        video: bool) -> None:
     path = tmp_path / name
     _write(path, codec, rate, video=video)
-    samples = read_audio_file(path)
+    with caplog.at_level("WARNING"):
+        samples = read_audio_file(path)
+    assert not caplog.records  # a whole file is not "truncated"
     assert samples.dtype == np.float32 and samples.ndim == 1 and samples.flags.c_contiguous
     assert abs(len(samples) / SAMPLE_RATE_HZ - SECONDS) < 0.1  # codec padding only
     assert abs(_peak_hz(samples) - TONE_HZ) < 5
@@ -90,12 +93,39 @@ def test_a_memo_that_is_not_audio_is_one_line(tmp_path: Path, content: bytes,
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-def test_a_recording_cut_off_is_read_up_to_the_cut(tmp_path: Path) -> None:
+def test_a_recording_cut_off_is_read_up_to_the_cut(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """FFmpeg reads a cut WebM to the cut without an error: the length its header
+    declares tells it was cut."""
     path = tmp_path / "note.webm"
     _write(path, "libopus", 48_000)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])     # a recording whose upload stopped
-    assert 0.3 < len(read_audio_file(path)) / SAMPLE_RATE_HZ < SECONDS
+    with caplog.at_level("WARNING"):
+        samples = read_audio_file(path)
+    assert 0.3 < len(samples) / SAMPLE_RATE_HZ < SECONDS
+    assert "is truncated: it declares 2.0 s of audio" in caplog.text
+
+
+def test_samples_that_are_not_numbers_read_by_ffmpeg_are_silence(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A damaged float recording in a container only FFmpeg reads: NaN/inf become
+    silence with a warning, as in a WAV libsndfile reads."""
+    rate = 16_000
+    tone = (0.3 * np.sin(2 * np.pi * TONE_HZ * np.arange(rate) / rate)).astype(np.float32)
+    tone[4000:4100] = np.nan
+    tone[9000] = np.inf
+    path = tmp_path / "damaged.mka"
+    with av.open(str(path), "w") as container:
+        sound = container.add_stream("pcm_f32le", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(tone[None, :], format="flt", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+        container.mux(sound.encode(frame))
+        container.mux(sound.encode(None))
+    with caplog.at_level("WARNING"):
+        samples = read_audio_file(path)
+    assert np.isfinite(samples).all() and len(samples) == rate
+    assert "101 samples are not numbers" in caplog.text
 
 
 @pytest.mark.parametrize(("name", "fmt"), [("long.flac", "FLAC"), ("long.mp3", "MP3")])
@@ -114,8 +144,7 @@ def test_a_long_recording_cut_off_is_read_up_to_the_cut(
     with caplog.at_level("WARNING"):
         samples = read_audio_file(path)
     assert 0.4 * seconds < len(samples) / SAMPLE_RATE_HZ < 0.6 * seconds
-    if fmt == "FLAC":
-        assert "breaks off after" in caplog.text
+    assert "breaks off after" in caplog.text or "is truncated" in caplog.text
 
 
 def test_a_films_surround_sound_keeps_the_dialogue_of_its_centre_channel(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,9 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
 
     Raises ``AudioError`` with one line for a file FFmpeg cannot open, one without an
     audio track, or one whose audio cannot be decoded from the start; audio that breaks
-    off part-way is kept up to the break, with a warning.
+    off part-way (a decode error, or less audio than the track or container declares) is
+    kept up to the break, with a warning. Samples that are not numbers (a damaged float
+    file) are read as silence, with a warning, as libsndfile's path does.
     """
     try:
         import av
@@ -61,8 +64,38 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
             heard_s = sum(len(piece) for piece in pieces) / SAMPLE_RATE_HZ
             log.warning("%s: the audio breaks off after %.1f s (%s); read up to there",
                         path, heard_s, one_line(exc))
+        else:
+            _warn_if_short(path, _declared_s(container, stream),
+                           sum(len(piece) for piece in pieces) / SAMPLE_RATE_HZ)
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    finite = np.isfinite(samples)
+    if not finite.all():
+        log.warning("%s: %d samples are not numbers (NaN/inf); read as silence",
+                    path, int(np.count_nonzero(~finite)))
+        samples = np.where(finite, samples, np.float32(0.0))
     return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+SHORT_BY_S = 0.5
+"""Audio this much shorter than its file declares was cut off (a WebM whose upload broke
+off keeps the duration written in its header); less is codec padding and rounding."""
+
+
+def _declared_s(container: Any, stream: Any) -> float | None:
+    """The audio track's length as its file declares it, in seconds; None when unknown.
+    The container's duration counts only for a file with no other track (a video's
+    picture may run on after its sound)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None and len(container.streams) == 1:
+        return float(container.duration / 1_000_000)  # AV_TIME_BASE: microseconds
+    return None
+
+
+def _warn_if_short(path: Path, declared_s: float | None, heard_s: float) -> None:
+    if declared_s is not None and heard_s < declared_s - SHORT_BY_S:
+        log.warning("%s is truncated: it declares %.1f s of audio, %.1f s are there; "
+                    "read up to there", path, declared_s, heard_s)
 
 
 def _mono(planes: np.ndarray) -> AudioArray:
