@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image, ImageFilter
 
 from hudtranslate.eval.images import character_scores
 from hudtranslate.translate.glossary import load_glossary
@@ -90,15 +91,32 @@ def test_a_photo_turned_without_its_exif_tag_reads_upright(
 def test_an_upright_photo_is_read_once(photos: dict[str, dict[str, Any]],
                                        ocr: OcrEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[int] = []
-    original = OcrEngine.read
+    original = OcrEngine.read_regions
 
     def counted(self: OcrEngine, image: Any, scale: float = 1.0) -> Any:
         reads.append(image.width)
         return original(self, image, scale)
 
-    monkeypatch.setattr(OcrEngine, "read", counted)
+    monkeypatch.setattr(OcrEngine, "read_regions", counted)
     reading = read_upright(ocr, load_image(photos["menu-noodle-shop"]["path"]), 1600)
     assert (reading.turned_deg, len(reads)) == (0, 1)
+
+
+def test_a_picture_without_text_is_read_once(ocr: OcrEngine,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blurred scene: the detector finds no region, so no turn is tried (a single
+    ``look`` at it paid four passes)."""
+    reads: list[int] = []
+    original = OcrEngine.read_regions
+
+    def counted(self: OcrEngine, image: Any, scale: float = 1.0) -> Any:
+        reads.append(image.width)
+        return original(self, image, scale)
+
+    monkeypatch.setattr(OcrEngine, "read_regions", counted)
+    blurred = Image.radial_gradient("L").resize((1200, 900)).convert("RGB")
+    reading = read_upright(ocr, blurred.filter(ImageFilter.GaussianBlur(8)), 1600)
+    assert (reading.lines, reading.turned_deg, len(reads)) == ([], 0, 1)
 
 
 def test_a_hang_tag_gives_price_material_code_and_product(

@@ -39,16 +39,20 @@ class TurnedOcr:
     """Reads ``readings[turn]``, the turn (counter-clockwise) told by where the photo's
     marked corner has gone; records the turns it was shown."""
 
-    def __init__(self, readings: dict[int, list[TextLine]]) -> None:
+    def __init__(self, readings: dict[int, list[TextLine]], *, unread_regions: int = 2) -> None:
         self.readings = readings
+        self.unread_regions = unread_regions
+        """Regions the detector finds besides the lines read (read with low scores)."""
         self.turns: list[int] = []
 
-    def read(self, image: Image.Image, scale: float = 1.0) -> list[TextLine]:
+    def read_regions(self, image: Image.Image,
+                     scale: float = 1.0) -> tuple[list[TextLine], int]:
         right, bottom = image.width - 1, image.height - 1
         corners = {(0, 0): 0, (0, bottom): 90, (right, bottom): 180, (right, 0): 270}
         turn = next(turn for corner, turn in corners.items() if image.getpixel(corner) != 0)
         self.turns.append(turn)
-        return self.readings.get(turn, [])
+        lines = self.readings.get(turn, [])
+        return lines, len(lines) + self.unread_regions
 
 
 def _photo() -> Image.Image:
@@ -99,12 +103,22 @@ def test_a_vertical_sign_stays_as_taken_after_one_more_pass() -> None:
 
 @pytest.mark.parametrize(("turn_when_empty", "turns"), [(True, [0, 90, 270, 180]),
                                                           (False, [0])])
-def test_a_photo_without_text_is_turned_only_when_asked(turn_when_empty: bool,
-                                                        turns: list[int]) -> None:
+def test_a_photo_whose_text_regions_read_nothing_is_turned_only_when_asked(
+        turn_when_empty: bool, turns: list[int]) -> None:
     ocr = TurnedOcr({})
     reading = read_upright(ocr, _photo(), 1600,  # type: ignore[arg-type]
                            turn_when_empty=turn_when_empty)
     assert (reading.turned_deg, ocr.turns) == (0, turns)
+
+
+@pytest.mark.parametrize("turn_when_empty", [True, False])
+def test_a_photo_where_no_text_region_was_found_is_read_once(turn_when_empty: bool) -> None:
+    """Turning makes no text of a picture without any (a blank wall, a blurred scene):
+    a single ``look`` at it pays one pass, not four."""
+    ocr = TurnedOcr({}, unread_regions=0)
+    reading = read_upright(ocr, _photo(), 1600,  # type: ignore[arg-type]
+                           turn_when_empty=turn_when_empty)
+    assert (reading.turned_deg, reading.lines, ocr.turns) == (0, [], [0])
 
 
 def test_turns_can_be_switched_off() -> None:

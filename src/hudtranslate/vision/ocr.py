@@ -111,7 +111,7 @@ class OcrEngine:
         model_dir = bundled_model_dir()
         params: dict[str, Any] = {
             "Global.log_level": "warning",
-            "Global.text_score": min_confidence,
+            "Global.text_score": 0.0,  # filtered in ``read_regions``, counting what was found
             "Global.model_root_dir": str(model_dir),
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
@@ -136,16 +136,26 @@ class OcrEngine:
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         self.lock = threading.Lock()
         self.threads = threads
+        self.min_confidence = min_confidence
 
     def read(self, image: Image.Image, scale: float = 1.0) -> list[TextLine]:
-        """The text lines in ``image`` (RGB), with corners divided by ``scale`` so they
-        refer to the original photo when ``image`` was scaled by it."""
+        """The text lines in ``image`` (RGB) recognised with a score of at least
+        ``min_confidence``, with corners divided by ``scale`` so they refer to the
+        original photo when ``image`` was scaled by it."""
+        return self.read_regions(image, scale)[0]
+
+    def read_regions(self, image: Image.Image,
+                     scale: float = 1.0) -> tuple[list[TextLine], int]:
+        """``read``, and how many text regions the detector found, whatever their
+        recognition scored: none means no text to read however the photo is turned
+        (``orientation.read_upright``), while regions read with low scores may be text
+        lying sideways."""
         pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         with self.lock:
             result = self._engine(pixels, return_word_box=True, return_single_char_box=True)
         boxes = getattr(result, "boxes", None)
         if boxes is None:
-            return []
+            return [], 0
         char_lists = getattr(result, "word_results", None) or ()
         if len(char_lists) != len(boxes):
             char_lists = [()] * len(boxes)
@@ -154,10 +164,10 @@ class OcrEngine:
                                            strict=True):
             corners = [(float(x) / scale, float(y) / scale) for x, y in box]
             quad: Quad = (corners[0], corners[1], corners[2], corners[3])
-            if text.strip():
+            if text.strip() and score >= self.min_confidence:
                 lines.append(TextLine(quad, text.strip(), float(score),
                                       _char_boxes(chars, scale)))
-        return lines
+        return lines, len(boxes)
 
 
 def _char_boxes(chars: Any, scale: float) -> tuple[CharBox, ...]:
