@@ -197,3 +197,26 @@ def test_a_final_is_one_sentence_when_sentence_finals_are_off() -> None:
     recognizer.insert(speech(4.0))
     finals = recognizer.finish(now_s=4.5)
     assert [final.text for final in finals] == ["我们明天去北京吧。汤姆也去吗？"]
+
+
+@pytest.mark.parametrize(("override", "heard"), [(None, True), (1, False)])
+def test_a_final_is_repaired_by_ear_from_what_was_not_given_out(
+        override: int | None, heard: bool) -> None:
+    """``heard_repair`` gets the utterance's whole audio and text, and where the text not
+    yet given out starts; its answer is what the finals say. Not while beams are shed."""
+    calls: list[tuple[int, str, int]] = []
+
+    def repair(audio: AudioArray, text: str, start: int) -> str:
+        calls.append((len(audio), text, start))
+        return text.replace("北惊", "北京")
+
+    decoder = ScriptedDecoder([Decoded("我们明天去北惊吧。汤姆也去北惊吗？", 0.01, -0.2)])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40),
+                                     heard_repair=repair)
+    recognizer.insert(speech(4.0))
+    finals = recognizer.finish(now_s=4.5, final_beam_size=override)
+    if heard:
+        assert calls == [(64_000, "我们明天去北惊吧。汤姆也去北惊吗？", 0)]
+        assert [final.text for final in finals] == ["我们明天去北京吧。", "汤姆也去北京吗？"]
+    else:
+        assert calls == [] and finals[0].text == "我们明天去北惊吧。"

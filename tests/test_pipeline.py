@@ -224,6 +224,35 @@ async def test_same_sound_errors_are_repaired_before_the_sinks_and_the_translato
         assert backend.calls and all(heard in call for call in backend.calls)
 
 
+async def test_a_final_is_repaired_by_ear_before_the_sinks_and_the_translator() -> None:
+    """金融血 → 金融学 gains ~4 nats as words (under the 10-nat margin): the recogniser
+    asks its engine how likely each text is for the audio and keeps the repair it hears;
+    ``asr.same_sound_heard_margin`` 0 turns it off."""
+    from dataclasses import dataclass, field
+
+    from hudtranslate.testing import FakeDecoder
+
+    @dataclass
+    class HearingDecoder(FakeDecoder):
+        scored: list[list[str]] = field(default_factory=list)
+
+        def text_log_probabilities(self, audio: object, texts: list[str], *,
+                                   padding_s: float = 3.0, language: str = "") -> list[float]:
+            self.scored.append(list(texts))
+            return [0.0 if "金融学" in text else -9.0 for text in texts]
+
+    audio = tone_and_silence([(0.5, False), (3.0, True), (1.0, False)])
+    for margin, expected in (("3.5", "我学的是金融学专业。"), ("0", "我学的是金融血专业。")):
+        backend = FakeBackend()
+        decoder = HearingDecoder(["我学的是金融血专业。"])
+        loaded = Engines(asr=decoder, translator=backend, vad_factory=FakeVad)
+        settings = Settings.load(env={"HUDTRANSLATE_ASR_SAME_SOUND_HEARD_MARGIN": margin})
+        result = await run_pipeline(chunks_of(audio), loaded, settings, [Recorder()])
+        assert [t.text for t in result.transcripts] == [expected]
+        assert bool(decoder.scored) is (margin != "0")
+        assert any(expected in call for call in backend.calls)
+
+
 async def test_text_repairs_run_off_the_event_loop() -> None:
     """A slow repair (a first-seen long partial: tens of ms of pure Python) must not hold
     up the event loop that the server's other wearers share."""

@@ -2,9 +2,16 @@
 word-frequency dictionary. The sentences are written for these tests: each misspelt word
 has the right word's toneless pinyin."""
 
+from collections.abc import Sequence
+
 import pytest
 
-from hudtranslate.asr.same_sound import SameSoundRepair, same_sound_repair
+from hudtranslate.asr.same_sound import (
+    MOST_JUDGED,
+    SameSoundRepair,
+    repair_by_ear,
+    same_sound_repair,
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +66,70 @@ def test_the_text_keeps_its_length(repairer: SameSoundRepair) -> None:
 def test_a_margin_must_be_positive(repairer: SameSoundRepair) -> None:
     with pytest.raises(ValueError, match="> 0 nats"):
         SameSoundRepair(repairer._tokenizer, margin=0.0)
+
+
+class Ear:
+    """Whisper hearing the audio, faked: a text's log-probability is ``base`` plus
+    ``bonus`` for each word of ``said`` it holds; records the texts it was asked about."""
+
+    def __init__(self, said: dict[str, float], base: float = -30.0) -> None:
+        self.said, self.base = said, base
+        self.asked: list[list[str]] = []
+
+    def __call__(self, texts: Sequence[str]) -> list[float]:
+        self.asked.append(list(texts))
+        return [self.base + sum(bonus for word, bonus in self.said.items() if word in text)
+                for text in texts]
+
+
+@pytest.mark.parametrize(("heard", "said", "repaired"), [
+    # 金融血 → 金融学 gains ~4 nats as words: under the 10-nat margin, kept when the
+    # audio does not argue against it (Whisper's own score of the repair: +1.6 nats)
+    ("我上学的时候学的是金融血专业", {"金融学": 1.6}, "我上学的时候学的是金融学专业"),
+    ("我上学的时候学的是金融血专业", {"金融学": -2.0}, "我上学的时候学的是金融学专业"),
+    # the audio argues against it: kept as heard
+    ("我上学的时候学的是金融血专业", {"金融学": -5.0}, "我上学的时候学的是金融血专业"),
+    ("是不是受到了黑神话的起发", {"启发": 0.0}, "是不是受到了黑神话的启发"),
+])
+def test_repairs_the_word_model_favours_are_kept_when_the_audio_allows_them(
+        repairer: SameSoundRepair, heard: str, said: dict[str, float], repaired: str) -> None:
+    assert repair_by_ear(repairer, heard, 0, Ear(said), min_gain=3.5) == repaired
+
+
+def test_text_before_start_is_never_changed_nor_judged(repairer: SameSoundRepair) -> None:
+    ear = Ear({"金融学": 1.0})
+    text = "金融血专业，我学的是金融血专业"
+    start = text.index("，")
+    assert repair_by_ear(repairer, text, start, ear, min_gain=3.5) == \
+        "金融血专业，我学的是金融学专业"
+    assert all(asked.startswith("金融血专业，") for asked in ear.asked[0])
+
+
+def test_correct_text_the_audio_says_is_kept(repairer: SameSoundRepair) -> None:
+    """太咸 "too salty" is no word; 苔藓 "moss" and 泰县 gain 7 and 4 nats as words, but
+    Whisper hears 太咸 (real scores: −20 and −11 nats for the repairs)."""
+    said = "菜里盐放多了，太咸。"
+    asked: list[str] = []
+
+    def ear(texts: Sequence[str]) -> list[float]:
+        asked.extend(texts)
+        return [0.0 if text == said else -11.0 for text in texts]
+
+    assert repair_by_ear(repairer, said, 0, ear, min_gain=3.5) == said
+    assert "菜里盐放多了，苔藓。" in asked
+
+
+@pytest.mark.parametrize("text", ["你好", "", "我应该读这本书。"])
+def test_nothing_to_judge_is_not_heard_again(repairer: SameSoundRepair, text: str) -> None:
+    ear = Ear({})
+    assert repair_by_ear(repairer, text, len(text) // 2 if text == "你好" else len(text),
+                         ear, min_gain=3.5) == text
+    assert ear.asked == []
+
+
+def test_at_most_the_repairs_adding_most_are_judged(repairer: SameSoundRepair) -> None:
+    ear = Ear({})
+    heard = "公焦期存定期发车前往新特兰"   # many same-sound candidates for 焦期
+    repair_by_ear(repairer, heard, 0, ear, min_gain=2.0)
+    assert len(ear.asked) == 1 and 2 <= len(ear.asked[0]) <= 1 + MOST_JUDGED
+    assert ear.asked[0][0] == heard

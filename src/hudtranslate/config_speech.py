@@ -98,6 +98,10 @@ class AsrOptions:
     recordings' CER 1-2.4 points worse (docs/benchmark.md, "Thirteenth session").
     ``same_sound_margin``: nats a same-sound repair of the recognised Mandarin must add to
     its sentence's word log-probability (``asr/same_sound.py``); 0: no repairs.
+    ``same_sound_heard_margin``: a final's same-sound repairs that add more than this many
+    nats (but maybe not ``same_sound_margin``) are judged by Whisper hearing the
+    utterance again (``same_sound.repair_by_ear``; one more encoder pass for a final with
+    such a repair; shed with the beams under load); 0: off.
     ``left_context_below_logprob``: a final decode less sure than this (mean token
     log-probability) of an utterance cut in running speech is decoded again after the
     utterance before it, made to say that one's text first (``asr/recognizer.py``); 0: never.
@@ -120,6 +124,7 @@ class AsrOptions:
     clause_final_min_chars: int = 8
     initial_prompt: str = ""
     same_sound_margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS
+    same_sound_heard_margin: float = 3.5
     left_context_below_logprob: float = -0.05
     dereverberate_unsure: bool = True
 
@@ -128,6 +133,7 @@ class AsrOptions:
         check_range("asr.left_context_below_logprob", self.left_context_below_logprob,
                     -10.0, 0.0)
         check_range("asr.same_sound_margin", self.same_sound_margin, 0.0, 100.0)
+        check_range("asr.same_sound_heard_margin", self.same_sound_heard_margin, 0.0, 100.0)
         check_range("asr.initial_prompt (characters)", len(self.initial_prompt), 0,
                     MAX_INITIAL_PROMPT_CHARS)
         check_range("asr.sentence_final_min_chars", self.sentence_final_min_chars, 0, 100)

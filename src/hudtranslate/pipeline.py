@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
-from hudtranslate.asr.same_sound import same_sound_repair
+from hudtranslate.asr.same_sound import repair_by_ear, same_sound_repair
 from hudtranslate.config import Settings
 from hudtranslate.conversation.translator import ConversationTranslator, ReplyTranslator
 from hudtranslate.errors import ConfigError
-from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
+from hudtranslate.events import AudioArray, AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.stages import (
     CoreShare,
@@ -136,10 +136,33 @@ def text_repairs(engines: Engines, settings: Settings) -> list[Callable[[str], s
     repairs: list[Callable[[str], str]] = []
     if settings.asr.same_sound_margin > 0:
         repairs.append(same_sound_repair(settings.asr.same_sound_margin).repair)
+    if settings.asr.same_sound_heard_margin > 0:
+        same_sound_repair()  # the word model ``heard_repair`` uses, loaded here off the loop
     restorer = terms_by_sound(tuple(engines.glossary.terms))
     if restorer:
         repairs.append(restorer.restore)
     return repairs
+
+
+def heard_repair(engines: Engines, settings: Settings,
+                 ) -> Callable[[AudioArray, str, int], str] | None:
+    """What ``StreamingRecognizer.heard_repair`` applies to Mandarin finals: same-sound
+    repairs from ``asr.same_sound_heard_margin`` nats, judged by the recogniser hearing
+    the utterance again (``same_sound.repair_by_ear``); None when that margin is 0 or
+    the engine cannot score a text (a test fake). Uses the word model ``text_repairs``
+    loads."""
+    margin = settings.asr.same_sound_heard_margin
+    score = getattr(engines.asr, "text_log_probabilities", None)
+    if margin <= 0 or score is None:
+        return None
+    repairer = same_sound_repair()
+    padding_s = settings.asr.padding_s
+
+    def repair(audio: AudioArray, text: str, start: int) -> str:
+        return repair_by_ear(repairer, text, start,
+                             lambda texts: score(audio, texts, padding_s=padding_s),
+                             min_gain=margin)
+    return repair
 
 
 async def _tap(events: AsyncIterator[Transcript], sinks: Sequence[Sink],
@@ -218,6 +241,7 @@ async def run_pipeline(
         if drafts is not None:
             heard = merge_drafts(heard, drafts, clock)
         repairs = await asyncio.to_thread(text_repairs, engines, settings)
+        recognizer.heard_repair = heard_repair(engines, settings)
         transcripts = _tap(_repaired(heard, repairs), sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -145,6 +145,10 @@ class StreamingRecognizer:
     prompt: str = ""
     """Shown to Whisper as the text before each decode in the first language
     (``WhisperEngine.decode``'s ``prompt``): ``asr.initial_prompt``."""
+    heard_repair: Callable[[AudioArray, str, int], str] | None = None
+    """Repairs a Mandarin final's text from a position on, hearing the utterance's
+    (levelled) audio (``pipeline.heard_repair``: same-sound errors judged by Whisper);
+    None: not repaired here."""
     _language: str = ""
     """The language of the open utterance as last detected ("" before its first decode)."""
     _utterance_id: int = -1
@@ -254,6 +258,9 @@ class StreamingRecognizer:
                 decoded = forced
         whole = self._policy.finish(decoded or "")
         emitted = self._emitted if len(whole) > len(self._emitted) else whole
+        if (self.heard_repair is not None and self._language != "en"
+                and len(whole) > len(emitted) and beam_size == self.options.final_beam_size):
+            whole = self.heard_repair(normalize_speech_level(self._audio()), whole, len(emitted))
         rest = whole[len(emitted):]  # sentences already given out are not new
         min_chars = 0 if self._language == "en" else self.options.sentence_final_min_chars
         pieces = [piece for piece in sentence_pieces(rest, min_chars) if piece]

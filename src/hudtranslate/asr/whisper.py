@@ -28,6 +28,11 @@ MAX_FRAMES = 3000
 MAX_PROMPT_TOKENS = 223
 """Whisper's decoder context is 448 tokens; openai-whisper and faster-whisper keep at most
 half of it, less the ``<|startofprev|>`` token, for the previous text."""
+_TEXTS_PER_ALIGN = 4
+"""Texts scored in one forced decode: each holds a copy of the encoded audio and its
+cross-attention weights (a batch of 30 on 8 s of audio added ~150 MB to the peak)."""
+_LEAST_PROBABILITY = 1e-12
+"""A token probability CTranslate2 rounds to 0 counts as this (−27.6 nats), not −inf."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,34 @@ class WhisperEngine:
             language=language,
             language_prob=language_prob,
         )
+
+    def text_log_probabilities(self, audio: AudioArray, texts: Sequence[str], *,
+                               padding_s: float = 3.0, language: str = "") -> list[float]:
+        """How likely Whisper finds each of ``texts`` as what ``audio`` (16 kHz mono
+        float32, ≤ 30 s) says: the natural log-probability of its tokens, each given the
+        ones before (forced decoding: CTranslate2's ``align``, whose ``text_token_probs``
+        are the decoder's probabilities along the given text). The audio is encoded once
+        for all texts. A text may be only the start of what is said. Texts in
+        ``language`` (default: the engine's)."""
+        if not texts:
+            return []
+        padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
+        features = self._model.feature_extractor(padded)
+        frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
+        batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
+        tokenizer = self._tokenizer_for("transcribe", language or self.language)
+        tokens = [tokenizer.encode(text) or [tokenizer.eot] for text in texts]
+        results = []
+        with self._lock:
+            encoded = np.asarray(self._model.model.encode(self._storage_view.from_array(batch)))
+            for first in range(0, len(tokens), _TEXTS_PER_ALIGN):
+                group = tokens[first:first + _TEXTS_PER_ALIGN]
+                results += self._model.model.align(
+                    self._storage_view.from_array(
+                        np.ascontiguousarray(np.repeat(encoded, len(group), axis=0))),
+                    tokenizer.sot_sequence, group, [frames] * len(group))
+        return [float(np.sum(np.log(np.maximum(result.text_token_probs, _LEAST_PROBABILITY))))
+                for result in results]
 
     def transcribe_offline(self, audio: AudioArray, *, beam_size: int = 5) -> str:
         """Whole-recording transcription with faster-whisper's own ``transcribe``: 30 s

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hudtranslate.asr.levels import normalize_speech_level
+from hudtranslate.asr.whisper import MAX_FRAMES
 from hudtranslate.audio import read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.errors import AudioError, DataError
@@ -65,7 +67,7 @@ from hudtranslate.eval.runner import (
     translate_text,
 )
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
-from hudtranslate.pipeline import Engines, apply_text_repairs, text_repairs
+from hudtranslate.pipeline import Engines, apply_text_repairs, heard_repair, text_repairs
 from hudtranslate.translate.glossary import Glossary
 
 
@@ -153,7 +155,8 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
     if decoder is not None and any(system in AUDIO_SYSTEMS for system in systems):
         repairs = ([] if engines.pipeline is None else
                    await asyncio.to_thread(text_repairs, engines.pipeline, settings))
-        offline = await offline_decodes(inputs, decoder, audio, progress, repairs)
+        by_ear = None if engines.pipeline is None else heard_repair(engines.pipeline, settings)
+        offline = await offline_decodes(inputs, decoder, audio, progress, repairs, by_ear)
     if inputs.talks:
         runs_of = {system: 1 if system == MT_ON_TEXT else repeat for system in systems}
         progress.begin("talks", sum(runs_of.values()) * len(inputs.talks))
@@ -198,10 +201,13 @@ async def run_benchmark(inputs: BenchInputs, systems: Sequence[str], engines: Be
 
 async def offline_decodes(inputs: BenchInputs, decoder: OfflineTranscriber,
                           audio: _AudioCache, progress: Progress,
-                          repairs: Sequence[Callable[[str], str]] = ()) -> dict[Clip, str]:
+                          repairs: Sequence[Callable[[str], str]] = (),
+                          by_ear: Callable[[AudioArray, str, int], str] | None = None,
+                          ) -> dict[Clip, str]:
     """The offline decode (``transcribe_offline``) of every utterance and every talk
-    segment, normalised like the recogniser's output and given the pipeline's text
-    ``repairs`` (``pipeline.text_repairs``), so streaming and offline differ only in how
+    segment, normalised like the recogniser's output and given the pipeline's repairs
+    (``by_ear``: ``pipeline.heard_repair`` for clips of at most 30 s, then the text
+    ``repairs``: ``pipeline.text_repairs``), so streaming and offline differ only in how
     they decode; each clip decoded once."""
     clips: dict[Clip, Talk | Utterance] = {}
     for talk in inputs.talks:
@@ -216,7 +222,10 @@ async def offline_decodes(inputs: BenchInputs, decoder: OfflineTranscriber,
         samples = audio.get(item)
         first = round(start_s * SAMPLE_RATE_HZ)
         last = len(samples) if end_s is None else round(end_s * SAMPLE_RATE_HZ)
-        text = await transcribe_offline(decoder, samples[first:last])
+        clip_samples = samples[first:last]
+        text = await transcribe_offline(decoder, clip_samples)
+        if by_ear is not None and len(clip_samples) <= MAX_FRAMES // 100 * SAMPLE_RATE_HZ:
+            text = await asyncio.to_thread(by_ear, normalize_speech_level(clip_samples), text, 0)
         decoded[clip] = apply_text_repairs(repairs, text)
         progress.advance(f"offline · {item.id}" + ("" if end_s is None else f" @{start_s:g}s"))
     return decoded
