@@ -113,3 +113,70 @@ def test_a_line_cut_off_mid_json_is_named_so(
     assert len(read_transcript(recorder.path)) == 1
     assert "not a JSON line (cut off or damaged)" in caplog.text
     assert "Expecting" not in caplog.text  # no JSON parser internals
+
+
+def test_an_export_to_a_folder_is_refused_and_the_folder_kept(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``file --out`` takes a folder, ``export --out`` a file: a folder given by mistake
+    was moved aside and replaced by the export."""
+    recorder = _stored_session(tmp_path / "data")
+    folder = tmp_path / "Documents"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", str(folder)]) == 1
+    assert "is a folder: give the export's file name" in capsys.readouterr().err
+    assert folder.is_dir() and (folder / "notes.txt").read_text() == "mine"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["Documents", "data"]
+
+
+def test_an_export_to_a_pipe_is_written_into_it(tmp_path: Path) -> None:
+    """A named pipe (or /dev/stdout) is written into, not moved aside and replaced."""
+    import os
+    import threading
+
+    recorder = _stored_session(tmp_path / "data")
+    pipe = tmp_path / "captions.srt"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
+    reader.start()
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", str(pipe)]) == 0
+    reader.join(10)
+    assert "Hello." in received[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["captions.srt", "data"]
+
+
+@pytest.mark.parametrize("command", [["list"], ["export", "SESSION"]])
+def test_a_reader_that_went_away_ends_the_output_quietly(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        command: list[str]) -> None:
+    """`| head -1` closes the pipe: no traceback, the SIGPIPE exit status."""
+    import sys
+
+    recorder = _stored_session(tmp_path / "data")
+    command = [recorder.session_id if word == "SESSION" else word for word in command]
+
+    def closed(text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys.stdout, "write", closed)
+    assert main(["transcripts", *command, "--data-dir", str(tmp_path / "data")]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_a_full_disk_on_standard_output_is_one_error_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    recorder = _stored_session(tmp_path / "data")
+
+    def full(text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sys.stdout, "write", full)
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data")]) == 1
+    assert "cannot write to standard output: No space left on device" in capsys.readouterr().err

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Coroutine, Iterable, Sequence
 from pathlib import Path
@@ -243,6 +245,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print("interrupted; transcript so far was saved")
         return 130
+    except BrokenPipeError:
+        # the reader of the output went away (`| head -1`): stop quietly, like a Unix tool
+        # killed by SIGPIPE; stdout is pointed at /dev/null so the flush at exit is quiet
+        with contextlib.suppress(OSError, ValueError):  # no file behind stdout: nothing to do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,22 +63,27 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args)
     sessions = store.sessions()
     if not sessions:
-        sys.stdout.write(f"no sessions in {store.root}"
-                         f"{'' if store.root.exists() else ' (nothing served yet)'}\n")
+        _print(f"no sessions in {store.root}"
+               f"{'' if store.root.exists() else ' (nothing served yet)'}\n")
         return 0
     rows = [("id", "started", "outcome", "sentences", "audio_s", "client")]
     rows += [(info.session_id, info.started_at or "-", info.outcome, str(info.sentences),
               f"{info.duration_s:.1f}", info.client or "-") for info in sessions]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    lines = []
     for row in rows:  # plain aligned columns: easy to read and to grep
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        sys.stdout.write("  ".join([*cells, row[-1]]) + "\n")
+        lines.append("  ".join([*cells, row[-1]]) + "\n")
+    _print("".join(lines))
     return 0
 
 
 def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args)
     if args.out is not None:
+        if args.out.is_dir():
+            raise DataError(f"--out {args.out} is a folder: give the export's file name "
+                            f"(e.g. {args.out / ('SESSION.' + args.format)})")
         check_folder("--out's folder", args.out.parent)
         if store.holds(args.out):
             raise DataError(f"--out {args.out} is one of the stored session files and would "
@@ -94,9 +99,26 @@ def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     else:
         text = to_jsonl(records)
     if args.out is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        _print(text)
+    elif args.out.exists() and not args.out.is_file():  # a pipe or a device: written into
+        try:
+            with args.out.open("w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise DataError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     else:  # an earlier export (perhaps edited by hand) is kept aside, as `file` does
         keep_previous(args.out, Console(stderr=True, highlight=False))
         write_text_atomic(args.out, text)
     return 0
+
+
+def _print(text: str) -> None:
+    """Write ``text`` to standard output; a full disk or a closed file is one error line
+    (a reader that went away, ``| head``, is ``cli.main``'s to end quietly)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise DataError(f"cannot write to standard output: {exc.strerror or exc}") from None

@@ -179,8 +179,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 def keep_previous(output: Path, console: Console) -> Path:
     """``output``, after moving a file an earlier run left there aside (to
     ``<stem>.<time><suffix>``): a new run writes its own transcript and subtitles, the old
-    ones (perhaps edited by hand) are kept."""
-    if not output.exists():
+    ones (perhaps edited by hand) are kept. A pipe or a device there (``/dev/stdout``) is
+    left in place, to be written into. Raises DataError for a folder there, or when the
+    earlier file cannot be moved."""
+    if output.is_dir():
+        raise DataError(f"{output} is a folder, not a file: name the file to write")
+    if not output.is_file():  # nothing there, or a pipe or a device
         return output
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(output.stat().st_mtime))
     kept = output.with_name(f"{output.stem}.{stamp}{output.suffix}")
