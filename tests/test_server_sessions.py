@@ -25,7 +25,13 @@ from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 from hudtranslate.pipeline import Engines
 from hudtranslate.server import CaptionBroadcaster, create_app, protocol
 from hudtranslate.server.client import audio_url, percentile, stream_audio
-from hudtranslate.server.limits import SessionLimits, check_bind, is_loopback, token_matches
+from hudtranslate.server.limits import (
+    SessionLimits,
+    check_bind,
+    check_can_listen,
+    is_loopback,
+    token_matches,
+)
 from hudtranslate.server.sessions import SessionManager
 from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, fake_english, tone_and_silence
 from hudtranslate.transcripts.sessions import SessionStore
@@ -429,6 +435,45 @@ def test_binding_beyond_loopback_needs_a_token(host: str, loopback: bool) -> Non
     else:
         with pytest.raises(ConfigError, match="token"):
             check_bind(host, "")
+
+
+def test_labels_and_drafts_keep_only_printable_characters() -> None:
+    """A label is printed in the operator's terminal (`transcripts list`); a draft reaches
+    the subtitles and the other person's screen: escapes, NULs and direction overrides
+    never do."""
+    label = "\x1b[2J\x1b[31mFAKE-ROW\r\n\x00g1\u202e"
+    start = protocol.parse_wearer_message(json.dumps({**START, "client": label}))
+    assert isinstance(start, protocol.StartRequest) and start.client == "[2J[31mFAKE-ROWg1"
+    draft = protocol.parse_wearer_message(json.dumps(
+        {"type": "draft", "text": "Tell\x00 her\u202e I'm\tlate\x1b"}))
+    assert isinstance(draft, protocol.DraftRequest) and draft.text == "Tell her I'm late"
+
+
+def test_listed_labels_cannot_drive_the_terminal(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A label stored before labels were cleaned (or written by hand) is shown escaped."""
+    from hudtranslate.cli import main
+
+    store = SessionStore(tmp_path)
+    store.open(client="\x1b[2Jrokid\r").finish("completed")
+    store.close()
+    assert main(["transcripts", "list", "--data-dir", str(tmp_path)]) == 0
+    listed = capsys.readouterr().out
+    assert "\x1b" not in listed and "\r" not in listed and "\ufffd[2Jrokid\ufffd" in listed
+
+
+def test_a_port_in_use_or_an_unknown_host_is_one_line_before_the_models_load() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match="another hudtranslate serve"):
+            check_can_listen("127.0.0.1", port)
+    check_can_listen("127.0.0.1", port)  # free again
+    with pytest.raises(ConfigError, match=r"--host 999\.1\.1\.1: no such address"):
+        check_can_listen("999.1.1.1", 8765)
 
 
 def test_token_matching() -> None:

@@ -11,8 +11,10 @@ at most ``max_waiting_photos`` waiting. Limits protect the two cores every sessi
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +102,32 @@ def check_bind(host: str, token: str) -> None:
     if not token and not is_loopback(host):
         raise ConfigError(f"--host {host} is reachable from other machines: set a token "
                           "(HUDTRANSLATE_TOKEN or --token) so only your wearers can connect")
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Raises ``ConfigError`` when ``host`` is no address of this machine or ``port`` is
+    taken there (another ``serve`` left running), checked before the models load rather
+    than as a traceback after them. The probe binds as the server will (SO_REUSEADDR) and
+    lets go at once."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host}: no such address ({exc.strerror})") from None
+    for family, kind, protocol, _name, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise ConfigError(cannot_listen(host, port, exc)) from None
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """One line for a server that cannot listen on ``host:port``."""
+    hint = (" (another hudtranslate serve? choose another --port)"
+            if exc.errno == errno.EADDRINUSE else "")
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}"
 
 
 def token_matches(expected: str, authorization: str | None, query_token: str | None) -> bool:

@@ -155,7 +155,7 @@ Audio in (wearers)
         {"type": "start", "format": "pcm_s16le", "sample_rate_hz": 16000, "channels": 1,
          "client": "rokid-7", "speak": true}
 
-    (``client``, an optional label of up to 100 characters, is kept in the transcript
+    (``client``, an optional label of up to 100 printable characters (others are dropped), is kept in the transcript
     index; ``speak``, optional, default false, asks for the captions said aloud: see
     "Speech" below.) Then the audio: binary frames of 16 kHz mono signed 16-bit little-endian PCM,
     an even number of bytes, at most ``limits.max_frame_bytes`` each, at about the pace it
@@ -425,13 +425,17 @@ def parse_wearer_message(text: str) -> StartRequest | DraftRequest | None:
     speak = data.get("speak", False)
     if not isinstance(speak, bool):
         raise ProtocolError("bad_message", "speak must be true or false")
-    return StartRequest(client[:100], speak)
+    # a label is printed in the operator's terminal (`transcripts list`): no escapes,
+    # control or direction-override characters
+    return StartRequest("".join(char for char in client if char.isprintable())[:100], speak)
 
 
 def _draft(text: object) -> DraftRequest:
     if not isinstance(text, str):
         raise ProtocolError("bad_message", "a draft's text must be a string")
-    text = " ".join(text.split())
+    # NULs, escapes and direction overrides would reach the subtitles and the other person
+    text = " ".join("".join(char for char in text
+                            if char.isprintable() or char.isspace()).split())
     if not text:
         raise ProtocolError("bad_message", "a draft's text is empty")
     if len(text) > MAX_DRAFT_CHARS:

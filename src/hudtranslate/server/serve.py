@@ -27,13 +27,19 @@ from rich.console import Console
 from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
 from hudtranslate.captions.profiles import PROFILES
 from hudtranslate.config import Settings
-from hudtranslate.errors import ConfigError, check_folder
+from hudtranslate.errors import ConfigError, ensure_writable_folder
 from hudtranslate.events import AudioArray, AudioChunk
 from hudtranslate.observability import configure_json_logging
 from hudtranslate.pipeline import Engines, Sink, run_pipeline
 from hudtranslate.server.app import HudServer
 from hudtranslate.server.broadcast import CaptionBroadcaster
-from hudtranslate.server.limits import MAX_PHOTO_MB_RANGE, SessionLimits, check_bind
+from hudtranslate.server.limits import (
+    MAX_PHOTO_MB_RANGE,
+    SessionLimits,
+    cannot_listen,
+    check_bind,
+    check_can_listen,
+)
 from hudtranslate.server.photos import PhotoReader
 from hudtranslate.server.sessions import SessionManager
 from hudtranslate.sharing import SharedLoad
@@ -76,6 +82,7 @@ async def serve(
     transcript; ``on_ready`` gets the page URL once the server listens.
     """
     check_bind(host, token)
+    check_can_listen(host, port)
     if profile is not None:
         settings = dataclasses.replace(
             settings, display=dataclasses.replace(settings.display, profile=profile))
@@ -117,7 +124,10 @@ async def serve(
     server = HudServer(broadcaster, host, port, sessions=sessions, token=token,
                        photos=photos)
     try:
-        url = await server.start()
+        try:
+            url = await server.start()
+        except OSError as exc:  # taken while the models loaded
+            raise ConfigError(cannot_listen(host, port, exc)) from None
         console.print(f"[bold green]HUD[/] at {url} ({broadcaster.default_view.profile}); "
                       f"wearers: {url.replace('http', 'ws', 1)}ws/audio; photos: POST "
                       f"{url}look — Ctrl-C to stop",
@@ -286,7 +296,7 @@ def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
                                timeout_ms=args.remote_timeout_ms,
                                probe_interval_s=args.remote_probe_s)
     data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
-    check_folder("--data-dir", data_dir)
+    ensure_writable_folder("--data-dir", data_dir)  # or every wearer would be refused
     store = SessionStore(data_dir)
     return asyncio.run(_until_terminated(serve(
         settings, source, host=args.host, port=args.port, loop=args.loop,

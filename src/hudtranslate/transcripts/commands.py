@@ -68,7 +68,7 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     rows = [("id", "started", "outcome", "sentences", "audio_s", "client")]
     rows += [(info.session_id, info.started_at or "-", info.outcome, str(info.sentences),
-              f"{info.duration_s:.1f}", info.client or "-") for info in sessions]
+              f"{info.duration_s:.1f}", _shown(info.client) or "-") for info in sessions]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     lines = []
     for row in rows:  # plain aligned columns: easy to read and to grep
@@ -122,3 +122,9 @@ def _print(text: str) -> None:
         raise
     except OSError as exc:
         raise DataError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _shown(label: str) -> str:
+    """A stored label as the terminal may show it: escapes and control characters (from
+    a wearer's client, or an older server that stored them) as U+FFFD."""
+    return "".join(char if char.isprintable() else "\ufffd" for char in label)
