@@ -493,3 +493,36 @@ async def test_real_ocr_reads_a_rendered_sign(tmp_path: Path) -> None:
     assert 30 < box.left < 90 and 50 < box.top < 110 and box.right > 250
     assert photo_url.startswith("data:image/jpeg;base64,")
 
+
+
+async def test_an_upload_that_breaks_off_is_one_info_line_not_a_traceback(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    """A phone on a flaky network: the body stops half-way and the connection closes.
+    Served as ``serve`` serves (aiohttp's ``AppRunner``: the handler is not cancelled but
+    its read fails; the test client's server would cancel it)."""
+    import asyncio
+
+    from aiohttp import web
+
+    caplog.set_level("INFO")
+    runner = web.AppRunner(create_app(served.broadcaster, sessions=served.manager,
+                                      photos=served.reader), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        host, port = runner.addresses[0][:2]
+        _reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"POST /look HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                     b"Content-Length: 1000000\r\n\r\n" + b"\xff" * 1000)
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.close()
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if "upload broke off" in caplog.text:
+                break
+    finally:
+        await runner.cleanup()
+    assert "upload broke off after 1000 bytes" in caplog.text
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

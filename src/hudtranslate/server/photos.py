@@ -33,11 +33,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from PIL import Image
 
 from hudtranslate.config import VisionOptions
-from hudtranslate.errors import HudTranslateError, ImageError
+from hudtranslate.errors import HudTranslateError, ImageError, one_line
 from hudtranslate.server.limits import SessionLimits
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.translator import TranslationBackend
@@ -158,10 +159,15 @@ class PhotoReader:
         if request.content_length is not None and request.content_length > limit:
             raise too_large
         data = bytearray()
-        async for chunk in request.content.iter_chunked(1 << 16):
-            data += chunk
-            if len(data) > limit:
-                raise too_large
+        try:
+            async for chunk in request.content.iter_chunked(1 << 16):
+                data += chunk
+                if len(data) > limit:
+                    raise too_large
+        except (ConnectionResetError, aiohttp.ClientPayloadError) as exc:
+            # a phone on a flaky network: the upload broke off, nobody is left to answer
+            raise PhotoRefused(400, f"the upload broke off after {len(data)} bytes "
+                               f"({one_line(exc)})") from None
         if not data:
             raise PhotoRefused(400, "the request has no photo in its body")
         return bytes(data)
