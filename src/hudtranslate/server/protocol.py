@@ -159,9 +159,9 @@ Audio in (wearers)
     is kept in the transcript index; ``speak``, optional, default false, asks for the
     captions said aloud: see "Speech" below.) Then the audio: binary frames of 16 kHz mono
     signed 16-bit little-endian PCM, an even number of bytes, at most
-    ``limits.max_frame_bytes`` each, at about the pace it is spoken. Last, ``{"type":
-    "end"}``: the server translates what is left, sends ``end`` and closes the socket
-    (1000). A wearer that just disconnects ends its session the same way, without the
+    ``limits.max_frame_bytes`` each, at about the pace it is spoken. Last,
+    ``{"type": "end"}``: the server translates what is left, sends ``end`` and closes the
+    socket (1000). A wearer that just disconnects ends its session the same way, without the
     answers.
 
     After ``start``, at any time before ``end``, the wearer may type a message for the
