@@ -340,3 +340,26 @@ async def test_microphone_resamples_a_device_that_refuses_16k(
     assert [c.start_s for c in chunks] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     assert all(len(c.samples) == 1_600 and c.samples.dtype == np.float32 for c in chunks)
     assert abs(_peak_hz(np.concatenate([c.samples for c in chunks])) - TONE_HZ) < 5
+
+
+def test_a_named_pipe_is_read_to_its_end(tmp_path: Path) -> None:
+    """`hudtranslate file <(ffmpeg …)`: the pipe's size is 0 until read (it had been
+    refused as "empty (0 bytes)")."""
+    import io
+    import os
+
+    tone = (0.3 * np.sin(np.arange(SAMPLE_RATE_HZ) * 0.1)).astype(np.float32)
+    wav = io.BytesIO()
+    soundfile.write(wav, tone, SAMPLE_RATE_HZ, format="WAV")
+    pipe = tmp_path / "63"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_bytes, args=(wav.getvalue(),))
+    writer.start()
+    samples = read_audio_file(pipe)
+    writer.join(10)
+    assert len(samples) == SAMPLE_RATE_HZ and np.allclose(samples, tone, atol=1e-4)
+
+
+def test_a_device_is_not_an_audio_file() -> None:
+    with pytest.raises(AudioError, match="/dev/zero is a device, not an audio file"):
+        read_audio_file("/dev/zero")

@@ -130,6 +130,27 @@ def test_a_rerun_keeps_the_earlier_transcript(tmp_path: Path) -> None:
     assert kept_srt.read_text() == "1\nedited by hand\n" and not srt.exists()
 
 
+def test_a_rerun_keeps_the_earlier_frames_folder_whole(tmp_path: Path) -> None:
+    """A second run's 5 frames written over the first's 21 left frames 6-21 of the first
+    run in the folder: the earlier folder is moved aside whole; an empty one is used."""
+    from rich.console import Console
+
+    from hudtranslate.runner import keep_previous
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    keep_previous(frames, Console(file=io.StringIO()), folder=True)
+    assert frames.is_dir()                         # empty: nothing to keep
+    (frames / "frame_00001.png").write_bytes(b"png")
+    (frames / "frames.jsonl").write_text("{}\n")
+    shown = io.StringIO()
+    keep_previous(frames, Console(file=shown), folder=True)
+    (kept,) = tmp_path.glob("frames.*")
+    assert not frames.exists() and sorted(p.name for p in kept.iterdir()) == [
+        "frame_00001.png", "frames.jsonl"]
+    assert "kept the earlier frames as" in shown.getvalue()
+
+
 def test_an_output_that_is_the_input_is_refused(tmp_path: Path) -> None:
     from hudtranslate.errors import ConfigError
     from hudtranslate.runner import check_outputs_spare

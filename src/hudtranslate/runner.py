@@ -136,6 +136,10 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
         display = _ProgressSink(progress, progress.add_task("file", total=duration_s), console,
                                 directions=bool(_converse(settings)))
     extra: list[Sink] = []
+    if frames_dir is not None:  # a second run's frames would mix with the first's
+        keep_previous(frames_dir, console, folder=True)
+    if video is not None:
+        keep_previous(video, console)
     if frames_dir is not None or video is not None:
         frames = make_frame_sink(settings, frames_dir, video, realtime=pace)
         extra.append(frames)

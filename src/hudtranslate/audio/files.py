@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 import time
 import wave
 from collections.abc import AsyncIterator
@@ -38,14 +40,23 @@ def read_audio_file(path: str | Path) -> AudioArray:
     and OGG by libsndfile, MP3 and anything else FFmpeg reads (M4A voice memos, the audio
     of an MP4/MOV/WebM video, AMR…) by PyAV (``containers.read_with_ffmpeg``).
 
-    Raises AudioError with a one-line message for a missing, non-audio or empty file; a
-    recording cut off part-way is read up to the cut with a warning.
+    Raises AudioError with a one-line message for a missing, non-audio or empty file (or
+    a device); a named pipe is read to its end first. A recording cut off part-way is read
+    up to the cut with a warning.
     """
     path = Path(path)
     if not path.exists():
         raise AudioError(f"audio file not found: {path}")
     if path.is_dir():
         raise AudioError(f"{path} is a directory, not an audio file")
+    if path.is_fifo():  # `hudtranslate file <(ffmpeg …)`: what the pipe brings, read whole
+        with tempfile.TemporaryDirectory(prefix="hudtranslate-pipe-") as folder:
+            copy = Path(folder) / path.name
+            with path.open("rb") as pipe, copy.open("wb") as kept:
+                shutil.copyfileobj(pipe, kept)
+            return read_audio_file(copy)
+    if not path.is_file():
+        raise AudioError(f"{path} is a device, not an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"audio file is empty (0 bytes): {path}")
     pieces: list[AudioArray] = []

@@ -176,22 +176,27 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise DataError(f"cannot write {path}: {exc.strerror}") from exc
 
 
-def keep_previous(output: Path, console: Console) -> Path:
+def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Path:
     """``output``, after moving a file an earlier run left there aside (to
     ``<stem>.<time><suffix>``): a new run writes its own transcript and subtitles, the old
     ones (perhaps edited by hand) are kept. A pipe or a device there (``/dev/stdout``) is
-    left in place, to be written into. Raises DataError for a folder there, or when the
-    earlier file cannot be moved."""
-    if output.is_dir():
+    left in place, to be written into. ``folder``: ``output`` is a folder of the run's
+    files (``--frames``), moved aside to ``<name>.<time>`` unless empty. Raises DataError
+    for a folder where a file is wanted, or when the earlier output cannot be moved."""
+    if folder:
+        if not output.is_dir() or not any(output.iterdir()):
+            return output
+    elif output.is_dir():
         raise DataError(f"{output} is a folder, not a file: name the file to write")
-    if not output.is_file():  # nothing there, or a pipe or a device
+    elif not output.is_file():  # nothing there, or a pipe or a device
         return output
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(output.stat().st_mtime))
-    kept = output.with_name(f"{output.stem}.{stamp}{output.suffix}")
+    stem, suffix = (output.name, "") if folder else (output.stem, output.suffix)
+    kept = output.with_name(f"{stem}.{stamp}{suffix}")
     number = 1
     while kept.exists():
         number += 1
-        kept = output.with_name(f"{output.stem}.{stamp}-{number}{output.suffix}")
+        kept = output.with_name(f"{stem}.{stamp}-{number}{suffix}")
     try:
         output.rename(kept)
     except OSError as exc:
