@@ -108,3 +108,12 @@ def test_a_variable_close_to_nothing_gets_no_suggestion(
     (record,) = caplog.records
     assert "HUDTRANSLATE_FOO is not a hudtranslate setting and is ignored" in record.getMessage()
     assert "did you mean" not in record.getMessage()
+
+
+def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad saves UTF-8 with a BOM: tomllib alone called it "Invalid statement
+    (at line 1, column 1)"."""
+    path = tmp_path / "hud.toml"
+    path.write_bytes("\ufeffthreads = 1\n[vad]\nthreshold = 0.4\n".encode())
+    settings = Settings.load(path, env={})
+    assert (settings.threads, settings.vad.threshold) == (1, 0.4)

@@ -203,3 +203,12 @@ def test_glosses_are_built_here_when_the_child_fails(monkeypatch: pytest.MonkeyP
         assert glossed == "He lives in the housing estate."
     finally:
         glossary._cedict_gloss_table.cache_clear()
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("bom.toml", '\ufeff"星海科技" = "StarSea Tech"\n'),
+    ("bom.tsv", "\ufeff星海科技\tStarSea Tech\n"),
+])
+def test_a_glossary_saved_with_a_byte_order_mark_keeps_its_first_term(
+        tmp_path: Path, name: str, text: str) -> None:
+    assert read_glossary_file(write(tmp_path, name, text)) == {"星海科技": "StarSea Tech"}

@@ -144,7 +144,7 @@ def read_glossary_file(path: Path) -> dict[str, str]:
     Chinese, an empty translation, or the same term given two different translations.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not a term
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"glossary {path}: cannot read it ({error})") from None
     if path.suffix.lower() == ".toml":
