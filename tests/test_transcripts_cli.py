@@ -180,3 +180,13 @@ def test_a_full_disk_on_standard_output_is_one_error_line(
     assert main(["transcripts", "export", recorder.session_id, "--data-dir",
                  str(tmp_path / "data")]) == 1
     assert "cannot write to standard output: No space left on device" in capsys.readouterr().err
+
+
+def test_an_ambiguous_id_lists_the_sessions_it_matches(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = _stored_session(tmp_path), _stored_session(tmp_path)
+    prefix = first.session_id[:4]  # the date both start with
+    assert main(["transcripts", "export", prefix, "--data-dir", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert "matches 2 sessions" in error
+    assert first.session_id in error and second.session_id in error

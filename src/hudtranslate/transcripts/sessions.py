@@ -27,6 +27,8 @@ from hudtranslate.events import StreamEnd, Transcript, Translation
 from hudtranslate.transcripts.export import TranscriptRecord
 from hudtranslate.transcripts.store import TranscriptWriter, _fsync_dir, read_transcript
 
+_SHOWN_MATCHES = 5
+"""Session ids an ambiguous prefix error lists."""
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.jsonl"
@@ -205,7 +207,10 @@ class SessionStore:
         if not matches:
             raise DataError(f"no session {id_or_prefix!r} in {self.root} "
                             "(see: hudtranslate transcripts list)")
-        raise DataError(f"{id_or_prefix!r} matches {len(matches)} sessions: give more of the id")
+        shown = ", ".join(sorted(matches)[:_SHOWN_MATCHES])
+        more = f" and {len(matches) - _SHOWN_MATCHES} more" if len(matches) > _SHOWN_MATCHES else ""
+        raise DataError(f"{id_or_prefix!r} matches {len(matches)} sessions ({shown}{more}): "
+                        "give more of the id")
 
     def records(self, session_id: str) -> list[TranscriptRecord]:
         """The session's final sentences. Raises DataError when its transcript file is
