@@ -28,9 +28,6 @@ MAX_FRAMES = 3000
 MAX_PROMPT_TOKENS = 223
 """Whisper's decoder context is 448 tokens; openai-whisper and faster-whisper keep at most
 half of it, less the ``<|startofprev|>`` token, for the previous text."""
-_TEXTS_PER_ALIGN = 4
-"""Texts scored in one forced decode: each holds a copy of the encoded audio and its
-cross-attention weights (a batch of 30 on 8 s of audio added ~150 MB to the peak)."""
 _LEAST_PROBABILITY = 1e-12
 """A token probability CTranslate2 rounds to 0 counts as this (−27.6 nats), not −inf."""
 
@@ -186,14 +183,12 @@ class WhisperEngine:
         tokenizer = self._tokenizer_for("transcribe", language or self.language)
         tokens = [tokenizer.encode(text) or [tokenizer.eot] for text in texts]
         results = []
-        with self._lock:
-            encoded = np.asarray(self._model.model.encode(self._storage_view.from_array(batch)))
-            for first in range(0, len(tokens), _TEXTS_PER_ALIGN):
-                group = tokens[first:first + _TEXTS_PER_ALIGN]
-                results += self._model.model.align(
-                    self._storage_view.from_array(
-                        np.ascontiguousarray(np.repeat(encoded, len(group), axis=0))),
-                    tokenizer.sot_sequence, group, [frames] * len(group))
+        with self._lock:  # one text at a time: in one batch, 9 texts on 8 s of audio added
+            # 164 MB to the process's peak (4: 27 MB, 1: none) for ~10 % less time
+            encoded = self._model.model.encode(self._storage_view.from_array(batch))
+            for text_tokens in tokens:
+                results += self._model.model.align(encoded, tokenizer.sot_sequence,
+                                                   [text_tokens], [frames])
         return [float(np.sum(np.log(np.maximum(result.text_token_probs, _LEAST_PROBABILITY))))
                 for result in results]
 
