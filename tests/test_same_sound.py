@@ -105,6 +105,12 @@ def test_text_before_start_is_never_changed_nor_judged(repairer: SameSoundRepair
     assert all(asked.startswith("金融血专业，") for asked in ear.asked[0])
 
 
+def test_a_repair_never_writes_a_number(repairer: SameSoundRepair) -> None:
+    """摆椅 ("move the chair", heard from 把椅子) sounds like 百亿 "ten billion", 百一."""
+    words = [word for *_, word in repairer.options("你把这个摆椅自挪一挪", 0.0)]
+    assert "白衣" in words and "百亿" not in words and "百一" not in words
+
+
 def test_correct_text_the_audio_says_is_kept(repairer: SameSoundRepair) -> None:
     """太咸 "too salty" is no word; 苔藓 "moss" and 泰县 gain 7 and 4 nats as words, but
     Whisper hears 太咸 (real scores: −20 and −11 nats for the repairs)."""

@@ -36,12 +36,15 @@ from hudtranslate.errors import DependencyError
 if TYPE_CHECKING:
     from jieba import Tokenizer
 
+log = logging.getLogger(__name__)
+
 _CANDIDATES_PER_SOUND = 8
 """The most frequent words of one sound that are tried; rarer ones never gained enough."""
 
 _RUN = re.compile(HANZI.pattern + "+")
 _NUMERALS = frozenset("零〇一二两三四五六七八九十百千万亿")
-"""A repair never changes a number: 七减二 "seven minus two" sounds like 期间二."""
+"""A repair never changes a number (七减二 "seven minus two" sounds like 期间二), nor
+writes a word that is one (摆椅 "move the chair" sounds like 百亿 "ten billion")."""
 _LONGEST = 4
 """Stretches and words of 2 to this many characters are tried."""
 
@@ -95,6 +98,8 @@ class SameSoundRepair:
                 if words.get(run[start:end]) or _NUMERALS.intersection(run[start:end]):
                     continue
                 for word in same_sound[end - start - 2]:
+                    if _NUMERALS.issuperset(word):
+                        continue
                     if base is None:
                         base = self._log_probability(run)
                     gain = self._log_probability(run[:start] + word + run[end:]) - base
@@ -176,6 +181,11 @@ def repair_by_ear(repairer: SameSoundRepair, text: str, start: int,
     heard, *scores = likelihoods([text, *repaired])
     kept = [option for option, score in zip(options, scores, strict=True)
             if score >= heard - tolerance]
+    if log.isEnabledFor(logging.DEBUG):
+        for (gain, begin, end, word), score in zip(options, scores, strict=True):
+            log.debug("same sound %s → %s: %+.1f nats as words, %+.1f by ear%s",
+                      text[begin:end], word, gain, score - heard,
+                      " (kept)" if score >= heard - tolerance else "")
     return apply_repairs(text, kept)
 
 
