@@ -105,6 +105,16 @@ def test_text_before_start_is_never_changed_nor_judged(repairer: SameSoundRepair
     assert all(asked.startswith("金融血专业，") for asked in ear.asked[0])
 
 
+def test_of_overlapping_repairs_the_one_both_judges_favour_wins(
+        repairer: SameSoundRepair) -> None:
+    """汤木的 (Tom's, heard as Tangmu's): 木的 → 目的 "purpose" adds more as words than
+    汤木 → 汤姆 "Tom", but the audio prefers 汤姆 by more (a dev talk's real scores)."""
+    gains = {word: gain for gain, _, _, word in repairer.options("汤木的体育老师是谁", 3.5)}
+    assert gains["目的"] > gains["汤姆"]
+    heard = Ear({"目的": -1.1, "汤姆": -0.5})
+    assert repair_by_ear(repairer, "汤木的体育老师是谁", 0, heard, min_gain=3.5) == "汤姆的体育老师是谁"
+
+
 def test_a_repair_never_writes_a_number(repairer: SameSoundRepair) -> None:
     """摆椅 ("move the chair", heard from 把椅子) sounds like 百亿 "ten billion", 百一."""
     words = [word for *_, word in repairer.options("你把这个摆椅自挪一挪", 0.0)]

@@ -179,7 +179,10 @@ def repair_by_ear(repairer: SameSoundRepair, text: str, start: int,
         return text
     repaired = [text[:begin] + word + text[end:] for _gain, begin, end, word in options]
     heard, *scores = likelihoods([text, *repaired])
-    kept = [option for option, score in zip(options, scores, strict=True)
+    # of overlapping repairs, the one both judges favour most (log-linear: nats as words
+    # plus nats by ear): 汤木的 "Tangmu's" → 汤姆的 (+5.4 −0.5), not 汤目的 (+5.7 −1.1)
+    kept = [(gain + score - heard, begin, end, word)
+            for (gain, begin, end, word), score in zip(options, scores, strict=True)
             if score >= heard - tolerance]
     if log.isEnabledFor(logging.DEBUG):
         for (gain, begin, end, word), score in zip(options, scores, strict=True):
