@@ -7,8 +7,9 @@ dev talks' sentences, the dev utterances and (``--far``) far copies of the real
 recordings decoded here (beam 3, as a final). For each, every repair of the recognised
 text that adds more than the smallest gain tried is scored once by
 ``WhisperEngine.text_log_probabilities``; then, per (gain, tolerance), the CER before and
-after (the 10-nat word-model repair applied after, as the pipeline does) and how many
-correctly recognised sentences changed.
+after (as ``repair_by_ear`` chooses: the ``MOST_JUDGED`` adding most as words, overlaps
+resolved by nats as words plus nats by ear; the 10-nat word-model repair after, as the
+pipeline does) and how many correctly recognised sentences changed.
 
     .venv/bin/python scripts/far_field.py ../shared/data/real/real.jsonl /tmp/far
     .venv/bin/python scripts/same_sound_by_ear.py \
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hudtranslate.asr.levels import normalize_speech_level
-from hudtranslate.asr.same_sound import apply_repairs, same_sound_repair
+from hudtranslate.asr.same_sound import MOST_JUDGED, apply_repairs, same_sound_repair
 from hudtranslate.asr.text import normalize_chinese
 from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.audio import read_audio_file
@@ -92,8 +93,11 @@ def scored(rows: list[dict[str, Any]], gain: float, tolerance: float) -> dict[st
         references = [row["reference"] for row in chosen]
         before = [word_model.repair(row["text"]) for row in chosen]
         after = [word_model.repair(apply_repairs(row["text"], [
-            (g, start, end, word) for g, start, end, word, heard in row["options"]
-            if g > gain and heard >= -tolerance])) for row in chosen]
+            (g + heard, start, end, word)
+            for g, start, end, word, heard in sorted(
+                (option for option in row["options"] if option[0] > gain),
+                reverse=True)[:MOST_JUDGED]
+            if heard >= -tolerance])) for row in chosen]
         damaged = sum(normalize_for_cer(old) == normalize_for_cer(reference) and new != old
                       for old, new, reference in zip(before, after, references, strict=True))
         result[label] = {"cer_before": round(100 * corpus_cer(references, before), 2),

@@ -85,9 +85,19 @@ def test_a_data_dir_that_is_not_there_or_not_a_folder_is_an_error(
 def test_the_default_data_dir_may_not_exist_yet(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(tmp_path / "never-served"))
+    monkeypatch.delenv("HUDTRANSLATE_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "never-served"))
     assert main(["transcripts", "list"]) == 0
     assert "nothing served yet" in capsys.readouterr().out
+
+
+def test_a_data_dir_named_in_the_environment_is_checked_like_the_flag(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in HUDTRANSLATE_DATA_DIR had listed "no sessions" with status 0."""
+    monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(tmp_path / "typo"))
+    assert main(["transcripts", "list"]) == 1
+    assert "HUDTRANSLATE_DATA_DIR" in capsys.readouterr().err
 
 
 def test_an_export_keeps_an_earlier_file_of_that_name(

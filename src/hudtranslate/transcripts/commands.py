@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,14 +49,17 @@ def add_transcripts_command(commands: Any, common: argparse.ArgumentParser) -> N
 
 
 def _store(args: argparse.Namespace) -> SessionStore:
-    """The store to read; a --data-dir the user typed must exist (a typo is not an empty
-    archive), the default one may not yet (nothing was served)."""
+    """The store to read; a folder the user named (--data-dir, HUDTRANSLATE_DATA_DIR) must
+    exist (a typo is not an empty archive), the default one may not yet (nothing was
+    served)."""
+    typed = "--data-dir" if args.data_dir is not None else (
+        "HUDTRANSLATE_DATA_DIR" if os.environ.get("HUDTRANSLATE_DATA_DIR") else "")
     root = args.data_dir if args.data_dir is not None else default_data_dir()
     store = SessionStore(root)
     if store.root.exists() and not store.root.is_dir():
-        raise DataError(f"--data-dir {store.root} is a file, not a folder")
-    if args.data_dir is not None and not store.root.exists():
-        raise DataError(f"--data-dir {store.root} does not exist")
+        raise DataError(f"{typed or 'the data folder'} {store.root} is a file, not a folder")
+    if typed and not store.root.exists():
+        raise DataError(f"{typed} {store.root} does not exist (nothing served there yet?)")
     return store
 
 
