@@ -30,9 +30,9 @@ REAL_CLIPS = {
     # real-006 and real-011 need the same-sound repair (压碎钱 → 压岁钱, 偏章 → 篇章)
     "real-006": [r"\bNew Year"],
     "real-011": [r"\bchapter\b"],
-    # real-016 needs the same-sound repairs heard by Whisper (图布华学 → 徒步滑雪,
-    # 逃辞 → 陶瓷: 4-9 nats as words, under the 10-nat margin of the word model alone)
-    "real-016": [r"\bhik", r"\bski", r"\b(pottery|ceramic|porcelain)"],
+    # real-016 needs the same-sound repairs heard by Whisper (华学 → 滑雪 "skiing", 加荡 →
+    # 家当 "belongings": 5-7 nats as words, under the 10-nat margin of the word model alone)
+    "real-016": [r"\bski", r"\b(belongings|possessions|everything (she|he|they) owns?)\b"],
     "real-012": [r"\brun(ning)?\b", r"\bhealth"],
     "real-018": [r"\b7:30\b|\bseven[- ]thirty\b|\bhalf past seven\b",
                  r"\b9:30\b|\bnine[- ]thirty\b|\bhalf past nine\b", r"\bMonday\b",
