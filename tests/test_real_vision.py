@@ -88,35 +88,32 @@ def test_a_photo_turned_without_its_exif_tag_reads_upright(
         assert reading.image.size == upright.size
 
 
-def test_an_upright_photo_is_read_once(photos: dict[str, dict[str, Any]],
-                                       ocr: OcrEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    reads: list[int] = []
+@pytest.fixture
+def ocr_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The width of each picture the OCR engine reads from now on (one per pass)."""
+    passes: list[int] = []
     original = OcrEngine.read_regions
 
     def counted(self: OcrEngine, image: Any, scale: float = 1.0) -> Any:
-        reads.append(image.width)
+        passes.append(image.width)
         return original(self, image, scale)
 
     monkeypatch.setattr(OcrEngine, "read_regions", counted)
+    return passes
+
+
+def test_an_upright_photo_is_read_once(photos: dict[str, dict[str, Any]], ocr: OcrEngine,
+                                       ocr_passes: list[int]) -> None:
     reading = read_upright(ocr, load_image(photos["menu-noodle-shop"]["path"]), 1600)
-    assert (reading.turned_deg, len(reads)) == (0, 1)
+    assert (reading.turned_deg, len(ocr_passes)) == (0, 1)
 
 
-def test_a_picture_without_text_is_read_once(ocr: OcrEngine,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_picture_without_text_is_read_once(ocr: OcrEngine, ocr_passes: list[int]) -> None:
     """A blurred scene: the detector finds no region, so no turn is tried (a single
     ``look`` at it paid four passes)."""
-    reads: list[int] = []
-    original = OcrEngine.read_regions
-
-    def counted(self: OcrEngine, image: Any, scale: float = 1.0) -> Any:
-        reads.append(image.width)
-        return original(self, image, scale)
-
-    monkeypatch.setattr(OcrEngine, "read_regions", counted)
     blurred = Image.radial_gradient("L").resize((1200, 900)).convert("RGB")
     reading = read_upright(ocr, blurred.filter(ImageFilter.GaussianBlur(8)), 1600)
-    assert (reading.lines, reading.turned_deg, len(reads)) == ([], 0, 1)
+    assert (reading.lines, reading.turned_deg, len(ocr_passes)) == ([], 0, 1)
 
 
 def test_a_hang_tag_gives_price_material_code_and_product(

@@ -169,9 +169,9 @@ def repair_by_ear(repairer: SameSoundRepair, text: str, start: int,
     them; what Whisper hears tells them from wrong repairs of the same gain (放聊 → 放疗
     −3.3, 微信 → 威信 −5.9 nats), and hears correct text as such (太咸 → 苔藓 −20). From
     3.5 nats with 2.5 nats of tolerance, on recognised text: real recordings' CER 16.3 →
-    14.8 %, the dev talks' sentences 11.5 → 10.3 %, the dev utterances 12.3 → 11.0 %, far
-    copies unchanged, no correctly recognised sentence changed (docs/benchmark.md,
-    "Twenty-second session")."""
+    15.3 %, the dev talks' sentences 11.5 → 10.3 %, the dev utterances 12.3 → 11.2 %, far
+    copies 38.3 → 38.1 %, no correctly recognised sentence changed
+    (``scripts/same_sound_by_ear.py``; docs/benchmark.md, "Twenty-second session")."""
     options = sorted(((gain, begin + start, end + start, word)
                       for gain, begin, end, word in repairer.options(text[start:], min_gain)),
                      reverse=True)[:MOST_JUDGED]
