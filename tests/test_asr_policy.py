@@ -91,3 +91,16 @@ def test_sentence_cut(committed: str, emitted: int, min_chars: int, clause_chars
 def test_sentence_pieces(text: str, min_chars: int, pieces: list[str]) -> None:
     assert sentence_pieces(text, min_chars) == pieces
     assert "".join(sentence_pieces(text, min_chars)) == text  # nothing lost or repeated
+
+
+def test_an_amended_commitment_is_agreed_on_by_the_next_decode() -> None:
+    """A repair of committed text (same length) is made in the last hypothesis too: the
+    next decode, forced to say the repaired text, extends the commitment at once."""
+    policy = LocalAgreement()
+    policy.update("我们去北惊吧。汤姆")
+    policy.update("我们去北惊吧。汤姆也")
+    assert policy.committed == "我们去北惊吧。汤姆"
+    policy.amend(0, "我们去北京吧。")
+    assert policy.committed == "我们去北京吧。汤姆"
+    committed, tentative = policy.update("我们去北京吧。汤姆也去")
+    assert (committed, tentative) == ("我们去北京吧。汤姆也", "去")

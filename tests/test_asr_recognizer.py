@@ -220,3 +220,28 @@ def test_a_final_is_repaired_by_ear_from_what_was_not_given_out(
         assert [final.text for final in finals] == ["我们明天去北京吧。", "汤姆也去北京吗？"]
     else:
         assert calls == [] and finals[0].text == "我们明天去北惊吧。"
+
+
+def test_a_sentence_final_given_out_while_the_speaker_goes_on_is_repaired_by_ear() -> None:
+    """Speech without a pause: the sentence committed by two agreeing partial decodes is
+    given out at once, repaired; the repair stays in the committed text (the next decodes'
+    forced prefix), so the rest of the utterance follows on from it."""
+    calls: list[tuple[str, int]] = []
+
+    def repair(audio: AudioArray, text: str, start: int) -> str:
+        calls.append((text, start))
+        return text.replace("北惊", "北京")
+
+    decoder = ScriptedDecoder([Decoded("我们明天去北惊吧。汤姆", 0.01, -0.2)])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=40,
+                                                         partial_interval_ms=500),
+                                     heard_repair=repair)
+    recognizer.insert(speech(1.0))
+    assert recognizer.process(now_s=1.0) is not None          # a first hypothesis
+    recognizer.insert(speech(1.0, 1.0))
+    sentence = recognizer.process(now_s=2.0)                   # agreed: the sentence is out
+    assert sentence is not None and sentence.final
+    assert sentence.text == "我们明天去北京吧。"
+    assert calls == [("我们明天去北惊吧。", 0)]
+    assert recognizer._policy.committed.startswith("我们明天去北京吧。")
+    assert recognizer._emitted == "我们明天去北京吧。"

@@ -48,6 +48,14 @@ class LocalAgreement:
         self._previous = hypothesis
         return self.committed, hypothesis[len(self.committed) :]
 
+    def amend(self, start: int, text: str) -> None:
+        """Committed text from ``start`` on rewritten as ``text`` (same length: a repair
+        of characters), in the last hypothesis too, so the next decode (forced to say the
+        amended text) agrees with it."""
+        end = start + len(text)
+        self.committed = self.committed[:start] + text + self.committed[end:]
+        self._previous = self._previous[:start] + text + self._previous[end:]
+
     def finish(self, hypothesis: str) -> str:
         """The final hypothesis becomes the whole committed text; returns it.
 

@@ -222,6 +222,7 @@ class StreamingRecognizer:
             committed, emitted, self.options.sentence_final_min_chars,
             self.options.clause_final_min_chars)
         if cut:
+            committed = self._heard(committed, emitted, cut)
             sentence = self._transcript(committed[emitted:cut], "", final=True, now_s=now_s)
             end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * cut / len(decoded)
             sentence = dataclasses.replace(sentence, end_s=max(sentence.start_s, end_s),
@@ -258,9 +259,8 @@ class StreamingRecognizer:
                 decoded = forced
         whole = self._policy.finish(decoded or "")
         emitted = self._emitted if len(whole) > len(self._emitted) else whole
-        if (self.heard_repair is not None and self._language != "en"
-                and len(whole) > len(emitted) and beam_size == self.options.final_beam_size):
-            whole = self.heard_repair(normalize_speech_level(self._audio()), whole, len(emitted))
+        if beam_size == self.options.final_beam_size:  # not while beams are shed
+            whole = self._heard(whole, len(emitted), len(whole))
         rest = whole[len(emitted):]  # sentences already given out are not new
         min_chars = 0 if self._language == "en" else self.options.sentence_final_min_chars
         pieces = [piece for piece in sentence_pieces(rest, min_chars) if piece]
@@ -283,6 +283,20 @@ class StreamingRecognizer:
                       if whole and self._language != "en" else None)
         self.reset()
         return transcripts
+
+    def _heard(self, text: str, start: int, end: int) -> str:
+        """``text`` with ``heard_repair`` applied to ``text[start:end]``, the Mandarin
+        about to be given out as finals, hearing the utterance so far (more speech may
+        follow ``end``: a text is scored as the start of what is said). A repair inside
+        the committed text is made there too, so later decodes are forced to say it."""
+        if self.heard_repair is None or self._language == "en" or end <= start:
+            return text
+        heard = self.heard_repair(normalize_speech_level(self._audio()), text[:end], start)
+        if heard == text[:end]:
+            return text
+        if len(self._policy.committed) >= end:
+            self._policy.amend(start, heard[start:])
+        return heard + text[end:]
 
     def reset(self) -> None:
         self._utterance_id = -1
