@@ -150,3 +150,12 @@ def test_at_most_the_repairs_adding_most_are_judged(repairer: SameSoundRepair) -
     repair_by_ear(repairer, heard, 0, ear, min_gain=2.0)
     assert len(ear.asked) == 1 and 2 <= len(ear.asked[0]) <= 1 + MOST_JUDGED
     assert ear.asked[0][0] == heard
+
+
+def test_glossary_terms_are_never_repaired(repairer: SameSoundRepair) -> None:
+    """A wearer's term is kept where the text has it, however the ear and the word model
+    would repair it (a name 玛丽 heard as 马利 had become 马力 "horsepower")."""
+    text = "我学的是金融血专业"
+    assert repair_by_ear(repairer, text, 0, Ear({"金融学": 2.0}), min_gain=3.5) != text
+    assert repair_by_ear(repairer, text, 0, Ear({"金融学": 2.0}), min_gain=3.5,
+                         keep=("金融血",)) == text

@@ -149,7 +149,8 @@ def heard_repair(engines: Engines, settings: Settings,
     """What ``StreamingRecognizer.heard_repair`` applies to Mandarin finals: same-sound
     repairs from ``asr.same_sound_heard_margin`` nats, judged by the recogniser hearing
     the utterance again (``same_sound.repair_by_ear``); None when that margin is 0 or
-    the engine cannot score a text (a test fake). Uses the word model ``text_repairs``
+    the engine cannot score a text (a test fake). The glossary's terms heard by their
+    sound are restored first and never repaired. Uses the word model ``text_repairs``
     loads."""
     margin = settings.asr.same_sound_heard_margin
     score = getattr(engines.asr, "text_log_probabilities", None)
@@ -157,11 +158,15 @@ def heard_repair(engines: Engines, settings: Settings,
         return None
     repairer = same_sound_repair()
     padding_s = settings.asr.padding_s
+    terms = tuple(engines.glossary.terms)
+    restorer = terms_by_sound(terms)
 
     def repair(audio: AudioArray, text: str, start: int) -> str:
+        if restorer:  # the wearer's names first (马利 → 玛丽, not 马力 "horsepower"), then kept
+            text = text[:start] + restorer.restore(text[start:])
         return repair_by_ear(repairer, text, start,
                              lambda texts: score(audio, texts, padding_s=padding_s),
-                             min_gain=margin)
+                             min_gain=margin, keep=terms)
     return repair
 
 

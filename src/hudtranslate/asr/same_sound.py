@@ -154,7 +154,8 @@ repaired text at most this many nats less likely than what it wrote."""
 
 def repair_by_ear(repairer: SameSoundRepair, text: str, start: int,
                   likelihoods: Callable[[Sequence[str]], Sequence[float]], *,
-                  min_gain: float, tolerance: float = HEARD_TOLERANCE_NATS) -> str:
+                  min_gain: float, tolerance: float = HEARD_TOLERANCE_NATS,
+                  keep: Sequence[str] = ()) -> str:
     """``text`` with the same-sound repairs of ``text[start:]`` that add more than
     ``min_gain`` nats under the word model (``SameSoundRepair.options``; the
     ``MOST_JUDGED`` adding most) and that the
@@ -162,7 +163,8 @@ def repair_by_ear(repairer: SameSoundRepair, text: str, start: int,
     of each text for the utterance's audio (``WhisperEngine.text_log_probabilities``),
     and a repaired text may be at most ``tolerance`` nats less likely than ``text``. Same
     length as ``text``; ``text`` itself when nothing is repaired (no call to
-    ``likelihoods`` when there is nothing to judge).
+    ``likelihoods`` when there is nothing to judge). Words of ``keep`` (a glossary's
+    terms) are never touched where the text has them.
 
     Why: the word model alone needs 10 nats to be safe, and same-sound errors that gain
     less (金融血 → 金融学 3.9, 起发 → 启发 3.8, 闪北 → 陕北 6.7) need the words around
@@ -172,8 +174,12 @@ def repair_by_ear(repairer: SameSoundRepair, text: str, start: int,
     15.3 %, the dev talks' sentences 11.5 → 10.3 %, the dev utterances 12.3 → 11.2 %, far
     copies 38.3 → 38.1 %, no correctly recognised sentence changed
     (``scripts/same_sound_by_ear.py``; docs/benchmark.md, "Twenty-second session")."""
+    kept_chars = {index for word in keep if word
+                  for found in re.finditer(re.escape(word), text)
+                  for index in range(found.start(), found.end())}
     options = sorted(((gain, begin + start, end + start, word)
-                      for gain, begin, end, word in repairer.options(text[start:], min_gain)),
+                      for gain, begin, end, word in repairer.options(text[start:], min_gain)
+                      if kept_chars.isdisjoint(range(begin + start, end + start))),
                      reverse=True)[:MOST_JUDGED]
     if not options:
         return text
