@@ -158,10 +158,10 @@ def repair_by_ear(repairer: SameSoundRepair, text: str, start: int,
                   keep: Sequence[str] = ()) -> str:
     """``text`` with the same-sound repairs of ``text[start:]`` that add more than
     ``min_gain`` nats under the word model (``SameSoundRepair.options``; the
-    ``MOST_JUDGED`` adding most) and that the
-    audio does not argue against: ``likelihoods(texts)`` gives Whisper's log-probability
-    of each text for the utterance's audio (``WhisperEngine.text_log_probabilities``),
-    and a repaired text may be at most ``tolerance`` nats less likely than ``text``. Same
+    ``MOST_JUDGED`` adding most) and that the audio does not argue against:
+    ``likelihoods(texts)`` gives Whisper's log-probability of each text for the
+    utterance's audio (``WhisperEngine.text_log_probabilities``), and a repaired text
+    may be at most ``tolerance`` nats less likely than ``text``. Same
     length as ``text``; ``text`` itself when nothing is repaired (no call to
     ``likelihoods`` when there is nothing to judge). Words of ``keep`` (a glossary's
     terms) are never touched where the text has them.
