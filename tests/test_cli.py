@@ -291,3 +291,15 @@ def test_a_broken_gguf_of_the_users_own_gets_advice_that_applies_to_it(
     message = str(raised.value)
     assert "cannot load translation model" in message
     assert "complete GGUF model" in message and "models verify" not in message
+
+
+def test_a_display_that_cannot_fit_is_an_error_before_the_models_load(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found after 10-22 s of loading before, and named "custom" instead of the profile."""
+    config = tmp_path / "hud.toml"
+    config.write_text('[display]\nprofile = "even-g1"\nline_height_px = 1\n')
+    missing = tmp_path / "nothing.wav"
+    assert main(["file", str(missing), "--config", str(config)]) == 1
+    error = capsys.readouterr().err
+    assert "display even-g1 with your [display] settings: line height 1 px" in error
+    assert "not found" not in error   # refused before the audio is even read

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from hudtranslate.captions.profiles import get_profile
+from hudtranslate.captions.profiles import profile_from_options
 from hudtranslate.config import Settings
 from hudtranslate.errors import HudTranslateError, check_folder
 from hudtranslate.models import add_models_commands
@@ -235,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         check_folder("--cache-dir", settings.cache_path)
-        get_profile(settings.display.profile)  # a typo is an error now, not after loading
+        profile_from_options(settings.display)  # a typo or a display that cannot fit is
+        # an error now, not after the models load
         if args.command == "models":
             return int(args.handler(args, settings.cache_path))
         return int(args.handler(args, settings))

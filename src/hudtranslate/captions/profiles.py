@@ -139,5 +139,9 @@ def profile_from_options(options: DisplayOptions) -> DisplayProfile:
     changes = {key: value for key, value in changes.items() if getattr(base, key) != value}
     if not changes:
         return base
-    return dataclasses.replace(base, name="custom", description=f"custom (from {base.name})",
-                               **changes)  # type: ignore[arg-type]
+    try:
+        return dataclasses.replace(base, name="custom", description=f"custom (from {base.name})",
+                                   **changes)  # type: ignore[arg-type]
+    except ConfigError as exc:  # name the profile the user started from, not "custom"
+        raise ConfigError(str(exc).replace(
+            "display custom", f"display {base.name} with your [display] settings", 1)) from None
