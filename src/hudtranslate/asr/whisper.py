@@ -129,10 +129,7 @@ class WhisperEngine:
         ``initial_prompt``, faster-whisper's ``hotwords``): its words and style are
         preferred; at most ``MAX_PROMPT_TOKENS`` of its last tokens are kept.
         """
-        padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
-        features = self._model.feature_extractor(padded)
-        frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
-        batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
+        batch, _frames = self._mel(audio, padding_s)
         sampling = {"sampling_temperature": temperature, "sampling_topk": 0} if temperature else {}
         with self._lock:
             features_in = self._storage_view.from_array(batch)
@@ -166,6 +163,14 @@ class WhisperEngine:
             language_prob=language_prob,
         )
 
+    def _mel(self, audio: AudioArray, padding_s: float) -> tuple[np.ndarray, int]:
+        """Whisper's log-mel features of ``audio`` plus ``padding_s`` of silence, as a
+        ``(1, mels, frames)`` float32 batch, and ``frames`` (even, at most ``MAX_FRAMES``)."""
+        padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
+        features = self._model.feature_extractor(padded)
+        frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
+        return np.ascontiguousarray(features[None, :, :frames], dtype=np.float32), frames
+
     def text_log_probabilities(self, audio: AudioArray, texts: Sequence[str], *,
                                padding_s: float = 3.0, language: str = "") -> list[float]:
         """How likely Whisper finds each of ``texts`` as what ``audio`` (16 kHz mono
@@ -176,10 +181,7 @@ class WhisperEngine:
         ``language`` (default: the engine's)."""
         if not texts:
             return []
-        padded = np.concatenate([audio, np.zeros(int(padding_s * SAMPLE_RATE_HZ), np.float32)])
-        features = self._model.feature_extractor(padded)
-        frames = min(features.shape[-1] - features.shape[-1] % 2, MAX_FRAMES)
-        batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
+        batch, frames = self._mel(audio, padding_s)
         tokenizer = self._tokenizer_for("transcribe", language or self.language)
         tokens = [tokenizer.encode(text) or [tokenizer.eot] for text in texts]
         results = []
