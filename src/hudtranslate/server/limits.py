@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hudtranslate.errors import ConfigError
+from hudtranslate.errors import ConfigError, one_line
 
 MAX_PHOTO_MB_RANGE = (0.001, 500.0)
 """The photo size limits ``serve --max-photo-mb`` accepts, in MB (10**6 bytes)."""
@@ -127,7 +127,7 @@ def cannot_listen(host: str, port: int, exc: OSError) -> str:
     """One line for a server that cannot listen on ``host:port``."""
     hint = (" (another hudtranslate serve? choose another --port)"
             if exc.errno == errno.EADDRINUSE else "")
-    return f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}"
+    return f"cannot listen on {host}:{port}: {one_line(exc)}{hint}"
 
 
 def token_matches(expected: str, authorization: str | None, query_token: str | None) -> bool:

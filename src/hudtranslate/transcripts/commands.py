@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from hudtranslate.config import Settings
-from hudtranslate.errors import DataError, check_folder
+from hudtranslate.errors import DataError, check_folder, one_line
 from hudtranslate.transcripts.export import to_jsonl, to_srt, to_vtt
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.transcripts.store import keep_previous, write_text_atomic
@@ -109,7 +109,7 @@ def _run_export(args: argparse.Namespace, settings: Settings) -> int:
             with args.out.open("w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as exc:
-            raise DataError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+            raise DataError(f"cannot write {args.out}: {one_line(exc)}") from None
     else:  # an earlier export (perhaps edited by hand) is kept aside, as `file` does
         keep_previous(args.out, Console(stderr=True, highlight=False))
         write_text_atomic(args.out, text)
@@ -125,7 +125,7 @@ def _print(text: str) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise DataError(f"cannot write to standard output: {exc.strerror or exc}") from None
+        raise DataError(f"cannot write to standard output: {one_line(exc)}") from None
 
 
 def _shown(label: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hudtranslate.errors import ImageError
+from hudtranslate.errors import ImageError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
         except Image.DecompressionBombError as exc:
             raise ImageError(f"{label}: refused as too large: {exc}") from None
         except (OSError, SyntaxError, ValueError) as exc:
-            reason = " ".join(str(exc).split())  # some decoders' messages span lines
-            raise ImageError(f"{label}: damaged or truncated image: {reason}") from None
+            # one_line: some decoders' messages span lines
+            raise ImageError(f"{label}: damaged or truncated image: {one_line(exc)}") from None
     return upright.convert("RGB")
 
 
