@@ -31,6 +31,18 @@ def test_to_simplified_keeps_simplified() -> None:
     assert to_simplified("会议室") == "会议室"
 
 
+@pytest.mark.parametrize(("heard", "simplified"), [
+    ("要帶著全部家當", "要带着全部家当"),  # the aspect particle, as Whisper writes it
+    ("看著我", "看着我"),
+    ("睡著了", "睡着了"),
+    ("一位著名作家", "一位著名作家"),  # "famous": 著 in Simplified too
+    ("效果顯著", "效果显著"),
+])
+def test_to_simplified_writes_the_particle_zhe_as_simplified_chinese_does(
+        heard: str, simplified: str) -> None:
+    assert to_simplified(heard) == simplified
+
+
 @pytest.mark.parametrize(
     ("a", "b", "prefix"),
     [("abc", "abd", "ab"), ("", "abc", ""), ("我们", "我们好", "我们"), ("x", "y", "")],

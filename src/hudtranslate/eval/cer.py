@@ -4,7 +4,7 @@ notation differences free: only what was *heard* differently costs.
 ``normalize_for_cer`` rewrites a transcript, in this order:
 
 1. Unicode NFKC (full-width Latin letters and digits become ASCII, ``①`` becomes ``1``);
-2. Simplified characters (``hudtranslate.asr.text.to_simplified``, OpenCC's ``t2s``);
+2. Simplified characters (``hudtranslate.asr.text.to_simplified``, OpenCC's ``tw2s``);
 3. Latin letters lower-cased (Latin words are kept and compared character by character);
 4. runs of four or more Chinese digits read one by one (``一三九一二三四``, ``二〇二五``,
    ``幺``\\=1) are made Arabic first (``hudtranslate.asr.text.arabic_digit_runs``, what the
