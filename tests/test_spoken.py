@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hudtranslate.translate.spoken import arabic_numbers, clean_spoken, continues_sentence
+from hudtranslate.translate.spoken import (
+    arabic_numbers,
+    clean_spoken,
+    continues_sentence,
+    only_hesitation,
+)
 
 
 @pytest.mark.parametrize(("heard", "cleaned"), [
@@ -70,6 +75,19 @@ from hudtranslate.translate.spoken import arabic_numbers, clean_spoken, continue
 ])
 def test_clean_spoken(heard: str, cleaned: str) -> None:
     assert clean_spoken(heard) == cleaned
+
+
+@pytest.mark.parametrize(("heard", "only"), [
+    ("呃", True), ("呃。", True), ("呃，呃", True), ("额…", True), (" 呃！", True),
+    ("嗯", False),  # said alone, the listener's "mm-hmm": an answer
+    ("嗯。", False),
+    ("呃，我们走吧", False),
+    ("额头", False),
+    ("", False),
+    ("。", False),
+])
+def test_only_hesitation(heard: str, only: bool) -> None:
+    assert only_hesitation(heard) is only
 
 
 @pytest.mark.parametrize(("chinese", "speech_continued", "continues"), [

@@ -37,6 +37,17 @@ def test_final_is_committed_and_joins_context() -> None:
     assert translator.context == [("我们走吧。", fake_english("我们走吧。"))]
 
 
+def test_an_utterance_of_hesitation_alone_is_not_translated() -> None:
+    backend = FakeBackend()
+    translator = SessionTranslator(backend, TranslateOptions())
+    assert translator.translate(transcript(0, "呃", 0.0, 0.5)) is None
+    partial = transcript(1, "呃。我们走", 0.6, 1.5, final=False, committed="呃。我们走")
+    translator.translate(partial)
+    result = translator.translate(transcript(1, "呃。我们走吧。", 0.6, 2.0))
+    assert result is not None and result.committed == fake_english("我们走吧。")
+    assert all("呃" not in call for call in backend.calls)
+
+
 def test_context_is_trimmed_in_batches() -> None:
     translator = SessionTranslator(FakeBackend(), TranslateOptions(context_sentences=2))
     for i in range(7):

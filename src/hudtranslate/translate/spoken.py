@@ -82,6 +82,18 @@ before the predicate they modify (很, 已经, 正在, 应该, 再, 又, 也: "�
 首都)."""
 
 
+_ONLY_HESITATION = re.compile(r"[\s，,、。.…！!？?]*([呃额][\s，,、。.…！!？?]*)+")
+"""An utterance of hesitation sounds alone: 呃 (额 as some write it), never a word or an
+answer. A lone 嗯 is left out on purpose: said alone it is the listener's "mm-hmm", yes."""
+
+
+def only_hesitation(text: str) -> bool:
+    """True when ``text`` says nothing but hesitation sounds (``呃。``, ``呃，呃``): a
+    translator writes "Uh." or "Oh" for it, a caption of noise. Such text is not
+    translated (the Chinese stays in the transcript)."""
+    return _ONLY_HESITATION.fullmatch(text) is not None
+
+
 def clean_spoken(text: str) -> str:
     """``text`` without hesitation sounds, clause-initial interjections and stuttered
     function words, and with "？" after a question the recogniser left unpunctuated (a

@@ -32,7 +32,12 @@ from hudtranslate.translate.prompts import (
     quoted_message,
     user_message,
 )
-from hudtranslate.translate.spoken import arabic_numbers, clean_spoken, continues_sentence
+from hudtranslate.translate.spoken import (
+    arabic_numbers,
+    clean_spoken,
+    continues_sentence,
+    only_hesitation,
+)
 from hudtranslate.translate.text import clean_translation, has_cjk, without_full_stop
 
 log = logging.getLogger(__name__)
@@ -309,6 +314,9 @@ class SessionTranslator:
         if plan is None:
             return None
         cut, commits = plan
+        if commits and only_hesitation(stable[done:cut]):
+            utterance.chinese = stable[:cut]  # nothing to translate, nor to say in English
+            return None
         if commits:
             piece = stable[done:cut]
             english = self._english(piece, cancelled)
@@ -332,7 +340,7 @@ class SessionTranslator:
                emit: Callable[[Translation], None] | None) -> Translation | None:
         utterance = self._utterance
         rest = text_after(transcript.text, utterance.chinese)
-        if rest:
+        if rest and not only_hesitation(rest):
             shown: list[str] = []
             on_words = None
             if emit is not None:
