@@ -124,6 +124,23 @@ def test_damage_before_the_last_line_is_a_data_error(tmp_path: Path) -> None:
         read_transcript(path)
 
 
+def test_a_session_past_100_hours_reads_back_and_exports_whole(tmp_path: Path) -> None:
+    """What the writer stores the reader takes: a session of days is not "damaged" (its
+    last sentence was dropped as a torn line, others failed the export)."""
+    path = tmp_path / "long.jsonl"
+    late = [Translation(uid, "还在", f"Still here {uid}.", "", start, start + 1.5, True,
+                        start + 2, "qwen") for uid, start in ((1, 359_990.0), (2, 360_005.0),
+                                                              (3, 400_000.0))]
+    with TranscriptWriter(path) as writer:
+        for translation in late:
+            writer.append(translation)
+    records = read_transcript(path)
+    assert [r.start_s for r in records] == [359_990.0, 360_005.0, 400_000.0]
+    srt_path, vtt_path = write_exports(records, tmp_path, "long")
+    assert "111:06:40,000 --> 111:06:41,500" in srt_path.read_text(encoding="utf-8")
+    assert "111:06:40.000 --> 111:06:41.500" in vtt_path.read_text(encoding="utf-8")
+
+
 def test_unreadable_files_raise_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot read"):
         read_transcript(tmp_path / "missing.jsonl")

@@ -6,7 +6,9 @@ split into consecutive cues that share its time span in proportion to their leng
 timing is done in integer milliseconds so that formatting never makes two cues touch.
 Timing and wrapping are ours (the caption rules); the files are written by the ``srt``
 and ``webvtt-py`` libraries (0.6 or later: 0.5 refuses times of 100 hours and more; both
-MIT).
+MIT). Past 99:59:59 the hours grow to three digits rather than the export refusing: a
+subtitle user with a recording that long wants all of it subtitled, WebVTT allows hours of
+two or more digits, and SRT has no formal limit (the srt library reads them back).
 
 A conversation (``--mode converse``) has two speakers: the other person's Mandarin with
 its English, and the wearer's English with the Chinese it became. Records say which
@@ -43,9 +45,10 @@ GAP_MS = 1
 """Space between one cue's end and the next cue's start."""
 
 
-MAX_TIME_S = 99 * 3600 + 59 * 60 + 59.0
-"""The latest time a subtitle can carry (SRT's 99:59:59): later, NaN or infinite times in
-a transcript file are damage, not speech."""
+MAX_TIME_S = 10_000 * 3600.0
+"""The latest time a transcript file may hold: 10,000 hours, over a year of one session.
+Later, NaN or infinite times are damage, not speech. Not SRT's two-digit 99:59:59: the
+exports write longer sessions, so a session of 100 hours or more must read back."""
 LANGUAGES = ("zh", "en")
 SPEAKERS = {"zh": "Partner", "en": "Wearer"}
 """Who speaks each source language in a conversation: the other person, the wearer."""
