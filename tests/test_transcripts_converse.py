@@ -13,7 +13,7 @@ import pytest
 import srt
 import webvtt
 
-from hudtranslate.captions import display_width
+from hudtranslate.captions import display_width, min_display_s
 from hudtranslate.cli import main
 from hudtranslate.events import Translation
 from hudtranslate.transcripts import (
@@ -94,6 +94,37 @@ def test_vtt_marks_each_cue_with_a_voice_span() -> None:
     drafted = [c for c in captions if c.raw_text.startswith("<v.draft Wearer>")]
     assert len(drafted) == 1 and drafted[0].text == "tell her I'll be ten minutes late"
     assert not any("Wearer:" in caption.text for caption in captions)  # the span says it
+
+
+def test_drafts_typed_before_any_audio_stay_up_long_enough_to_read() -> None:
+    """Typed drafts have no span (start = end = the audio so far: 0 s before any audio);
+    they were squeezed to 0.1 s cues by the next one starting at the same moment."""
+    def typed(uid: int, english: str, at_s: float = 0.0) -> Translation:
+        return Translation(uid, english, "好的。", "", at_s, at_s, True, at_s + 1, "qwen",
+                           source_language="en", draft=True)
+
+    heard = Translation(3, "没关系。", "No problem.", "", 0.4, 1.6, True, 2.2, "qwen")
+    later = Translation(5, "好。", "Fine.", "", 30.0, 31.0, True, 31.5, "qwen")
+    sentences = [typed(0, "tell her I'll be ten minutes late"), typed(1, "and save me a seat"),
+                 heard, typed(4, "thank you", at_s=29.9), later]
+    for text, parse in ((to_srt(sentences), _srt_times), (to_vtt(sentences), _vtt_times)):
+        times = parse(text)
+        assert len(times) == len(sentences)
+        assert all(a_end < b_start for (_, a_end), (b_start, _) in pairwise(times))
+        for (start, end), sentence in zip(times, sentences, strict=True):
+            english = sentence.source if sentence.draft else sentence.text
+            assert end - start >= min_display_s(english) - 0.001, sentence
+        assert times[2][0] > 0.4 and times[-1][0] > 30.0  # pushed later, not overlapped
+
+
+def _srt_times(text: str) -> list[tuple[float, float]]:
+    return [(cue.start.total_seconds(), cue.end.total_seconds()) for cue in srt.parse(text)]
+
+
+def _vtt_times(text: str) -> list[tuple[float, float]]:
+    return [(caption.start_time.in_milliseconds() / 1000,
+             caption.end_time.in_milliseconds() / 1000)
+            for caption in webvtt.from_buffer(io.StringIO(text))]
 
 
 def test_one_speaker_sessions_have_no_speaker_marks() -> None:

@@ -4,6 +4,10 @@ Cues follow the caption rules: at most two lines of 42 columns, up long enough t
 (pacing.min_display_s), never overlapping the next cue. A sentence too long for one cue is
 split into consecutive cues that share its time span in proportion to their length. All
 timing is done in integer milliseconds so that formatting never makes two cues touch.
+A sentence heard is cut short by the next one (down to ``MIN_CUE_MS``) to stay with its
+audio; one without a span of its own (a typed draft: start = end, all at 0 s when typed
+before any audio) has no audio to keep up with, so it keeps its reading time and the
+next cue starts after it.
 Timing and wrapping are ours (the caption rules); the files are written by the ``srt``
 and ``webvtt-py`` libraries (0.6 or later: 0.5 refuses times of 100 hours and more; both
 MIT). Past 99:59:59 the hours grow to three digits rather than the export refusing: a
@@ -216,8 +220,8 @@ def build_cues(
         en_lines = wrap_text(english, max_columns)
         parts = math.ceil(len(en_lines) / max_lines)
         start_ms = max(_ms(record.start_s), prev_end_ms + GAP_MS, 0)
-        end_ms = max(_ms(record.end_s), _ms(record.start_s) + _ms(min_display_s(record.en)))
-        if number + 1 < len(records):
+        end_ms = max(_ms(record.end_s), start_ms + _ms(min_display_s(record.en)))
+        if number + 1 < len(records) and record.end_s > record.start_s:
             end_ms = min(end_ms, _ms(records[number + 1].start_s) - GAP_MS)
         end_ms = max(end_ms, start_ms + parts * (MIN_CUE_MS + GAP_MS) - GAP_MS)
         zh_lines = wrap_text(record.zh, max_columns) if bilingual else []
