@@ -181,6 +181,24 @@ def test_a_wav_cut_short_is_read_with_a_warning(
             ) is warned
 
 
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+@pytest.mark.parametrize("cut", [True, False])
+def test_an_ogg_cut_short_is_read_up_to_the_cut_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, subtype: str, cut: bool) -> None:
+    if subtype not in soundfile.available_subtypes("OGG"):
+        pytest.skip(f"this libsndfile writes no Ogg {subtype}")
+    path = tmp_path / "voice-memo.ogg"
+    noise = np.random.default_rng(0).standard_normal(48_000 * 20).astype(np.float32) * 0.1
+    soundfile.write(path, noise, 48_000, format="OGG", subtype=subtype)
+    if cut:  # an upload that broke off half-way: Ogg declares no length to check against
+        path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    with caplog.at_level("WARNING"):
+        samples = read_audio_file(path)
+    assert ("is truncated: its Ogg stream breaks off" in caplog.text) is cut
+    seconds = len(samples) / 16_000
+    assert 6.0 < seconds < 11.0 if cut else seconds == pytest.approx(20.0, abs=0.05)
+
+
 async def _collect(chunks: Any) -> list[tuple[float, AudioChunk]]:
     start = time.monotonic()
     return [(time.monotonic() - start, chunk) async for chunk in chunks]

@@ -81,7 +81,10 @@ def read_audio_file(path: str | Path) -> AudioArray:
         samples = read_with_ffmpeg(path)
     else:
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        _warn_if_truncated(path, handle.frames, handle.samplerate)
+        if handle.format == "OGG":
+            _warn_if_ogg_cut(path, len(samples) / SAMPLE_RATE_HZ)
+        else:
+            _warn_if_truncated(path, handle.frames, handle.samplerate)
     if len(samples) == 0:
         raise AudioError(f"audio file is empty (no samples): {path}")
     if broken:
@@ -106,6 +109,34 @@ def _warn_if_truncated(path: Path, frames: int, sample_rate: int) -> None:
     if frames < promised < _UNKNOWN_LENGTH_FRAMES:
         log.warning("%s is truncated: its header says %.1f s of audio, %.1f s are there",
                     path, promised / sample_rate, frames / sample_rate)
+
+
+_OGG_PAGE_MAX_BYTES = 27 + 255 + 255 * 255
+"""The largest Ogg page: a 27-byte header, 255 lacing values, 255 segments of 255 bytes
+(RFC 3533, section 6)."""
+_OGG_LAST_PAGE = 0x04
+"""The header-type flag of a logical stream's last page (RFC 3533: "eos")."""
+
+
+def _warn_if_ogg_cut(path: Path, heard_s: float) -> None:
+    """Warn when an Ogg file (Vorbis, Opus, FLAC in Ogg) breaks off: its last page is not
+    marked as the stream's last, or is itself cut short. An Ogg file declares no length
+    up front, so libsndfile reads a cut one to the cut without a word."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - _OGG_PAGE_MAX_BYTES))
+        tail = handle.read()
+    start = tail.rfind(b"OggS")
+    header = tail[start:start + 27]
+    if start < 0 or len(header) < 27 or header[4] != 0:  # version 0 is the only one
+        cut = True
+    else:
+        lacing = tail[start + 27:start + 27 + header[26]]
+        page_bytes = 27 + header[26] + sum(lacing)
+        cut = not header[5] & _OGG_LAST_PAGE or len(tail) - start < page_bytes \
+            or len(lacing) < header[26]
+    if cut:
+        log.warning("%s is truncated: its Ogg stream breaks off without its last page; "
+                    "read up to there (%.1f s)", path, heard_s)
 
 
 async def file_chunks(
