@@ -162,7 +162,8 @@ Audio in (wearers)
     ``limits.max_frame_bytes`` each, at about the pace it is spoken. Last,
     ``{"type": "end"}``: the server translates what is left, sends ``end`` and closes the
     socket (1000). A wearer that just disconnects ends its session the same way, without the
-    answers.
+    answers. When the server stops (SIGTERM, Ctrl-C) it reads no more audio, translates
+    what it has (up to 5 s), sends those captions and ``end``, then closes (1001).
 
     After ``start``, at any time before ``end``, the wearer may type a message for the
     other person instead of saying it::

@@ -57,9 +57,12 @@ from hudtranslate.vision.scene import SceneText
 log = logging.getLogger(__name__)
 
 _STOP_FINISH_S = 5.0
+"""When the server stops, how long a session may take to translate what it has."""
+_SEND_LAST_S = 5.0
+"""How long a session's last captions may take to reach the wearer before its socket
+closes (after the translating, also when the server stops)."""
 DRAFT_BURST = 3.0
 """Typed drafts a wearer may send at once (then ``drafts_per_minute``)."""
-"""When the server stops, how long a session may take to translate what it has."""
 
 
 class SessionManager:
@@ -157,7 +160,7 @@ class SessionManager:
         """Server stopping: end every session (each keeps what it committed)."""
         await asyncio.gather(*(session.stop() for session in list(self._connections)))
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=_STOP_FINISH_S + 5.0)
+            await asyncio.wait(set(self._tasks), timeout=_STOP_FINISH_S + _SEND_LAST_S)
 
 
 def _all_threads(engines: list[LlamaEngine], sessions: int) -> None:
@@ -212,6 +215,7 @@ class WearerSession:
         self._draft_bucket = TokenBucket(self.limits.drafts_per_minute / 60.0, DRAFT_BURST)
         self._pipeline: asyncio.Task[PipelineResult] | None = None
         self._failed = asyncio.Event()
+        self._stop = asyncio.Event()
         self._stopping = False
         self._started_at = time.monotonic()
         self._speak = False
@@ -223,34 +227,41 @@ class WearerSession:
         sender = asyncio.create_task(self._send_loop())
         reader = asyncio.create_task(self._read())
         failure = asyncio.create_task(self._failed.wait())
+        stopped = asyncio.create_task(self._stop.wait())
         outcome: str = "failed"
         code: int = WSCloseCode.INTERNAL_ERROR
         try:
-            done, _ = await asyncio.wait({reader, failure},
+            done, _ = await asyncio.wait({reader, failure, stopped},
                                          return_when=asyncio.FIRST_COMPLETED)
             if reader in done:
                 outcome, code = reader.result()
+            elif stopped in done:
+                outcome, code = "server_stopped", WSCloseCode.GOING_AWAY
             self._audio.put_nowait(None)
             self._drafts.put_nowait(None)
             outcome, code = await self._finish(outcome, code)
         finally:
-            for task in (reader, failure):
+            for task in (reader, failure, stopped):
                 task.cancel()
-            await asyncio.gather(reader, failure, return_exceptions=True)
+            await asyncio.gather(reader, failure, stopped, return_exceptions=True)
             if self._pipeline is not None and not self._pipeline.done():
                 self._pipeline.cancel()
                 await asyncio.gather(self._pipeline, return_exceptions=True)
             self.outbox.queue.put_nowait(None)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sender, 5.0)
+                await asyncio.wait_for(sender, _SEND_LAST_S)
             self._close(outcome)  # on disk before the wearer sees the socket close
-            await self.socket.close(code=code)
+            await self.socket.close(code=code,
+                                    message=b"server stopping" if self._stopping else b"")
         return outcome
 
     async def stop(self) -> None:
-        """End this session from outside (server shutdown)."""
+        """End this session from outside (server shutdown). The socket stays open until
+        the sentence in progress is translated (``_STOP_FINISH_S``) and its captions are
+        sent (``_SEND_LAST_S``): closing it first left the wearer without the last caption
+        that the transcript has."""
         self._stopping = True
-        await self.socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+        self._stop.set()
 
     async def _finish(self, outcome: str, code: int) -> tuple[str, int]:
         """Let the pipeline translate the audio it has (bounded), so the sentence in
