@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from pathlib import Path
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.test_server_sessions import START, make_client, started_socket
 
 from hudtranslate.errors import ConfigError
 from hudtranslate.events import StreamEnd, Transcript, Translation
@@ -146,3 +150,34 @@ def test_limits_are_checked() -> None:
         SessionLimits(max_sessions=0)
     with pytest.raises(ConfigError, match="even"):
         SessionLimits(max_frame_bytes=3201)
+
+
+async def test_connections_that_never_start_a_session_are_refusals_not_sessions(
+        tmp_path: Path) -> None:
+    """A bad handshake, a wearer gone or silent before ``start``: no session began, so
+    none ended; over capacity was already counted this way."""
+    client, manager = await make_client(tmp_path, limits=SessionLimits(idle_timeout_s=0.5))
+    try:
+        bad = await client.ws_connect("/ws/audio")
+        await bad.send_json({**START, "sample_rate_hz": 8000})
+        gone = await client.ws_connect("/ws/audio")
+        await gone.close()
+        idle = await client.ws_connect("/ws/audio")
+        for socket in (bad, idle):
+            while (await socket.receive(timeout=5)).type is aiohttp.WSMsgType.TEXT:
+                pass
+        started, _ = await started_socket(client)
+        await started.send_json({"type": "end"})
+        while (await started.receive(timeout=5)).type is aiohttp.WSMsgType.TEXT:
+            pass
+        for _ in range(100):
+            if manager.active == 0:
+                break
+            await asyncio.sleep(0.05)
+        metrics = manager.metrics
+        assert metrics.value("hudtranslate_sessions_total", outcome="completed") == 1
+        for outcome in ("bad_audio_format", "disconnected", "idle_timeout"):
+            assert metrics.value("hudtranslate_sessions_total", outcome=outcome) is None
+            assert metrics.value("hudtranslate_connections_refused_total", reason=outcome) == 1
+    finally:
+        await client.close()

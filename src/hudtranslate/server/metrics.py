@@ -47,11 +47,13 @@ class ServerMetrics:
         self.sessions_active = Gauge(
             "hudtranslate_sessions_active", "Wearer sessions open now.", registry=registry)
         self.sessions = Counter(
-            "hudtranslate_sessions_total", "Wearer sessions ended, by how they ended.",
-            ["outcome"], registry=registry)
+            "hudtranslate_sessions_total", "Wearer sessions ended (after start), by how "
+            "they ended.", ["outcome"], registry=registry)
         self.refused = Counter(
-            "hudtranslate_connections_refused_total", "Connections refused, by reason.",
-            ["reason"], registry=registry)
+            "hudtranslate_connections_refused_total", "Connections that never became a "
+            "session, by reason: capacity, unauthorized, or how one ended before start "
+            "(bad_audio_format, idle_timeout, disconnected, ...).", ["reason"],
+            registry=registry)
         self.protocol_errors = Counter(
             "hudtranslate_protocol_errors_total", "Error messages sent to clients, by code.",
             ["code"], registry=registry)

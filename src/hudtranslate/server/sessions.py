@@ -148,13 +148,18 @@ class SessionManager:
         return socket
 
     async def _serve(self, session: WearerSession) -> None:
+        """Run one connection; a session that started is counted by how it ended, one that
+        never did (bad ``start``, gone or silent before it) as a refusal, like capacity."""
         try:
             outcome = await session.run()
         finally:
             self._connections.discard(session)
             self._sessions.pop(session.session_id, None)
             self.metrics.sessions_active.dec()
-        self.metrics.sessions.labels(outcome=outcome).inc()
+        if session.session_id:
+            self.metrics.sessions.labels(outcome=outcome).inc()
+        else:
+            self.metrics.refused.labels(reason=outcome).inc()
 
     async def shutdown(self) -> None:
         """Server stopping: end every session (each keeps what it committed)."""
