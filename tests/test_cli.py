@@ -207,6 +207,34 @@ def test_cli_reports_a_cache_dir_that_is_a_file_in_one_line(
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("origin", ["--cache-dir", "HUDTRANSLATE_CACHE_DIR", "cache_dir",
+                                    "XDG_CACHE_HOME"])
+def test_a_bad_cache_folder_is_named_where_it_was_set(
+        origin: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not always "--cache-dir": a user who set a variable or a config key never typed it."""
+    for variable in ("HUDTRANSLATE_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    a_file = tmp_path / "cache"
+    a_file.write_text("x")
+    argv = ["models", "list"]
+    if origin == "--cache-dir":
+        argv += ["--cache-dir", str(a_file)]
+    elif origin == "cache_dir":
+        config = tmp_path / "hud.toml"
+        config.write_text(f"cache_dir = {str(a_file)!r}\n", encoding="utf-8")
+        argv += ["--config", str(config)]
+    else:
+        monkeypatch.setenv(origin, str(a_file))
+    assert main(argv) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    expected = {"cache_dir": f"cache_dir in {tmp_path / 'hud.toml'} {a_file} is a file",
+                "XDG_CACHE_HOME": f"the model cache (XDG_CACHE_HOME) {a_file}/hudtranslate "
+                                  f"is under {a_file}, which is a file"}
+    assert expected.get(origin, f"{origin} {a_file} is a file, not a folder") in err
+    assert origin == "--cache-dir" or "--cache-dir" not in err
+
+
 def test_a_replay_format_is_checked_before_the_run(tmp_path: Path) -> None:
     from hudtranslate.captions.replay import check_replay_path
     from hudtranslate.errors import ConfigError

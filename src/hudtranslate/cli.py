@@ -23,7 +23,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from hudtranslate.captions.profiles import profile_from_options
-from hudtranslate.config import Settings
+from hudtranslate.config import Settings, cache_dir_origin
 from hudtranslate.errors import HudTranslateError, check_folder
 from hudtranslate.models import add_models_commands
 from hudtranslate.server.serve import add_serve_command
@@ -234,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False)
     try:
         settings = settings_from_args(args)
-        check_folder("--cache-dir", settings.cache_path)
+        check_folder(cache_dir_origin(getattr(args, "config", None), os.environ,
+                                      getattr(args, "cache_dir", None)), settings.cache_path)
         profile_from_options(settings.display)  # a typo or a display that cannot fit is
         # an error now, not after the models load
         if args.command == "models":

@@ -42,9 +42,27 @@ NON_SETTING_VARIABLES = frozenset({
 
 
 def default_cache_dir() -> Path:
-    """Model cache: $HUDTRANSLATE_CACHE_DIR, else $XDG_CACHE_HOME/hudtranslate, else ~/.cache."""
+    """Model cache when ``cache_dir`` is not set: $XDG_CACHE_HOME/hudtranslate, else
+    ~/.cache/hudtranslate."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "hudtranslate"
+
+
+def cache_dir_origin(toml_path: Path | None, env: Mapping[str, str], flag: str | None) -> str:
+    """Where the model cache folder came from, as the user set it: ``--cache-dir``,
+    ``HUDTRANSLATE_CACHE_DIR``, ``cache_dir in FILE`` or the default (with
+    ``XDG_CACHE_HOME`` when that chose it), by ``Settings.load``'s precedence. Errors
+    about the folder name it, as ``transcripts`` does for HUDTRANSLATE_DATA_DIR: naming
+    ``--cache-dir`` sent a user who never typed it looking for a flag."""
+    variable = f"{ENV_PREFIX}CACHE_DIR"
+    written = _read_toml(toml_path).get("cache_dir") if toml_path is not None else None
+    for origin, value in (("--cache-dir", flag), (variable, env.get(variable)),
+                          (f"cache_dir in {toml_path}", written)):
+        if value is not None:  # the highest one set wins, even "" (the default then)
+            if str(value):
+                return origin
+            break
+    return "the model cache" + (" (XDG_CACHE_HOME)" if env.get("XDG_CACHE_HOME") else "")
 
 
 @dataclass(frozen=True)
