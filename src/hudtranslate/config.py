@@ -28,7 +28,7 @@ from hudtranslate.config_speech import (
 from hudtranslate.config_speech import MAX_INITIAL_PROMPT_CHARS as MAX_INITIAL_PROMPT_CHARS
 from hudtranslate.config_speech import AsrOptions as AsrOptions
 from hudtranslate.config_speech import VadOptions as VadOptions
-from hudtranslate.errors import ConfigError, check_range
+from hudtranslate.errors import ConfigError, check_range, one_line
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +319,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except IsADirectoryError:
         raise ConfigError(f"config file {path} is a folder, not a TOML file") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {one_line(exc)}") from None
     except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition (toml.io, v1.0.0)
         raise ConfigError(f"config file {path} is not UTF-8 text: byte {exc.start} "
                           f"({exc.reason})") from None

@@ -65,7 +65,7 @@ def ensure_writable_folder(name: str, folder: os.PathLike[str] | str) -> None:
             pass
     except OSError as exc:
         raise ConfigError(f"{name} {folder}: cannot write there: "
-                          f"{exc.strerror or exc}") from None
+                          f"{one_line(exc)}") from None
 
 
 class AudioError(HudTranslateError):

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from hudtranslate.errors import ConfigError, DataError, DependencyError, ensure_writable_folder
+from hudtranslate.errors import (
+    ConfigError,
+    DataError,
+    DependencyError,
+    ensure_writable_folder,
+    one_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +93,7 @@ def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,
     try:
         _write_animation(images, durations, path, suffix)
     except OSError as exc:
-        raise DataError(f"cannot write the replay {path}: {exc.strerror or exc}") from None
+        raise DataError(f"cannot write the replay {path}: {one_line(exc)}") from None
     return path
 
 

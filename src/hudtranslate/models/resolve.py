@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hudtranslate.errors import ModelError
+from hudtranslate.errors import ModelError, one_line
 from hudtranslate.models.catalogue import CATALOGUE, ROLES, Role
 from hudtranslate.models.store import ensure_installed
 
@@ -75,7 +75,7 @@ def _check_gguf(path: Path) -> None:
         with path.open("rb") as handle:
             magic = handle.read(len(GGUF_MAGIC))
     except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
+        raise ModelError(f"cannot read model file {path}: {one_line(exc)}") from exc
     if magic != GGUF_MAGIC:
         raise ModelError(
             f"{path} is not a GGUF model file (it starts with {magic!r}, expected "
@@ -99,7 +99,7 @@ def _check_ct2_dir(path: Path) -> None:
         with model_file.open("rb") as handle:
             header = handle.read(4)
     except OSError as exc:
-        raise ModelError(f"cannot read model file {model_file}: {exc.strerror or exc}") from exc
+        raise ModelError(f"cannot read model file {model_file}: {one_line(exc)}") from exc
     version = int.from_bytes(header, "little") if len(header) == 4 else 0
     if not 0 < version <= CT2_MAX_BINARY_VERSION:
         raise ModelError(

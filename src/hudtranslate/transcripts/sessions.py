@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hudtranslate.errors import DataError
+from hudtranslate.errors import DataError, one_line
 from hudtranslate.events import StreamEnd, Transcript, Translation
 from hudtranslate.transcripts.export import TranscriptRecord
 from hudtranslate.transcripts.store import TranscriptWriter, _fsync_dir, read_transcript
@@ -142,7 +142,7 @@ class SessionStore:
             os.fsync(self._index_file)
         except OSError as exc:
             raise DataError(f"cannot write session index {self.index_path}: "
-                            f"{exc.strerror}") from exc
+                            f"{one_line(exc)}") from exc
 
     def close(self) -> None:
         if self._index_file is not None:
@@ -239,7 +239,7 @@ class SessionStore:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise DataError(f"cannot read {self.index_path}: {exc.strerror}") from exc
+            raise DataError(f"cannot read {self.index_path}: {one_line(exc)}") from exc
         entries = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from rich.console import Console
 
-from hudtranslate.errors import DataError
+from hudtranslate.errors import DataError, one_line
 from hudtranslate.events import StreamEnd, Transcript, Translation
 from hudtranslate.transcripts.export import Sentence, TranscriptRecord, to_srt, to_vtt
 
@@ -49,7 +49,7 @@ class TranscriptWriter:
             if created:
                 _fsync_dir(self.path.parent)
         except OSError as exc:
-            raise DataError(f"cannot write transcript {self.path}: {exc.strerror}") from exc
+            raise DataError(f"cannot write transcript {self.path}: {one_line(exc)}") from exc
 
     @property
     def count(self) -> int:
@@ -69,7 +69,7 @@ class TranscriptWriter:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as exc:
-            raise DataError(f"cannot write transcript {self.path}: {exc.strerror}") from exc
+            raise DataError(f"cannot write transcript {self.path}: {one_line(exc)}") from exc
         self._last_index = record.index
         return record
 
@@ -106,7 +106,7 @@ def read_transcript(path: str | os.PathLike[str]) -> list[TranscriptRecord]:
     try:
         text = path.read_bytes().decode("utf-8", errors="strict")
     except OSError as exc:
-        raise DataError(f"cannot read transcript {path}: {exc.strerror}") from exc
+        raise DataError(f"cannot read transcript {path}: {one_line(exc)}") from exc
     except UnicodeDecodeError:
         text = _decode_all_but_tail(path)
     lines = text.split("\n")
@@ -173,7 +173,7 @@ def write_text_atomic(path: Path, text: str) -> None:
             raise
         _fsync_dir(path.parent)
     except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror}") from exc
+        raise DataError(f"cannot write {path}: {one_line(exc)}") from exc
 
 
 def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Path:
@@ -201,7 +201,7 @@ def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Pa
         output.rename(kept)
     except OSError as exc:
         raise DataError(f"cannot move the earlier {output} aside: "
-                          f"{exc.strerror or exc}") from None
+                          f"{one_line(exc)}") from None
     console.print(f"kept the earlier {output.name} as {kept}", highlight=False)
     return output
 

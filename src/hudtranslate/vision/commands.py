@@ -20,7 +20,13 @@ from rich.markup import escape
 from hudtranslate.captions.frames import png_bytes, preview_image, render_frame
 from hudtranslate.captions.profiles import profile_from_options
 from hudtranslate.config import Settings
-from hudtranslate.errors import ConfigError, HudTranslateError, ImageError, ensure_writable_folder
+from hudtranslate.errors import (
+    ConfigError,
+    HudTranslateError,
+    ImageError,
+    ensure_writable_folder,
+    one_line,
+)
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.images import check_image, load_image
@@ -184,7 +190,7 @@ def write_card(scene: SceneText, settings: Settings, folder: Path) -> list[Path]
         try:
             path.write_bytes(data)
         except OSError as exc:
-            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot write {path}: {one_line(exc)}") from None
         written.append(path)
     return written
 

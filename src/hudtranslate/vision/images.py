@@ -62,7 +62,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
     except FileNotFoundError:
         raise ImageError(f"{label}: no such file") from None
     except OSError as exc:
-        raise ImageError(f"{label}: cannot open: {exc.strerror or exc}") from None
+        raise ImageError(f"{label}: cannot open: {one_line(exc)}") from None
     with handle:
         try:
             with warnings.catch_warnings():
