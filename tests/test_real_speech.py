@@ -31,13 +31,21 @@ REAL_CLIPS = {
     "real-006": [r"\bNew Year"],
     "real-011": [r"\bchapter\b"],
     # real-016 needs the same-sound repairs heard by Whisper (华学 → 滑雪 "skiing", 加荡 →
-    # 家当 "belongings": 5-7 nats as words, under the 10-nat margin of the word model alone)
-    "real-016": [r"\bski", r"\b(belongings|possessions|everything (she|he|they) owns?)\b"],
+    # 家当 "belongings": 5-7 nats as words, under the 10-nat margin of the word model alone;
+    # 家当 is also checked in the Chinese, below). The 1.5B writes 全部家当 "all one owns" as
+    # "all their belongings" or as "everything" depending on one character elsewhere in
+    # the sentence (带著 / 带着, twenty-third session): either carries it
+    "real-016": [r"\bski", r"\b(belongings|possessions|everything)\b"],
     "real-012": [r"\brun(ning)?\b", r"\bhealth"],
     "real-018": [r"\b7:30\b|\bseven[- ]thirty\b|\bhalf past seven\b",
                  r"\b9:30\b|\bnine[- ]thirty\b|\bhalf past nine\b", r"\bMonday\b",
                  r"\bFriday\b"],
     "real-027": [r"\bgift|present\b", r"\b(mom|mother|mum)\b", r"\baquarium|ocean\b", r"\?\s*$"],
+}
+
+HEARD_WORDS = {
+    # clip: words that only a same-sound repair writes (what Whisper base heard: 加荡)
+    "real-016": ["家当"],
 }
 
 
@@ -62,6 +70,8 @@ async def test_real_recordings_keep_their_meaning(
         assert re.search(pattern, text, re.IGNORECASE), f"{clip}: {pattern!r} not in {text!r}"
     chinese = "".join(t.text for t in result.transcripts)
     assert corpus_cer([row["zh"]], [chinese]) <= 0.2, chinese
+    for word in HEARD_WORDS.get(clip, ()):
+        assert word in chinese, f"{clip}: {word} not in {chinese!r}"
 
 
 async def test_nonstop_speech_is_cut_into_short_units_without_losing_or_repeating_words(
