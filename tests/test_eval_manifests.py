@@ -57,6 +57,39 @@ def test_a_valid_talk_loads_with_paths_relative_to_the_manifest(
     assert len(load_talks(manifest, limit=1)) == 1
 
 
+def test_a_manifest_saved_with_a_bom_loads(folder: Path) -> None:
+    manifest = folder / "talks.jsonl"
+    manifest.write_text(json.dumps(talk(segment(0.5, 2.0)), ensure_ascii=False) + "\n",
+                        encoding="utf-8-sig")  # as Notepad saves UTF-8
+    assert [t.id for t in load_talks(manifest)] == ["a"]
+
+
+def test_audio_libsndfile_cannot_size_is_measured_by_decoding_it(folder: Path) -> None:
+    """An M4A voice memo (read by FFmpeg) and a WAV whose recorder died before writing
+    its header's sizes (still 0) are what ``hudtranslate file`` reads: the bench too."""
+    av = pytest.importorskip("av")
+    with av.open(str(folder / "memo.m4a"), "w") as container:
+        stream = container.add_stream("aac", rate=16_000, layout="mono")
+        tone = np.sin(np.arange(32_000, dtype=np.float32) * 0.1)[None, :] * 0.3
+        frame = av.AudioFrame.from_ndarray(tone.astype(np.float32), format="fltp",
+                                           layout="mono")
+        frame.sample_rate = 16_000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    unclosed = folder / "unclosed.wav"
+    soundfile.write(unclosed, np.full(24_000, 0.1, np.float32), 16_000, subtype="PCM_16")
+    data = bytearray(unclosed.read_bytes())
+    data[4:8] = data[40:44] = bytes(4)  # RIFF and data sizes as first written: 0
+    unclosed.write_bytes(bytes(data))
+    manifest = write_jsonl(folder / "utterances.jsonl", [
+        {"id": "memo", "wav": "memo.m4a", "zh": "我们走吧。", "en_refs": ["Let's go."]},
+        {"id": "unclosed", "wav": "unclosed.wav", "zh": "我们走吧。", "en_refs": ["Let's go."]},
+    ])
+    memo, wav = load_utterances(manifest)
+    assert memo.duration_s == pytest.approx(2.0, abs=0.15)  # AAC adds its priming samples
+    assert wav.duration_s == pytest.approx(1.5, abs=0.01)
+
+
 def test_the_shared_dev_data_loads(shared_data: Path) -> None:
     talks = load_talks(shared_data / "audio" / "talks.jsonl")
     assert len(talks) == 3 and all(len(t.segments) >= 15 for t in talks)

@@ -63,7 +63,9 @@ def read_audio_file(path: str | Path) -> AudioArray:
     broken = 0  # NaN/inf samples of a damaged float file: silence, before resampling spreads them
     try:
         with soundfile.SoundFile(path) as handle:
-            if handle.format in _FFMPEG_READS_BETTER:
+            if handle.format in _FFMPEG_READS_BETTER or handle.frames == 0:
+                # 0 frames: also a WAV whose recorder was killed before it wrote the
+                # header's sizes (still 0): FFmpeg reads the samples that follow it
                 raise _UseFfmpeg
             resampler = Resampler(handle.samplerate, SAMPLE_RATE_HZ)
             for block in handle.blocks(
@@ -90,6 +92,21 @@ def read_audio_file(path: str | Path) -> AudioArray:
     if broken:
         log.warning("%s: %d samples are not numbers (NaN/inf); read as silence", path, broken)
     return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def audio_duration_s(path: str | Path) -> float:
+    """Seconds of audio in the file at ``path``, as ``read_audio_file`` will read it: from
+    the header where libsndfile reads the format well (WAV, FLAC, OGG), else by decoding
+    it (M4A, MP4, WebM, MP3, a WAV whose header says 0 bytes). Raises AudioError as
+    ``read_audio_file`` does."""
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, OSError):
+        pass
+    else:
+        if info.frames > 0 and info.samplerate > 0 and info.format not in _FFMPEG_READS_BETTER:
+            return float(info.frames / info.samplerate)
+    return len(read_audio_file(path)) / SAMPLE_RATE_HZ
 
 
 _UNKNOWN_LENGTH_FRAMES = 0x7FFF_FFFF // 8

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import soundfile
-
-from hudtranslate.errors import DataError
+from hudtranslate.audio import audio_duration_s
+from hudtranslate.errors import AudioError, DataError
 from hudtranslate.eval.cer import normalize_for_cer
 
 AUDIO_SLACK_S = 0.01
@@ -128,7 +127,7 @@ def _limited(items: list[Any], path: Path, limit: int | None) -> list[Any]:
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; the whole file is read first."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM (Notepad) too
     except FileNotFoundError:
         raise DataError(f"{path}: manifest not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -191,13 +190,9 @@ def _audio(row: dict[str, Any], manifest: Path, where: str) -> tuple[Path, float
     if not wav.is_file():
         raise DataError(f"{where}: audio not found: {wav}")
     try:
-        info = soundfile.info(str(wav))
-    except (RuntimeError, OSError) as exc:
-        reason = " ".join(str(exc).split())
-        raise DataError(f"{where}: cannot read audio {wav} ({reason})") from None
-    if info.frames <= 0 or info.samplerate <= 0:
-        raise DataError(f"{where}: audio {wav} is empty")
-    return wav, info.frames / info.samplerate
+        return wav, audio_duration_s(wav)
+    except AudioError as exc:
+        raise DataError(f"{where}: cannot read audio {wav} ({exc})") from None
 
 
 def _talk(row: dict[str, Any], path: Path, line: int) -> Talk:
