@@ -331,3 +331,27 @@ def test_a_display_that_cannot_fit_is_an_error_before_the_models_load(
     error = capsys.readouterr().err
     assert "display even-g1 with your [display] settings: line height 1 px" in error
     assert "not found" not in error   # refused before the audio is even read
+
+
+def test_ctrl_c_says_what_was_kept(monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A caption session has written its transcript as it went; the bench writes its
+    report only at the end, so it must not claim anything was saved."""
+    from hudtranslate import cli
+
+    parse = cli.parse_command_line
+
+    def interrupted(argv: list[str]) -> object:
+        args = parse(argv)
+
+        def handler(*_: object) -> int:
+            raise KeyboardInterrupt
+
+        args.handler = handler
+        return args
+
+    monkeypatch.setattr(cli, "parse_command_line", interrupted)
+    assert main(["bench", "--text", str(tmp_path / "text.jsonl")]) == 130
+    assert "no report written" in capsys.readouterr().err
+    assert main(["file", str(tmp_path / "talk.wav")]) == 130
+    assert "transcript so far was saved" in capsys.readouterr().err

@@ -3,7 +3,7 @@ transcripts | models | bench``.
 
 Thin: parse arguments into ``Settings`` (defaults < TOML < environment < flags), then run.
 Expected failures (``HudTranslateError``) print one line and exit 1; Ctrl-C exits 130
-after the transcript so far has been written.
+(a caption session after the transcript so far has been written).
 """
 
 from __future__ import annotations
@@ -164,6 +164,15 @@ def _add_bench(commands: Any, common: argparse.ArgumentParser) -> None:
     add_bench_command(commands, common)
 
 
+INTERRUPTED = {
+    "live": "interrupted; transcript so far was saved",
+    "file": "interrupted; transcript so far was saved",
+    "demo": "interrupted; transcript so far was saved",
+    "bench": "interrupted; no report written (the bench writes it when every run is done)",
+}
+"""What Ctrl-C leaves behind, by command: only the caption sessions write as they go."""
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides = {key: value for key, value in vars(args).items() if "." in key}
     overrides.update({key: getattr(args, key, None) for key in ("threads", "cache_dir")})
@@ -245,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
-        errors.print("interrupted; transcript so far was saved")
+        errors.print(INTERRUPTED.get(args.command, "interrupted"))
         return 130
     except BrokenPipeError:
         # the reader of the output went away (`| head -1`): stop quietly, like a Unix tool
