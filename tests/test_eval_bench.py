@@ -119,6 +119,8 @@ async def test_every_system_runs_and_reports_every_metric(data: Path) -> None:
     ceiling = results[runner.MT_ON_TEXT]
     assert "stream_laal_s" not in ceiling and ceiling["bleu"] is not None
     assert ceiling["text"]["sentences"] == 2 and "bleu" in ceiling["text"]
+    assert [(item["id"], item["en"]) for item in ceiling["text"]["items"]] == [
+        ("x1", fake_english(SCRIPT[0])), ("x2", fake_english(SCRIPT[1]))]  # to be read
     assert "text" not in results[runner.SIMULTANEOUS]
     # the fake translator names its source: the ceiling translated the reference Chinese
     assert ceiling["talks"][0]["english"].split() == [fake_english(z) for z in SCRIPT]

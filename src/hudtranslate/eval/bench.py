@@ -458,7 +458,9 @@ async def _texts(items: Sequence[TextItem], engines: BenchEngines, settings: Set
     return {"bleu": quality.bleu, "chrf": quality.chrf, "sentences": len(items),
             **glossary_term_rate(zip([item.zh for item in items], english, strict=True),
                                  _terms(engines)),
-            "without_output": sum(1 for text in english if not text)}
+            "without_output": sum(1 for text in english if not text),
+            "items": [{"id": item.id, "zh": item.zh, "en": text, "en_refs": list(item.en_refs)}
+                      for item, text in zip(items, english, strict=True)]}
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
