@@ -333,6 +333,16 @@ def test_targets_compare_with_sentence_mode_and_the_baseline() -> None:
     assert report.targets_for({})["stream_laal_s"]["met"] is None
 
 
+@pytest.mark.parametrize(("missed", "met"), [(0, True), (1, True), (2, False), (20, False)])
+def test_sentences_that_never_got_a_final_count_against_the_p95(missed: int,
+                                                               met: bool) -> None:
+    """A system that drops its hardest sentences must not score a better latency: one
+    missed sentence in 20 is within the 95th percentile's 5 %, two are not."""
+    ours = {"final_latency_p95_s": 1.0 if missed < 20 else None,
+            "final_latency_missed": missed, "sentences": 20}
+    assert report.targets_for({"hudtranslate": ours})["final_latency_p95_s"]["met"] is met
+
+
 async def test_repeated_runs_report_medians_and_keep_each_run(data: Path) -> None:
     talk = load_talks(data / "talks.jsonl")
     results = await run_benchmark(BenchInputs(talks=talk), [runner.SENTENCE, runner.MT_ON_TEXT],

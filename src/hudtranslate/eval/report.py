@@ -86,13 +86,18 @@ def targets_for(systems: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         return {"value": value, "target": f"<= {limit}",
                 "met": None if value is None else bool(value <= limit)}
 
+    p95 = at_most(ours.get("final_latency_p95_s"), TARGETS["final_latency_p95_s"])
+    missed, sentences = ours.get("final_latency_missed") or 0, ours.get("sentences") or 0
+    if sentences and missed > 0.05 * sentences:
+        # the p95 is over the sentences that got a final; one that never did is later than
+        # any of them, so with over 5 % missing the 95th percentile is "never"
+        p95 = {**p95, "met": False, "missed": missed}
     bleu = ours.get("bleu")
     gap = None if bleu is None or sentence.get("bleu") is None else sentence["bleu"] - bleu
     ratio = (None if bleu is None or not baseline.get("bleu") else bleu / baseline["bleu"])
     return {
         "stream_laal_s": at_most(ours.get("stream_laal_s"), TARGETS["stream_laal_s"]),
-        "final_latency_p95_s": at_most(ours.get("final_latency_p95_s"),
-                                       TARGETS["final_latency_p95_s"]),
+        "final_latency_p95_s": p95,
         "normalized_erasure": at_most(ours.get("normalized_erasure"),
                                       TARGETS["normalized_erasure"]),
         "bleu_gap_to_sentence_mode": at_most(gap, TARGETS["bleu_gap_to_sentence_mode"]),
@@ -135,7 +140,7 @@ def write_report(out_dir: Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
 _TALK_COLUMNS = [
     ("StreamLAAL s", "stream_laal_s"), ("ideal s", "stream_laal_ideal_s"),
     ("final p50 s", "final_latency_p50_s"), ("final p95 s", "final_latency_p95_s"),
-    ("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"), ("CER offline", "cer_offline"),
+    ("no final", "final_latency_missed"), ("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"), ("CER offline", "cer_offline"),
     ("erasure", "normalized_erasure"),
     ("CPU-s/audio-s", "cpu_s_per_audio_s"), ("peak RSS MB", "peak_rss_mb"),
 ]
