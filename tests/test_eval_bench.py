@@ -440,3 +440,21 @@ def test_rss_summary_per_minute_and_growth_after_warm_up() -> None:
     assert summary["rss_growth_mb_after_warm_up"] == pytest.approx(28.3 - 20.3)
     assert rss_summary(samples[:10])["rss_growth_mb_after_warm_up"] is None
     assert current_rss_mb() > 10
+
+
+def test_a_rerun_keeps_the_earlier_report(tmp_path: Path) -> None:
+    import argparse
+
+    from hudtranslate.eval.cli import _publish
+
+    args = argparse.Namespace(out_dir=tmp_path / "bench")
+    for bleu in (20.0, 21.0):
+        _publish(args, {"metadata": {"date": "2026-12-03", "machine": {"cpu_cores": 2},
+                                     "git_commit": None},
+                        "systems": {"hudtranslate": {"bleu": bleu}}, "targets": {}})
+    reports = sorted((tmp_path / "bench").glob("report*.json"))
+    assert len(reports) == 2 and len(list((tmp_path / "bench").glob("report*.md"))) == 2
+    latest = json.loads((tmp_path / "bench" / "report.json").read_text("utf-8"))
+    assert latest["systems"]["hudtranslate"]["bleu"] == 21.0
+    kept = next(path for path in reports if path.name != "report.json")
+    assert json.loads(kept.read_text("utf-8"))["systems"]["hudtranslate"]["bleu"] == 20.0

@@ -346,11 +346,16 @@ def _publish_alone(args: argparse.Namespace, settings: Settings, files: dict[str
 
 
 def _publish(args: argparse.Namespace, report: dict[str, Any]) -> int:
-    """Write the report (JSON and Markdown) and show the Markdown."""
+    """Write the report (JSON and Markdown) and show the Markdown; an earlier run's report
+    in the same folder is kept aside (``report.<time>.json``), as ``file`` keeps its
+    transcripts: a rerun must not silently replace the numbers a note cites."""
     from hudtranslate.eval.report import write_report
+    from hudtranslate.transcripts.store import keep_previous
 
-    json_path, md_path = write_report(args.out_dir, report)
     out = Console()
+    for name in ("report.json", "report.md"):
+        keep_previous(args.out_dir / name, out)
+    json_path, md_path = write_report(args.out_dir, report)
     out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
               soft_wrap=True)
     out.print(f"wrote {json_path} and {md_path}", highlight=False)

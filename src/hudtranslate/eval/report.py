@@ -140,7 +140,8 @@ def write_report(out_dir: Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
 _TALK_COLUMNS = [
     ("StreamLAAL s", "stream_laal_s"), ("ideal s", "stream_laal_ideal_s"),
     ("final p50 s", "final_latency_p50_s"), ("final p95 s", "final_latency_p95_s"),
-    ("no final", "final_latency_missed"), ("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"), ("CER offline", "cer_offline"),
+    ("no final", "final_latency_missed"), ("BLEU", "bleu"), ("chrF", "chrf"), ("CER", "cer"),
+    ("CER offline", "cer_offline"),
     ("erasure", "normalized_erasure"),
     ("CPU-s/audio-s", "cpu_s_per_audio_s"), ("peak RSS MB", "peak_rss_mb"),
 ]
