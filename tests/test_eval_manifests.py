@@ -57,6 +57,13 @@ def test_a_valid_talk_loads_with_paths_relative_to_the_manifest(
     assert len(load_talks(manifest, limit=1)) == 1
 
 
+@pytest.mark.parametrize("wav", ["talks/a.wav ", "talks\\a.wav", " talks\\a.wav"])
+def test_a_wav_path_with_stray_spaces_or_windows_separators_is_found(folder: Path,
+                                                                       wav: str) -> None:
+    assert load_talks(write_jsonl(folder / "talks.jsonl", [talk(segment(0.5, 2.0),
+                                                                wav=wav)]))[0].wav.is_file()
+
+
 def test_a_manifest_saved_with_a_bom_loads(folder: Path) -> None:
     manifest = folder / "talks.jsonl"
     manifest.write_text(json.dumps(talk(segment(0.5, 2.0)), ensure_ascii=False) + "\n",

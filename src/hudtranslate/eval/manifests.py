@@ -186,9 +186,11 @@ def _audio(row: dict[str, Any], manifest: Path, where: str) -> tuple[Path, float
     name = row.get("wav")
     if not isinstance(name, str) or not name.strip():
         raise DataError(f"{where}: missing 'wav' (the audio path, relative to the manifest)")
-    wav = manifest.parent / name
+    wav = manifest.parent / Path(name.strip()).expanduser()
+    if not wav.is_file() and "\\" in name:  # a manifest written on Windows: sub\a.wav
+        wav = manifest.parent / Path(name.strip().replace("\\", "/")).expanduser()
     if not wav.is_file():
-        raise DataError(f"{where}: audio not found: {wav}")
+        raise DataError(f"{where}: audio not found: {str(wav)!r}")
     try:
         return wav, audio_duration_s(wav)
     except AudioError as exc:
