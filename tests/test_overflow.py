@@ -137,7 +137,7 @@ def test_the_overflow_settings_are_checked() -> None:
 async def test_a_server_with_an_overflow_model_asks_its_shared_load_whether_it_is_behind(
         ) -> None:
     from hudtranslate.pipeline import Engines
-    from hudtranslate.server.sessions import SessionManager
+    from hudtranslate.server.manager import SessionManager
     from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad
 
     translator = OverflowBackend(FakeBackend(), Recorder("small"))

@@ -25,7 +25,7 @@ from hudtranslate.pipeline import Engines, run_pipeline
 from hudtranslate.server import CaptionBroadcaster, create_app
 from hudtranslate.server.client import StreamReport, stream_audio
 from hudtranslate.server.limits import SessionLimits
-from hudtranslate.server.sessions import SessionManager
+from hudtranslate.server.manager import SessionManager
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.testing import (
     FakeBackend,

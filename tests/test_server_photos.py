@@ -30,8 +30,8 @@ from hudtranslate.pipeline import Engines
 from hudtranslate.server import CaptionBroadcaster, View, create_app, protocol
 from hudtranslate.server.broadcast import CARD_MIN_S, CARD_PAGE_MIN_S, card_page_s
 from hudtranslate.server.limits import SessionLimits
+from hudtranslate.server.manager import SessionManager
 from hudtranslate.server.photos import PhotoReader
-from hudtranslate.server.sessions import SessionManager
 from hudtranslate.testing import FakeDecoder, FakeVad, fake_english
 from hudtranslate.translate.prompts import PHOTO_TEXT, SPEECH, PromptSet
 from hudtranslate.vision.card import card_pages

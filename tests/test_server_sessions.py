@@ -32,7 +32,7 @@ from hudtranslate.server.limits import (
     is_loopback,
     token_matches,
 )
-from hudtranslate.server.sessions import SessionManager
+from hudtranslate.server.manager import SessionManager
 from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, fake_english, tone_and_silence
 from hudtranslate.transcripts.sessions import SessionStore
 from hudtranslate.translate.prompts import SPEECH, PromptSet

@@ -24,7 +24,7 @@ from hudtranslate.config import Settings
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 from hudtranslate.pipeline import Engines
 from hudtranslate.server import CaptionBroadcaster, create_app, protocol
-from hudtranslate.server.sessions import SessionManager
+from hudtranslate.server.manager import SessionManager
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, fake_english
 from hudtranslate.transcripts.sessions import SessionStore

@@ -9,9 +9,9 @@ is a simulated wearer (``hudtranslate stream``); ``serve`` runs it all.
 from hudtranslate.server.app import HudServer, create_app
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import SessionLimits
+from hudtranslate.server.manager import SessionManager
 from hudtranslate.server.protocol import PROTOCOL_VERSION, ProtocolError, ViewRequest
 from hudtranslate.server.serve import add_serve_command, serve
-from hudtranslate.server.sessions import SessionManager
 
 __all__ = [
     "PROTOCOL_VERSION",

@@ -33,8 +33,8 @@ from hudtranslate.captions.fonts import web_font
 from hudtranslate.server import metrics, protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import token_matches
+from hudtranslate.server.manager import SessionManager
 from hudtranslate.server.photos import PhotoReader, ShowScene, json_error
-from hudtranslate.server.sessions import SessionManager
 from hudtranslate.vision.scene import SceneText
 
 log = logging.getLogger(__name__)

@@ -40,8 +40,8 @@ from hudtranslate.server.limits import (
     check_bind,
     check_can_listen,
 )
+from hudtranslate.server.manager import SessionManager
 from hudtranslate.server.photos import PhotoReader
-from hudtranslate.server.sessions import SessionManager
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.termination import run_until_terminated

@@ -16,170 +16,48 @@ A wearer may type a message for the other person (``draft``): it joins the speec
 final English transcript marked ``draft`` (``run_pipeline(drafts=...)``) and comes back,
 like the speech, on the socket, on the session's pages and in its transcript.
 
-The sessions share the cores through the manager's ``SharedLoad`` (``sharing.py``): they
-take turns at the models, finals first, and when the server falls behind every session
-sheds the same optional work (``overload.py``; ``[overload]`` settings).
+The manager (``manager.py``) holds every session of a server and the ``SharedLoad`` they
+share the cores through.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from hudtranslate.audio.pcm import pcm16le_to_float32
 from hudtranslate.captions.profiles import profile_from_options
-from hudtranslate.config import Settings
 from hudtranslate.errors import DataError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioChunk, StreamEnd, Transcript, Translation
-from hudtranslate.pipeline import Engines, PipelineResult, Sink, run_pipeline
+from hudtranslate.pipeline import PipelineResult, Sink, run_pipeline
 from hudtranslate.server import protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
-from hudtranslate.server.limits import SessionLimits, TokenBucket
-from hudtranslate.server.metrics import MetricsSink, ServerMetrics
+from hudtranslate.server.limits import TokenBucket
+from hudtranslate.server.metrics import MetricsSink
 from hudtranslate.server.speech import wearer_speech_sink
-from hudtranslate.sharing import SharedLoad
-from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
-from hudtranslate.translate.llama import LlamaEngine
-from hudtranslate.translate.overflow import OverflowBackend, local_engine, main_backend
-from hudtranslate.translate.router import FallbackBackend
-from hudtranslate.translate.translator import TranslationBackend
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.scene import SceneText
 
+if TYPE_CHECKING:
+    from hudtranslate.server.manager import SessionManager
+
 log = logging.getLogger(__name__)
 
-_STOP_FINISH_S = 5.0
+STOP_FINISH_S = 5.0
 """When the server stops, how long a session may take to translate what it has."""
-_SEND_LAST_S = 5.0
+SEND_LAST_S = 5.0
 """How long a session's last captions may take to reach the wearer before its socket
 closes (after the translating, also when the server stops)."""
 DRAFT_BURST = 3.0
 """Typed drafts a wearer may send at once (then ``drafts_per_minute``)."""
-
-
-class SessionManager:
-    """All wearer sessions of one server: capacity, the registry, shared engines."""
-
-    def __init__(self, engines: Engines, settings: Settings, *,
-                 limits: SessionLimits | None = None, store: SessionStore | None = None,
-                 metrics: ServerMetrics | None = None, max_queue: int = 2048,
-                 voices: Mapping[str, Voice] | None = None) -> None:
-        self.engines, self.settings = engines, settings
-        self.voices = dict(voices or {})
-        """Voices by target language, for wearers that ask for speech (``serve --speak``)."""
-        self.limits = limits or SessionLimits()
-        self.store = store
-        translator = engines.translator
-        self.metrics = metrics or ServerMetrics(main_backend(translator))
-        local = local_engine(translator)
-        small = local_engine(translator.small) if isinstance(translator, OverflowBackend) else None
-        here = [engine for engine in (local, small) if engine is not None]
-        self.load = SharedLoad(settings.overload,
-                               translates_locally=translates_locally(main_backend(translator)),
-                               on_shed=self.metrics.count_shed,
-                               on_sessions=functools.partial(_all_threads, here) if here else None,
-                               on_behind=None if local is None else local.write_together)
-        if isinstance(translator, OverflowBackend):
-            translator.behind = self.load.behind
-        self.metrics.follow_load(self.load)
-        self.max_queue = max_queue
-        self._sessions: dict[str, WearerSession] = {}
-        self._connections: set[WearerSession] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def active(self) -> int:
-        """Connections holding a session slot (started or not)."""
-        return len(self._connections)
-
-    def broadcaster(self, session_id: str) -> CaptionBroadcaster | None:
-        """The live display feed of a started session, for ``/ws/captions?session=ID``."""
-        session = self._sessions.get(session_id)
-        return session.broadcaster if session is not None else None
-
-    def show_scene(self, session_id: str, scene: SceneText, photo_url: str = "") -> bool:
-        """Show a photo read for session ``session_id`` on its HUD and page, and send the
-        scene on the wearer's socket; False if the session is no longer live."""
-        session = self._sessions.get(session_id)
-        if session is None:
-            return False
-        session.show_scene(scene, photo_url)
-        return True
-
-    def session_ids(self) -> list[str]:
-        return sorted(self._sessions)
-
-    def register(self, session: WearerSession) -> None:
-        """Make a started session watchable by its id."""
-        self._sessions[session.session_id] = session
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        """The ``/ws/audio`` route."""
-        socket = web.WebSocketResponse(heartbeat=20.0,
-                                       max_msg_size=4 * self.limits.max_frame_bytes)
-        await socket.prepare(request)
-        if len(self._connections) >= self.limits.max_sessions:
-            self.metrics.refused.labels(reason="capacity").inc()
-            self.metrics.protocol_errors.labels(code="server_full").inc()
-            log.warning("refused a wearer from %s: %d sessions is the maximum", request.remote,
-                        self.limits.max_sessions, extra={"event": "session_refused"})
-            await socket.send_str(protocol.encode(protocol.error_message(
-                "server_full", f"the server already holds {self.limits.max_sessions} "
-                "sessions; try again later")))
-            await socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
-            return socket
-        session = WearerSession(self, socket, request.remote or "")
-        self._connections.add(session)
-        self.metrics.sessions_active.inc()
-        # A task of its own: when the wearer vanishes, aiohttp may cancel the handler, but
-        # the session still finishes its last sentence and records how it ended.
-        task = asyncio.create_task(self._serve(session))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        await asyncio.shield(task)
-        return socket
-
-    async def _serve(self, session: WearerSession) -> None:
-        """Run one connection; a session that started is counted by how it ended, one that
-        never did (bad ``start``, gone or silent before it) as a refusal, like capacity."""
-        try:
-            outcome = await session.run()
-        finally:
-            self._connections.discard(session)
-            self._sessions.pop(session.session_id, None)
-            self.metrics.sessions_active.dec()
-        if session.session_id:
-            self.metrics.sessions.labels(outcome=outcome).inc()
-        else:
-            self.metrics.refused.labels(reason=outcome).inc()
-
-    async def shutdown(self) -> None:
-        """Server stopping: end every session (each keeps what it committed)."""
-        await asyncio.gather(*(session.stop() for session in list(self._connections)))
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=_STOP_FINISH_S + _SEND_LAST_S)
-
-
-def _all_threads(engines: list[LlamaEngine], sessions: int) -> None:
-    """Several sessions share the local models: each decodes with all its threads."""
-    for engine in engines:
-        engine.use_all_threads(sessions > 1)
-
-
-def translates_locally(backend: TranslationBackend) -> Callable[[], bool]:
-    """Whether ``backend`` translates on this machine's cores now: a router does while its
-    remote model is down (sessions then take turns at the local model)."""
-    if isinstance(backend, FallbackBackend):
-        return lambda: not backend.healthy
-    return lambda: True
 
 
 class _SocketSink:
@@ -254,7 +132,7 @@ class WearerSession:
                 await asyncio.gather(self._pipeline, return_exceptions=True)
             self.outbox.queue.put_nowait(None)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sender, _SEND_LAST_S)
+                await asyncio.wait_for(sender, SEND_LAST_S)
             self._close(outcome)  # on disk before the wearer sees the socket close
             await self.socket.close(code=code,
                                     message=b"server stopping" if self._stopping else b"")
@@ -262,8 +140,8 @@ class WearerSession:
 
     async def stop(self) -> None:
         """End this session from outside (server shutdown). The socket stays open until
-        the sentence in progress is translated (``_STOP_FINISH_S``) and its captions are
-        sent (``_SEND_LAST_S``): closing it first left the wearer without the last caption
+        the sentence in progress is translated (``STOP_FINISH_S``) and its captions are
+        sent (``SEND_LAST_S``): closing it first left the wearer without the last caption
         that the transcript has."""
         self._stopping = True
         self._stop.set()
@@ -275,7 +153,7 @@ class WearerSession:
             if outcome == "completed":  # no audio at all: still answer the wearer's end
                 self.outbox.send(protocol.end_message(0.0))
             return outcome, code
-        limit = _STOP_FINISH_S if self._stopping else self.limits.finish_timeout_s
+        limit = STOP_FINISH_S if self._stopping else self.limits.finish_timeout_s
         try:
             await asyncio.wait_for(asyncio.shield(self._pipeline), limit)
         except TimeoutError:
