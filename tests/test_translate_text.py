@@ -2,7 +2,12 @@ import pytest
 
 from hudtranslate.events import join_english
 from hudtranslate.translate.prompts import EXAMPLES, IM_END, SYSTEM_PROMPT, build_prompt
-from hudtranslate.translate.text import clean_translation, has_cjk, without_full_stop
+from hudtranslate.translate.text import (
+    after_open_part,
+    clean_translation,
+    has_cjk,
+    without_full_stop,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +75,25 @@ def test_without_full_stop(english: str, continued: str) -> None:
 ])
 def test_join_english(committed: str, more: str, joined: str) -> None:
     assert join_english(committed, more) == joined
+
+
+@pytest.mark.parametrize(("open_english", "alone", "same_caption", "expected"), [
+    # after a clause mark the sentence goes on: closed-class words lose their capital
+    ("If possible,", "To see it for yourself.", True, "to see it for yourself."),
+    ("If possible,", "The price is fair.", False, "the price is fair."),
+    ("When we arrived;", "It was raining.", True, "it was raining."),
+    # a name, "I" or any open-class word keeps it (it may be a name)
+    ("If possible,", "I will go.", True, "I will go."),
+    ("After lunch,", "Zhang Wei left.", True, "Zhang Wei left."),
+    ("Too much salt,", "Too salty.", False, "Too salty."),
+    # a bare word whose full stop was taken away: the stop comes back in the same caption
+    ("We went there", "The next day it rained.", True, ". The next day it rained."),
+    ("We went there", "The next day it rained.", False, "The next day it rained."),
+    # a sentence that ended, or nothing to join
+    ("Is it far?", "Take a taxi.", True, "Take a taxi."),
+    ("", "Take a taxi.", True, "Take a taxi."),
+    ("If possible,", "", True, ""),
+])
+def test_a_part_translated_alone_reads_on_from_the_open_sentence(
+        open_english: str, alone: str, same_caption: bool, expected: str) -> None:
+    assert after_open_part(open_english, alone, same_caption=same_caption) == expected

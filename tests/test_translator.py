@@ -148,6 +148,29 @@ def test_empty_continuation_falls_back_to_translating_the_part_alone() -> None:
     assert backend.seen[-1] == ("太咸", "")
 
 
+def test_a_part_translated_alone_reads_on_after_the_open_clause() -> None:
+    # real-023: "If possible," committed, the continuation came back empty and the part
+    # translated alone was shown as "If possible, To see it for yourself."
+    backend = PrefixBackend(tails=["If possible,", "", "To see it for yourself."])
+    translator = SessionTranslator(backend, TranslateOptions(clause_commit_chars=4))
+    first = translator.translate(
+        transcript(0, "如果有机会的话，亲", 0, 2.0, final=False, committed="如果有机会的话，亲"))
+    assert first is not None and first.committed == "If possible,"
+    final = translator.translate(transcript(0, "如果有机会的话，亲身去看看", 0, 3.0))
+    assert final is not None and final.committed == "If possible, to see it for yourself."
+    assert backend.seen[-1] == ("亲身去看看", "")
+
+
+def test_a_part_translated_alone_after_a_bare_clause_gets_its_full_stop_back() -> None:
+    backend = PrefixBackend(tails=["We went there", "", "The next day it rained."])
+    translator = SessionTranslator(backend, TranslateOptions(clause_commit_chars=4))
+    translator.translate(
+        transcript(0, "我们去了那里，第", 0, 2.0, final=False, committed="我们去了那里，第"))
+    final = translator.translate(transcript(0, "我们去了那里，第二天下雨了", 0, 3.0))
+    assert final is not None
+    assert final.committed == "We went there. The next day it rained."
+
+
 def test_sentence_committed_mid_utterance_is_committed_at_once_and_never_changes() -> None:
     backend = PrefixBackend(tails=["I am ill.", " Am", "Say it."])
     translator = SessionTranslator(backend, TranslateOptions(partial_min_new_chars=2))

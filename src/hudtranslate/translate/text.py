@@ -108,3 +108,43 @@ def without_full_stop(english: str) -> str:
     if last in _ABBREVIATIONS or "." in last[:-1].strip("\"'”’)"):
         return english
     return stripped[:-1]
+
+
+_CLOSED_CLASS = frozenset((
+    "a", "an", "the", "this", "that", "these", "those", "some", "any", "no", "every",
+    "each", "all", "both", "either", "neither", "another", "it", "its", "we", "our", "you",
+    "your", "he", "his", "him", "she", "her", "they", "their", "them", "one", "to", "of",
+    "in", "on", "at", "by", "for", "from", "with", "without", "into", "onto", "about",
+    "as", "than", "like", "after", "before", "since", "until", "while", "when", "where",
+    "whether", "if", "because", "so", "and", "but", "or", "nor", "yet", "then", "though",
+    "although", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does",
+    "did", "have", "has", "had", "can", "could", "will", "would", "shall", "should", "may",
+    "might", "must", "not", "there", "here", "what", "which", "who", "whom", "whose",
+    "how", "why",
+))
+"""English words of closed classes (articles, pronouns but "I", prepositions, conjunctions,
+auxiliaries): never a name, so one that starts a continuation can be lowercased safely."""
+
+_CLAUSE_MARKS = tuple(",;:-–—")
+
+
+def after_open_part(open_english: str, alone: str, *, same_caption: bool) -> str:
+    """``alone`` (a part translated on its own, capitalised as a sentence) as it reads after
+    the open sentence's English ``open_english``, which the model judged complete.
+
+    After a clause mark the sentence goes on: a closed-class first word is lowercased
+    ("If possible," + "To see it…" → "to see it…"; a name or "I" keeps its capital).
+    After a bare word whose full stop ``without_full_stop`` took away, in the same caption,
+    the stop comes back before it (". The next day…"; ``join_english`` attaches it).
+    """
+    open_end = open_english.rstrip()[-1:]
+    first, space, rest = alone.partition(" ")
+    if not alone or not open_end:
+        return alone
+    if open_end in _CLAUSE_MARKS:
+        if first.lower().strip(",.;:!?'\"") in _CLOSED_CLASS and first[:1].isupper():
+            return f"{first[:1].lower()}{first[1:]}{space}{rest}"
+        return alone
+    if open_end.isalnum() and same_caption:
+        return f". {alone}" if alone[:1].isupper() else alone
+    return alone

@@ -38,7 +38,12 @@ from hudtranslate.translate.spoken import (
     continues_sentence,
     only_hesitation,
 )
-from hudtranslate.translate.text import clean_translation, has_cjk, without_full_stop
+from hudtranslate.translate.text import (
+    after_open_part,
+    clean_translation,
+    has_cjk,
+    without_full_stop,
+)
 
 log = logging.getLogger(__name__)
 
@@ -351,8 +356,10 @@ class SessionTranslator:
             english = keep_shown_words(shown, english) if english and shown else english or ""
             if not english and self._open_source:
                 # The model judged the sentence already complete: translate this part alone.
+                open_english = self._open_english
                 self._close_sentence()
-                english = self._english(rest, _never) or ""
+                english = after_open_part(open_english, self._english(rest, _never) or "",
+                                          same_caption=bool(utterance.english))
             stays_open = (len(self._open_source) + len(rest) <= _MAX_OPEN_CHARS
                           and continues_sentence(rest,
                                                  speech_continued=transcript.speech_continues))
