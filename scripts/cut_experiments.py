@@ -1,12 +1,17 @@
 """Offline experiments on where speech is cut, with the real Whisper base and Silero.
 
-Two ideas for issue 9, both measured and dropped (docs/benchmark.md, tenth session):
+Three ideas for issue 9, all measured and dropped (docs/benchmark.md, tenth and
+twenty-fourth sessions):
 
 ``left-context``: decode a unit that was cut in running speech together with the last
 ``--left`` seconds of the unit before it, so Whisper hears the words around the cut, and
 drop what belongs to the earlier unit — by Whisper's word timestamps (CTranslate2
 ``align``) or by aligning the text with the earlier unit's. Units are the captions of
 ``hudtranslate file`` runs (``--units DIR``: one ``<id>/<id>.jsonl`` per clip).
+
+``right-context``: decode each VAD unit with the next ``--right`` seconds of audio after
+it and keep the words Whisper's timestamps place before the unit's end (the words after
+a cut are what a unit decoded alone lacks).
 
 ``pause-cuts``: the segmentation rules simulated on the VAD's candidate short pauses (a
 unit may be cut at any pause once ``--strict-after`` seconds long when Silero fell
@@ -16,6 +21,7 @@ clip's text and cuts as JSON lines; ``--score real.jsonl`` gives the CER of the 
 ``--cases`` how long each sentence of a shared case waits for the cut after it.
 
     .venv/bin/python scripts/cut_experiments.py left-context --units /tmp/units --left 2
+    .venv/bin/python scripts/cut_experiments.py right-context --references /tmp/far/real.jsonl
     .venv/bin/python scripts/cut_experiments.py pause-cuts --strict-after 2 --loose-after 3 \\
         --score ../shared/data/real/real.jsonl ../shared/data/real/real-*.wav
     .venv/bin/python scripts/cut_experiments.py pause-cuts --strict-after 2 --loose-after 3 \
@@ -182,6 +188,43 @@ def left_context(args: argparse.Namespace, whisper: Whisper) -> None:
              "alone": alone_text, "previous_unit_as_prefix": prefixed})
 
 
+def right_context(args: argparse.Namespace, whisper: Whisper) -> None:
+    """Each unit decoded alone, and with the next ``--right`` seconds of audio after it
+    (when the next unit starts within ``--gap`` s), keeping the words Whisper places
+    before the unit's end (their midpoint, by its word timestamps)."""
+    references = {json.loads(line)["id"]: json.loads(line)["zh"]
+                  for line in args.references.read_text().splitlines() if line.strip()}
+    alone_all, right_all, refs = [], [], []
+    for clip in sorted(references):
+        audio = load_mono(args.references.parent / f"{clip}.wav")
+        units = vad_units(audio, Settings.load().vad)
+        alone: list[str] = []
+        right: list[str] = []
+        for index, (start, end) in enumerate(units):
+            piece = audio[int(start * SAMPLE_RATE_HZ):int(end * SAMPLE_RATE_HZ)]
+            text = whisper.text(piece)
+            alone.append(text)
+            following = units[index + 1][0] if index + 1 < len(units) else None
+            if following is None or following - end > args.gap:
+                right.append(text)
+                continue
+            until = min(len(audio) / SAMPLE_RATE_HZ, end + args.right)
+            _, words = whisper.words(audio[int(start * SAMPLE_RATE_HZ):int(until * SAMPLE_RATE_HZ)])
+            length = end - start
+            right.append(normalize_chinese("".join(
+                w["word"] for w in words if (w["start"] + w["end"]) / 2 < length)))
+        alone_all.append("".join(alone))
+        right_all.append("".join(right))
+        refs.append(references[clip])
+        say({"id": clip, "units": len(units),
+             "cer_alone": round(corpus_cer([references[clip]], [alone_all[-1]]), 4),
+             "cer_right": round(corpus_cer([references[clip]], [right_all[-1]]), 4),
+             "alone": " | ".join(alone), "right": " | ".join(right)})
+    say({"right_s": args.right, "gap_s": args.gap,
+         "cer_alone": round(corpus_cer(refs, alone_all), 4),
+         "cer_right_by_timestamps": round(corpus_cer(refs, right_all), 4)})
+
+
 def candidate_pauses(audio: np.ndarray, settings: Settings,
                      probability: float) -> list[tuple[float, float]]:
     """Units the VAD makes when every short pause may cut (``long_utterance_s`` 0.5)."""
@@ -254,6 +297,11 @@ def main() -> None:
     left.add_argument("--references", type=Path,
                       default=Path("../shared/data/real/real.jsonl"))
     left.add_argument("--left", type=float, default=2.0)
+    right = commands.add_parser("right-context")
+    right.add_argument("--references", type=Path,
+                       default=Path("../shared/data/real/real.jsonl"))
+    right.add_argument("--right", type=float, default=1.5)
+    right.add_argument("--gap", type=float, default=1.5)
     pauses = commands.add_parser("pause-cuts")
     pauses.add_argument("--strict-after", type=float, default=99.0)
     pauses.add_argument("--loose-after", type=float, default=3.0)
@@ -266,6 +314,8 @@ def main() -> None:
     whisper = Whisper(settings)
     if args.command == "left-context":
         left_context(args, whisper)
+    elif args.command == "right-context":
+        right_context(args, whisper)
     else:
         pause_cuts(args, whisper, settings)
 
