@@ -63,9 +63,10 @@ def read_audio_file(path: str | Path) -> AudioArray:
     broken = 0  # NaN/inf samples of a damaged float file: silence, before resampling spreads them
     try:
         with soundfile.SoundFile(path) as handle:
-            if handle.format in _FFMPEG_READS_BETTER or handle.frames == 0:
+            if handle.format in _FFMPEG_READS_BETTER or handle.frames == 0 or handle.channels > 2:
                 # 0 frames: also a WAV whose recorder was killed before it wrote the
-                # header's sizes (still 0): FFmpeg reads the samples that follow it
+                # header's sizes (still 0): FFmpeg reads the samples that follow it.
+                # Surround (5.1 WAV/FLAC): FFmpeg's downmix keeps the centre's dialogue
                 raise _UseFfmpeg
             resampler = Resampler(handle.samplerate, SAMPLE_RATE_HZ)
             for block in handle.blocks(
