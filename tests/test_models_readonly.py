@@ -1,21 +1,27 @@
 """A model cache that cannot be written (read-only mount, full disk): an intact model still
-loads, and fetch and verify fail with one line naming the folder, never a traceback."""
+loads, and fetch and verify fail with one line naming the folder, never a traceback; and
+``models verify`` reports each model on one line."""
 
 from __future__ import annotations
 
+import argparse
 import errno
+import io
 import os
 import pathlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from tests.test_models import _corrupt_in_place, _gguf_spec, _install
 
 from hudtranslate.cli import main
 from hudtranslate.errors import ModelError, ModelFetchError
 from hudtranslate.models import ModelState, model_state, resolve_model, verify
+from hudtranslate.models import commands as commands_module
 from hudtranslate.models import resolve as resolve_module
+from hudtranslate.models.commands import run_verify
 
 
 def _read_only(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
@@ -106,3 +112,21 @@ def test_models_fetch_in_a_read_only_cache_is_one_error_line(
     err = capsys.readouterr().err
     assert err.startswith("error: cannot install model 'whisper-base'")
     assert "Traceback" not in err
+
+
+def test_models_verify_says_each_failure_on_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A piped ``models verify`` keeps one line per model (rich wraps at 80 columns
+    otherwise), so ``grep`` finds the model's path and the fix together."""
+    spec, data = _gguf_spec()
+    cache = tmp_path / "a deep folder" / ("long-name-" * 6) / "cache"
+    _install(spec, data, tmp_path, cache)
+    _corrupt_in_place(spec.file_path(cache))
+    monkeypatch.setattr(commands_module, "CATALOGUE", {spec.name: spec})
+    monkeypatch.setattr(commands_module, "get_spec", lambda name: spec)
+    out = io.StringIO()
+    args = argparse.Namespace(names=[spec.name])
+    assert run_verify(args, cache, Console(file=out, width=80)) == 1
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and str(spec.file_path(cache)) in lines[0]
+    assert lines[0].endswith(f"run: hudtranslate models fetch {spec.name}")
