@@ -38,8 +38,8 @@ async def _killed(ws: web.WebSocketResponse, request: web.Request) -> None:
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fake server in its own thread: it opens a session, takes 0.3 s of audio, then
-    ends as ``request.param`` does; yields its address."""
-    ending: Ending = request.param
+    ends as ``request.param`` does (None: no audio socket at all); yields its address."""
+    ending: Ending | None = request.param
     ready = threading.Event()
     loop = asyncio.new_event_loop()
     address: list[str] = []
@@ -51,12 +51,14 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
         await ws.send_str(protocol.encode({"type": "session", "session_id": "s1"}))
         for _ in range(3):
             await ws.receive()
+        assert ending is not None
         await ending(ws, req)
         return ws
 
     async def start() -> web.AppRunner:
         app = web.Application()
-        app.router.add_get("/ws/audio", audio)
+        if ending is not None:
+            app.router.add_get("/ws/audio", audio)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -116,3 +118,14 @@ def test_an_unknown_host_is_named_as_such(
     assert main(["stream", str(clip), "--server", "nosuchhost.invalid:8765"]) == 1
     err = capsys.readouterr().err
     assert "Name or service not known" in err and "Unknown error" not in err
+
+
+@pytest.mark.parametrize("server", [None], indirect=True)
+def test_another_program_on_the_port_is_not_blamed_on_the_path(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A web server that is not ours answers 404 at /ws/audio: "the path is /ws/audio"
+    told the user to change what was already right."""
+    assert main(["stream", str(clip), "--server", server]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "(HTTP 404): is that `hudtranslate serve`'s host and port?" in err
+    assert "the path is" not in err

@@ -173,6 +173,9 @@ def _refusal(url: str, status: int, token: str) -> str:
         why = ("the server needs a token: pass --token or set HUDTRANSLATE_TOKEN"
                if not token else "the server did not accept the token (--token or "
                "HUDTRANSLATE_TOKEN): check it against the server's")
+    elif status == 404 and urlsplit(url).path == "/ws/audio":  # another program's port
+        why = (f"no audio socket at {url} (HTTP 404): is that `hudtranslate serve`'s host "
+               "and port?")
     elif status == 404:
         why = f"no audio socket at {url}: the path is /ws/audio"
     elif status == 403:
