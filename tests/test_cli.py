@@ -57,7 +57,7 @@ def test_empty_wav(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_bad_setting_and_unknown_model(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    code, err = run_cli(["models", "list", "--threads", "0"], capsys)
+    code, err = run_cli(["file", "talk.wav", "--threads", "0"], capsys)
     assert code == 1 and "threads must be between" in err
     monkeypatch.setenv("HUDTRANSLATE_CACHE_DIR", str(tmp_path))
     code, err = run_cli(["models", "fetch", "no-such-model"], capsys)
@@ -302,6 +302,18 @@ def test_wearer_side_commands_do_not_take_the_servers_settings(
         main([*argv, "--asr-model", "whisper-base"])  # would be ignored: refused instead
     assert ended.value.code == 2
     assert "unrecognized arguments: --asr-model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", [["--mt-model", "qwen2.5-0.5b"], ["--asr-model", "x"],
+                                  ["--threads", "2"], ["--glossary", "g.toml"], ["--no-source"]])
+def test_models_commands_do_not_take_the_pipelines_settings(
+        flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """``models fetch --mt-model qwen2.5-0.5b`` fetched the default models instead: the
+    flag was offered and ignored. Only ``--cache-dir``, ``--config`` and ``-v`` apply."""
+    with pytest.raises(SystemExit) as ended:
+        main(["models", "fetch", *flag])
+    assert ended.value.code == 2
+    assert f"unrecognized arguments: {flag[0]}" in capsys.readouterr().err
 
 
 def test_a_broken_gguf_of_the_users_own_gets_advice_that_applies_to_it(

@@ -65,9 +65,17 @@ def _wearer_side_options() -> argparse.ArgumentParser:
                              translation=False)
 
 
-def _settings_options(flags: Iterable[str], *, translation: bool) -> argparse.ArgumentParser:
+def _models_options() -> argparse.ArgumentParser:
+    """The settings ``models`` uses: where the cache is. A model flag there was ignored
+    (``models fetch --mt-model qwen2.5-0.5b`` fetched the defaults), so none is offered."""
+    return _settings_options(("cache_dir",), translation=False, captions=False)
+
+
+def _settings_options(flags: Iterable[str], *, translation: bool,
+                      captions: bool = True) -> argparse.ArgumentParser:
     """A parent parser with ``--config``, the ``_SETTING_FLAGS`` named in ``flags``, the
-    translation switches when ``translation``, ``--no-source`` and ``-v``."""
+    translation switches when ``translation``, ``--no-source`` when ``captions``, and
+    ``-v``."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("settings (also HUDTRANSLATE_* variables and --config)")
     group.add_argument("--config", type=Path, help="TOML settings file")
@@ -82,8 +90,9 @@ def _settings_options(flags: Iterable[str], *, translation: bool) -> argparse.Ar
                            action="store_const", const=True, default=None,
                            help="also keep CC-CEDICT's proper names (places, organisations) "
                                 "exact")
-    group.add_argument("--no-source", dest="captions.show_source", action="store_const",
-                       const=False, default=None, help="do not show the Chinese line")
+    if captions:
+        group.add_argument("--no-source", dest="captions.show_source", action="store_const",
+                           const=False, default=None, help="do not show the Chinese line")
     group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parent
 
@@ -127,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_speak(demo)
     demo.set_defaults(handler=_run_demo)
 
-    add_models_commands(commands, parents=[common])
+    add_models_commands(commands, parents=[_models_options()])
     _add_bench(commands, common)
     add_serve_command(commands, common)
     _add_wearer_commands(commands, _wearer_side_options())

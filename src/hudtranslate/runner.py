@@ -24,7 +24,7 @@ from hudtranslate.captions.replay import check_replay_path
 from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
-from hudtranslate.errors import AudioError, ConfigError, check_folder, ensure_writable_folder
+from hudtranslate.errors import AudioError, ConfigError, ensure_writable_folder
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
@@ -113,7 +113,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     check_outputs_spare(path, target, path.stem)
     ensure_writable_folder("--out", target)
     if frames_dir is not None:
-        check_folder("--frames", frames_dir)
+        ensure_writable_folder("--frames", frames_dir)
     if video is not None:
         check_replay_path(video)
     samples = read_audio_file(path)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hudtranslate.errors import ModelError
@@ -100,7 +101,7 @@ def run_fetch(
     console = console or Console()
     for spec in _selected(args, default=DEFAULT_MODELS):
         path = fetch(spec, cache_dir, progress=bool(args.progress), downloader=downloader)
-        console.print(f"{spec.name}: verified, at {path}")
+        console.print(f"{spec.name}: verified, at {path}", soft_wrap=True)
     return 0
 
 
@@ -114,19 +115,20 @@ def run_verify(args: argparse.Namespace, cache_dir: Path, console: Console | Non
     specs = _selected(args, default=installed)
     if not specs:
         console.print(f"no models installed in {cache_dir / 'models'}; run: hudtranslate "
-                      f"models fetch")
+                      f"models fetch", soft_wrap=True)
         return 1
     failed = 0
     for spec in specs:
         if model_state(spec, cache_dir) is ModelState.MISSING:
             console.print(f"{spec.name}: [red]missing[/]; run: {fetch_command(spec.name)}",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
             failed += 1
             continue
         try:
             verify(spec, cache_dir)
         except ModelError as exc:
-            console.print(f"{spec.name}: [red]FAILED[/]: {exc}", highlight=False)
+            console.print(f"{spec.name}: [red]FAILED[/]: {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)  # one line per model, however narrow the terminal
             failed += 1
         else:
             console.print(f"{spec.name}: [green]ok[/]", highlight=False)

@@ -8,6 +8,8 @@ catalogue's size and sha256 is renamed into place, so nothing half-written is ev
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -30,7 +32,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from hudtranslate.errors import ModelError, ModelFetchError
+from hudtranslate.errors import ModelError, ModelFetchError, one_line
 from hudtranslate.models.catalogue import ModelSpec, PartSpec
 from hudtranslate.models.requantize import requantize_gguf
 from hudtranslate.models.store import (
@@ -85,8 +87,22 @@ def fetch(
 
     A derived model (``spec.derived_from``) fetches its source first, then re-encodes it.
     Returns the path a runtime loads. Raises ModelFetchError (and leaves no partial file)
-    when a download fails or the joined bytes do not match the catalogue.
+    when a download fails, the joined bytes do not match the catalogue, or the cache
+    cannot be written (read-only, full).
     """
+    try:
+        return _fetch(spec, cache_dir, progress, downloader, requantizer)
+    except OSError as exc:
+        space = "free some space there, or " if exc.errno == errno.ENOSPC else ""
+        raise ModelFetchError(
+            f"cannot install model '{spec.name}' in {spec.model_dir(cache_dir)}: "
+            f"{one_line(exc)}; {space}use a model cache that can be written "
+            f"(--cache-dir or HUDTRANSLATE_CACHE_DIR)") from None
+
+
+def _fetch(spec: ModelSpec, cache_dir: Path, progress: bool, downloader: Downloader,
+           requantizer: Requantizer) -> Path:
+    """``fetch`` itself; an OSError of the cache's file system is left to ``fetch``."""
     _adopt_former_install(spec, cache_dir)
     if _already_installed(spec, cache_dir):
         logger.info("model %s is already installed and verified", spec.name)
@@ -109,9 +125,9 @@ def fetch(
             os.replace(tmp, final)
         os.replace(partial, spec.file_path(cache_dir))
     except BaseException:
-        partial.unlink(missing_ok=True)
-        for tmp, _final in staged:
-            tmp.unlink(missing_ok=True)
+        for leftover in (partial, *(tmp for tmp, _final in staged)):
+            with contextlib.suppress(OSError):  # a read-only cache has none to remove
+                leftover.unlink(missing_ok=True)
         raise
     write_stamp(spec, cache_dir)
     logger.info("installed model %s in %s", spec.name, model_dir)

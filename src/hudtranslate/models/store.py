@@ -8,6 +8,7 @@ missing. A file of the wrong size is never hashed: it is an interrupted download
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import json
@@ -16,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hudtranslate.errors import ModelError
+from hudtranslate.errors import ModelError, one_line
 from hudtranslate.models.catalogue import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -91,12 +92,17 @@ def verify(spec: ModelSpec, cache_dir: Path) -> None:
         logger.info("verifying %s (sha256)", path)
         actual = sha256_file(path)
         if actual != expected:
-            clear_stamp(spec, cache_dir)
+            with contextlib.suppress(OSError):  # a read-only cache: the stamp is stale anyway
+                clear_stamp(spec, cache_dir)
             raise ModelError(
                 f"model '{spec.name}' is corrupt: {path} has sha256 {actual[:16]}..., "
                 f"expected {expected[:16]}...; run: {fetch_command(spec.name)}"
             )
-    write_stamp(spec, cache_dir, stats)
+    try:
+        write_stamp(spec, cache_dir, stats)
+    except OSError as exc:  # a read-only or full cache: the model is fine, only unstamped
+        logger.warning("model %s is intact, but %s cannot keep a note of that (%s): it is "
+                       "hashed again at every start", spec.name, model_dir, one_line(exc))
 
 
 def ensure_installed(spec: ModelSpec, cache_dir: Path) -> Path:
@@ -120,8 +126,13 @@ def write_stamp(
     }
     stamp = spec.model_dir(cache_dir) / STAMP_NAME
     tmp = stamp.with_name(STAMP_NAME + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, stamp)
+    try:
+        tmp.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, stamp)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def clear_stamp(spec: ModelSpec, cache_dir: Path) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from rich.console import Console
+from rich.markup import escape
 
 from hudtranslate.audio import float32_to_pcm16le, read_audio_file
 from hudtranslate.config import Settings
@@ -66,6 +67,8 @@ class StreamReport:
     finals: list[FinalCaption] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     audio_s: float = 0.0
+    sent_s: float = 0.0
+    """How much of the audio went out (less than ``audio_s`` when the server left early)."""
     ended: bool = False
     max_load: int = 0
     """The highest load level a caption carried (the server shed optional work)."""
@@ -143,7 +146,7 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                 on_message(hello)
             started = time.monotonic()
             sender = asyncio.create_task(_send_audio(socket, samples, chunk_ms, started,
-                                                     speed))
+                                                     speed, report))
             try:
                 deadline = started + report.audio_s / speed + tail_timeout_s
                 await _receive(socket, report, started, pad_s, deadline, on_message, speed,
@@ -154,8 +157,9 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
     except aiohttp.WSServerHandshakeError as exc:
         raise StreamError(_refusal(url, exc.status, token)) from None
     except aiohttp.ClientConnectorError as exc:  # its text names aiohttp's internals
-        error = exc.os_error
-        reason = os.strerror(error.errno) if error.errno else str(error)
+        error = exc.os_error  # a name not found has a negative (getaddrinfo) errno
+        reason = (os.strerror(error.errno) if error.errno and error.errno > 0
+                  else error.strerror or str(error))
         raise StreamError(f"cannot reach {url}: {reason} (is `hudtranslate serve` running "
                           "there?)") from None
     except (aiohttp.ClientError, OSError) as exc:
@@ -169,6 +173,9 @@ def _refusal(url: str, status: int, token: str) -> str:
         why = ("the server needs a token: pass --token or set HUDTRANSLATE_TOKEN"
                if not token else "the server did not accept the token (--token or "
                "HUDTRANSLATE_TOKEN): check it against the server's")
+    elif status == 404 and urlsplit(url).path == "/ws/audio":  # another program's port
+        why = (f"no audio socket at {url} (HTTP 404): is that `hudtranslate serve`'s host "
+               "and port?")
     elif status == 404:
         why = f"no audio socket at {url}: the path is /ws/audio"
     elif status == 403:
@@ -190,7 +197,8 @@ async def _next_json(socket: aiohttp.ClientWebSocketResponse, timeout_s: float
 
 
 async def _send_audio(socket: aiohttp.ClientWebSocketResponse, samples: AudioArray,
-                      chunk_ms: int, started: float, speed: float) -> None:
+                      chunk_ms: int, started: float, speed: float,
+                      report: StreamReport) -> None:
     """Each chunk goes out once its last sample would have been recorded (no drift)."""
     step = max(1, SAMPLE_RATE_HZ * chunk_ms // 1000)
     for begin in range(0, len(samples), step):
@@ -198,6 +206,7 @@ async def _send_audio(socket: aiohttp.ClientWebSocketResponse, samples: AudioArr
         due = started + end / SAMPLE_RATE_HZ / speed
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         await socket.send_bytes(float32_to_pcm16le(samples[begin:end]))
+        report.sent_s = end / SAMPLE_RATE_HZ
     await socket.send_str(protocol.encode({"type": "end"}))
 
 
@@ -223,6 +232,7 @@ async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport
             speech = None
             continue
         if message.type is not aiohttp.WSMsgType.TEXT:
+            _note_early_close(report, message)
             return
         data = json.loads(message.data)
         kind = data.get("type")
@@ -241,6 +251,27 @@ async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport
             report.ended = True
         if on_message is not None:
             on_message(data)
+
+
+def _note_early_close(report: StreamReport, message: aiohttp.WSMessage) -> None:
+    """A server that went away before the whole file was heard is an error of the
+    session (``stream`` exits 1 and says so), unless the server already said why."""
+    if report.errors or (report.ended and report.sent_s >= report.audio_s):
+        return
+    reason = message.extra if message.type is aiohttp.WSMsgType.CLOSE else ""
+    heard = f"after {report.sent_s:.1f} of {report.audio_s:.1f} s of audio"
+    if report.ended:  # it finished what it had: a server shutting down
+        text = (f"the server stopped {heard}{f' ({reason})' if reason else ''}; its "
+                "transcript keeps what it heard")
+        report.errors.append({"type": "error", "code": "server_stopped", "message": text})
+    else:
+        text = f"the server closed the connection {heard}, without an end"
+        report.errors.append({"type": "error", "code": "connection_lost", "message": text})
+
+
+CLIENT_ERRORS = frozenset({"client_timeout", "server_stopped", "connection_lost"})
+"""Error codes the client records itself (the server's own arrive as messages, shown
+as they come)."""
 
 
 def event_from_message(data: dict[str, Any]) -> Transcript | Translation | None:
@@ -319,9 +350,14 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
         captions.close()
         if player is not None:
             player.close()
+    for error in report.errors:
+        if error.get("code") in CLIENT_ERRORS:
+            console.print(f"[red]{escape(str(error.get('message')))}[/]")
     latencies = report.latencies_s
     count = len(report.finals)
-    summary = [f"{count} sentence{'' if count == 1 else 's'}", f"{report.audio_s:.1f} s audio"]
+    audio = (f"{report.audio_s:.1f} s audio" if report.sent_s >= report.audio_s
+             else f"{report.sent_s:.1f} of {report.audio_s:.1f} s audio sent")
+    summary = [f"{count} sentence{'' if count == 1 else 's'}", audio]
     if latencies:
         summary.append(f"end of speech → English: median {statistics.median(latencies):.2f} s, "
                        f"p95 {report.percentile_s(0.95):.2f} s")

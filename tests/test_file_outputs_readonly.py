@@ -1,0 +1,36 @@
+"""``hudtranslate file`` with an output that cannot be written (read-only mount): one error
+line naming the option, before the models load, never a traceback after the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from tests.test_models_readonly import _read_only
+
+from hudtranslate import runner
+from hudtranslate.cli import main
+
+
+@pytest.mark.parametrize(("flag", "name"), [("--frames", "frames"), ("--out", "out"),
+                                            ("--video", "replay.gif")])
+def test_an_unwritable_output_is_one_line_before_the_models_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        flag: str, name: str) -> None:
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, np.zeros(16_000, dtype=np.float32), 16_000)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    _read_only(monkeypatch, locked)
+
+    def no_models(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the models loaded before the outputs were checked")
+
+    monkeypatch.setattr(runner, "load_engines", no_models)
+    outputs = {"--out": str(tmp_path / "out"), flag: str(locked / name)}
+    argv = ["file", str(clip)] + [part for pair in outputs.items() for part in pair]
+    assert main(argv) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith(f"error: {flag}") and "Read-only file system" in err

@@ -1,0 +1,131 @@
+"""``hudtranslate stream`` against a server that goes away mid-stream (shut down, killed)
+or cannot be found: one line saying so, exit 1, never a silent success."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import pytest
+import soundfile as sf
+from aiohttp import WSCloseCode, web
+
+from hudtranslate.cli import main
+from hudtranslate.server import protocol
+
+pytestmark = pytest.mark.timeout(60)
+
+Ending = Callable[[web.WebSocketResponse, web.Request], Awaitable[None]]
+
+
+async def _shut_down(ws: web.WebSocketResponse, request: web.Request) -> None:
+    """What ``serve`` does on SIGTERM: the end of what it heard, then 'going away'."""
+    await ws.send_str(protocol.encode(protocol.end_message(0.3)))
+    await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+
+
+async def _killed(ws: web.WebSocketResponse, request: web.Request) -> None:
+    """A server killed with SIGKILL: the TCP connection just drops."""
+    assert request.transport is not None
+    request.transport.abort()
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fake server in its own thread: it opens a session, takes 0.3 s of audio, then
+    ends as ``request.param`` does (None: no audio socket at all); yields its address."""
+    ending: Ending | None = request.param
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    address: list[str] = []
+
+    async def audio(req: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(req)
+        await ws.receive()  # start
+        await ws.send_str(protocol.encode({"type": "session", "session_id": "s1"}))
+        for _ in range(3):
+            await ws.receive()
+        assert ending is not None
+        await ending(ws, req)
+        return ws
+
+    async def start() -> web.AppRunner:
+        app = web.Application()
+        if ending is not None:
+            app.router.add_get("/ws/audio", audio)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        address.append(f"127.0.0.1:{port}")
+        return runner
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        runner = loop.run_until_complete(start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    yield address[0]
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    path = tmp_path / "clip.wav"
+    tone = 0.1 * np.sin(np.arange(16_000 * 2) * 2 * np.pi * 220 / 16_000)
+    sf.write(path, tone.astype(np.float32), 16_000)
+    return path
+
+
+@pytest.mark.parametrize("server", [_shut_down], indirect=True)
+def test_a_server_shutting_down_mid_stream_is_an_error(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stream", str(clip), "--server", server]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the server stopped after 0.3 of 2.0 s of audio (server stopping)" in out
+    assert "0.3 of 2.0 s audio sent" in out
+
+
+@pytest.mark.parametrize("server", [_killed], indirect=True)
+def test_a_server_killed_mid_stream_is_an_error(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stream", str(clip), "--server", server]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the server closed the connection after 0.3 of 2.0 s of audio" in out
+
+
+def test_an_unknown_host_is_named_as_such(
+        clip: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_found(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(aiohttp.resolver.ThreadedResolver, "resolve", not_found)
+    assert main(["stream", str(clip), "--server", "nosuchhost.invalid:8765"]) == 1
+    err = capsys.readouterr().err
+    assert "Name or service not known" in err and "Unknown error" not in err
+
+
+@pytest.mark.parametrize("server", [None], indirect=True)
+def test_another_program_on_the_port_is_not_blamed_on_the_path(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A web server that is not ours answers 404 at /ws/audio: "the path is /ws/audio"
+    told the user to change what was already right."""
+    assert main(["stream", str(clip), "--server", server]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "(HTTP 404): is that `hudtranslate serve`'s host and port?" in err
+    assert "the path is" not in err
