@@ -18,7 +18,7 @@ from hudtranslate.config import Settings
 from hudtranslate.errors import DependencyError
 from hudtranslate.events import SAMPLE_RATE_HZ
 from hudtranslate.speech_out.numbers import spell_numbers
-from hudtranslate.speech_out.voice import PEAK, VOICE_MISSING, EnglishVoice
+from hudtranslate.speech_out.voice import PEAK, VOICE_MISSING, EnglishVoice, speakable_sentences
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -104,3 +104,16 @@ def test_whisper_reads_back_what_it_said(voice: EnglishVoice, whisper_en: Any) -
     heard = [best_heard(text) for text in sentences]
     error = jiwer.wer([words(text) for text in sentences], [words(text) for text in heard])
     assert error <= 0.15, list(zip(sentences, heard, strict=True))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the voice paused after "Mr." and "a.m." as if they ended a sentence
+    ("Mr. Wang will meet you at 8 a.m. tomorrow. Is that OK?",
+     ["Mr. Wang will meet you at eight a m tomorrow.", "Is that OK?"]),
+    ("Dr. Li lives in St. Louis. He says hi!", ["Dr. Li lives in St. Louis.", "He says hi!"]),
+    ("Two sentences here. And a second one!", ["Two sentences here.", "And a second one!"]),
+    ("...", []),
+])
+def test_sentences_end_where_english_ends_them(text: str, expected: list[str]) -> None:
+    pytest.importorskip("pysbd", reason=MISSING)
+    assert speakable_sentences(text) == expected

