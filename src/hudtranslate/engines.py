@@ -17,6 +17,7 @@ from hudtranslate.models import CATALOGUE, resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
+from hudtranslate.translate.llama_batch import has_avx512
 from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH, SPEECH, PromptSet
 from hudtranslate.vad.silero import SileroVad
 
@@ -28,18 +29,26 @@ class ThreadBudget:
     """How the ``threads`` budget is split. Recognition and translation run at the same
     time; llama.cpp spins its threads, so oversubscribing the cores collapses its speed.
     ``translate`` threads evaluate prompts (many tokens at once); ``decode`` threads write
-    the answer one token at a time, where a second thread beside the recogniser cost more
-    CPU than it saved time (dev talks: 0.83 → 0.76 CPU-s per audio second, StreamLAAL
-    2.73 → 2.75 s; docs/benchmark.md)."""
+    the answer one token at a time. How many pay depends on the CPU (docs/benchmark.md):
+    with AVX-512 a token cost ~45 ms on one thread and ~32 ms on two, and the second
+    thread beside the recogniser cost more CPU than it saved time (dev talks 0.83 → 0.76
+    CPU-s per audio second with one, StreamLAAL 2.73 → 2.75 s); on an AVX2-only CPU a
+    token costs ~128 ms on one thread and ~69 ms on two, and two cost no more CPU
+    (0.99 / 1.00 s/s) while the English comes sooner (StreamLAAL 3.36 → 3.20 s, nonstop
+    speech's final p95 6.2 → 5.3 s)."""
 
     asr: int
     translate: int
     decode: int
 
     @classmethod
-    def split(cls, threads: int) -> ThreadBudget:
+    def split(cls, threads: int, *, one_decode_thread: bool | None = None) -> ThreadBudget:
+        """``one_decode_thread``: decode on half the threads (default: where llama.cpp was
+        built with AVX-512, ``has_avx512``), else on all of them."""
         half = max(1, threads // 2)
-        return cls(asr=half, translate=threads, decode=half)
+        if one_decode_thread is None:
+            one_decode_thread = has_avx512()
+        return cls(asr=half, translate=threads, decode=half if one_decode_thread else threads)
 
 
 def limit_blas_threads() -> None:
