@@ -96,4 +96,4 @@ def test_join_english(committed: str, more: str, joined: str) -> None:
 ])
 def test_a_part_translated_alone_reads_on_from_the_open_sentence(
         open_english: str, alone: str, same_caption: bool, expected: str) -> None:
-    assert after_open_part(open_english, alone, same_caption=same_caption) == expected
+    assert after_open_part(open_english, alone, full_stop_back=same_caption) == expected

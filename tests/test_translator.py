@@ -161,6 +161,20 @@ def test_a_part_translated_alone_reads_on_after_the_open_clause() -> None:
     assert backend.seen[-1] == ("亲身去看看", "")
 
 
+def test_a_continuation_the_model_capitalised_reads_on_after_the_clause() -> None:
+    # real-023, two utterances: "If possible," then the model continued it " To see…"
+    backend = PrefixBackend(tails=["If possible,", " To see it for yourself.",
+                                   "We met,", " Tom was there."])
+    translator = SessionTranslator(backend, TranslateOptions())
+    translator.translate(transcript(0, "如果有机会的话，", 0.0, 1.9))
+    second = translator.translate(transcript(1, "亲身去看看。", 2.0, 3.0))
+    assert backend.seen[1] == ("如果有机会的话，亲身去看看。", "If possible,")
+    assert second is not None and second.committed == "to see it for yourself."
+    translator.translate(transcript(2, "我们见了面，", 5.0, 6.0))
+    fourth = translator.translate(transcript(3, "汤姆也在。", 6.1, 7.0))
+    assert fourth is not None and fourth.committed == "Tom was there."  # a name keeps it
+
+
 def test_a_part_translated_alone_after_a_bare_clause_gets_its_full_stop_back() -> None:
     backend = PrefixBackend(tails=["We went there", "", "The next day it rained."])
     translator = SessionTranslator(backend, TranslateOptions(clause_commit_chars=4))

@@ -128,23 +128,27 @@ auxiliaries): never a name, so one that starts a continuation can be lowercased 
 _CLAUSE_MARKS = tuple(",;:-–—")
 
 
-def after_open_part(open_english: str, alone: str, *, same_caption: bool) -> str:
-    """``alone`` (a part translated on its own, capitalised as a sentence) as it reads after
-    the open sentence's English ``open_english``, which the model judged complete.
+def after_open_part(open_english: str, english: str, *, full_stop_back: bool) -> str:
+    """``english`` (what follows the open sentence's English ``open_english``: the model's
+    continuation of it, or a part translated alone) as it reads after it.
 
-    After a clause mark the sentence goes on: a closed-class first word is lowercased
-    ("If possible," + "To see it…" → "to see it…"; a name or "I" keeps its capital).
-    After a bare word whose full stop ``without_full_stop`` took away, in the same caption,
-    the stop comes back before it (". The next day…"; ``join_english`` attaches it).
+    After a clause mark the sentence goes on, though the model may start the rest with a
+    capital: a closed-class first word is lowercased ("If possible," + "To see it…" →
+    "to see it…"; a name or "I" keeps its capital). ``full_stop_back``: the model judged
+    the open sentence complete and this part is in the same caption — after a bare word
+    whose full stop ``without_full_stop`` took away, the stop comes back (". The next
+    day…"; ``join_english`` attaches it). Leading spaces are kept.
     """
+    body = english.lstrip()
+    lead = english[: len(english) - len(body)]
     open_end = open_english.rstrip()[-1:]
-    first, space, rest = alone.partition(" ")
-    if not alone or not open_end:
-        return alone
+    first, space, rest = body.partition(" ")
+    if not body or not open_end:
+        return english
     if open_end in _CLAUSE_MARKS:
         if first.lower().strip(",.;:!?'\"") in _CLOSED_CLASS and first[:1].isupper():
-            return f"{first[:1].lower()}{first[1:]}{space}{rest}"
-        return alone
-    if open_end.isalnum() and same_caption:
-        return f". {alone}" if alone[:1].isupper() else alone
-    return alone
+            return f"{lead}{first[:1].lower()}{first[1:]}{space}{rest}"
+        return english
+    if open_end.isalnum() and full_stop_back and body[:1].isupper():
+        return f". {body}"
+    return english

@@ -359,7 +359,7 @@ class SessionTranslator:
                 open_english = self._open_english
                 self._close_sentence()
                 english = after_open_part(open_english, self._english(rest, _never) or "",
-                                          same_caption=bool(utterance.english))
+                                          full_stop_back=bool(utterance.english))
             stays_open = (len(self._open_source) + len(rest) <= _MAX_OPEN_CHARS
                           and continues_sentence(rest,
                                                  speech_continued=transcript.speech_continues))
@@ -390,7 +390,8 @@ class SessionTranslator:
                     return  # held until the answer is checked: it may be a reply
                 # only finished words are glossed: "直播" may still become "直播间"
                 done, space, last = replace_copied_terms(generated, terms).rpartition(" ")
-                words = stable_words(gloss_copied_words(done) + space + last)
+                shown = gloss_copied_words(done) + space + last
+                words = stable_words(after_open_part(prefix, shown, full_stop_back=False))
                 if len(words) > len(reported):
                     reported[:] = words
                     on_words(words)
@@ -412,6 +413,7 @@ class SessionTranslator:
         self._last_turn = ("", "") if terms else (message, answer)
         raw = answer[len(prefix) :] if answer.startswith(prefix) else answer
         english = clean_translation(gloss_copied_words(replace_copied_terms(raw, terms)))
+        english = after_open_part(prefix, english, full_stop_back=False)
         self._cache_key, self._cache_english = (source, prefix), english
         self._cache_model, self._cache_turn = self._english_model, self._last_turn
         return english
