@@ -386,11 +386,17 @@ class StreamingRecognizer:
         far: CER 42.4 → 40.0 %, chrF 33.5 → 34.7, BLEU 8.8 → 8.4; the same second decode
         of the audio with faint noise added instead: 41.6 % (part of the gain is hearing
         it twice); dereverberated alone, without the choice: 43.0 %, some units looped
-        (docs/benchmark.md, twenty-first session)."""
+        (docs/benchmark.md, twenty-first session). A surer decode that stopped early
+        (under ``EARLY_STOP_SHARE`` of the other's characters) is not kept: the mean
+        favours a short confident start over the whole (real-022 made far lost half its
+        first unit, 46 characters heard, 26 kept; twenty-fourth session)."""
         clearer = self.engine.decode(
             dereverberate(audio), prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
             padding_s=self.options.padding_s, languages=languages, prompt=prompt)
-        if clearer.avg_logprob > decoded.avg_logprob and not decode_failed(clearer):
+        stopped_early = (spoken_chars(clearer.text)
+                         < EARLY_STOP_SHARE * spoken_chars(decoded.text))
+        if (clearer.avg_logprob > decoded.avg_logprob and not decode_failed(clearer)
+                and not stopped_early):
             return clearer
         return decoded
 
