@@ -1,6 +1,8 @@
 """The command line as a user meets it: help, and one clear error line for bad input."""
 
 import io
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,48 @@ def test_the_bench_report_folder_is_checked_before_anything_runs(tmp_path: Path)
     ensure_writable_folder("--out-dir", tmp_path / "new" / "report")
     assert (tmp_path / "new" / "report").is_dir()
     assert not list((tmp_path / "new" / "report").iterdir())  # the check leaves nothing
+
+
+class _PortAudioError(Exception):
+    pass
+
+
+def _sounddevice(inputs: int) -> types.SimpleNamespace:
+    """A stand-in for ``sounddevice`` with ``inputs`` microphones that take any format."""
+    devices = [{"name": f"mic {n}", "max_input_channels": 1, "default_samplerate": 48_000}
+               for n in range(inputs)]
+    return types.SimpleNamespace(PortAudioError=_PortAudioError,
+                                 query_devices=lambda *args, **kwargs: devices,
+                                 check_input_settings=lambda **kwargs: None)
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    (0, "no microphone found: no audio input device is connected"),
+    (1, "hudtranslate models fetch whisper-base"),
+])
+def test_live_that_fails_before_recording_makes_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    inputs: int, message: str,
+) -> None:
+    """`live --out NEWDIR` with no microphone (or a missing model) made an empty NEWDIR
+    before failing."""
+    monkeypatch.setitem(sys.modules, "sounddevice", _sounddevice(inputs))
+    out = tmp_path / "new" / "session"
+    code, err = run_cli(["live", "--out", str(out), "--cache-dir", str(tmp_path / "cache")],
+                        capsys)
+    assert code == 1 and message in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_folder_made_later_is_checked_now(tmp_path: Path) -> None:
+    from hudtranslate.errors import ConfigError, ensure_writable_folder
+
+    ensure_writable_folder("--out", tmp_path / "new" / "session", create=False)
+    assert list(tmp_path.iterdir()) == []  # not made, and the check leaves nothing
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(ConfigError, match=r"--out .* which is a file"):
+        ensure_writable_folder("--out", a_file / "session", create=False)
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "http"])

@@ -32,6 +32,8 @@ from hudtranslate.models import (
     resolve_model,
     verify,
 )
+from hudtranslate.models import catalogue as catalogue_module
+from hudtranslate.models import commands as commands_module
 from hudtranslate.models import resolve as resolve_module
 from hudtranslate.models import store as store_module
 
@@ -471,6 +473,57 @@ def test_models_fetch_and_verify_arguments(cache: Path, capsys: pytest.CaptureFi
     args = _parse(["models", "verify", "whisper-base"])
     assert args.handler(args, cache) == 1
     assert "hudtranslate models fetch whisper-base" in capsys.readouterr().out
+
+
+def test_models_list_shows_a_failed_verify_until_it_is_repaired(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`models list` said "installed, not verified" for a model `models verify` had just
+    found corrupt; it says "corrupt" and the fix until a fetch or verify succeeds."""
+    spec, data = _gguf_spec()
+    for module in (commands_module, catalogue_module, resolve_module):
+        monkeypatch.setattr(module, "CATALOGUE", {spec.name: spec})
+    downloader = _install(spec, data, tmp_path, cache)
+    _corrupt_in_place(spec.file_path(cache))
+    verifying, listing = _parse(["models", "verify", "fake-gguf"]), _parse(["models", "list"])
+    assert verifying.handler(verifying, cache) == 1
+    capsys.readouterr()
+
+    assert listing.handler(listing, cache) == 0
+    out = capsys.readouterr().out
+    assert "corrupt" in out and "not verified" not in out
+    assert "fake-gguf: failed its sha256 check (models verify); run: hudtranslate models " \
+           "fetch fake-gguf" in out
+    hashed: list[Path] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "sha256_file", lambda path: hashed.append(path) or "")
+        with pytest.raises(ModelError, match=r"corrupt.*run: hudtranslate models fetch"):
+            resolve_model("fake-gguf", "translate", cache)
+    assert hashed == []  # refused from the record, not hashed again
+
+    fetching = _parse(["models", "fetch", "fake-gguf", "--no-progress"])
+    assert commands_module.run_fetch(fetching, cache, downloader=downloader) == 0
+    assert model_state(spec, cache) is ModelState.VERIFIED
+    capsys.readouterr()
+    assert listing.handler(listing, cache) == 0
+    out = capsys.readouterr().out
+    assert "verified" in out and "corrupt" not in out and "failed" not in out
+
+
+def test_a_successful_verify_forgets_the_failure(tmp_path: Path, cache: Path) -> None:
+    spec, data = _gguf_spec()
+    _install(spec, data, tmp_path, cache)
+    path = spec.file_path(cache)
+    _corrupt_in_place(path)
+    with pytest.raises(ModelError):
+        verify(spec, cache)
+    assert model_state(spec, cache) is ModelState.CORRUPT
+    path.write_bytes(data)  # put right by hand: the record no longer fits the file
+    assert model_state(spec, cache) is ModelState.UNVERIFIED
+    verify(spec, cache)
+    assert model_state(spec, cache) is ModelState.VERIFIED
+    assert not (spec.model_dir(cache) / store_module.FAILED_NAME).exists()
 
 
 # --- the real models ----------------------------------------------------------------------

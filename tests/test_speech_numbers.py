@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from hudtranslate.speech_out.numbers import spell_numbers, year
@@ -79,6 +82,52 @@ def test_spell_numbers(text: str, spoken: str) -> None:
 @pytest.mark.parametrize("text", [text for text, _ in CASES])
 def test_no_digit_survives(text: str) -> None:
     assert not any(char.isdigit() for char in spell_numbers(text))
+
+
+@pytest.mark.parametrize(("text", "spoken"), [
+    # a decimal without its leading zero was said without its digit
+    ("add .5 litres", "add point five litres"),
+    (".5%", "point five percent"),
+    ("-.5", "minus point five"),
+    ("$.99", "ninety-nine cents"),
+    # dotted numbers (versions, sections) came out as "one point two.3"
+    ("1.2.3", "one point two point three"),
+    ("see section 1.2.3.", "see section one point two point three."),
+    ("v2.10.1 is out", "v two point ten point one is out"),
+    # a colon that is no valid time was left in: "ten:seventy-five"
+    ("10:75", "ten seventy-five"),
+    ("at 25:00", "at twenty-five zero zero"),
+    ("10:30:75", "ten thirty seventy-five"),
+    ("12:345", "twelve three hundred forty-five"),
+    ("won 3:1", "won three one"),
+    ("1:2.5", "one two point five"),
+    # beyond inflect's range it raised NumOutOfRangeError
+    (",".join(["123"] * 12), " ".join(["one two three"] * 12)),
+])
+def test_numbers_the_voice_lost_or_broke(text: str, spoken: str) -> None:
+    assert spell_numbers(text) == spoken
+
+
+_PIECES = ("0", "1", "5", "07", "10", "12", "25", "59", "75", "99", "123", "1998", "2024",
+           "12345", "1234567", ".", ":", ",", "-", "/", "%", "$", "¥", "#", "+", "(", ")",
+           "'", " ", "  ", "am", "p.m.", "st", "th", "s", "km", "°C", "May", "in", "x", "v",
+           "people", "-")
+
+
+def _colons_between_digits(text: str) -> int:
+    return len(re.findall(r"(?<=[0-9]):(?=[0-9])", text))
+
+
+def test_no_digit_or_colon_between_digits_survives_any_mix() -> None:
+    """Property: for 3000 random mixes of digits, separators, signs and units, no digit
+    is left and every colon between digits is gone (read as a time or as numbers)."""
+    rng = random.Random(20240501)
+    for _ in range(3000):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 12)))
+        spoken = spell_numbers(text)
+        assert not any(char in "0123456789" for char in spoken), (text, spoken)
+        assert spoken.count(":") <= text.count(":") - _colons_between_digits(text), (
+            text, spoken)
 
 
 def test_text_without_digits_is_unchanged() -> None:

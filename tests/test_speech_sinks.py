@@ -25,6 +25,7 @@ from hudtranslate.events import AudioArray, StreamEnd, Transcript, Translation
 from hudtranslate.speech_out.queue import SpeechItem
 from hudtranslate.speech_out.remote import RemoteVoice, RemoteVoiceOptions
 from hudtranslate.speech_out.sinks import DeviceOutput, SpeechSink, device_speech_sink
+from hudtranslate.speech_out.voice import VOICE_MISSING, VOICE_MODULES
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -313,6 +314,33 @@ def test_missing_voice_is_one_warning(monkeypatch: pytest.MonkeyPatch,
     [record] = caplog.records
     assert record.getMessage() == ("not speaking English: the English voice is not "
                                    "installed: pip install 'hudtranslate[voice]'")
+
+
+@pytest.mark.parametrize("missing", VOICE_MODULES)
+def test_missing_voice_and_speaker_are_both_said_voice_first(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        missing: str) -> None:
+    """Only the missing speaker was reported: the user learned of the missing voice extra
+    only after connecting one."""
+    monkeypatch.setitem(sys.modules, missing, None)
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(set(), devices=False))
+    with caplog.at_level(logging.WARNING):
+        assert device_speech_sink(VoiceOptions(speak=True)) is None
+    voice, speaker = (record.getMessage() for record in caplog.records)
+    assert voice == f"not speaking English: {VOICE_MISSING}"
+    assert "pip install 'hudtranslate[voice]'" in voice
+    assert speaker.startswith("not speaking: no audio output device")
+
+
+def test_with_the_voice_installed_only_the_speaker_is_missing(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    for name in VOICE_MODULES:
+        pytest.importorskip(name, reason="the voice extra is not installed")
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(set(), devices=False))
+    with caplog.at_level(logging.WARNING):
+        assert device_speech_sink(VoiceOptions(speak=True)) is None
+    [record] = caplog.records
+    assert record.getMessage().startswith("not speaking: no audio output device")
 
 
 def test_speak_flag_and_settings() -> None:

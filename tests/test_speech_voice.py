@@ -18,7 +18,13 @@ from hudtranslate.config import Settings
 from hudtranslate.errors import DependencyError
 from hudtranslate.events import SAMPLE_RATE_HZ
 from hudtranslate.speech_out.numbers import spell_numbers
-from hudtranslate.speech_out.voice import PEAK, VOICE_MISSING, EnglishVoice, speakable_sentences
+from hudtranslate.speech_out.voice import (
+    MAX_PIECE_CHARS,
+    PEAK,
+    VOICE_MISSING,
+    EnglishVoice,
+    speakable_sentences,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -117,3 +123,40 @@ def test_whisper_reads_back_what_it_said(voice: EnglishVoice, whisper_en: Any) -
 def test_sentences_end_where_english_ends_them(text: str, expected: list[str]) -> None:
     pytest.importorskip("pysbd", reason=MISSING)
     assert speakable_sentences(text) == expected
+
+
+
+@pytest.mark.parametrize(("clause", "mark"), [
+    ("we walked along the river and talked about the trip", ", "),
+    ("the hotel is near the station", "; "),
+    ("first the museum", " — "),
+    ("the long road that goes on and on and never seems to reach anywhere at all", " "),
+])
+def test_a_long_sentence_is_said_in_pieces(clause: str, mark: str) -> None:
+    """A 2,000-character sentence with no full stop was one block (~22 s of synthesis):
+    it comes in pieces of at most MAX_PIECE_CHARS, cut after a clause mark where there is
+    one, else between words, and nothing is lost."""
+    pytest.importorskip("pysbd", reason=MISSING)
+    text = mark.join([clause] * (2000 // len(clause) + 1))
+    pieces = speakable_sentences(text)
+    assert len(pieces) > 2000 // MAX_PIECE_CHARS
+    assert all(0 < len(piece) <= MAX_PIECE_CHARS for piece in pieces)
+    assert " ".join(pieces) == " ".join(text.split())
+    words = set(clause.split())
+    for piece in pieces:  # whole words
+        assert {word.strip(",;—") for word in piece.split()} - {""} <= words, piece
+    if mark.strip():  # whole clauses
+        assert all(piece.endswith(clause.split()[-1] + mark.rstrip()) for piece in pieces[:-1])
+
+
+def test_a_run_of_letters_without_spaces_is_cut_too() -> None:
+    pytest.importorskip("pysbd", reason=MISSING)
+    pieces = speakable_sentences("a" * 1000)
+    assert [len(piece) for piece in pieces] == [300, 300, 300, 100]
+
+
+def test_a_sentence_within_the_bound_is_one_piece() -> None:
+    pytest.importorskip("pysbd", reason=MISSING)
+    text = "Well, " + "we will go there, " * 16 + "today."
+    assert len(text) == MAX_PIECE_CHARS
+    assert speakable_sentences(text) == [text]

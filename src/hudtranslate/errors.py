@@ -54,14 +54,23 @@ def check_folder(name: str, folder: os.PathLike[str] | str) -> None:
         raise ConfigError(f"{name} {folder} {where}, not a folder")
 
 
-def ensure_writable_folder(name: str, folder: os.PathLike[str] | str) -> None:
+def ensure_writable_folder(name: str, folder: os.PathLike[str] | str, *,
+                           create: bool = True) -> None:
     """Create ``folder`` (with its parents) and check a file can be written there, before
     a long run rather than after it; raises ``ConfigError`` naming the option otherwise (a
-    file in its path, no permission, a read-only file system)."""
+    file in its path, no permission, a read-only file system). With ``create=False`` a
+    folder that does not exist yet is not made, its nearest existing parent is checked
+    instead: for a command that may still fail before it writes anything (no microphone,
+    a missing model), which then leaves no empty folder behind; it calls this again with
+    ``create=True`` when it starts writing."""
     check_folder(name, folder)
+    path = Path(folder)
+    where = path if create or path.is_dir() else next(
+        part for part in path.absolute().parents if part.exists())
     try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=where, prefix=".write-check-"):
             pass
     except OSError as exc:
         raise ConfigError(f"{name} {folder}: cannot write there: "

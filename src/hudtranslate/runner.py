@@ -14,8 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from hudtranslate.audio import (
+    check_microphone,
     file_chunks,
-    list_input_devices,
     microphone_chunks,
     read_audio_file,
 )
@@ -24,7 +24,7 @@ from hudtranslate.captions.replay import check_replay_path
 from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
-from hudtranslate.errors import AudioError, ConfigError, ensure_writable_folder
+from hudtranslate.errors import ConfigError, ensure_writable_folder
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
@@ -151,11 +151,13 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
 
 
 async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
-    """Translate the microphone until Ctrl-C."""
-    ensure_writable_folder("--out", out_dir)
-    if not list_input_devices():
-        raise AudioError("no microphone found: no audio input device is connected")
+    """Translate the microphone until Ctrl-C. The microphone and ``out_dir`` are checked
+    before the models load; ``out_dir`` is made only once they have, so a run that fails
+    before it records (no microphone, a missing model) leaves no empty folder."""
+    check_microphone(settings.audio)
+    ensure_writable_folder("--out", out_dir, create=False)
     engines = load_engines(settings)
+    ensure_writable_folder("--out", out_dir)
     console = Console()
     stem = time.strftime("hudtranslate-live-%Y%m%d-%H%M%S")
     display = _CaptionSink(TerminalCaptions(settings.captions, console,

@@ -40,6 +40,15 @@ def list_input_devices() -> list[str]:
     ]
 
 
+def check_microphone(options: AudioOptions) -> None:
+    """Raises ``AudioError`` ("no microphone found: ...") unless an input device is
+    connected and ``options.device`` names one that takes mono float32; opens nothing, so
+    a command can check before it loads models or makes folders."""
+    if not list_input_devices():
+        raise AudioError("no microphone found: no audio input device is connected")
+    _pick_rate(_import_sounddevice(), _device_arg(options.device))
+
+
 async def microphone_chunks(options: AudioOptions) -> AsyncIterator[AudioChunk]:
     """Record until the consumer stops, yielding ``options.chunk_ms`` chunks at 16 kHz.
 

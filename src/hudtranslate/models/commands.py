@@ -29,6 +29,7 @@ _STATE_TEXT = {
     ModelState.VERIFIED: "[green]verified[/]",
     ModelState.UNVERIFIED: "[yellow]installed, not verified[/]",
     ModelState.PARTIAL: "[red]partial[/]",
+    ModelState.CORRUPT: "[red]corrupt[/]",
     ModelState.MISSING: "missing",
 }
 
@@ -77,17 +78,25 @@ def add_models_commands(
 
 
 def run_list(args: argparse.Namespace, cache_dir: Path, console: Console | None = None) -> int:
-    """Print the catalogue as a table; cheap (no hashing), so states come from the stamps."""
+    """Print the catalogue as a table; cheap (no hashing), so states come from the stamps.
+    A model that failed ``models verify`` is "corrupt", with the command that repairs it
+    under the table."""
     console = console or Console()
     table = Table(title=f"models in {cache_dir / 'models'}", caption="* fetched by default")
     for column in ("name", "role", "size", "state", "licence"):
         table.add_column(column, justify="right" if column == "size" else "left", no_wrap=True)
+    corrupt: list[str] = []
     for spec in CATALOGUE.values():
         name = f"{spec.name} *" if spec.default else spec.name
-        state = _STATE_TEXT[model_state(spec, cache_dir)]
+        state = model_state(spec, cache_dir)
+        if state is ModelState.CORRUPT:
+            corrupt.append(spec.name)
         size = f"{spec.size_bytes / 1e6:,.0f} MB"
-        table.add_row(name, spec.role, size, state, spec.licence)
+        table.add_row(name, spec.role, size, _STATE_TEXT[state], spec.licence)
     console.print(table)
+    for name in corrupt:
+        console.print(f"{name}: [red]failed its sha256 check[/] (models verify); run: "
+                      f"{fetch_command(name)}", highlight=False, soft_wrap=True)
     return 0
 
 

@@ -4,6 +4,11 @@ Hashing the 1.1 GB translator takes seconds, too long for every start. So a full
 check writes a stamp (size and mtime of each file, plus the expected digest); later runs
 compare the stamp with ``stat()`` and re-hash only when a file changed or the stamp is
 missing. A file of the wrong size is never hashed: it is an interrupted download.
+
+A failed check is remembered the same way (``.failed.json``: the files' size and mtime and
+the error), so ``models list`` says "corrupt" rather than "installed, not verified" and a
+start refuses the model without hashing it again; a successful verify or fetch (which
+writes the stamp) forgets it, and so does any change to the files.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from hudtranslate.models.catalogue import ModelSpec
 logger = logging.getLogger(__name__)
 
 STAMP_NAME = ".verified.json"
+FAILED_NAME = ".failed.json"
 PARTIAL_SUFFIX = ".partial"
 CHUNK_BYTES = 1 << 20
 
@@ -34,6 +40,8 @@ class ModelState(enum.Enum):
     PARTIAL = "partial"
     UNVERIFIED = "unverified"
     VERIFIED = "verified"
+    CORRUPT = "corrupt"
+    """Failed its last full check, and the files have not changed since."""
 
 
 def fetch_command(name: str) -> str:
@@ -74,13 +82,16 @@ def model_state(spec: ModelSpec, cache_dir: Path) -> ModelState:
             return ModelState.PARTIAL
     if _stamp_matches(spec, cache_dir):
         return ModelState.VERIFIED
+    if recorded_failure(spec, cache_dir) is not None:
+        return ModelState.CORRUPT
     return ModelState.UNVERIFIED
 
 
 def verify(spec: ModelSpec, cache_dir: Path) -> None:
     """Hash every file of ``spec`` in full; on success write the stamp, else raise ModelError.
 
-    A corrupt model keeps its files (``fetch`` replaces them) but loses its stamp.
+    A corrupt model keeps its files (``fetch`` replaces them) but loses its stamp, and
+    the failure is recorded (``recorded_failure``) where the cache can be written.
     """
     model_dir = spec.model_dir(cache_dir)
     _raise_if_absent(spec, cache_dir)
@@ -92,12 +103,14 @@ def verify(spec: ModelSpec, cache_dir: Path) -> None:
         logger.info("verifying %s (sha256)", path)
         actual = sha256_file(path)
         if actual != expected:
+            message = (f"model '{spec.name}' is corrupt: {path} has sha256 {actual[:16]}..., "
+                       f"expected {expected[:16]}...; run: {fetch_command(spec.name)}")
             with contextlib.suppress(OSError):  # a read-only cache: the stamp is stale anyway
                 clear_stamp(spec, cache_dir)
-            raise ModelError(
-                f"model '{spec.name}' is corrupt: {path} has sha256 {actual[:16]}..., "
-                f"expected {expected[:16]}...; run: {fetch_command(spec.name)}"
-            )
+                _write_record(spec, cache_dir, FAILED_NAME,
+                              {"model": spec.name, "sha256": spec.sha256, "files": stats,
+                               "error": message})
+            raise ModelError(message)
     try:
         write_stamp(spec, cache_dir, stats)
     except OSError as exc:  # a read-only or full cache: the model is fine, only unstamped
@@ -110,6 +123,9 @@ def ensure_installed(spec: ModelSpec, cache_dir: Path) -> Path:
     state = model_state(spec, cache_dir)
     if state is ModelState.UNVERIFIED:
         verify(spec, cache_dir)
+    elif state is ModelState.CORRUPT:
+        raise ModelError(recorded_failure(spec, cache_dir)
+                         or f"model '{spec.name}' is corrupt; run: {fetch_command(spec.name)}")
     elif state is not ModelState.VERIFIED:
         _raise_if_absent(spec, cache_dir)
     return spec.load_path(cache_dir)
@@ -118,17 +134,31 @@ def ensure_installed(spec: ModelSpec, cache_dir: Path) -> Path:
 def write_stamp(
     spec: ModelSpec, cache_dir: Path, stats: dict[str, list[int]] | None = None
 ) -> None:
-    """Record that the files as they are now (size, mtime) hashed to the catalogue digest."""
+    """Record that the files as they are now (size, mtime) hashed to the catalogue digest,
+    forgetting a failed check (``recorded_failure``)."""
     record = {
         "model": spec.name,
         "sha256": spec.sha256,
         "files": stats if stats is not None else _current_stats(spec, cache_dir),
     }
-    stamp = spec.model_dir(cache_dir) / STAMP_NAME
-    tmp = stamp.with_name(STAMP_NAME + ".tmp")
+    _write_record(spec, cache_dir, STAMP_NAME, record)
+    (spec.model_dir(cache_dir) / FAILED_NAME).unlink(missing_ok=True)
+
+
+def recorded_failure(spec: ModelSpec, cache_dir: Path) -> str | None:
+    """The error of the last failed ``verify`` (one line, naming the fix) if the files are
+    still as they were then (size, mtime), else None. Reads no model bytes."""
+    record = _read_record(spec, cache_dir, FAILED_NAME)
+    error = record.get("error") if record is not None else None
+    return error if isinstance(error, str) else None
+
+
+def _write_record(spec: ModelSpec, cache_dir: Path, name: str, record: dict[str, Any]) -> None:
+    path = spec.model_dir(cache_dir) / name
+    tmp = path.with_name(name + ".tmp")
     try:
         tmp.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, stamp)
+        os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -178,14 +208,18 @@ def _current_stats(spec: ModelSpec, cache_dir: Path) -> dict[str, list[int]]:
 
 
 def _stamp_matches(spec: ModelSpec, cache_dir: Path) -> bool:
-    stamp = spec.model_dir(cache_dir) / STAMP_NAME
+    return _read_record(spec, cache_dir, STAMP_NAME) is not None
+
+
+def _read_record(spec: ModelSpec, cache_dir: Path, name: str) -> dict[str, Any] | None:
+    """The record ``name`` if it is about these files as they are now (size, mtime) and
+    this catalogue digest, else None."""
     try:
-        record: Any = json.loads(stamp.read_text(encoding="utf-8"))
+        record: Any = json.loads((spec.model_dir(cache_dir) / name).read_text(encoding="utf-8"))
         current = _current_stats(spec, cache_dir)
     except (OSError, ValueError):
-        return False
-    return (
-        isinstance(record, dict)
-        and record.get("sha256") == spec.sha256
-        and record.get("files") == current
-    )
+        return None
+    if (isinstance(record, dict) and record.get("sha256") == spec.sha256
+            and record.get("files") == current):
+        return record
+    return None

@@ -7,7 +7,13 @@ ninety-nine cents", "¥268.5" → "two hundred sixty-eight point five yuan", "$1
 percentages, ordinals ("3rd"), dates ("May 5, 2024", "2024-05-01"), years in context
 ("in 1998", "the 1990s"), phone-number-like digit runs (digit by digit, groups apart),
 ranges ("5-10" → "five to ten"), a few units ("30°C", "12 km") and plain numbers
-("1,250.75"). The benchmark's read-back normalises Whisper's text with the same function.
+("1,250.75", ".5" → "point five"). Numbers with more than one separator are read part by
+part: "1.2.3" (a version or section) → "one point two point three", said with "point"
+as a single decimal is, so "1.2" and "1.2.3" sound alike (what people say for versions;
+"dot" would fit only IP addresses); a colon that is no valid time ("10:75", "3:1") is read
+as the numbers it shows ("ten seventy-five"). Whatever is left over is read as plain
+numbers, so no digit reaches the voice. The benchmark's read-back normalises Whisper's
+text with the same function.
 
 Number words come from ``inflect`` (MIT; chosen over ``num2words``, which is LGPL). It
 takes ~1.6 s to import (it compiles many patterns), so it is imported on first use.
@@ -62,7 +68,9 @@ _QUANTITY_WORDS = ("yuan", "RMB", "dollars?", "euros?", "pounds?", "people", "pe
                    "grams", "calories", "times", "steps", "seats", "rooms", "cars")
 _NOT_QUANTITY = r"(?![\w%]|[.,][0-9]|\s?%|\s+(?:" + "|".join(_QUANTITY_WORDS) + r")\b)"
 
-_AMOUNT = r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]+))?"
+_AMOUNT = (r"(?:(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)|(?<![\w.,])(?=\.[0-9]))"
+           r"(?:\.(?P<frac>[0-9]+))?")
+"""A number: "1,250", "12.99", or a decimal without its leading zero (".5"; ``int`` None)."""
 _ISO_DATE = re.compile(r"\b(?P<y>[0-9]{4})-(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12][0-9]|3[01])\b")
 _PHONE = re.compile(
     r"(?<![\w.,])(?P<all>(?:\+[0-9]{1,3}[\s-]?)?(?:\([0-9]{2,4}\)\s?)?[0-9]{2,5}(?:[\s-][0-9]{2,5}){1,4})"
@@ -71,7 +79,8 @@ _DIGIT_RUN = re.compile(r"(?<![\w.,])\+?[0-9]{7,}(?![\w%]|[.,][0-9])")
 _LEADING_ZERO = re.compile(r"(?<![\w.,])0[0-9]{2,}(?![\w%]|[.,][0-9])")
 _AMPM = r"(?P<ap>[AaPp])\.?\s?[Mm]\.?(?!\w)"
 _TIME = re.compile(
-    r"\b(?P<h>[01]?[0-9]|2[0-3]):(?P<min>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?(?:\s*" + _AMPM + ")?")
+    r"\b(?P<h>[01]?[0-9]|2[0-3]):(?P<min>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?(?![0-9]|:[0-9])"
+    r"(?:\s*" + _AMPM + ")?")
 _DOT_TIME = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])\.(?P<min>[0-5][0-9])\s*" + _AMPM)
 _HOUR_AMPM = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])\s*" + _AMPM)
 _MONEY = re.compile(
@@ -95,11 +104,17 @@ _FRACTION = re.compile(r"(?<![\w.,/])(?P<num>[0-9]+)/(?P<den>[0-9]+)(?![\w/]|[.,
 _RANGE = re.compile(r"(?<![\w.,-])(?P<a>[0-9]{1,4})\s?[-–]\s?(?P<b>[0-9]{1,4})(?![\w-]|[.,][0-9])")
 _UNIT = re.compile(_AMOUNT + r"\s?(?P<unit>km/h|km|kg|cm|mm|ml|mph|°C|℃|°F|°)(?![\w])")
 _HASH = re.compile(r"#(?=[0-9])")
-_NEGATIVE = re.compile(r"(?<![\w.,])(?<![0-9]\s)[-−](?=[0-9])")
+_NEGATIVE = re.compile(r"(?<![\w.,])(?<![0-9]\s)[-−](?=\.?[0-9])")
+_SEPARATED = re.compile(r"(?<![0-9])\.?[0-9]+(?:[.:][0-9]+)+")
+"""Digits with dots or colons between them: read by ``_separated`` if it has a colon or
+more than one dot ("1.2.3", "10:75"); "1.5" is left to the rules for decimals."""
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=[0-9])|(?<=[0-9])(?=[^\W\d_])")
 _NUMBER = re.compile(r"(?<![0-9.])" + _AMOUNT)
+_ANY_DIGITS = re.compile(r"[0-9]+")
 _SPACES = re.compile(r"[ \t]{2,}")
 
+_MAX_WORDS_DIGITS = 15
+"""Longer numbers are read digit by digit (inflect raises past ~10^33; nobody says them)."""
 _DIGITS = frozenset("0123456789")
 """Only ASCII digits are numbers here (the voice NFKC-normalises full-width ones first)."""
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
@@ -113,7 +128,10 @@ def _inflect() -> Any:
 
 
 def cardinal(number: int | str) -> str:
-    """``1250`` → "one thousand two hundred fifty" (no "and", no commas)."""
+    """``1250`` → "one thousand two hundred fifty" (no "and", no commas); more than 15
+    digits → digit by digit."""
+    if len(str(number).lstrip("-")) > _MAX_WORDS_DIGITS:
+        return digits(str(number))
     return str(_inflect().number_to_words(str(number), andword="", comma=""))
 
 
@@ -122,12 +140,13 @@ def ordinal(number: int | str) -> str:
     return str(_inflect().ordinal(cardinal(number)))
 
 
-def decimal(integer: str, fraction: str | None) -> str:
-    """"268", "5" → "two hundred sixty-eight point five" (fraction digit by digit)."""
-    words = cardinal(integer.replace(",", ""))
+def decimal(integer: str | None, fraction: str | None) -> str:
+    """"268", "5" → "two hundred sixty-eight point five" (fraction digit by digit);
+    "" or None, "5" → "point five"."""
+    words = cardinal(integer.replace(",", "")) if integer else ""
     if fraction:
         words += " point " + digits(fraction)
-    return words
+    return words.strip()
 
 
 def digits(run: str) -> str:
@@ -212,12 +231,13 @@ def _sentence_stop(match: re.Match[str]) -> str:
 
 def _money(match: re.Match[str]) -> str:
     one, many, cent, cents = _CURRENCIES[match["sym"].strip()]
-    integer, fraction, scale = match["int"].replace(",", ""), match["frac"], match["scale"]
+    integer, fraction, scale = (match["int"] or "").replace(",", ""), match["frac"], match["scale"]
     if scale:
         return f"{decimal(integer, fraction)} {_SCALES[scale.lower()]} {many}"
     if fraction and len(fraction) == 2 and cent:
         hundredths = int(fraction)
-        main = "" if integer == "0" else f"{cardinal(integer)} {one if integer == '1' else many}"
+        main = ("" if integer in ("", "0")
+                else f"{cardinal(integer)} {one if integer == '1' else many}")
         if not hundredths:
             return main or f"zero {many}"
         small = f"{cardinal(hundredths)} {cent if hundredths == 1 else cents}"
@@ -292,9 +312,39 @@ def _number(match: re.Match[str]) -> str:
     return decimal(match["int"], match["frac"])
 
 
+def _part(number: str) -> str:
+    """One part of a dotted or colon-separated number, or a leftover digit run: "75" →
+    "seventy-five"; a code-like "05" or "12345" digit by digit."""
+    if (number.startswith("0") and len(number) > 1) or len(number) > 4:
+        return digits(number)
+    return cardinal(number)
+
+
+def _apart(match: re.Match[str], words: str) -> str:
+    """``words`` with a space where a letter or digit touches the match ("v2.0.1")."""
+    before = match.string[match.start() - 1:match.start()]
+    after = match.string[match.end():match.end() + 1]
+    return (" " if before.isalnum() else "") + words + (" " if after.isalnum() else "")
+
+
+def _separated(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if ":" not in text and text.count(".") < 2:
+        return text
+    spoken = []
+    for group in text.split(":"):
+        integer, dot, rest = group.partition(".")
+        if "." in rest:
+            spoken.append(" point ".join(_part(part) for part in group.split(".") if part))
+        else:  # "2.5" in "1:2.5", ".5" in ".5:3"
+            spoken.append(decimal(integer, rest) if dot else _part(integer))
+    return _apart(match, " ".join(spoken))
+
+
 RULES: tuple[_Rule, ...] = (
     (_ISO_DATE, _iso_date),
     (_TIME, _time),
+    (_SEPARATED, _separated),
     (_DOT_TIME, _time),
     (_PHONE, _phone),
     (_DIGIT_RUN, _digit_run),
@@ -316,9 +366,11 @@ RULES: tuple[_Rule, ...] = (
     (_HASH, lambda _match: "number "),
     (_LETTER_DIGIT, lambda _match: " "),
     (_NUMBER, _number),
+    (_ANY_DIGITS, lambda match: _apart(match, _part(match.group(0)))),
 )
 """Applied in this order, each to the text the ones before it left; the specific shapes
-(a date, a time, a phone number) come before the pieces they are made of."""
+(a date, a time, a phone number) come before the pieces they are made of; the last one
+reads any digits the others left (".5.5", "a.5") so that none reaches the voice."""
 
 
 def spell_numbers(text: str) -> str:

