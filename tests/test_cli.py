@@ -5,7 +5,9 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 
 from hudtranslate.cli import build_parser, main
 
@@ -206,6 +208,23 @@ def test_live_that_fails_before_recording_makes_no_folder(
                         capsys)
     assert code == 1 and message in err
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("audio", ["speech", "not audio"])
+def test_file_that_fails_before_translating_makes_no_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], audio: str) -> None:
+    """`file x.wav --out NEWDIR` with a missing model (or audio it cannot read) made an
+    empty NEWDIR before failing."""
+    clip = tmp_path / "clip.wav"
+    if audio == "speech":
+        soundfile.write(clip, np.zeros(16_000, np.float32), 16_000)
+    else:
+        clip.write_bytes(b"not a recording at all")
+    out = tmp_path / "new" / "session"
+    code, err = run_cli(["file", str(clip), "--out", str(out), "--frames", str(tmp_path / "f"),
+                         "--cache-dir", str(tmp_path / "cache")], capsys)
+    assert code == 1 and err.strip()
+    assert not (tmp_path / "new").exists() and not (tmp_path / "f").exists()
 
 
 def test_a_folder_made_later_is_checked_now(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import errno
 import io
 import os
 import pathlib
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,15 @@ def _read_only(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
         real_replace(source, target)
 
     monkeypatch.setattr(os, "replace", replace)
+    real_temporary = tempfile.NamedTemporaryFile
+
+    def temporary(*args: Any, **kwargs: Any) -> Any:
+        folder = kwargs.get("dir")
+        if folder is not None and inside(folder):
+            raise refuse(folder)
+        return real_temporary(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", temporary)
 
 
 def _unverified(path: Path) -> None:

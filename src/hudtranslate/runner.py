@@ -111,9 +111,11 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
     target = out_dir if out_dir is not None else path.parent
     check_outputs_spare(path, target, path.stem)
-    ensure_writable_folder("--out", target)
+    # checked now, made only once the audio is read and the models have loaded: a run that
+    # fails before it translates (unreadable audio, a missing model) leaves no empty folder
+    ensure_writable_folder("--out", target, create=False)
     if frames_dir is not None:
-        ensure_writable_folder("--frames", frames_dir)
+        ensure_writable_folder("--frames", frames_dir, create=False)
     if video is not None:
         check_replay_path(video)
     samples = read_audio_file(path)
@@ -121,6 +123,9 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if fetch_missing:
         _ensure_default_models(settings)
     engines = load_engines(settings)
+    ensure_writable_folder("--out", target)
+    if frames_dir is not None:
+        ensure_writable_folder("--frames", frames_dir)
     console = Console()
     duration_s = len(samples) / 16_000
     chunks = file_chunks(samples, settings.audio.chunk_ms, pace)
