@@ -216,3 +216,27 @@ def test_times_past_99_hours_are_written() -> None:
     late = [final(360_000.0, 360_001.5, "Still here.")]
     assert "100:00:00,000 --> 100:00:01,500" in to_srt(late)
     assert parse_vtt(to_vtt(late))[0].start_s == 360_000.0
+
+
+@pytest.mark.parametrize(("english", "shown"), [
+    # the model ended the sentence before ("…ask Tom" + ". He might be late…")
+    (". He might be late, and then we'll have to wait.",
+     "He might be late, and then we'll have to wait."),
+    (", and then we wait.", "and then we wait."),
+    ("... then left.", "then left."),
+    ("He left.", "He left."),
+])
+def test_a_cue_does_not_start_with_the_mark_that_ended_the_sentence_before(
+        english: str, shown: str) -> None:
+    sentences = [final(0.0, 2.0, "If you have a question, ask Tom", uid=0),
+                 final(2.0, 5.0, english, uid=1)]
+    cues = parse_srt(to_srt(sentences))
+    assert " ".join(cues[1].lines) == shown
+    assert " ".join(parse_vtt(to_vtt(sentences))[1].lines) == shown
+    jsonl = [json.loads(line) for line in to_jsonl(sentences).splitlines()]
+    assert jsonl[1]["en"] == english  # the transcript keeps the English as written
+
+
+def test_a_sentence_that_is_only_a_mark_gets_no_cue() -> None:
+    sentences = [final(0.0, 2.0, "We went there", uid=0), final(2.0, 3.0, ".", uid=1)]
+    assert len(parse_srt(to_srt(sentences))) == 1

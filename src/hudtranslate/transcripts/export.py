@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -47,6 +48,10 @@ MIN_CUE_MS = 100
 """No cue is shorter than this, even when the next sentence starts right away."""
 GAP_MS = 1
 """Space between one cue's end and the next cue's start."""
+_ATTACHED_LEAD = re.compile(r"^[\s,.;:!?…]+")
+"""Marks a sentence's English may start with when it continues the one before (", and
+then…", ". He might…": the model ending the earlier sentence). They belong to the text
+before; a cue, read on its own, starts after them."""
 
 
 MAX_TIME_S = 10_000 * 3600.0
@@ -206,7 +211,7 @@ def build_cues(
     ``label_speakers`` the first cue of each sentence starts with it ("Wearer: ").
     """
     records = sorted(
-        (record for record in as_records(sentences) if normalize_space(record.en)),
+        (record for record in as_records(sentences) if cue_english(record.en)),
         key=lambda record: record.start_s,
     )
     conversation = any(record.source_language != "zh" for record in records)
@@ -214,13 +219,13 @@ def build_cues(
     prev_end_ms = -GAP_MS
     for number, record in enumerate(records):
         voice = record.speaker if conversation else ""
-        english = record.en
+        english = cue_english(record.en)
         if voice and label_speakers:
             english = f"{voice}{' (draft)' if record.draft else ''}: {english}"
         en_lines = wrap_text(english, max_columns)
         parts = math.ceil(len(en_lines) / max_lines)
         start_ms = max(_ms(record.start_s), prev_end_ms + GAP_MS, 0)
-        end_ms = max(_ms(record.end_s), start_ms + _ms(min_display_s(record.en)))
+        end_ms = max(_ms(record.end_s), start_ms + _ms(min_display_s(english)))
         if number + 1 < len(records) and record.end_s > record.start_s:
             end_ms = min(end_ms, _ms(records[number + 1].start_s) - GAP_MS)
         end_ms = max(end_ms, start_ms + parts * (MIN_CUE_MS + GAP_MS) - GAP_MS)
@@ -236,6 +241,12 @@ def build_cues(
             cues.append(Cue(len(cues) + 1, chunk_start, chunk_end, lines, voice, record.draft))
         prev_end_ms = end_ms
     return cues
+
+
+def cue_english(english: str) -> str:
+    """A sentence's English as a cue shows it: spaces normalised, without the marks that
+    attach it to the sentence before (``_ATTACHED_LEAD``); "" when nothing else is left."""
+    return _ATTACHED_LEAD.sub("", normalize_space(english))
 
 
 def to_srt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
