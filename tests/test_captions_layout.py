@@ -158,6 +158,19 @@ def test_layout_tentative_style_starts_exactly_at_the_boundary() -> None:
     assert view.lines[1].spans == (CaptionSpan("tomorrow", "tentative"),)
 
 
+@pytest.mark.parametrize(("committed", "tentative", "lines"), [
+    # the model ended the sentence of the utterance before: the mark stays with it
+    (". He might be late", "", ["He might be late"]),
+    (", and then", "we wait", ["and then we wait"]),
+    ("", ". He might", ["He might"]),
+    ("He left.", "", ["He left."]),
+])
+def test_an_utterances_line_does_not_start_with_the_mark_of_the_one_before(
+        committed: str, tentative: str, lines: list[str]) -> None:
+    view = layout_caption(committed, tentative, "", OPTIONS)
+    assert [line.text for line in view.lines] == lines
+
+
 def test_layout_hard_broken_word_keeps_each_part_style() -> None:
     options = CaptionOptions(max_chars_per_line=10, max_lines=5, show_source=False)
     view = layout_caption("abcdefgh", "ijklmnopqrstu", "", options)

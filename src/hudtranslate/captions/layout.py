@@ -13,6 +13,7 @@ from typing import Literal, NamedTuple
 from hudtranslate.captions.text import (
     Measure,
     head_line,
+    line_start_text,
     normalize_space,
     tail_line,
     wrap_ranges,
@@ -94,8 +95,10 @@ def caption_lines(
     The one line breaker for all displays: the terminal measures in columns, the HUD in
     the font's pixels (``measure``), so both break the same text the same way.
     """
-    committed_text = normalize_space(committed)
+    committed_text = line_start_text(committed)  # a line never starts ". He might…"
     english = join_english(committed_text, normalize_space(tentative))
+    if not committed_text:
+        english = line_start_text(english)
     boundary = len(committed_text)
     return [
         CaptionLine(_styled_spans(english, start, end, boundary))

@@ -41,6 +41,18 @@ def normalize_space(text: str) -> str:
     return " ".join(text.split())
 
 
+_ATTACHED_LEAD = ",.;:!?…"
+"""Marks an utterance's English may start with when it continues the one before (", and
+then…", ". He might…": the model ending the earlier sentence). They belong to the text
+before; a caption line or a subtitle cue starts after them."""
+
+
+def line_start_text(text: str) -> str:
+    """``text`` with spaces normalised and without the marks that attach it to the
+    utterance before (``_ATTACHED_LEAD``): what starts a new caption line or cue."""
+    return normalize_space(text).lstrip(_ATTACHED_LEAD + " ")
+
+
 def wrap_text(text: str, max_columns: int) -> list[str]:
     """Wrap ``text`` into lines of at most ``max_columns`` display columns.
 

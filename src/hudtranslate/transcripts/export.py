@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -39,7 +38,11 @@ import srt
 import webvtt
 
 from hudtranslate.captions.pacing import min_display_s
-from hudtranslate.captions.text import display_width, normalize_space, wrap_text
+from hudtranslate.captions.text import (
+    display_width,
+    line_start_text,
+    wrap_text,
+)
 from hudtranslate.events import Translation, target_language_for
 
 CUE_MAX_COLUMNS = 42
@@ -48,10 +51,6 @@ MIN_CUE_MS = 100
 """No cue is shorter than this, even when the next sentence starts right away."""
 GAP_MS = 1
 """Space between one cue's end and the next cue's start."""
-_ATTACHED_LEAD = re.compile(r"^[\s,.;:!?…]+")
-"""Marks a sentence's English may start with when it continues the one before (", and
-then…", ". He might…": the model ending the earlier sentence). They belong to the text
-before; a cue, read on its own, starts after them."""
 
 
 MAX_TIME_S = 10_000 * 3600.0
@@ -211,7 +210,7 @@ def build_cues(
     ``label_speakers`` the first cue of each sentence starts with it ("Wearer: ").
     """
     records = sorted(
-        (record for record in as_records(sentences) if cue_english(record.en)),
+        (record for record in as_records(sentences) if line_start_text(record.en)),
         key=lambda record: record.start_s,
     )
     conversation = any(record.source_language != "zh" for record in records)
@@ -219,7 +218,7 @@ def build_cues(
     prev_end_ms = -GAP_MS
     for number, record in enumerate(records):
         voice = record.speaker if conversation else ""
-        english = cue_english(record.en)
+        english = line_start_text(record.en)
         if voice and label_speakers:
             english = f"{voice}{' (draft)' if record.draft else ''}: {english}"
         en_lines = wrap_text(english, max_columns)
@@ -241,12 +240,6 @@ def build_cues(
             cues.append(Cue(len(cues) + 1, chunk_start, chunk_end, lines, voice, record.draft))
         prev_end_ms = end_ms
     return cues
-
-
-def cue_english(english: str) -> str:
-    """A sentence's English as a cue shows it: spaces normalised, without the marks that
-    attach it to the sentence before (``_ATTACHED_LEAD``); "" when nothing else is left."""
-    return _ATTACHED_LEAD.sub("", normalize_space(english))
 
 
 def to_srt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
