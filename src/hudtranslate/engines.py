@@ -33,7 +33,7 @@ class ThreadBudget:
     with AVX-512 a token cost ~45 ms on one thread and ~32 ms on two, and the second
     thread beside the recogniser cost more CPU than it saved time (dev talks 0.83 → 0.76
     CPU-s per audio second with one, StreamLAAL 2.73 → 2.75 s); on an AVX2-only CPU a
-    token costs ~128 ms on one thread and ~69 ms on two, and two cost no more CPU
+    token costs 91-128 ms on one thread and 54-69 ms on two, and two cost no more CPU
     (0.99 / 1.00 s/s) while the English comes sooner (StreamLAAL 3.36 → 3.20 s, nonstop
     speech's final p95 6.2 → 5.3 s)."""
 
