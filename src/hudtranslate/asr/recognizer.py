@@ -58,6 +58,13 @@ EARLY_STOP_SHARE = 0.8
 """A final holding less than this share of the words already agreed stopped early."""
 
 
+def stopped_early(heard: str, other: str) -> bool:
+    """Did the decode that gave ``heard`` stop early, holding under ``EARLY_STOP_SHARE``
+    of the spoken characters of ``other`` (what agreed partials or another decode of
+    the same audio heard)?"""
+    return spoken_chars(heard) < EARLY_STOP_SHARE * spoken_chars(other)
+
+
 LEFT_CONTEXT_MIN_CHARS = 4
 """The utterance before must have said this many characters to be heard again: a one-word
 stub ("啊" heard as "3") made the decode after it number its sentences ("3. … 4. …")."""
@@ -250,8 +257,7 @@ class StreamingRecognizer:
         beam_size = final_beam_size or self.options.final_beam_size
         decoded = self._decode(beam_size, final=True)
         agreed = self._policy.committed
-        if decoded is not None and spoken_chars(decoded) < EARLY_STOP_SHARE * spoken_chars(
-                agreed):
+        if decoded is not None and stopped_early(decoded, agreed):
             # The final beam stopped early: keep what two decodes agreed on and decode the
             # rest after it, rather than lose the words.
             forced = self._decode(beam_size)
@@ -393,10 +399,8 @@ class StreamingRecognizer:
         clearer = self.engine.decode(
             dereverberate(audio), prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
             padding_s=self.options.padding_s, languages=languages, prompt=prompt)
-        stopped_early = (spoken_chars(clearer.text)
-                         < EARLY_STOP_SHARE * spoken_chars(decoded.text))
         if (clearer.avg_logprob > decoded.avg_logprob and not decode_failed(clearer)
-                and not stopped_early):
+                and not stopped_early(clearer.text, decoded.text)):
             return clearer
         return decoded
 
@@ -414,7 +418,7 @@ class StreamingRecognizer:
         heard: made to say a long prefix first, Whisper sometimes stops early (real-019
         made far lost its last clause)."""
         heard = self._decode_after_left(prefix, beam_size, budget, languages, prompt)
-        if heard is None or spoken_chars(heard) < EARLY_STOP_SHARE * spoken_chars(alone):
+        if heard is None or stopped_early(heard, alone):
             log.debug("decode in context dropped: %r, alone %r", heard, alone)
             return None
         return with_alone_tail(heard, alone)
