@@ -71,6 +71,12 @@ def cut_lags(path: Path, cuts: list[float], cases: Path | None) -> dict[str, flo
             "cut_lag_p95_s": round(float(np.percentile(lags, 95)), 2)}
 
 
+def chinese_references(manifest: Path) -> dict[str, str]:
+    """Each clip's reference Chinese in a real.jsonl-style manifest, by id."""
+    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    return {row["id"]: row["zh"] for row in rows}
+
+
 def load_mono(path: Path) -> np.ndarray:
     audio, rate = sf.read(path, dtype="float32")
     if rate != SAMPLE_RATE_HZ:
@@ -136,8 +142,7 @@ def after_overlap(earlier: str, decoded: str, gain: float = 0.5) -> str:
 
 
 def left_context(args: argparse.Namespace, whisper: Whisper) -> None:
-    references = {json.loads(line)["id"]: json.loads(line)["zh"]
-                  for line in args.references.read_text().splitlines() if line.strip()}
+    references = chinese_references(args.references)
     alone_all, by_time_all, by_text_all, by_prefix_all, refs = [], [], [], [], []
     for clip in sorted(references):
         audio = load_mono(args.references.parent / f"{clip}.wav")
@@ -192,8 +197,7 @@ def right_context(args: argparse.Namespace, whisper: Whisper) -> None:
     """Each unit decoded alone, and with the next ``--right`` seconds of audio after it
     (when the next unit starts within ``--gap`` s), keeping the words Whisper places
     before the unit's end (their midpoint, by its word timestamps)."""
-    references = {json.loads(line)["id"]: json.loads(line)["zh"]
-                  for line in args.references.read_text().splitlines() if line.strip()}
+    references = chinese_references(args.references)
     alone_all, right_all, refs = [], [], []
     for clip in sorted(references):
         audio = load_mono(args.references.parent / f"{clip}.wav")
