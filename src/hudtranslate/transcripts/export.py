@@ -218,13 +218,14 @@ def build_cues(
     prev_end_ms = -GAP_MS
     for number, record in enumerate(records):
         voice = record.speaker if conversation else ""
-        english = line_start_text(record.en)
+        said = line_start_text(record.en)
+        english = said
         if voice and label_speakers:
-            english = f"{voice}{' (draft)' if record.draft else ''}: {english}"
+            english = f"{voice}{' (draft)' if record.draft else ''}: {said}"
         en_lines = wrap_text(english, max_columns)
         parts = math.ceil(len(en_lines) / max_lines)
         start_ms = max(_ms(record.start_s), prev_end_ms + GAP_MS, 0)
-        end_ms = max(_ms(record.end_s), start_ms + _ms(min_display_s(english)))
+        end_ms = max(_ms(record.end_s), start_ms + _ms(min_display_s(said)))
         if number + 1 < len(records) and record.end_s > record.start_s:
             end_ms = min(end_ms, _ms(records[number + 1].start_s) - GAP_MS)
         end_ms = max(end_ms, start_ms + parts * (MIN_CUE_MS + GAP_MS) - GAP_MS)
