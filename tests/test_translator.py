@@ -15,7 +15,8 @@ from hudtranslate.stages import CoreShare, Worker, asr_stage, translate_stage
 from hudtranslate.testing import FakeBackend, fake_english
 from hudtranslate.translate.prompts import SPEECH, PromptSet
 from hudtranslate.translate.router import FallbackBackend
-from hudtranslate.translate.translator import SessionTranslator, text_after
+from hudtranslate.translate.streaming_text import text_after
+from hudtranslate.translate.translator import SessionTranslator
 
 
 def transcript(uid: int, text: str, start: float, end: float, *, final: bool = True,

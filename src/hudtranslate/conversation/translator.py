@@ -18,12 +18,9 @@ from hudtranslate.conversation.drafts import draft_request
 from hudtranslate.events import Transcript, Translation
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH
+from hudtranslate.translate.streaming_text import remember
 from hudtranslate.translate.to_chinese import translate_to_chinese
-from hudtranslate.translate.translator import (
-    SessionTranslator,
-    TranslationBackend,
-    remember,
-)
+from hudtranslate.translate.translator import SessionTranslator, TranslationBackend
 
 
 def _never() -> bool:

@@ -1,7 +1,7 @@
 """Keeping llama.cpp's evaluated prompt: when older context turns are cut out of it
 (``cut_evaluated_span``), and while another stream uses the model (``SequenceParking``).
 
-A session's prompt grows append-only until its context is trimmed (``translator.remember``
+A session's prompt grows append-only until its context is trimmed (``streaming_text.remember``
 drops the oldest sentences a few at a time); the next prompt then differs from the
 evaluated tokens right after the fixed examples, and llama-cpp-python would evaluate
 every kept turn again (~50 tokens, ~0.6 s on 2 cores, every fourth sentence). Instead

@@ -7,7 +7,6 @@ holds only the context, so many wearers can share one model.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import logging
 import time
@@ -16,9 +15,6 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from hudtranslate.asr.text import (
-    CLAUSE_MARKS,
-    CUT_CLAUSE_MARKS,
-    SENTENCE_MARKS,
     arabic_digit_runs,
 )
 from hudtranslate.config import TranslateOptions
@@ -38,6 +34,15 @@ from hudtranslate.translate.spoken import (
     continues_sentence,
     only_hesitation,
 )
+from hudtranslate.translate.streaming_text import (
+    clause_end,
+    joined_models,
+    keep_shown_words,
+    last_sentence_end,
+    remember,
+    stable_words,
+    text_after,
+)
 from hudtranslate.translate.text import (
     after_open_part,
     clean_translation,
@@ -46,11 +51,6 @@ from hudtranslate.translate.text import (
 )
 
 log = logging.getLogger(__name__)
-
-_CONTEXT_SLACK = 4
-"""Context grows by this many sentences before it is trimmed: trimming changes the
-prompt prefix (llama.cpp must re-evaluate it), so it is done in batches, not every time."""
-
 
 class TranslationBackend(Protocol):
     """Anything that turns Chinese into English: local llama.cpp, a remote server, a fake."""
@@ -91,24 +91,8 @@ _MAX_OPEN_CHARS = 60
 """A sentence continued over several pauses is closed after this many characters."""
 
 
-def remember(context: list[tuple[str, str]], pair: tuple[str, str], keep: int) -> None:
-    """Add a (source, translation) pair of a finished sentence to ``context``, which keeps
-    the last ``keep`` (trimmed ``_CONTEXT_SLACK`` at a time); nothing when ``keep`` is 0
-    or either side is empty."""
-    if keep == 0 or not all(pair):
-        return
-    context.append(pair)
-    if len(context) > keep + _CONTEXT_SLACK:
-        del context[:-keep]
-
-
 def _never() -> bool:
     return False
-
-
-def last_sentence_end(text: str) -> int:
-    """Index just past the last sentence-final mark in ``text`` (0 if there is none)."""
-    return max((i + 1 for i, char in enumerate(text) if char in SENTENCE_MARKS), default=0)
 
 
 @dataclass
@@ -124,54 +108,6 @@ class _Utterance:
     models: list[str] = field(default_factory=list)
     """The models that wrote ``english``, in order, each once."""
     tentative_model: str = ""
-
-
-_PUNCTUATION = CLAUSE_MARKS + SENTENCE_MARKS + "…"
-
-
-def clause_end(text: str, done: int, min_chars: int) -> int:
-    """Index just past the last clause mark in ``text[done:]`` that closes at least
-    ``min_chars`` characters (0 if none, or if ``min_chars`` is 0: clause commits off)."""
-    if min_chars <= 0:
-        return 0
-    for index in range(len(text) - 1, done - 1, -1):
-        if text[index] in CUT_CLAUSE_MARKS:
-            return index + 1 if index - done >= min_chars else 0
-    return 0
-
-
-def text_after(final: str, translated: str) -> str:
-    """What of the final transcript is not yet translated. The final decode may differ
-    from the partials whose committed text was translated, so it is aligned to it."""
-    if final.startswith(translated):
-        return final[len(translated) :]
-    matcher = difflib.SequenceMatcher(None, translated, final, autojunk=False)
-    end = 0  # where the translated text ends in the final
-    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
-        if tag == "insert" or old_end != len(translated):
-            continue
-        if tag == "replace":  # a substitution at the end: as long as what it replaces
-            replaced = translated[old_start:old_end]
-            size = 0 if all(char in _PUNCTUATION for char in replaced) else len(replaced)
-            end = new_start + min(size, new_end - new_start)
-        else:
-            end = new_end
-    return final[end:]
-
-
-def stable_words(generated: str) -> list[str]:
-    """Words of a generation in progress that can no longer change: all but the last
-    (it may be cut mid-word), after the same clean-up as the finished text."""
-    return clean_translation(generated).split()[:-1]
-
-
-def keep_shown_words(shown: Sequence[str], english: str) -> str:
-    """``english``, but starting with the words already shown as committed, which must
-    never change (a clean-up of the whole text, or a fallback model, could differ)."""
-    words = english.split()
-    if words[: len(shown)] == list(shown):
-        return english
-    return " ".join([*shown, *words[len(shown) :]])
 
 
 class UtteranceTranslator(Protocol):
@@ -461,7 +397,7 @@ class SessionTranslator:
         earlier = utterance.tentative.split()
         tentative = " ".join(earlier[len(words) :]) if earlier[: len(words)] == words else ""
         committed = join_english(utterance.english, " ".join(words))
-        models = _joined(utterance.models, self.backend.name,
+        models = joined_models(utterance.models, self.backend.name,
                          utterance.tentative_model if tentative else "")
         return dataclasses.replace(self._event(transcript, tentative), committed=committed,
                                    final=False, model=models)
@@ -478,11 +414,6 @@ class SessionTranslator:
             end_s=transcript.end_s,
             final=transcript.final,
             emitted_s=self.clock(),
-            model=_joined(utterance.models, utterance.tentative_model if tentative else "")
+            model=joined_models(utterance.models, utterance.tentative_model if tentative else "")
             or self.backend.name,
         )
-
-
-def _joined(models: Sequence[str], *more: str) -> str:
-    """``models`` and then ``more``, each once and in order, joined by "+"."""
-    return "+".join(dict.fromkeys(name for name in (*models, *more) if name))
