@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from hudtranslate.asr.recognizer import StreamingRecognizer, with_alone_tail
+from hudtranslate.asr.decode_checks import with_alone_tail
+from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.asr.whisper import Decoded
 from hudtranslate.config import AsrOptions
 from hudtranslate.events import AudioArray, SpeechChunk

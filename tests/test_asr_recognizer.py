@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from hudtranslate.asr.recognizer import StreamingRecognizer, compression_ratio, decode_failed
+from hudtranslate.asr.decode_checks import compression_ratio, decode_failed
+from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.asr.whisper import Decoded
 from hudtranslate.config import AsrOptions
 from hudtranslate.events import AudioArray, SpeechChunk

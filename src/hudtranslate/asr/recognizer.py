@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from hudtranslate.asr.decode_checks import (
+    FALLBACK_TEMPERATURES,
+    MAX_COMPRESSION_RATIO,
+    compression_ratio,
+    decode_failed,
+    is_silence,
+    stopped_early,
+    with_alone_tail,
+)
 from hudtranslate.asr.dereverb import dereverberate
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
-    PUNCTUATION,
     LocalAgreement,
     sentence_cut,
     sentence_pieces,
@@ -35,35 +42,13 @@ from hudtranslate.config import AsrOptions
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, SpeechChunk, Transcript
 
 _MAX_UTTERANCE_SAMPLES = (MAX_FRAMES // 100 - 4) * SAMPLE_RATE_HZ
-_NO_SPEECH_PROB = 0.6
-_LOW_LOGPROB = -1.0
 _TOKENS_PER_CHAR = 1.6
-FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
-"""A final decode that failed is retried sampling at these temperatures (openai-whisper's
-``transcribe`` uses 0.2 steps up to 1.0; three tries bound the cost on two cores)."""
-MAX_COMPRESSION_RATIO = 2.4
-"""openai-whisper's threshold: text that gzip compresses this well is a repetition loop."""
 
 
 _ENGLISH_CHARS_PER_CHINESE = 4
 """English takes about four letters for each Chinese character said in the same time."""
 
 log = logging.getLogger(__name__)
-
-MAX_HEALED_CHARS = 3
-"""At most this many characters of the decode alone end a decode in context that stopped
-early (``with_alone_tail``); more is not a stop but a different hearing."""
-
-EARLY_STOP_SHARE = 0.8
-"""A final holding less than this share of the words already agreed stopped early."""
-
-
-def stopped_early(heard: str, other: str) -> bool:
-    """Did the decode that gave ``heard`` stop early, holding under ``EARLY_STOP_SHARE``
-    of the spoken characters of ``other`` (what agreed partials or another decode of
-    the same audio heard)?"""
-    return spoken_chars(heard) < EARLY_STOP_SHARE * spoken_chars(other)
-
 
 LEFT_CONTEXT_MIN_CHARS = 4
 """The utterance before must have said this many characters to be heard again: a one-word
@@ -79,35 +64,6 @@ class _LeftContext:
     audio: AudioArray
     text: str
     end_s: float
-
-
-def compression_ratio(text: str) -> float:
-    """UTF-8 length ÷ zlib-compressed length, openai-whisper's repetition-loop measure."""
-    raw = text.encode("utf-8")
-    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
-
-
-def decode_failed(decoded: Decoded) -> bool:
-    """A looping or very unlikely decode (openai-whisper's fallback rule)."""
-    return (compression_ratio(decoded.text) > MAX_COMPRESSION_RATIO
-            or decoded.avg_logprob < _LOW_LOGPROB)
-
-
-CONFIDENT_SPEECH_SHARE = 0.8
-"""An utterance whose frames the VAD judged speech at least this often is not dropped by
-Whisper's no-speech test. Far, reverberant speech makes Whisper base unsure (no-speech
-probability 0.65-0.81 with a mean log-probability under -1 on real recordings made far:
-7 utterances of real speech dropped, each one Silero judged speech in 85-100 % of its
-frames), while the blip the test exists for sits far lower (a 1-s tail of real-025,
-21 %; real recordings' speech 84-100 %; docs/benchmark.md, fifteenth session)."""
-
-
-def is_silence(decoded: Decoded, speech_share: float = 0.0) -> bool:
-    """Whisper's own no-speech test: likely silence *and* an unlikely text, unless the VAD
-    heard speech in at least ``CONFIDENT_SPEECH_SHARE`` of the utterance
-    (``SpeechChunk.speech_share``)."""
-    return (decoded.no_speech_prob > _NO_SPEECH_PROB and decoded.avg_logprob < _LOW_LOGPROB
-            and speech_share < CONFIDENT_SPEECH_SHARE)
 
 
 class Decoder(Protocol):
@@ -480,18 +436,3 @@ class StreamingRecognizer:
             emitted_s=now_s,
             language=self._language or (self.languages[0] if self.languages else "zh"),
         )
-
-
-def with_alone_tail(in_context: str, alone: str) -> str:
-    """``in_context``, with the words the decode alone heard after its last two characters
-    (at most ``MAX_HEALED_CHARS``, and any mark): made to say a long prefix first, Whisper
-    sometimes stops a syllable early ("…给约" for "…给约翰。"), and at the utterance's end
-    the decode in context hears no more than the decode alone did."""
-    said = in_context.rstrip(PUNCTUATION)
-    if spoken_chars(said) < 2:
-        return in_context
-    at = alone.rfind(said[-2:])
-    tail = alone[at + 2:] if at >= 0 else ""
-    if not tail or spoken_chars(tail) > MAX_HEALED_CHARS:
-        return in_context
-    return said + tail
