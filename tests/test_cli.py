@@ -210,6 +210,26 @@ def test_live_that_fails_before_recording_makes_no_folder(
     assert not (tmp_path / "new").exists()
 
 
+def test_live_with_a_busy_microphone_makes_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A microphone that is listed but held by another program fails only when opened,
+    after the models load: `live --out NEWDIR` had made NEWDIR (and empty exports)."""
+    from hudtranslate import runner
+
+    def busy(**kwargs: object) -> None:
+        raise _PortAudioError("Error opening InputStream: Device unavailable [PaErrorCode -9985]")
+
+    fake = _sounddevice(1)
+    fake.InputStream = busy
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    monkeypatch.setattr(runner, "load_engines", lambda settings: object())
+    out = tmp_path / "new" / "session"
+    code, err = run_cli(["live", "--out", str(out)], capsys)
+    assert code == 1 and "no microphone found" in err and "Device unavailable" in err
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.parametrize("audio", ["speech", "not audio"])
 def test_file_that_fails_before_translating_makes_no_folder(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], audio: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -157,19 +157,34 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
 
 async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
     """Translate the microphone until Ctrl-C. The microphone and ``out_dir`` are checked
-    before the models load; ``out_dir`` is made only once they have, so a run that fails
-    before it records (no microphone, a missing model) leaves no empty folder."""
+    before the models load; ``out_dir`` is made only once they have and the microphone
+    has given its first audio, so a run that fails before it records (no microphone, a
+    missing model, a microphone another program holds) leaves no empty folder."""
     check_microphone(settings.audio)
     ensure_writable_folder("--out", out_dir, create=False)
     engines = load_engines(settings)
+    recording = microphone_chunks(settings.audio)
+    first = await anext(recording)  # opens the device: one that is busy fails here
     ensure_writable_folder("--out", out_dir)
     console = Console()
     stem = time.strftime("hudtranslate-live-%Y%m%d-%H%M%S")
     display = _CaptionSink(TerminalCaptions(settings.captions, console,
                                             directions=_converse(settings)))
     console.print("[bold green]listening[/] — speak Mandarin; Ctrl-C to stop")
-    return await _run_session(microphone_chunks(settings.audio), settings, engines, out_dir,
+    return await _run_session(_after(first, recording), settings, engines, out_dir,
                               stem, display, realtime=True, console=console)
+
+
+async def _after(first: AudioChunk,
+                 rest: AsyncGenerator[AudioChunk, None]) -> AsyncIterator[AudioChunk]:
+    """``first``, then the chunks of ``rest``, which is closed with this (the microphone
+    stops when the session does)."""
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await rest.aclose()
 
 
 OUTPUT_SUFFIXES = (".jsonl", ".srt", ".vtt")

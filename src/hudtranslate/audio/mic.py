@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from types import ModuleType
 from typing import Any
 
@@ -49,7 +49,7 @@ def check_microphone(options: AudioOptions) -> None:
     _pick_rate(_import_sounddevice(), _device_arg(options.device))
 
 
-async def microphone_chunks(options: AudioOptions) -> AsyncIterator[AudioChunk]:
+async def microphone_chunks(options: AudioOptions) -> AsyncGenerator[AudioChunk, None]:
     """Record until the consumer stops, yielding ``options.chunk_ms`` chunks at 16 kHz.
 
     ``options.device`` is a device index, a name fragment, or empty for the default input.
