@@ -108,6 +108,12 @@ def test_only_hesitation(heard: str, only: bool) -> None:
     ("他今天不来", False, False),
     ("他今天不来", True, True),
     ("他说：“走吧。”", True, False),  # the mark inside the quotation ends the sentence
+    ("当然如果是有机会能", False, True),  # a modal verb alone waits for its verb
+    ("我们一定要", False, True),
+    ("这个可能", False, False),  # 可能 "possible" is a word of its own
+    ("我不能", False, False),
+    ("这个很重要", False, False),
+    ("能", False, False),  # said alone it is an answer: "can"
     ("", True, False),
 ])
 def test_continues_sentence(chinese: str, speech_continued: bool, continues: bool) -> None:

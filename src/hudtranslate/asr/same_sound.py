@@ -210,18 +210,24 @@ def _characters_by_sound(frequencies: dict[str, int]) -> dict[str, tuple[str, ..
     return {sound: tuple(chars) for sound, chars in grouped.items()}
 
 
-@lru_cache(maxsize=4)
-def same_sound_repair(margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS) -> SameSoundRepair:
-    """One repairer per margin, shared by every stream of the process (jieba's
-    dictionary: ~1 s and ~75 MB, loaded on first use). Raises ``DependencyError`` when
-    jieba is missing."""
+@lru_cache(maxsize=1)
+def word_tokenizer() -> Tokenizer:
+    """jieba's word segmenter with its word-frequency dictionary, one per process (~1 s
+    and ~75 MB, loaded on first use), shared by the same-sound repairs and the
+    translator's sentence-end rules. Raises ``DependencyError`` when jieba is missing."""
     try:
         import jieba
     except ImportError:
-        raise DependencyError("same-sound repairs need jieba: pip install jieba "
-                              "(or asr.same_sound_margin = 0)") from None
+        raise DependencyError("Mandarin word segmentation needs jieba: pip install jieba") from None
 
     jieba.setLogLevel(logging.WARNING)  # its loader logs at DEBUG to stderr by default
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    return SameSoundRepair(tokenizer, margin)
+    return tokenizer
+
+
+@lru_cache(maxsize=4)
+def same_sound_repair(margin: float = DEFAULT_SAME_SOUND_MARGIN_NATS) -> SameSoundRepair:
+    """One repairer per margin, shared by every stream of the process (``word_tokenizer``).
+    Raises ``DependencyError`` when jieba is missing."""
+    return SameSoundRepair(word_tokenizer(), margin)
