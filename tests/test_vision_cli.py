@@ -84,6 +84,20 @@ def test_frames_that_name_a_file_is_a_clear_error(
     assert "--frames" in (err := capsys.readouterr().err) and "is a file, not a folder" in err
 
 
+def test_a_refused_run_leaves_no_frames_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def never(settings: Any) -> Any:
+        raise AssertionError("models loaded for nothing")
+
+    monkeypatch.setattr(commands, "load_looker", never)
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    assert main(["look", str(tmp_path / "notes.jpg"), "--frames",
+                 str(tmp_path / "new" / "cards")]) == 1
+    assert "not an image" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 def test_the_card_is_written_as_png_pages(tmp_path: Path, reading: Reading) -> None:
     photo = tmp_path / "menu.jpg"
     Image.new("RGB", (64, 32), "white").save(photo)

@@ -86,8 +86,8 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
     if args.images and args.camera is not None:
         raise ConfigError("look reads IMAGE files or --camera, not both "
                           "(--camera also takes a folder of photos)")
-    if args.frames is not None:
-        ensure_writable_folder("--frames", args.frames)
+    if args.frames is not None:  # made with the first card: a refused run leaves no folder
+        ensure_writable_folder("--frames", args.frames, create=False)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     images = []
     for path in args.images:  # before the models load: a typo or a wrong file fails at once
@@ -188,6 +188,7 @@ def write_card(scene: SceneText, settings: Settings, folder: Path) -> list[Path]
         image = render_frame(frame)
         data = png_bytes(image if image.mode != "1" else preview_image(image, profile))
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         except OSError as exc:
             raise ConfigError(f"cannot write {path}: {one_line(exc)}") from None
