@@ -138,31 +138,52 @@ def load_glossary(path: Path | None, *, cedict_names: bool = False) -> Glossary:
 
 
 def read_glossary_file(path: Path) -> dict[str, str]:
-    """Chinese → English from a ``.toml`` file or a tab-separated text file.
+    """Chinese → English from a ``.toml`` file or a tab-separated text file (``~`` is
+    expanded: a config file's or environment variable's path has no shell to do it).
 
-    Errors name the file and line: a missing file, a malformed line, a term that is not
-    Chinese, an empty translation, or the same term given two different translations.
+    Errors name the file and line: a missing file, one that is not UTF-8, a malformed line,
+    a term that is not Chinese, an empty translation, the same term given two different
+    translations, or no terms at all (a file given on purpose that adds nothing).
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not a term
-    except (OSError, UnicodeDecodeError) as error:
+        text = path.expanduser().read_text(encoding="utf-8-sig")  # a BOM is not a term
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"glossary {path}: not UTF-8 text (byte "
+                          f"{error.object[error.start]:#04x} at {error.start}): "
+                          "save it as UTF-8") from None
+    except OSError as error:
         raise ConfigError(f"glossary {path}: cannot read it ({error})") from None
     if path.suffix.lower() == ".toml":
-        return _terms_from_toml(path, text)
-    return _terms_from_tsv(path, text)
+        terms = _terms_from_toml(path, text)
+    else:
+        terms = _terms_from_tsv(path, text)
+    if not terms:
+        raise ConfigError(f"glossary {path}: no terms in it (Chinese<TAB>English lines, or "
+                          '"中文" = "English" in a .toml file)')
+    return terms
 
 
 def _terms_from_toml(path: Path, text: str) -> dict[str, str]:
+    """The terms at the top level and under ``[terms]``; with ``[terms]``, other top-level
+    keys that are not Chinese (a title, say) are left alone."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"glossary {path}: invalid TOML ({error})") from None
-    table = data.get("terms", data) if isinstance(data.get("terms"), dict) else data
+    entries = [(name, name, value) for name, value in data.items()]
+    if isinstance(data.get("terms"), dict):
+        entries = [(name, name, value) for name, value in data.items()
+                   if _HANZI.match(to_simplified(name.strip()))]
+        entries += [(name, f"terms.{name}", value) for name, value in data["terms"].items()]
     terms: dict[str, str] = {}
-    for chinese, english in table.items():
+    for chinese, key, english in entries:
+        if isinstance(english, dict):
+            raise ConfigError(f"glossary {path}: [{key}] is a table, not a term: write the "
+                              "terms at the top level or under [terms]")
         where = f"glossary {path}: term {chinese!r}"
         if not isinstance(english, str):
-            raise ConfigError(f"{where}: the English must be a string, not {english!r}")
+            shown = repr(english) if len(repr(english)) <= 40 else f"a {type(english).__name__}"
+            raise ConfigError(f"{where}: the English must be a string, not {shown}")
         _add_term(terms, chinese, english, where)
     return terms
 
@@ -175,7 +196,8 @@ def _terms_from_tsv(path: Path, text: str) -> dict[str, str]:
             continue
         where = f"{path}:{number}"
         if "\t" not in line:
-            raise ConfigError(f"{where}: expected 'Chinese<TAB>English', got {line!r}")
+            hint = " (a TOML glossary needs a name ending in .toml)" if "=" in line else ""
+            raise ConfigError(f"{where}: expected 'Chinese<TAB>English', got {line!r}{hint}")
         chinese, english = line.split("\t", 1)
         _add_term(terms, chinese, english, where)
     return terms
