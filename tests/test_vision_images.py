@@ -70,6 +70,19 @@ def test_too_many_pixels_are_refused_before_decoding() -> None:
         load_image(data, max_megapixels=2.0, name="upload")
 
 
+def test_a_photo_pillow_refuses_to_open_names_the_setting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow refuses over twice its MAX_IMAGE_PIXELS as it opens a file (~358 MP, a
+    20000×20000 scan), before the size check: the same line, not its bomb warning."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    data = jpeg_bytes(Image.new("RGB", (2000, 1500)))
+    with pytest.raises(ImageError, match=r"^upload: 3 MP, over the 2-MP limit "
+                                         r"\(vision\.max_megapixels\)$"):
+        load_image(data, max_megapixels=2.0, name="upload", decode=False)
+    with pytest.raises(ImageError, match=r"^upload: 3 MP, over the 2 MP Pillow can open$"):
+        load_image(data, max_megapixels=10.0, name="upload", decode=False)
+
+
 def test_missing_file() -> None:
     with pytest.raises(ImageError, match="no such file"):
         load_image(Path("/nonexistent/photo.jpg"))
