@@ -250,3 +250,9 @@ def test_a_glossary_path_from_a_config_file_expands_the_home_folder(
     monkeypatch.setenv("HOME", str(tmp_path))
     write(tmp_path, "g.tsv", "星海科技\tStarSea Tech\n")
     assert read_glossary_file(Path("~/g.tsv")) == {"星海科技": "StarSea Tech"}
+
+
+def test_terms_with_ideographs_beyond_the_first_plane_are_chinese(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.tsv", "𠮷野家\tYoshinoya\n嵽嘳\tDie Kui\n")
+    terms = read_glossary_file(path)
+    assert terms["𠮷野家"] == "Yoshinoya" and len(terms) == 2  # 嘳: Simplified 𪡞

@@ -34,6 +34,10 @@ from hudtranslate.errors import ConfigError, DependencyError
 log = logging.getLogger(__name__)
 
 _HANZI = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·・]+$")
+_TERM = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f·・]+$")
+"""A user's term: ``_HANZI`` and the ideographs beyond the first plane (extensions B-G):
+names use them (𠮷野家), and OpenCC writes some Traditional characters' Simplified there
+(嘳 → 𪡞)."""
 _CEDICT_MIN_CHARS = 2
 """Single-character "names" in CC-CEDICT are surnames and abbreviations: too ambiguous."""
 _NAME_WORD = re.compile(r"^[A-Z][\w'’.-]*$")
@@ -173,7 +177,7 @@ def _terms_from_toml(path: Path, text: str) -> dict[str, str]:
     entries = [(name, name, value) for name, value in data.items()]
     if isinstance(data.get("terms"), dict):
         entries = [(name, name, value) for name, value in data.items()
-                   if _HANZI.match(to_simplified(name.strip()))]
+                   if _TERM.match(to_simplified(name.strip()))]
         entries += [(name, f"terms.{name}", value) for name, value in data["terms"].items()]
     terms: dict[str, str] = {}
     for chinese, key, english in entries:
@@ -207,7 +211,7 @@ def _add_term(terms: dict[str, str], chinese: str, english: str, where: str) -> 
     """Add one term, in Simplified characters: the recogniser writes Simplified, so a
     glossary written in Traditional (湯姆) must match its 汤姆."""
     chinese, english = to_simplified(chinese.strip()), " ".join(english.split())
-    if not _HANZI.match(chinese):
+    if not _TERM.match(chinese):
         raise ConfigError(f"{where}: the term {chinese!r} must be Chinese characters")
     if not english:
         raise ConfigError(f"{where}: no English given for {chinese!r}")
