@@ -256,3 +256,34 @@ def test_terms_with_ideographs_beyond_the_first_plane_are_chinese(tmp_path: Path
     path = write(tmp_path, "g.tsv", "𠮷野家\tYoshinoya\n嵽嘳\tDie Kui\n")
     terms = read_glossary_file(path)
     assert terms["𠮷野家"] == "Yoshinoya" and len(terms) == 2  # 嘳: Simplified 𪡞
+
+
+def test_english_terms_of_a_huge_glossary_are_found_without_trying_each(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``term_present`` compiles a pattern per term: 100k terms took 7 s a sentence."""
+    from hudtranslate.translate import glossary as module
+
+    targets = ["foundation model", "C++", ".NET", "(beta) test", "O'Brien", "AI", "ideas",
+               "roll back", "Bass", "+++", "canary-release"]
+    terms = {f"术语{chr(0x4e00 + index)}": target for index, target in enumerate(targets)}
+    words = ["".join(chr(97 + n // 26 ** place % 26) for place in range(4)) + "x"
+             for n in range(10_000)]  # English as varied as a real termbase's
+    terms.update({f"填充{chr(0x4e00 + n // 300)}{chr(0x4e00 + n % 300)}": word
+                  for n, word in enumerate(words)})
+    glossary = Glossary(terms=terms)
+    sentences = ["Two foundation models and C++ on .NET", "the (beta) test of O'Brien's AIs",
+                 "Ideas: roll-back the bass; +++", f"a canary release, then {words[7]}"]
+    tried: list[str] = []
+
+    def counting(target: str, english: str) -> bool:
+        tried.append(target)
+        return term_present(target, english)
+
+    for sentence in sentences:  # the same answer as trying every term
+        expected = [(target, chinese) for chinese, target in terms.items()
+                    if term_present(target, sentence)]
+        tried.clear()
+        monkeypatch.setattr(module, "term_present", counting)
+        assert glossary.find_english(sentence) == expected
+        monkeypatch.undo()
+        assert expected and len(tried) < 1_000
