@@ -264,15 +264,16 @@ def test_english_terms_of_a_huge_glossary_are_found_without_trying_each(
     from hudtranslate.translate import glossary as module
 
     targets = ["foundation model", "C++", ".NET", "(beta) test", "O'Brien", "AI", "ideas",
-               "roll back", "Bass", "+++", "canary-release"]
+               "roll back", "Bass", "+++", "canary-release", "the Great Wall", "O'Bus Co"]
     terms = {f"术语{chr(0x4e00 + index)}": target for index, target in enumerate(targets)}
     words = ["".join(chr(97 + n // 26 ** place % 26) for place in range(4)) + "x"
              for n in range(10_000)]  # English as varied as a real termbase's
-    terms.update({f"填充{chr(0x4e00 + n // 300)}{chr(0x4e00 + n % 300)}": word
+    terms.update({f"填充{chr(0x4e00 + n // 300)}{chr(0x4e00 + n % 300)}": f"the {word}"
                   for n, word in enumerate(words)})
     glossary = Glossary(terms=terms)
     sentences = ["Two foundation models and C++ on .NET", "the (beta) test of O'Brien's AIs",
-                 "Ideas: roll-back the bass; +++", f"a canary release, then {words[7]}"]
+                 "Ideas: roll-back the bass; +++", f"a canary release, then the {words[7]}",
+                 "the great walls of O'Bu co"]
     tried: list[str] = []
 
     def counting(target: str, english: str) -> bool:

@@ -99,15 +99,17 @@ class Glossary:
 
     @cached_property
     def _by_opening(self) -> dict[str, list[int]]:
-        """The user's terms (places in ``_term_list``) by the first (up to) three letters
-        of their English, lower case ("" for English without a letter or digit).
-        ``term_present`` compiles a pattern per term: trying each of 100k terms took 7 s a
-        sentence; a term can only be present where a word of the sentence begins with its
-        opening."""
+        """The user's terms (places in ``_term_list``) by the first (up to) three letters,
+        lower case, of the longest of their English words (the rarest, as a rule: "great"
+        of "the Great Wall"); "" for English without a letter or digit. ``term_present``
+        compiles a pattern per term: trying each of 100k terms took 7 s a sentence; a term
+        can only be present where each of its words begins a word of the sentence."""
         index: dict[str, list[int]] = {}
         for number, (_, target) in enumerate(self._term_list):
-            first = _WORD.search(target.lower())
-            index.setdefault(first.group(0)[:_OPENING_CHARS] if first else "", []).append(number)
+            openings = [found.group(0) for word in re.split(r"[\s-]+", target.lower())
+                        if (found := _WORD.search(word))]
+            key = max(openings, key=len)[:_OPENING_CHARS] if openings else ""
+            index.setdefault(key, []).append(number)
         return index
 
 
