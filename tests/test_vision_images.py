@@ -83,6 +83,33 @@ def test_a_photo_pillow_refuses_to_open_names_the_setting(
         load_image(data, max_megapixels=10.0, name="upload", decode=False)
 
 
+@pytest.mark.parametrize(("ink", "paper"), [((0, 0, 0), (255, 255, 255)),
+                                            ((255, 255, 255), (0, 0, 0))])
+def test_print_on_a_transparent_background_stays_readable(
+        tmp_path: Path, ink: tuple[int, int, int], paper: tuple[int, int, int]) -> None:
+    """Transparent pixels keep a colour of their own (here the ink's): dropping the alpha
+    channel left one flat colour and no text to read."""
+    sticker = Image.new("RGBA", (40, 20), (*ink, 0))
+    for x in range(10, 30):
+        sticker.putpixel((x, 10), (*ink, 255))
+    path = tmp_path / "sticker.png"
+    sticker.save(path)
+    image = load_image(path)
+    assert image.mode == "RGB"
+    assert image.getpixel((0, 0)) == paper and image.getpixel((15, 10)) == ink
+
+
+def test_a_gif_with_a_transparent_colour_and_an_opaque_png_are_read(tmp_path: Path) -> None:
+    gif = Image.new("P", (20, 10), 0)
+    gif.putpalette([0, 0, 0, 0, 0, 0] + [0] * 762)
+    gif.putpixel((5, 5), 1)
+    gif.save(tmp_path / "shop.gif", transparency=0)
+    image = load_image(tmp_path / "shop.gif")
+    assert image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((5, 5)) == (0, 0, 0)
+    Image.new("RGBA", (20, 10), (10, 20, 30, 255)).save(tmp_path / "opaque.png")
+    assert load_image(tmp_path / "opaque.png").getpixel((3, 3)) == (10, 20, 30)
+
+
 def test_missing_file() -> None:
     with pytest.raises(ImageError, match="no such file"):
         load_image(Path("/nonexistent/photo.jpg"))
