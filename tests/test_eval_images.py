@@ -42,6 +42,7 @@ def test_manifest_loads_relative_photos(tmp_path: Path) -> None:
     ({"zh_lines": []}, "missing 'file'"),
     ({"file": "a.jpg", "zh_lines": "西"}, "'zh_lines' must be a list"),
     ({"file": "a.jpg", "zh_lines": [], "key_en": [""]}, "'key_en' must be"),
+    ({"file": ".", "zh_lines": []}, "is a folder: 'file' names one photo"),
 ])
 def test_bad_manifest_rows_name_the_line(tmp_path: Path, row: dict[str, object],
                                          message: str) -> None:

@@ -128,6 +128,7 @@ def test_the_real_speech_set_loads_with_its_extra_fields(shared_data: Path) -> N
     (talk(segment(0.0, 1.0, zh="。……")), r"segment 1: 'zh' '。……' has nothing but punctuation"),
     (talk(), r":1: missing references: 'segments'"),
     (talk(segment(0.0, 1.0), wav="talks/missing.wav"), r":1: audio not found: .*missing\.wav"),
+    (talk(segment(0.0, 1.0), wav="talks"), r":1: '.*talks' is a folder: 'wav' names one audio"),
     ({"segments": [segment(0.0, 1.0)]}, r":1: missing 'wav'"),
     ("[1, 2]", r":1: expected a JSON object"),
     ('{"wav": ', r":1: not valid JSON"),
@@ -149,7 +150,7 @@ def test_the_line_number_counts_blank_lines(folder: Path) -> None:
 def test_unreadable_manifests(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"nothere\.jsonl: manifest not found"):
         load_talks(tmp_path / "nothere.jsonl")
-    with pytest.raises(DataError, match=r"cannot read manifest"):
+    with pytest.raises(DataError, match=r"a folder, not a manifest \(name its \.jsonl file\)"):
         load_texts(tmp_path)
     binary = tmp_path / "binary.jsonl"
     binary.write_bytes(b"\xff\xfe\x00garbage")

@@ -212,3 +212,79 @@ def test_glosses_are_built_here_when_the_child_fails(monkeypatch: pytest.MonkeyP
 def test_a_glossary_saved_with_a_byte_order_mark_keeps_its_first_term(
         tmp_path: Path, name: str, text: str) -> None:
     assert read_glossary_file(write(tmp_path, name, text)) == {"星海科技": "StarSea Tech"}
+
+
+def test_terms_above_a_terms_table_are_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.toml", 'title = "work terms"\n"星海科技" = "StarSea Tech"\n'
+                                     '[terms]\n"青松资本" = "Evergreen Capital"\n')
+    assert read_glossary_file(path) == {"星海科技": "StarSea Tech",
+                                        "青松资本": "Evergreen Capital"}
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("g.toml", '[glossary]\n"星海科技" = "StarSea Tech"\n',
+     r"g\.toml: \[glossary\] is a table, not a term: write the terms at the top level"),
+    ("g.toml", '[terms.names]\n"星海科技" = "StarSea Tech"\n', r"\[terms\.names\] is a table"),
+    ("g.toml", f'"星海科技" = [{", ".join(["1"] * 50)}]\n',
+     r"term '星海科技': the English must be a string, not a list$"),
+    ("g.toml", "", r"g\.toml: no terms in it"),
+    ("g.tsv", "# only a comment\n\n", r"g\.tsv: no terms in it"),
+    ("g.txt", '"星海科技" = "StarSea Tech"\n', r"a TOML glossary needs a name ending in \.toml"),
+])
+def test_a_wrongly_shaped_glossary_gets_one_short_line(tmp_path: Path, name: str, text: str,
+                                                      message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        read_glossary_file(write(tmp_path, name, text))
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200 + len(str(tmp_path))
+
+
+def test_a_glossary_not_in_utf8_says_how_to_fix_it(tmp_path: Path) -> None:
+    path = tmp_path / "g.tsv"
+    path.write_bytes("星海科技\tStarSea Tech\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"g\.tsv: not UTF-8 text .*: save it as UTF-8"):
+        read_glossary_file(path)
+
+
+def test_a_glossary_path_from_a_config_file_expands_the_home_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write(tmp_path, "g.tsv", "星海科技\tStarSea Tech\n")
+    assert read_glossary_file(Path("~/g.tsv")) == {"星海科技": "StarSea Tech"}
+
+
+def test_terms_with_ideographs_beyond_the_first_plane_are_chinese(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.tsv", "𠮷野家\tYoshinoya\n嵽嘳\tDie Kui\n")
+    terms = read_glossary_file(path)
+    assert terms["𠮷野家"] == "Yoshinoya" and len(terms) == 2  # 嘳: Simplified 𪡞
+
+
+def test_english_terms_of_a_huge_glossary_are_found_without_trying_each(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``term_present`` compiles a pattern per term: 100k terms took 7 s a sentence."""
+    from hudtranslate.translate import glossary as module
+
+    targets = ["foundation model", "C++", ".NET", "(beta) test", "O'Brien", "AI", "ideas",
+               "roll back", "Bass", "+++", "canary-release", "the Great Wall", "O'Bus Co"]
+    terms = {f"术语{chr(0x4e00 + index)}": target for index, target in enumerate(targets)}
+    words = ["".join(chr(97 + n // 26 ** place % 26) for place in range(4)) + "x"
+             for n in range(10_000)]  # English as varied as a real termbase's
+    terms.update({f"填充{chr(0x4e00 + n // 300)}{chr(0x4e00 + n % 300)}": f"the {word}"
+                  for n, word in enumerate(words)})
+    glossary = Glossary(terms=terms)
+    sentences = ["Two foundation models and C++ on .NET", "the (beta) test of O'Brien's AIs",
+                 "Ideas: roll-back the bass; +++", f"a canary release, then the {words[7]}",
+                 "the great walls of O'Bu co"]
+    tried: list[str] = []
+
+    def counting(target: str, english: str) -> bool:
+        tried.append(target)
+        return term_present(target, english)
+
+    for sentence in sentences:  # the same answer as trying every term
+        expected = [(target, chinese) for chinese, target in terms.items()
+                    if term_present(target, sentence)]
+        tried.clear()
+        monkeypatch.setattr(module, "term_present", counting)
+        assert glossary.find_english(sentence) == expected
+        monkeypatch.undo()
+        assert expected and len(tried) < 1_000

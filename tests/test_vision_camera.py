@@ -189,6 +189,33 @@ def test_folder_without_photos_and_missing_paths_are_clear_errors(tmp_path: Path
         open_source(str(tmp_path / "missing.mp4"))
 
 
+def test_one_unreadable_photo_or_a_folder_of_them_fails_at_once(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo", encoding="utf-8")
+    with pytest.raises(ImageError, match=r"notes\.jpg: not an image"):
+        open_source(str(notes))
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageError, match="none of its 2 photos can be read"):
+        open_source(str(tmp_path))
+
+
+def test_look_camera_on_an_unreadable_photo_fails_before_loading_models(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from hudtranslate.cli import main
+    from hudtranslate.vision import commands
+
+    def never(settings: Any) -> Any:
+        raise AssertionError("the models were loaded for a photo that cannot be read")
+
+    monkeypatch.setattr(commands, "load_looker", never)
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo", encoding="utf-8")
+    assert main(["look", "--camera", str(notes)]) == 1
+    err = capsys.readouterr().err
+    assert "notes.jpg: not an image" in err and len(err.strip().splitlines()) == 1
+
+
 def write_video(path: Path, seeds: list[int], fps: float = 10.0) -> None:
     fourcc = "MJPG" if path.suffix == ".avi" else "mp4v"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (160, 120))

@@ -84,6 +84,20 @@ def test_frames_that_name_a_file_is_a_clear_error(
     assert "--frames" in (err := capsys.readouterr().err) and "is a file, not a folder" in err
 
 
+def test_a_refused_run_leaves_no_frames_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def never(settings: Any) -> Any:
+        raise AssertionError("models loaded for nothing")
+
+    monkeypatch.setattr(commands, "load_looker", never)
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    assert main(["look", str(tmp_path / "notes.jpg"), "--frames",
+                 str(tmp_path / "new" / "cards")]) == 1
+    assert "not an image" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 def test_the_card_is_written_as_png_pages(tmp_path: Path, reading: Reading) -> None:
     photo = tmp_path / "menu.jpg"
     Image.new("RGB", (64, 32), "white").save(photo)
@@ -92,6 +106,25 @@ def test_the_card_is_written_as_png_pages(tmp_path: Path, reading: Reading) -> N
     (page,) = sorted((tmp_path / "cards").glob("menu-card-*.png"))
     with Image.open(page) as card:
         assert card.size == (576, 136)
+
+
+def test_photos_of_the_same_name_and_a_rerun_keep_every_card(
+        tmp_path: Path, reading: Reading, capsys: pytest.CaptureFixture[str]) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (64, 32), "white").save(tmp_path / folder / "menu.jpg")
+    cards = tmp_path / "cards"
+    photos = [str(tmp_path / "a" / "menu.jpg"), str(tmp_path / "b" / "menu.jpg")]
+    assert main(["look", *photos, "--json", "--frames", str(cards)]) == 0
+    assert sorted(path.name for path in cards.iterdir()) == ["menu-2-card-01.png",
+                                                              "menu-card-01.png"]
+    assert main(["look", photos[0], "--json", "--frames", str(cards)]) == 0
+    assert [path.name for path in cards.iterdir()] == ["menu-card-01.png"]
+    (earlier,) = tmp_path.glob("cards.*")  # the first run's cards, moved aside
+    assert len(list(earlier.iterdir())) == 2
+    out, err = capsys.readouterr()
+    assert all(json.loads(line) for line in out.splitlines())  # stdout stays JSON
+    assert "kept the earlier cards" in err
 
 
 def test_a_photo_without_text_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -70,6 +70,46 @@ def test_too_many_pixels_are_refused_before_decoding() -> None:
         load_image(data, max_megapixels=2.0, name="upload")
 
 
+def test_a_photo_pillow_refuses_to_open_names_the_setting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow refuses over twice its MAX_IMAGE_PIXELS as it opens a file (~358 MP, a
+    20000×20000 scan), before the size check: the same line, not its bomb warning."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    data = jpeg_bytes(Image.new("RGB", (2000, 1500)))
+    with pytest.raises(ImageError, match=r"^upload: 3 MP, over the 2-MP limit "
+                                         r"\(vision\.max_megapixels\)$"):
+        load_image(data, max_megapixels=2.0, name="upload", decode=False)
+    with pytest.raises(ImageError, match=r"^upload: 3 MP, over the 2 MP Pillow can open$"):
+        load_image(data, max_megapixels=10.0, name="upload", decode=False)
+
+
+@pytest.mark.parametrize(("ink", "paper"), [((0, 0, 0), (255, 255, 255)),
+                                            ((255, 255, 255), (0, 0, 0))])
+def test_print_on_a_transparent_background_stays_readable(
+        tmp_path: Path, ink: tuple[int, int, int], paper: tuple[int, int, int]) -> None:
+    """Transparent pixels keep a colour of their own (here the ink's): dropping the alpha
+    channel left one flat colour and no text to read."""
+    sticker = Image.new("RGBA", (40, 20), (*ink, 0))
+    for x in range(10, 30):
+        sticker.putpixel((x, 10), (*ink, 255))
+    path = tmp_path / "sticker.png"
+    sticker.save(path)
+    image = load_image(path)
+    assert image.mode == "RGB"
+    assert image.getpixel((0, 0)) == paper and image.getpixel((15, 10)) == ink
+
+
+def test_a_gif_with_a_transparent_colour_and_an_opaque_png_are_read(tmp_path: Path) -> None:
+    gif = Image.new("P", (20, 10), 0)
+    gif.putpalette([0, 0, 0, 0, 0, 0] + [0] * 762)
+    gif.putpixel((5, 5), 1)
+    gif.save(tmp_path / "shop.gif", transparency=0)
+    image = load_image(tmp_path / "shop.gif")
+    assert image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((5, 5)) == (0, 0, 0)
+    Image.new("RGBA", (20, 10), (10, 20, 30, 255)).save(tmp_path / "opaque.png")
+    assert load_image(tmp_path / "opaque.png").getpixel((3, 3)) == (10, 20, 30)
+
+
 def test_missing_file() -> None:
     with pytest.raises(ImageError, match="no such file"):
         load_image(Path("/nonexistent/photo.jpg"))

@@ -76,19 +76,21 @@ def add_bench_command(commands: Any, common: argparse.ArgumentParser) -> None:
     data.add_argument("--images", type=Path, metavar="FILE",
                       help="photos with their printed text and key English words "
                            "(images.jsonl): OCR recall, key words, numbers, seconds")
-    data.add_argument("--language-id", action="store_true",
-                      help="instead: detect zh/en (converse mode) on the --utterances audio "
-                           "and on --text's English spoken by the English voice; accuracy "
-                           "and cost")
-    data.add_argument("--converse", action="store_true",
-                      help="instead: a conversation in one stream, the --utterances Mandarin "
-                           "and --text's English (spoken by the English voice) taking turns, "
-                           "through converse mode; direction, order and chrF per turn")
+    alone = data.add_mutually_exclusive_group()  # each is a benchmark of its own
+    alone.add_argument("--language-id", action="store_true",
+                       help="instead: detect zh/en (converse mode) on the --utterances audio "
+                            "and on --text's English spoken by the English voice; accuracy "
+                            "and cost")
+    alone.add_argument("--converse", action="store_true",
+                       help="instead: a conversation in one stream, the --utterances "
+                            "Mandarin and --text's English (spoken by the English voice) "
+                            "taking turns, through converse mode; direction, order and chrF "
+                            "per turn")
     data.add_argument("--voice", action="store_true",
                       help="the English voice: real-time factor on one thread and Whisper's "
                            "read-back word error rate on 20 sentences with numbers "
                            "(needs the voice extra)")
-    bench.add_argument("--systems", type=_systems, default=list(_SYSTEMS),
+    bench.add_argument("--systems", type=_systems, default=None,
                        help=f"comma-separated subset of: {', '.join(_SYSTEMS)} (default: all)")
     bench.add_argument("--limit", type=_positive, default=None, metavar="N",
                        help="use only the first N entries of each input (quick runs)")
@@ -139,10 +141,10 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.eval.report import metadata_for, targets_for
     from hudtranslate.eval.runner import load_bench_engines
 
-    ensure_writable_folder("--out-dir", args.out_dir)  # before the models, not after
-    for flag, given in (("--direction", args.direction), ("--text-limit", args.text_limit)):
-        if given is not None and args.text is None:
-            raise ConfigError(f"{flag} applies to --text sentences: give --text too")
+    _check_flags(args)
+    # before the models, not after; made when the report is written (a run that stops on
+    # bad input leaves no empty folder)
+    ensure_writable_folder("--out-dir", args.out_dir, create=False)
     direction = args.direction or "zh-en"
     if args.language_id:
         return run_language_bench(args, settings)
@@ -153,15 +155,13 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
             return run_image_bench(args, settings)
         raise ConfigError("bench needs at least one input: --talks, --utterances, --text, "
                           "--images or --voice")
-    if args.creep_minutes and args.talks is None:
-        raise ConfigError("--creep-minutes loops the talks: give --talks too")
     text_limit = args.text_limit or args.limit
     inputs = BenchInputs(
         talks=load_talks(args.talks, args.limit) if args.talks else [],
         utterances=load_utterances(args.utterances, args.limit) if args.utterances else [],
         texts=load_texts(args.text, text_limit, direction) if args.text else [],
     )
-    systems: list[str] = args.systems
+    systems: list[str] = args.systems or list(_SYSTEMS)
     realtime = not args.fast
     load_at_start = os.getloadavg()
     engines = load_bench_engines(settings, systems)
@@ -190,6 +190,29 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
         report["voice"] = _voice_section(settings)
         report["targets"].update(report["voice"]["targets"])
     return _publish(args, report)
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Raise ``ConfigError`` for an option the run would ignore: a user who asks for
+    something must get it or be told, not find it missing from the report."""
+    alone = "--language-id" if args.language_id else "--converse" if args.converse else None
+    if alone is not None:
+        unused = [flag for flag, given in (
+            ("--talks", args.talks), ("--images", args.images), ("--voice", args.voice),
+            ("--systems", args.systems), ("--direction", args.direction),
+            ("--repeat", args.repeat > 1), ("--creep-minutes", args.creep_minutes)) if given]
+        if unused:
+            raise ConfigError(f"{alone} is a benchmark of its own: run {', '.join(unused)} "
+                              "in another bench command")
+    for flag, given in (("--direction", args.direction), ("--text-limit", args.text_limit)):
+        if given is not None and args.text is None:
+            raise ConfigError(f"{flag} applies to --text sentences: give --text too")
+    for flag, given in (("--creep-minutes", args.creep_minutes), ("--repeat", args.repeat > 1)):
+        if given and args.talks is None:
+            raise ConfigError(f"{flag} applies to the talks: give --talks too")
+    if args.systems and not (args.talks or args.utterances or args.text):
+        raise ConfigError("--systems applies to --talks, --utterances and --text: "
+                          "give one of them too")
 
 
 def _image_section(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -352,6 +375,7 @@ def _publish(args: argparse.Namespace, report: dict[str, Any]) -> int:
     from hudtranslate.eval.report import write_report
     from hudtranslate.transcripts.store import keep_previous
 
+    ensure_writable_folder("--out-dir", args.out_dir)
     out = Console()
     for name in ("report.json", "report.md"):
         keep_previous(args.out_dir / name, out)

@@ -63,6 +63,8 @@ def load_images_manifest(path: Path, limit: int | None = None) -> list[ImageItem
         if not isinstance(file, str) or not file.strip():
             raise DataError(f"{where}: missing 'file' (the photo, relative to the manifest)")
         photo = path.parent / file
+        if photo.is_dir():
+            raise DataError(f"{where}: {photo} is a folder: 'file' names one photo")
         if not photo.is_file():
             raise DataError(f"{where}: photo not found: {photo}")
         lines, keys = row.get("zh_lines"), row.get("key_en", [])

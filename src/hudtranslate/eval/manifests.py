@@ -126,6 +126,8 @@ def _limited(items: list[Any], path: Path, limit: int | None) -> list[Any]:
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; the whole file is read first."""
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a manifest (name its .jsonl file)")
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM (Notepad) too
     except FileNotFoundError:
@@ -189,6 +191,8 @@ def _audio(row: dict[str, Any], manifest: Path, where: str) -> tuple[Path, float
     wav = manifest.parent / Path(name.strip()).expanduser()
     if not wav.is_file() and "\\" in name:  # a manifest written on Windows: sub\a.wav
         wav = manifest.parent / Path(name.strip().replace("\\", "/")).expanduser()
+    if wav.is_dir():
+        raise DataError(f"{where}: {str(wav)!r} is a folder: 'wav' names one audio file")
     if not wav.is_file():
         raise DataError(f"{where}: audio not found: {str(wav)!r}")
     try:

@@ -34,6 +34,12 @@ from hudtranslate.errors import ConfigError, DependencyError
 log = logging.getLogger(__name__)
 
 _HANZI = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·・]+$")
+_TERM = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f·・]+$")
+"""A user's term: ``_HANZI`` and the ideographs beyond the first plane (extensions B-G):
+names use them (𠮷野家), and OpenCC writes some Traditional characters' Simplified there
+(嘳 → 𪡞)."""
+_WORD = re.compile(r"\w+")
+_OPENING_CHARS = 3
 _CEDICT_MIN_CHARS = 2
 """Single-character "names" in CC-CEDICT are surnames and abbreviations: too ambiguous."""
 _NAME_WORD = re.compile(r"^[A-Z][\w'’.-]*$")
@@ -77,9 +83,34 @@ class Glossary:
     def find_english(self, english: str) -> list[tuple[str, str]]:
         """The user's terms whose English is in ``english`` (whole words, any case), as
         (English, Chinese) pairs for an en→zh prompt. CC-CEDICT's names are left out: their
-        English ("Wang", "Hope") is too ambiguous to read back."""
-        return [(target, chinese) for chinese, target in self.terms.items()
-                if term_present(target, english)]
+        English ("Wang", "Hope") is too ambiguous to read back. Only the terms whose first
+        letters begin a word of ``english`` are tried (``_by_opening``)."""
+        openings = {word[:size] for word in _WORD.findall(english.lower())
+                    for size in range(1, _OPENING_CHARS + 1)}
+        tried = sorted(number for key in (*openings, "")
+                       for number in self._by_opening.get(key, ()))
+        terms = self._term_list
+        return [(terms[number][1], terms[number][0]) for number in tried
+                if term_present(terms[number][1], english)]
+
+    @cached_property
+    def _term_list(self) -> list[tuple[str, str]]:
+        return list(self.terms.items())
+
+    @cached_property
+    def _by_opening(self) -> dict[str, list[int]]:
+        """The user's terms (places in ``_term_list``) by the first (up to) three letters,
+        lower case, of the longest of their English words (the rarest, as a rule: "great"
+        of "the Great Wall"); "" for English without a letter or digit. ``term_present``
+        compiles a pattern per term: trying each of 100k terms took 7 s a sentence; a term
+        can only be present where each of its words begins a word of the sentence."""
+        index: dict[str, list[int]] = {}
+        for number, (_, target) in enumerate(self._term_list):
+            openings = [found.group(0) for word in re.split(r"[\s-]+", target.lower())
+                        if (found := _WORD.search(word))]
+            key = max(openings, key=len)[:_OPENING_CHARS] if openings else ""
+            index.setdefault(key, []).append(number)
+        return index
 
 
 def term_present(target: str, english: str) -> bool:
@@ -138,31 +169,52 @@ def load_glossary(path: Path | None, *, cedict_names: bool = False) -> Glossary:
 
 
 def read_glossary_file(path: Path) -> dict[str, str]:
-    """Chinese → English from a ``.toml`` file or a tab-separated text file.
+    """Chinese → English from a ``.toml`` file or a tab-separated text file (``~`` is
+    expanded: a config file's or environment variable's path has no shell to do it).
 
-    Errors name the file and line: a missing file, a malformed line, a term that is not
-    Chinese, an empty translation, or the same term given two different translations.
+    Errors name the file and line: a missing file, one that is not UTF-8, a malformed line,
+    a term that is not Chinese, an empty translation, the same term given two different
+    translations, or no terms at all (a file given on purpose that adds nothing).
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not a term
-    except (OSError, UnicodeDecodeError) as error:
+        text = path.expanduser().read_text(encoding="utf-8-sig")  # a BOM is not a term
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"glossary {path}: not UTF-8 text (byte "
+                          f"{error.object[error.start]:#04x} at {error.start}): "
+                          "save it as UTF-8") from None
+    except OSError as error:
         raise ConfigError(f"glossary {path}: cannot read it ({error})") from None
     if path.suffix.lower() == ".toml":
-        return _terms_from_toml(path, text)
-    return _terms_from_tsv(path, text)
+        terms = _terms_from_toml(path, text)
+    else:
+        terms = _terms_from_tsv(path, text)
+    if not terms:
+        raise ConfigError(f"glossary {path}: no terms in it (Chinese<TAB>English lines, or "
+                          '"中文" = "English" in a .toml file)')
+    return terms
 
 
 def _terms_from_toml(path: Path, text: str) -> dict[str, str]:
+    """The terms at the top level and under ``[terms]``; with ``[terms]``, other top-level
+    keys that are not Chinese (a title, say) are left alone."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"glossary {path}: invalid TOML ({error})") from None
-    table = data.get("terms", data) if isinstance(data.get("terms"), dict) else data
+    entries = [(name, name, value) for name, value in data.items()]
+    if isinstance(data.get("terms"), dict):
+        entries = [(name, name, value) for name, value in data.items()
+                   if _TERM.match(to_simplified(name.strip()))]
+        entries += [(name, f"terms.{name}", value) for name, value in data["terms"].items()]
     terms: dict[str, str] = {}
-    for chinese, english in table.items():
+    for chinese, key, english in entries:
+        if isinstance(english, dict):
+            raise ConfigError(f"glossary {path}: [{key}] is a table, not a term: write the "
+                              "terms at the top level or under [terms]")
         where = f"glossary {path}: term {chinese!r}"
         if not isinstance(english, str):
-            raise ConfigError(f"{where}: the English must be a string, not {english!r}")
+            shown = repr(english) if len(repr(english)) <= 40 else f"a {type(english).__name__}"
+            raise ConfigError(f"{where}: the English must be a string, not {shown}")
         _add_term(terms, chinese, english, where)
     return terms
 
@@ -175,7 +227,8 @@ def _terms_from_tsv(path: Path, text: str) -> dict[str, str]:
             continue
         where = f"{path}:{number}"
         if "\t" not in line:
-            raise ConfigError(f"{where}: expected 'Chinese<TAB>English', got {line!r}")
+            hint = " (a TOML glossary needs a name ending in .toml)" if "=" in line else ""
+            raise ConfigError(f"{where}: expected 'Chinese<TAB>English', got {line!r}{hint}")
         chinese, english = line.split("\t", 1)
         _add_term(terms, chinese, english, where)
     return terms
@@ -185,7 +238,7 @@ def _add_term(terms: dict[str, str], chinese: str, english: str, where: str) -> 
     """Add one term, in Simplified characters: the recogniser writes Simplified, so a
     glossary written in Traditional (湯姆) must match its 汤姆."""
     chinese, english = to_simplified(chinese.strip()), " ".join(english.split())
-    if not _HANZI.match(chinese):
+    if not _TERM.match(chinese):
         raise ConfigError(f"{where}: the term {chinese!r} must be Chinese characters")
     if not english:
         raise ConfigError(f"{where}: no English given for {chinese!r}")

@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from hudtranslate.errors import DependencyError, ImageError
-from hudtranslate.vision.images import load_image
+from hudtranslate.vision.images import check_image, load_image
 from hudtranslate.vision.look import Looker
 from hudtranslate.vision.scene import SceneText
 
@@ -111,7 +111,9 @@ class ImageFolderSource(FrameSource):
     With ``fps`` the files are frames of a sequence at that rate (not stills), so the
     steady rule applies to them as to a video. A file that is not a readable image is
     skipped with a warning (and counted in ``skipped``): one bad photo in a folder does not
-    hide the ones after it.
+    hide the ones after it. When not one of them can be read (their headers are checked
+    here, up to the first good one), ``ImageError`` says so at once, before ``look`` loads
+    its models for nothing.
     """
 
     def __init__(self, paths: Path | Sequence[Path], *, fps: float | None = None,
@@ -126,6 +128,7 @@ class ImageFolderSource(FrameSource):
         else:
             files = list(paths)
             self.name = str(files[0]) if files else "no images"
+        _check_any_readable(files, self.name, max_megapixels)
         self.paths = files
         self.fps = fps
         self.max_megapixels = max_megapixels
@@ -147,6 +150,22 @@ class ImageFolderSource(FrameSource):
 
     def close(self) -> None:
         self._closed = True
+
+
+def _check_any_readable(paths: Sequence[Path], name: str, max_megapixels: float) -> None:
+    """Raise ``ImageError`` unless one of ``paths`` is a readable image: the one photo's
+    own error, or the first of a folder's."""
+    first: ImageError | None = None
+    for path in paths:
+        try:
+            check_image(path, max_megapixels=max_megapixels)
+            return
+        except ImageError as exc:
+            first = first or exc
+    if first is not None and len(paths) == 1:
+        raise first
+    if first is not None:
+        raise ImageError(f"{name}: none of its {len(paths)} photos can be read ({first})")
 
 
 class VideoFileSource(FrameSource):

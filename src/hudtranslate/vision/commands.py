@@ -86,8 +86,8 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
     if args.images and args.camera is not None:
         raise ConfigError("look reads IMAGE files or --camera, not both "
                           "(--camera also takes a folder of photos)")
-    if args.frames is not None:
-        ensure_writable_folder("--frames", args.frames)
+    if args.frames is not None:  # made with the first card: a refused run leaves no folder
+        ensure_writable_folder("--frames", args.frames, create=False)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     images = []
     for path in args.images:  # before the models load: a typo or a wrong file fails at once
@@ -113,6 +113,7 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
             source.close()
         raise
     out = Console(highlight=False, soft_wrap=True)
+    cards = _Cards(args.frames, errors) if args.frames is not None else None
     if source is not None:
         from hudtranslate.vision.camera import run_camera
 
@@ -122,7 +123,7 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
                 printer = _printer(out)
                 for index, block in enumerate(scene.blocks):
                     printer(index, block)
-            _show(scene, args, settings, out)
+            _show(scene, args, settings, out, cards)
 
         return int(run_camera(args.camera, looker, show_frame, source=source,
                               on_status=lambda text: errors.print(f"[dim]{escape(text)}[/]")))
@@ -133,7 +134,7 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
                 out.print(f"[bold]{escape(str(path))}[/]")
             scene = looker.look(image, str(path),
                                 on_block=None if args.json else _printer(out))
-            _show(scene, args, settings, out)
+            _show(scene, args, settings, out, cards)
         except (ImageError, HudTranslateError) as exc:
             errors.print(f"[bold red]error:[/] {escape(str(exc))}")
             failed += 1
@@ -155,7 +156,8 @@ _TURNS = {90: "its text lay sideways: read turned 90° counter-clockwise",
 """How ``look`` says it turned a photo (``SceneText.turned_deg``, counter-clockwise)."""
 
 
-def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: Console) -> None:
+def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: Console,
+          cards: _Cards | None) -> None:
     if args.json:
         sys.stdout.write(json.dumps(scene.to_dict(), ensure_ascii=False) + "\n")
         sys.stdout.flush()
@@ -174,20 +176,48 @@ def _show(scene: SceneText, args: argparse.Namespace, settings: Settings, out: C
         turned = f"{_TURNS.get(scene.turned_deg, '')}, " if scene.turned_deg else ""
         out.print(f"  [dim]{turned}OCR {took.get('ocr', 0):.1f} s, {first}"
                   f"card {took.get('total', 0):.1f} s[/]")
-    if args.frames is not None:
-        write_card(scene, settings, args.frames)
+    if cards is not None:
+        cards.write(scene, settings)
 
 
-def write_card(scene: SceneText, settings: Settings, folder: Path) -> list[Path]:
-    """The card's pages as PNGs at the display's pixels, named after the photo."""
+class _Cards:
+    """Where ``--frames`` puts the cards. A folder an earlier run filled is moved aside at
+    the first card, as ``file --frames`` does (a rerun with fewer pages left the old
+    pages beside the new); photos of the same name (``a/menu.jpg``, ``b/menu.jpg``) get
+    cards of their own (``menu-2-card-01.png``) instead of overwriting the first's."""
+
+    def __init__(self, folder: Path, console: Console) -> None:
+        self.folder = folder
+        self._console = console
+        self._stems: set[str] = set()
+
+    def write(self, scene: SceneText, settings: Settings) -> list[Path]:
+        from hudtranslate.transcripts.store import keep_previous
+
+        if not self._stems:
+            keep_previous(self.folder, self._console, folder=True)
+        base = stem = Path(scene.source).stem or "photo"
+        number = 1
+        while stem in self._stems:
+            number += 1
+            stem = f"{base}-{number}"
+        self._stems.add(stem)
+        return write_card(scene, settings, self.folder, stem=stem)
+
+
+def write_card(scene: SceneText, settings: Settings, folder: Path,
+               stem: str | None = None) -> list[Path]:
+    """The card's pages as PNGs at the display's pixels, named ``stem`` (default: the
+    photo's)."""
     profile = profile_from_options(settings.display)
-    stem = Path(scene.source).stem or "photo"
+    stem = stem or Path(scene.source).stem or "photo"
     written = []
     for index, frame in enumerate(card_pages(scene.blocks, profile), start=1):
         path = folder / f"{stem}-card-{index:02d}.png"
         image = render_frame(frame)
         data = png_bytes(image if image.mode != "1" else preview_image(image, profile))
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         except OSError as exc:
             raise ConfigError(f"cannot write {path}: {one_line(exc)}") from None

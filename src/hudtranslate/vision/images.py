@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hudtranslate.errors import ImageError, one_line
@@ -83,11 +85,48 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
         except UnidentifiedImageError:
             raise ImageError(f"{label}: not an image (or an unsupported format)") from None
         except Image.DecompressionBombError as exc:
-            raise ImageError(f"{label}: refused as too large: {exc}") from None
+            raise ImageError(_too_large(label, exc, max_megapixels)) from None
         except (OSError, SyntaxError, ValueError) as exc:
             # one_line: some decoders' messages span lines
             raise ImageError(f"{label}: damaged or truncated image: {one_line(exc)}") from None
-    return upright.convert("RGB")
+    return _flattened(upright)
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """``image`` in RGB. A transparent one (a sticker, a logo, a screenshot saved with
+    transparency) is laid on white, or on black when what it shows is light: dropping
+    the alpha channel leaves the colour of its transparent pixels, often the same as
+    the print's, and no text was read from black print on a transparent PNG."""
+    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
+        return image.convert("RGB")
+    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+    lowest, _ = rgba.getchannel("A").getextrema()
+    if lowest == 255:
+        return rgba.convert("RGB")
+    small = rgba.copy()
+    small.thumbnail((256, 256))  # enough to tell light print from dark
+    pixels = np.asarray(small, dtype=np.float32)
+    alpha = pixels[..., 3] / 255.0
+    shown = float(alpha.sum())
+    light = shown > 0 and float((pixels[..., :3].mean(axis=2) * alpha).sum()) / shown > 127.5
+    background = Image.new("RGBA", rgba.size, (0, 0, 0, 255) if light else (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _too_large(label: str, exc: Image.DecompressionBombError, max_megapixels: float) -> str:
+    """The line for a photo Pillow refused as it opened it (over twice its
+    ``MAX_IMAGE_PIXELS``, ~358 MP), before our own check saw its size: said as that check
+    says it, naming the setting, rather than as Pillow's "could be decompression bomb DOS
+    attack" with a limit in pixels that is not the user's."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    if found is None:
+        return f"{label}: refused as too large: {one_line(exc)}"
+    megapixels = int(found.group(1)) / 1e6
+    if megapixels > max_megapixels:
+        return (f"{label}: {megapixels:.0f} MP, over the {max_megapixels:g}-MP limit "
+                "(vision.max_megapixels)")
+    ceiling = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+    return f"{label}: {megapixels:.0f} MP, over the {ceiling:.0f} MP Pillow can open"
 
 
 def scale_for_ocr(image: Image.Image, long_side_px: int) -> tuple[Image.Image, float]:
