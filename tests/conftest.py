@@ -68,3 +68,14 @@ def real_engines(real_settings: Settings) -> Iterator[Any]:
     from hudtranslate.engines import load_engines
 
     yield load_engines(real_settings)
+
+
+def forbid_look_models(monkeypatch: pytest.MonkeyPatch, why: str) -> None:
+    """Make ``look``'s model loading fail the test with ``why``: input that cannot be read
+    must be refused before the models load (~40 s for nothing)."""
+    from hudtranslate.vision import commands
+
+    def never(settings: object) -> object:
+        raise AssertionError(why)
+
+    monkeypatch.setattr(commands, "load_looker", never)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.conftest import forbid_look_models
 
 from hudtranslate.errors import DataError
 from hudtranslate.eval.images import (
@@ -107,12 +108,8 @@ def test_bench_images_checks_every_photo_before_the_models_load(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     from hudtranslate.cli import main
-    from hudtranslate.vision import commands
 
-    def never(settings: object) -> object:
-        raise AssertionError("the models were loaded for a photo that cannot be read")
-
-    monkeypatch.setattr(commands, "load_looker", never)
+    forbid_look_models(monkeypatch, "the models were loaded for a photo that cannot be read")
     (tmp_path / "sign.png").write_text("not a png")
     manifest = tmp_path / "images.jsonl"
     manifest.write_text(json.dumps({"id": "sign", "file": "sign.png", "zh_lines": ["禁止吸烟"],

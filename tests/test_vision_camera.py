@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from tests.conftest import forbid_look_models
 
 from hudtranslate.config import VisionOptions
 from hudtranslate.errors import ImageError
@@ -203,12 +204,8 @@ def test_look_camera_on_an_unreadable_photo_fails_before_loading_models(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     from hudtranslate.cli import main
-    from hudtranslate.vision import commands
 
-    def never(settings: Any) -> Any:
-        raise AssertionError("the models were loaded for a photo that cannot be read")
-
-    monkeypatch.setattr(commands, "load_looker", never)
+    forbid_look_models(monkeypatch, "the models were loaded for a photo that cannot be read")
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a photo", encoding="utf-8")
     assert main(["look", "--camera", str(notes)]) == 1
@@ -348,12 +345,8 @@ def test_enter_key_reads_lines_from_a_stream() -> None:
 def test_look_camera_without_a_camera_fails_before_loading_models(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from hudtranslate.cli import main
-    from hudtranslate.vision import commands
 
-    def never(settings: Any) -> Any:
-        raise AssertionError("the models were loaded for a camera that is not there")
-
-    monkeypatch.setattr(commands, "load_looker", never)
+    forbid_look_models(monkeypatch, "the models were loaded for a camera that is not there")
     index = next(n for n in range(40, 100) if not Path(f"/dev/video{n}").exists())
     assert main(["look", "--camera", str(index)]) == 1
     err = capsys.readouterr().err

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from tests.conftest import forbid_look_models
 
 from hudtranslate.cli import main
 from hudtranslate.vision import commands
@@ -58,10 +59,7 @@ def test_bad_images_fail_one_line_each_and_good_ones_run(
 
 def test_only_missing_files_exit_without_loading_models(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def never(settings: Any) -> Any:
-        raise AssertionError("models loaded for nothing")
-
-    monkeypatch.setattr(commands, "load_looker", never)
+    forbid_look_models(monkeypatch, "models loaded for nothing")
     assert main(["look", str(tmp_path / "a.jpg")]) == 1
 
 
@@ -87,10 +85,7 @@ def test_frames_that_name_a_file_is_a_clear_error(
 def test_a_refused_run_leaves_no_frames_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    def never(settings: Any) -> Any:
-        raise AssertionError("models loaded for nothing")
-
-    monkeypatch.setattr(commands, "load_looker", never)
+    forbid_look_models(monkeypatch, "models loaded for nothing")
     (tmp_path / "notes.jpg").write_text("not a photo")
     assert main(["look", str(tmp_path / "notes.jpg"), "--frames",
                  str(tmp_path / "new" / "cards")]) == 1
@@ -144,10 +139,7 @@ def test_a_photo_without_text_says_so(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_wrong_files_fail_before_the_models_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    def never(settings: Any) -> Any:
-        raise AssertionError("the models were loaded for photos that cannot be read")
-
-    monkeypatch.setattr(commands, "load_looker", never)
+    forbid_look_models(monkeypatch, "the models were loaded for photos that cannot be read")
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "notes.jpg").write_text("not a photo")
     assert main(["look", str(tmp_path), str(tmp_path / "empty.png"),
