@@ -17,12 +17,15 @@ CLOSING_MARKS = "”’\"'）)》」』"
 """Marks that close a quotation or bracket: they belong to the sentence they end."""
 
 _ASCII_TO_FULLWIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-HANZI = re.compile(f"[{_CJK}]")
+CJK_IDEOGRAPHS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+"""A regex character-class body: CJK unified ideographs, extension A, compatibility ideographs."""
+HANZI = re.compile(f"[{CJK_IDEOGRAPHS}]")
 """One Chinese character (CJK unified ideographs, extension A, compatibility ideographs)."""
-_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}，。！？、：；])\s+(?=[{_CJK}，。！？、：；])")
-_PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s*([,?!:;])|([,?!:;])\s*(?=[{_CJK}])")
-_PERIOD_AFTER_CJK = re.compile(rf"(?<=[{_CJK}])\.(?!\d)")
+_SPACE_BETWEEN_CJK = re.compile(
+    rf"(?<=[{CJK_IDEOGRAPHS}，。！？、：；])\s+(?=[{CJK_IDEOGRAPHS}，。！？、：；])")
+_PUNCT_NEAR_CJK = re.compile(
+    rf"(?<=[{CJK_IDEOGRAPHS}])\s*([,?!:;])|([,?!:;])\s*(?=[{CJK_IDEOGRAPHS}])")
+_PERIOD_AFTER_CJK = re.compile(rf"(?<=[{CJK_IDEOGRAPHS}])\.(?!\d)")
 _REPEATS = re.compile(r"(.{1,8}?)\1{3,}")
 _PHRASE_REPEATS = re.compile(r"(.{4,24}?)\1+")
 _DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from hudtranslate.asr.text import HANZI
 from hudtranslate.errors import RejectedAnswerError
 
 CHARS_PER_HANZI = 8.0
@@ -36,7 +37,6 @@ EXTRA_CHARS = 40
 """Allowance for short sources: 好。 may be "All right, that's fine." and 一举两得 "kill two
 birds with one stone" (29 characters for 4)."""
 
-_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _OTHER = re.compile(r"[A-Za-z0-9]")
 _ASSENT = ("当然", "好", "行", "可以", "没问题", "没事", "肯定", "确实", "一定", "对", "嗯", "收到",
            "明白", "知道了")
@@ -88,7 +88,7 @@ def max_answer_chars(source: str) -> int:
     Only the first line of ``source`` counts: the glossary's "(Terms: …)" list is not
     translated."""
     text = source.split("\n", 1)[0]
-    return round(CHARS_PER_HANZI * len(_HANZI.findall(text))
+    return round(CHARS_PER_HANZI * len(HANZI.findall(text))
                  + CHARS_PER_OTHER * len(_OTHER.findall(text)) + EXTRA_CHARS)
 
 

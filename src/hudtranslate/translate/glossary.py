@@ -28,13 +28,13 @@ from typing import Any
 
 from pypinyin import lazy_pinyin
 
-from hudtranslate.asr.text import HANZI, to_simplified
+from hudtranslate.asr.text import CJK_IDEOGRAPHS, HANZI, to_simplified
 from hudtranslate.errors import ConfigError, DependencyError
 
 log = logging.getLogger(__name__)
 
-_HANZI = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·・]+$")
-_TERM = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f·・]+$")
+_HANZI = re.compile(rf"^[{CJK_IDEOGRAPHS}·・]+$")
+_TERM = re.compile(rf"^[{CJK_IDEOGRAPHS}\U00020000-\U0003134f·・]+$")
 """A user's term: ``_HANZI`` and the ideographs beyond the first plane (extensions B-G):
 names use them (𠮷野家), and OpenCC writes some Traditional characters' Simplified there
 (嘳 → 𪡞)."""
