@@ -75,9 +75,8 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
                                      "supported (use JPEG, PNG, WebP, HEIC or AVIF)")
                 megapixels = image.width * image.height / 1e6
                 if megapixels > max_megapixels:
-                    raise ImageError(
-                        f"{label}: {image.width}×{image.height} is {megapixels:.0f} MP, over "
-                        f"the {max_megapixels:g}-MP limit (vision.max_megapixels)")
+                    raise ImageError(_over_limit(f"{label}: {image.width}×{image.height} is",
+                                                 megapixels, max_megapixels))
                 if not decode:
                     return image
                 image.load()
@@ -123,10 +122,15 @@ def _too_large(label: str, exc: Image.DecompressionBombError, max_megapixels: fl
         return f"{label}: refused as too large: {one_line(exc)}"
     megapixels = int(found.group(1)) / 1e6
     if megapixels > max_megapixels:
-        return (f"{label}: {megapixels:.0f} MP, over the {max_megapixels:g}-MP limit "
-                "(vision.max_megapixels)")
+        return _over_limit(f"{label}:", megapixels, max_megapixels)
     ceiling = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
     return f"{label}: {megapixels:.0f} MP, over the {ceiling:.0f} MP Pillow can open"
+
+
+def _over_limit(what: str, megapixels: float, max_megapixels: float) -> str:
+    """``what``, then the size over the user's limit, naming the setting that raises it."""
+    return (f"{what} {megapixels:.0f} MP, over the {max_megapixels:g}-MP limit "
+            "(vision.max_megapixels)")
 
 
 def scale_for_ocr(image: Image.Image, long_side_px: int) -> tuple[Image.Image, float]:
