@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
-from hudtranslate.asr.same_sound import repair_by_ear, same_sound_repair
+from hudtranslate.asr.same_sound import repair_by_ear, same_sound_repair, word_tokenizer
 from hudtranslate.config import Settings
 from hudtranslate.conversation.translator import ConversationTranslator, ReplyTranslator
 from hudtranslate.errors import ConfigError
@@ -134,6 +134,7 @@ def text_repairs(engines: Engines, settings: Settings) -> list[Callable[[str], s
     offline reference decodes, so both are scored alike). Loads jieba's dictionary and
     CC-CEDICT on first use: call it off the event loop."""
     repairs: list[Callable[[str], str]] = []
+    word_tokenizer()  # also the translator's sentence-end rule (``spoken.ends_on_bare_modal``)
     if settings.asr.same_sound_margin > 0:
         repairs.append(same_sound_repair(settings.asr.same_sound_margin).repair)
     if settings.asr.same_sound_heard_margin > 0:
