@@ -56,6 +56,8 @@ def test_traditional_terms_are_kept_in_simplified(tmp_path: Path) -> None:
     ("g.tsv", "星海科技\tStarSea\n算力 compute\n", r"g\.tsv:2: expected 'Chinese<TAB>English'"),
     ("g.tsv", "StarSea\tStarSea Tech\n", r"g\.tsv:1: the term 'StarSea' must be Chinese"),
     ("g.tsv", "算力\t  \n", r"g\.tsv:1: no English given for '算力'"),
+    ("g.tsv", "算力\tcompute\tGPU hours\n", r"g\.tsv:1: 3 tab-separated columns, expected 2"),
+    ("g.tsv", "算力\t\tcompute\n", r"g\.tsv:1: 3 tab-separated columns"),
     ("g.tsv", "算力\tcompute\n算力\tcomputing power\n", r"g\.tsv:2: '算力' is already 'compute'"),
     ("g.toml", '"算力" = 3\n', r"term '算力': the English must be a string"),
     ("g.toml", '"算力" = \n', r"g\.toml: invalid TOML"),
@@ -64,6 +66,11 @@ def test_bad_glossary_names_file_and_line(tmp_path: Path, name: str, text: str,
                                           message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         read_glossary_file(write(tmp_path, name, text))
+
+
+def test_a_trailing_tab_is_not_a_column(tmp_path: Path) -> None:
+    glossary = write(tmp_path, "g.tsv", "算力\tcompute\t\r\n")
+    assert read_glossary_file(glossary) == {"算力": "compute"}
 
 
 def test_missing_glossary_is_a_clear_error(tmp_path: Path) -> None:

@@ -229,7 +229,12 @@ def _terms_from_tsv(path: Path, text: str) -> dict[str, str]:
         if "\t" not in line:
             hint = " (a TOML glossary needs a name ending in .toml)" if "=" in line else ""
             raise ConfigError(f"{where}: expected 'Chinese<TAB>English', got {line!r}{hint}")
-        chinese, english = line.split("\t", 1)
+        columns = line.rstrip("\t \r").split("\t")
+        if len(columns) > 2:  # a note or a second translation would join the English
+            raise ConfigError(f"{where}: {len(columns)} tab-separated columns, expected 2 "
+                              f"('Chinese<TAB>English'), got {line!r}; put notes on lines "
+                              "of their own starting with #")
+        chinese, english = columns if len(columns) == 2 else (columns[0], "")
         _add_term(terms, chinese, english, where)
     return terms
 
