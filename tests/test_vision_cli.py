@@ -68,6 +68,15 @@ def test_no_input_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert "look needs IMAGE files or --camera" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("device", ["", "  "])
+def test_an_empty_camera_name_is_a_clear_error_not_the_current_folder(
+        device: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    forbid_look_models(monkeypatch, "models loaded for nothing")
+    assert main(["look", "--camera", device]) == 1
+    assert "no camera given" in capsys.readouterr().err
+
+
 def test_images_and_a_camera_together_are_a_clear_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["look", str(tmp_path / "one.png"), "--camera", str(tmp_path)]) == 1

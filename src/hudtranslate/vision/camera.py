@@ -300,6 +300,9 @@ def open_source(device: str, *, max_megapixels: float = 50.0) -> FrameSource:
     folder of photos, one photo, or a video file. ``ImageError`` (one line naming the
     device and how to list cameras) when there is no such camera or file."""
     text = device.strip()
+    if not text:  # Path("") is the current folder: a shell variable left empty, not a choice
+        raise ImageError(f"no camera given (--camera \"\"): name one, e.g. --camera 0; "
+                         f"{LIST_CAMERAS}")
     if text.isdigit() or text.startswith("/dev/"):
         node = Path(f"/dev/video{text}") if text.isdigit() else Path(text)
         if sys.platform.startswith("linux") and not node.exists():
