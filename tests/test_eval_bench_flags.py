@@ -88,3 +88,21 @@ def test_the_out_dir_is_made_when_the_report_is_written(tmp_path: Path) -> None:
                               "systems": {}, "targets": {}})
     assert (tmp_path / "new" / "bench-out" / "report.json").is_file()
 
+
+
+def test_a_report_file_name_as_out_dir_is_refused(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "results.json"
+    assert main(["bench", "--utterances", "u.jsonl", "--out-dir", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "a folder for report.json and report.md" in err and str(tmp_path / "results") in err
+    assert not out.exists()
+
+
+def test_an_existing_folder_with_a_dotted_name_is_kept(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run.md"
+    out.mkdir()
+    assert main(["bench", "--utterances", str(tmp_path / "missing.jsonl"),
+                 "--out-dir", str(out)]) == 1
+    assert "manifest not found" in capsys.readouterr().err

@@ -192,6 +192,9 @@ def run_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     return _publish(args, report)
 
 
+_REPORT_SUFFIXES = {".json", ".md", ".txt", ".html", ".csv"}
+
+
 def _check_flags(args: argparse.Namespace) -> None:
     """Raise ``ConfigError`` for an option the run would ignore: a user who asks for
     something must get it or be told, not find it missing from the report."""
@@ -213,6 +216,10 @@ def _check_flags(args: argparse.Namespace) -> None:
     if args.systems and not (args.talks or args.utterances or args.text):
         raise ConfigError("--systems applies to --talks, --utterances and --text: "
                           "give one of them too")
+    out_dir = Path(args.out_dir)
+    if out_dir.suffix.lower() in _REPORT_SUFFIXES and not out_dir.is_dir():
+        raise ConfigError(f"--out-dir {out_dir}: a folder for report.json and report.md, "
+                          f"not a report's file name: use --out-dir {out_dir.with_suffix('')}")
 
 
 def _image_section(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
