@@ -200,3 +200,15 @@ def test_an_ambiguous_id_lists_the_sessions_it_matches(
     error = capsys.readouterr().err
     assert "matches 2 sessions" in error
     assert first.session_id in error and second.session_id in error
+
+
+def test_out_dash_is_standard_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--out -`` had written a file called "-" in the current folder."""
+    recorder = _stored_session(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", "-"]) == 0
+    assert "Hello." in capsys.readouterr().out
+    assert not (tmp_path / "-").exists()

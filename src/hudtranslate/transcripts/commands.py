@@ -42,7 +42,7 @@ def add_transcripts_command(commands: Any, common: argparse.ArgumentParser) -> N
     export.add_argument("session", help="session id (or a unique beginning of it)")
     export.add_argument("--format", choices=FORMATS, default="srt", help="default: srt")
     export.add_argument("--out", type=Path, default=None,
-                        help="write to this file (default: standard output)")
+                        help="write to this file (default, or -: standard output)")
     export.add_argument("--bilingual", action="store_true",
                         help="subtitles: add the Chinese under the English")
     export.set_defaults(handler=_run_export)
@@ -84,6 +84,8 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args)
+    if args.out == Path("-"):  # the Unix name for standard output, not a file called "-"
+        args.out = None
     if args.out is not None:
         if args.out.is_dir():
             raise DataError(f"--out {args.out} is a folder: give the export's file name "
