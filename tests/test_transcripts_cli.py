@@ -212,3 +212,19 @@ def test_out_dash_is_standard_output(
                  str(tmp_path / "data"), "--out", "-"]) == 0
     assert "Hello." in capsys.readouterr().out
     assert not (tmp_path / "-").exists()
+
+
+def test_an_unknown_id_points_at_the_listing_of_that_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hint had been a bare ``transcripts list``, which lists the default folder, not
+    the --data-dir the id was looked for in."""
+    monkeypatch.delenv("HUDTRANSLATE_DATA_DIR", raising=False)
+    data = tmp_path / "my data"
+    _stored_session(data)
+    assert main(["transcripts", "export", "nope", "--data-dir", str(data)]) == 1
+    error = " ".join(capsys.readouterr().err.split())
+    assert f"(see: hudtranslate transcripts list --data-dir '{data}')" in error
+    monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(data))
+    assert main(["transcripts", "export", "nope"]) == 1
+    assert "(see: hudtranslate transcripts list)" in capsys.readouterr().err
