@@ -110,6 +110,15 @@ def test_a_variable_close_to_nothing_gets_no_suggestion(
     assert "did you mean" not in record.getMessage()
 
 
+def test_a_variable_naming_a_section_is_warned_about_not_called_a_table(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``HUDTRANSLATE_VAD=1`` had been the error "[vad] must be a table of settings", which
+    speaks of a TOML file the user never wrote."""
+    with caplog.at_level("WARNING"):
+        assert Settings.load(env={"HUDTRANSLATE_VAD": "1"}) == Settings.load(env={})
+    assert "HUDTRANSLATE_VAD is not a hudtranslate setting and is ignored" in caplog.text
+
+
 def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     """Windows Notepad saves UTF-8 with a BOM: tomllib alone called it "Invalid statement
     (at line 1, column 1)"."""

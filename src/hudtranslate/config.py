@@ -341,7 +341,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         rest = key[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)
         dotted = f"{section}.{rest[len(section) + 1 :]}" if section else rest
-        if _field_type(dotted) is not None:
+        hint = _field_type(dotted)
+        if hint is not None and not dataclasses.is_dataclass(hint):  # a section is no value
             _set_dotted(tree, dotted, raw)
         elif key not in NON_SETTING_VARIABLES:
             log.warning("%s is not a hudtranslate setting and is ignored%s", key,
