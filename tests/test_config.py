@@ -119,6 +119,24 @@ def test_a_variable_naming_a_section_is_warned_about_not_called_a_table(
     assert "HUDTRANSLATE_VAD is not a hudtranslate setting and is ignored" in caplog.text
 
 
+@pytest.mark.parametrize(("value", "kind"), [
+    ('["a.tsv", "b.tsv"]', "an array"), ("{ name = 'x' }", "a table"),
+    ("false", "the boolean false"), ("2026-12-03", "a date")])
+def test_a_text_setting_given_no_text_is_an_error(tmp_path: Path, value: str, kind: str) -> None:
+    """An array had become the glossary "['a.tsv', 'b.tsv']" (an error about a file of
+    that name, long after), ``false`` the file "False"."""
+    path = tmp_path / "hud.toml"
+    path.write_text(f"[translate]\nglossary = {value}\n")
+    with pytest.raises(ConfigError, match=f"translate.glossary must be text .*, got {kind}"):
+        Settings.load(path, env={})
+
+
+def test_a_number_is_taken_as_text_where_text_is_wanted(tmp_path: Path) -> None:
+    path = tmp_path / "hud.toml"
+    path.write_text("[audio]\ndevice = 3\n")
+    assert Settings.load(path, env={}).audio.device == "3"  # an input device's index
+
+
 def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     """Windows Notepad saves UTF-8 with a BOM: tomllib alone called it "Invalid statement
     (at line 1, column 1)"."""

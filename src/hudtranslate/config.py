@@ -413,6 +413,15 @@ def _unknown_keys(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> list[
     return problems
 
 
+def _toml_type(value: Any) -> str:
+    """What a TOML value is, in TOML's words (a list is an array, a dict a table)."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, list | dict):
+        return "an array" if isinstance(value, list) else "a table"
+    return f"a {type(value).__name__}"
+
+
 def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
     if not prefix and (problems := _unknown_keys(cls, tree, prefix)):
         raise ConfigError("; ".join(problems))
@@ -449,6 +458,9 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         except ValueError:
             raise ConfigError(f"{name} must be {'an integer' if hint is int else 'a number'}, "
                               f"got {value!r}") from None
-    if hint is str:
+    if hint is str:  # a number is fine (a device index); a TOML array, table, boolean or
+        # date would become its Python text (a glossary "['a.tsv', 'b.tsv']")
+        if isinstance(value, bool) or not isinstance(value, str | int | float | os.PathLike):
+            raise ConfigError(f"{name} must be text (in quotes), got {_toml_type(value)}")
         return str(value)
     raise ConfigError(f"{name}: unsupported setting type {hint!r}")
