@@ -137,6 +137,28 @@ def test_a_number_is_taken_as_text_where_text_is_wanted(tmp_path: Path) -> None:
     assert Settings.load(path, env={}).audio.device == "3"  # an input device's index
 
 
+def test_a_bad_value_names_the_variable_or_file_that_set_it(tmp_path: Path) -> None:
+    """"vad.threshold must be between ..." alone sent a user whose variable was wrong to look
+    in a config file, and one with a config file to guess which."""
+    toml = tmp_path / "hud.toml"
+    toml.write_text("[vad]\nthreshold = 0.5\n[captions]\nmax_chars_per_line = 5\n")
+    with pytest.raises(ConfigError, match=r"got 5 \(from .*hud\.toml\)$"):
+        Settings.load(toml, env={})
+    env = {"HUDTRANSLATE_VAD_THRESHOLD": "2"}
+    with pytest.raises(ConfigError, match=r"got 2\.0 \(from HUDTRANSLATE_VAD_THRESHOLD\)$"):
+        Settings.load(toml, env=env, overrides={"captions.max_chars_per_line": 42})
+    with pytest.raises(ConfigError, match=r"got 4$"):  # typed just now: nothing to add
+        Settings.load(toml, env={}, overrides={"captions.max_chars_per_line": 4})
+
+
+def test_an_unknown_key_names_the_config_file(tmp_path: Path) -> None:
+    toml = tmp_path / "hud.toml"
+    toml.write_text("[vad]\ntreshold = 0.5\n")
+    with pytest.raises(ConfigError, match=r"^config file .*hud\.toml: unknown setting "
+                                          r"treshold in \[vad\]"):
+        Settings.load(toml, env={})
+
+
 def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     """Windows Notepad saves UTF-8 with a BOM: tomllib alone called it "Invalid statement
     (at line 1, column 1)"."""

@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import logging
 import os
+import re
 import tomllib
 import types
 import typing
@@ -301,14 +302,45 @@ class Settings:
         ``overrides`` uses dotted keys (``"vad.min_silence_ms"``); ``None`` values are skipped.
         """
         tree: dict[str, Any] = {}
+        origins: dict[str, str] = {}  # dotted key → the file or variable that set it
         if toml_path is not None:
-            _merge(tree, _read_toml(toml_path))
-        _merge(tree, _from_env(os.environ if env is None else env))
+            written = _read_toml(toml_path)
+            if problems := _unknown_keys(cls, written, ""):  # only a file can have these
+                raise ConfigError(f"config file {toml_path}: {'; '.join(problems)}")
+            _merge(tree, written)
+            origins.update(dict.fromkeys(_dotted_keys(written), str(toml_path)))
+        from_env = _from_env(os.environ if env is None else env)
+        _merge(tree, from_env)
+        origins.update({key: ENV_PREFIX + key.replace(".", "_").upper()
+                        for key in _dotted_keys(from_env)})
         for dotted, value in (overrides or {}).items():
             if value is not None:
                 _set_dotted(tree, dotted, value)
-        settings: Settings = _build(cls, tree, "")
+                origins.pop(dotted, None)  # typed on the command line: nothing to name
+        try:
+            settings: Settings = _build(cls, tree, "")
+        except ConfigError as exc:
+            raise ConfigError(_with_origin(str(exc), origins)) from None
         return settings
+
+
+def _dotted_keys(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every key of ``tree`` as written: ``vad.threshold``, and ``vad`` for ``vad = 3``."""
+    keys = []
+    for key, value in tree.items():
+        if isinstance(value, Mapping) and not prefix:
+            keys += _dotted_keys(value, f"{key}.")
+        else:
+            keys.append(prefix + key)
+    return keys
+
+
+def _with_origin(message: str, origins: Mapping[str, str]) -> str:
+    """``message`` with where the settings it names were set (a variable or a config file):
+    "vad.threshold must be ..." sent a user with the variable set to look in a file."""
+    named = sorted({origin for key, origin in origins.items()
+                    if re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", message)})
+    return f"{message} (from {', '.join(named)})" if named else message
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -423,8 +455,6 @@ def _toml_type(value: Any) -> str:
 
 
 def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
-    if not prefix and (problems := _unknown_keys(cls, tree, prefix)):
-        raise ConfigError("; ".join(problems))
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for name, value in tree.items():
