@@ -167,6 +167,34 @@ def test_an_output_that_is_the_input_is_refused(tmp_path: Path) -> None:
     check_outputs_spare(tmp_path / "clip.wav", tmp_path, "clip")
 
 
+@pytest.mark.parametrize("frames", [".", "talks", "talks/"])
+def test_a_frames_folder_holding_the_input_or_the_current_folder_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames: str) -> None:
+    """A rerun moves an earlier frames folder aside whole: ``--frames talks`` moved the
+    folder of the recording (and all beside it), ``--frames .`` was a ValueError traceback,
+    both once the models had loaded."""
+    from hudtranslate.errors import ConfigError
+    from hudtranslate.runner import check_frames_folder
+
+    talks = tmp_path / "talks"
+    talks.mkdir()
+    monkeypatch.chdir(talks if frames == "." else tmp_path)
+    with pytest.raises(ConfigError, match="give the frames a folder of their own"):
+        check_frames_folder(Path(frames), talks / "talk.wav")
+    check_frames_folder(tmp_path / "frames", talks / "talk.wav")  # beside it: fine
+    check_frames_folder(talks / "frames", talks / "talk.wav")  # inside it: fine
+
+
+def test_file_refuses_frames_in_the_inputs_folder_before_the_models_load(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clip = tmp_path / "clip.wav"
+    soundfile.write(clip, np.zeros(16_000, np.float32), 16_000)
+    code, err = run_cli(["file", str(clip), "--frames", str(tmp_path),
+                         "--cache-dir", str(tmp_path / "cache")], capsys)  # no models there
+    assert code == 1 and "give the frames a folder of their own" in err
+    assert clip.exists()
+
+
 def test_the_bench_report_folder_is_checked_before_anything_runs(tmp_path: Path) -> None:
     from hudtranslate.errors import ConfigError, ensure_writable_folder
 

@@ -116,6 +116,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     ensure_writable_folder("--out", target, create=False)
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir, create=False)
+        check_frames_folder(frames_dir, path)
     if video is not None:
         check_replay_path(video)
     samples = read_audio_file(path)
@@ -199,6 +200,19 @@ def check_outputs_spare(audio: Path, out_dir: Path, stem: str) -> None:
         if (out_dir / f"{stem}{suffix}").resolve() == source:
             raise ConfigError(f"the output {stem}{suffix} would replace the input {audio}: "
                               "rename the recording or write elsewhere with --out")
+
+
+def check_frames_folder(frames_dir: Path, audio: Path) -> None:
+    """Raises ``ConfigError`` when ``frames_dir`` holds the input or the current folder: a
+    run moves an earlier frames folder aside whole, which would move the recording and
+    whatever lies beside it (``--frames .`` was a traceback once the models had loaded)."""
+    frames, here = frames_dir.resolve(), Path.cwd().resolve()
+    held = ("the input" if frames in audio.resolve().parents
+            else "the current folder" if frames == here or frames in here.parents else "")
+    if held:
+        raise ConfigError(f"--frames {frames_dir} holds {held}, and a run moves an earlier "
+                          "frames folder aside whole: give the frames a folder of their own "
+                          f"(e.g. {frames_dir / 'frames'})")
 
 
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,
