@@ -262,7 +262,7 @@ def test_live_with_a_busy_microphone_makes_no_folder(
 def test_file_that_fails_before_translating_makes_no_folder(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], audio: str) -> None:
     """`file x.wav --out NEWDIR` with a missing model (or audio it cannot read) made an
-    empty NEWDIR before failing."""
+    empty NEWDIR before failing; `--video NEWDIR/replay.gif` made its NEWDIR too."""
     clip = tmp_path / "clip.wav"
     if audio == "speech":
         soundfile.write(clip, np.zeros(16_000, np.float32), 16_000)
@@ -270,9 +270,11 @@ def test_file_that_fails_before_translating_makes_no_folder(
         clip.write_bytes(b"not a recording at all")
     out = tmp_path / "new" / "session"
     code, err = run_cli(["file", str(clip), "--out", str(out), "--frames", str(tmp_path / "f"),
+                         "--video", str(tmp_path / "v" / "replay.gif"),
                          "--cache-dir", str(tmp_path / "cache")], capsys)
     assert code == 1 and err.strip()
     assert not (tmp_path / "new").exists() and not (tmp_path / "f").exists()
+    assert not (tmp_path / "v").exists()
 
 
 def test_a_folder_made_later_is_checked_now(tmp_path: Path) -> None:
