@@ -167,6 +167,25 @@ def test_an_output_that_is_the_input_is_refused(tmp_path: Path) -> None:
     check_outputs_spare(tmp_path / "clip.wav", tmp_path, "clip")
 
 
+@pytest.mark.parametrize("clash", ["--video", "a folder"])
+def test_a_video_that_is_the_input_or_an_output_folder_is_refused_before_the_models_load(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], clash: str) -> None:
+    """``file talk.mp4 --video talk.mp4`` moved the recording aside, and a folder called
+    ``talk.srt`` failed the run, both once the models had loaded."""
+    clip = tmp_path / "talk.mp4"
+    soundfile.write(clip, np.zeros(16_000, np.float32), 16_000, format="WAV")
+    argv = ["file", str(clip), "--cache-dir", str(tmp_path / "cache")]  # no models there
+    if clash == "--video":
+        argv += ["--video", str(clip)]
+    else:
+        (tmp_path / "talk.srt").mkdir()
+    code, err = run_cli(argv, capsys)
+    assert code == 1
+    assert ("is the input: name the replay otherwise" if clash == "--video"
+            else "talk.srt is a folder: move it") in err
+    assert clip.exists() and list(tmp_path.glob("talk.*.mp4")) == []
+
+
 @pytest.mark.parametrize("frames", [".", "talks", "talks/"])
 def test_a_frames_folder_holding_the_input_or_the_current_folder_is_refused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames: str) -> None:

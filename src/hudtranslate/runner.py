@@ -110,7 +110,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``, and with ``frames_dir``
     / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
     target = out_dir if out_dir is not None else path.parent
-    check_outputs_spare(path, target, path.stem)
+    check_outputs_spare(path, target, path.stem, video)
     # checked now, made only once the audio is read and the models have loaded: a run that
     # fails before it translates (unreadable audio, a missing model) leaves no empty folder
     ensure_writable_folder("--out", target, create=False)
@@ -192,14 +192,24 @@ OUTPUT_SUFFIXES = (".jsonl", ".srt", ".vtt")
 """What a session writes as ``<stem><suffix>``."""
 
 
-def check_outputs_spare(audio: Path, out_dir: Path, stem: str) -> None:
-    """Raises ``ConfigError`` when an output (``<stem>.jsonl/.srt/.vtt`` in ``out_dir``)
-    would be the input audio itself (a recording named ``talk.srt``)."""
+def check_outputs_spare(audio: Path, out_dir: Path, stem: str,
+                        video: Path | None = None) -> None:
+    """Raises ``ConfigError`` when an output (``<stem>.jsonl/.srt/.vtt`` in ``out_dir``, the
+    ``video`` replay) would be the input audio itself (a recording named ``talk.srt``,
+    ``--video talk.mp4`` for ``talk.mp4``), or is a folder: found now, not once the
+    models have loaded."""
     source = audio.resolve()
     for suffix in OUTPUT_SUFFIXES:
-        if (out_dir / f"{stem}{suffix}").resolve() == source:
+        output = out_dir / f"{stem}{suffix}"
+        if output.resolve() == source:
             raise ConfigError(f"the output {stem}{suffix} would replace the input {audio}: "
                               "rename the recording or write elsewhere with --out")
+        if output.is_dir():
+            raise ConfigError(f"the output {output} is a folder: move it, or write elsewhere "
+                              "with --out")
+    if video is not None and video.resolve() == source:
+        raise ConfigError(f"--video {video} is the input: name the replay otherwise "
+                          f"(e.g. {video.with_stem(video.stem + '-hud')})")
 
 
 def check_frames_folder(frames_dir: Path, audio: Path) -> None:
