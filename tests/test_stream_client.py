@@ -220,3 +220,19 @@ def test_an_unclosed_ipv6_bracket_is_not_a_server_address(
         server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stream", str(clip), "--server", server]) == 1
     assert "is not a server address" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", ["--token", "HUDTRANSLATE_TOKEN"])
+def test_a_token_with_a_line_end_is_one_line(
+        given: str, clip: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token read from a file with its line end had been aiohttp's "Forbidden control
+    character detected in headers" traceback."""
+    argv = ["stream", str(clip), "--server", "127.0.0.1:9"]
+    if given == "--token":
+        argv += ["--token", "secret\r\n"]
+    else:
+        monkeypatch.setenv("HUDTRANSLATE_TOKEN", "secret\n")
+    assert main(argv) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"error: {given} holds a line break or another control character" in err

@@ -353,6 +353,11 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     samples = read_audio_file(args.path)
     url = audio_url(args.server)
     token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
+    if not token.isprintable():  # aiohttp refuses it in a header, with a traceback
+        given = "--token" if args.token is not None else "HUDTRANSLATE_TOKEN"
+        raise ConfigError(f"{given} holds a line break or another control character, which "
+                          "cannot be sent: give the token alone (a file read into it may "
+                          "have brought its line end)")
     console = Console(highlight=False)
     captions = TerminalCaptions(settings.captions, console)
     model = ""
