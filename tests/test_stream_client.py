@@ -236,3 +236,13 @@ def test_a_token_with_a_line_end_is_one_line(
     assert main(argv) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert f"error: {given} holds a line break or another control character" in err
+
+
+@pytest.mark.parametrize("server", [_shut_down], indirect=True)
+def test_wss_to_a_plain_server_says_so(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The TLS error's errno (1) had been shown as "Operation not permitted"."""
+    assert main(["stream", str(clip), "--server", f"wss://{server}"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the server does not speak TLS: use ws:// (or http://) for it" in err
+    assert "Operation not permitted" not in err

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import ssl
 import statistics
 import time
 from collections.abc import Callable
@@ -163,6 +164,8 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
         raise StreamError(_refusal(url, exc.status, token)) from None
     except aiohttp.ClientConnectorError as exc:  # its text names aiohttp's internals
         error = exc.os_error  # a name not found has a negative (getaddrinfo) errno
+        if isinstance(error, ssl.SSLError):  # reached, but not over TLS
+            raise StreamError(f"cannot connect to {url}: {_tls_failure(error)}") from None
         reason = (os.strerror(error.errno) if error.errno and error.errno > 0
                   else error.strerror or str(error))
         raise StreamError(f"cannot reach {url}: {reason} (is `hudtranslate serve` running "
@@ -170,6 +173,16 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
     except (aiohttp.ClientError, OSError) as exc:
         raise StreamError(f"cannot reach {url}: {exc}") from None
     return report
+
+
+def _tls_failure(error: ssl.SSLError) -> str:
+    """Why the TLS handshake of wss:// failed (its errno, 1, had read "Operation not
+    permitted")."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"its TLS certificate was not accepted ({error.verify_message})"
+    if error.reason == "WRONG_VERSION_NUMBER":  # a plain server answered the TLS hello
+        return "the server does not speak TLS: use ws:// (or http://) for it"
+    return f"the TLS handshake failed ({error.reason or error})"
 
 
 def _refusal(url: str, status: int, token: str) -> str:
