@@ -228,3 +228,27 @@ def test_an_unknown_id_points_at_the_listing_of_that_folder(
     monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(data))
     assert main(["transcripts", "export", "nope"]) == 1
     assert "(see: hudtranslate transcripts list)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "given", "first"), [
+    ("talk.vtt", None, "WEBVTT"), ("talk.jsonl", None, '{"index": 1'),
+    ("talk.srt", None, "1"), ("talk.txt", None, "1"), ("talk.txt", "vtt", "WEBVTT")])
+def test_the_format_follows_the_out_files_extension(
+        tmp_path: Path, name: str, given: str | None, first: str) -> None:
+    """``--out talk.vtt`` had written SRT (the default format) into a file named .vtt."""
+    recorder = _stored_session(tmp_path / "data")
+    out = tmp_path / name
+    argv = ["transcripts", "export", recorder.session_id, "--data-dir",
+            str(tmp_path / "data"), "--out", str(out)]
+    assert main(argv + (["--format", given] if given else [])) == 0
+    assert out.read_text().startswith(first)
+
+
+def test_a_format_the_out_file_contradicts_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = _stored_session(tmp_path / "data")
+    out = tmp_path / "talk.vtt"
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", str(out), "--format", "srt"]) == 1
+    assert "--format srt and --out" in capsys.readouterr().err
+    assert not out.exists()
