@@ -159,6 +159,16 @@ def test_an_unknown_key_names_the_config_file(tmp_path: Path) -> None:
         Settings.load(toml, env={})
 
 
+def test_a_cache_dir_from_a_file_or_variable_expands_the_home_folder(tmp_path: Path) -> None:
+    """``cache_dir = "~/models"`` had been a folder called "~" in the current folder: the
+    models there were listed as missing and fetched again into it."""
+    toml = tmp_path / "hud.toml"
+    toml.write_text('cache_dir = "~/models"\n')
+    assert Settings.load(toml, env={}).cache_path == Path.home() / "models"
+    env = {"HUDTRANSLATE_CACHE_DIR": "~/m"}
+    assert Settings.load(env=env).cache_path == Path.home() / "m"
+
+
 def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     """Windows Notepad saves UTF-8 with a BOM: tomllib alone called it "Invalid statement
     (at line 1, column 1)"."""

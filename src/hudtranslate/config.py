@@ -288,7 +288,9 @@ class Settings:
 
     @property
     def cache_path(self) -> Path:
-        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        """``cache_dir`` with ``~`` expanded (a config file or variable has no shell to do
+        it), else the default."""
+        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
 
     @classmethod
     def load(
