@@ -121,7 +121,7 @@ def test_a_variable_naming_a_section_is_warned_about_not_called_a_table(
 
 @pytest.mark.parametrize(("value", "kind"), [
     ('["a.tsv", "b.tsv"]', "an array"), ("{ name = 'x' }", "a table"),
-    ("false", "the boolean false"), ("2026-12-03", "a date")])
+    ("false", "a boolean"), ("2026-12-03", "a date")])
 def test_a_text_setting_given_no_text_is_an_error(tmp_path: Path, value: str, kind: str) -> None:
     """An array had become the glossary "['a.tsv', 'b.tsv']" (an error about a file of
     that name, long after), ``false`` the file "False"."""
@@ -167,6 +167,20 @@ def test_a_cache_dir_from_a_file_or_variable_expands_the_home_folder(tmp_path: P
     assert Settings.load(toml, env={}).cache_path == Path.home() / "models"
     env = {"HUDTRANSLATE_CACHE_DIR": "~/m"}
     assert Settings.load(env=env).cache_path == Path.home() / "m"
+
+
+def test_a_setting_under_the_wrong_table_names_its_table(tmp_path: Path) -> None:
+    """TOML puts every line after ``[vad]`` in [vad]: ``threads`` written there, or
+    ``threshold`` at the top, had been an "unknown setting" with no way out."""
+    toml = tmp_path / "hud.toml"
+    toml.write_text('threshold = 0.5\nmodel = "x"\n[vad]\nthreads = 2\n')
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(toml, env={})
+    message = str(raised.value)
+    assert "unknown setting threshold in top level (it belongs in [vad])" in message
+    assert "unknown setting model in top level (it belongs in [asr] or [translate])" in message
+    assert ("unknown setting threads in [vad] (a top-level setting: put it above the first "
+            "[section])") in message
 
 
 def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:

@@ -288,8 +288,7 @@ class Settings:
 
     @property
     def cache_path(self) -> Path:
-        """``cache_dir`` with ``~`` expanded (a config file or variable has no shell to do
-        it), else the default."""
+        # ~ expanded: a config file or variable has no shell to do it
         return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
 
     @classmethod
@@ -330,10 +329,8 @@ def _dotted_keys(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
     """Every key of ``tree`` as written: ``vad.threshold``, and ``vad`` for ``vad = 3``."""
     keys = []
     for key, value in tree.items():
-        if isinstance(value, Mapping) and not prefix:
-            keys += _dotted_keys(value, f"{key}.")
-        else:
-            keys.append(prefix + key)
+        nested = isinstance(value, Mapping) and not prefix
+        keys += _dotted_keys(value, f"{key}.") if nested else [prefix + key]
     return keys
 
 
@@ -441,19 +438,22 @@ def _unknown_keys(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> list[
             where = f"[{prefix.rstrip('.')}]" if prefix else "top level"
             is_table = isinstance(tree[key], Mapping) and not prefix
             what = f"unknown section [{key}]" if is_table else f"unknown setting {key} in {where}"
-            problems.append(what + _did_you_mean(key, sorted(hints)))
+            problems.append(what + (_belongs_elsewhere(key, prefix.rstrip("."))
+                                    or _did_you_mean(key, sorted(hints))))
         elif dataclasses.is_dataclass(hint) and isinstance(tree[key], Mapping):
             problems += _unknown_keys(typing.cast(type, hint), tree[key], f"{prefix}{key}.")
     return problems
 
 
-def _toml_type(value: Any) -> str:
-    """What a TOML value is, in TOML's words (a list is an array, a dict a table)."""
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, list | dict):
-        return "an array" if isinstance(value, list) else "a table"
-    return f"a {type(value).__name__}"
+def _belongs_elsewhere(key: str, section: str) -> str:
+    """' (it belongs in [vad])' for a setting written under the wrong table, or at the top
+    level of the file: TOML puts every line after ``[vad]`` in [vad]."""
+    hints = typing.get_type_hints(Settings)
+    if section and key in hints and not dataclasses.is_dataclass(hints[key]):
+        return " (a top-level setting: put it above the first [section])"
+    homes = [name for name, hint in hints.items() if name != section
+             and dataclasses.is_dataclass(hint) and key in typing.get_type_hints(hint)]
+    return f" (it belongs in [{'] or ['.join(homes)}])" if homes else ""
 
 
 def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
@@ -493,6 +493,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
     if hint is str:  # a number is fine (a device index); a TOML array, table, boolean or
         # date would become its Python text (a glossary "['a.tsv', 'b.tsv']")
         if isinstance(value, bool) or not isinstance(value, str | int | float | os.PathLike):
-            raise ConfigError(f"{name} must be text (in quotes), got {_toml_type(value)}")
+            kinds: dict[type, str] = {bool: "a boolean", list: "an array", dict: "a table"}
+            raise ConfigError(f"{name} must be text (in quotes), got "
+                              f"{kinds.get(type(value), 'a ' + type(value).__name__)}")
         return str(value)
     raise ConfigError(f"{name}: unsupported setting type {hint!r}")
