@@ -113,7 +113,8 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     check_outputs_spare(path, target, path.stem, video)
     # checked now, made only once the audio is read and the models have loaded: a run that
     # fails before it translates (unreadable audio, a missing model) leaves no empty folder
-    ensure_writable_folder("--out", target, create=False)
+    out = "--out" if out_dir is not None else "the input's folder (where --out defaults to)"
+    ensure_writable_folder(out, target, create=False)
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir, create=False)
         check_frames_folder(frames_dir, path)
@@ -124,7 +125,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if fetch_missing:
         _ensure_default_models(settings)
     engines = load_engines(settings)
-    ensure_writable_folder("--out", target)
+    ensure_writable_folder(out, target)
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir)
     console = Console()
