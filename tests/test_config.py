@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,23 @@ def test_a_text_setting_given_no_text_is_an_error(tmp_path: Path, value: str, ki
     path = tmp_path / "hud.toml"
     path.write_text(f"[translate]\nglossary = {value}\n")
     with pytest.raises(ConfigError, match=f"translate.glossary must be text .*, got {kind}"):
+        Settings.load(path, env={})
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("[vad]\nthreshold = [0.5]", "vad.threshold must be a number, got an array"),
+    ("[vad.threshold]", "vad.threshold must be a number, got a table"),
+    ("[vad]\nthreshold = 2026-12-03", "vad.threshold must be a number, got a date"),
+    ("threads = [2]", "threads must be an integer, got an array"),
+    ("threads = true", "threads must be an integer, got a boolean"),
+    ("[captions]\nshow_source = [true]", "captions.show_source must be true or false, got an "
+                                         "array")])
+def test_a_value_of_the_wrong_toml_type_is_one_error(
+        tmp_path: Path, line: str, message: str) -> None:
+    """An array, table or date for a number had been float()'s TypeError traceback."""
+    path = tmp_path / "hud.toml"
+    path.write_text(line + "\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
         Settings.load(path, env={})
 
 

@@ -470,31 +470,31 @@ def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
+_WANTED = {bool: "true or false", int: "an integer", float: "a number", str: "text (in quotes)"}
+
+
 def _coerce(name: str, hint: Any, value: Any) -> Any:
     if isinstance(hint, types.UnionType):
         hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint not in _WANTED:
+        raise ConfigError(f"{name}: unsupported setting type {hint!r}")
+    value = os.fspath(value) if isinstance(value, os.PathLike) else value
+    # a TOML array, table or date fits none (float() of one was a TypeError), a bool no other
+    if not isinstance(value, str | int | float) or (isinstance(value, bool)
+                                                    and hint is not bool):
+        kinds: dict[type, str] = {bool: "a boolean", list: "an array", dict: "a table"}
+        raise ConfigError(f"{name} must be {_WANTED[hint]}, got "
+                          f"{kinds.get(type(value), 'a ' + type(value).__name__)}")
     if hint is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
+        text = str(value).strip().lower()  # "True"/"False" for a TOML boolean
         if text in {"1", "true", "yes", "on"}:
             return True
         if text in {"0", "false", "no", "off"}:
             return False
         raise ConfigError(f"{name} must be true or false, got {value!r}")
     if hint in (int, float):
-        if isinstance(value, bool):
-            raise ConfigError(f"{name} must be a number, got {value!r}")
         try:
             return hint(value) if hint is float else int(str(value), 10)
         except ValueError:
-            raise ConfigError(f"{name} must be {'an integer' if hint is int else 'a number'}, "
-                              f"got {value!r}") from None
-    if hint is str:  # a number is fine (a device index); a TOML array, table, boolean or
-        # date would become its Python text (a glossary "['a.tsv', 'b.tsv']")
-        if isinstance(value, bool) or not isinstance(value, str | int | float | os.PathLike):
-            kinds: dict[type, str] = {bool: "a boolean", list: "an array", dict: "a table"}
-            raise ConfigError(f"{name} must be text (in quotes), got "
-                              f"{kinds.get(type(value), 'a ' + type(value).__name__)}")
-        return str(value)
-    raise ConfigError(f"{name}: unsupported setting type {hint!r}")
+            raise ConfigError(f"{name} must be {_WANTED[hint]}, got {value!r}") from None
+    return str(value)  # a number is fine as text: a device index
