@@ -167,6 +167,53 @@ def test_an_output_that_is_the_input_is_refused(tmp_path: Path) -> None:
     check_outputs_spare(tmp_path / "clip.wav", tmp_path, "clip")
 
 
+@pytest.mark.parametrize("clash", ["--video", "a folder"])
+def test_a_video_that_is_the_input_or_an_output_folder_is_refused_before_the_models_load(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], clash: str) -> None:
+    """``file talk.mp4 --video talk.mp4`` moved the recording aside, and a folder called
+    ``talk.srt`` failed the run, both once the models had loaded."""
+    clip = tmp_path / "talk.mp4"
+    soundfile.write(clip, np.zeros(16_000, np.float32), 16_000, format="WAV")
+    argv = ["file", str(clip), "--cache-dir", str(tmp_path / "cache")]  # no models there
+    if clash == "--video":
+        argv += ["--video", str(clip)]
+    else:
+        (tmp_path / "talk.srt").mkdir()
+    code, err = run_cli(argv, capsys)
+    assert code == 1
+    assert ("is the input: name the replay otherwise" if clash == "--video"
+            else "talk.srt is a folder: move it") in err
+    assert clip.exists() and list(tmp_path.glob("talk.*.mp4")) == []
+
+
+@pytest.mark.parametrize("frames", [".", "talks", "talks/"])
+def test_a_frames_folder_holding_the_input_or_the_current_folder_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames: str) -> None:
+    """A rerun moves an earlier frames folder aside whole: ``--frames talks`` moved the
+    folder of the recording (and all beside it), ``--frames .`` was a ValueError traceback,
+    both once the models had loaded."""
+    from hudtranslate.errors import ConfigError
+    from hudtranslate.runner import check_frames_folder
+
+    talks = tmp_path / "talks"
+    talks.mkdir()
+    monkeypatch.chdir(talks if frames == "." else tmp_path)
+    with pytest.raises(ConfigError, match="give the frames a folder of their own"):
+        check_frames_folder(Path(frames), talks / "talk.wav")
+    check_frames_folder(tmp_path / "frames", talks / "talk.wav")  # beside it: fine
+    check_frames_folder(talks / "frames", talks / "talk.wav")  # inside it: fine
+
+
+def test_file_refuses_frames_in_the_inputs_folder_before_the_models_load(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clip = tmp_path / "clip.wav"
+    soundfile.write(clip, np.zeros(16_000, np.float32), 16_000)
+    code, err = run_cli(["file", str(clip), "--frames", str(tmp_path),
+                         "--cache-dir", str(tmp_path / "cache")], capsys)  # no models there
+    assert code == 1 and "give the frames a folder of their own" in err
+    assert clip.exists()
+
+
 def test_the_bench_report_folder_is_checked_before_anything_runs(tmp_path: Path) -> None:
     from hudtranslate.errors import ConfigError, ensure_writable_folder
 
@@ -234,7 +281,7 @@ def test_live_with_a_busy_microphone_makes_no_folder(
 def test_file_that_fails_before_translating_makes_no_folder(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], audio: str) -> None:
     """`file x.wav --out NEWDIR` with a missing model (or audio it cannot read) made an
-    empty NEWDIR before failing."""
+    empty NEWDIR before failing; `--video NEWDIR/replay.gif` made its NEWDIR too."""
     clip = tmp_path / "clip.wav"
     if audio == "speech":
         soundfile.write(clip, np.zeros(16_000, np.float32), 16_000)
@@ -242,9 +289,11 @@ def test_file_that_fails_before_translating_makes_no_folder(
         clip.write_bytes(b"not a recording at all")
     out = tmp_path / "new" / "session"
     code, err = run_cli(["file", str(clip), "--out", str(out), "--frames", str(tmp_path / "f"),
+                         "--video", str(tmp_path / "v" / "replay.gif"),
                          "--cache-dir", str(tmp_path / "cache")], capsys)
     assert code == 1 and err.strip()
     assert not (tmp_path / "new").exists() and not (tmp_path / "f").exists()
+    assert not (tmp_path / "v").exists()
 
 
 def test_a_folder_made_later_is_checked_now(tmp_path: Path) -> None:

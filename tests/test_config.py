@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,96 @@ def test_a_variable_close_to_nothing_gets_no_suggestion(
     (record,) = caplog.records
     assert "HUDTRANSLATE_FOO is not a hudtranslate setting and is ignored" in record.getMessage()
     assert "did you mean" not in record.getMessage()
+
+
+def test_a_variable_naming_a_section_is_warned_about_not_called_a_table(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``HUDTRANSLATE_VAD=1`` had been the error "[vad] must be a table of settings", which
+    speaks of a TOML file the user never wrote."""
+    with caplog.at_level("WARNING"):
+        assert Settings.load(env={"HUDTRANSLATE_VAD": "1"}) == Settings.load(env={})
+    assert "HUDTRANSLATE_VAD is not a hudtranslate setting and is ignored" in caplog.text
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ('["a.tsv", "b.tsv"]', "an array"), ("{ name = 'x' }", "a table"),
+    ("false", "a boolean"), ("2026-12-03", "a date")])
+def test_a_text_setting_given_no_text_is_an_error(tmp_path: Path, value: str, kind: str) -> None:
+    """An array had become the glossary "['a.tsv', 'b.tsv']" (an error about a file of
+    that name, long after), ``false`` the file "False"."""
+    path = tmp_path / "hud.toml"
+    path.write_text(f"[translate]\nglossary = {value}\n")
+    with pytest.raises(ConfigError, match=f"translate.glossary must be text .*, got {kind}"):
+        Settings.load(path, env={})
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("[vad]\nthreshold = [0.5]", "vad.threshold must be a number, got an array"),
+    ("[vad.threshold]", "vad.threshold must be a number, got a table"),
+    ("[vad]\nthreshold = 2026-12-03", "vad.threshold must be a number, got a date"),
+    ("threads = [2]", "threads must be an integer, got an array"),
+    ("threads = true", "threads must be an integer, got a boolean"),
+    ("[captions]\nshow_source = [true]", "captions.show_source must be true or false, got an "
+                                         "array")])
+def test_a_value_of_the_wrong_toml_type_is_one_error(
+        tmp_path: Path, line: str, message: str) -> None:
+    """An array, table or date for a number had been float()'s TypeError traceback."""
+    path = tmp_path / "hud.toml"
+    path.write_text(line + "\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Settings.load(path, env={})
+
+
+def test_a_number_is_taken_as_text_where_text_is_wanted(tmp_path: Path) -> None:
+    path = tmp_path / "hud.toml"
+    path.write_text("[audio]\ndevice = 3\n")
+    assert Settings.load(path, env={}).audio.device == "3"  # an input device's index
+
+
+def test_a_bad_value_names_the_variable_or_file_that_set_it(tmp_path: Path) -> None:
+    """"vad.threshold must be between ..." alone sent a user whose variable was wrong to look
+    in a config file, and one with a config file to guess which."""
+    toml = tmp_path / "hud.toml"
+    toml.write_text("[vad]\nthreshold = 0.5\n[captions]\nmax_chars_per_line = 5\n")
+    with pytest.raises(ConfigError, match=r"got 5 \(from .*hud\.toml\)$"):
+        Settings.load(toml, env={})
+    env = {"HUDTRANSLATE_VAD_THRESHOLD": "2"}
+    with pytest.raises(ConfigError, match=r"got 2\.0 \(from HUDTRANSLATE_VAD_THRESHOLD\)$"):
+        Settings.load(toml, env=env, overrides={"captions.max_chars_per_line": 42})
+    with pytest.raises(ConfigError, match=r"got 4$"):  # typed just now: nothing to add
+        Settings.load(toml, env={}, overrides={"captions.max_chars_per_line": 4})
+
+
+def test_an_unknown_key_names_the_config_file(tmp_path: Path) -> None:
+    toml = tmp_path / "hud.toml"
+    toml.write_text("[vad]\ntreshold = 0.5\n")
+    with pytest.raises(ConfigError, match=r"^config file .*hud\.toml: unknown setting "
+                                          r"treshold in \[vad\]"):
+        Settings.load(toml, env={})
+
+
+def test_a_cache_dir_from_a_file_or_variable_expands_the_home_folder(tmp_path: Path) -> None:
+    """``cache_dir = "~/models"`` had been a folder called "~" in the current folder: the
+    models there were listed as missing and fetched again into it."""
+    toml = tmp_path / "hud.toml"
+    toml.write_text('cache_dir = "~/models"\n')
+    assert Settings.load(toml, env={}).cache_path == Path.home() / "models"
+    env = {"HUDTRANSLATE_CACHE_DIR": "~/m"}
+    assert Settings.load(env=env).cache_path == Path.home() / "m"
+
+
+def test_a_setting_under_the_wrong_table_names_its_table(tmp_path: Path) -> None:
+    """TOML puts every line after ``[vad]`` in [vad]: ``threads`` written there, or
+    ``threshold`` at the top, had been an "unknown setting" with no way out."""
+    toml = tmp_path / "hud.toml"
+    toml.write_text('threshold = 0.5\nmodel = "x"\n[vad]\nthreads = 2\n')
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(toml, env={})
+    message = str(raised.value)
+    assert "unknown setting threshold in top level (it belongs in [vad])" in message
+    assert "unknown setting model in top level (it belongs in [asr] or [translate])" in message
+    assert ("unknown setting threads in [vad] (a top-level setting: put it above the first "
+            "[section])") in message
 
 
 def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:

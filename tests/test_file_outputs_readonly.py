@@ -34,3 +34,20 @@ def test_an_unwritable_output_is_one_line_before_the_models_load(
     assert main(argv) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert err.startswith(f"error: {flag}") and "Read-only file system" in err
+
+
+def test_an_unwritable_input_folder_is_not_blamed_on_an_out_never_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A recording on a read-only mount, with no --out: the error had named "--out", a flag
+    the user never gave, without saying it was the default."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    clip = locked / "clip.wav"
+    sf.write(clip, np.zeros(16_000, dtype=np.float32), 16_000)
+    _read_only(monkeypatch, locked)
+    monkeypatch.setattr(runner, "load_engines", lambda *args, **kwargs: None)
+    assert main(["file", str(clip)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith(f"error: the input's folder (where --out defaults to) {locked}: "
+                          "cannot write there")

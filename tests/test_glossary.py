@@ -74,8 +74,9 @@ def test_a_trailing_tab_is_not_a_column(tmp_path: Path) -> None:
 
 
 def test_missing_glossary_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"glossary .*nope\.tsv: cannot read it"):
+    with pytest.raises(ConfigError, match=r"glossary .*nope\.tsv: cannot read it") as raised:
         read_glossary_file(tmp_path / "nope.tsv")
+    assert str(raised.value).endswith("(No such file or directory)")  # no errno, no 2nd path
 
 
 def test_find_prefers_longest_user_terms_and_skips_single_character_names() -> None:

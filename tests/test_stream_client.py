@@ -4,6 +4,7 @@ or cannot be found: one line saying so, exit 1, never a silent success."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -40,9 +41,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fake server in its own thread: it opens a session, takes 0.3 s of audio, then
     ends as ``request.param`` does (None: no audio socket at all); yields its address."""
     ending: Ending | None = request.param
-    ready = threading.Event()
-    loop = asyncio.new_event_loop()
-    address: list[str] = []
 
     async def audio(req: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -55,10 +53,40 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
         await ending(ws, req)
         return ws
 
+    app = web.Application()
+    if ending is not None:
+        app.router.add_get("/ws/audio", audio)
+    yield from _serve(app)
+
+
+@pytest.fixture
+def odd_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A WebSocket service that is not ours (or another version): after the ``start``
+    message it sends the text frames ``request.param`` lists, then reads until closed."""
+    frames: list[str] = request.param
+
+    async def audio(req: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(req)
+        await ws.receive()  # start
+        for frame in frames:
+            await ws.send_str(frame)
+        async for _ in ws:  # until the client closes
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws/audio", audio)
+    yield from _serve(app)
+
+
+def _serve(app: web.Application) -> Iterator[str]:
+    """Serve ``app`` on a free port in its own thread; yields its address."""
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    address: list[str] = []
+
     async def start() -> web.AppRunner:
-        app = web.Application()
-        if ending is not None:
-            app.router.add_get("/ws/audio", audio)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -129,3 +157,92 @@ def test_another_program_on_the_port_is_not_blamed_on_the_path(
     err = " ".join(capsys.readouterr().err.split())
     assert "(HTTP 404): is that `hudtranslate serve`'s host and port?" in err
     assert "the path is" not in err
+
+
+SESSION = protocol.encode({"type": "session", "session_id": "s1"})
+
+
+@pytest.mark.parametrize("odd_server", [["hello"], ["[1, 2]"], ['{"type": "session"}'],
+                                        [SESSION, "garbage"]], indirect=True)
+def test_a_service_that_is_not_ours_is_one_line(
+        odd_server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Text that is not a protocol message (or a session without its id) had ended the
+    command with a JSONDecodeError, KeyError or AttributeError traceback."""
+    assert main(["stream", str(clip), "--server", odd_server]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "not a hudtranslate protocol message: is that `hudtranslate serve`'s host" in err
+
+
+@pytest.mark.parametrize("odd_server", [[SESSION, '{"type": "caption", "final": true}']],
+                         indirect=True)
+def test_a_caption_without_its_fields_is_one_line(
+        odd_server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stream", str(clip), "--server", odd_server]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "a 'caption' message this client cannot read" in err
+
+
+@pytest.mark.parametrize("odd_server", [[]], indirect=True)
+def test_a_server_that_never_answers_the_start_says_so(
+        odd_server: str, clip: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait for the session had ended in "cannot reach ...: " with no reason (a
+    TimeoutError is an OSError, and its text is empty)."""
+    from hudtranslate.server import client
+
+    monkeypatch.setattr(client, "stream_audio",
+                        functools.partial(client.stream_audio, connect_timeout_s=0.5))
+    assert main(["stream", str(clip), "--server", odd_server]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no answer to the start of the session in 0.5 s" in err
+    assert "cannot reach" not in err
+
+
+def test_a_web_page_at_the_address_is_not_called_a_refusal(
+        clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain web server answering 200 had been reported as 'HTTP 200' only."""
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html></html>")
+
+    app = web.Application()
+    app.router.add_get("/ws/audio", page)
+    address = next(serving := _serve(app))
+    try:
+        assert main(["stream", str(clip), "--server", address]) == 1
+    finally:
+        serving.close()
+    err = " ".join(capsys.readouterr().err.split())
+    assert "(HTTP 200): is that `hudtranslate serve`'s host and port?" in err
+
+
+@pytest.mark.parametrize("server", ["ws://[::1", "[::1:8765"])
+def test_an_unclosed_ipv6_bracket_is_not_a_server_address(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stream", str(clip), "--server", server]) == 1
+    assert "is not a server address" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", ["--token", "HUDTRANSLATE_TOKEN"])
+def test_a_token_with_a_line_end_is_one_line(
+        given: str, clip: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token read from a file with its line end had been aiohttp's "Forbidden control
+    character detected in headers" traceback."""
+    argv = ["stream", str(clip), "--server", "127.0.0.1:9"]
+    if given == "--token":
+        argv += ["--token", "secret\r\n"]
+    else:
+        monkeypatch.setenv("HUDTRANSLATE_TOKEN", "secret\n")
+    assert main(argv) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"error: {given} holds a line break or another control character" in err
+
+
+@pytest.mark.parametrize("server", [_shut_down], indirect=True)
+def test_wss_to_a_plain_server_says_so(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The TLS error's errno (1) had been shown as "Operation not permitted"."""
+    assert main(["stream", str(clip), "--server", f"wss://{server}"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the server does not speak TLS: use ws:// (or http://) for it" in err
+    assert "Operation not permitted" not in err

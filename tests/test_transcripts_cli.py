@@ -200,3 +200,55 @@ def test_an_ambiguous_id_lists_the_sessions_it_matches(
     error = capsys.readouterr().err
     assert "matches 2 sessions" in error
     assert first.session_id in error and second.session_id in error
+
+
+def test_out_dash_is_standard_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--out -`` had written a file called "-" in the current folder."""
+    recorder = _stored_session(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", "-"]) == 0
+    assert "Hello." in capsys.readouterr().out
+    assert not (tmp_path / "-").exists()
+
+
+def test_an_unknown_id_points_at_the_listing_of_that_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hint had been a bare ``transcripts list``, which lists the default folder, not
+    the --data-dir the id was looked for in."""
+    monkeypatch.delenv("HUDTRANSLATE_DATA_DIR", raising=False)
+    data = tmp_path / "my data"
+    _stored_session(data)
+    assert main(["transcripts", "export", "nope", "--data-dir", str(data)]) == 1
+    error = " ".join(capsys.readouterr().err.split())
+    assert f"(see: hudtranslate transcripts list --data-dir '{data}')" in error
+    monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(data))
+    assert main(["transcripts", "export", "nope"]) == 1
+    assert "(see: hudtranslate transcripts list)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "given", "first"), [
+    ("talk.vtt", None, "WEBVTT"), ("talk.jsonl", None, '{"index": 1'),
+    ("talk.srt", None, "1"), ("talk.txt", None, "1"), ("talk.txt", "vtt", "WEBVTT")])
+def test_the_format_follows_the_out_files_extension(
+        tmp_path: Path, name: str, given: str | None, first: str) -> None:
+    """``--out talk.vtt`` had written SRT (the default format) into a file named .vtt."""
+    recorder = _stored_session(tmp_path / "data")
+    out = tmp_path / name
+    argv = ["transcripts", "export", recorder.session_id, "--data-dir",
+            str(tmp_path / "data"), "--out", str(out)]
+    assert main(argv + (["--format", given] if given else [])) == 0
+    assert out.read_text().startswith(first)
+
+
+def test_a_format_the_out_file_contradicts_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = _stored_session(tmp_path / "data")
+    out = tmp_path / "talk.vtt"
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", str(out), "--format", "srt"]) == 1
+    assert "--format srt and --out" in capsys.readouterr().err
+    assert not out.exists()

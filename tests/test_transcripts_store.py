@@ -124,6 +124,16 @@ def test_damage_before_the_last_line_is_a_data_error(tmp_path: Path) -> None:
         read_transcript(path)
 
 
+def test_a_byte_that_is_not_utf8_is_named_by_its_line(tmp_path: Path) -> None:
+    """It had been "not UTF-8 text: ... in position 50", which a user cannot find, for
+    damage the JSON checks name by line."""
+    path = tmp_path / "session.jsonl"
+    good = TranscriptRecord(1, 0.0, 1.0, "一", "One.").to_json().encode()
+    path.write_bytes(good + b"\n" + good.replace("一".encode(), b"\xff") + b"\n" + good + b"\n")
+    with pytest.raises(DataError, match=r"session\.jsonl:2: .*not UTF-8 text"):
+        read_transcript(path)
+
+
 def test_a_session_past_100_hours_reads_back_and_exports_whole(tmp_path: Path) -> None:
     """What the writer stores the reader takes: a session of days is not "damaged" (its
     last sentence was dropped as a torn line, others failed the export)."""

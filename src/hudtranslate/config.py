@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import logging
 import os
+import re
 import tomllib
 import types
 import typing
@@ -287,7 +288,8 @@ class Settings:
 
     @property
     def cache_path(self) -> Path:
-        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        # ~ expanded: a config file or variable has no shell to do it
+        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
 
     @classmethod
     def load(
@@ -301,14 +303,43 @@ class Settings:
         ``overrides`` uses dotted keys (``"vad.min_silence_ms"``); ``None`` values are skipped.
         """
         tree: dict[str, Any] = {}
+        origins: dict[str, str] = {}  # dotted key → the file or variable that set it
         if toml_path is not None:
-            _merge(tree, _read_toml(toml_path))
-        _merge(tree, _from_env(os.environ if env is None else env))
+            written = _read_toml(toml_path)
+            if problems := _unknown_keys(cls, written, ""):  # only a file can have these
+                raise ConfigError(f"config file {toml_path}: {'; '.join(problems)}")
+            _merge(tree, written)
+            origins.update(dict.fromkeys(_dotted_keys(written), str(toml_path)))
+        from_env = _from_env(os.environ if env is None else env)
+        _merge(tree, from_env)
+        origins.update({key: ENV_PREFIX + key.replace(".", "_").upper()
+                        for key in _dotted_keys(from_env)})
         for dotted, value in (overrides or {}).items():
             if value is not None:
                 _set_dotted(tree, dotted, value)
-        settings: Settings = _build(cls, tree, "")
+                origins.pop(dotted, None)  # typed on the command line: nothing to name
+        try:
+            settings: Settings = _build(cls, tree, "")
+        except ConfigError as exc:
+            raise ConfigError(_with_origin(str(exc), origins)) from None
         return settings
+
+
+def _dotted_keys(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every key of ``tree`` as written: ``vad.threshold``, and ``vad`` for ``vad = 3``."""
+    keys = []
+    for key, value in tree.items():
+        nested = isinstance(value, Mapping) and not prefix
+        keys += _dotted_keys(value, f"{key}.") if nested else [prefix + key]
+    return keys
+
+
+def _with_origin(message: str, origins: Mapping[str, str]) -> str:
+    """``message`` with where the settings it names were set (a variable or a config file):
+    "vad.threshold must be ..." sent a user with the variable set to look in a file."""
+    named = sorted({origin for key, origin in origins.items()
+                    if re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", message)})
+    return f"{message} (from {', '.join(named)})" if named else message
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -341,7 +372,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         rest = key[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)
         dotted = f"{section}.{rest[len(section) + 1 :]}" if section else rest
-        if _field_type(dotted) is not None:
+        hint = _field_type(dotted)
+        if hint is not None and not dataclasses.is_dataclass(hint):  # a section is no value
             _set_dotted(tree, dotted, raw)
         elif key not in NON_SETTING_VARIABLES:
             log.warning("%s is not a hudtranslate setting and is ignored%s", key,
@@ -406,15 +438,25 @@ def _unknown_keys(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> list[
             where = f"[{prefix.rstrip('.')}]" if prefix else "top level"
             is_table = isinstance(tree[key], Mapping) and not prefix
             what = f"unknown section [{key}]" if is_table else f"unknown setting {key} in {where}"
-            problems.append(what + _did_you_mean(key, sorted(hints)))
+            problems.append(what + (_belongs_elsewhere(key, prefix.rstrip("."))
+                                    or _did_you_mean(key, sorted(hints))))
         elif dataclasses.is_dataclass(hint) and isinstance(tree[key], Mapping):
             problems += _unknown_keys(typing.cast(type, hint), tree[key], f"{prefix}{key}.")
     return problems
 
 
+def _belongs_elsewhere(key: str, section: str) -> str:
+    """' (it belongs in [vad])' for a setting written under the wrong table, or at the top
+    level of the file: TOML puts every line after ``[vad]`` in [vad]."""
+    hints = typing.get_type_hints(Settings)
+    if section and key in hints and not dataclasses.is_dataclass(hints[key]):
+        return " (a top-level setting: put it above the first [section])"
+    homes = [name for name, hint in hints.items() if name != section
+             and dataclasses.is_dataclass(hint) and key in typing.get_type_hints(hint)]
+    return f" (it belongs in [{'] or ['.join(homes)}])" if homes else ""
+
+
 def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
-    if not prefix and (problems := _unknown_keys(cls, tree, prefix)):
-        raise ConfigError("; ".join(problems))
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for name, value in tree.items():
@@ -428,26 +470,31 @@ def _build(cls: type[Any], tree: Mapping[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
+_WANTED = {bool: "true or false", int: "an integer", float: "a number", str: "text (in quotes)"}
+
+
 def _coerce(name: str, hint: Any, value: Any) -> Any:
     if isinstance(hint, types.UnionType):
         hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint not in _WANTED:
+        raise ConfigError(f"{name}: unsupported setting type {hint!r}")
+    value = os.fspath(value) if isinstance(value, os.PathLike) else value
+    # a TOML array, table or date fits none (float() of one was a TypeError), a bool no other
+    if not isinstance(value, str | int | float) or (isinstance(value, bool)
+                                                    and hint is not bool):
+        kinds: dict[type, str] = {bool: "a boolean", list: "an array", dict: "a table"}
+        raise ConfigError(f"{name} must be {_WANTED[hint]}, got "
+                          f"{kinds.get(type(value), 'a ' + type(value).__name__)}")
     if hint is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
+        text = str(value).strip().lower()  # "True"/"False" for a TOML boolean
         if text in {"1", "true", "yes", "on"}:
             return True
         if text in {"0", "false", "no", "off"}:
             return False
         raise ConfigError(f"{name} must be true or false, got {value!r}")
     if hint in (int, float):
-        if isinstance(value, bool):
-            raise ConfigError(f"{name} must be a number, got {value!r}")
         try:
             return hint(value) if hint is float else int(str(value), 10)
         except ValueError:
-            raise ConfigError(f"{name} must be {'an integer' if hint is int else 'a number'}, "
-                              f"got {value!r}") from None
-    if hint is str:
-        return str(value)
-    raise ConfigError(f"{name}: unsupported setting type {hint!r}")
+            raise ConfigError(f"{name} must be {_WANTED[hint]}, got {value!r}") from None
+    return str(value)  # a number is fine as text: a device index

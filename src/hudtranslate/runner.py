@@ -110,12 +110,14 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``, and with ``frames_dir``
     / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
     target = out_dir if out_dir is not None else path.parent
-    check_outputs_spare(path, target, path.stem)
+    check_outputs_spare(path, target, path.stem, video)
     # checked now, made only once the audio is read and the models have loaded: a run that
     # fails before it translates (unreadable audio, a missing model) leaves no empty folder
-    ensure_writable_folder("--out", target, create=False)
+    out = "--out" if out_dir is not None else "the input's folder (where --out defaults to)"
+    ensure_writable_folder(out, target, create=False)
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir, create=False)
+        check_frames_folder(frames_dir, path)
     if video is not None:
         check_replay_path(video)
     samples = read_audio_file(path)
@@ -123,7 +125,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if fetch_missing:
         _ensure_default_models(settings)
     engines = load_engines(settings)
-    ensure_writable_folder("--out", target)
+    ensure_writable_folder(out, target)
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir)
     console = Console()
@@ -191,14 +193,37 @@ OUTPUT_SUFFIXES = (".jsonl", ".srt", ".vtt")
 """What a session writes as ``<stem><suffix>``."""
 
 
-def check_outputs_spare(audio: Path, out_dir: Path, stem: str) -> None:
-    """Raises ``ConfigError`` when an output (``<stem>.jsonl/.srt/.vtt`` in ``out_dir``)
-    would be the input audio itself (a recording named ``talk.srt``)."""
+def check_outputs_spare(audio: Path, out_dir: Path, stem: str,
+                        video: Path | None = None) -> None:
+    """Raises ``ConfigError`` when an output (``<stem>.jsonl/.srt/.vtt`` in ``out_dir``, the
+    ``video`` replay) would be the input audio itself (a recording named ``talk.srt``,
+    ``--video talk.mp4`` for ``talk.mp4``), or is a folder: found now, not once the
+    models have loaded."""
     source = audio.resolve()
     for suffix in OUTPUT_SUFFIXES:
-        if (out_dir / f"{stem}{suffix}").resolve() == source:
+        output = out_dir / f"{stem}{suffix}"
+        if output.resolve() == source:
             raise ConfigError(f"the output {stem}{suffix} would replace the input {audio}: "
                               "rename the recording or write elsewhere with --out")
+        if output.is_dir():
+            raise ConfigError(f"the output {output} is a folder: move it, or write elsewhere "
+                              "with --out")
+    if video is not None and video.resolve() == source:
+        raise ConfigError(f"--video {video} is the input: name the replay otherwise "
+                          f"(e.g. {video.with_stem(video.stem + '-hud')})")
+
+
+def check_frames_folder(frames_dir: Path, audio: Path) -> None:
+    """Raises ``ConfigError`` when ``frames_dir`` holds the input or the current folder: a
+    run moves an earlier frames folder aside whole, which would move the recording and
+    whatever lies beside it (``--frames .`` was a traceback once the models had loaded)."""
+    frames, here = frames_dir.resolve(), Path.cwd().resolve()
+    held = ("the input" if frames in audio.resolve().parents
+            else "the current folder" if frames == here or frames in here.parents else "")
+    if held:
+        raise ConfigError(f"--frames {frames_dir} holds {held}, and a run moves an earlier "
+                          "frames folder aside whole: give the frames a folder of their own "
+                          f"(e.g. {frames_dir / 'frames'})")
 
 
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,

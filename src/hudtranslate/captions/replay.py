@@ -68,7 +68,8 @@ def check_replay_path(path: Path) -> None:
         raise ConfigError(f"cannot write a replay as {path.name}: use one of {known}")
     if path.is_dir():
         raise ConfigError(f"--video {path} is a folder: name the replay file")
-    ensure_writable_folder("--video's folder", path.parent)
+    ensure_writable_folder("--video's folder", path.parent, create=False)  # made when
+    # written: a run that fails before then leaves no empty folder
 
 
 def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,

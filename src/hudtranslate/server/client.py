@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import ssl
 import statistics
 import time
 from collections.abc import Callable
@@ -93,12 +94,12 @@ def percentile(values: list[float], fraction: float) -> float:
 def audio_url(server: str) -> str:
     """``ws://host:port`` (or http://) → ``ws://host:port/ws/audio``. Raises
     ``ConfigError`` for what is not a server address."""
-    parts = urlsplit(server.strip() if "://" in server else f"ws://{server.strip()}")
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    try:
+    try:  # an unclosed IPv6 bracket ("ws://[::1") is a ValueError here
+        parts = urlsplit(server.strip() if "://" in server else f"ws://{server.strip()}")
         port_ok = parts.port is None or 0 < parts.port < 65536
     except ValueError:
-        port_ok = False
+        parts, port_ok = urlsplit(""), False
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     if scheme not in ("ws", "wss") or not parts.hostname or not port_ok or any(
             character.isspace() for character in parts.netloc):
         raise ConfigError(f"--server {server!r} is not a server address: give host:port "
@@ -137,11 +138,16 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                 start["speak"] = True
             await socket.send_str(protocol.encode(start))
             hello = await _next_json(socket, connect_timeout_s)
-            if hello.get("type") != "session":
+            if hello.get("type") == "error":
                 raise StreamError(f"server refused the session: {hello.get('code', '')}: "
                                   f"{hello.get('message', hello)}")
+            if hello.get("type") != "session" or "session_id" not in hello:
+                raise StreamError(_NOT_OURS)
             report.session_id = str(hello["session_id"])
-            pad_s = float(hello.get("speech_pad_s", 0.0))
+            try:
+                pad_s = float(hello.get("speech_pad_s", 0.0))
+            except (TypeError, ValueError):
+                raise StreamError(_NOT_OURS) from None
             if on_message is not None:
                 on_message(hello)
             started = time.monotonic()
@@ -158,6 +164,8 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
         raise StreamError(_refusal(url, exc.status, token)) from None
     except aiohttp.ClientConnectorError as exc:  # its text names aiohttp's internals
         error = exc.os_error  # a name not found has a negative (getaddrinfo) errno
+        if isinstance(error, ssl.SSLError):  # reached, but not over TLS
+            raise StreamError(f"cannot connect to {url}: {_tls_failure(error)}") from None
         reason = (os.strerror(error.errno) if error.errno and error.errno > 0
                   else error.strerror or str(error))
         raise StreamError(f"cannot reach {url}: {reason} (is `hudtranslate serve` running "
@@ -167,16 +175,27 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
     return report
 
 
+def _tls_failure(error: ssl.SSLError) -> str:
+    """Why the TLS handshake of wss:// failed (its errno, 1, had read "Operation not
+    permitted")."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"its TLS certificate was not accepted ({error.verify_message})"
+    if error.reason == "WRONG_VERSION_NUMBER":  # a plain server answered the TLS hello
+        return "the server does not speak TLS: use ws:// (or http://) for it"
+    return f"the TLS handshake failed ({error.reason or error})"
+
+
 def _refusal(url: str, status: int, token: str) -> str:
     """One line saying why the server refused the audio socket, and what to change."""
     if status == 401:
         why = ("the server needs a token: pass --token or set HUDTRANSLATE_TOKEN"
                if not token else "the server did not accept the token (--token or "
                "HUDTRANSLATE_TOKEN): check it against the server's")
-    elif status == 404 and urlsplit(url).path == "/ws/audio":  # another program's port
-        why = (f"no audio socket at {url} (HTTP 404): is that `hudtranslate serve`'s host "
-               "and port?")
-    elif status == 404:
+    elif status in (200, 404) and urlsplit(url).path == "/ws/audio":  # another program's
+        # port (200: a web page, not a socket)
+        why = (f"no audio socket at {url} (HTTP {status}): is that `hudtranslate serve`'s "
+               "host and port?")
+    elif status in (200, 404):
         why = f"no audio socket at {url}: the path is /ws/audio"
     elif status == 403:
         why = "the server refused this origin"
@@ -185,14 +204,33 @@ def _refusal(url: str, status: int, token: str) -> str:
     return f"server refused the connection: {why}"
 
 
+_NOT_OURS = ("server sent something that is not a hudtranslate protocol message: is that "
+             "`hudtranslate serve`'s host and port?")
+
+
 async def _next_json(socket: aiohttp.ClientWebSocketResponse, timeout_s: float
                      ) -> dict[str, Any]:
-    message = await socket.receive(timeout=timeout_s)
+    try:
+        message = await socket.receive(timeout=timeout_s)
+    except TimeoutError:  # an OSError: it would read as "cannot reach" with no reason
+        raise StreamError(f"no answer to the start of the session in {timeout_s:g} s: is "
+                          "that `hudtranslate serve`'s host and port?") from None
+    if message.type is aiohttp.WSMsgType.BINARY:
+        raise StreamError(_NOT_OURS)
     if message.type is not aiohttp.WSMsgType.TEXT:
         raise StreamError(f"server closed the connection ({socket.close_code})")
-    data = json.loads(message.data)
+    return _message(message.data)
+
+
+def _message(text: str) -> dict[str, Any]:
+    """A server's text frame as a protocol message; StreamError for what is not one (a
+    WebSocket service that is not ours), rather than a traceback."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
     if not isinstance(data, dict):
-        raise StreamError("server sent something that is not a protocol message")
+        raise StreamError(_NOT_OURS)
     return data
 
 
@@ -234,12 +272,18 @@ async def _receive(socket: aiohttp.ClientWebSocketResponse, report: StreamReport
         if message.type is not aiohttp.WSMsgType.TEXT:
             _note_early_close(report, message)
             return
-        data = json.loads(message.data)
+        data = _message(message.data)
         kind = data.get("type")
         if kind == "speech":
             speech = data
-        if kind == "caption":
-            report.max_load = max(report.max_load, int(data.get("load", 0)))
+        try:  # the fields read here and by on_message (a caption's text and times)
+            event_from_message(data)
+            if kind == "caption":
+                report.max_load = max(report.max_load, int(data.get("load", 0)))
+        except (KeyError, TypeError, ValueError):
+            raise StreamError(f"server sent a {str(kind)[:20]!r} message this client cannot "
+                              "read (a field missing or of the wrong type): are client and "
+                              "server the same hudtranslate version?") from None
         if kind == "caption" and data.get("final"):
             latency = time.monotonic() - started - (float(data["end_s"]) - pad_s) / speed
             report.finals.append(FinalCaption(
@@ -322,6 +366,11 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     samples = read_audio_file(args.path)
     url = audio_url(args.server)
     token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
+    if not token.isprintable():  # aiohttp refuses it in a header, with a traceback
+        given = "--token" if args.token is not None else "HUDTRANSLATE_TOKEN"
+        raise ConfigError(f"{given} holds a line break or another control character, which "
+                          "cannot be sent: give the token alone (a file read into it may "
+                          "have brought its line end)")
     console = Console(highlight=False)
     captions = TerminalCaptions(settings.captions, console)
     model = ""

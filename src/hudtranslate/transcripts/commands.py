@@ -40,9 +40,10 @@ def add_transcripts_command(commands: Any, common: argparse.ArgumentParser) -> N
     listing.set_defaults(handler=_run_list)
     export = actions.add_parser("export", parents=[data_dir], help="export one session")
     export.add_argument("session", help="session id (or a unique beginning of it)")
-    export.add_argument("--format", choices=FORMATS, default="srt", help="default: srt")
+    export.add_argument("--format", choices=FORMATS, default=None,
+                        help="default: --out's extension when it is one of these, else srt")
     export.add_argument("--out", type=Path, default=None,
-                        help="write to this file (default: standard output)")
+                        help="write to this file (default, or -: standard output)")
     export.add_argument("--bilingual", action="store_true",
                         help="subtitles: add the Chinese under the English")
     export.set_defaults(handler=_run_export)
@@ -84,6 +85,9 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args)
+    if args.out == Path("-"):  # the Unix name for standard output, not a file called "-"
+        args.out = None
+    args.format = _export_format(args.format, args.out)
     if args.out is not None:
         if args.out.is_dir():
             raise DataError(f"--out {args.out} is a folder: give the export's file name "
@@ -114,6 +118,16 @@ def _run_export(args: argparse.Namespace, settings: Settings) -> int:
         keep_previous(args.out, Console(stderr=True, highlight=False))
         write_text_atomic(args.out, text)
     return 0
+
+
+def _export_format(given: str | None, out: Path | None) -> str:
+    """The format to write: ``given``, else the one ``out``'s extension names, else SRT.
+    An SRT export to ``talk.vtt`` (the default format under another name) is refused."""
+    named = out.suffix.lower().lstrip(".") if out is not None else ""
+    if out is not None and given is not None and named in FORMATS and named != given:
+        raise DataError(f"--format {given} and --out {out} disagree: drop --format, or name "
+                        f"the file {out.with_suffix('.' + given).name}")
+    return given or (named if named in FORMATS else "srt")
 
 
 def _print(text: str) -> None:

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -204,9 +205,11 @@ class SessionStore:
             return id_or_prefix
         if len(matches) == 1 and id_or_prefix:
             return matches[0]
-        if not matches:
+        if not matches:  # the listing of this folder, which need not be the default one
+            where = ("" if self.root == default_data_dir()
+                     else f" --data-dir {shlex.quote(str(self.root))}")
             raise DataError(f"no session {id_or_prefix!r} in {self.root} "
-                            "(see: hudtranslate transcripts list)")
+                            f"(see: hudtranslate transcripts list{where})")
         shown = ", ".join(sorted(matches)[:_SHOWN_MATCHES])
         more = f" and {len(matches) - _SHOWN_MATCHES} more" if len(matches) > _SHOWN_MATCHES else ""
         raise DataError(f"{id_or_prefix!r} matches {len(matches)} sessions ({shown}{more}): "

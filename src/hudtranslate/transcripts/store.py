@@ -104,12 +104,9 @@ def read_transcript(path: str | os.PathLike[str]) -> list[TranscriptRecord]:
     """
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8", errors="strict")
+        lines = path.read_bytes().split(b"\n")  # decoded line by line: damage has a line
     except OSError as exc:
         raise DataError(f"cannot read transcript {path}: {one_line(exc)}") from exc
-    except UnicodeDecodeError:
-        text = _decode_all_but_tail(path)
-    lines = text.split("\n")
     last_number = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
     records: list[TranscriptRecord] = []
     for number, line in enumerate(lines, start=1):
@@ -117,7 +114,9 @@ def read_transcript(path: str | os.PathLike[str]) -> list[TranscriptRecord]:
             continue
         try:
             try:
-                data = json.loads(line)
+                data = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ValueError("not UTF-8 text (cut off or damaged)") from None
             except json.JSONDecodeError:
                 raise ValueError("not a JSON line (cut off or damaged)") from None
             if not isinstance(data, dict):
@@ -204,16 +203,6 @@ def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Pa
                           f"{one_line(exc)}") from None
     console.print(f"kept the earlier {output.name} as {kept}", highlight=False)
     return output
-
-
-def _decode_all_but_tail(path: Path) -> str:
-    """Decode a file whose last line was cut inside a multi-byte character."""
-    data = path.read_bytes()
-    head, _, tail = data.rpartition(b"\n")
-    try:
-        return head.decode("utf-8") + "\n" + tail.decode("utf-8", errors="replace")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"transcript {path} is not UTF-8 text: {exc}") from None
 
 
 def _end_last_line(path: Path) -> None:

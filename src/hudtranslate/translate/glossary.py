@@ -29,7 +29,7 @@ from typing import Any
 from pypinyin import lazy_pinyin
 
 from hudtranslate.asr.text import CJK_IDEOGRAPHS, HANZI, to_simplified
-from hudtranslate.errors import ConfigError, DependencyError
+from hudtranslate.errors import ConfigError, DependencyError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def read_glossary_file(path: Path) -> dict[str, str]:
                           f"{error.object[error.start]:#04x} at {error.start}): "
                           "save it as UTF-8") from None
     except OSError as error:
-        raise ConfigError(f"glossary {path}: cannot read it ({error})") from None
+        raise ConfigError(f"glossary {path}: cannot read it ({one_line(error)})") from None
     if path.suffix.lower() == ".toml":
         terms = _terms_from_toml(path, text)
     else:
