@@ -148,6 +148,16 @@ def test_an_unknown_host_is_named_as_such(
     assert "Name or service not known" in err and "Unknown error" not in err
 
 
+def test_a_password_in_the_address_is_not_shown(
+        clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["stream", str(clip), "--server", f"ws://wearer:s3cret@127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err
+    assert "s3cret" not in err and f"wearer:***@127.0.0.1:{port}" in err
+
+
 @pytest.mark.parametrize("server", [None], indirect=True)
 def test_another_program_on_the_port_is_not_blamed_on_the_path(
         server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -123,6 +123,7 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
     the PCM frame that followed it (protocol "Speech").
     """
     report = StreamReport(audio_s=len(samples) / SAMPLE_RATE_HZ)
+    shown = without_password(url)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = aiohttp.ClientWSTimeout(ws_close=5.0)
     try:
@@ -161,18 +162,28 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                 sender.cancel()
                 await asyncio.gather(sender, return_exceptions=True)
     except aiohttp.WSServerHandshakeError as exc:
-        raise StreamError(_refusal(url, exc.status, token)) from None
+        raise StreamError(_refusal(shown, exc.status, token)) from None
     except aiohttp.ClientConnectorError as exc:  # its text names aiohttp's internals
         error = exc.os_error  # a name not found has a negative (getaddrinfo) errno
         if isinstance(error, ssl.SSLError):  # reached, but not over TLS
-            raise StreamError(f"cannot connect to {url}: {_tls_failure(error)}") from None
+            raise StreamError(f"cannot connect to {shown}: {_tls_failure(error)}") from None
         reason = (os.strerror(error.errno) if error.errno and error.errno > 0
                   else error.strerror or str(error))
-        raise StreamError(f"cannot reach {url}: {reason} (is `hudtranslate serve` running "
+        raise StreamError(f"cannot reach {shown}: {reason} (is `hudtranslate serve` running "
                           "there?)") from None
     except (aiohttp.ClientError, OSError) as exc:
-        raise StreamError(f"cannot reach {url}: {exc}") from None
+        raise StreamError(f"cannot reach {shown}: {str(exc).replace(url, shown)}") from None
     return report
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password of ``user:password@`` replaced by ``***``: error lines end
+    up in terminals, logs and bug reports."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
 
 
 def _tls_failure(error: ssl.SSLError) -> str:
