@@ -437,6 +437,12 @@ def test_binding_beyond_loopback_needs_a_token(host: str, loopback: bool) -> Non
             check_bind(host, "")
 
 
+@pytest.mark.parametrize("token", ["abc\n", "a\tb", "abc\r\n"])
+def test_a_token_no_client_can_send_is_refused(token: str) -> None:
+    with pytest.raises(ConfigError, match="line break or another control character"):
+        check_bind("127.0.0.1", token)
+
+
 def test_labels_and_drafts_keep_only_printable_characters() -> None:
     """A label is printed in the operator's terminal (`transcripts list`); a draft reaches
     the subtitles and the other person's screen: escapes, NULs and direction overrides
