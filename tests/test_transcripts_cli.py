@@ -252,3 +252,13 @@ def test_a_format_the_out_file_contradicts_is_refused(
                  str(tmp_path / "data"), "--out", str(out), "--format", "srt"]) == 1
     assert "--format srt and --out" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_bilingual_jsonl_is_refused_not_ignored(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = _stored_session(tmp_path / "data")
+    out = tmp_path / "talk.jsonl"
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir",
+                 str(tmp_path / "data"), "--out", str(out), "--bilingual"]) == 1
+    assert "--bilingual applies to srt and vtt" in capsys.readouterr().err
+    assert not out.exists()

@@ -88,6 +88,9 @@ def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     if args.out == Path("-"):  # the Unix name for standard output, not a file called "-"
         args.out = None
     args.format = _export_format(args.format, args.out)
+    if args.bilingual and args.format == "jsonl":  # asked for, and it would change nothing
+        raise DataError("--bilingual applies to srt and vtt subtitles: a jsonl export always "
+                        "holds the Chinese beside the English")
     if args.out is not None:
         if args.out.is_dir():
             raise DataError(f"--out {args.out} is a folder: give the export's file name "
