@@ -495,6 +495,9 @@ def test_client_helpers() -> None:
     assert audio_url("ws://127.0.0.1:8765") == "ws://127.0.0.1:8765/ws/audio"
     assert audio_url("http://h:1/") == "ws://h:1/ws/audio"
     assert audio_url("127.0.0.1:9") == "ws://127.0.0.1:9/ws/audio"
+    assert audio_url("127.0.0.1") == "ws://127.0.0.1:8765/ws/audio"  # serve's port, not 80
+    assert audio_url("[::1]") == "ws://[::1]:8765/ws/audio"
+    assert audio_url("ws://glasses.example") == "ws://glasses.example/ws/audio"  # a proxy's
     assert audio_url("wss://h/custom") == "wss://h/custom"
     for bad in ("not a url", "ftp://h:1", "ws://", "h:99999", "ws://h:port"):
         with pytest.raises(ConfigError, match="is not a server address"):

@@ -92,11 +92,14 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def audio_url(server: str) -> str:
-    """``ws://host:port`` (or http://) → ``ws://host:port/ws/audio``. Raises
-    ``ConfigError`` for what is not a server address."""
+    """``ws://host:port`` (or http://) → ``ws://host:port/ws/audio``; a bare ``host`` is
+    ``hudtranslate serve``'s port on it (8765), not the web's 80. Raises ``ConfigError``
+    for what is not a server address."""
     try:  # an unclosed IPv6 bracket ("ws://[::1") is a ValueError here
         parts = urlsplit(server.strip() if "://" in server else f"ws://{server.strip()}")
         port_ok = parts.port is None or 0 < parts.port < 65536
+        if "://" not in server and parts.port is None and parts.hostname:
+            parts = parts._replace(netloc=f"{parts.netloc}:{protocol.DEFAULT_PORT}")
     except ValueError:
         parts, port_ok = urlsplit(""), False
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)

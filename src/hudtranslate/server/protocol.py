@@ -293,6 +293,8 @@ from hudtranslate.events import Transcript, Translation
 from hudtranslate.vision.scene import SceneText
 
 PROTOCOL_VERSION = 1
+DEFAULT_PORT = 8765
+"""Where ``hudtranslate serve`` listens unless told otherwise."""
 ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline_failed",
                          "bad_audio_format", "bad_audio", "frame_too_large", "rate_limited",
                          "too_many_drafts",

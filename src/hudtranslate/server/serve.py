@@ -42,6 +42,7 @@ from hudtranslate.server.limits import (
 )
 from hudtranslate.server.manager import SessionManager
 from hudtranslate.server.photos import PhotoReader
+from hudtranslate.server.protocol import DEFAULT_PORT
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.termination import run_until_terminated
@@ -53,7 +54,6 @@ from hudtranslate.translate.router import FallbackBackend
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
 
 
 async def serve(
