@@ -256,3 +256,32 @@ def test_wss_to_a_plain_server_says_so(
     err = " ".join(capsys.readouterr().err.split())
     assert "the server does not speak TLS: use ws:// (or http://) for it" in err
     assert "Operation not permitted" not in err
+
+
+def test_ws_to_a_server_that_hangs_up_suggests_wss(
+        clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A TLS server closes a plain hello unanswered: that had read "Server disconnected"."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def hang_up() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connection.recv(4096)
+            connection.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        assert main(["stream", str(clip), "--server", f"ws://127.0.0.1:{port}"]) == 1
+    finally:
+        done.set()
+        thread.join()
+        listener.close()
+    err = " ".join(capsys.readouterr().err.split())
+    assert "closed the connection before answering (if it speaks TLS, use wss://" in err

@@ -174,6 +174,11 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
                   else error.strerror or str(error))
         raise StreamError(f"cannot reach {shown}: {reason} (is `hudtranslate serve` running "
                           "there?)") from None
+    except aiohttp.ServerDisconnectedError:  # closed before any answer: a TLS server read
+        # our plain hello as noise
+        hint = " (if it speaks TLS, use wss:// or https://)" if url.startswith("ws:") else ""
+        raise StreamError(f"cannot connect to {shown}: the server closed the connection "
+                          f"before answering{hint}") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise StreamError(f"cannot reach {shown}: {str(exc).replace(url, shown)}") from None
     return report
