@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from hudtranslate import stages
 from hudtranslate.config import TranslateOptions
 from hudtranslate.errors import RejectedAnswerError
 from hudtranslate.events import SpeechChunk, Transcript, Translation
@@ -295,6 +296,21 @@ async def test_stage_yields_word_updates_before_the_final_and_never_erases() -> 
         finals(), SessionTranslator(StreamingBackend(answers=["A b c.", "D e f."]),
                                     TranslateOptions()), partials=False)
     assert all(event.final for event in sentence_mode) and len(sentence_mode) == 2
+
+
+async def test_the_heap_is_offered_back_after_finals_with_nothing_waiting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    offered: list[bool] = []
+    monkeypatch.setattr(stages, "release_free_heap", lambda: offered.append(True) or True)
+
+    async def finals() -> AsyncIterator[Transcript]:
+        yield transcript(0, "我们走吧。", 0, 1)
+        await asyncio.sleep(0.05)  # the first final's batch ends before the second comes
+        yield transcript(1, "今天下雨。", 2, 3)
+
+    await run_stage(finals(), SessionTranslator(FakeBackend(), TranslateOptions()),
+                    partials=False)
+    assert len(offered) == 2
 
 
 @dataclass

@@ -25,6 +25,7 @@ from rich.markup import escape
 from hudtranslate.captions.profiles import profile_from_options
 from hudtranslate.config import Settings, cache_dir_origin
 from hudtranslate.errors import HudTranslateError, check_folder
+from hudtranslate.heap import limit_arenas
 from hudtranslate.models import add_models_commands
 from hudtranslate.server.serve import add_serve_command
 from hudtranslate.termination import EXIT_TERMINATED, run_until_terminated
@@ -243,6 +244,7 @@ def parse_command_line(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hudtranslate`` command."""
+    limit_arenas()  # before any model starts its threads (see hudtranslate.heap)
     args = parse_command_line(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from hudtranslate.asr.whisper import WhisperEngine
 from hudtranslate.config import Settings
 from hudtranslate.errors import ModelError
+from hudtranslate.heap import limit_arenas
 from hudtranslate.models import CATALOGUE, resolve_model
 from hudtranslate.pipeline import Engines, text_repairs
 from hudtranslate.translate.glossary import Glossary, load_glossary, warm_copied_word_glosses
@@ -121,11 +122,13 @@ def warm_conversation_prompts(backend: LlamaBackend, settings: Settings) -> None
 
 def load_engines(settings: Settings) -> Engines:
     """Resolve (and verify) the models, then load Whisper and Qwen. Errors name the fix.
-    numpy's BLAS runs on one thread from here on (``limit_blas_threads``).
+    numpy's BLAS runs on one thread from here on (``limit_blas_threads``) and glibc keeps
+    two heap arenas (``heap.limit_arenas``).
 
     The dictionaries the text clean-up needs load meanwhile (CC-CEDICT's glosses for
     Chinese the model copies: ~3 s, in a child process), not while a wearer talks."""
     limit_blas_threads()
+    limit_arenas()
     glosses = threading.Thread(target=warm_copied_word_glosses, name="glosses", daemon=True)
     glosses.start()
     budget = ThreadBudget.split(settings.threads)

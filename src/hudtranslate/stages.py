@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 
 from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.events import AudioChunk, SpeechChunk, Transcript, Translation
+from hudtranslate.heap import release_free_heap
 from hudtranslate.overload import ShedKind
 from hudtranslate.sharing import Model, SessionLoad
 from hudtranslate.translate.translator import UtteranceTranslator
@@ -327,6 +328,8 @@ async def translate_stage(transcripts: AsyncIterator[Transcript],
             async with _turn(load, "mt", urgent=False, give_up=batches.newer_waiting) as granted:
                 if granted:
                     await worker.run(translator.prepare_next)
+        if finished and not batches.newer_waiting():
+            await worker.run(release_free_heap)  # a quiet moment; at most once a minute
         latest = batch[-1]
         if partials and not latest.final and latest.utterance_id not in finished:
             # With a load, a partial that would not reach the model takes no turn either.
