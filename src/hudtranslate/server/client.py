@@ -33,6 +33,7 @@ from hudtranslate.config import Settings
 from hudtranslate.errors import AudioError, ConfigError, DependencyError, HudTranslateError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Transcript, Translation
 from hudtranslate.server import protocol
+from hudtranslate.server.limits import check_token_sendable
 
 if TYPE_CHECKING:
     from hudtranslate.speech_out.player import ReceivedSpeech
@@ -385,11 +386,8 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     samples = read_audio_file(args.path)
     url = audio_url(args.server)
     token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
-    if not token.isprintable():  # aiohttp refuses it in a header, with a traceback
-        given = "--token" if args.token is not None else "HUDTRANSLATE_TOKEN"
-        raise ConfigError(f"{given} holds a line break or another control character, which "
-                          "cannot be sent: give the token alone (a file read into it may "
-                          "have brought its line end)")
+    # aiohttp refuses such a token in a header, with a traceback
+    check_token_sendable(token, "--token" if args.token is not None else "HUDTRANSLATE_TOKEN")
     console = Console(highlight=False)
     captions = TerminalCaptions(settings.captions, console)
     model = ""

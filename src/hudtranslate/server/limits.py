@@ -97,13 +97,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_token_sendable(token: str, named: str) -> None:
+    """Raises ``ConfigError`` naming ``named`` when ``token`` holds a character an HTTP
+    header cannot carry (a line end brought by a file read into the variable)."""
+    if not token.isprintable():
+        raise ConfigError(f"{named} holds a line break or another control character, which "
+                          "cannot be sent in a header: give the token alone (a file read "
+                          "into it may have brought its line end)")
+
+
 def check_bind(host: str, token: str) -> None:
     """Refuse to listen beyond loopback without a token (captions and audio are private),
     and a token no client could send (a line break in an HTTP header)."""
-    if not token.isprintable():
-        raise ConfigError("the token (--token or HUDTRANSLATE_TOKEN) holds a line break or "
-                          "another control character, which no client can send: give the "
-                          "token alone (a file read into it may have brought its line end)")
+    check_token_sendable(token, "the token (--token or HUDTRANSLATE_TOKEN)")
     if not token and not is_loopback(host):
         raise ConfigError(f"--host {host} is reachable from other machines: set a token "
                           "(HUDTRANSLATE_TOKEN or --token) so only your wearers can connect")
