@@ -262,3 +262,21 @@ def test_bilingual_jsonl_is_refused_not_ignored(
                  str(tmp_path / "data"), "--out", str(out), "--bilingual"]) == 1
     assert "--bilingual applies to srt and vtt" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_folder_above_the_sessions_points_to_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _stored_session(tmp_path / "sessions")
+    assert main(["transcripts", "list", "--data-dir", str(tmp_path)]) == 0
+    assert f"(try --data-dir {tmp_path / 'sessions'})" in capsys.readouterr().out
+
+
+def test_a_null_client_in_the_index_is_listed_as_none_given(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = _stored_session(tmp_path)
+    index = tmp_path / "index.jsonl"
+    index.write_text(index.read_text().replace('"client": "test"', '"client": null'))
+    assert main(["transcripts", "list", "--data-dir", str(tmp_path)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith(recorder.session_id))
+    assert row.rstrip().endswith(" -") and "None" not in row

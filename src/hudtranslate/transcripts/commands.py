@@ -68,8 +68,10 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args)
     sessions = store.sessions()
     if not sessions:
-        _print(f"no sessions in {store.root}"
-               f"{'' if store.root.exists() else ' (nothing served yet)'}\n")
+        below = store.root / "sessions"  # --data-dir given the folder above the sessions
+        hint = (" (nothing served yet)" if not store.root.exists()
+                else f" (try --data-dir {below})" if below.is_dir() else "")
+        _print(f"no sessions in {store.root}{hint}\n")
         return 0
     rows = [("id", "started", "outcome", "sentences", "audio_s", "client")]
     rows += [(info.session_id, info.started_at or "-", info.outcome, str(info.sentences),

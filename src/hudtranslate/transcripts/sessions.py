@@ -173,7 +173,7 @@ class SessionStore:
             infos.append(SessionInfo(
                 session_id, path, started_at=str(meta.get("started_at", "")),
                 ended_at=str(meta.get("ended_at", "")),
-                outcome=outcome, client=str(meta.get("client", "")),
+                outcome=outcome, client=str(meta.get("client") or ""),  # null: none given
                 sentences=len(records),
                 duration_s=max((r.end_s for r in records), default=0.0)))
         return infos
