@@ -499,3 +499,24 @@ def test_ctrl_c_says_what_was_kept(monkeypatch: pytest.MonkeyPatch,
     assert "no report written" in capsys.readouterr().err
     assert main(["file", str(tmp_path / "talk.wav")]) == 130
     assert "transcript so far was saved" in capsys.readouterr().err
+
+
+def test_file_names_an_output_folder_with_brackets_as_it_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """rich read ``[draft]`` in ``--out`` as a style tag: "wrote …/out /talk.jsonl" named a
+    folder that does not exist."""
+    from hudtranslate.pipeline import Engines
+    from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, tone_and_silence
+
+    wav = tmp_path / "talk.wav"
+    soundfile.write(wav, tone_and_silence([(0.3, False), (1.0, True), (0.8, False)]), 16_000)
+    monkeypatch.setattr("hudtranslate.runner.load_engines", lambda settings: Engines(
+        asr=FakeDecoder(["我们走吧。"], chars_per_s=8.0), translator=FakeBackend(),
+        vad_factory=FakeVad))
+    monkeypatch.setenv("COLUMNS", "400")
+    out = tmp_path / "[draft] out"
+    assert main(["file", str(wav), "--out", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert f"wrote {out / 'talk.jsonl'}, {out / 'talk.srt'}" in shown
+    assert (out / "talk.jsonl").read_text().count("\n") == 1

@@ -285,3 +285,35 @@ def test_ws_to_a_server_that_hangs_up_suggests_wss(
         listener.close()
     err = " ".join(capsys.readouterr().err.split())
     assert "closed the connection before answering (if it speaks TLS, use wss://" in err
+
+
+async def _warn_then_shut_down(ws: web.WebSocketResponse, request: web.Request) -> None:
+    """A server whose words look like rich markup: a closing tag with nothing to close."""
+    await ws.send_str(protocol.encode({"type": "error", "code": "busy",
+                                       "message": "queue [/] full [bold]"}))
+    await _shut_down(ws, request)
+
+
+@pytest.mark.parametrize("server", [_warn_then_shut_down], indirect=True)
+def test_the_hud_link_drops_the_password_and_server_words_are_shown_as_sent(
+        server: str, clip: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session line printed ``http://wearer:s3cret@host/…`` (only error lines masked
+    it), and a server message with ``[/]`` ended ``stream`` with rich's MarkupError."""
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["stream", str(clip), "--server", f"ws://wearer:s3cret@{server}"]) == 1
+    out = capsys.readouterr().out
+    assert f"HUD: http://{server}/?session=s1" in out
+    assert "s3cret" not in out and "wearer" not in out
+    assert "server: busy: queue [/] full [bold]" in out
+
+
+@pytest.mark.parametrize(("url", "page"), [
+    ("wss://a:b@glasses.example:9000/ws/audio", "https://glasses.example:9000/?session=x+y"),
+    ("ws://[::1]:8765/ws/audio", "http://[::1]:8765/?session=x+y"),
+    ("ws://host/ws/audio", "http://host/?session=x+y"),
+])
+def test_the_hud_page_is_the_audio_server_without_user_info(url: str, page: str) -> None:
+    from hudtranslate.server.client import hud_page
+
+    assert hud_page(url, "x y") == page

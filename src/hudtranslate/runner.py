@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
@@ -153,7 +154,7 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     status = await _run_session(chunks, settings, engines, target, path.stem, display,
                                 realtime=pace, console=console, extra_sinks=extra)
     if video is not None and frames.video_written is not None:
-        console.print(f"wrote the display replay {frames.video_written}", highlight=False)
+        console.print(escape(f"wrote the display replay {frames.video_written}"), highlight=False)
     return status
 
 
@@ -247,7 +248,7 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
                                     realtime=realtime)
     finally:
         srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
-        console.print(f"wrote {transcript.path}, {srt}, {vtt}", highlight=False)
+        console.print(escape(f"wrote {transcript.path}, {srt}, {vtt}"), highlight=False)
     _report(result, settings, console, realtime=realtime)
     return 0
 

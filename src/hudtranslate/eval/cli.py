@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -244,7 +245,7 @@ def _image_section(args: argparse.Namespace, settings: Settings) -> dict[str, An
         image = load_image(item.path, max_megapixels=settings.vision.max_megapixels)
         scene = looker.look(image, item.id)
         rows.append(score_image(item, scene))
-        console.print(f"photos {index}/{len(items)}: {item.id} "
+        console.print(f"photos {index}/{len(items)}: {escape(item.id)} "
                       f"{scene.timings_s.get('total', 0):.1f} s", highlight=False)
     summary = summarise(rows)
     return {"images": {"summary": summary, "items": rows, "targets": image_targets(summary)}}
@@ -258,7 +259,7 @@ def _voice_section(settings: Settings) -> dict[str, Any]:
 
     def report(index: int, total: int, row: dict[str, Any]) -> None:
         console.print(f"voice {index}/{total}: RTF {row['real_time_factor']:.3f} "
-                      f"WER {row['wer']:.2f}  {row['heard']}", highlight=False)
+                      f"WER {row['wer']:.2f}  {escape(str(row['heard']))}", highlight=False)
 
     return run_voice_bench(settings, on_sentence=report)
 
@@ -308,7 +309,7 @@ def run_language_bench(args: argparse.Namespace, settings: Settings) -> int:
         items += [SpokenItem(f"{t.id}-en", "en", voice.synthesize_16k(t.en_refs[0]))
                   for t in texts]
     console = Console(stderr=True)
-    rows = identify(asr, items, lambda label: console.print(f"language-id: {label}",
+    rows = identify(asr, items, lambda label: console.print(f"language-id: {escape(label)}",
                                                                highlight=False))
     summary = summarise_languages(rows)
     return _publish_alone(args, settings, {"utterances": args.utterances, "text": args.text},
@@ -389,5 +390,5 @@ def _publish(args: argparse.Namespace, report: dict[str, Any]) -> int:
     json_path, md_path = write_report(args.out_dir, report)
     out.print(md_path.read_text(encoding="utf-8"), markup=False, highlight=False,
               soft_wrap=True)
-    out.print(f"wrote {json_path} and {md_path}", highlight=False)
+    out.print(escape(f"wrote {json_path} and {md_path}"), highlight=False)
     return 0

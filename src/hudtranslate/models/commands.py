@@ -110,7 +110,7 @@ def run_fetch(
     console = console or Console()
     for spec in _selected(args, default=DEFAULT_MODELS):
         path = fetch(spec, cache_dir, progress=bool(args.progress), downloader=downloader)
-        console.print(f"{spec.name}: verified, at {path}", soft_wrap=True)
+        console.print(escape(f"{spec.name}: verified, at {path}"), soft_wrap=True)
     return 0
 
 
@@ -123,8 +123,8 @@ def run_verify(args: argparse.Namespace, cache_dir: Path, console: Console | Non
     )  # fmt: skip
     specs = _selected(args, default=installed)
     if not specs:
-        console.print(f"no models installed in {cache_dir / 'models'}; run: hudtranslate "
-                      f"models fetch", soft_wrap=True)
+        console.print(escape(f"no models installed in {cache_dir / 'models'}; run: "
+                             "hudtranslate models fetch"), soft_wrap=True)
         return 1
     failed = 0
     for spec in specs:

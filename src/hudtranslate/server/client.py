@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from rich.console import Console
@@ -193,6 +193,18 @@ def without_password(url: str) -> str:
         return url
     user, _, host = parts.netloc.rpartition("@")
     return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
+
+
+def hud_page(url: str, session_id: str) -> str:
+    """The web HUD's address for ``session_id`` on the server of audio ``url``, without
+    any ``user:password@``: the line is shown on screen and copied into chats."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    scheme = "https" if parts.scheme == "wss" else "http"
+    return urlunsplit((scheme, netloc, "/", urlencode({"session": session_id}), ""))
 
 
 def _tls_failure(error: ssl.SSLError) -> str:
@@ -395,14 +407,14 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     def show(data: dict[str, Any]) -> None:
         nonlocal model
         if data.get("type") == "session":
-            page = urlunsplit(("https" if url.startswith("wss") else "http",
-                               urlsplit(url).netloc, "/", f"session={data['session_id']}", ""))
-            console.print(f"session {data['session_id']} — HUD: {page}")
-        elif data.get("type") == "error":
-            console.print(f"[red]server: {data.get('code')}: {data.get('message')}[/]")
+            console.print(escape(f"session {data['session_id']} — HUD: "
+                                 f"{hud_page(url, str(data['session_id']))}"))
+        elif data.get("type") == "error":  # the server's words: not rich markup
+            said = f"server: {data.get('code')}: {data.get('message')}"
+            console.print(f"[red]{escape(said)}[/]")
         if data.get("type") == "caption" and data.get("final") and data.get("model") != model:
             model = str(data.get("model"))
-            console.print(f"[dim]translated by {model}[/]")
+            console.print(f"[dim]translated by {escape(model)}[/]")
         event = event_from_message(data)
         if event is not None:
             captions.update(event)

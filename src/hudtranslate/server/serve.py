@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
+from rich.markup import escape
 
 from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
 from hudtranslate.captions.profiles import PROFILES
@@ -106,8 +107,8 @@ async def serve(
         router = FallbackBackend(primary, engines.translator,
                                  probe_interval_s=remote.probe_interval_s)
         up = await asyncio.to_thread(router.check)
-        console.print(f"remote model {router.primary.name} at {remote.url}: "
-                      f"{'answering' if up else 'not answering, using ' + router.fallback.name}",
+        state = "answering" if up else f"not answering, using {router.fallback.name}"
+        console.print(escape(f"remote model {router.primary.name} at {remote.url}: {state}"),
                       highlight=False)
         engines = dataclasses.replace(engines, translator=router)
     voices: dict[str, Voice] = {}
@@ -128,10 +129,10 @@ async def serve(
             url = await server.start()
         except OSError as exc:  # taken while the models loaded
             raise ConfigError(cannot_listen(host, port, exc)) from None
-        console.print(f"[bold green]HUD[/] at {url} ({broadcaster.default_view.profile}); "
-                      f"wearers: {url.replace('http', 'ws', 1)}ws/audio; photos: POST "
-                      f"{url}look — Ctrl-C to stop",
-                      highlight=False)
+        where = (f" at {url} ({broadcaster.default_view.profile}); wearers: "
+                 f"{url.replace('http', 'ws', 1)}ws/audio; photos: POST {url}look — Ctrl-C "
+                 "to stop")
+        console.print(f"[bold green]HUD[/]{escape(where)}", highlight=False)
         log.info("serving at %s", url, extra={"event": "listening", "url": url,
                                                 "max_sessions": sessions.limits.max_sessions})
         if on_ready is not None:

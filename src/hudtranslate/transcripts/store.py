@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from rich.console import Console
+from rich.markup import escape
 
 from hudtranslate.errors import DataError, one_line
 from hudtranslate.events import StreamEnd, Transcript, Translation
@@ -201,7 +202,7 @@ def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Pa
     except OSError as exc:
         raise DataError(f"cannot move the earlier {output} aside: "
                           f"{one_line(exc)}") from None
-    console.print(f"kept the earlier {output.name} as {kept}", highlight=False)
+    console.print(escape(f"kept the earlier {output.name} as {kept}"), highlight=False)
     return output
 
 
