@@ -408,7 +408,8 @@ def test_an_unknown_display_profile_is_an_error_before_anything_runs(
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("HUDTRANSLATE_DISPLAY_PROFILE", "bogus")
     assert main(["models", "list", "--cache-dir", str(tmp_path)]) == 1
-    assert "unknown display profile 'bogus'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown display profile 'bogus'" in err and "HUDTRANSLATE_DISPLAY_PROFILE" in err
 
 
 @pytest.mark.parametrize("argv", [

@@ -152,6 +152,9 @@ class DisplayOptions:
     scroll_ms: int = 240
 
     def __post_init__(self) -> None:
+        from hudtranslate.captions.profiles import get_profile  # it imports this module
+
+        get_profile(self.profile)  # here, so the error names the variable or file that set it
         if self.color not in {"", "1bit", "green", "rgb"}:
             raise ConfigError(f"display.color must be 1bit, green or rgb, got {self.color!r}")
         for name in ("width_px", "height_px"):

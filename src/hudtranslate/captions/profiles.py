@@ -112,7 +112,8 @@ def get_profile(name: str) -> DisplayProfile:
         return PROFILES[name]
     except KeyError:
         known = ", ".join(PROFILES)
-        raise ConfigError(f"unknown display profile {name!r} (known: {known})") from None
+        raise ConfigError(f"display.profile: unknown display profile {name!r} (known: "
+                          f"{known})") from None
 
 
 def profile_from_options(options: DisplayOptions) -> DisplayProfile:
