@@ -208,6 +208,76 @@ def test_close_does_not_wait_with_close_wait_zero() -> None:
     assert output.played == []  # stopped: what was being made is not said
 
 
+@dataclass
+class SentenceVoice(FakeVoice):
+    """A fake voice that says a caption sentence by sentence (split after ". ")."""
+
+    def sentences(self, text: str) -> list[str]:
+        return [part if part.endswith(".") else part + "." if index < text.count(". ") else part
+                for index, part in enumerate(text.split(". "))]
+
+
+def test_a_caption_is_said_a_sentence_at_a_time_the_next_made_while_one_plays() -> None:
+    """The whole caption was synthesised before its first word was heard: with three
+    sentences, the wearer waited for all three to be made."""
+    clock = FakeClock()
+    first_playing = threading.Event()
+    overlapped: list[bool] = []
+
+    class Voice(SentenceVoice):
+        def synthesize(self, text: str) -> tuple[AudioArray, int]:
+            if self.calls:  # a later sentence: made while the one before plays
+                overlapped.append(first_playing.wait(5.0))
+            return super().synthesize(text)
+
+    class Output(FakeOutput):
+        def play(self, item: SpeechItem, samples: AudioArray, sample_rate_hz: int,
+                 interrupted: Callable[[], bool]) -> bool:
+            first_playing.set()
+            time.sleep(0.05)  # real time for the next sentence to start being made
+            return super().play(item, samples, sample_rate_hz, interrupted)
+
+    output = Output(clock)
+    voice = Voice()
+    texts = ["We met at noon.", "The train was late.", "x" * 40]
+    sink = sink_with({"en": voice}, output, clock, max_wait_s=2.0)
+    sink.handle(caption(1, " ".join(texts)))
+    sink.close()
+    assert voice.calls == texts and overlapped == [True, True]
+    # each said whole, the later ones after the voice's pause between sentences; the
+    # last starts 3.55 s after the caption came, past max_wait_s, and is still said
+    assert output.played == [(1, 1.5, True), (1, 2.05, True), (1, 4.15, True)]
+    assert [item.text for item in sink.said] == [" ".join(texts)]
+
+
+def test_a_newer_caption_cuts_a_caption_between_its_sentences() -> None:
+    clock = FakeClock()
+    output = FakeOutput(clock)
+    sink = sink_with({"en": SentenceVoice()}, output, clock, cut_after_s=0.98)
+    output.at = {0.4: lambda: sink.handle(caption(2, "second"))}
+    sink.handle(caption(1, "One two three. Four five six seven. Eight nine."))
+    sink.close()
+    # sentence 1 (1.4 s) has talked over caption 2 for cut_after_s when it ends: the rest
+    # of caption 1 is not said
+    assert output.played == [(1, 1.4, True), (2, 0.6, True)]
+    assert sink.queue.cut == 1 and [item.utterance_id for item in sink.said] == [2]
+
+
+def test_a_voice_failing_on_a_later_sentence_ends_that_caption_only(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    output = FakeOutput(clock)
+    sink = sink_with({"en": SentenceVoice()}, output, clock)
+    with caplog.at_level(logging.WARNING):
+        sink.handle(caption(1, "Fine words. FAIL here. Never said."))
+        time.sleep(0.2)
+        sink.handle(caption(2, "Next caption."))
+        sink.close()
+    assert [uid for uid, _, _ in output.played] == [1, 2]
+    assert [item.utterance_id for item in sink.said] == [2]
+    assert "the fake voice is down" in caplog.text
+
+
 # --- the device output, with a fake PortAudio ----------------------------------------------
 
 

@@ -230,7 +230,8 @@ Speech (wearers that ask for it)
 
     then one binary frame of exactly ``samples`` × 2 bytes: the sentence said, as 16 kHz
     mono signed 16-bit little-endian PCM (the format of the audio in). ``utterance_id``
-    is the caption's. Play speech in order, each after the one before;
+    is the caption's; a caption of several sentences comes as several such pairs, one per
+    sentence, its ``text`` that sentence. Play speech in order, each after the one before;
     ``"interrupt": true`` means: stop the speech still playing and play this one now.
     The server paces speech as if it were played when sent: the next sentence comes once
     this one's ``duration_s`` has passed, or earlier with ``interrupt`` when this one has

@@ -2,7 +2,10 @@
 
 ``SpeechSink`` is a pipeline sink (``handle``/``close``). ``handle`` runs on the event
 loop and only queues; one thread per sink synthesises and plays, so a slow voice never
-holds up the captions. Which captions are said: final, not drafts, in a language that has
+holds up the captions. A caption of several sentences is said one sentence at a time, the
+next made while one plays: its first words are heard after one sentence's synthesis, not
+the whole caption's (a voice with a ``sentences`` method; others say the caption whole).
+Which captions are said: final, not drafts, in a language that has
 a voice (English: the Joe voice; Chinese: only a configured remote voice, else the
 Chinese is text only). The queue's rules (``queue.py``) skip stale speech and cut a
 sentence that talks over a newer caption for too long.
@@ -16,6 +19,7 @@ to get it, and the pipeline goes on without speech (listening keeps working).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import logging
 import threading
@@ -30,7 +34,13 @@ from hudtranslate.config import VoiceOptions
 from hudtranslate.errors import AudioError, HudTranslateError
 from hudtranslate.events import AudioArray, StreamEnd, Transcript, Translation
 from hudtranslate.speech_out.queue import SpeechItem, SpeechQueue
-from hudtranslate.speech_out.voice import VOICE_MISSING, EnglishVoice, Voice, voice_extra_missing
+from hudtranslate.speech_out.voice import (
+    SENTENCE_PAUSE_S,
+    VOICE_MISSING,
+    EnglishVoice,
+    Voice,
+    voice_extra_missing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,25 +140,45 @@ class SpeechSink:
         return None
 
     def _say(self, item: SpeechItem) -> None:
-        voice = self.voices[item.language]
-        try:
-            samples, rate = voice.synthesize(item.text)
-        except HudTranslateError as exc:
-            self._voice_failed(voice, exc)
-            with self._cond:
-                self.queue.done()
-            return
+        outcome = self._say_sentences(item, self.voices[item.language])
         with self._cond:
-            stale = self._stop or self.queue.is_stale(item, self._clock())
-        if stale or not samples.size:
-            with self._cond:
-                self.queue.done(cut=stale)
-            return
-        finished = self.output.play(item, samples, rate, self._interrupted)
-        with self._cond:
-            self.queue.done(cut=not finished)
-            if finished:
+            self.queue.done(cut=outcome == "cut")
+            if outcome == "said":
                 self.said.append(item)
+
+    def _say_sentences(self, item: SpeechItem, voice: Voice) -> str:
+        """Say ``item`` a sentence at a time, the next one made while one plays; returns
+        "said", "cut" (stale, stopped, or cut for a newer caption), "failed" or "silent".
+        The first sentence may not be said once stale (``queue.is_stale``); later ones go
+        on unless the caption is cut (``queue.should_cut``, as while one plays)."""
+        split = getattr(voice, "sentences", None)  # a voice without it says the whole
+        texts: list[str] = split(item.text) if split is not None else [item.text]
+        upcoming: _Synthesis | None = None
+        played = False
+        for index, text in enumerate(texts):
+            try:
+                samples, rate = (upcoming.result() if upcoming is not None
+                                 else voice.synthesize(text))
+            except HudTranslateError as exc:
+                self._voice_failed(voice, exc)
+                return "failed"
+            upcoming = _Synthesis(voice, texts[index + 1]) if index + 1 < len(texts) else None
+            with self._cond:
+                now = self._clock()
+                stop = self._stop or (self.queue.is_stale(item, now) if index == 0
+                                      else self.queue.should_cut(now))
+            if stop:
+                return "cut"
+            if not samples.size:
+                continue
+            if played:  # the pause ``synthesize`` puts between sentences
+                pause = np.zeros(round(SENTENCE_PAUSE_S * rate), dtype=np.float32)
+                samples = np.concatenate([pause, samples])
+            sentence = item if len(texts) == 1 else dataclasses.replace(item, text=text)
+            if not self.output.play(sentence, samples, rate, self._interrupted):
+                return "cut"
+            played = True
+        return "said" if played else "silent"
 
     def _interrupted(self) -> bool:
         with self._cond:
@@ -162,6 +192,33 @@ class SpeechSink:
                         voice.language, exc)
         else:
             log.debug("the %s voice failed again: %s", voice.language, exc)
+
+
+class _Synthesis:
+    """One sentence being made in a daemon thread while the one before it plays (a voice
+    that hangs cannot keep the process from exiting). ``result`` waits for it and raises
+    what ``synthesize`` raised, so the speech thread handles it as its own."""
+
+    def __init__(self, voice: Voice, text: str) -> None:
+        self._done = threading.Event()
+        self._result: tuple[AudioArray, int] = (np.zeros(0, dtype=np.float32), 1)
+        self._error: Exception | None = None
+        threading.Thread(target=self._make, args=(voice, text), name="speech-next",
+                         daemon=True).start()
+
+    def _make(self, voice: Voice, text: str) -> None:
+        try:
+            self._result = voice.synthesize(text)
+        except Exception as exc:  # raised again in the speech thread, handled as if made there
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> tuple[AudioArray, int]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 class DeviceOutput:

@@ -71,7 +71,9 @@ class Voice(Protocol):
     """Anything that says text in one language: ``synthesize`` returns float32 mono
     samples in [-1, 1] and their sample rate in Hz (an empty array when there is nothing
     to say). Raises ``HudTranslateError`` subclasses only (``BackendError`` for a remote
-    voice that fails, ``ModelError`` for a broken model)."""
+    voice that fails, ``ModelError`` for a broken model). A voice may also have
+    ``sentences(text) -> list[str]``: then each is synthesised alone, in turn
+    (``EnglishVoice.sentences``)."""
 
     name: str
     language: str
@@ -136,6 +138,12 @@ class EnglishVoice:
         """The voice with the ``[voice]`` settings' threads and pace."""
         return cls(onnx_threads=options.onnx_threads, length_scale=options.length_scale)
 
+    def sentences(self, text: str) -> list[str]:
+        """``text`` cut into the sentences the voice pauses between (``pysbd``), in the
+        caption's own words: ``SpeechSink`` says them one by one, so the first is heard
+        while the rest are made. Saying each in turn sounds like ``synthesize(text)``."""
+        return caption_sentences(text)
+
     def speakable(self, text: str) -> list[str]:
         """The sentences that will be said for ``text`` (``speakable_sentences``)."""
         return speakable_sentences(text)
@@ -195,6 +203,15 @@ def voice_extra_missing() -> bool:
         return importlib.util.find_spec(name) is not None
 
     return not all(installed(name) for name in VOICE_MODULES)
+
+
+def caption_sentences(text: str) -> list[str]:
+    """``text`` (NFKC) split at sentence ends by ``pysbd``, blank ones left out; numbers
+    are left as written (``speakable_sentences`` spells them). Raises ``DependencyError``
+    when the ``voice`` extra is missing."""
+    text = unicodedata.normalize("NFKC", text)
+    return [" ".join(sentence.split()) for sentence in _sentence_splitter().segment(text)
+            if sentence.strip()]
 
 
 def speakable_sentences(text: str) -> list[str]:
