@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,8 @@ def test_sessions_are_recorded_as_they_go(tmp_path: Path) -> None:
     assert [(r.index, r.zh, r.model) for r in records] == [(1, "你好", "qwen"), (2, "再见", "qwen")]
 
 
-def test_torn_lines_and_missing_index_entries_are_survived(tmp_path: Path) -> None:
+def test_torn_lines_and_missing_index_entries_are_survived(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = SessionStore(tmp_path)
     recorder = store.open()
     recorder.handle(final(0, "Kept."))
@@ -59,9 +62,16 @@ def test_torn_lines_and_missing_index_entries_are_survived(tmp_path: Path) -> No
     later = again.open()  # the torn index line does not swallow the next entry
     later.finish("completed")
     again.close()
-    outcomes = {i.session_id: i.outcome for i in SessionStore(tmp_path).sessions()}
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        outcomes = {i.session_id: i.outcome for i in SessionStore(tmp_path).sessions()}
     assert outcomes[later.session_id] == "completed"
     assert outcomes[recorder.session_id] == "unfinished"
+    # the torn line was cut off (and logged) when the index was next written, so
+    # listing the sessions no longer warns about it every time
+    assert "unreadable line" not in caplog.text
+    lines = (tmp_path / "index.jsonl").read_text().splitlines()
+    assert all(json.loads(line) for line in lines) and len(lines) == 3
 
 
 def test_a_damaged_session_is_listed_as_such_beside_the_others(tmp_path: Path) -> None:

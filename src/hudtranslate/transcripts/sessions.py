@@ -26,7 +26,12 @@ from pathlib import Path
 from hudtranslate.errors import DataError, one_line
 from hudtranslate.events import StreamEnd, Transcript, Translation
 from hudtranslate.transcripts.export import TranscriptRecord
-from hudtranslate.transcripts.store import TranscriptWriter, _fsync_dir, read_transcript
+from hudtranslate.transcripts.store import (
+    TranscriptWriter,
+    _fsync_dir,
+    end_last_line,
+    read_transcript,
+)
 
 _SHOWN_MATCHES = 5
 """Session ids an ambiguous prefix error lists."""
@@ -133,12 +138,12 @@ class SessionStore:
             if self._index_file is None:
                 self.root.mkdir(parents=True, exist_ok=True)
                 created = not self.index_path.exists()
+                if not created:  # a line torn by a crash: cut off once, here
+                    end_last_line(self.index_path, _is_index_entry)
                 self._index_file = os.open(self.index_path,
                                            os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 if created:
                     _fsync_dir(self.root)
-                elif self.index_path.read_bytes()[-1:] not in (b"", b"\n"):
-                    os.write(self._index_file, b"\n")  # a line torn by a crash stays alone
             os.write(self._index_file, line)
             os.fsync(self._index_file)
         except OSError as exc:
@@ -255,3 +260,10 @@ class SessionStore:
             if isinstance(entry, dict):
                 entries.append(entry)
         return entries
+
+
+def _is_index_entry(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line.decode("utf-8")), dict)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+        return False

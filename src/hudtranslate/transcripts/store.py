@@ -15,7 +15,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -45,7 +45,7 @@ class TranscriptWriter:
             created = not self.path.exists()
             if not created:
                 self._last_index = max((r.index for r in read_transcript(self.path)), default=0)
-                _end_last_line(self.path)
+                end_last_line(self.path, _is_record)
             self._file: BinaryIO | None = self.path.open("ab")
             if created:
                 _fsync_dir(self.path.parent)
@@ -206,18 +206,19 @@ def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Pa
     return output
 
 
-def _end_last_line(path: Path) -> None:
-    """Make sure new lines do not glue onto an unterminated last line.
+def end_last_line(path: Path, complete: Callable[[bytes], bool]) -> None:
+    """Make sure new lines do not glue onto an unterminated last line of ``path``.
 
-    A complete record just missing its newline gets one; a torn line is cut off (it was
-    already unreadable, and it is logged so its bytes are not silently gone).
+    A line ``complete`` accepts, just missing its newline, gets one; a torn line is cut
+    off (it was already unreadable, and it is logged so its bytes are not silently gone;
+    left in place, every later reader would warn about it again).
     """
     with path.open("rb+") as handle:
         data = handle.read()
         if not data or data.endswith(b"\n"):
             return
         keep = data.rfind(b"\n") + 1
-        if _is_record(data[keep:]):
+        if complete(data[keep:]):
             handle.write(b"\n")
         else:
             logger.warning("dropping torn last line of %s: %r", path, data[keep:])
