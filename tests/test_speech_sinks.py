@@ -278,6 +278,23 @@ def test_a_voice_failing_on_a_later_sentence_ends_that_caption_only(
     assert "the fake voice is down" in caplog.text
 
 
+def test_a_voice_that_cannot_split_a_caption_skips_that_caption_only() -> None:
+    class Voice(SentenceVoice):
+        def sentences(self, text: str) -> list[str]:
+            if "FAIL" in text:
+                raise BackendError("cannot split")
+            return super().sentences(text)
+
+    clock = FakeClock()
+    output = FakeOutput(clock)
+    sink = sink_with({"en": Voice()}, output, clock)
+    sink.handle(caption(1, "FAIL to split. Here."))
+    time.sleep(0.1)
+    sink.handle(caption(2, "Next caption."))
+    sink.close()
+    assert [item.utterance_id for item in sink.said] == [2]
+
+
 # --- the device output, with a fake PortAudio ----------------------------------------------
 
 

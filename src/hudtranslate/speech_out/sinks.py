@@ -152,7 +152,11 @@ class SpeechSink:
         The first sentence may not be said once stale (``queue.is_stale``); later ones go
         on unless the caption is cut (``queue.should_cut``, as while one plays)."""
         split = getattr(voice, "sentences", None)  # a voice without it says the whole
-        texts: list[str] = split(item.text) if split is not None else [item.text]
+        try:
+            texts: list[str] = split(item.text) if split is not None else [item.text]
+        except HudTranslateError as exc:  # as a failed synthesis: this caption only
+            self._voice_failed(voice, exc)
+            return "failed"
         upcoming: _Synthesis | None = None
         played = False
         for index, text in enumerate(texts):
