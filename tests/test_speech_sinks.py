@@ -213,8 +213,7 @@ class SentenceVoice(FakeVoice):
     """A fake voice that says a caption sentence by sentence (split after ". ")."""
 
     def sentences(self, text: str) -> list[str]:
-        return [part if part.endswith(".") else part + "." if index < text.count(". ") else part
-                for index, part in enumerate(text.split(". "))]
+        return text.replace(". ", ".\n").split("\n")
 
 
 def test_a_caption_is_said_a_sentence_at_a_time_the_next_made_while_one_plays() -> None:
