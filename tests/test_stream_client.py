@@ -46,7 +46,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
         ws = web.WebSocketResponse()
         await ws.prepare(req)
         await ws.receive()  # start
-        await ws.send_str(protocol.encode({"type": "session", "session_id": "s1"}))
+        await ws.send_str(protocol.encode({"type": "session", "session_id": "s1",
+                                           "hud_path": "/?session=s1"}))
         for _ in range(3):
             await ws.receive()
         assert ending is not None
@@ -309,11 +310,11 @@ def test_the_hud_link_drops_the_password_and_server_words_are_shown_as_sent(
 
 
 @pytest.mark.parametrize(("url", "page"), [
-    ("wss://a:b@glasses.example:9000/ws/audio", "https://glasses.example:9000/?session=x+y"),
-    ("ws://[::1]:8765/ws/audio", "http://[::1]:8765/?session=x+y"),
-    ("ws://host/ws/audio", "http://host/?session=x+y"),
+    ("wss://a:b@glasses.example:9000/ws/audio", "https://glasses.example:9000/?session=x"),
+    ("ws://[::1]:8765/ws/audio", "http://[::1]:8765/?session=x"),
+    ("ws://host/ws/audio", "http://host/?session=x"),
 ])
 def test_the_hud_page_is_the_audio_server_without_user_info(url: str, page: str) -> None:
     from hudtranslate.server.client import hud_page
 
-    assert hud_page(url, "x y") == page
+    assert hud_page(url, "/?session=x") == page

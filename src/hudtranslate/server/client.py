@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from rich.console import Console
@@ -195,16 +195,17 @@ def without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
 
 
-def hud_page(url: str, session_id: str) -> str:
-    """The web HUD's address for ``session_id`` on the server of audio ``url``, without
-    any ``user:password@``: the line is shown on screen and copied into chats."""
+def hud_page(url: str, hud_path: str) -> str:
+    """The web HUD's address on the server of audio ``url``: ``hud_path`` as the server's
+    ``session`` message gives it, without any ``user:password@`` of ``url`` (the line is
+    shown on screen and copied into chats)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         netloc += f":{parts.port}"
     scheme = "https" if parts.scheme == "wss" else "http"
-    return urlunsplit((scheme, netloc, "/", urlencode({"session": session_id}), ""))
+    return urlunsplit((scheme, netloc, "", "", "")) + hud_path
 
 
 def _tls_failure(error: ssl.SSLError) -> str:
@@ -407,8 +408,8 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     def show(data: dict[str, Any]) -> None:
         nonlocal model
         if data.get("type") == "session":
-            console.print(escape(f"session {data['session_id']} — HUD: "
-                                 f"{hud_page(url, str(data['session_id']))}"))
+            page = f" — HUD: {hud_page(url, str(data['hud_path']))}" if "hud_path" in data else ""
+            console.print(escape(f"session {data['session_id']}{page}"))
         elif data.get("type") == "error":  # the server's words: not rich markup
             said = f"server: {data.get('code')}: {data.get('message')}"
             console.print(f"[red]{escape(said)}[/]")
