@@ -132,6 +132,7 @@ def test_the_real_speech_set_loads_with_its_extra_fields(shared_data: Path) -> N
     ({"segments": [segment(0.0, 1.0)]}, r":1: missing 'wav'"),
     ("[1, 2]", r":1: expected a JSON object"),
     ('{"wav": ', r":1: not valid JSON"),
+    ("[" * 5000, r":1: not valid JSON \(nested too deeply\)"),  # had been a RecursionError
 ])
 def test_bad_talks_name_the_file_and_line(folder: Path, row: Any, message: str) -> None:
     manifest = write_jsonl(folder / "talks.jsonl", [row])

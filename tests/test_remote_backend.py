@@ -56,7 +56,7 @@ reason "stop", then ``data: [DONE]``), "length" (finish reason "length", then
 
 @dataclass
 class Behaviour:
-    """How the fake answers: ``mode`` is ok, plain, http500, hang, garbage; ``reply``,
+    """How the fake answers: ``mode`` is ok, plain, http500, hang, garbage, nested; ``reply``,
     when set, makes the (streamed or plain) answer to a request body."""
 
     mode: str = "ok"
@@ -102,6 +102,8 @@ def make_handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b"{}", "application/json")
             elif behaviour.mode == "garbage":
                 self._send(200, b"<html>proxy error</html>", "text/html")
+            elif behaviour.mode == "nested":  # JSON nested past Python's stack
+                self._send(200, b"[" * 5000, "application/json")
             else:
                 text, end = (behaviour.reply or (lambda b: (answer_for(b), "done")))(body)
                 if behaviour.mode == "plain":
@@ -229,7 +231,7 @@ def test_reconcile(prefix: str, answer: str, expected: str) -> None:
     assert reconcile(prefix, answer) == expected
 
 
-@pytest.mark.parametrize("mode", ["http500", "garbage"])
+@pytest.mark.parametrize("mode", ["http500", "garbage", "nested"])
 def test_server_errors_are_backend_errors(server: FakeServer, mode: str) -> None:
     server.behaviour.mode = mode
     with pytest.raises(BackendError):

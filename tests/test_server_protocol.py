@@ -112,7 +112,8 @@ def test_parse_view_requests(text: str, expected: protocol.ViewRequest) -> None:
 @pytest.mark.parametrize("text", ["not json", "[1]", '{"type": "audio"}',
                                   '{"type": "view", "profile": 3}',
                                   '{"type": "view", "bilingual": "yes"}',
-                                  '{"type": "view", "profile": "' + "x" * 5000 + '"}'])
+                                  '{"type": "view", "profile": "' + "x" * 5000 + '"}',
+                                  "[" * 4000])  # nested past the stack: had been RecursionError
 def test_bad_requests_are_protocol_errors(text: str) -> None:
     with pytest.raises(ProtocolError) as caught:
         protocol.parse_client_message(text)

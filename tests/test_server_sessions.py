@@ -198,6 +198,8 @@ async def test_malformed_messages_are_answered_and_the_session_goes_on(
     assert (await receive_json(socket))["code"] == "bad_message"  # audio before start
     await socket.send_str("not json")
     assert (await receive_json(socket))["code"] == "bad_message"
+    await socket.send_str("[" * 4000)  # nested past Python's stack: had closed the socket
+    assert (await receive_json(socket))["code"] == "bad_message"
     await socket.send_json({"type": "dance"})
     assert (await receive_json(socket))["code"] == "bad_message"
     await socket.send_json(START)
@@ -221,16 +223,20 @@ async def test_malformed_messages_are_answered_and_the_session_goes_on(
     assert socket.close_code == 1000
 
 
-@pytest.mark.parametrize("start", [
-    {**START, "sample_rate_hz": 44100}, {**START, "channels": 2},
-    {**START, "format": "f32le"}, {"type": "start"}, {**START, "channels": True},
+@pytest.mark.parametrize(("start", "code"), [
+    ({**START, "sample_rate_hz": 44100}, "bad_audio_format"),
+    ({**START, "channels": 2}, "bad_audio_format"),
+    ({**START, "format": "f32le"}, "bad_audio_format"), ({"type": "start"}, "bad_audio_format"),
+    ({**START, "channels": True}, "bad_audio_format"),
+    ({**START, "protocol_version": 2}, "unsupported_version"),
 ])
-async def test_wrong_sample_format_is_refused(
-        served: tuple[TestClient[Any, Any], SessionManager], start: dict[str, Any]) -> None:
+async def test_wrong_sample_format_or_version_is_refused(
+        served: tuple[TestClient[Any, Any], SessionManager], start: dict[str, Any],
+        code: str) -> None:
     client, _ = served
     socket = await client.ws_connect("/ws/audio")
     await socket.send_json(start)
-    assert (await receive_json(socket))["code"] == "bad_audio_format"
+    assert (await receive_json(socket))["code"] == code
     assert (await socket.receive(timeout=5)).type is aiohttp.WSMsgType.CLOSE
     assert socket.close_code == 1003
 
@@ -403,6 +409,7 @@ async def test_cross_origin_audio_sockets_are_refused(
 
 def test_parse_wearer_messages() -> None:
     assert protocol.parse_wearer_message(json.dumps({**START, "client": "g1"})).client == "g1"
+    assert protocol.parse_wearer_message(json.dumps({**START, "protocol_version": 1}))
     assert protocol.parse_wearer_message('{"type": "end"}') is None
     draft = protocol.parse_wearer_message(json.dumps({"type": "draft",
                                                       "text": " tell her\n I'm late "}))
@@ -416,7 +423,9 @@ def test_parse_wearer_messages() -> None:
                        ('{"type": "draft", "text": 3}', "bad_message"),
                        ('{"type": "draft", "text": " \\n "}', "bad_message"),
                        (json.dumps({"type": "draft", "text": longest + "x"}), "bad_message"),
-                       (json.dumps({**START, "sample_rate_hz": 8000}), "bad_audio_format")]:
+                       (json.dumps({**START, "sample_rate_hz": 8000}), "bad_audio_format"),
+                       (json.dumps({**START, "protocol_version": 2}), "unsupported_version"),
+                       (json.dumps({**START, "protocol_version": True}), "unsupported_version")]:
         with pytest.raises(protocol.ProtocolError) as caught:
             protocol.parse_wearer_message(text)
         assert caught.value.code == code

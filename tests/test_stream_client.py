@@ -174,7 +174,7 @@ SESSION = protocol.encode({"type": "session", "session_id": "s1"})
 
 
 @pytest.mark.parametrize("odd_server", [["hello"], ["[1, 2]"], ['{"type": "session"}'],
-                                        [SESSION, "garbage"]], indirect=True)
+                                        [SESSION, "garbage"], ["[" * 5000]], indirect=True)
 def test_a_service_that_is_not_ours_is_one_line(
         odd_server: str, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Text that is not a protocol message (or a session without its id) had ended the

@@ -138,7 +138,7 @@ async def stream_audio(url: str, samples: AudioArray, *, token: str = "", chunk_
             start: dict[str, Any] = {
                 "type": "start", "format": protocol.AUDIO_FORMAT,
                 "sample_rate_hz": protocol.AUDIO_SAMPLE_RATE_HZ, "channels": 1,
-                "client": client}
+                "client": client, "protocol_version": protocol.PROTOCOL_VERSION}
             if speak:
                 start["speak"] = True
             await socket.send_str(protocol.encode(start))
@@ -260,7 +260,7 @@ def _message(text: str) -> dict[str, Any]:
     WebSocket service that is not ours), rather than a traceback."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
         data = None
     if not isinstance(data, dict):
         raise StreamError(_NOT_OURS)

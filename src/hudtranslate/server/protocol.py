@@ -153,13 +153,14 @@ Audio in (wearers)
     Wearer → server, first, a text frame::
 
         {"type": "start", "format": "pcm_s16le", "sample_rate_hz": 16000, "channels": 1,
-         "client": "rokid-7", "speak": true}
+         "client": "rokid-7", "speak": true, "protocol_version": 1}
 
     (``client``, an optional label of up to 100 printable characters (others are dropped),
     is kept in the transcript index; ``speak``, optional, default false, asks for the
-    captions said aloud: see "Speech" below.) Then the audio: binary frames of 16 kHz mono
-    signed 16-bit little-endian PCM, an even number of bytes, at most
-    ``limits.max_frame_bytes`` each, at about the pace it is spoken. Last,
+    captions said aloud: see "Speech" below; ``protocol_version``, optional, the version
+    the wearer speaks: another than the server's is refused before any audio.) Then the
+    audio: binary frames of 16 kHz mono signed 16-bit little-endian PCM, an even number of
+    bytes, at most ``limits.max_frame_bytes`` each, at about the pace it is spoken. Last,
     ``{"type": "end"}``: the server translates what is left, sends ``end`` and closes the
     socket (1000). A wearer that just disconnects ends its session the same way, without the
     answers. When the server stops (SIGTERM, Ctrl-C) it reads no more audio, translates
@@ -202,9 +203,11 @@ Audio in (wearers)
     ``too_many_drafts`` (more than ``drafts_per_minute`` drafts a minute on average, three
     at once: the draft is not written; the socket stays open),
     ``bad_audio_format`` (``start`` asks for another format, rate or channel count;
-    closes, 1003), ``bad_audio`` (a frame with an odd number of bytes; dropped),
-    ``frame_too_large`` (a frame over ``max_frame_bytes``; dropped; one over four times
-    that closes the socket, 1009, without a message), ``rate_limited`` (audio faster than
+    closes, 1003), ``unsupported_version`` (``start`` names a ``protocol_version`` this
+    server does not speak; closes, 1003), ``bad_audio`` (a frame with an odd number of
+    bytes; dropped), ``frame_too_large`` (a frame over ``max_frame_bytes``; dropped; one
+    over four times that closes the socket, 1009, without a message), ``rate_limited``
+    (audio faster than
     ``max_audio_rate`` × real time beyond ``burst_audio_s``, or more than
     ``max_frames_per_s`` frames a second; closes, 1008), ``idle_timeout`` (nothing received
     for ``idle_timeout_s``; closes, 1001), ``too_many_errors`` (``max_errors`` errors;
@@ -298,9 +301,8 @@ DEFAULT_PORT = 8765
 """Where ``hudtranslate serve`` listens unless told otherwise."""
 ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline_failed",
                          "bad_audio_format", "bad_audio", "frame_too_large", "rate_limited",
-                         "too_many_drafts",
-                         "idle_timeout", "too_many_errors", "overloaded", "server_full",
-                         "speech_unavailable"})
+                         "too_many_drafts", "unsupported_version", "idle_timeout",
+                         "too_many_errors", "overloaded", "server_full", "speech_unavailable"})
 AUDIO_FORMAT = "pcm_s16le"
 AUDIO_SAMPLE_RATE_HZ = 16_000
 MAX_CLIENT_MESSAGE_BYTES = 4096
@@ -408,7 +410,8 @@ def parse_wearer_message(text: str) -> StartRequest | DraftRequest | None:
 
     Raises ``ProtocolError``: ``bad_message`` for anything unreadable or unknown (and a
     draft whose text is not a string, blank or over ``MAX_DRAFT_CHARS``),
-    ``bad_audio_format`` for a ``start`` asking for audio other than 16 kHz mono s16le.
+    ``bad_audio_format`` for a ``start`` asking for audio other than 16 kHz mono s16le,
+    ``unsupported_version`` for one naming a ``protocol_version`` other than this one's.
     """
     data = _json_object(text)
     kind = data.get("type")
@@ -418,6 +421,11 @@ def parse_wearer_message(text: str) -> StartRequest | DraftRequest | None:
         return _draft(data.get("text"))
     if kind != "start":
         raise ProtocolError("bad_message", f"unknown message type {kind!r}")
+    version = data.get("protocol_version", PROTOCOL_VERSION)
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        raise ProtocolError("unsupported_version",
+                            f"this server speaks protocol version {PROTOCOL_VERSION}, "
+                            f"the wearer asked for {version!r}: update the older side")
     wanted = {"format": AUDIO_FORMAT, "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ, "channels": 1}
     for key, value in wanted.items():
         if data.get(key) != value or isinstance(data.get(key), bool):
@@ -476,6 +484,8 @@ def _json_object(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError("bad_message", f"not JSON: {exc.msg}") from None
+    except RecursionError:  # "[[[[…" within the size limit is nested past Python's stack
+        raise ProtocolError("bad_message", "not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "a message must be a JSON object")
     return data

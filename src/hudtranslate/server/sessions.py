@@ -250,8 +250,8 @@ class WearerSession:
             request = protocol.parse_wearer_message(text)
         except protocol.ProtocolError as exc:
             self._error(exc.code, str(exc))
-            if exc.code == "bad_audio_format":
-                return "bad_audio_format", WSCloseCode.UNSUPPORTED_DATA
+            if exc.code in ("bad_audio_format", "unsupported_version"):
+                return exc.code, WSCloseCode.UNSUPPORTED_DATA
             return None
         if request is None:
             return "completed", WSCloseCode.OK

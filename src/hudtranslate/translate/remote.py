@@ -298,7 +298,7 @@ def _safe_read(response: http.client.HTTPResponse) -> str:
 def _json(data: bytes) -> Any:
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
         raise BackendError(f"remote sent something that is not JSON: {data[:80]!r}") from None
 
 
