@@ -110,17 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
     live = commands.add_parser("live", parents=[common], help="translate the microphone live")
     live.add_argument("--device", dest="audio.device", default=None,
                       help="input device name or index (default: system default)")
-    live.add_argument("--out", type=Path, default=Path("."),
+    live.add_argument("--out", type=Path, default=None,
                       help="folder for the transcript files (default: current folder)")
     _add_speak(live)
     live.set_defaults(handler=_run_live)
 
     file = commands.add_parser("file", parents=[common], help="translate an audio file")
-    file.add_argument("path", type=Path, help="audio file (WAV, FLAC, MP3, M4A…) or video")
+    file.add_argument("path", type=Path,
+                      help="audio file (WAV, FLAC, MP3, M4A…) or video; - reads standard input")
     file.add_argument("--realtime", dest="audio.realtime", action="store_const", const=True,
                       default=None, help="play the file at real-time pace, like a microphone")
     file.add_argument("--out", type=Path, default=None,
-                      help="folder for SRT/VTT/JSONL (default: next to the input)")
+                      help="folder for SRT/VTT/JSONL (default: next to the input; the "
+                           "current folder for piped audio)")
     file.add_argument("--frames", type=Path, default=None, metavar="DIR",
                       help="write the glasses' display as a PNG per change (exact pixels)")
     file.add_argument("--video", type=Path, default=None, metavar="PATH",
@@ -131,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", parents=[common],
                                help="run a bundled Mandarin clip through the whole pipeline")
-    demo.add_argument("--out", type=Path, default=Path("hudtranslate-demo"),
+    demo.add_argument("--out", type=Path, default=None,
                       help="folder for SRT/VTT/JSONL (default: ./hudtranslate-demo)")
     demo.add_argument("--fast", action="store_true", help="do not pace the clip in real time")
     _add_speak(demo)
@@ -202,6 +204,9 @@ def _run_session(main: Coroutine[Any, Any, int]) -> int:
 def _run_live(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.runner import run_microphone
 
+    if args.out is None:
+        return _run_session(run_microphone(settings, out_dir=Path("."), out_label=(
+            "the current folder (where --out defaults to)")))
     return _run_session(run_microphone(settings, out_dir=args.out))
 
 
@@ -216,8 +221,12 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.runner import demo_clip, run_file
 
     realtime = not args.fast
-    return _run_session(run_file(demo_clip(), settings, out_dir=args.out, realtime=realtime,
-                                 fetch_missing=True))
+    out_dir, out_label = args.out, "--out"
+    if out_dir is None:
+        out_dir = Path("hudtranslate-demo")
+        out_label = "the demo's folder (where --out defaults to)"
+    return _run_session(run_file(demo_clip(), settings, out_dir=out_dir, realtime=realtime,
+                                 fetch_missing=True, out_label=out_label))
 
 
 def _command_parser(parser: argparse.ArgumentParser,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import statistics
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -107,14 +110,16 @@ def _ensure_default_models(settings: Settings) -> None:
 
 async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
                    realtime: bool | None = None, fetch_missing: bool = False,
-                   frames_dir: Path | None = None, video: Path | None = None) -> int:
+                   frames_dir: Path | None = None, video: Path | None = None,
+                   out_label: str | None = None) -> int:
     """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``, and with ``frames_dir``
-    / ``video`` the glasses' display as PNG frames / a real-time replay. Returns the exit code."""
-    target = out_dir if out_dir is not None else path.parent
-    check_outputs_spare(path, target, path.stem, video)
+    / ``video`` the glasses' display as PNG frames / a real-time replay. ``out_label`` names
+    ``out_dir`` in messages (default: how ``out_dir`` was chosen). Returns the exit code."""
+    target, stem, out = _outputs_for(path, out_dir)
+    out = out_label or out
+    check_outputs_spare(path, target, stem, video)
     # checked now, made only once the audio is read and the models have loaded: a run that
     # fails before it translates (unreadable audio, a missing model) leaves no empty folder
-    out = "--out" if out_dir is not None else "the input's folder (where --out defaults to)"
     ensure_writable_folder(out, target, create=False)
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir, create=False)
@@ -151,40 +156,91 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if frames_dir is not None or video is not None:
         frames = make_frame_sink(settings, frames_dir, video, realtime=pace)
         extra.append(frames)
-    status = await _run_session(chunks, settings, engines, target, path.stem, display,
+    status = await _run_session(chunks, settings, engines, target, stem, display,
                                 realtime=pace, console=console, extra_sinks=extra)
     if video is not None and frames.video_written is not None:
         console.print(escape(f"wrote the display replay {frames.video_written}"), highlight=False)
     return status
 
 
-async def run_microphone(settings: Settings, *, out_dir: Path) -> int:
-    """Translate the microphone until Ctrl-C. The microphone and ``out_dir`` are checked
-    before the models load; ``out_dir`` is made only once they have and the microphone
-    has given its first audio, so a run that fails before it records (no microphone, a
-    missing model, a microphone another program holds) leaves no empty folder."""
+def _outputs_for(path: Path, out_dir: Path | None) -> tuple[Path, str, str]:
+    """Where ``run_file`` writes, as (folder, file stem, the folder's name for messages):
+    ``<input stem>.*`` next to the input, or in ``out_dir``. Audio that comes through a pipe
+    (``-``, ``<(ffmpeg …)``, ``/dev/stdin``) has no folder or name of its own — its outputs
+    had gone into /dev as ``stdin.jsonl`` — so it gets ``hudtranslate-file-<time>.*`` in
+    the current folder."""
+    streamed = str(path) == "-" or path.is_fifo() or path.absolute().parts[1:2] in (
+        ("dev",), ("proc",))
+    if not streamed:
+        return (path.parent if out_dir is None else out_dir, path.stem,
+                "--out" if out_dir is not None else "the input's folder (where --out defaults to)")
+    stem = time.strftime("hudtranslate-file-%Y%m%d-%H%M%S")
+    if out_dir is not None:
+        return out_dir, stem, "--out"
+    return Path("."), stem, "the current folder (where --out defaults to for piped audio)"
+
+
+async def run_microphone(settings: Settings, *, out_dir: Path,
+                         out_label: str = "--out") -> int:
+    """Translate the microphone until Ctrl-C. The microphone and ``out_dir`` (named
+    ``out_label`` in messages) are checked before the models load; ``out_dir`` is made
+    only once they have and the microphone has given its first audio, so a run that fails
+    before it records (no microphone, a missing model, a microphone another program
+    holds) leaves no empty folder."""
     check_microphone(settings.audio)
-    ensure_writable_folder("--out", out_dir, create=False)
+    ensure_writable_folder(out_label, out_dir, create=False)
     engines = load_engines(settings)
     recording = microphone_chunks(settings.audio)
     first = await anext(recording)  # opens the device: one that is busy fails here
-    ensure_writable_folder("--out", out_dir)
+    ensure_writable_folder(out_label, out_dir)
     console = Console()
     stem = time.strftime("hudtranslate-live-%Y%m%d-%H%M%S")
     display = _CaptionSink(TerminalCaptions(settings.captions, console,
                                             directions=_converse(settings)))
     console.print("[bold green]listening[/] — speak Mandarin; Ctrl-C to stop")
-    return await _run_session(_after(first, recording), settings, engines, out_dir,
-                              stem, display, realtime=True, console=console)
+    with _first_ctrl_c_ends_the_recording(console) as stop:
+        return await _run_session(_after(first, recording, stop), settings, engines, out_dir,
+                                  stem, display, realtime=True, console=console)
 
 
-async def _after(first: AudioChunk,
-                 rest: AsyncGenerator[AudioChunk, None]) -> AsyncIterator[AudioChunk]:
-    """``first``, then the chunks of ``rest``, which is closed with this (the microphone
-    stops when the session does)."""
+@contextlib.contextmanager
+def _first_ctrl_c_ends_the_recording(console: Console) -> Iterator[asyncio.Event]:
+    """An event the first Ctrl-C sets: the recording ends there and the session finishes
+    as a file's does, so the sentence being spoken is still recognised, translated and
+    written (a Ctrl-C had cancelled it unheard). The second Ctrl-C goes to asyncio's own
+    handler again: cancel at once, the transcript so far kept (exit 130)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
+
+    def first_ctrl_c() -> None:
+        loop.remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, previous)
+        console.print("stopping: finishing the sentence being spoken (Ctrl-C again to quit "
+                      "at once)", highlight=False)
+        stop.set()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, first_ctrl_c)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows; not the main thread
+        installed = False
+    try:
+        yield stop
+    finally:
+        if installed and loop.remove_signal_handler(signal.SIGINT):
+            signal.signal(signal.SIGINT, previous)
+
+
+async def _after(first: AudioChunk, rest: AsyncGenerator[AudioChunk, None],
+                 stop: asyncio.Event) -> AsyncIterator[AudioChunk]:
+    """``first``, then the chunks of ``rest`` until ``stop`` is set; ``rest`` is closed
+    with this (the microphone stops when the session does)."""
     try:
         yield first
         async for chunk in rest:
+            if stop.is_set():
+                break
             yield chunk
     finally:
         await rest.aclose()
@@ -253,6 +309,10 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
     return 0
 
 
+_RATIO_MIN_AUDIO_S = 10.0
+"""Below this much audio the CPU time is reported whole, not per second of audio."""
+
+
 def _report(result: PipelineResult, settings: Settings, console: Console, *,
             realtime: bool) -> None:
     pad_s = settings.vad.speech_pad_ms / 1000
@@ -261,7 +321,10 @@ def _report(result: PipelineResult, settings: Settings, console: Console, *,
     parts = [f"{count} sentence{'' if count == 1 else 's'}"
              + (" (no speech found)" if count == 0 else ""),
              f"{result.duration_s:.1f} s audio",
-             f"{result.cpu_s_per_audio_s:.2f} CPU-s per audio-s"]
+             # a run's fixed costs (the VAD's warm-up, a final decode) over a clip of a
+             # second or two made a ratio of 20 for what costs 0.8 per second of a talk
+             f"{result.cpu_s_per_audio_s:.2f} CPU-s per audio-s"
+             if result.duration_s >= _RATIO_MIN_AUDIO_S else f"{result.cpu_s:.1f} CPU-s"]
     if latencies and realtime:
         parts.append(f"end of speech → English: median {statistics.median(latencies):.2f} s, "
                      f"worst {max(latencies):.2f} s")

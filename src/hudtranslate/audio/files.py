@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import sys
 import tempfile
 import time
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile
@@ -40,21 +42,26 @@ def read_audio_file(path: str | Path) -> AudioArray:
     and OGG by libsndfile, MP3 and anything else FFmpeg reads (M4A voice memos, the audio
     of an MP4/MOV/WebM video, AMR…) by PyAV (``containers.read_with_ffmpeg``).
 
+    ``-`` is standard input (``ffmpeg … -f wav - | hudtranslate file -``); it and a named
+    pipe are read to their end first.
+
     Raises AudioError with a one-line message for a missing, non-audio or empty file (or
-    a device); a named pipe is read to its end first. A recording cut off part-way is read
-    up to the cut with a warning.
+    a device, or a standard input that is a terminal). A recording cut off part-way is
+    read up to the cut with a warning.
     """
+    if str(path) == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise AudioError("no audio on standard input (it is a terminal): pipe one in, "
+                             "e.g. `ffmpeg -i talk.mp4 -f wav - | hudtranslate file -`")
+        return _read_whole(sys.stdin.buffer, "stdin")
     path = Path(path)
     if not path.exists():
         raise AudioError(f"audio file not found: {path}")
     if path.is_dir():
         raise AudioError(f"{path} is a directory, not an audio file")
     if path.is_fifo():  # `hudtranslate file <(ffmpeg …)`: what the pipe brings, read whole
-        with tempfile.TemporaryDirectory(prefix="hudtranslate-pipe-") as folder:
-            copy = Path(folder) / path.name
-            with path.open("rb") as pipe, copy.open("wb") as kept:
-                shutil.copyfileobj(pipe, kept)
-            return read_audio_file(copy)
+        with path.open("rb") as pipe:
+            return _read_whole(pipe, path.name)
     if not path.is_file():
         raise AudioError(f"{path} is a device, not an audio file")
     if path.stat().st_size == 0:
@@ -93,6 +100,17 @@ def read_audio_file(path: str | Path) -> AudioArray:
     if broken:
         log.warning("%s: %d samples are not numbers (NaN/inf); read as silence", path, broken)
     return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def _read_whole(stream: BinaryIO, name: str) -> AudioArray:
+    """Decode what a pipe brings, kept whole in a temporary file first (the decoders seek)."""
+    with tempfile.TemporaryDirectory(prefix="hudtranslate-pipe-") as folder:
+        copy = Path(folder) / name
+        with copy.open("wb") as kept:
+            shutil.copyfileobj(stream, kept)
+        if copy.stat().st_size == 0:
+            raise AudioError(f"no audio came through {name} (0 bytes)")
+        return read_audio_file(copy)
 
 
 def audio_duration_s(path: str | Path) -> float:
