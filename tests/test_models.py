@@ -440,8 +440,11 @@ def test_resolve_rejects_hub_ids_unknown_names_and_wrong_roles(cache: Path) -> N
     with pytest.raises(ModelError,
                        match=r"known models: qwen2\.5-0\.5b, qwen2\.5-0\.5b-q4_0, qwen2\.5-1\.5b"):
         resolve_model("qwen9", "translate", cache)
-    with pytest.raises(ModelError, match="is a asr model"):
+    with pytest.raises(ModelError, match=r"'whisper-base' is a speech recognition \(asr\) "
+                                         r"model; for translate use one of: qwen"):
         resolve_model("whisper-base", "translate", cache)
+    with pytest.raises(ModelError, match=r"'qwen2\.5-1\.5b' is a translation model; for asr"):
+        resolve_model("qwen2.5-1.5b", "asr", cache)
 
 
 # --- CLI glue -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ def test_sessions_are_recorded_as_they_go(tmp_path: Path) -> None:
     assert [r.en for r in store.records(recorder.session_id)] == ["Hello."]
     [info] = store.sessions()
     assert info.outcome == "unfinished" and info.sentences == 1 and info.client == "rokid-7"
+    assert info.duration_s == 1.5  # not ended yet: the end of its last sentence
     recorder.handle(final(1, "Goodbye.", "再见"))
     recorder.handle(StreamEnd(4.0))
     recorder.close()
@@ -35,7 +36,8 @@ def test_sessions_are_recorded_as_they_go(tmp_path: Path) -> None:
     recorder.finish("again")  # once only
     store.close()
     [info] = SessionStore(tmp_path).sessions()
-    assert info.outcome == "completed" and info.sentences == 2 and info.duration_s == 3.5
+    # the audio the session took (4 s), not where its last sentence ended (3.5 s)
+    assert info.outcome == "completed" and info.sentences == 2 and info.duration_s == 4.0
     assert info.started_at and info.ended_at
     records = SessionStore(tmp_path).records(info.session_id)
     assert [(r.index, r.zh, r.model) for r in records] == [(1, "你好", "qwen"), (2, "再见", "qwen")]

@@ -69,6 +69,13 @@ class SessionInfo:
     duration_s: float = 0.0
 
 
+def _seconds(value: object, fallback: float) -> float:
+    """An index entry's number of seconds, or ``fallback`` for one it lacks or garbles."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return fallback
+
+
 class SessionRecorder:
     """Pipeline sink of one session: appends each final translation durably.
 
@@ -80,12 +87,16 @@ class SessionRecorder:
         self.path = store.transcript_path(session_id)
         self._writer = TranscriptWriter(self.path)
         self.sentences = 0
+        self.audio_s: float | None = None
+        """Seconds of audio the session's pipeline took, once it has ended."""
         self._finished = False
 
     def handle(self, event: Transcript | Translation | StreamEnd) -> None:
         if isinstance(event, Translation) and event.final:
             self._writer.append(event)
             self.sentences += 1
+        elif isinstance(event, StreamEnd):
+            self.audio_s = event.duration_s
 
     def close(self) -> None:
         self._writer.close()
@@ -96,8 +107,11 @@ class SessionRecorder:
             return
         self._finished = True
         self._writer.close()
-        self.store.append_index({"event": "end", "id": self.session_id, "at": _now_iso(),
-                                 "outcome": outcome, "sentences": self.sentences})
+        entry: dict[str, object] = {"event": "end", "id": self.session_id, "at": _now_iso(),
+                                    "outcome": outcome, "sentences": self.sentences}
+        if self.audio_s is not None:
+            entry["audio_s"] = round(self.audio_s, 3)
+        self.store.append_index(entry)
 
 
 @dataclass
@@ -180,7 +194,10 @@ class SessionStore:
                 ended_at=str(meta.get("ended_at", "")),
                 outcome=outcome, client=str(meta.get("client") or ""),  # null: none given
                 sentences=len(records),
-                duration_s=max((r.end_s for r in records), default=0.0)))
+                # the audio the session took; an index from before it was recorded, or a
+                # session that did not end, has the end of its last sentence instead
+                duration_s=_seconds(meta.get("audio_s"),
+                                    max((r.end_s for r in records), default=0.0))))
         return infos
 
     def _entries(self) -> dict[str, dict[str, object]]:
@@ -193,7 +210,8 @@ class SessionStore:
                 session.update(started_at=entry.get("at", ""), client=entry.get("client", ""))
             elif entry.get("event") == "end":
                 session.update(ended_at=entry.get("at", ""),
-                               outcome=entry.get("outcome", "ended"))
+                               outcome=entry.get("outcome", "ended"),
+                               audio_s=entry.get("audio_s"))
         if self.root.is_dir():
             for path in self.root.glob("*.jsonl"):
                 if SESSION_ID.match(path.stem):
