@@ -5,7 +5,7 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,15 @@ from hudtranslate.pipeline import Engines
 from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, tone_and_silence
 
 SENTENCE = "我们明天早上八点在会议室见面。"
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C as in a terminal: a test run in the background (``nohup``, ``&``) starts
+    with it ignored."""
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, saved)
 
 
 def microphone(presses: int, slow_translation: bool,
@@ -66,3 +75,14 @@ def test_a_second_ctrl_c_quits_at_once(tmp_path: Path, monkeypatch: pytest.Monke
     assert main(["live", "--out", str(tmp_path)]) == 130
     assert "transcript so far was saved" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_run_that_ignores_ctrl_c_goes_on_ignoring_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started under ``nohup`` or with ``&`` in a script, Ctrl-C is ignored: live must not
+    take it back (the microphone here runs to the end of its 30 s)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    given = microphone(1, False, monkeypatch)
+    assert main(["live", "--out", str(tmp_path)]) == 0
+    assert len(given) > 290
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN

@@ -208,10 +208,14 @@ def _first_ctrl_c_ends_the_recording(console: Console) -> Iterator[asyncio.Event
     """An event the first Ctrl-C sets: the recording ends there and the session finishes
     as a file's does, so the sentence being spoken is still recognised, translated and
     written (a Ctrl-C had cancelled it unheard). The second Ctrl-C goes to asyncio's own
-    handler again: cancel at once, the transcript so far kept (exit 130)."""
+    handler again: cancel at once, the transcript so far kept (exit 130). A process that
+    was started with Ctrl-C ignored (``nohup``, ``cmd &`` in a script) keeps ignoring it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
+    if previous is signal.SIG_IGN:
+        yield stop
+        return
 
     def first_ctrl_c() -> None:
         loop.remove_signal_handler(signal.SIGINT)
