@@ -155,3 +155,26 @@ def test_wrong_files_fail_before_the_models_load(tmp_path: Path, monkeypatch: py
                  str(tmp_path / "notes.jpg")]) == 1
     err = capsys.readouterr().err
     assert "a folder, not an image" in err and err.count("not an image") == 3
+
+
+@pytest.mark.parametrize("frames", ["photos", ".", "", "photos/..", "camera-roll"])
+def test_frames_that_hold_the_photos_or_the_current_folder_are_refused_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], frames: str) -> None:
+    """A rerun moves an earlier cards folder aside whole: ``--frames photos`` moved the
+    folder of the photos mid-run (its second photo then "no such file"), ``--frames .``
+    moved the current folder or was a ValueError traceback, after the models had loaded."""
+    forbid_look_models(monkeypatch, "the models were loaded for a run that moves its input")
+    photos, roll = tmp_path / "photos", tmp_path / "camera-roll"
+    photos.mkdir()
+    roll.mkdir()
+    for folder in (photos, roll):
+        Image.new("RGB", (64, 32), "white").save(folder / "one.png")
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "old-card-01.png").write_bytes(b"an earlier card")
+    monkeypatch.chdir(tmp_path)
+    inputs = ["--camera", "camera-roll"] if frames == "camera-roll" else ["photos/one.png"]
+    assert main(["look", *inputs, "--frames", frames]) == 1
+    assert "give the frames a folder of their own" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["camera-roll", "cards",
+                                                                "photos"]

@@ -33,7 +33,7 @@ from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
 from hudtranslate.transcripts import TranscriptWriter, read_transcript, write_exports
-from hudtranslate.transcripts.store import keep_previous
+from hudtranslate.transcripts.store import check_frames_folder, keep_previous
 
 log = logging.getLogger(__name__)
 
@@ -272,19 +272,6 @@ def check_outputs_spare(audio: Path, out_dir: Path, stem: str,
     if video is not None and video.resolve() == source:
         raise ConfigError(f"--video {video} is the input: name the replay otherwise "
                           f"(e.g. {video.with_stem(video.stem + '-hud')})")
-
-
-def check_frames_folder(frames_dir: Path, audio: Path) -> None:
-    """Raises ``ConfigError`` when ``frames_dir`` holds the input or the current folder: a
-    run moves an earlier frames folder aside whole, which would move the recording and
-    whatever lies beside it (``--frames .`` was a traceback once the models had loaded)."""
-    frames, here = frames_dir.resolve(), Path.cwd().resolve()
-    held = ("the input" if frames in audio.resolve().parents
-            else "the current folder" if frames == here or frames in here.parents else "")
-    if held:
-        raise ConfigError(f"--frames {frames_dir} holds {held}, and a run moves an earlier "
-                          "frames folder aside whole: give the frames a folder of their own "
-                          f"(e.g. {frames_dir / 'frames'})")
 
 
 async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, engines: Engines,

@@ -23,7 +23,7 @@ from typing import BinaryIO
 from rich.console import Console
 from rich.markup import escape
 
-from hudtranslate.errors import DataError, one_line
+from hudtranslate.errors import ConfigError, DataError, one_line
 from hudtranslate.events import StreamEnd, Transcript, Translation
 from hudtranslate.transcripts.export import Sentence, TranscriptRecord, to_srt, to_vtt
 
@@ -176,6 +176,23 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise DataError(f"cannot write {path}: {one_line(exc)}") from exc
 
 
+def check_frames_folder(frames_dir: Path, *inputs: Path) -> None:
+    """Raises ``ConfigError`` when ``frames_dir`` is or holds one of the ``inputs`` (files
+    or a folder of photos) or the current folder: a run moves an earlier frames folder
+    aside whole (``keep_previous``), which would move the recordings or photos and
+    whatever lies beside them (``--frames .`` was a traceback once the models had loaded;
+    ``look photos/*.jpg --frames photos`` lost its own second photo)."""
+    frames, here = frames_dir.resolve(), Path.cwd().resolve()
+    held = next((f"the input {source}" for source in inputs
+                 if frames == source.resolve() or frames in source.resolve().parents), "")
+    if not held and (frames == here or frames in here.parents):
+        held = "the current folder"
+    if held:
+        raise ConfigError(f"--frames {frames_dir} holds {held}, and a run moves an earlier "
+                          "frames folder aside whole: give the frames a folder of their own "
+                          f"(e.g. {frames_dir / 'frames'})")
+
+
 def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Path:
     """``output``, after moving a file an earlier run left there aside (to
     ``<stem>.<time><suffix>``): a new run writes its own transcript and subtitles, the old
@@ -191,12 +208,13 @@ def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Pa
     elif not output.is_file():  # nothing there, or a pipe or a device
         return output
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(output.stat().st_mtime))
-    stem, suffix = (output.name, "") if folder else (output.stem, output.suffix)
-    kept = output.with_name(f"{stem}.{stamp}{suffix}")
+    named = output if output.name else output.resolve()  # "." has no name to stamp
+    stem, suffix = (named.name, "") if folder else (named.stem, named.suffix)
+    kept = named.with_name(f"{stem}.{stamp}{suffix}")
     number = 1
     while kept.exists():
         number += 1
-        kept = output.with_name(f"{stem}.{stamp}-{number}{suffix}")
+        kept = named.with_name(f"{stem}.{stamp}-{number}{suffix}")
     try:
         output.rename(kept)
     except OSError as exc:

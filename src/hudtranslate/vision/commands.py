@@ -88,6 +88,9 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
                           "(--camera also takes a folder of photos)")
     if args.frames is not None:  # made with the first card: a refused run leaves no folder
         ensure_writable_folder("--frames", args.frames, create=False)
+        from hudtranslate.transcripts.store import check_frames_folder
+
+        check_frames_folder(args.frames, *args.images, *_camera_folder(args.camera))
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     images = []
     for path in args.images:  # before the models load: a typo or a wrong file fails at once
@@ -139,6 +142,11 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
             errors.print(f"[bold red]error:[/] {escape(str(exc))}")
             failed += 1
     return 1 if failed else 0
+
+
+def _camera_folder(camera: str | None) -> list[Path]:
+    """``--camera``'s folder of photos, when it names one (a device index does not)."""
+    return [Path(camera)] if camera is not None and Path(camera).is_dir() else []
 
 
 def _printer(out: Console) -> Any:
