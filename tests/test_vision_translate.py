@@ -14,6 +14,7 @@ from hudtranslate.vision.translate import (
     printed_dates_as_digits,
     restore_printed_codes,
     restore_printed_dates,
+    restore_printed_periods,
     street_terms,
 )
 
@@ -282,3 +283,47 @@ def test_a_ticket_date_written_in_words_needs_no_second_try() -> None:
 def test_a_printed_date_is_given_to_the_model_in_digits_apart_from_the_time() -> None:
     assert printed_dates_as_digits("2018年04月19日10:51开") == "2018-04-19 10:51开"
     assert printed_dates_as_digits("生产日期：2024年1月5号") == "生产日期：2024-1-5"
+
+
+REFUSAL = "Sorry, but I can't assist with that."
+
+
+def test_a_block_the_model_answers_is_asked_again_quoted() -> None:
+    """"敬请见谅！" (please excuse us) on a stall's sign came out as the model's refusal."""
+    backend = SequenceBackend([REFUSAL, "“Please excuse us!”"])
+    ((english, model),) = SceneTranslator(backend).translate_blocks(["敬请见谅！"])
+    assert (english, model) == ("Please excuse us!", "scripted")
+    assert backend.calls[1][0].startswith("「敬请见谅！」")
+
+
+def test_a_block_still_answered_is_shown_as_printed_and_not_remembered() -> None:
+    backend = SequenceBackend([REFUSAL, "I'm sorry, but I cannot help with that.",
+                               "Please excuse us.", "Please excuse us."])
+    translator = SceneTranslator(backend)
+    assert translator.translate_blocks(["敬请见谅！"]) == [("敬请见谅！", "")]
+    assert translator.translate_blocks(["敬请见谅！"]) == [("Please excuse us.", "scripted")]
+
+
+def test_answered_blocks_in_a_group_are_asked_again_quoted_in_one_group() -> None:
+    backend = BatchingBackend({"营业时间": "Opening hours", "敬请见谅！": REFUSAL,
+                               "欢迎光临": "Welcome", "「敬请见谅！」": "Please excuse us.",
+                               "谢谢惠顾": "As an AI, I cannot shop.",
+                               "「谢谢惠顾」": "As an AI, I cannot shop."})
+    results = SceneTranslator(backend).translate_blocks(["营业时间", "敬请见谅！", "欢迎光临",
+                                                         "谢谢惠顾"])
+    assert backend.messages[1] == ["「敬请见谅！」", "「谢谢惠顾」"]
+    assert results[1:] == [("Please excuse us.", "scripted"), ("Welcome", "scripted"),
+                           ("谢谢惠顾", "")]
+
+
+@pytest.mark.parametrize(("source", "english", "expected"), [
+    ("下午4:00~9:30", "4:00 PM to 9:30 AM", "4:00 PM to 9:30 PM"),  # a stall's evening hours
+    ("营业时间：上午8:00-11:30", "Open 8:00 AM - 11:30 PM", "Open 8:00 AM - 11:30 AM"),
+    ("晚上6点至10点", "6 PM to 10 am", "6 PM to 10 PM"),
+    ("晚上10:00~2:00", "10:00 PM to 2:00 AM", "10:00 PM to 2:00 AM"),  # past midnight
+    ("下午4:00~9:30", "4:00 PM to 9:30 PM", "4:00 PM to 9:30 PM"),
+    ("4:00~9:30", "4:00 AM to 9:30 PM", "4:00 AM to 9:30 PM"),  # no period printed
+])
+def test_a_time_range_keeps_its_printed_period(source: str, english: str,
+                                               expected: str) -> None:
+    assert restore_printed_periods(english, source) == expected

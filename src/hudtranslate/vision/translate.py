@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pypinyin import lazy_pinyin
 
 from hudtranslate.asr.text import to_simplified
+from hudtranslate.translate.answers import reads_as_reply, unquote
 from hudtranslate.translate.glossary import Glossary, gloss_chinese, replace_copied_terms
-from hudtranslate.translate.prompts import NUMBERS_NOTE, PHOTO_TEXT, user_message
+from hudtranslate.translate.prompts import NUMBERS_NOTE, PHOTO_TEXT, quoted_message, user_message
 from hudtranslate.translate.text import clean_translation
 from hudtranslate.translate.translator import BatchTranslationBackend, TranslationBackend
 
@@ -81,8 +82,9 @@ def _english(answer: str, request: _Request) -> str:
     has no ℃)."""
     answer = replace_copied_terms(_TERMS_ECHO.sub("", answer), request.terms)
     english = clean_translation(gloss_chinese(answer)).replace("℃", "°C")
-    return restore_printed_codes(restore_printed_dates(english, request.simplified),
-                                 request.simplified)
+    source = request.simplified
+    return restore_printed_periods(restore_printed_codes(restore_printed_dates(
+        english, source), source), source)
 
 
 def printed_dates_as_digits(text: str) -> str:
@@ -108,6 +110,30 @@ def restore_printed_dates(english: str, source: str) -> str:
         written = (rf"\b(?:{months}\s+{ordinal},?\s+{year}"
                    rf"|{ordinal}\s+(?:of\s+)?{months},?\s+{year})\b")
         english = re.sub(written, match.group(0), english, flags=re.IGNORECASE)
+    return english
+
+
+_PERIOD_RANGE = re.compile(
+    r"(?P<period>上午|早上|早晨|中午|下午|傍晚|晚上)\s*(?P<first>\d{1,2})(?::\d{2}|点钟?|时)?\s*"
+    r"[~～\-—–至到]\s*(?P<second>\d{1,2}(?::\d{2})?)(?![\d:])")
+_PERIOD_AFTER = {"上午": "AM", "早上": "AM", "早晨": "AM", "中午": "PM", "下午": "PM",
+                 "傍晚": "PM", "晚上": "PM"}
+
+
+def restore_printed_periods(english: str, source: str) -> str:
+    """A time range printed under one period word ("下午4:00~9:30", afternoon 4 to 9:30)
+    whose end the model wrote in the other half of the day ("4:00 PM to 9:30 AM"): the end
+    is put in the printed period when it is later on the clock than the start (a range
+    past midnight, "晚上10:00~2:00", keeps the model's "2:00 AM")."""
+    for match in _PERIOD_RANGE.finditer(source):
+        first, second = int(match.group("first")), match.group("second")
+        hour = int(second.split(":")[0])
+        if not first < hour <= 12:
+            continue
+        wanted = _PERIOD_AFTER[match.group("period")]
+        other = "AM" if wanted == "PM" else "PM"
+        english = re.sub(rf"(?<![\d:]){re.escape(second)}\s*{other}\b",
+                         f"{second} {wanted}", english, flags=re.IGNORECASE)
     return english
 
 
@@ -227,6 +253,15 @@ class SceneTranslator:
                     [group[index].budget for index in again], context)
                 for index, retry in zip(again, retries, strict=True):
                     answers[index] = _better(group[index], answers[index], retry, lost[index])
+            replies = [index for index, (request, answer) in enumerate(zip(group, answers,
+                                                                            strict=True))
+                       if reads_as_reply(answer, request.simplified)]
+            if replies and not cancelled():
+                quoted = self._ask_batch([quoted_message(group[index].message)
+                                          for index in replies],
+                                         [group[index].budget for index in replies], context)
+                for index, retry in zip(replies, quoted, strict=True):
+                    answers[index] = _unless_reply(retry, group[index])
         except RuntimeError as exc:
             log.warning("photo blocks side by side failed (%s): one at a time", exc)
             return [self._answer(request, context, cancelled, with_price=False)
@@ -298,9 +333,13 @@ class SceneTranslator:
                               cancelled)
             if retry is not None:
                 answer = _better(request, answer, retry, lost)
-        # the turn exactly as the model saw and wrote it, so the next prompt extends the
-        # evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
-        context.append((request.message, answer.strip()))
+        if reads_as_reply(answer, request.simplified):  # answered, not translated: quoted
+            retry = self._ask(quoted_message(request.message), context, request.budget,
+                              cancelled)
+            answer = _unless_reply(retry or "", request)
+        if answer:  # the turn exactly as the model saw and wrote it, so the next prompt
+            # extends the evaluated tokens instead of re-evaluating this turn (~0.2 s a block)
+            context.append((request.message, answer.strip()))
         translated = self._remember(request, answer)
         return _with_price(translated, request.price) if with_price else translated
 
@@ -312,13 +351,28 @@ class SceneTranslator:
                 if not kept(number, english)]
 
     def _remember(self, request: _Request, answer: str) -> tuple[str, str]:
-        """(Card English, model name) of ``answer``, remembered for the block."""
+        """(Card English, model name) of ``answer``, remembered for the block; no answer
+        (``_unless_reply``): the block as printed, with no model, not remembered."""
+        if not answer:
+            return request.simplified, ""
         translated = (_english(answer, request), self.backend.name)
         with self._lock:
             self._cache[request.simplified] = translated
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return translated
+
+
+def _unless_reply(retry: str, request: _Request) -> str:
+    """A quoted retry's answer without its quotes, or "" when it still reads as the
+    model's reply instead of a translation. A small model answers some printed phrases
+    too: "敬请见谅！" (please excuse us) on a stall's sign came out "Sorry, but I can't
+    assist with that." (``translate.answers.reads_as_reply``)."""
+    answer = unquote(retry)
+    if not answer or reads_as_reply(answer, request.simplified):
+        log.info("photo block left as printed (the model answered it): %r", request.simplified)
+        return ""
+    return answer
 
 
 def _numbers_note(message: str, lost: Sequence[str]) -> str:
