@@ -178,3 +178,43 @@ def test_frames_that_hold_the_photos_or_the_current_folder_are_refused_at_once(
     assert "give the frames a folder of their own" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["camera-roll", "cards",
                                                                 "photos"]
+
+
+def piped(data: bytes, *, terminal: bool = False) -> Any:
+    import io
+    import types
+
+    return types.SimpleNamespace(buffer=io.BytesIO(data), isatty=lambda: terminal)
+
+
+def png_bytes() -> bytes:
+    import io
+
+    data = io.BytesIO()
+    Image.new("RGB", (64, 32), "white").save(data, format="PNG")
+    return data.getvalue()
+
+
+def test_a_photo_piped_in_as_dash_is_read(reading: Reading, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`look -` had said "-: no such file"."""
+    monkeypatch.setattr("sys.stdin", piped(png_bytes()))
+    assert main(["look", "-", "-", "--json"]) == 1  # one photo, read once
+    captured = capsys.readouterr()
+    assert reading.seen == ["stdin"] and json.loads(captured.out)["source"] == "stdin"
+    assert "standard input holds one photo and is read once" in captured.err
+
+
+@pytest.mark.parametrize(("data", "terminal", "message"), [
+    (b"", True, "no photo on standard input (it is a terminal)"),
+    (b"", False, "no photo came through standard input (0 bytes)"),
+    (b"not a photo", False, "stdin: not an image"),
+])
+def test_nothing_readable_piped_in_is_one_line_before_the_models_load(
+        data: bytes, terminal: bool, message: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    forbid_look_models(monkeypatch, "the models were loaded for no photo")
+    monkeypatch.setattr("sys.stdin", piped(data, terminal=terminal))
+    assert main(["look", "-"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1

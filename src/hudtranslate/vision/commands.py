@@ -41,7 +41,7 @@ def add_look_command(commands: Any, common: argparse.ArgumentParser) -> None:
         "look", parents=[common],
         help="read and translate photos of signs, menus, labels (or the camera)")
     look.add_argument("images", type=Path, nargs="*", metavar="IMAGE",
-                      help="JPEG, PNG, WebP, HEIC or AVIF photos")
+                      help="JPEG, PNG, WebP, HEIC or AVIF photos; - reads one piped in")
     look.add_argument("--camera", nargs="?", const="0", default=None, metavar="DEVICE",
                       help="grab frames from a camera (V4L2 index or /dev/videoN, a video "
                            "file or an image folder) when the view is steady or on Enter")
@@ -93,11 +93,17 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
         check_frames_folder(args.frames, *args.images, *_camera_folder(args.camera))
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     images = []
+    piped: bytes | None = None  # `-`: the photo on standard input, read once
     for path in args.images:  # before the models load: a typo or a wrong file fails at once
         try:
-            if path.is_dir():
+            if str(path) == "-":
+                piped = _standard_input_photo(piped is not None)
+                load_image(piped, name="stdin", decode=False,
+                           max_megapixels=settings.vision.max_megapixels)
+            elif path.is_dir():
                 raise ImageError(f"{path}: a folder, not an image")
-            check_image(path, max_megapixels=settings.vision.max_megapixels)
+            else:
+                check_image(path, max_megapixels=settings.vision.max_megapixels)
             images.append(path)
         except ImageError as exc:
             errors.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -132,16 +138,31 @@ def run_look(args: argparse.Namespace, settings: Settings) -> int:
                               on_status=lambda text: errors.print(f"[dim]{escape(text)}[/]")))
     for path in images:
         try:
-            image = load_image(path, max_megapixels=settings.vision.max_megapixels)
+            name = "stdin" if str(path) == "-" and piped is not None else str(path)
+            image = load_image(piped if name == "stdin" and piped is not None else path,
+                               name=name, max_megapixels=settings.vision.max_megapixels)
             if not args.json:
-                out.print(f"[bold]{escape(str(path))}[/]")
-            scene = looker.look(image, str(path),
-                                on_block=None if args.json else _printer(out))
+                out.print(f"[bold]{escape(name)}[/]")
+            scene = looker.look(image, name, on_block=None if args.json else _printer(out))
             _show(scene, args, settings, out, cards)
         except (ImageError, HudTranslateError) as exc:
             errors.print(f"[bold red]error:[/] {escape(str(exc))}")
             failed += 1
     return 1 if failed else 0
+
+
+def _standard_input_photo(already_read: bool) -> bytes:
+    """The photo piped in for ``-`` (``cat sign.jpg | hudtranslate look -``). Raises
+    ``ImageError`` for a second ``-``, a terminal, or nothing piped."""
+    if already_read:
+        raise ImageError("-: standard input holds one photo and is read once")
+    if sys.stdin is None or sys.stdin.isatty():
+        raise ImageError("-: no photo on standard input (it is a terminal): pipe one in, "
+                         "e.g. `cat sign.jpg | hudtranslate look -`")
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise ImageError("-: no photo came through standard input (0 bytes)")
+    return data
 
 
 def _camera_folder(camera: str | None) -> list[Path]:
