@@ -280,3 +280,17 @@ def test_a_null_client_in_the_index_is_listed_as_none_given(
     row = next(line for line in capsys.readouterr().out.splitlines()
                if line.startswith(recorder.session_id))
     assert row.rstrip().endswith(" -") and "None" not in row
+
+
+@pytest.mark.parametrize(("name", "hint"), [("talk.json", "talk.jsonl"), ("talk.ASS", "talk.srt")])
+def test_an_out_file_named_for_another_format_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, hint: str) -> None:
+    """``--out talk.json`` had silently been written as SRT."""
+    recorder = _stored_session(tmp_path / "data")
+    argv = ["transcripts", "export", recorder.session_id, "--data-dir",
+            str(tmp_path / "data"), "--out", str(tmp_path / name)]
+    assert main(argv) == 1
+    assert f"name it {hint}, or add --format" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / name).exists()
+    assert main([*argv, "--format", "jsonl"]) == 0  # asked for by name: written
+    assert (tmp_path / name).read_text().startswith('{"index": 1')

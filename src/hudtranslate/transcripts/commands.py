@@ -22,6 +22,11 @@ from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
 from hudtranslate.transcripts.store import keep_previous, write_text_atomic
 
 FORMATS = ("srt", "vtt", "jsonl")
+_OTHER_FORMATS = {"json": "jsonl", "ndjson": "jsonl", "webvtt": "vtt", "ass": "srt",
+                  "ssa": "srt", "sbv": "srt", "sub": "srt", "ttml": "vtt", "dfxp": "vtt",
+                  "csv": "jsonl"}
+"""Extensions of formats export does not write, and the nearest one it does: a file named
+``x.json`` had silently been given SRT (the default format)."""
 log = logging.getLogger(__name__)
 
 
@@ -129,6 +134,11 @@ def _export_format(given: str | None, out: Path | None) -> str:
     """The format to write: ``given``, else the one ``out``'s extension names, else SRT.
     An SRT export to ``talk.vtt`` (the default format under another name) is refused."""
     named = out.suffix.lower().lstrip(".") if out is not None else ""
+    if out is not None and given is None and named in _OTHER_FORMATS:
+        raise DataError(f"--out {out} names a {named.upper()} file, which export does not "
+                        f"write ({', '.join(FORMATS)}): name it "
+                        f"{out.with_suffix('.' + _OTHER_FORMATS[named]).name}, or add "
+                        f"--format to write one of those under this name")
     if out is not None and given is not None and named in FORMATS and named != given:
         raise DataError(f"--format {given} and --out {out} disagree: drop --format, or name "
                         f"the file {out.with_suffix('.' + given).name}")
