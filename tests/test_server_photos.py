@@ -27,7 +27,7 @@ from hudtranslate.config import Settings, VisionOptions
 from hudtranslate.errors import DependencyError
 from hudtranslate.events import Translation
 from hudtranslate.pipeline import Engines
-from hudtranslate.server import CaptionBroadcaster, View, create_app, protocol
+from hudtranslate.server import CaptionBroadcaster, HudServer, View, create_app, protocol
 from hudtranslate.server.broadcast import CARD_MIN_S, CARD_PAGE_MIN_S, card_page_s
 from hudtranslate.server.limits import SessionLimits
 from hudtranslate.server.manager import SessionManager
@@ -391,6 +391,56 @@ async def test_an_ocr_that_cannot_load_is_a_500_and_the_server_goes_on() -> None
         assert "pip install rapidocr" in (await response.json())["error"]
         assert (await served.client.get("/healthz")).status == 200
     finally:
+        await served.client.close()
+
+
+async def test_a_photo_cut_short_by_the_server_stopping_is_a_503_not_an_empty_scene(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM while a photo is read: the reader stops (its stop is shared by every block
+    of the photo), and the half-read photo is answered 503, not 200 with no blocks."""
+    gates: list[FakeOcr] = []
+
+    def held_ocr(threads: int) -> FakeOcr:
+        engine = FakeOcr(threads)
+        engine.gate.clear()
+        gates.append(engine)
+        return engine
+
+    served = await serve_photos(ocr_factory=held_ocr)
+    closed = threading.Event()
+    close = served.reader.close
+
+    def close_and_say() -> None:
+        close()
+        closed.set()
+
+    monkeypatch.setattr(served.reader, "close", close_and_say)
+    server = HudServer(served.broadcaster, "127.0.0.1", 0, sessions=served.manager,
+                       photos=served.reader)
+    url = await server.start()
+    stopping: asyncio.Task[None] | None = None
+    try:
+        async with aiohttp.ClientSession() as http:
+            answer = asyncio.create_task(http.post(
+                url + "look", data=photo(), headers={"Content-Type": "image/png"}))
+            for _ in range(200):
+                if gates and gates[0].ran_on:
+                    break
+                await asyncio.sleep(0.01)
+            assert gates and gates[0].ran_on, "the photo never reached the OCR"
+            stopping = asyncio.create_task(server.stop())  # what serve() does on SIGTERM
+            assert await asyncio.to_thread(closed.wait, 10), "the reader was never closed"
+            gates[0].gate.set()
+            response = await asyncio.wait_for(answer, 15)
+            body = await response.json()
+            assert response.status == 503, body
+            assert set(body) == {"error"} and "server stopping" in body["error"]
+            await stopping
+    finally:
+        if gates:
+            gates[0].gate.set()
+        if stopping is None:
+            await server.stop()
         await served.client.close()
 
 
