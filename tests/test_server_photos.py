@@ -345,6 +345,36 @@ async def test_size_limit_cross_origin_and_token() -> None:
         await client.close()
 
 
+async def test_every_http_error_is_json_and_pages_and_metrics_are_not() -> None:
+    """README: errors are ``{"error": …}``: the token check's 401, aiohttp's 404 and 405
+    too, their headers kept; what succeeds keeps its own type."""
+    served = await serve_photos(token="s3cret")
+    client = served.client
+    try:
+        auth = {"Authorization": "Bearer s3cret"}
+        for response, status, words in [
+                (await post(client, photo()), 401, "a bearer token is required"),
+                (await post(client, photo(), Authorization="Bearer nope"), 401,
+                 "the token is wrong"),
+                (await client.get("/look", headers=auth), 405, "GET /look (allowed: POST)"),
+                (await client.get("/nowhere", headers=auth), 404, "not found: GET /nowhere"),
+                (await client.get("/ws/captions?session=nope", headers=auth), 404,
+                 "no live session 'nope'")]:
+            assert response.status == status, await response.text()
+            assert response.content_type == "application/json", await response.text()
+            assert words in (await response.json())["error"]
+            if status == 401:
+                assert response.headers["WWW-Authenticate"] == "Bearer"
+            if status == 405:
+                assert response.headers["Allow"] == "POST"
+        page = await client.get("/?token=s3cret")
+        assert page.status == 200 and page.content_type == "text/html"
+        metrics = await client.get("/metrics", headers=auth)
+        assert metrics.status == 200 and metrics.content_type == "text/plain"
+    finally:
+        await client.close()
+
+
 async def test_photos_wait_their_turn_off_the_event_loop() -> None:
     gates: list[FakeOcr] = []
 

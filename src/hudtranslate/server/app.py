@@ -15,6 +15,7 @@ only moves JSON (protocol in ``protocol.py``). Routes::
                           ``?session=ID``: shown on that wearer's HUD, else on ``/``)
 
 With a token, every route but ``/healthz`` and ``/static/`` needs it (see protocol.py).
+Every error answer (401, 404, 405, …; aiohttp's own included) is JSON ``{"error": …}``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
                token: str = "", photos: PhotoReader | None = None) -> web.Application:
     """The web app around the server's own broadcaster and, with ``sessions``, wearers;
     with ``photos``, ``POST /look``."""
-    middlewares = [_require_token(token)] if token else []
+    middlewares = [_json_errors, *([_require_token(token)] if token else [])]
     app = web.Application(middlewares=middlewares)
     app[BROADCASTER] = broadcaster
     app.router.add_get("/", _index)
@@ -79,6 +80,26 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
         app.on_shutdown.append(stop_photos)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An HTTP error raised anywhere (a route, the token check, aiohttp's router: 404,
+    405) answered as ``{"error": message}``, its headers (``Allow``, ``WWW-Authenticate``)
+    kept."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text or exc.reason
+        if message == f"{exc.status}: {exc.reason}":  # aiohttp's default text: say more
+            message = f"{exc.reason.lower()}: {request.method} {request.path}"
+            if isinstance(exc, web.HTTPMethodNotAllowed):
+                message += f" (allowed: {', '.join(sorted(exc.allowed_methods))})"
+        headers = {name: value for name, value in exc.headers.items()
+                   if name.lower() not in ("content-type", "content-length")}
+        return json_error(exc.status, message, headers)
 
 
 def _require_token(token: str) -> Any:
