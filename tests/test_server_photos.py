@@ -11,6 +11,7 @@ import asyncio
 import base64
 import io
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -606,3 +607,27 @@ async def test_an_upload_that_breaks_off_is_one_info_line_not_a_traceback(
         await runner.cleanup()
     assert "upload broke off after 1000 bytes" in caplog.text
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+async def test_a_request_line_over_8_kb_is_a_400_and_one_warning_not_a_traceback(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    """``curl ':PORT/look?session=<9000 chars>'``: aiohttp answers 400 before any route and
+    had logged it at ERROR with a traceback (``LineTooLong``); nothing failed here."""
+    caplog.set_level("INFO")
+    server = HudServer(served.broadcaster, "127.0.0.1", 0, sessions=served.manager,
+                       photos=served.reader)
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET /look?session=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        assert status_line.split()[1] == b"400", status_line
+    finally:
+        await server.stop()
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    warned = [record for record in caplog.records if "bad request" in record.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING", caplog.text
+    assert warned[0].exc_info is None and "Traceback" not in caplog.text
+    assert len(warned[0].getMessage()) < 300 and "xxxxxxxxxxxxxxxxxxxx" not in caplog.text

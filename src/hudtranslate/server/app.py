@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
 from hudtranslate.captions.fonts import web_font
 from hudtranslate.server import metrics, protocol
@@ -248,6 +249,28 @@ async def _send_loop(socket: web.WebSocketResponse, viewer: Viewer) -> None:
             return
 
 
+class _BadRequestsWarn(logging.Filter):
+    """aiohttp answers a request it cannot parse (a URL over 8 KB: ``LineTooLong``, a bad
+    header) 400 by itself, and logs it at ERROR with a traceback: one warning line instead
+    (nothing failed here)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BadHttpMessage) and record.levelno >= logging.ERROR:
+            where = f" from {record.args[0]}" if isinstance(record.args, tuple) and \
+                record.args else ""
+            why = (f"a line over {exc.args[1]} bytes" if isinstance(exc, LineTooLong)
+                   else exc.message[:200])  # not the line itself: it may hold the token
+            record.msg, record.args = f"bad request{where} (400, %s): %s", (
+                type(exc).__name__, why)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_BAD_REQUESTS_WARN = _BadRequestsWarn()
+
+
 class HudServer:
     """Runs the app on ``host:port`` (``port=0`` picks a free one; see ``url``)."""
 
@@ -267,6 +290,7 @@ class HudServer:
     async def start(self) -> str:
         app = create_app(self.broadcaster, sessions=self.sessions, token=self.token,
                          photos=self.photos)
+        logging.getLogger("aiohttp.server").addFilter(_BAD_REQUESTS_WARN)  # once: a set
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
