@@ -11,6 +11,7 @@ import asyncio
 import base64
 import io
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from hudtranslate.config import Settings, VisionOptions
 from hudtranslate.errors import DependencyError
 from hudtranslate.events import Translation
 from hudtranslate.pipeline import Engines
-from hudtranslate.server import CaptionBroadcaster, View, create_app, protocol
+from hudtranslate.server import CaptionBroadcaster, HudServer, View, create_app, protocol
 from hudtranslate.server.broadcast import CARD_MIN_S, CARD_PAGE_MIN_S, card_page_s
 from hudtranslate.server.limits import SessionLimits
 from hudtranslate.server.manager import SessionManager
@@ -345,6 +346,36 @@ async def test_size_limit_cross_origin_and_token() -> None:
         await client.close()
 
 
+async def test_every_http_error_is_json_and_pages_and_metrics_are_not() -> None:
+    """README: errors are ``{"error": …}``: the token check's 401, aiohttp's 404 and 405
+    too, their headers kept; what succeeds keeps its own type."""
+    served = await serve_photos(token="s3cret")
+    client = served.client
+    try:
+        auth = {"Authorization": "Bearer s3cret"}
+        for response, status, words in [
+                (await post(client, photo()), 401, "a bearer token is required"),
+                (await post(client, photo(), Authorization="Bearer nope"), 401,
+                 "the token is wrong"),
+                (await client.get("/look", headers=auth), 405, "GET /look (allowed: POST)"),
+                (await client.get("/nowhere", headers=auth), 404, "not found: GET /nowhere"),
+                (await client.get("/ws/captions?session=nope", headers=auth), 404,
+                 "no live session 'nope'")]:
+            assert response.status == status, await response.text()
+            assert response.content_type == "application/json", await response.text()
+            assert words in (await response.json())["error"]
+            if status == 401:
+                assert response.headers["WWW-Authenticate"] == "Bearer"
+            if status == 405:
+                assert response.headers["Allow"] == "POST"
+        page = await client.get("/?token=s3cret")
+        assert page.status == 200 and page.content_type == "text/html"
+        metrics = await client.get("/metrics", headers=auth)
+        assert metrics.status == 200 and metrics.content_type == "text/plain"
+    finally:
+        await client.close()
+
+
 async def test_photos_wait_their_turn_off_the_event_loop() -> None:
     gates: list[FakeOcr] = []
 
@@ -391,6 +422,56 @@ async def test_an_ocr_that_cannot_load_is_a_500_and_the_server_goes_on() -> None
         assert "pip install rapidocr" in (await response.json())["error"]
         assert (await served.client.get("/healthz")).status == 200
     finally:
+        await served.client.close()
+
+
+async def test_a_photo_cut_short_by_the_server_stopping_is_a_503_not_an_empty_scene(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM while a photo is read: the reader stops (its stop is shared by every block
+    of the photo), and the half-read photo is answered 503, not 200 with no blocks."""
+    gates: list[FakeOcr] = []
+
+    def held_ocr(threads: int) -> FakeOcr:
+        engine = FakeOcr(threads)
+        engine.gate.clear()
+        gates.append(engine)
+        return engine
+
+    served = await serve_photos(ocr_factory=held_ocr)
+    closed = threading.Event()
+    close = served.reader.close
+
+    def close_and_say() -> None:
+        close()
+        closed.set()
+
+    monkeypatch.setattr(served.reader, "close", close_and_say)
+    server = HudServer(served.broadcaster, "127.0.0.1", 0, sessions=served.manager,
+                       photos=served.reader)
+    url = await server.start()
+    stopping: asyncio.Task[None] | None = None
+    try:
+        async with aiohttp.ClientSession() as http:
+            answer = asyncio.create_task(http.post(
+                url + "look", data=photo(), headers={"Content-Type": "image/png"}))
+            for _ in range(200):
+                if gates and gates[0].ran_on:
+                    break
+                await asyncio.sleep(0.01)
+            assert gates and gates[0].ran_on, "the photo never reached the OCR"
+            stopping = asyncio.create_task(server.stop())  # what serve() does on SIGTERM
+            assert await asyncio.to_thread(closed.wait, 10), "the reader was never closed"
+            gates[0].gate.set()
+            response = await asyncio.wait_for(answer, 15)
+            body = await response.json()
+            assert response.status == 503, body
+            assert set(body) == {"error"} and "server stopping" in body["error"]
+            await stopping
+    finally:
+        if gates:
+            gates[0].gate.set()
+        if stopping is None:
+            await server.stop()
         await served.client.close()
 
 
@@ -526,3 +607,27 @@ async def test_an_upload_that_breaks_off_is_one_info_line_not_a_traceback(
         await runner.cleanup()
     assert "upload broke off after 1000 bytes" in caplog.text
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+async def test_a_request_line_over_8_kb_is_a_400_and_one_warning_not_a_traceback(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    """``curl ':PORT/look?session=<9000 chars>'``: aiohttp answers 400 before any route and
+    had logged it at ERROR with a traceback (``LineTooLong``); nothing failed here."""
+    caplog.set_level("INFO")
+    server = HudServer(served.broadcaster, "127.0.0.1", 0, sessions=served.manager,
+                       photos=served.reader)
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET /look?session=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        assert status_line.split()[1] == b"400", status_line
+    finally:
+        await server.stop()
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    warned = [record for record in caplog.records if "bad request" in record.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING", caplog.text
+    assert warned[0].exc_info is None and "Traceback" not in caplog.text
+    assert len(warned[0].getMessage()) < 300 and "xxxxxxxxxxxxxxxxxxxx" not in caplog.text

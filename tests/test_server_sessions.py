@@ -372,9 +372,9 @@ async def test_token_is_required_when_set(tmp_path: Path) -> None:
         assert page.status == 200
         metrics = await client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
         assert 'reason="unauthorized"' in await metrics.text()
-        assert await (await client.get("/")).text() == "a bearer token is required"
+        assert await (await client.get("/")).json() == {"error": "a bearer token is required"}
         wrong = await client.get("/", headers={"Authorization": "Bearer nope"})
-        assert await wrong.text() == "the token is wrong"
+        assert await wrong.json() == {"error": "the token is wrong"}
     finally:
         await client.close()
 

@@ -231,3 +231,73 @@ async def test_page_marks_a_busy_server_over_the_frame(browser: Any) -> None:
         assert shot[corner].max() < 20  # gone with the next display
     finally:
         await server.stop()
+
+
+async def status_after(page: Any, words: str, quiet_s: float = 2.5) -> str:
+    """The page's status once it says ``words`` and then ``quiet_s`` later (the time of a
+    few retries, 0.5 s apart at first)."""
+    await page.wait_for_function(f"document.querySelector('#status').textContent"
+                                 f".includes({json.dumps(words)})", timeout=15000)
+    await asyncio.sleep(quiet_s)
+    return str(await page.text_content("#status"))
+
+
+async def test_page_says_a_stream_ended_or_no_such_session_and_stops_retrying(
+        browser: Any, tmp_path: Path) -> None:
+    """A wearer's session sends `end` and closes its viewers (1000); a session that
+    ended or never began is refused (404). Retrying either cannot help: the page says so
+    and stops (it had said "disconnected — retrying" every 5 s forever)."""
+    from tests.test_server_sessions import four_sentences, make_client, started_socket, until
+
+    from hudtranslate.audio import float32_to_pcm16le
+
+    client, _ = await make_client(tmp_path)
+    try:
+        wearer, hello = await started_socket(client)
+        page = await browser.new_page()
+        tried: list[str] = []
+        page.on("websocket", lambda socket: tried.append(socket.url))
+        base = str(client.make_url("/"))
+        await page.goto(f"{base}?session={hello['session_id']}&scale=1")
+        await page.wait_for_function("document.querySelector('#status').textContent "
+                                     "=== 'live'")
+        speech = four_sentences()[: int(3.2 * 16000)]
+        for start in range(0, len(speech), 3200):
+            await wearer.send_bytes(float32_to_pcm16le(speech[start : start + 3200]))
+        await wearer.send_json({"type": "end"})
+        await until("end", wearer)
+        assert (await status_after(page, "stream ended")).startswith("stream ended (")
+        assert len(tried) == 1, tried
+        await wearer.close()
+
+        unknown = await browser.new_page()
+        asked: list[str] = []
+        unknown.on("websocket", lambda socket: asked.append(socket.url))
+        await unknown.goto(f"{base}?session={hello['session_id']}&scale=1")  # ended
+        assert "no such session" in await status_after(unknown, "no such session")
+        assert len(asked) == 1, asked
+        await unknown.goto(f"{base}?session=nope&scale=1")
+        assert "no such session: nope" in await status_after(unknown, "no such session")
+        assert len(asked) == 2, asked
+    finally:
+        await client.close()
+
+
+async def test_page_retries_after_a_drop_until_the_server_is_back(browser: Any) -> None:
+    """The server going away (no `end`) is not the end: the page retries and comes back."""
+    broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced())
+    server = HudServer(broadcaster, "127.0.0.1", 0)
+    url = await server.start()
+    again = None
+    try:
+        page = await open_page(browser, url)
+        await server.stop()
+        assert "retrying" in await status_after(page, "disconnected — retrying", 1.0)
+        again = HudServer(CaptionBroadcaster(get_profile("rokid")), "127.0.0.1", server.port)
+        await again.start()
+        await page.wait_for_function("document.querySelector('#status').textContent "
+                                     "=== 'live'", timeout=15000)
+    finally:
+        await server.stop()
+        if again is not None:
+            await again.stop()

@@ -15,6 +15,7 @@ only moves JSON (protocol in ``protocol.py``). Routes::
                           ``?session=ID``: shown on that wearer's HUD, else on ``/``)
 
 With a token, every route but ``/healthz`` and ``/static/`` needs it (see protocol.py).
+Every error answer (401, 404, 405, …; aiohttp's own included) is JSON ``{"error": …}``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
 from hudtranslate.captions.fonts import web_font
 from hudtranslate.server import metrics, protocol
@@ -52,7 +54,7 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
                token: str = "", photos: PhotoReader | None = None) -> web.Application:
     """The web app around the server's own broadcaster and, with ``sessions``, wearers;
     with ``photos``, ``POST /look``."""
-    middlewares = [_require_token(token)] if token else []
+    middlewares = [_json_errors, *([_require_token(token)] if token else [])]
     app = web.Application(middlewares=middlewares)
     app[BROADCASTER] = broadcaster
     app.router.add_get("/", _index)
@@ -79,6 +81,26 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
         app.on_shutdown.append(stop_photos)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An HTTP error raised anywhere (a route, the token check, aiohttp's router: 404,
+    405) answered as ``{"error": message}``, its headers (``Allow``, ``WWW-Authenticate``)
+    kept."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text or exc.reason
+        if message == f"{exc.status}: {exc.reason}":  # aiohttp's default text: say more
+            message = f"{exc.reason.lower()}: {request.method} {request.path}"
+            if isinstance(exc, web.HTTPMethodNotAllowed):
+                message += f" (allowed: {', '.join(sorted(exc.allowed_methods))})"
+        headers = {name: value for name, value in exc.headers.items()
+                   if name.lower() not in ("content-type", "content-length")}
+        return json_error(exc.status, message, headers)
 
 
 def _require_token(token: str) -> Any:
@@ -227,6 +249,28 @@ async def _send_loop(socket: web.WebSocketResponse, viewer: Viewer) -> None:
             return
 
 
+class _BadRequestsWarn(logging.Filter):
+    """aiohttp answers a request it cannot parse (a URL over 8 KB: ``LineTooLong``, a bad
+    header) 400 by itself, and logs it at ERROR with a traceback: one warning line instead
+    (nothing failed here)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BadHttpMessage) and record.levelno >= logging.ERROR:
+            where = f" from {record.args[0]}" if isinstance(record.args, tuple) and \
+                record.args else ""
+            why = (f"a line over {exc.args[1]} bytes" if isinstance(exc, LineTooLong)
+                   else exc.message[:200])  # not the line itself: it may hold the token
+            record.msg, record.args = f"bad request{where} (400, %s): %s", (
+                type(exc).__name__, why)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_BAD_REQUESTS_WARN = _BadRequestsWarn()
+
+
 class HudServer:
     """Runs the app on ``host:port`` (``port=0`` picks a free one; see ``url``)."""
 
@@ -246,6 +290,7 @@ class HudServer:
     async def start(self) -> str:
         app = create_app(self.broadcaster, sessions=self.sessions, token=self.token,
                          photos=self.photos)
+        logging.getLogger("aiohttp.server").addFilter(_BAD_REQUESTS_WARN)  # once: a set
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)

@@ -122,7 +122,8 @@ class PhotoReader:
         return sorted(self._engines)
 
     def close(self) -> None:
-        """Server stopping: the photo being read stops after its current block."""
+        """Server stopping: the photo being read stops after its current block and it and
+        the photos waiting are answered 503 (never part of a photo as if it were all)."""
         self._stop.set()
 
     # --- HTTP ---------------------------------------------------------------------------
@@ -179,6 +180,8 @@ class PhotoReader:
         a time: the scene and the photo as a data URL. ``PhotoRefused`` for an image that
         cannot be read (400) or an OCR engine that cannot be loaded (500)."""
         async with self._turn:
+            if self._stop.is_set():
+                raise _stopping()
             threads = 1 if self._speech_active() else self.options.ocr_threads
             return await asyncio.to_thread(self._read, data, name, threads)
 
@@ -192,7 +195,18 @@ class PhotoReader:
         except HudTranslateError as exc:
             log.error("cannot load the OCR engine: %s", exc)
             raise PhotoRefused(500, f"cannot read photos on this server: {exc}") from None
-        scene = looker.look(image, name, cancelled=self._stop.is_set)
+        cut_short = threading.Event()
+
+        def cancelled() -> bool:  # the server stopping cuts the reading short: a 503
+            if self._stop.is_set():
+                cut_short.set()
+            return cut_short.is_set()
+
+        scene = looker.look(image, name, cancelled=cancelled)
+        if cut_short.is_set():  # part of the text at most: never answered as the whole
+            log.info("photo %s: not finished, the server is stopping", name,
+                     extra={"event": "photo_refused", "status": 503})
+            raise _stopping()
         log.info("photo %s: %d blocks, %.2f s", name, len(scene.blocks),
                  scene.timings_s.get("total", 0.0),
                  extra={"event": "photo", "blocks": len(scene.blocks),
@@ -221,6 +235,11 @@ class PhotoReader:
         warm_up = getattr(local, "warm_up", None)
         if callable(warm_up) and any(block.model == local.name for block in scene.blocks):
             warm_up()
+
+
+def _stopping() -> PhotoRefused:
+    return PhotoRefused(503, "server stopping: the photo was not read; send it again "
+                        "once the server is back", {"Retry-After": str(_RETRY_AFTER_S)})
 
 
 def _json(value: Any) -> str:

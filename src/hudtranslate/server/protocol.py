@@ -274,8 +274,9 @@ Photos (``POST /look``)
     ``model`` "". Errors are ``{"error": "message"}`` with 400 (empty body, not
     an image, damaged, over ``vision.max_megapixels``), 403, 404 (no live session ``ID``),
     413 (over ``max_photo_bytes``), 415 (another ``Content-Type``), 503 (photos already
-    waiting their turn; ``Retry-After`` says when to try again) or 500 (the OCR could not
-    be loaded; the message names the fix). Photos are read one at a time; the server goes
+    waiting, or the server stopping before the photo was read to its end: never part of
+    it as if all; ``Retry-After`` says when to retry) or 500 (the OCR could not be
+    loaded; the message names the fix). Photos are read one at a time; the server goes
     on serving whatever a photo does.
 
 Versioning

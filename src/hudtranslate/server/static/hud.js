@@ -16,6 +16,7 @@
   const scaleSelect = $("scale");
   let socket = null;
   let retryMs = 500;
+  let ended = false;  // the stream sent `end` (a wearer's session is then gone for good)
   let drawnSeq = 0;
   let profile = null;
 
@@ -151,20 +152,45 @@
     caption: onCaption,
     transcript: () => {},
     scene: (msg) => window.hudPhoto.onScene(msg),
-    end: (msg) => setStatus(`stream ended (${msg.duration_s.toFixed(1)} s)`, "live"),
+    end: (msg) => {
+      ended = true;
+      setStatus(`stream ended (${msg.duration_s.toFixed(1)} s)`, "live");
+    },
     error: (msg) => setStatus(`${msg.code}: ${msg.message}`, "error"),
   };
 
+  // A socket refused at its handshake looks to the page like a network drop: its
+  // address asked over plain HTTP says why (404: no such session; 401/403: the token).
+  // True when retrying cannot help; false (retry) when the server cannot be reached.
+  async function refused() {
+    try {
+      const response = await fetch(socketUrl().replace(/^ws/, "http"));
+      if (![401, 403, 404].includes(response.status)) return false;
+      const answer = await response.json().catch(() => ({}));
+      setStatus(response.status === 404 && params.get("session")
+        ? `no such session: ${params.get("session")} (its stream has ended, or never began)`
+        : answer.error || `refused (${response.status})`, "error");
+      return true;
+    } catch (error) {
+      return false;
+    }
+  }
+
   function connect() {
     socket = new WebSocket(socketUrl());
+    let opened = false;
     setStatus("connecting…");
-    socket.onopen = () => { retryMs = 500; setStatus("live", "live"); };
+    socket.onopen = () => { opened = true; retryMs = 500; setStatus("live", "live"); };
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       const handler = handlers[msg.type];
       if (handler) handler(msg);  // unknown types: ignore (protocol rule)
     };
-    socket.onclose = () => {
+    socket.onclose = async () => {
+      // A wearer's session closes its viewers after `end` and is gone: keep saying so.
+      // (The server's own page `/` retries: its server may come back with a new stream.)
+      if (ended && params.get("session")) return;
+      if (!opened && await refused()) return;
       setStatus("disconnected — retrying", "error");
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
