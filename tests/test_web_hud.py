@@ -242,8 +242,10 @@ async def status_after(page: Any, words: str, quiet_s: float = 2.5) -> str:
     return str(await page.text_content("#status"))
 
 
+@pytest.mark.parametrize(("route", "ended_words"), [("/", "stream ended ("),
+                                                    ("/partner", "结束 ended")])
 async def test_page_says_a_stream_ended_or_no_such_session_and_stops_retrying(
-        browser: Any, tmp_path: Path) -> None:
+        browser: Any, tmp_path: Path, route: str, ended_words: str) -> None:
     """A wearer's session sends `end` and closes its viewers (1000); a session that
     ended or never began is refused (404). Retrying either cannot help: the page says so
     and stops (it had said "disconnected — retrying" every 5 s forever)."""
@@ -257,7 +259,7 @@ async def test_page_says_a_stream_ended_or_no_such_session_and_stops_retrying(
         page = await browser.new_page()
         tried: list[str] = []
         page.on("websocket", lambda socket: tried.append(socket.url))
-        base = str(client.make_url("/"))
+        base = str(client.make_url(route))
         await page.goto(f"{base}?session={hello['session_id']}&scale=1")
         await page.wait_for_function("document.querySelector('#status').textContent "
                                      "=== 'live'")
@@ -266,7 +268,7 @@ async def test_page_says_a_stream_ended_or_no_such_session_and_stops_retrying(
             await wearer.send_bytes(float32_to_pcm16le(speech[start : start + 3200]))
         await wearer.send_json({"type": "end"})
         await until("end", wearer)
-        assert (await status_after(page, "stream ended")).startswith("stream ended (")
+        assert (await status_after(page, ended_words.split(" (")[0])).startswith(ended_words)
         assert len(tried) == 1, tried
         await wearer.close()
 

@@ -186,16 +186,39 @@
     error: (msg) => setStatus(`${msg.code}: ${msg.message}`, "error"),
   };
 
+  // A socket refused at its handshake looks to the page like a network drop: its
+  // address asked over plain HTTP says why (404: no such session; 401/403: the token).
+  // True when retrying cannot help; false (retry) when the server cannot be reached.
+  async function refused() {
+    try {
+      const response = await fetch(socketUrl().replace(/^ws/, "http"));
+      if (![401, 403, 404].includes(response.status)) return false;
+      const answer = await response.json().catch(() => ({}));
+      setStatus(response.status === 404 && params.get("session")
+        ? `没有这个会话 no such session: ${params.get("session")} (its stream has ended, ` +
+          "or never began)"
+        : answer.error || `refused (${response.status})`, "error");
+      return true;
+    } catch (error) {
+      return false;
+    }
+  }
+
   function connect() {
     const socket = new WebSocket(socketUrl());
+    let opened = false;
     setStatus("connecting…");
-    socket.onopen = () => { retryMs = 500; setStatus("live", "live"); };
+    socket.onopen = () => { opened = true; retryMs = 500; setStatus("live", "live"); };
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       const handler = handlers[msg.type];
       if (handler) handler(msg);  // unknown types (display, scene, …): ignore
     };
-    socket.onclose = () => {  // a wearer's session closes its viewers when it ends
+    socket.onclose = async () => {
+      // a wearer's session closes its viewers when it ends, and is gone: keep saying so
+      // (the server's own stream, no ?session=, may loop or come back: retry)
+      if (ended && params.get("session")) return;
+      if (!opened && await refused()) return;
       if (!ended) setStatus("disconnected — retrying", "error");
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
