@@ -376,14 +376,19 @@ async def test_every_http_error_is_json_and_pages_and_metrics_are_not() -> None:
         await client.close()
 
 
-async def test_photos_wait_their_turn_off_the_event_loop() -> None:
-    gates: list[FakeOcr] = []
-
+def held_ocr_factory(gates: list[FakeOcr]) -> Callable[[int], FakeOcr]:
+    """An OCR factory whose engines wait at their gate (each appended to ``gates``)."""
     def held_ocr(threads: int) -> FakeOcr:
         engine = FakeOcr(threads)
         engine.gate.clear()
         gates.append(engine)
         return engine
+    return held_ocr
+
+
+async def test_photos_wait_their_turn_off_the_event_loop() -> None:
+    gates: list[FakeOcr] = []
+    held_ocr = held_ocr_factory(gates)
 
     served = await serve_photos(limits=SessionLimits(max_waiting_photos=1),
                                 ocr_factory=held_ocr)
@@ -430,12 +435,7 @@ async def test_a_photo_cut_short_by_the_server_stopping_is_a_503_not_an_empty_sc
     """SIGTERM while a photo is read: the reader stops (its stop is shared by every block
     of the photo), and the half-read photo is answered 503, not 200 with no blocks."""
     gates: list[FakeOcr] = []
-
-    def held_ocr(threads: int) -> FakeOcr:
-        engine = FakeOcr(threads)
-        engine.gate.clear()
-        gates.append(engine)
-        return engine
+    held_ocr = held_ocr_factory(gates)
 
     served = await serve_photos(ocr_factory=held_ocr)
     closed = threading.Event()

@@ -186,24 +186,6 @@
     error: (msg) => setStatus(`${msg.code}: ${msg.message}`, "error"),
   };
 
-  // A socket refused at its handshake looks to the page like a network drop: its
-  // address asked over plain HTTP says why (404: no such session; 401/403: the token).
-  // True when retrying cannot help; false (retry) when the server cannot be reached.
-  async function refused() {
-    try {
-      const response = await fetch(socketUrl().replace(/^ws/, "http"));
-      if (![401, 403, 404].includes(response.status)) return false;
-      const answer = await response.json().catch(() => ({}));
-      setStatus(response.status === 404 && params.get("session")
-        ? `没有这个会话 no such session: ${params.get("session")} (its stream has ended, ` +
-          "or never began)"
-        : answer.error || `refused (${response.status})`, "error");
-      return true;
-    } catch (error) {
-      return false;
-    }
-  }
-
   function connect() {
     const socket = new WebSocket(socketUrl());
     let opened = false;
@@ -218,7 +200,9 @@
       // a wearer's session closes its viewers when it ends, and is gone: keep saying so
       // (the server's own stream, no ?session=, may loop or come back: retry)
       if (ended && params.get("session")) return;
-      if (!opened && await refused()) return;
+      const session = params.get("session");
+      if (!opened && await window.hudSocketRefused(socketUrl(), session, setStatus,
+                                                   "没有这个会话 ")) return;
       if (!ended) setStatus("disconnected — retrying", "error");
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
