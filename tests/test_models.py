@@ -88,6 +88,10 @@ def _asr_spec() -> tuple[ModelSpec, bytes]:
             ExtraFile(
                 0, "fake_asr_part1/data/config.json", "config.json", len(CONFIG), _sha(CONFIG)
             ),
+            ExtraFile(  # the same bytes: each extra file is written with CONFIG by default
+                1, "fake_asr_part2/data/tokenizer.json", "tokenizer.json", len(CONFIG),
+                _sha(CONFIG)
+            ),
         ),
     )
     return spec, data
@@ -413,13 +417,17 @@ def test_resolve_accepts_a_gguf_path_and_rejects_bad_magic(tmp_path: Path, cache
         resolve_model(str(tmp_path / "absent.gguf"), "translate", cache)
 
 
-def test_resolve_ctranslate2_dir_needs_model_and_config(tmp_path: Path, cache: Path) -> None:
+def test_resolve_ctranslate2_dir_needs_model_config_and_tokenizer(tmp_path: Path,
+                                                                 cache: Path) -> None:
     model_dir = tmp_path / "whisper"
     model_dir.mkdir()
     (model_dir / "model.bin").write_bytes(CT2_HEADER)
     with pytest.raises(ModelError, match=r"missing config\.json"):
         resolve_model(str(model_dir), "asr", cache)
     (model_dir / "config.json").write_text("{}")
+    with pytest.raises(ModelError, match=r"missing tokenizer\.json"):  # had gone online
+        resolve_model(str(model_dir), "asr", cache)
+    (model_dir / "tokenizer.json").write_text("{}")
     assert resolve_model(str(model_dir), "asr", cache) == model_dir
 
 
@@ -429,6 +437,7 @@ def test_resolve_names_a_model_bin_that_is_not_ctranslate2(
     model_dir = tmp_path / "whisper"
     model_dir.mkdir()
     (model_dir / "config.json").write_text("{}")
+    (model_dir / "tokenizer.json").write_text("{}")
     (model_dir / "model.bin").write_bytes(content)
     with pytest.raises(ModelError, match=r"model\.bin is not a CTranslate2 model file"):
         resolve_model(str(model_dir), "asr", cache)

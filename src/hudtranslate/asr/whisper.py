@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ class WhisperEngine:
     """A loaded Whisper model (int8, CPU). Thread-safe: decodes are serialised."""
 
     def __init__(self, model_dir: Path, *, cpu_threads: int, language: str = "zh") -> None:
+        # offline by design: nothing a model folder lacks is fetched from the model hub
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             import ctranslate2
             from faster_whisper import WhisperModel

@@ -15,7 +15,9 @@ from hudtranslate.models.catalogue import CATALOGUE, ROLES, Role
 from hudtranslate.models.store import ensure_installed
 
 GGUF_MAGIC = b"GGUF"
-CT2_REQUIRED_FILES = ("model.bin", "config.json")
+CT2_REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+"""A faster-whisper model folder; without ``tokenizer.json`` faster-whisper downloads one
+from the Hugging Face hub (25 s of retries offline, then an error about the internet)."""
 CT2_MAX_BINARY_VERSION = 100
 """A CTranslate2 ``model.bin`` starts with its format version, a little-endian uint32
 (6 for the ctranslate2 4.x in use); any larger header is not one at all: CTranslate2 itself
