@@ -474,6 +474,30 @@ def test_models_list_shows_every_model(cache: Path, capsys: pytest.CaptureFixtur
     assert "missing" in out and "Apache-2.0" in out
 
 
+@pytest.mark.parametrize("width", [None, 60])  # piped (capsys), a narrow terminal
+def test_models_list_keeps_every_name_whole(cache: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            width: int | None) -> None:
+    """Piped, the table had been cut to 80 columns: "qwen2.5-1.5b-q4…", "Apache-2…"."""
+    import io
+
+    from rich.console import Console
+
+    from hudtranslate.models import commands
+    from hudtranslate.models.store import ModelState
+
+    monkeypatch.setattr(commands, "model_state", lambda spec, cache_dir: ModelState.UNVERIFIED)
+    args = _parse(["models", "list"])
+    shown = io.StringIO()
+    console = None if width is None else Console(file=shown, width=width)
+    assert commands.run_list(args, cache, console) == 0
+    out = capsys.readouterr().out if width is None else shown.getvalue()
+    for name in CATALOGUE:
+        assert f" {name} " in out
+    if width is None:
+        assert "installed, not verified" in out and "Apache-2.0" in out
+
+
 def test_models_fetch_and_verify_arguments(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _parse(["models", "fetch"]).names == []
     assert _parse(["models", "fetch", "--all", "--no-progress"]).progress is False

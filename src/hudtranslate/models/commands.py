@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -81,10 +82,13 @@ def run_list(args: argparse.Namespace, cache_dir: Path, console: Console | None 
     """Print the catalogue as a table; cheap (no hashing), so states come from the stamps.
     A model that failed ``models verify`` is "corrupt", with the command that repairs it
     under the table."""
-    console = console or Console()
+    # piped (`| cat`, `| grep`), rich would fit the table into 80 columns and cut the names
+    # a user types into `models fetch` ("qwen2.5-1.5b-q4…"); the state and licence wrap
+    console = console or Console(width=None if sys.stdout.isatty() else 200)
     table = Table(title=f"models in {cache_dir / 'models'}", caption="* fetched by default")
     for column in ("name", "role", "size", "state", "licence"):
-        table.add_column(column, justify="right" if column == "size" else "left", no_wrap=True)
+        table.add_column(column, justify="right" if column == "size" else "left",
+                         no_wrap=column in ("name", "role", "size"), overflow="fold")
     corrupt: list[str] = []
     for spec in CATALOGUE.values():
         name = f"{spec.name} *" if spec.default else spec.name
