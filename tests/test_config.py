@@ -169,6 +169,19 @@ def test_a_bad_value_names_the_variable_or_file_that_set_it(tmp_path: Path) -> N
         Settings.load(toml, env={}, overrides={"captions.max_chars_per_line": 4})
 
 
+def test_thresholds_out_of_order_name_the_variable_or_file_that_set_them(
+        tmp_path: Path) -> None:
+    """The one check of several settings together had named no origin."""
+    env = {"HUDTRANSLATE_OVERLOAD_FINAL_BEAM_LAG_S": "1"}
+    with pytest.raises(ConfigError, match=r"must grow: .* got 2\.5, 4\.0, 1\.0 \(from "
+                                          r"HUDTRANSLATE_OVERLOAD_FINAL_BEAM_LAG_S\)$"):
+        Settings.load(None, env=env)
+    toml = tmp_path / "hud.toml"
+    toml.write_text("[overload]\npartial_translations_lag_s = 10\n")
+    with pytest.raises(ConfigError, match=r"must grow: .*\(from .*hud\.toml\)$"):
+        Settings.load(toml, env={})
+
+
 def test_an_unknown_key_names_the_config_file(tmp_path: Path) -> None:
     toml = tmp_path / "hud.toml"
     toml.write_text("[vad]\ntreshold = 0.5\n")

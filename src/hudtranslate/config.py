@@ -199,8 +199,9 @@ class OverloadOptions:
         check_range("overload.final_beam_lag_s", self.final_beam_lag_s, 0.05, 600.0)
         if not (self.partial_translations_lag_s <= self.partial_decodes_lag_s
                 <= self.final_beam_lag_s):
-            raise ConfigError("overload thresholds must grow: partial_translations_lag_s <= "
-                              "partial_decodes_lag_s <= final_beam_lag_s, got "
+            raise ConfigError("overload thresholds must grow: overload."  # dotted: see
+                              "partial_translations_lag_s <= overload.partial_decodes_lag_s "
+                              "<= overload.final_beam_lag_s, got "  # _with_origin
                               f"{self.partial_translations_lag_s}, "
                               f"{self.partial_decodes_lag_s}, {self.final_beam_lag_s}")
         check_range("overload.raise_hold_s", self.raise_hold_s, 0.0, 600.0)
