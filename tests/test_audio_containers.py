@@ -180,3 +180,14 @@ def test_surround_wav_and_flac_keep_the_dialogue_of_their_centre_channel(
     samples = read_audio_file(path)
     assert len(samples) == len(t)
     assert np.sqrt(2 * np.mean(samples ** 2)) > 0.35   # an average of six would be ~0.08
+
+
+def test_a_file_named_mp3_that_is_not_one_is_one_line_and_no_decoder_notes(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """libsndfile's MP3 reader had printed three "Note: Illegal Audio-MPEG-Header …" lines
+    on stderr before the error."""
+    fake = tmp_path / "text.mp3"
+    fake.write_text("hello\n")
+    with pytest.raises(AudioError, match="not an audio file or unreadable"):
+        read_audio_file(fake)
+    assert "Note:" not in capfd.readouterr().err

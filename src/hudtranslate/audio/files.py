@@ -33,6 +33,11 @@ _FFMPEG_READS_BETTER = frozenset({"MP3"})
 header's length, making up the missing half, and prints mpg123's warnings to stderr."""
 
 
+_FFMPEG_SUFFIXES = frozenset({".mp3"})
+"""Files given straight to FFmpeg by their name: libsndfile's MP3 reader writes "Note:
+Illegal Audio-MPEG-Header …" lines to stderr for what is not an MP3 before it fails."""
+
+
 class _UseFfmpeg(Exception):
     """Raised inside ``read_audio_file`` to hand the file to FFmpeg."""
 
@@ -69,6 +74,8 @@ def read_audio_file(path: str | Path) -> AudioArray:
     pieces: list[AudioArray] = []
     broken = 0  # NaN/inf samples of a damaged float file: silence, before resampling spreads them
     try:
+        if path.suffix.lower() in _FFMPEG_SUFFIXES:
+            raise _UseFfmpeg  # libsndfile's mpg123 would print its notes on stderr first
         with soundfile.SoundFile(path) as handle:
             if handle.format in _FFMPEG_READS_BETTER or handle.frames == 0 or handle.channels > 2:
                 # 0 frames: also a WAV whose recorder was killed before it wrote the
