@@ -43,6 +43,15 @@ def test_tsv_with_comments_and_blank_lines(tmp_path: Path) -> None:
     assert read_glossary_file(path) == {"星海科技": "StarSea Tech", "算力": "compute"}
 
 
+def test_terms_may_mix_latin_letters_and_digits_with_chinese(tmp_path: Path) -> None:
+    """Finance and technology write A股 and 5G网络: they had been refused."""
+    path = write(tmp_path, "g.tsv", "A股\tA-shares\n5G网络\t5G network\n")
+    terms = read_glossary_file(path)
+    assert terms == {"A股": "A-shares", "5G网络": "5G network"}
+    assert Glossary(terms).find("今天A股大涨，5G网络也快") == [("A股", "A-shares"),
+                                                          ("5G网络", "5G network")]
+
+
 def test_traditional_terms_are_kept_in_simplified(tmp_path: Path) -> None:
     """The recogniser writes Simplified: a glossary written in Traditional must match."""
     path = write(tmp_path, "g.tsv", "湯姆\tTom\n雲棲小鎮\tYunqi Town\n")
@@ -55,6 +64,8 @@ def test_traditional_terms_are_kept_in_simplified(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "text", "message"), [
     ("g.tsv", "星海科技\tStarSea\n算力 compute\n", r"g\.tsv:2: expected 'Chinese<TAB>English'"),
     ("g.tsv", "StarSea\tStarSea Tech\n", r"g\.tsv:1: the term 'StarSea' must be Chinese"),
+    ("g.tsv", "5G\tfive G\n", r"g\.tsv:1: the term '5G' must be Chinese"),
+    ("g.tsv", "A 股\tA-shares\n", r"g\.tsv:1: the term 'A 股' must be Chinese"),
     ("g.tsv", "算力\t  \n", r"g\.tsv:1: no English given for '算力'"),
     ("g.tsv", "算力\tcompute\tGPU hours\n", r"g\.tsv:1: 3 tab-separated columns, expected 2"),
     ("g.tsv", "算力\t\tcompute\n", r"g\.tsv:1: 3 tab-separated columns"),

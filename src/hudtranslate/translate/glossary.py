@@ -34,10 +34,12 @@ from hudtranslate.errors import ConfigError, DependencyError, one_line
 log = logging.getLogger(__name__)
 
 _HANZI = re.compile(rf"^[{CJK_IDEOGRAPHS}·・]+$")
-_TERM = re.compile(rf"^[{CJK_IDEOGRAPHS}\U00020000-\U0003134f·・]+$")
+_TERM_IDEOGRAPHS = rf"{CJK_IDEOGRAPHS}\U00020000-\U0003134f"
+_TERM = re.compile(rf"^(?=.*[{_TERM_IDEOGRAPHS}])[{_TERM_IDEOGRAPHS}·・A-Za-z0-9]+$")
 """A user's term: ``_HANZI`` and the ideographs beyond the first plane (extensions B-G):
 names use them (𠮷野家), and OpenCC writes some Traditional characters' Simplified there
-(嘳 → 𪡞)."""
+(嘳 → 𪡞); Latin letters and digits among them, as finance and technology write them
+(A股, 5G网络), but never without a Chinese character."""
 _WORD = re.compile(r"\w+")
 _OPENING_CHARS = 3
 _CEDICT_MIN_CHARS = 2
@@ -244,7 +246,8 @@ def _add_term(terms: dict[str, str], chinese: str, english: str, where: str) -> 
     glossary written in Traditional (湯姆) must match its 汤姆."""
     chinese, english = to_simplified(chinese.strip()), " ".join(english.split())
     if not _TERM.match(chinese):
-        raise ConfigError(f"{where}: the term {chinese!r} must be Chinese characters")
+        raise ConfigError(f"{where}: the term {chinese!r} must be Chinese characters (Latin "
+                          "letters and digits may join them, as in A股 or 5G网络)")
     if not english:
         raise ConfigError(f"{where}: no English given for {chinese!r}")
     if terms.get(chinese, english) != english:
