@@ -142,6 +142,18 @@ def test_long_sentence_is_split_into_consecutive_cues_across_its_span() -> None:
     assert (widths[0] > widths[-1]) == (durations[0] > durations[-1])
 
 
+def test_a_split_sentence_shares_its_words_evenly_between_its_cues() -> None:
+    """Shared by wrapped lines, a three-line SRT sentence (its speaker label made it one
+    line longer) had left "changed." alone in its second cue."""
+    text = ("Wearer (draft): tell her I will be 10 minutes late and ask if the meeting "
+            "room changed.")
+    cues = build_cues([final(0.0, 6.0, text)])
+    assert len(cues) == 2 and all(len(cue.lines) <= 2 for cue in cues)
+    assert " ".join(line for cue in cues for line in cue.lines) == text
+    widths = [display_width(" ".join(cue.lines)) for cue in cues]
+    assert min(widths) > 0.6 * max(widths), [cue.lines for cue in cues]
+
+
 def test_long_sentence_in_a_tiny_span_still_gets_minimum_per_cue() -> None:
     cues = build_cues([final(2.0, 2.05, LONG), final(2.06, 3.0, "Next.")])
     assert all(cue.end_ms - cue.start_ms >= 100 for cue in cues)

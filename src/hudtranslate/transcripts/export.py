@@ -230,11 +230,10 @@ def build_cues(
             end_ms = min(end_ms, _ms(records[number + 1].start_s) - GAP_MS)
         end_ms = max(end_ms, start_ms + parts * (MIN_CUE_MS + GAP_MS) - GAP_MS)
         zh_lines = wrap_text(record.zh, max_columns) if bilingual else []
-        chunks = [
-            tuple(_share(en_lines, k, parts)) + tuple(_share(zh_lines, k, parts))
-            for k in range(parts)
-        ]
-        weights = [display_width(" ".join(_share(en_lines, k, parts))) for k in range(parts)]
+        en_chunks = _balanced(english, parts, max_columns, max_lines) or [
+            _share(en_lines, k, parts) for k in range(parts)]
+        chunks = [tuple(en_chunks[k]) + tuple(_share(zh_lines, k, parts)) for k in range(parts)]
+        weights = [display_width(" ".join(en_chunks[k])) for k in range(parts)]
         for (chunk_start, chunk_end), lines in zip(
             _split_span(start_ms, end_ms, weights), chunks, strict=True
         ):
@@ -286,6 +285,27 @@ def format_timestamp(milliseconds: int, decimal_sep: str) -> str:
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
+
+
+def _balanced(text: str, parts: int, max_columns: int, max_lines: int) -> list[list[str]]:
+    """``text`` cut at spaces into ``parts`` pieces of about equal width, each wrapped to
+    at most ``max_lines`` lines; [] when it is one piece or cannot be cut so. Sharing the
+    wrapped lines instead had left "changed." alone in a last cue after two full lines."""
+    words = text.split()
+    if parts < 2 or len(words) < parts:
+        return []
+    total = display_width(" ".join(words))
+    pieces: list[list[str]] = [[]]
+    done = 0  # the width of the words placed so far, with their spaces
+    for word in words:
+        if pieces[-1] and len(pieces) < parts and done >= total * len(pieces) / parts:
+            pieces.append([])
+        pieces[-1].append(word)
+        done += display_width(word) + 1
+    wrapped = [wrap_text(" ".join(piece), max_columns) for piece in pieces]
+    if len(wrapped) != parts or any(len(lines) > max_lines for lines in wrapped):
+        return []
+    return wrapped
 
 
 def _share(lines: list[str], part: int, parts: int) -> list[str]:
