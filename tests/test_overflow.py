@@ -144,7 +144,7 @@ async def test_a_server_with_an_overflow_model_asks_its_shared_load_whether_it_i
     manager = SessionManager(Engines(asr=FakeDecoder(["你好。"]), translator=translator,
                                      vad_factory=FakeVad), Settings.load(env={}))
     assert translator.behind == manager.load.behind
-    manager.load.overflowing = True
+    manager.load.overflow.on = True
     assert translator.behind()
 
 

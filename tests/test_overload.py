@@ -11,6 +11,7 @@ from hudtranslate.errors import ConfigError
 from hudtranslate.overload import (
     LoadGovernor,
     LoadLevel,
+    OverflowSwitch,
     ShedKind,
     TurnRequest,
     next_turn,
@@ -148,3 +149,55 @@ def test_next_turn(name: str) -> None:
 def test_next_turn_needs_someone_waiting() -> None:
     with pytest.raises(ValueError):
         next_turn([], {})
+
+
+# Overflow from 1.5 s of backlog; back to the main model after 5 s under 0.75 s, the hold
+# doubling with each relapse (the main model behind again < 30 s after taking over).
+OVERFLOW = OverloadOptions(overflow_lag_s=1.5, recover_share=0.5, recover_hold_s=5.0)
+
+OVERFLOW_SCENARIOS = {
+    # name: (samples (now_s, backlog_s), on after each sample, hold_s after the last)
+    "under the lag the main model translates": (
+        [(0.0, 0.0), (1.0, 1.4), (2.0, 0.2)], [False, False, False], 5.0),
+    "on at once, off after the hold": (
+        [(0.0, 1.5), (1.0, 1.0), (2.0, 0.5), (6.9, 0.5), (7.0, 0.5)],
+        [True, True, True, True, False], 5.0),
+    "behind again soon after the return: the hold doubles": (
+        [(0.0, 1.5), (1.0, 0.5), (6.0, 0.5), (10.0, 1.6), (11.0, 0.5), (20.9, 0.5),
+         (21.0, 0.5)],
+        [True, True, False, True, True, True, False], 10.0),
+    "each relapse doubles it again, up to eight times": (
+        [(0.0, 1.5), (1.0, 0.5), (6.0, 0.5),
+         (7.0, 1.5), (8.0, 0.5), (18.0, 0.5),
+         (19.0, 1.5), (20.0, 0.5), (40.0, 0.5),
+         (41.0, 1.5), (42.0, 0.5), (82.0, 0.5),
+         (83.0, 1.5), (84.0, 0.5), (123.9, 0.5)],
+        [True, True, False, True, True, False, True, True, False, True, True, False,
+         True, True, True], 40.0),
+    "the main model kept up 30 s: the hold is back to its own": (
+        [(0.0, 1.5), (1.0, 0.5), (6.0, 0.5), (10.0, 1.5), (11.0, 0.5), (21.0, 0.5),
+         (51.0, 1.5)],
+        [True, True, False, True, True, False, True], 5.0),
+}
+
+
+@pytest.mark.parametrize("name", OVERFLOW_SCENARIOS)
+def test_overflow_switch_damps_flapping(name: str) -> None:
+    samples, expected, hold_s = OVERFLOW_SCENARIOS[name]
+    switch = OverflowSwitch(OVERFLOW)
+    assert [switch.update(now_s, backlog_s) for now_s, backlog_s in samples] == expected
+    assert switch.hold_s == hold_s
+
+
+def test_overflow_switch_forgives_when_a_wearer_leaves_and_reset_forgets() -> None:
+    switch = OverflowSwitch(OVERFLOW)
+    for now_s, backlog_s in [(0.0, 1.5), (1.0, 0.5), (6.0, 0.5), (7.0, 1.5)]:
+        switch.update(now_s, backlog_s)
+    assert (switch.on, switch.hold_s) == (True, 10.0)
+    switch.forgive()
+    assert (switch.on, switch.hold_s) == (True, 5.0)  # still behind, the hold its own
+    switch.update(8.0, 0.5)
+    assert not switch.update(13.0, 0.5)
+    switch.update(14.0, 1.5)
+    switch.reset()
+    assert (switch.on, switch.hold_s) == (False, 5.0)

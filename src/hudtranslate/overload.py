@@ -127,6 +127,67 @@ class LoadGovernor:
         self._calm_since = None
 
 
+RELAPSE_WINDOW_S = 30.0
+"""The main model falling behind again this soon after taking over is a relapse."""
+MAX_RELAPSES = 3
+"""Relapses counted at most: the recovery hold grows to 2³ × ``recover_hold_s`` (40 s)."""
+
+
+@dataclass
+class OverflowSwitch:
+    """Whether finals go to the overflow model (``translate/overflow.py``): on at once
+    from ``overflow_lag_s`` of backlog (every late sentence counts), off once the backlog
+    has stayed under ``recover_share`` × that for the recovery hold.
+
+    The hold is ``recover_hold_s`` × 2^relapses: it doubles each time the main model
+    falls behind again within ``RELAPSE_WINDOW_S`` of taking over, and is back to
+    ``recover_hold_s`` once the main model has kept up that long or ``forgive`` is called
+    (a wearer left: the cores are less loaded). Flap damping as for Internet routes
+    (RFC 2439): with three wearers on two cores the 1.5B fell behind again 4-8 s after
+    each return, and the sentences of those seconds were the slowest of the run
+    (docs/benchmark.md, "Thirtieth session"). ``update`` takes ``(now_s, backlog_s)``
+    samples, seconds on any monotonic clock; pure, like ``LoadGovernor``.
+    """
+
+    options: OverloadOptions
+    on: bool = False
+    relapses: int = 0
+    _calm_since: float | None = None
+    _returned_at: float | None = None
+    """When the main model last took over again (None: never, or forgiven)."""
+
+    @property
+    def hold_s(self) -> float:
+        """How long the backlog must stay low before the main model takes over again."""
+        return self.options.recover_hold_s * float(2 ** self.relapses)
+
+    def update(self, now_s: float, backlog_s: float) -> bool:
+        """Take one sample; returns whether the overflow model translates from now on."""
+        options = self.options
+        if backlog_s >= options.overflow_lag_s:
+            if not self.on:
+                relapsed = (self._returned_at is not None
+                            and now_s - self._returned_at < RELAPSE_WINDOW_S)
+                self.relapses = min(self.relapses + 1, MAX_RELAPSES) if relapsed else 0
+            self.on, self._calm_since = True, None
+        elif not self.on or backlog_s >= options.recover_share * options.overflow_lag_s:
+            self._calm_since = None
+        elif self._calm_since is None:
+            self._calm_since = now_s
+        elif now_s - self._calm_since >= self.hold_s:
+            self.on, self._calm_since, self._returned_at = False, None, now_s
+        return self.on
+
+    def forgive(self) -> None:
+        """Forget the relapses (a session has left: the main model may keep up now)."""
+        self.relapses, self._returned_at = 0, None
+
+    def reset(self) -> None:
+        """Off, with no history (the last session has gone)."""
+        self.on, self._calm_since = False, None
+        self.forgive()
+
+
 @dataclass(frozen=True)
 class TurnRequest:
     """A session waiting for its turn at a shared model."""

@@ -34,7 +34,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import Literal
 
 from hudtranslate.config import OverloadOptions
-from hudtranslate.overload import LoadGovernor, LoadLevel, ShedKind, TurnRequest, next_turn, sheds
+from hudtranslate.overload import (
+    LoadGovernor,
+    LoadLevel,
+    OverflowSwitch,
+    ShedKind,
+    TurnRequest,
+    next_turn,
+    sheds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +179,8 @@ class SharedLoad:
         self._sessions: dict[int, SessionLoad] = {}
         self._joined = 0
         self._ticker: asyncio.Task[None] | None = None
-        self.overflowing = False
-        """Whether finals go to the overflow model now (``behind``); set by ``check``."""
-        self._overflow_calm_since: float | None = None
+        self.overflow = OverflowSwitch(options)
+        """Whether finals go to the overflow model now (``behind``); fed by ``check``."""
 
     @property
     def level(self) -> LoadLevel:
@@ -191,28 +198,20 @@ class SharedLoad:
 
     def behind(self) -> bool:
         """Should finals go to the overflow model (``translate/overflow.py``) now? From the
-        worst backlog: from ``overflow_lag_s`` on, until it has stayed under
-        ``recover_share`` × that for ``recover_hold_s`` (going back to the main model
-        costs it each session's context turns written meanwhile: it must not flap), and
-        only while translation runs on this machine's cores. Safe from any thread."""
-        return self.overflowing and self.translates_locally()
+        worst backlog, with a recovery hold that grows while the main model keeps falling
+        behind again (``overload.OverflowSwitch``: going back to the main model costs it
+        each session's context turns written meanwhile, so it must not flap), and only
+        while translation runs on this machine's cores. Safe from any thread."""
+        return self.overflow.on and self.translates_locally()
 
     def _follow_overflow(self, now_s: float, backlog_s: float) -> None:
-        options = self.options
-        was = self.overflowing
-        if backlog_s >= options.overflow_lag_s:
-            self.overflowing, self._overflow_calm_since = True, None
-        elif not self.overflowing or backlog_s >= options.recover_share * options.overflow_lag_s:
-            self._overflow_calm_since = None
-        elif self._overflow_calm_since is None:
-            self._overflow_calm_since = now_s
-        elif now_s - self._overflow_calm_since >= options.recover_hold_s:
-            self.overflowing, self._overflow_calm_since = False, None
-        if self.overflowing != was and options.overflow_model:
+        was = self.overflow.on
+        if self.overflow.update(now_s, backlog_s) != was and self.options.overflow_model:
             log.info("%s: worst backlog %.2f s", "behind: the overflow model translates"
-                     if self.overflowing else "caught up: the main model translates again",
-                     backlog_s, extra={"event": "overflow", "on": self.overflowing,
-                                       "backlog_s": round(backlog_s, 3)})
+                     if self.overflow.on else "caught up: the main model translates again",
+                     backlog_s, extra={"event": "overflow", "on": self.overflow.on,
+                                       "backlog_s": round(backlog_s, 3),
+                                       "hold_s": self.overflow.hold_s})
 
     def check(self) -> LoadLevel:
         """Sample the backlog into the governor now (the ticker does this regularly)."""
@@ -261,8 +260,10 @@ class SharedLoad:
                 self._ticker.cancel()
                 self._ticker = None
             self.governor.reset()  # nobody left: no load, and no history to recover from
-            self.overflowing, self._overflow_calm_since = False, None
+            self.overflow.reset()
             self._level_changed(self.governor.level)
+        else:
+            self.overflow.forgive()
 
     async def _tick(self) -> None:
         interval_s = self.options.check_interval_ms / 1000
