@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from hudtranslate.translate.glossary import (
     replace_copied_terms,
     term_present,
 )
-from hudtranslate.translate.prompts import build_prompt, user_message
+from hudtranslate.translate.prompts import SPEECH, PromptSet, build_prompt, user_message
+from hudtranslate.translate.terms_kept import forced_start, held_from
 from hudtranslate.translate.text import clean_translation
 from hudtranslate.translate.translator import SessionTranslator
 
@@ -307,3 +309,99 @@ def test_english_terms_of_a_huge_glossary_are_found_without_trying_each(
         assert glossary.find_english(sentence) == expected
         monkeypatch.undo()
         assert expected and len(tried) < 1_000
+
+
+@pytest.mark.parametrize(("target", "english", "present"), [
+    ("energy policy", "New energy policies were announced.", True),
+    ("energy policies", "The energy policy changed.", True),
+    ("business class", "Both business classes were full.", True),
+    ("tax boxes", "Tick the tax box.", True),
+    ("political overhaul", "We need political reforms.", False),
+    ("political overhaul", "A political overhauling is planned.", False),
+])
+def test_term_presence_knows_ies_and_es_plurals(target: str, english: str,
+                                                present: bool) -> None:
+    """A correct plural read as missing would have the term forced in the singular."""
+    assert term_present(target, english) is present
+
+
+TERM = [("政治改革", "political overhaul")]
+
+
+@pytest.mark.parametrize(("english", "terms", "start"), [
+    ("We need political reforms now.", TERM, "We need political overhaul"),
+    ("Political reforms come first.", TERM, "Political overhaul"),
+    ("We need a political-reform push.", TERM, "We need a political overhaul"),
+    ("We need political overhaul now.", TERM, None),  # kept
+    ("We need Political Overhauls now.", TERM, None),  # kept, in the plural
+    ("We need sweeping reforms.", TERM, None),  # no first word: nothing to place
+    ("Political parties want political reforms.", TERM, None),  # which one? left
+    ("We need geopolitical reforms.", TERM, None),  # not a whole word
+    ("We need reasoning costs.", [("推理", "inference")], None),  # one word
+    ("We saw the big wall.", [("长城", "the Great Wall")], None),  # article first
+    ("Cloud services and machine training grew.",
+     [("云服务", "cloud services"), ("机器学习", "machine learning")],
+     "Cloud services and machine learning"),
+    ("Ask machine training about political reforms.",
+     [*TERM, ("机器学习", "machine learning")], "Ask machine learning"),  # the first
+])
+def test_a_paraphrased_term_is_forced_where_its_first_word_is(
+        english: str, terms: list[tuple[str, str]], start: str | None) -> None:
+    assert forced_start(english, terms) == start
+
+
+@pytest.mark.parametrize(("growing", "shown"), [
+    ("We need political", "We need "),
+    ("We need political overhaul", "We need political overhaul"),
+    ("We need sweeping", "We need sweeping"),
+])
+def test_a_term_begun_waits_until_it_is_the_glossarys(growing: str, shown: str) -> None:
+    assert growing[: held_from(growing, TERM)] == shown
+
+
+class ParaphrasingBackend:
+    """Answers ``answer`` and, asked with a forced start, that start and then ``rest``;
+    streams words like ``FakeBackend``."""
+
+    name = "fake"
+
+    def __init__(self, answer: str, rest: str = " now.") -> None:
+        self.answer, self.rest = answer, rest
+        self.forced: list[str] = []
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        self.forced.append(forced_prefix)
+        answer = forced_prefix + self.rest if forced_prefix else self.answer
+        words = answer.split()
+        for index in range(len(words)):
+            if on_text is not None:
+                on_text(" ".join(words[: index + 1]) + " ")
+        return answer
+
+
+@pytest.mark.parametrize(("answer", "rest", "english", "forced"), [
+    ("We need political reforms now.", " now.", "We need political overhaul now.",
+     ["", "We need political overhaul"]),
+    ("We need political overhaul now.", " now.", "We need political overhaul now.", [""]),
+    ("We need sweeping reforms now.", " now.", "We need sweeping reforms now.", [""]),
+    # the second answer is no better (the forced start ignored): the first is kept
+    ("We need political reforms now.", "", "We need political reforms now.",
+     ["", "We need political overhaul"]),
+])
+def test_a_session_asks_again_with_a_paraphrased_term_forced(
+        answer: str, rest: str, english: str, forced: list[str]) -> None:
+    backend = ParaphrasingBackend(answer, rest)
+    if not rest:
+        backend.translate = lambda *args, **kwargs: (  # type: ignore[method-assign]
+            backend.forced.append(kwargs["forced_prefix"]) or answer)
+    session = SessionTranslator(backend, TranslateOptions(translate_partials=False),
+                                glossary=Glossary(terms=dict(TERM)))
+    shown: list[str] = []
+    result = session.translate(Transcript(0, "我们现在需要政治改革。", "", 0.0, 1.0, True, 1.0),
+                               emit=lambda event: shown.append(event.committed))
+    assert result is not None and result.committed == english
+    assert backend.forced == forced
+    assert all(english.startswith(words) for words in shown), shown  # never taken back

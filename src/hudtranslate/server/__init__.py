@@ -1,9 +1,10 @@
 """The server: wearers stream audio in and get captions back; a live web HUD.
 
-``protocol`` documents the protocol (versioned); ``sessions`` runs one pipeline per wearer
-over shared engines, within ``limits``; ``broadcast`` turns pipeline events into per-view
-displays; ``app`` serves the page and sockets; ``metrics`` feeds ``/metrics``; ``client``
-is a simulated wearer (``hudtranslate stream``); ``serve`` runs it all.
+``protocol`` documents the protocol (versioned; input checks in ``validation``);
+``sessions`` runs one pipeline per wearer over shared engines, within ``limits``;
+``broadcast`` turns pipeline events into per-view displays; ``app`` serves the page and
+sockets; ``metrics`` feeds ``/metrics``; ``client`` is a simulated wearer
+(``hudtranslate stream``); ``serve`` runs it all.
 """
 
 from hudtranslate.server.app import HudServer, create_app

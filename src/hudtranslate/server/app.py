@@ -15,7 +15,10 @@ only moves JSON (protocol in ``protocol.py``). Routes::
                           ``?session=ID``: shown on that wearer's HUD, else on ``/``)
 
 With a token, every route but ``/healthz`` and ``/static/`` needs it (see protocol.py).
-Every error answer (401, 404, 405, …; aiohttp's own included) is JSON ``{"error": …}``.
+Every error answer (401, 404, 405, 500, …; aiohttp's own included) is JSON
+``{"error": …}``, but for the 400 of a request that is not valid HTTP: aiohttp's parser
+answers it (text/plain) before any middleware, and offers no hook to shape it short of
+replacing its ``RequestHandler.handle_error``.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
             photos.close()
 
         app.on_shutdown.append(stop_photos)
-    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+    app.router.add_get("/static/{name:.+}", _static)
     return app
 
 
@@ -87,7 +90,7 @@ def create_app(broadcaster: CaptionBroadcaster, *, sessions: SessionManager | No
 async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """An HTTP error raised anywhere (a route, the token check, aiohttp's router: 404,
     405) answered as ``{"error": message}``, its headers (``Allow``, ``WWW-Authenticate``)
-    kept."""
+    kept; any other exception a JSON 500 (aiohttp's is text, or HTML for a browser)."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -101,6 +104,25 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         headers = {name: value for name, value in exc.headers.items()
                    if name.lower() not in ("content-type", "content-length")}
         return json_error(exc.status, message, headers)
+    except Exception:
+        if request.writer.output_size > 0:  # a socket past its handshake: nothing to add
+            raise
+        log.exception("%s %s failed", request.method, request.path)
+        # the client learns no detail of the bug: the log has it
+        return json_error(500, f"internal server error: {request.method} {request.path}")
+
+
+async def _static(request: web.Request) -> web.StreamResponse:
+    """A file of ``STATIC_DIR``. Not aiohttp's static route: its missing file is a 404
+    decided while sending, past the middlewares, so it could not be JSON."""
+    try:
+        path = (STATIC_DIR / request.match_info["name"]).resolve()
+        found = path.is_relative_to(STATIC_DIR) and path.is_file()
+    except (OSError, ValueError):  # a NUL, a name too long
+        found = False
+    if not found:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)
 
 
 def _require_token(token: str) -> Any:

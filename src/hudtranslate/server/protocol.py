@@ -293,8 +293,12 @@ from typing import Any
 from hudtranslate import __version__
 from hudtranslate.captions.hud import HudFrame
 from hudtranslate.captions.profiles import DisplayProfile
-from hudtranslate.errors import HudTranslateError
 from hudtranslate.events import Transcript, Translation
+from hudtranslate.server.validation import MAX_CLIENT_MESSAGE_BYTES as MAX_CLIENT_MESSAGE_BYTES
+from hudtranslate.server.validation import MAX_DRAFT_CHARS as MAX_DRAFT_CHARS
+from hudtranslate.server.validation import ProtocolError as ProtocolError
+from hudtranslate.server.validation import draft_text, json_object
+from hudtranslate.server.validation import parse_bool as parse_bool
 from hudtranslate.vision.scene import SceneText
 
 PROTOCOL_VERSION = 1
@@ -306,17 +310,6 @@ ERROR_CODES = frozenset({"bad_message", "unknown_profile", "too_slow", "pipeline
                          "too_many_errors", "overloaded", "server_full", "speech_unavailable"})
 AUDIO_FORMAT = "pcm_s16le"
 AUDIO_SAMPLE_RATE_HZ = 16_000
-MAX_CLIENT_MESSAGE_BYTES = 4096
-MAX_DRAFT_CHARS = 500
-"""A typed draft is a message of a few sentences, not a document."""
-
-
-class ProtocolError(HudTranslateError):
-    """A viewer sent something that is not a valid request; ``code`` is the error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -379,7 +372,7 @@ def error_message(code: str, message: str) -> dict[str, Any]:
 
 def parse_client_message(text: str) -> ViewRequest:
     """Parse one viewer message; raises ``ProtocolError("bad_message")`` if it is not valid."""
-    data = _json_object(text)
+    data = json_object(text)
     if data.get("type") != "view":
         raise ProtocolError("bad_message", f"unknown message type {data.get('type')!r}")
     profile, bilingual = data.get("profile"), data.get("bilingual")
@@ -414,12 +407,12 @@ def parse_wearer_message(text: str) -> StartRequest | DraftRequest | None:
     ``bad_audio_format`` for a ``start`` asking for audio other than 16 kHz mono s16le,
     ``unsupported_version`` for one naming a ``protocol_version`` other than this one's.
     """
-    data = _json_object(text)
+    data = json_object(text)
     kind = data.get("type")
     if kind == "end":
         return None
     if kind == "draft":
-        return _draft(data.get("text"))
+        return DraftRequest(draft_text(data.get("text")))
     if kind != "start":
         raise ProtocolError("bad_message", f"unknown message type {kind!r}")
     version = data.get("protocol_version", PROTOCOL_VERSION)
@@ -444,20 +437,6 @@ def parse_wearer_message(text: str) -> StartRequest | DraftRequest | None:
     return StartRequest("".join(char for char in client if char.isprintable())[:100], speak)
 
 
-def _draft(text: object) -> DraftRequest:
-    if not isinstance(text, str):
-        raise ProtocolError("bad_message", "a draft's text must be a string")
-    # NULs, escapes and direction overrides would reach the subtitles and the other person
-    text = " ".join("".join(char for char in text
-                            if char.isprintable() or char.isspace()).split())
-    if not text:
-        raise ProtocolError("bad_message", "a draft's text is empty")
-    if len(text) > MAX_DRAFT_CHARS:
-        raise ProtocolError("bad_message", f"a draft holds at most {MAX_DRAFT_CHARS} "
-                            f"characters, got {len(text)}")
-    return DraftRequest(text)
-
-
 def session_message(session_id: str, *, speech_pad_s: float,
                     limits: dict[str, float], speak: bool = False) -> dict[str, Any]:
     return {"type": "session", "protocol_version": PROTOCOL_VERSION, "session_id": session_id,
@@ -476,29 +455,3 @@ def speech_message(utterance_id: int, language: str, text: str, *, samples: int,
             "channels": 1, "samples": samples,
             "duration_s": round(samples / AUDIO_SAMPLE_RATE_HZ, 3), "interrupt": interrupt,
             "voice": voice}
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    if len(text.encode("utf-8")) > MAX_CLIENT_MESSAGE_BYTES:
-        raise ProtocolError("bad_message", "message too long")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProtocolError("bad_message", f"not JSON: {exc.msg}") from None
-    except RecursionError:  # "[[[[…" within the size limit is nested past Python's stack
-        raise ProtocolError("bad_message", "not JSON: nested too deeply") from None
-    if not isinstance(data, dict):
-        raise ProtocolError("bad_message", "a message must be a JSON object")
-    return data
-
-
-def parse_bool(text: str | None, default: bool) -> bool:
-    """A URL query flag: ``1/true/yes/on`` or ``0/false/no/off``; anything else: default."""
-    if text is None:
-        return default
-    value = text.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    return default

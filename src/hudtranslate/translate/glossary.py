@@ -117,11 +117,26 @@ class Glossary:
 
 def term_present(target: str, english: str) -> bool:
     """Whether the glossary English ``target`` is used in ``english``: as whole words, any
-    case, a noun possibly in the plural ("foundation models"), hyphen or space alike."""
-    words = [re.escape(word[:-1] if word.lower().endswith("s") and len(word) > 3 else word)
-             + "(?:e?s)?" for word in re.split(r"[\s-]+", target.strip()) if word]
+    case, a noun possibly in the plural ("foundation models", "energy policies"), hyphen
+    or space alike."""
+    words = [term_word_pattern(word) for word in re.split(r"[\s-]+", target.strip()) if word]
     pattern = r"(?<!\w)" + r"[\s-]+".join(words) + r"(?!\w)"
     return bool(words) and re.search(pattern, english, re.IGNORECASE) is not None
+
+
+def term_word_pattern(word: str) -> str:
+    """A pattern for one word of a term, singular or plural: a plural term matches its
+    singular too ("policies", "classes" ~ "policy", "class"). Not a whole-word match."""
+    lower = word.lower()
+    if len(word) > 3 and lower.endswith("ies"):
+        return re.escape(word[:-3]) + "(?:y|ies)"
+    if len(word) > 2 and lower.endswith("y") and lower[-2] not in "aeiou":
+        return re.escape(word[:-1]) + "(?:y|ies)"
+    if len(word) > 4 and lower.endswith(("sses", "xes", "zes", "ches", "shes")):
+        word = word[:-2]
+    elif len(word) > 3 and lower.endswith("s") and not lower.endswith("ss"):
+        word = word[:-1]
+    return re.escape(word) + "(?:e?s)?"
 
 
 def replace_copied_terms(english: str, terms: Iterable[tuple[str, str]]) -> str:

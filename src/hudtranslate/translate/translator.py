@@ -43,6 +43,7 @@ from hudtranslate.translate.streaming_text import (
     stable_words,
     text_after,
 )
+from hudtranslate.translate.terms_kept import forced_start, held_from, missing_terms
 from hudtranslate.translate.text import (
     after_open_part,
     clean_translation,
@@ -324,8 +325,10 @@ class SessionTranslator:
             def on_text(generated: str) -> None:
                 if not prefix and may_open_reply(generated, source):
                     return  # held until the answer is checked: it may be a reply
-                # only finished words are glossed: "直播" may still become "直播间"
-                done, space, last = replace_copied_terms(generated, terms).rpartition(" ")
+                # only finished words are glossed: "直播" may still become "直播间"; a
+                # term begun but not as the glossary's waits (``_force_terms``)
+                text = replace_copied_terms(generated, terms)
+                done, space, last = text[: held_from(text, terms)].rpartition(" ")
                 shown = gloss_copied_words(done) + space + last
                 words = stable_words(after_open_part(prefix, shown, full_stop_back=False))
                 if len(words) > len(reported):
@@ -345,9 +348,14 @@ class SessionTranslator:
                 return None
             if retried:
                 message, answer = quoted_message(message), retried
+        raw = answer[len(prefix) :] if answer.startswith(prefix) else answer
+        if terms:
+            forced = self._force_terms(message, prefix, raw, terms, limit, cancelled)
+            if forced is None:
+                return None
+            raw = forced
         self._english_model = self.backend.name
         self._last_turn = ("", "") if terms else (message, answer)
-        raw = answer[len(prefix) :] if answer.startswith(prefix) else answer
         english = clean_translation(gloss_copied_words(replace_copied_terms(raw, terms)))
         english = after_open_part(prefix, english, full_stop_back=False)
         self._cache_key, self._cache_english = (source, prefix), english
@@ -369,6 +377,26 @@ class SessionTranslator:
         if not answer or has_cjk(answer) or reads_as_reply(answer, message):
             return ""
         return answer
+
+    def _force_terms(self, message: str, prefix: str, raw: str,
+                     terms: Sequence[tuple[str, str]], limit: int,
+                     cancelled: Callable[[], bool]) -> str | None:
+        """``raw`` (the answer after ``prefix``), or, when it paraphrased a glossary term
+        (``terms_kept``), the answer asked again with the term forced where it began, if
+        that keeps more terms; None when cancelled."""
+        start = forced_start(raw, terms)
+        if start is None:
+            return raw
+        answer = self.backend.translate(message, self.context, forced_prefix=prefix + start,
+                                        max_new_tokens=limit, cancelled=cancelled)
+        if answer is None:
+            return None
+        again = answer[len(prefix) :] if answer.startswith(prefix) else answer
+        kept = [replace_copied_terms(text, terms) for text in (raw, again)]
+        if len(missing_terms(kept[1], terms)) >= len(missing_terms(kept[0], terms)):
+            return raw
+        log.info("translated again with a glossary term forced: %r → %r", raw, again)
+        return again
 
     def _commit(self, piece: str, english: str, end_s: float) -> None:
         self._open_source += piece
