@@ -4,6 +4,7 @@ server counts as behind (fakes only; the real models are measured by scripts/loa
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -144,8 +145,46 @@ async def test_a_server_with_an_overflow_model_asks_its_shared_load_whether_it_i
     manager = SessionManager(Engines(asr=FakeDecoder(["你好。"]), translator=translator,
                                      vad_factory=FakeVad), Settings.load(env={}))
     assert translator.behind == manager.load.behind
+    assert manager.load.main_share == translator.main_share
     manager.load.overflow.on = True
     assert translator.behind()
+
+
+def test_each_translation_is_timed_for_whether_the_main_model_would_keep_up() -> None:
+    main, small = Recorder("main"), Recorder("small")
+    backend = OverflowBackend(main, small)
+    behind = [False]
+    backend.behind = lambda: behind[0]
+    ask(backend, "第一句。")
+    assert backend.main_share(time.monotonic()) is None  # the small model not timed yet
+    behind[0] = True
+    ask(backend, "第二句。")
+    share = backend.main_share(time.monotonic())
+    assert share is not None and share >= 0.0
+
+
+async def test_the_main_model_takes_over_only_if_it_would_keep_up() -> None:
+    now = [0.0]
+    load = SharedLoad(OverloadOptions(overflow_lag_s=1.5, recover_share=0.5,
+                                      recover_hold_s=5.0), clock=lambda: now[0])
+    share = [1.3]
+    load.main_share = lambda now_s: share[0]
+    session = load.join()
+    waiting_since: list[float | None] = [None]
+    session.watch("mt", lambda: waiting_since[0])
+    now[0], waiting_since[0] = 1.5, 0.0  # 1.5 s behind
+    load.check()
+    waiting_since[0] = None
+    for second in range(2, 30):  # caught up, but only thanks to the small model
+        now[0] = float(second)
+        load.check()
+        assert load.behind(), second
+    share[0] = 0.8
+    for second in range(30, 36):
+        now[0] = float(second)
+        load.check()
+    assert not load.behind()  # the hold of 5 s from 30 s
+    session.close()
 
 
 def test_who_wrote_a_turn_is_remembered_per_stream() -> None:

@@ -13,6 +13,7 @@ from hudtranslate.overload import (
     LoadLevel,
     OverflowSwitch,
     ShedKind,
+    TranslatorDemand,
     TurnRequest,
     next_turn,
     sheds,
@@ -201,3 +202,37 @@ def test_overflow_switch_forgives_when_a_wearer_leaves_and_reset_forgets() -> No
     switch.update(14.0, 1.5)
     switch.reset()
     assert (switch.on, switch.hold_s) == (False, 5.0)
+
+
+def test_overflow_switch_keeps_the_small_model_while_the_main_one_could_not_keep_up() -> None:
+    switch = OverflowSwitch(OVERFLOW)
+    assert switch.update(0.0, 1.5, main_share=0.4)
+    # the small model keeps the backlog low, but the main one would need 120 % of the time
+    assert all(switch.update(now_s, 0.1, main_share=1.2) for now_s in range(1, 60))
+    assert switch.update(60.0, 0.1, main_share=0.9)  # could keep up: the hold starts now
+    assert switch.update(64.9, 0.1, main_share=0.9)
+    assert not switch.update(65.0, 0.1, main_share=0.9)
+    assert not switch.update(66.0, 0.1, main_share=1.5)  # a veto only ever delays a return
+
+
+def test_translator_demand_scales_the_small_models_seconds_to_the_main_ones() -> None:
+    demand = TranslatorDemand(window_s=20.0)
+    assert demand.main_share(0.0) is None
+    for end_s in (1.0, 2.0, 3.0):  # the main model: 1 s a sentence
+        demand.record(end_s, 1.0, by_small=False)
+    assert demand.main_share(3.0) is None  # the small model's speed not known yet
+    for end_s in (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0):  # the small one: 0.4 s a sentence
+        demand.record(end_s, 0.4, by_small=True)
+    # 3 s of the main model's + 7 × 0.4 s × 2.5 of the small one's, over the 10 s seen
+    assert demand.main_share(10.0) == pytest.approx((3.0 + 7.0) / 10.0)
+    demand.record(25.0, 0.4, by_small=True)  # the window is the last 20 s from here on:
+    assert demand.main_share(25.0) == pytest.approx(6 * 1.0 / 20.0)  # ended at 6-10 and 25
+    assert demand.main_share(60.0) == 0.0  # nothing translated of late
+
+
+def test_translator_demand_takes_each_models_median_call() -> None:
+    demand = TranslatorDemand(window_s=20.0)
+    for seconds in (9.0, 1.0, 1.0):  # one cold prompt does not make the main model slow
+        demand.record(0.0 + seconds, seconds, by_small=False)
+    demand.record(12.0, 0.5, by_small=True)
+    assert demand.main_share(12.0) == pytest.approx((9.0 + 1.0 + 1.0 + 0.5 * 2.0) / 12.0)

@@ -176,8 +176,11 @@ class OverloadOptions:
     order their threads get the model's lock, instead of finals first and then in turn.
 
     ``overflow_model`` (a catalogue name or GGUF path; "" off): a smaller local model that
-    translates the sentences reaching the translator while the worst backlog is
-    ``overflow_lag_s`` or more (``translate/overflow.py``).
+    translates the sentences reaching the translator from a worst backlog of
+    ``overflow_lag_s``; the main model takes over again once the backlog has stayed low
+    for ``recover_hold_s`` (doubled after each return that fell behind again) and it
+    would keep up with the translations of the last 20 s (``overload.OverflowSwitch``,
+    ``overload.TranslatorDemand``; ``translate/overflow.py``).
     """
 
     shed: bool = True

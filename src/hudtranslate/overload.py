@@ -31,7 +31,10 @@ then first come. Both are pure and tested table-driven; ``sharing.py`` runs them
 
 from __future__ import annotations
 
+import collections
 import enum
+import statistics
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -127,6 +130,17 @@ class LoadGovernor:
         self._calm_since = None
 
 
+DEMAND_WINDOW_S = 20.0
+"""The translator work ``TranslatorDemand`` looks back over (a few sentences a wearer)."""
+MEDIAN_OF_CALLS = 20
+"""Each model's seconds per call is the median of its last this many (a cold prompt, a
+sentence cut off, do not count more than one call each)."""
+KEEP_UP_SHARE = 1.0
+"""The main model takes over again only if it would be busy at most this share of the
+time: a queue given more work than time (utilisation ρ ≥ 1) grows without bound. Measured
+with the overflow model writing (2 cores, AVX-512): three wearers 1.2-1.8, two wearers
+0.65-0.94, whom the 1.5B alone serves at final p95 2.6 s (docs/benchmark.md, "Thirtieth
+session"). Nearer 1, a return that falls behind again is damped by ``OverflowSwitch``."""
 RELAPSE_WINDOW_S = 30.0
 """The main model falling behind again this soon after taking over is a relapse."""
 MAX_RELAPSES = 3
@@ -161,8 +175,11 @@ class OverflowSwitch:
         """How long the backlog must stay low before the main model takes over again."""
         return self.options.recover_hold_s * float(2 ** self.relapses)
 
-    def update(self, now_s: float, backlog_s: float) -> bool:
-        """Take one sample; returns whether the overflow model translates from now on."""
+    def update(self, now_s: float, backlog_s: float, main_share: float | None = None) -> bool:
+        """Take one sample; returns whether the overflow model translates from now on.
+        ``main_share``: how busy the main model would be with the translations of late
+        (``TranslatorDemand.main_share``); over ``KEEP_UP_SHARE`` it does not take over,
+        however low the backlog the faster model keeps (None: not known, no veto)."""
         options = self.options
         if backlog_s >= options.overflow_lag_s:
             if not self.on:
@@ -170,7 +187,8 @@ class OverflowSwitch:
                             and now_s - self._returned_at < RELAPSE_WINDOW_S)
                 self.relapses = min(self.relapses + 1, MAX_RELAPSES) if relapsed else 0
             self.on, self._calm_since = True, None
-        elif not self.on or backlog_s >= options.recover_share * options.overflow_lag_s:
+        elif (not self.on or backlog_s >= options.recover_share * options.overflow_lag_s
+              or (main_share is not None and main_share > KEEP_UP_SHARE)):
             self._calm_since = None
         elif self._calm_since is None:
             self._calm_since = now_s
@@ -186,6 +204,53 @@ class OverflowSwitch:
         """Off, with no history (the last session has gone)."""
         self.on, self._calm_since = False, None
         self.forgive()
+
+
+class TranslatorDemand:
+    """How busy the main translation model would be if it wrote every translation of the
+    last ``window_s`` (``DEMAND_WINDOW_S``): its own seconds, plus the overflow model's
+    scaled by the ratio of their seconds per call (median of each one's last
+    ``MEDIAN_OF_CALLS``). The overflow model keeps the backlog low, so a low backlog alone
+    does not say the main model would keep up: with three wearers on two cores it fell
+    behind again 3-8 s after every return (docs/benchmark.md, "Thirtieth session").
+    Thread-safe: translations are recorded from worker threads."""
+
+    def __init__(self, window_s: float = DEMAND_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._calls: collections.deque[tuple[float, float, bool]] = collections.deque()
+        """(end_s, seconds, by the overflow model) of recent translations."""
+        self._first_s: float | None = None
+        """When the first translation ended: a shorter history is a shorter window."""
+        self._seconds: dict[bool, collections.deque[float]] = {
+            by_small: collections.deque(maxlen=MEDIAN_OF_CALLS) for by_small in (False, True)}
+        self._lock = threading.Lock()
+
+    def record(self, end_s: float, seconds: float, *, by_small: bool) -> None:
+        """One translation (or cancelled attempt) that took ``seconds``, ending at
+        ``end_s`` (monotonic seconds), by the overflow model or the main one."""
+        with self._lock:
+            if self._first_s is None:
+                self._first_s = end_s - seconds
+            self._calls.append((end_s, seconds, by_small))
+            self._seconds[by_small].append(seconds)
+            while self._calls and self._calls[0][0] <= end_s - self.window_s:
+                self._calls.popleft()
+
+    def main_share(self, now_s: float) -> float | None:
+        """The share of the last ``window_s`` (or of the time since the first translation
+        began, if shorter) the main model would have been busy: 0 up, over 1 when it could
+        not keep up. None until each model has a translation timed."""
+        with self._lock:
+            if not all(self._seconds.values()) or self._first_s is None:
+                return None
+            span_s = min(self.window_s, now_s - self._first_s)
+            main_s, small_s = (statistics.median(self._seconds[by_small])
+                               for by_small in (False, True))
+            scale = main_s / small_s if small_s > 0 else 1.0
+            busy_s = sum(seconds * (scale if by_small else 1.0)
+                         for end_s, seconds, by_small in self._calls
+                         if end_s > now_s - self.window_s)
+        return busy_s / span_s if span_s > 0 else None
 
 
 @dataclass(frozen=True)

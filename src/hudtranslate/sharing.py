@@ -52,6 +52,10 @@ _GIVE_UP_POLL_S = 0.02
 """How often a waiter that may give up asks whether it should."""
 
 
+def _unknown_share(now_s: float) -> float | None:
+    return None
+
+
 def _always() -> bool:
     return True
 
@@ -181,6 +185,9 @@ class SharedLoad:
         self._ticker: asyncio.Task[None] | None = None
         self.overflow = OverflowSwitch(options)
         """Whether finals go to the overflow model now (``behind``); fed by ``check``."""
+        self.main_share: Callable[[float], float | None] = _unknown_share
+        """How busy the main translation model would be writing every translation of late
+        (``OverflowBackend.main_share``, given ``clock``'s now); set by the server."""
 
     @property
     def level(self) -> LoadLevel:
@@ -206,12 +213,15 @@ class SharedLoad:
 
     def _follow_overflow(self, now_s: float, backlog_s: float) -> None:
         was = self.overflow.on
-        if self.overflow.update(now_s, backlog_s) != was and self.options.overflow_model:
+        main_share = self.main_share(now_s)
+        if (self.overflow.update(now_s, backlog_s, main_share) != was
+                and self.options.overflow_model):
             log.info("%s: worst backlog %.2f s", "behind: the overflow model translates"
                      if self.overflow.on else "caught up: the main model translates again",
                      backlog_s, extra={"event": "overflow", "on": self.overflow.on,
                                        "backlog_s": round(backlog_s, 3),
-                                       "hold_s": self.overflow.hold_s})
+                                       "hold_s": self.overflow.hold_s,
+                                       "main_share": main_share})
 
     def check(self) -> LoadLevel:
         """Sample the backlog into the governor now (the ticker does this regularly)."""

@@ -59,6 +59,7 @@ class SessionManager:
                                on_behind=None if local is None else local.write_together)
         if isinstance(translator, OverflowBackend):
             translator.behind = self.load.behind
+            self.load.main_share = translator.main_share
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}

@@ -5,7 +5,8 @@ speech need ~100 final sentences in 83 s of the 1.5B translator, which keeps two
 busy on its own, so finals queue and the captions drift 7-21 s behind
 (docs/benchmark.md, "Twelfth session"). With ``serve --overflow-model qwen2.5-0.5b-q4_0``
 the sentences that reach the translator while the server is behind (``SharedLoad.behind``:
-from ``overflow_lag_s`` of backlog, with a recovery hold) are written by that model instead
+from ``overflow_lag_s`` of backlog, until the main model would keep up again: see
+``overload.OverflowSwitch``) are written by that model instead
 (a one-token step 27 ms against 72 ms on one thread): the captions stay near real time,
 and the sentences of those moments are translated less well (three wearers: p95 2.8-3.4 s
 instead of 6.8-20.7 s, document BLEU 15 instead of 21). Each caption names its model.
@@ -22,8 +23,10 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 
+from hudtranslate.overload import TranslatorDemand
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.translate.llama_cache import current_owner
 from hudtranslate.translate.prompts import SPEECH, PromptSet
@@ -55,6 +58,8 @@ class OverflowBackend(ThreadModelName):
         """Which model translated each recent message of each stream (``kv_owner``), the
         newest ``REMEMBERED_TURNS``."""
         self._writers_lock = threading.Lock()
+        self.demand = TranslatorDemand()
+        """Each translation's seconds, for whether ``main`` would keep up (``main_share``)."""
 
     @property
     def default_name(self) -> str:
@@ -83,9 +88,19 @@ class OverflowBackend(ThreadModelName):
             self._writers.move_to_end((owner, source))
             while len(self._writers) > REMEMBERED_TURNS:
                 self._writers.popitem(last=False)
-        return backend.translate(source, own, forced_prefix=forced_prefix,
-                                 max_new_tokens=max_new_tokens, cancelled=cancelled,
-                                 on_text=on_text, prompts=prompts)
+        started_s = time.monotonic()
+        try:
+            return backend.translate(source, own, forced_prefix=forced_prefix,
+                                     max_new_tokens=max_new_tokens, cancelled=cancelled,
+                                     on_text=on_text, prompts=prompts)
+        finally:
+            ended_s = time.monotonic()
+            self.demand.record(ended_s, ended_s - started_s, by_small=backend is self.small)
+
+    def main_share(self, now_s: float) -> float | None:
+        """How busy ``main`` would have been writing every translation of late
+        (``TranslatorDemand.main_share``; ``now_s`` on ``time.monotonic``'s clock)."""
+        return self.demand.main_share(now_s)
 
     @property
     def prefill_pays(self) -> bool:
