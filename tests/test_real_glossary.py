@@ -56,6 +56,9 @@ def test_glossary_terms_appear_in_the_english(real_engines: Any, real_settings: 
     found, expected, misses = term_hits(with_glossary, real_settings, terms, terms)
     assert expected >= 20
     assert found / expected >= 0.95, misses
+    # a term of several words is asked for again when the model words it its own way
+    # ("Climate change" for 气候变化 = "climate shift")
+    assert not [miss for miss in misses if " " in miss[1]], misses
 
     found_without, _, _ = term_hits(real_engines.translator, real_settings, Glossary(), terms)
     assert found_without / expected < 0.8, "the test's terms are ones the model uses anyway"
