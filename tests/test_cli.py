@@ -87,6 +87,16 @@ def test_serve_names_a_missing_overflow_model_before_loading_the_others(
     assert code == 1 and "hudtranslate models fetch qwen2.5-0.5b-q4_0" in err
 
 
+def test_serve_refuses_the_translation_model_as_its_own_overflow_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF" + bytes(60))
+    code, err = run_cli(["serve", "--port", "0", "--cache-dir", str(tmp_path), "--data-dir",
+                         str(tmp_path / "sessions"), "--mt-model", str(model),
+                         "--overflow-model", str(tmp_path / "." / "model.gguf")], capsys)
+    assert code == 1 and "is the translation model itself" in err
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--mic", "--file", "talk.wav"], "--mic and --file cannot be used together"),
     (["--loop"], "--loop plays a --file again and again"),

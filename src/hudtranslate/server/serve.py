@@ -97,7 +97,14 @@ async def serve(
         from hudtranslate.translate.prompts import PHOTO_TEXT
 
         if settings.overload.overflow_model:  # a wrong name fails before the long loads
-            resolve_model(settings.overload.overflow_model, "translate", settings.cache_path)
+            overflow = resolve_model(settings.overload.overflow_model, "translate",
+                                     settings.cache_path)
+            if overflow.resolve() == resolve_model(settings.translate.model, "translate",
+                                                   settings.cache_path).resolve():
+                raise ConfigError(
+                    f"--overflow-model {settings.overload.overflow_model} is the translation "
+                    f"model itself: the overflow model must be a smaller, faster one "
+                    f"(qwen2.5-0.5b-q4_0)")
         engines = await asyncio.to_thread(load_engines, settings)
         if isinstance(engines.translator, LlamaBackend):
             await asyncio.to_thread(warm_beside_speech, engines.translator, PHOTO_TEXT)
