@@ -87,6 +87,25 @@ def test_serve_names_a_missing_overflow_model_before_loading_the_others(
     assert code == 1 and "hudtranslate models fetch qwen2.5-0.5b-q4_0" in err
 
 
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_a_wrong_overflow_model_is_named_as_the_overflow_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        how: str) -> None:
+    """"unknown translate model 'qwen9'" (or "model path not found") sent a user who set
+    the overflow model to look at the translation model, which was right."""
+    flags = ["serve", "--port", "0", "--cache-dir", str(tmp_path), "--data-dir",
+             str(tmp_path / "sessions")]
+    for wrong in ("qwen9", str(tmp_path / "none.gguf")):
+        if how == "flag":
+            code, err = run_cli([*flags, "--overflow-model", wrong], capsys)
+        else:
+            monkeypatch.setenv("HUDTRANSLATE_OVERLOAD_OVERFLOW_MODEL", wrong)
+            code, err = run_cli(flags, capsys)
+        assert code == 1
+        assert " ".join(err.split()).startswith(
+            "error: overflow model (--overflow-model, overload.overflow_model): "), err
+
+
 def test_serve_refuses_the_translation_model_as_its_own_overflow_model(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = tmp_path / "model.gguf"

@@ -476,6 +476,20 @@ def test_router_start_up_check(server: FakeServer) -> None:
     router.close()
 
 
+def test_a_start_up_check_says_why_the_remote_is_down(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A wrong port had read "remote did not answer the probe": nothing to tell it from
+    a slow server, or to point at the port."""
+    backend = OpenAIChatBackend(RemoteOptions(f"http://127.0.0.1:{closed_port()}",
+                                              timeout_ms=1000))
+    router = FallbackBackend(backend, FakeBackend(name="local"), probe_interval_s=60)
+    try:
+        assert not router.check()
+    finally:
+        router.close()
+    assert "(cannot reach remote: " in caplog.text and "refused" in caplog.text
+
+
 async def test_killing_the_remote_mid_talk_keeps_every_sentence() -> None:
     """Fake models end to end: the remote goes away after the second sentence; every
     sentence still gets English, the first from the remote and the rest locally."""

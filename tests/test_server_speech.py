@@ -144,6 +144,34 @@ async def test_each_final_caption_is_said_once_in_frames(tmp_path: Path) -> None
         assert 0.4 < peak < 0.6  # the tone, resampled to 16 kHz
 
 
+async def test_the_last_sentence_is_said_after_the_wearers_end(tmp_path: Path) -> None:
+    """``stream --speak`` sends ``end`` as soon as its file is out: the server closed the
+    speech with the pipeline, so the last sentence (made after that) was shown, never
+    said (a two-second clip: one caption, no speech)."""
+    voice = ToneVoice()
+    client = await client_with(tmp_path, {"en": voice})
+    try:
+        socket = await client.ws_connect("/ws/audio")
+        await socket.send_json({**START, "speak": True})
+        audio = four_sentences()
+        for start in range(0, len(audio), 3200):
+            await socket.send_bytes(float32_to_pcm16le(audio[start:start + 3200]))
+        await socket.send_json({"type": "end"})
+        finals, said = [], []
+        while (message := await socket.receive(timeout=20)).type in (
+                aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+            if message.type is aiohttp.WSMsgType.TEXT:
+                data = json.loads(message.data)
+                if data["type"] == "caption" and data["final"]:
+                    finals.append(data["committed"])
+                elif data["type"] == "speech":
+                    said.append(data["text"])
+    finally:
+        await client.close()
+    assert len(finals) == 4
+    assert said[-1] == finals[-1]
+
+
 async def test_no_voice_means_captions_only_and_one_clear_error(tmp_path: Path) -> None:
     client = await client_with(tmp_path, {})
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import signal
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -135,6 +137,38 @@ def test_a_server_killed_mid_stream_is_an_error(
     assert main(["stream", str(clip), "--server", server]) == 1
     out = " ".join(capsys.readouterr().out.split())
     assert "the server closed the connection after 0.3 of 2.0 s of audio" in out
+
+
+def _signalled(number: signal.Signals) -> Ending:
+    """The wearer presses Ctrl-C (or ``kill``/``timeout`` sends SIGTERM) mid-stream: the
+    fake server shares the test's process, so it sends the signal itself."""
+    async def ending(ws: web.WebSocketResponse, request: web.Request) -> None:
+        os.kill(os.getpid(), number)
+        async for _ in ws:  # until the client goes
+            pass
+    return ending
+
+
+def _not_handled(number: int, frame: object) -> None:
+    raise AssertionError("SIGTERM reached Python's default: the process would just end")
+
+
+@pytest.mark.parametrize(("server", "status", "word"), [
+    (_signalled(signal.SIGINT), 130, "interrupted"),
+    (_signalled(signal.SIGTERM), 143, "terminated")], indirect=["server"])
+def test_a_stopped_stream_names_the_transcript_kept(
+        server: str, status: int, word: str, clip: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C had printed only "interrupted" (SIGTERM: nothing, the process ended): not
+    that the server keeps what was said so far, nor the session to export it from."""
+    previous = signal.signal(signal.SIGTERM, _not_handled)
+    try:
+        assert main(["stream", str(clip), "--server", server]) == status
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{word}; the server keeps the transcript so far" in err
+    assert "hudtranslate transcripts export s1" in err
 
 
 def test_an_unknown_host_is_named_as_such(

@@ -12,13 +12,15 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
 """The shell's status for a process ended by SIGTERM (143)."""
 
+T = TypeVar("T")
 
-async def run_until_terminated(main: Coroutine[Any, Any, int]) -> int | None:
+
+async def run_until_terminated(main: Coroutine[Any, Any, T]) -> T | None:
     """``main``'s result, or None when SIGTERM cancelled it (after its cleanup ran).
 
     A cancellation that did not come from SIGTERM propagates as usual.

@@ -34,6 +34,7 @@ from hudtranslate.errors import AudioError, ConfigError, DependencyError, HudTra
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Transcript, Translation
 from hudtranslate.server import protocol
 from hudtranslate.server.limits import check_token_sendable
+from hudtranslate.termination import EXIT_TERMINATED, run_until_terminated
 
 if TYPE_CHECKING:
     from hudtranslate.speech_out.player import ReceivedSpeech
@@ -403,11 +404,12 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     check_token_sendable(token, "--token" if args.token is not None else "HUDTRANSLATE_TOKEN")
     console = Console(highlight=False)
     captions = TerminalCaptions(settings.captions, console)
-    model = ""
+    model = session = ""
 
     def show(data: dict[str, Any]) -> None:
-        nonlocal model
+        nonlocal model, session
         if data.get("type") == "session":
+            session = str(data["session_id"])
             page = f" — HUD: {hud_page(url, str(data['hud_path']))}" if "hud_path" in data else ""
             console.print(escape(f"session {data['session_id']}{page}"))
         elif data.get("type") == "error":  # the server's words: not rich markup
@@ -421,14 +423,20 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
             captions.update(event)
 
     player = _speech_player(settings) if args.speak else None
-    try:
-        report = asyncio.run(stream_audio(
+    try:  # None: SIGTERM (kill, timeout) stopped it, as cleanly as Ctrl-C
+        report = asyncio.run(run_until_terminated(stream_audio(
             url, samples, token=token, client=args.client, on_message=show,
-            speak=player is not None, on_speech=player.add if player is not None else None))
+            speak=player is not None, on_speech=player.add if player is not None else None)))
+        stopped = "terminated"
+    except KeyboardInterrupt:
+        report, stopped = None, "interrupted"
     finally:
         captions.close()
         if player is not None:
             player.close()
+    if report is None:
+        Console(stderr=True, highlight=False).print(escape(_stopped_line(stopped, session)))
+        return 130 if stopped == "interrupted" else EXIT_TERMINATED
     for error in report.errors:
         if error.get("code") in CLIENT_ERRORS:
             console.print(f"[red]{escape(str(error.get('message')))}[/]")
@@ -444,6 +452,15 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"transcript (on the server's machine, with its --data-dir if it has "
                   f"one): hudtranslate transcripts export {report.session_id}")
     return 1 if report.errors or not report.ended else 0
+
+
+def _stopped_line(stopped: str, session: str) -> str:
+    """What Ctrl-C (or SIGTERM) left behind: the server has kept every sentence it
+    finished, and the wearer needs the session's id to get them."""
+    if not session:
+        return f"{stopped} before the server opened a session"
+    return (f"{stopped}; the server keeps the transcript so far (on its machine, with its "
+            f"--data-dir if it has one): hudtranslate transcripts export {session}")
 
 
 def _speech_player(settings: Settings) -> ReceivedSpeech | None:

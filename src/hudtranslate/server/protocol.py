@@ -240,8 +240,10 @@ Speech (wearers that ask for it)
     this one's ``duration_s`` has passed, or earlier with ``interrupt`` when this one has
     talked over a newer caption for ``[voice] cut_after_s`` (3 s). A sentence that
     waited longer than ``max_wait_s`` (8 s) or fell more than ``max_captions_behind`` (1)
-    captions behind is never sent. Speech still being made when the session ends is not
-    sent. Binary frames from the server are speech frames only.
+    captions behind is never sent. After the wearer's ``end`` the speech still due
+    follows the ``end`` message (within ``max_wait_s`` + 2 s), then the socket closes;
+    when the wearer leaves or the server stops, it is not sent. Binary frames from the
+    server are speech frames only.
 
 Photos (``POST /look``)
     A photo of a sign, menu or label is the request body, its type in ``Content-Type``

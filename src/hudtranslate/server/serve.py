@@ -28,7 +28,7 @@ from rich.markup import escape
 from hudtranslate.audio import file_chunks, microphone_chunks, read_audio_file
 from hudtranslate.captions.profiles import PROFILES
 from hudtranslate.config import Settings
-from hudtranslate.errors import ConfigError, ensure_writable_folder
+from hudtranslate.errors import ConfigError, ModelError, ensure_writable_folder
 from hudtranslate.events import AudioArray, AudioChunk
 from hudtranslate.observability import configure_json_logging
 from hudtranslate.pipeline import Engines, Sink, run_pipeline
@@ -97,8 +97,12 @@ async def serve(
         from hudtranslate.translate.prompts import PHOTO_TEXT
 
         if settings.overload.overflow_model:  # a wrong name fails before the long loads
-            overflow = resolve_model(settings.overload.overflow_model, "translate",
-                                     settings.cache_path)
+            try:  # named as the overflow model: the translation model is not what is wrong
+                overflow = resolve_model(settings.overload.overflow_model, "translate",
+                                         settings.cache_path)
+            except ModelError as exc:
+                raise ModelError(f"overflow model (--overflow-model, "
+                                 f"overload.overflow_model): {exc}") from None
             if overflow.resolve() == resolve_model(settings.translate.model, "translate",
                                                    settings.cache_path).resolve():
                 raise ConfigError(

@@ -41,7 +41,7 @@ from hudtranslate.server import protocol
 from hudtranslate.server.broadcast import CaptionBroadcaster, View, Viewer
 from hudtranslate.server.limits import TokenBucket
 from hudtranslate.server.metrics import MetricsSink
-from hudtranslate.server.speech import wearer_speech_sink
+from hudtranslate.server.speech import WearerSpeech, wearer_speech_sink
 from hudtranslate.transcripts.sessions import SessionRecorder, SessionStore
 from hudtranslate.vision.card import card_pages
 from hudtranslate.vision.scene import SceneText
@@ -102,6 +102,7 @@ class WearerSession:
         self._stopping = False
         self._started_at = time.monotonic()
         self._speak = False
+        self._speech: WearerSpeech | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -130,6 +131,8 @@ class WearerSession:
             if self._pipeline is not None and not self._pipeline.done():
                 self._pipeline.cancel()
                 await asyncio.gather(self._pipeline, return_exceptions=True)
+            if self._speech is not None:
+                self._speech.stop()
             self.outbox.queue.put_nowait(None)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sender, SEND_LAST_S)
@@ -165,6 +168,8 @@ class WearerSession:
                           extra={"session_id": self.session_id})
             self._error("pipeline_failed", str(exc) or type(exc).__name__)
             return "failed", WSCloseCode.INTERNAL_ERROR
+        if self._speech is not None and not self._stopping and outcome == "completed":
+            await self._speech.finish()  # the last sentence is made after the end
         return ("server_stopped" if self._stopping else outcome), code
 
     def _close(self, outcome: str) -> None:
@@ -360,7 +365,9 @@ class WearerSession:
             sinks.append(self.broadcaster)
         sinks.append(MetricsSink(self.manager.metrics, settings.vad.speech_pad_ms / 1000))
         if self._speak:
-            sinks.append(wearer_speech_sink(self.manager.voices, self.outbox, settings.voice))
+            self._speech = wearer_speech_sink(self.manager.voices, self.outbox,
+                                              settings.voice)
+            sinks.append(self._speech)
         self._pipeline = asyncio.create_task(run_pipeline(
             self._chunks(), self.manager.engines, settings, sinks, realtime=True,
             load=self.manager.load,

@@ -22,11 +22,17 @@ from collections.abc import Callable, Mapping
 
 from hudtranslate.audio.pcm import float32_to_pcm16le
 from hudtranslate.config import VoiceOptions
-from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
+from hudtranslate.events import (
+    SAMPLE_RATE_HZ,
+    AudioArray,
+    StreamEnd,
+    Transcript,
+    Translation,
+)
 from hudtranslate.server import protocol
 from hudtranslate.server.broadcast import Viewer
 from hudtranslate.speech_out.queue import SpeechItem
-from hudtranslate.speech_out.sinks import BLOCK_S, SpeechSink
+from hudtranslate.speech_out.sinks import BLOCK_S, CLOSE_GRACE_S, SpeechSink
 from hudtranslate.speech_out.voice import Voice, to_16k
 
 log = logging.getLogger(__name__)
@@ -74,10 +80,35 @@ class SocketSpeechOutput:
         self._outbox.send_binary(pcm)
 
 
+class WearerSpeech:
+    """One wearer's speech sink in the pipeline. The pipeline closes its sinks on the
+    event loop, where waiting is not allowed, the moment the wearer's audio is
+    translated: the last sentence, still being made, was never sent. So ``close`` waits
+    for nothing here, and the session calls ``finish`` before closing the socket."""
+
+    def __init__(self, sink: SpeechSink, finish_s: float) -> None:
+        self.sink, self.finish_s = sink, finish_s
+
+    def handle(self, event: Transcript | Translation | StreamEnd) -> None:
+        self.sink.handle(event)
+
+    def close(self) -> None:
+        """Deferred to ``finish`` (or ``stop``)."""
+
+    async def finish(self) -> None:
+        """Let what is still worth saying go out (at most ``finish_s``: the sink's own
+        limits on stale speech), in a thread: the loop goes on sending it."""
+        await asyncio.to_thread(self.sink.close, self.finish_s)
+
+    def stop(self) -> None:
+        """Say nothing more (the wearer is gone, or the server is stopping)."""
+        self.sink.close(0.0)
+
+
 def wearer_speech_sink(voices: Mapping[str, Voice], outbox: Viewer,
-                       options: VoiceOptions) -> SpeechSink:
-    """The speaking sink of one wearer session; ``close`` returns at once (it runs on the
-    server's event loop): speech still being made when the session ends is not sent."""
+                       options: VoiceOptions) -> WearerSpeech:
+    """The speaking sink of one wearer session (see ``WearerSpeech``)."""
     output = SocketSpeechOutput(asyncio.get_running_loop(), outbox,
                                 {language: voice.name for language, voice in voices.items()})
-    return SpeechSink(voices, output, options, close_wait_s=0.0)
+    return WearerSpeech(SpeechSink(voices, output, options, close_wait_s=0.0),
+                        options.max_wait_s + CLOSE_GRACE_S)

@@ -101,12 +101,13 @@ class SpeechSink:
             if self.queue.add(SpeechItem(event.utterance_id, text, language, self._clock())):
                 self._cond.notify()
 
-    def close(self) -> None:
-        """Let what is still worth saying be said (bounded, see the class doc), then stop."""
+    def close(self, wait_s: float | None = None) -> None:
+        """Let what is still worth saying be said (for ``wait_s``, default as in the class
+        doc), then stop."""
         with self._cond:
             self._closing = True
             self._cond.notify()
-        wait_s = 0.0 if _cancelled() else self._close_wait_s
+        wait_s = 0.0 if _cancelled() else self._close_wait_s if wait_s is None else wait_s
         if wait_s > 0:
             self._thread.join(wait_s)
         with self._cond:

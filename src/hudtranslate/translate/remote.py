@@ -105,6 +105,9 @@ class OpenAIChatBackend:
 
     def __init__(self, options: RemoteOptions, *, glossary_example: bool = False) -> None:
         self.options = options
+        self.probe_error = ""
+        """Why the last ``probe`` failed ("cannot reach remote: ... refused"): a wrong
+        port or host, told apart from a slow server."""
         self.glossary_example = glossary_example
         self.name = options.model or "remote"
         parts = urlsplit(options.url)
@@ -173,6 +176,7 @@ class OpenAIChatBackend:
             connection, response, _ = self._request("GET", "/models", None, deadline)
         except BackendError as exc:
             log.debug("remote probe failed: %s", exc)
+            self.probe_error = str(exc)
             return False
         try:
             response.read()

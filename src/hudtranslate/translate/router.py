@@ -176,7 +176,8 @@ class FallbackBackend(ThreadModelName):
         if self.primary.probe():
             self._mark_up()
             return True
-        self._mark_down(BackendError("remote did not answer the probe"), 0.0, count=False)
+        why = getattr(self.primary, "probe_error", "") or "remote did not answer the probe"
+        self._mark_down(BackendError(why), 0.0, count=False)
         return False
 
     def close(self) -> None:
