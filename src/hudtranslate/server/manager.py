@@ -100,11 +100,12 @@ class SessionManager:
         if len(self._connections) >= self.limits.max_sessions:
             self.metrics.refused.labels(reason="capacity").inc()
             self.metrics.protocol_errors.labels(code="server_full").inc()
-            log.warning("refused a wearer from %s: %d sessions is the maximum", request.remote,
-                        self.limits.max_sessions, extra={"event": "session_refused"})
+            held = _sessions_phrase(self.limits.max_sessions)
+            log.warning("refused a wearer from %s: %s is the maximum", request.remote, held,
+                        extra={"event": "session_refused"})
             await socket.send_str(protocol.encode(protocol.error_message(
-                "server_full", f"the server already holds {self.limits.max_sessions} "
-                "sessions; try again later")))
+                "server_full", f"the server already holds {held}, its maximum; "
+                "try again later")))
             await socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
             return socket
         session = WearerSession(self, socket, request.remote or "")
@@ -151,3 +152,8 @@ def translates_locally(backend: TranslationBackend) -> Callable[[], bool]:
     if isinstance(backend, FallbackBackend):
         return lambda: not backend.healthy
     return lambda: True
+
+
+def _sessions_phrase(count: int) -> str:
+    """"1 session", "3 sessions"."""
+    return f"{count} session" if count == 1 else f"{count} sessions"
