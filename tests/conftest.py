@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,12 @@ def forbid_look_models(monkeypatch: pytest.MonkeyPatch, why: str) -> None:
         raise AssertionError(why)
 
     monkeypatch.setattr(commands, "load_looker", never)
+
+
+@pytest.fixture
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C as in a terminal: a test run in the background (``nohup``, ``&``, as CI may
+    be) starts with SIGINT ignored, and a program must keep ignoring it there."""
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, saved)

@@ -5,7 +5,7 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import pytest
@@ -19,13 +19,7 @@ from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, tone_and_sil
 SENTENCE = "我们明天早上八点在会议室见面。"
 
 
-@pytest.fixture(autouse=True)
-def ctrl_c_interrupts() -> Iterator[None]:
-    """Ctrl-C as in a terminal: a test run in the background (``nohup``, ``&``) starts
-    with it ignored."""
-    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, saved)
+pytestmark = pytest.mark.usefixtures("ctrl_c_interrupts")
 
 
 def microphone(presses: int, slow_translation: bool,

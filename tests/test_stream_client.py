@@ -153,6 +153,7 @@ def _not_handled(number: int, frame: object) -> None:
     raise AssertionError("SIGTERM reached Python's default: the process would just end")
 
 
+@pytest.mark.usefixtures("ctrl_c_interrupts")
 @pytest.mark.parametrize(("server", "status", "word"), [
     (_signalled(signal.SIGINT), 130, "interrupted"),
     (_signalled(signal.SIGTERM), 143, "terminated")], indirect=["server"])
