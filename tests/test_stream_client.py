@@ -19,7 +19,9 @@ import soundfile as sf
 from aiohttp import WSCloseCode, web
 
 from hudtranslate.cli import main
+from hudtranslate.events import Translation
 from hudtranslate.server import protocol
+from hudtranslate.transcripts import read_transcript
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -353,3 +355,48 @@ def test_the_hud_page_is_the_audio_server_without_user_info(url: str, page: str)
     from hudtranslate.server.client import hud_page
 
     assert hud_page(url, "/?session=x") == page
+
+
+async def _one_sentence_then_stopped(ws: web.WebSocketResponse, request: web.Request) -> None:
+    """The server translates one sentence, then stops (SIGTERM) before the audio ends."""
+    caption = Translation(1, "你好。", "Hello.", "", 0.0, 0.3, True, 0.5, model="qwen2.5-1.5b")
+    await ws.send_str(protocol.encode(protocol.event_message(caption)))
+    await _shut_down(ws, request)
+
+
+@pytest.mark.parametrize("server", [_one_sentence_then_stopped], indirect=True)
+def test_stream_out_keeps_the_wearers_own_copy(
+        server: str, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A server on another machine that stops (or dies, or is wiped) took the only copy of
+    the transcript with it; ``--out`` keeps one where the wearer streams from."""
+    out = tmp_path / "kept"
+    assert main(["stream", str(clip), "--server", server, "--out", str(out)]) == 1
+    (record,) = read_transcript(out / "s1.jsonl")
+    assert (record.zh, record.en, record.model) == ("你好。", "Hello.", "qwen2.5-1.5b")
+    assert "Hello." in (out / "s1.srt").read_text() and "Hello." in (out / "s1.vtt").read_text()
+    assert f"kept here: {out / 's1.jsonl'}" in " ".join(capsys.readouterr().out.split())
+
+
+def test_stream_out_that_cannot_be_written_is_refused_before_streaming(
+        clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["stream", str(clip), "--server", "127.0.0.1:9", "--out",
+                 str(blocker / "kept")]) == 1
+    err = capsys.readouterr().err
+    assert "--out" in err and "Traceback" not in err
+
+
+def test_a_session_id_that_is_no_file_name_gets_one(tmp_path: Path) -> None:
+    from hudtranslate.transcripts.client_copy import ClientTranscript
+
+    copy = ClientTranscript(tmp_path / "kept")
+    copy.start("../../etc/x")
+    copy.add(Translation(1, "谢谢。", "Thanks.", "", 0.0, 0.3, True, 0.5))
+    written = copy.close()
+    assert written is not None
+    assert all(path.parent == tmp_path / "kept" for path in written)
+    assert written[0].name.startswith("hudtranslate-stream-")
+    empty = ClientTranscript(tmp_path / "none")
+    empty.start("s2")
+    assert empty.close() is None  # nothing came back: no empty subtitles

@@ -35,6 +35,7 @@ from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, Transcript, Translat
 from hudtranslate.server import protocol
 from hudtranslate.server.limits import check_token_sendable
 from hudtranslate.termination import EXIT_TERMINATED, run_until_terminated
+from hudtranslate.transcripts.client_copy import ClientTranscript
 
 if TYPE_CHECKING:
     from hudtranslate.speech_out.player import ReceivedSpeech
@@ -391,6 +392,9 @@ def add_stream_command(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--speak", action="store_true",
                         help="ask the server to say the captions (it must run serve --speak) "
                              "and play them on this machine's audio output")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="also keep the transcript here: <session>.jsonl written as "
+                             "captions arrive, .srt and .vtt at the end")
     parser.set_defaults(handler=_run_stream)
 
 
@@ -402,6 +406,9 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
     token = args.token if args.token is not None else os.environ.get("HUDTRANSLATE_TOKEN", "")
     # aiohttp refuses such a token in a header, with a traceback
     check_token_sendable(token, "--token" if args.token is not None else "HUDTRANSLATE_TOKEN")
+    copy = ClientTranscript(args.out) if args.out is not None else None
+    if copy is not None:
+        copy.check()
     console = Console(highlight=False)
     captions = TerminalCaptions(settings.captions, console)
     model = session = ""
@@ -410,6 +417,8 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
         nonlocal model, session
         if data.get("type") == "session":
             session = str(data["session_id"])
+            if copy is not None:
+                copy.start(session)
             page = f" — HUD: {hud_page(url, str(data['hud_path']))}" if "hud_path" in data else ""
             console.print(escape(f"session {data['session_id']}{page}"))
         elif data.get("type") == "error":  # the server's words: not rich markup
@@ -421,6 +430,8 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
         event = event_from_message(data)
         if event is not None:
             captions.update(event)
+        if copy is not None:
+            copy.add(event)
 
     player = _speech_player(settings) if args.speak else None
     try:  # None: SIGTERM (kill, timeout) stopped it, as cleanly as Ctrl-C
@@ -434,6 +445,9 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
         captions.close()
         if player is not None:
             player.close()
+        written = copy.close() if copy is not None else None
+        if written is not None:
+            console.print(escape("kept here: " + ", ".join(str(path) for path in written)))
     if report is None:
         Console(stderr=True, highlight=False).print(escape(_stopped_line(stopped, session)))
         return 130 if stopped == "interrupted" else EXIT_TERMINATED
