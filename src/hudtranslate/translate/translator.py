@@ -348,7 +348,7 @@ class SessionTranslator:
                 return None
             if retried:
                 message, answer = quoted_message(message), retried
-        raw = answer[len(prefix) :] if answer.startswith(prefix) else answer
+        raw = answer.removeprefix(prefix)
         if terms:
             forced = self._force_terms(message, prefix, raw, terms, limit, cancelled)
             if forced is None:
@@ -391,7 +391,7 @@ class SessionTranslator:
                                         max_new_tokens=limit, cancelled=cancelled)
         if answer is None:
             return None
-        again = answer[len(prefix) :] if answer.startswith(prefix) else answer
+        again = answer.removeprefix(prefix)
         kept = [replace_copied_terms(text, terms) for text in (raw, again)]
         if len(missing_terms(kept[1], terms)) >= len(missing_terms(kept[0], terms)):
             return raw
