@@ -161,6 +161,14 @@ def unquote(text: str) -> str:
     return inner + trailing if trailing and not inner.endswith((".", "!", "?")) else inner
 
 
+def quoted_translation(answer: str, source: str) -> str:
+    """The answer to ``source`` asked again quoted (``prompts.quoted_message``), without
+    its quotes; "" when it still reads as a reply (``reads_as_reply``). For speech and
+    photo text alike."""
+    answer = unquote(answer)
+    return "" if not answer or reads_as_reply(answer, source) else answer
+
+
 def clean_answer(answer: str, source: str) -> str:
     """The translation inside a finished remote ``answer`` to ``source`` (the Chinese
     that was sent).

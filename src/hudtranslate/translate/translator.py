@@ -19,7 +19,7 @@ from hudtranslate.asr.text import (
 )
 from hudtranslate.config import TranslateOptions
 from hudtranslate.events import Transcript, Translation, join_english
-from hudtranslate.translate.answers import may_open_reply, reads_as_reply, unquote
+from hudtranslate.translate.answers import may_open_reply, quoted_translation, reads_as_reply
 from hudtranslate.translate.glossary import Glossary, gloss_copied_words, replace_copied_terms
 from hudtranslate.translate.llama_cache import kv_owner
 from hudtranslate.translate.prompts import (
@@ -373,10 +373,8 @@ class SessionTranslator:
         if answer is None:
             return None
         log.info("translated again, quoted (the first answer read as a reply): %r", message)
-        answer = unquote(answer)
-        if not answer or has_cjk(answer) or reads_as_reply(answer, message):
-            return ""
-        return answer
+        answer = quoted_translation(answer, message)
+        return "" if has_cjk(answer) else answer
 
     def _force_terms(self, message: str, prefix: str, raw: str,
                      terms: Sequence[tuple[str, str]], limit: int,

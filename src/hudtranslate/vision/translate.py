@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pypinyin import lazy_pinyin
 
 from hudtranslate.asr.text import to_simplified
-from hudtranslate.translate.answers import reads_as_reply, unquote
+from hudtranslate.translate.answers import quoted_translation, reads_as_reply
 from hudtranslate.translate.glossary import Glossary, gloss_chinese, replace_copied_terms
 from hudtranslate.translate.prompts import NUMBERS_NOTE, PHOTO_TEXT, quoted_message, user_message
 from hudtranslate.translate.text import clean_translation
@@ -368,10 +368,9 @@ def _unless_reply(retry: str, request: _Request) -> str:
     model's reply instead of a translation. A small model answers some printed phrases
     too: "敬请见谅！" (please excuse us) on a stall's sign came out "Sorry, but I can't
     assist with that." (``translate.answers.reads_as_reply``)."""
-    answer = unquote(retry)
-    if not answer or reads_as_reply(answer, request.simplified):
+    answer = quoted_translation(retry, request.simplified)
+    if not answer:
         log.info("photo block left as printed (the model answered it): %r", request.simplified)
-        return ""
     return answer
 
 
