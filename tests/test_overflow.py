@@ -132,7 +132,7 @@ def test_the_overflow_settings_are_checked() -> None:
         OverloadOptions(overflow_lag_s=0.0)
     settings = Settings.load(env={"HUDTRANSLATE_OVERLOAD_OVERFLOW_MODEL": "qwen2.5-0.5b-q4_0"})
     assert settings.overload.overflow_model == "qwen2.5-0.5b-q4_0"
-    assert Settings.load(env={}).overload.overflow_model == ""  # off by default
+    assert Settings.load(env={}).overload.overflow_model == "auto"  # serve chooses
 
 
 async def test_a_server_with_an_overflow_model_asks_its_shared_load_whether_it_is_behind(
@@ -155,8 +155,10 @@ def test_each_translation_is_timed_for_whether_the_main_model_would_keep_up() ->
     backend = OverflowBackend(main, small)
     behind = [False]
     backend.behind = lambda: behind[0]
+    assert backend.main_share(time.monotonic()) is None  # nothing timed yet
     ask(backend, "第一句。")
-    assert backend.main_share(time.monotonic()) is None  # the small model not timed yet
+    alone = backend.main_share(time.monotonic())  # the main model's own share
+    assert alone is not None and alone > 0.0
     behind[0] = True
     ask(backend, "第二句。")
     share = backend.main_share(time.monotonic())
@@ -203,3 +205,110 @@ def test_who_wrote_a_turn_is_remembered_per_stream() -> None:
     with kv_owner("wearer A"):
         ask(backend, "不客气。", [("谢谢。", "main: 谢谢。")])
     assert main.contexts[-1] == [("谢谢。", "main: 谢谢。")]  # wearer A's own turn stays
+
+
+def test_a_small_model_still_to_load_leaves_every_sentence_to_the_main_one() -> None:
+    main, small = Recorder("main"), Recorder("small")
+    loaded = threading.Event()
+
+    def load() -> Recorder:
+        loaded.wait(10)
+        return small
+
+    backend = OverflowBackend(main, None, load_small=load)
+    backend.behind = lambda: True
+    backend.forget_owner("wearer 1")  # nothing to forget in a model not loaded
+    assert ask(backend, "你好。") == "main: 你好。"  # behind, but nothing else to ask
+    told: list[str] = []
+    backend.load_small_soon(on_loaded=lambda: told.append("loaded"))
+    backend.load_small_soon()  # once: a third wearer does not load it again
+    assert ask(backend, "谢谢。") == "main: 谢谢。"
+    loaded.set()
+    assert backend.wait_loaded(10)
+    assert told == ["loaded"]
+    assert ask(backend, "再见。") == "small: 再见。"
+    assert main.contexts[-1] == [] and small.contexts[-1] == []
+
+
+def test_a_small_model_that_fails_to_load_is_logged_and_left_out(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from hudtranslate.errors import ModelError
+
+    def broken() -> Recorder:
+        raise ModelError("model 'qwen2.5-0.5b-q4_0' is corrupt; run: hudtranslate models "
+                         "fetch qwen2.5-0.5b-q4_0")
+
+    backend = OverflowBackend(Recorder("main"), None, load_small=broken)
+    backend.behind = lambda: True
+    backend.load_small_soon()
+    assert not backend.wait_loaded(10)
+    assert ask(backend, "你好。") == "main: 你好。"
+    assert "overflow model not loaded" in caplog.text and "is corrupt" in caplog.text
+
+
+async def test_a_second_wearer_loads_the_small_model() -> None:
+    from hudtranslate.pipeline import Engines
+    from hudtranslate.server.manager import SessionManager
+    from hudtranslate.testing import FakeDecoder, FakeVad
+
+    small = Recorder("small")
+    translator = OverflowBackend(Recorder("main"), None, load_small=lambda: small)
+    manager = SessionManager(Engines(asr=FakeDecoder(["你好。"]), translator=translator,
+                                     vad_factory=FakeVad), Settings.load(env={}))
+    first = manager.load.join()
+    assert not translator.wait_loaded(0.0)  # one wearer never needs it
+    second = manager.load.join()
+    assert translator.wait_loaded(10) and translator.small is small
+    second.close()
+    first.close()
+
+
+# overflow_model, max_sessions, the main model, the 0.5B's state: whether "auto" loads it
+AUTO_CHOICES = [
+    ("auto", 2, "qwen2.5-1.5b", "verified", True),
+    ("auto", 3, "qwen2.5-1.5b", "unverified", True),  # verified as it loads
+    ("auto", 1, "qwen2.5-1.5b", "verified", False),  # one wearer never needs it
+    ("auto", 2, None, "verified", False),  # no local model (a fake, in tests)
+    ("auto", 2, "qwen2.5-0.5b-q4_0", "verified", False),  # the main model is the small one
+    ("", 2, "qwen2.5-1.5b", "verified", False),
+    ("off", 2, "qwen2.5-1.5b", "verified", False),
+    ("auto", 2, "qwen2.5-1.5b", "missing", False),
+    ("auto", 2, "qwen2.5-1.5b", "corrupt", False),
+]
+
+
+@pytest.mark.parametrize(("setting", "max_sessions", "main", "state", "expected"),
+                         AUTO_CHOICES)
+def test_auto_loads_the_small_model_for_several_wearers_if_it_is_installed(
+        monkeypatch: pytest.MonkeyPatch, setting: str, max_sessions: int, main: str | None,
+        state: str, expected: bool) -> None:
+    import io
+
+    from rich.console import Console
+
+    import hudtranslate.models
+    from hudtranslate.models import ModelState
+    from hudtranslate.server.serve import auto_overflow_model, named_overflow_model
+
+    monkeypatch.setattr(hudtranslate.models, "model_state",
+                        lambda spec, cache_dir: ModelState(state))
+    settings = Settings.load(env={"HUDTRANSLATE_OVERLOAD_OVERFLOW_MODEL": setting})
+    console = Console(file=io.StringIO(), width=200)
+    assert auto_overflow_model(settings, max_sessions, main, console) is expected
+    assert named_overflow_model(settings) == ""
+    said = console.file.getvalue()  # type: ignore[attr-defined]
+    if state in ("missing", "corrupt") and setting == "auto":
+        assert f"qwen2.5-0.5b-q4_0 is {state}" in said
+        assert "hudtranslate models fetch qwen2.5-0.5b-q4_0" in said
+    else:
+        assert said == ""
+
+
+def test_serve_can_be_told_to_load_no_overflow_model() -> None:
+    from hudtranslate.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--no-overflow-model"])
+    assert vars(args)["overload.overflow_model"] == ""
+    from hudtranslate.cli import settings_from_args
+
+    assert settings_from_args(args).overload.overflow_model == ""

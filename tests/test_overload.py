@@ -206,7 +206,7 @@ def test_overflow_switch_forgives_when_a_wearer_leaves_and_reset_forgets() -> No
 
 def test_overflow_switch_keeps_the_small_model_while_the_main_one_could_not_keep_up() -> None:
     switch = OverflowSwitch(OVERFLOW)
-    assert switch.update(0.0, 1.5, main_share=0.4)
+    assert switch.update(0.0, 1.5, main_share=0.95)
     # the small model keeps the backlog low, but the main one would need 120 % of the time
     assert all(switch.update(now_s, 0.1, main_share=1.2) for now_s in range(1, 60))
     assert switch.update(60.0, 0.1, main_share=0.9)  # could keep up: the hold starts now
@@ -220,7 +220,7 @@ def test_translator_demand_scales_the_small_models_seconds_to_the_main_ones() ->
     assert demand.main_share(0.0) is None
     for end_s in (1.0, 2.0, 3.0):  # the main model: 1 s a sentence
         demand.record(end_s, 1.0, by_small=False)
-    assert demand.main_share(3.0) is None  # the small model's speed not known yet
+    assert demand.main_share(3.0) == pytest.approx(1.0)  # its own: busy since 0 s
     for end_s in (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0):  # the small one: 0.4 s a sentence
         demand.record(end_s, 0.4, by_small=True)
     # 3 s of the main model's + 7 × 0.4 s × 2.5 of the small one's, over the 10 s seen
@@ -236,3 +236,35 @@ def test_translator_demand_takes_each_models_median_call() -> None:
         demand.record(0.0 + seconds, seconds, by_small=False)
     demand.record(12.0, 0.5, by_small=True)
     assert demand.main_share(12.0) == pytest.approx((9.0 + 1.0 + 1.0 + 0.5 * 2.0) / 12.0)
+
+
+# backlog, the main model's share of late, whether the overflow model takes over
+OVERFLOW_ENTRY = [
+    (1.4, 1.0, False),   # no backlog to speak of
+    (1.5, 0.95, True),   # behind and saturated
+    (1.5, 0.9, True),
+    (1.5, 0.89, False),  # a burst the main model has the time to clear
+    (2.9, 0.3, False),
+    (3.0, 0.3, True),    # a stall: at any share
+    (1.5, None, True),   # nothing timed yet: no veto
+]
+
+
+@pytest.mark.parametrize(("backlog_s", "share", "expected"), OVERFLOW_ENTRY)
+def test_overflow_switch_takes_over_from_a_saturated_main_model_or_a_stall(
+        backlog_s: float, share: float | None, expected: bool) -> None:
+    assert OverflowSwitch(OVERFLOW).update(0.0, backlog_s, main_share=share) is expected
+
+
+def test_a_burst_left_to_the_main_model_does_not_start_the_recovery_hold() -> None:
+    switch = OverflowSwitch(OVERFLOW)
+    assert not switch.update(0.0, 2.0, main_share=0.5)
+    assert switch.update(1.0, 2.0, main_share=0.95)  # saturated now
+    assert switch.update(2.0, 1.0, main_share=0.5)  # on: left only by the hold
+
+
+def test_translator_demand_cannot_scale_the_small_models_seconds_without_the_main_ones(
+        ) -> None:
+    demand = TranslatorDemand(window_s=20.0)
+    demand.record(1.0, 0.4, by_small=True)
+    assert demand.main_share(1.0) is None

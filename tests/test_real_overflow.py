@@ -4,7 +4,7 @@ the server is behind, on the main model's lock, and each caption names its model
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import re
 import threading
 from typing import Any
@@ -14,7 +14,8 @@ import pytest
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_overflow_translator
 from hudtranslate.events import Transcript
-from hudtranslate.translate.overflow import OverflowBackend, local_engine
+from hudtranslate.translate.llama import LlamaBackend
+from hudtranslate.translate.overflow import AUTO_OVERFLOW_MODEL, OverflowBackend, local_engine
 from hudtranslate.translate.translator import SessionTranslator
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(600)]
@@ -29,13 +30,16 @@ def final(text: str, uid: int) -> Transcript:
 
 def test_the_overflow_model_writes_while_behind_on_the_main_models_lock(
         real_engines: Any, real_settings: Settings) -> None:
-    settings = dataclasses.replace(real_settings, overload=dataclasses.replace(
-        real_settings.overload, overflow_model="qwen2.5-0.5b-q4_0"))
+    settings = real_settings  # overflow_model "auto": serve names the model to load
     main = local_engine(real_engines.translator)
     assert main is not None
-    small = load_overflow_translator(settings, main)
+    backend = OverflowBackend(real_engines.translator, None, load_small=functools.partial(
+        load_overflow_translator, settings, main, AUTO_OVERFLOW_MODEL))
+    backend.load_small_soon()  # as a server does when a second wearer joins
+    assert backend.wait_loaded(120)
+    small = backend.small
+    assert isinstance(small, LlamaBackend) and small.name == "qwen2.5-0.5b-q4_0"
     assert small.engine.lock is main.lock  # never both at once on the same cores
-    backend = OverflowBackend(real_engines.translator, small)
     behind = [True]
     backend.behind = lambda: behind[0]
     results: dict[int, tuple[str, str]] = {}

@@ -175,12 +175,14 @@ class OverloadOptions:
     exported); ``fair_turns = false`` lets sessions take the shared models in whatever
     order their threads get the model's lock, instead of finals first and then in turn.
 
-    ``overflow_model`` (a catalogue name or GGUF path; "" off): a smaller local model that
-    translates the sentences reaching the translator from a worst backlog of
-    ``overflow_lag_s``; the main model takes over again once the backlog has stayed low
-    for ``recover_hold_s`` (doubled after each return that fell behind again) and it
-    would keep up with the translations of the last 20 s (``overload.OverflowSwitch``,
-    ``overload.TranslatorDemand``; ``translate/overflow.py``).
+    ``overflow_model`` (a catalogue name or GGUF path; "" or "off": none; "auto", the
+    default: qwen2.5-0.5b-q4_0 for a server of several wearers, if installed, loaded when
+    a second one joins): a smaller local model that translates the sentences reaching the
+    translator from a worst backlog of ``overflow_lag_s`` while the main model is
+    saturated (from twice that at any load); the main model takes over again once the
+    backlog has stayed low for ``recover_hold_s`` (doubled after each return that fell
+    behind again) and it would keep up with the translations of the last 20 s
+    (``overload.OverflowSwitch``, ``overload.TranslatorDemand``; ``translate/overflow.py``).
     """
 
     shed: bool = True
@@ -192,7 +194,7 @@ class OverloadOptions:
     recover_share: float = 0.5
     recover_hold_s: float = 5.0
     check_interval_ms: int = 250
-    overflow_model: str = ""
+    overflow_model: str = "auto"
     overflow_lag_s: float = 1.5
 
     def __post_init__(self) -> None:

@@ -65,10 +65,10 @@ def limit_blas_threads() -> None:
 
 
 def load_translator(settings: Settings, threads: int, decode_threads: int | None = None,
-                    ) -> tuple[LlamaBackend, Glossary]:
+                    *, warm: bool = True) -> tuple[LlamaBackend, Glossary]:
     """Resolve (and verify) the translation model and load it with ``threads`` threads
     (``decode_threads`` for one token at a time, default the same), its fixed prompt
-    prefilled, with the session glossary. Errors name the fix."""
+    prefilled unless not ``warm``, with the session glossary. Errors name the fix."""
     glossary = load_glossary(Path(settings.translate.glossary) if settings.translate.glossary
                              else None, cedict_names=settings.translate.cedict_names)
     mt_path = resolve_model(settings.translate.model, "translate", settings.cache_path)
@@ -84,20 +84,25 @@ def load_translator(settings: Settings, threads: int, decode_threads: int | None
                "is the file a complete GGUF model? (a download or copy may have stopped)")
         raise ModelError(f"{exc}; {fix}") from None
     backend = LlamaBackend(llama, glossary_example=bool(glossary))
-    backend.warm_up()
+    if warm:
+        backend.warm_up()
     return backend, glossary
 
 
-def load_overflow_translator(settings: Settings, beside: LlamaEngine | None) -> LlamaBackend:
+def load_overflow_translator(settings: Settings, beside: LlamaEngine | None,
+                             model: str = "") -> LlamaBackend:
     """Load ``settings.overload.overflow_model`` (``translate/overflow.py``) with the same
     thread split as the main translator, sharing ``beside``'s lock (the main local model:
-    the two never run at once). Errors name the fix, as for any model."""
+    the two never run at once, the fixed prompt's prefill included: a server loads it
+    while wearers talk). ``model`` names it instead of the setting (``"auto"`` resolved).
+    Errors name the fix, as for any model."""
     small = dataclasses.replace(settings, translate=dataclasses.replace(
-        settings.translate, model=settings.overload.overflow_model))
+        settings.translate, model=model or settings.overload.overflow_model))
     budget = ThreadBudget.split(settings.threads)
-    backend, _ = load_translator(small, budget.translate, budget.decode)
+    backend, _ = load_translator(small, budget.translate, budget.decode, warm=False)
     if beside is not None:
         backend.engine.share_cores_with(beside)
+    backend.warm_up()
     return backend
 
 

@@ -141,6 +141,14 @@ time: a queue given more work than time (utilisation ρ ≥ 1) grows without bou
 with the overflow model writing (2 cores, AVX-512): three wearers 1.2-1.8, two wearers
 0.65-0.94, whom the 1.5B alone serves at final p95 2.6 s (docs/benchmark.md, "Thirtieth
 session"). Nearer 1, a return that falls behind again is damped by ``OverflowSwitch``."""
+ENTER_SHARE = 0.9
+"""The overflow model takes over at ``overflow_lag_s`` of backlog only if the main model
+has been busy at least this share of late (``TranslatorDemand.main_share``; while it
+writes everything its share cannot pass 1): a backlog it has the time to clear is a burst,
+and its English is better than the small model's (document BLEU ~20 against ~15 on the dev
+talks). From ``STALL_LAGS`` × ``overflow_lag_s`` of backlog it takes over at any share."""
+STALL_LAGS = 2.0
+"""A backlog this many times ``overflow_lag_s`` is a stall: the overflow model writes."""
 RELAPSE_WINDOW_S = 30.0
 """The main model falling behind again this soon after taking over is a relapse."""
 MAX_RELAPSES = 3
@@ -150,8 +158,10 @@ MAX_RELAPSES = 3
 @dataclass
 class OverflowSwitch:
     """Whether finals go to the overflow model (``translate/overflow.py``): on at once
-    from ``overflow_lag_s`` of backlog (every late sentence counts), off once the backlog
-    has stayed under ``recover_share`` × that for the recovery hold.
+    from ``overflow_lag_s`` of backlog (every late sentence counts) while the main model is
+    saturated (``ENTER_SHARE``), or from ``STALL_LAGS`` times that at any share; off once
+    the backlog has stayed under ``recover_share`` × ``overflow_lag_s`` for the recovery
+    hold.
 
     The hold is ``recover_hold_s`` × 2^relapses: it doubles each time the main model
     falls behind again within ``RELAPSE_WINDOW_S`` of taking over, and is back to
@@ -178,10 +188,13 @@ class OverflowSwitch:
     def update(self, now_s: float, backlog_s: float, main_share: float | None = None) -> bool:
         """Take one sample; returns whether the overflow model translates from now on.
         ``main_share``: how busy the main model would be with the translations of late
-        (``TranslatorDemand.main_share``); over ``KEEP_UP_SHARE`` it does not take over,
-        however low the backlog the faster model keeps (None: not known, no veto)."""
+        (``TranslatorDemand.main_share``); under ``ENTER_SHARE`` a backlog short of a
+        stall is left to it, over ``KEEP_UP_SHARE`` it does not take over, however low the
+        backlog the faster model keeps (None: not known, neither)."""
         options = self.options
-        if backlog_s >= options.overflow_lag_s:
+        if backlog_s >= options.overflow_lag_s and (
+                self.on or main_share is None or main_share >= ENTER_SHARE
+                or backlog_s >= STALL_LAGS * options.overflow_lag_s):
             if not self.on:
                 relapsed = (self._returned_at is not None
                             and now_s - self._returned_at < RELAPSE_WINDOW_S)
@@ -239,13 +252,14 @@ class TranslatorDemand:
     def main_share(self, now_s: float) -> float | None:
         """The share of the last ``window_s`` (or of the time since the first translation
         began, if shorter) the main model would have been busy: 0 up, over 1 when it could
-        not keep up. None until each model has a translation timed."""
+        not keep up. None until the main model has a translation timed (before the
+        overflow model's first, the main model's own share)."""
         with self._lock:
-            if not all(self._seconds.values()) or self._first_s is None:
+            if not self._seconds[False] or self._first_s is None:
                 return None
             span_s = min(self.window_s, now_s - self._first_s)
-            main_s, small_s = (statistics.median(self._seconds[by_small])
-                               for by_small in (False, True))
+            main_s = statistics.median(self._seconds[False])
+            small_s = statistics.median(self._seconds[True]) if self._seconds[True] else 0.0
             scale = main_s / small_s if small_s > 0 else 1.0
             busy_s = sum(seconds * (scale if by_small else 1.0)
                          for end_s, seconds, by_small in self._calls

@@ -185,6 +185,8 @@ class SharedLoad:
         self._ticker: asyncio.Task[None] | None = None
         self.overflow = OverflowSwitch(options)
         """Whether finals go to the overflow model now (``behind``); fed by ``check``."""
+        self.has_overflow = False
+        """Whether an overflow model follows ``behind`` (set by the server)."""
         self.main_share: Callable[[float], float | None] = _unknown_share
         """How busy the main translation model would be writing every translation of late
         (``OverflowBackend.main_share``, given ``clock``'s now); set by the server."""
@@ -214,8 +216,7 @@ class SharedLoad:
     def _follow_overflow(self, now_s: float, backlog_s: float) -> None:
         was = self.overflow.on
         main_share = self.main_share(now_s)
-        if (self.overflow.update(now_s, backlog_s, main_share) != was
-                and self.options.overflow_model):
+        if self.overflow.update(now_s, backlog_s, main_share) != was and self.has_overflow:
             log.info("%s: worst backlog %.2f s", "behind: the overflow model translates"
                      if self.overflow.on else "caught up: the main model translates again",
                      backlog_s, extra={"event": "overflow", "on": self.overflow.on,

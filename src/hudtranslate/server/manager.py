@@ -10,7 +10,6 @@ protocol is ``sessions.WearerSession``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable, Mapping
 
@@ -26,7 +25,6 @@ from hudtranslate.server.sessions import SEND_LAST_S, STOP_FINISH_S, WearerSessi
 from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.transcripts.sessions import SessionStore
-from hudtranslate.translate.llama import LlamaEngine
 from hudtranslate.translate.overflow import OverflowBackend, local_engine, main_backend
 from hudtranslate.translate.router import FallbackBackend
 from hudtranslate.translate.translator import TranslationBackend
@@ -50,21 +48,34 @@ class SessionManager:
         translator = engines.translator
         self.metrics = metrics or ServerMetrics(main_backend(translator))
         local = local_engine(translator)
-        small = local_engine(translator.small) if isinstance(translator, OverflowBackend) else None
-        here = [engine for engine in (local, small) if engine is not None]
         self.load = SharedLoad(settings.overload,
                                translates_locally=translates_locally(main_backend(translator)),
                                on_shed=self.metrics.count_shed,
-                               on_sessions=functools.partial(_all_threads, here) if here else None,
+                               on_sessions=self._sessions_changed,
                                on_behind=None if local is None else local.write_together)
         if isinstance(translator, OverflowBackend):
             translator.behind = self.load.behind
             self.load.main_share = translator.main_share
+            self.load.has_overflow = True
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}
         self._connections: set[WearerSession] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _sessions_changed(self, sessions: int) -> None:
+        """Several sessions share the local models: each decodes with all its threads. A
+        second wearer loads the overflow model, if it waits to be loaded."""
+        translator = self.engines.translator
+        small = translator.small if isinstance(translator, OverflowBackend) else None
+        engines = [engine for engine in (local_engine(translator),
+                                         None if small is None else local_engine(small))
+                   if engine is not None]
+        for engine in engines:
+            engine.use_all_threads(sessions > 1)
+        if sessions > 1 and isinstance(translator, OverflowBackend):
+            translator.load_small_soon(on_loaded=lambda: self._sessions_changed(
+                self.load.sessions))
 
     @property
     def active(self) -> int:
@@ -138,12 +149,6 @@ class SessionManager:
         await asyncio.gather(*(session.stop() for session in list(self._connections)))
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=STOP_FINISH_S + SEND_LAST_S)
-
-
-def _all_threads(engines: list[LlamaEngine], sessions: int) -> None:
-    """Several sessions share the local models: each decodes with all its threads."""
-    for engine in engines:
-        engine.use_all_threads(sessions > 1)
 
 
 def translates_locally(backend: TranslationBackend) -> Callable[[], bool]:

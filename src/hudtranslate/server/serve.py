@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -48,7 +49,13 @@ from hudtranslate.sharing import SharedLoad
 from hudtranslate.speech_out.voice import Voice
 from hudtranslate.termination import run_until_terminated
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
-from hudtranslate.translate.overflow import OverflowBackend, local_engine
+from hudtranslate.translate.overflow import (
+    AUTO_OVERFLOW,
+    AUTO_OVERFLOW_MODEL,
+    NO_OVERFLOW,
+    OverflowBackend,
+    local_engine,
+)
 from hudtranslate.translate.remote import OpenAIChatBackend, RemoteOptions, api_key_from_env
 from hudtranslate.translate.router import FallbackBackend
 
@@ -96,7 +103,7 @@ async def serve(
         from hudtranslate.translate.llama import LlamaBackend
         from hudtranslate.translate.prompts import PHOTO_TEXT
 
-        if settings.overload.overflow_model:  # a wrong name fails before the long loads
+        if named_overflow_model(settings):  # a wrong name fails before the long loads
             try:  # named as the overflow model: the translation model is not what is wrong
                 overflow = resolve_model(settings.overload.overflow_model, "translate",
                                          settings.cache_path)
@@ -128,7 +135,9 @@ async def serve(
 
         voices = await asyncio.to_thread(load_voices, settings.voice,
                                          api_key=api_key_from_env())
-    sessions = SessionManager(await _with_overflow(engines, settings, console), settings,
+    limits = limits or SessionLimits()
+    sessions = SessionManager(await _with_overflow(engines, settings, console,
+                                                   limits.max_sessions), settings,
                               limits=limits, store=store, voices=voices)
     photos = PhotoReader(engines.translator, engines.glossary, settings.vision,
                          sessions.limits,
@@ -273,8 +282,13 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                           default=None, help="never shed optional work (partial captions, "
                           "final beams) when the server falls behind its wearers")
     overload.add_argument("--overflow-model", dest="overload.overflow_model", default=None,
-                          help="a smaller model (e.g. qwen2.5-0.5b-q4_0) for the sentences that "
-                               "reach the translator while the server is behind its wearers")
+                          help="a smaller model for the sentences that reach the translator "
+                               "while the server is behind its wearers (default auto: "
+                               f"{AUTO_OVERFLOW_MODEL} if installed, loaded when a second "
+                               "wearer joins)")
+    overload.add_argument("--no-overflow-model", dest="overload.overflow_model",
+                          action="store_const", const="", default=None,
+                          help="the main model writes every sentence, however far behind")
     overload.add_argument("--no-fair-turns", dest="overload.fair_turns", action="store_const",
                           const=False, default=None,
                           help="let sessions take the shared models in any order instead of "
@@ -330,19 +344,58 @@ def _check_flags(args: argparse.Namespace) -> None:
                           f"got {args.max_photo_mb:g}")
 
 
-async def _with_overflow(engines: Engines, settings: Settings, console: Console) -> Engines:
-    """``engines`` for wearer sessions: with ``overload.overflow_model`` set, its speech
-    translator hands the sentences of moments the server is behind to that smaller model
-    (``translate/overflow.py``); photos keep the main translator."""
-    if not settings.overload.overflow_model:
-        return engines
+def named_overflow_model(settings: Settings) -> str:
+    """The overflow model the settings name ("" for none, or for ``"auto"``)."""
+    name = settings.overload.overflow_model
+    return "" if name in (AUTO_OVERFLOW, *NO_OVERFLOW) else name
+
+
+async def _with_overflow(engines: Engines, settings: Settings, console: Console,
+                         max_sessions: int) -> Engines:
+    """``engines`` for wearer sessions: with an overflow model, its speech translator hands
+    the sentences of moments the server is behind to that smaller model
+    (``translate/overflow.py``); photos keep the main translator. A named one loads now;
+    ``"auto"`` (the default) loads ``AUTO_OVERFLOW_MODEL`` when a second wearer joins, if
+    it is installed and the server holds several wearers on a local model."""
     from hudtranslate.engines import load_overflow_translator
 
-    small = await asyncio.to_thread(load_overflow_translator, settings,
-                                    local_engine(engines.translator))
-    console.print(f"overflow model {small.name}: translates while wearers' captions are "
-                  f"{settings.overload.overflow_lag_s:g} s or more behind", highlight=False)
-    return dataclasses.replace(engines, translator=OverflowBackend(engines.translator, small))
+    main = local_engine(engines.translator)
+    lag = f"{settings.overload.overflow_lag_s:g} s"
+    if named_overflow_model(settings):
+        small = await asyncio.to_thread(load_overflow_translator, settings, main)
+        console.print(f"overflow model {small.name}: translates while wearers' captions are "
+                      f"{lag} or more behind", highlight=False)
+        return dataclasses.replace(engines, translator=OverflowBackend(engines.translator,
+                                                                       small))
+    if not auto_overflow_model(settings, max_sessions, None if main is None else main.name,
+                               console):
+        return engines
+    console.print(f"overflow model {AUTO_OVERFLOW_MODEL}: loads when a second wearer joins, "
+                  f"translates while captions are {lag} or more behind and the main model "
+                  f"cannot catch up (--no-overflow-model: never)", highlight=False)
+    load = functools.partial(load_overflow_translator, settings, main, AUTO_OVERFLOW_MODEL)
+    return dataclasses.replace(engines, translator=OverflowBackend(engines.translator, None,
+                                                                   load_small=load))
+
+
+def auto_overflow_model(settings: Settings, max_sessions: int, main_model: str | None,
+                        console: Console) -> bool:
+    """Whether ``"auto"`` means ``AUTO_OVERFLOW_MODEL`` here: a server of several wearers
+    (``max_sessions``) on a local main model (``main_model``, None for none) other than
+    it, with it installed (not hashed here: it is verified as it loads). Installed not,
+    one line says what several wearers lose and how to fetch it."""
+    from hudtranslate.models import CATALOGUE, ModelState, fetch_command, model_state
+
+    if (settings.overload.overflow_model != AUTO_OVERFLOW or max_sessions < 2
+            or main_model in (None, AUTO_OVERFLOW_MODEL)):
+        return False
+    state = model_state(CATALOGUE[AUTO_OVERFLOW_MODEL], settings.cache_path)
+    if state in (ModelState.VERIFIED, ModelState.UNVERIFIED):
+        return True
+    console.print(f"overflow model {AUTO_OVERFLOW_MODEL} is {state.value}: with several "
+                  f"wearers on few cores captions may fall behind (install it: "
+                  f"{fetch_command(AUTO_OVERFLOW_MODEL)})", highlight=False)
+    return False
 
 
 async def _until_terminated(main: Coroutine[Any, Any, int]) -> int:

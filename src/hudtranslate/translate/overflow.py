@@ -22,16 +22,27 @@ again cost 3-7 s a sentence with three wearers, which stalled every caption.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 
+from hudtranslate.errors import HudTranslateError, one_line
 from hudtranslate.overload import TranslatorDemand
 from hudtranslate.translate.llama import LlamaBackend, LlamaEngine
 from hudtranslate.translate.llama_cache import current_owner
 from hudtranslate.translate.prompts import SPEECH, PromptSet
 from hudtranslate.translate.router import FallbackBackend, ThreadModelName
 from hudtranslate.translate.translator import TranslationBackend
+
+log = logging.getLogger(__name__)
+
+AUTO_OVERFLOW = "auto"
+"""``overload.overflow_model``'s default: ``AUTO_OVERFLOW_MODEL`` for a server of several
+wearers (``serve``), if it is installed."""
+AUTO_OVERFLOW_MODEL = "qwen2.5-0.5b-q4_0"
+NO_OVERFLOW = ("", "off")
+"""``overload.overflow_model`` values for none."""
 
 REMEMBERED_TURNS = 1024
 """Messages whose translating model is remembered (for all sessions together: far more
@@ -49,9 +60,13 @@ class OverflowBackend(ThreadModelName):
     last translation (``main``'s name before its first); ``/metrics`` counts translations
     by that name."""
 
-    def __init__(self, main: TranslationBackend, small: TranslationBackend) -> None:
+    def __init__(self, main: TranslationBackend, small: TranslationBackend | None,
+                 load_small: Callable[[], TranslationBackend] | None = None) -> None:
         super().__init__()
         self.main, self.small = main, small
+        """``small`` is None until ``load_small`` (given) has run: ``main`` writes all."""
+        self._load_small = load_small
+        self._loading: threading.Thread | None = None
         self.behind: Callable[[], bool] = _never
         self._writers: collections.OrderedDict[tuple[Hashable | None, str], str] = (
             collections.OrderedDict())
@@ -78,12 +93,14 @@ class OverflowBackend(ThreadModelName):
     ) -> str | None:
         """The answer of ``small`` while the server is behind, else of ``main``; each
         given only the turns of ``context`` the other did not write."""
-        backend, other = (self.small, self.main) if self.behind() else (self.main, self.small)
+        small = self.small
+        backend, other = ((small, self.main) if small is not None and self.behind()
+                          else (self.main, small))
         self.name = backend.name
         owner = current_owner()
         with self._writers_lock:
-            own = [turn for turn in context
-                   if self._writers.get((owner, turn[0])) != other.name]
+            own = [turn for turn in context if other is None
+                   or self._writers.get((owner, turn[0])) != other.name]
             self._writers[owner, source] = backend.name
             self._writers.move_to_end((owner, source))
             while len(self._writers) > REMEMBERED_TURNS:
@@ -95,7 +112,38 @@ class OverflowBackend(ThreadModelName):
                                      on_text=on_text, prompts=prompts)
         finally:
             ended_s = time.monotonic()
-            self.demand.record(ended_s, ended_s - started_s, by_small=backend is self.small)
+            self.demand.record(ended_s, ended_s - started_s, by_small=backend is small)
+
+    def load_small_soon(self, on_loaded: Callable[[], None] | None = None) -> None:
+        """Load ``small`` on a thread of its own, once (a server loads it when a second
+        wearer joins: one wearer never needs it, and it costs ~0.5 GB of memory and ~2.5 s
+        of the cores to load). A model that fails to load is logged and left out: ``main``
+        keeps writing everything. ``on_loaded`` runs on that thread once it is in use."""
+        if self.small is not None or self._load_small is None or self._loading is not None:
+            return
+        self._loading = threading.Thread(target=self._load, args=(self._load_small, on_loaded),
+                                         name="overflow-model", daemon=True)
+        self._loading.start()
+
+    def _load(self, load_small: Callable[[], TranslationBackend],
+              on_loaded: Callable[[], None] | None) -> None:
+        try:
+            small = load_small()
+        except (HudTranslateError, OSError, RuntimeError, ValueError) as exc:
+            log.warning("overflow model not loaded, the main model writes every sentence: "
+                        "%s", one_line(exc), extra={"event": "overflow_model_failed"})
+            return
+        self.small = small
+        log.info("overflow model %s loaded", small.name, extra={"event": "overflow_model"})
+        if on_loaded is not None:
+            on_loaded()
+
+    def wait_loaded(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for a load ``load_small_soon`` began; whether ``small``
+        is in use (tests, and a server stopping)."""
+        if self._loading is not None:
+            self._loading.join(timeout_s)
+        return self.small is not None
 
     def main_share(self, now_s: float) -> float | None:
         """How busy ``main`` would have been writing every translation of late
