@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from hudtranslate.errors import ImageError
-from hudtranslate.vision.images import load_image, scale_for_ocr
+from hudtranslate.vision.images import check_image, load_image, scale_for_ocr
 
 
 def jpeg_bytes(image: Image.Image, **save: object) -> bytes:
@@ -54,6 +54,20 @@ def test_not_an_image_names_the_file(tmp_path: Path) -> None:
     path.write_text("not a photo")
     with pytest.raises(ImageError, match=r"menu\.jpg: not an image"):
         load_image(path)
+
+
+@pytest.mark.parametrize(("source", "label"), [(b"", "uploaded image"), ("file", "menu.jpg")])
+def test_an_empty_photo_is_named_empty_not_unknown(tmp_path: Path, source: bytes | str,
+                                                   label: str) -> None:
+    """A 0-byte photo is a failed download or copy: "not an image" sent users looking
+    for a format problem."""
+    path = tmp_path / "menu.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(ImageError, match=rf"{label}: empty \(0 bytes\)"):
+        load_image(path if source == "file" else b"")
+    if source == "file":
+        with pytest.raises(ImageError, match=r"menu\.jpg: empty \(0 bytes\)"):
+            check_image(path)
 
 
 def test_truncated_jpeg_is_refused(tmp_path: Path) -> None:

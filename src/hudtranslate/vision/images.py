@@ -53,7 +53,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
     """Decode ``source`` (a path or the file's bytes) to an upright RGB image.
 
     EXIF orientation is applied (phones store portrait shots sideways with a rotation tag).
-    Raises ``ImageError`` naming the file for a missing file, a file that is not a
+    Raises ``ImageError`` naming the file for a missing or empty file, a file that is not a
     supported image, a truncated one, or one over ``max_megapixels`` (checked before
     decoding).
     """
@@ -66,6 +66,9 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
     except OSError as exc:
         raise ImageError(f"{label}: cannot open: {one_line(exc)}") from None
     with handle:
+        if not handle.read(1):  # a failed download or copy: not a format problem
+            raise ImageError(f"{label}: empty (0 bytes)")
+        handle.seek(0)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
