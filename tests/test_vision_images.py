@@ -139,3 +139,22 @@ def test_scale_for_ocr(size: tuple[int, int], long_side: int, expected: tuple[in
     scaled, got = scale_for_ocr(Image.new("RGB", size), long_side)
     assert scaled.size == expected
     assert got == pytest.approx(factor)
+
+
+@pytest.mark.parametrize(("fmt", "frames", "warned"), [
+    ("GIF", 3, True), ("WEBP", 2, True), ("PNG", 2, True),  # APNG
+    ("GIF", 1, False), ("PNG", 1, False),
+])
+def test_an_animation_says_only_its_first_frame_is_read(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, fmt: str, frames: int,
+        warned: bool) -> None:
+    """A GIF whose text comes in a later frame read as "no text found", with nothing to
+    say why."""
+    pictures = [Image.new("RGB", (40, 20), colour) for colour in ("white", "red", "blue")]
+    path = tmp_path / f"shop.{fmt.lower()}"
+    pictures[0].save(path, format=fmt, save_all=frames > 1,
+                     append_images=pictures[1:frames], duration=100)
+    with caplog.at_level("WARNING"):
+        load_image(path)
+    assert (f"an animation of {frames} frames: only the first is read" in caplog.text) is warned
+

@@ -83,6 +83,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
                 if not decode:
                     return image
                 image.load()
+                _warn_if_animated(image, label)
                 upright = ImageOps.exif_transpose(image)
         except UnidentifiedImageError:
             raise ImageError(f"{label}: not an image (or an unsupported format)") from None
@@ -92,6 +93,19 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
             # one_line: some decoders' messages span lines
             raise ImageError(f"{label}: damaged or truncated image: {one_line(exc)}") from None
     return _flattened(upright)
+
+
+_ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
+"""Formats whose extra frames are an animation; an MPO's second frame is a phone camera's
+depth map or preview, no more text to read."""
+
+
+def _warn_if_animated(image: Image.Image, label: str) -> None:
+    """Say that only the first frame of an animation is read: text that comes in a later
+    frame was missed with nothing but "no text found" to show for it."""
+    frames = int(getattr(image, "n_frames", 1))
+    if image.format in _ANIMATED_FORMATS and frames > 1:
+        log.warning("%s: an animation of %d frames: only the first is read", label, frames)
 
 
 def _flattened(image: Image.Image) -> Image.Image:
