@@ -23,6 +23,8 @@ import pytest
 from hudtranslate.cli import main
 from hudtranslate.server.client import StreamError, stream_audio
 from hudtranslate.testing import tone_and_silence
+from hudtranslate.transcripts.liveness import INTERRUPTED, LIVE
+from hudtranslate.transcripts.sessions import SessionStore
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -90,6 +92,7 @@ async def test_sigkill_loses_at_most_the_sentence_in_progress(
     server = ServerProcess(tmp_path, data_dir, "first")
     seen: list[dict[str, Any]] = []
     session_ids: list[str] = []
+    while_served: list[str] = []
 
     def on_message(data: dict[str, Any]) -> None:
         if data["type"] == "session":
@@ -97,6 +100,7 @@ async def test_sigkill_loses_at_most_the_sentence_in_progress(
         if data["type"] == "caption" and data["final"]:
             seen.append(data)
             if len(seen) == 3:
+                while_served.extend(info.outcome for info in SessionStore(data_dir).sessions())
                 os.kill(server.process.pid, signal.SIGKILL)
 
     try:
@@ -110,10 +114,11 @@ async def test_sigkill_loses_at_most_the_sentence_in_progress(
     assert server.process.returncode == -signal.SIGKILL
     assert len(seen) == 3 and len(session_ids) == 1
     [session_id] = session_ids
+    assert while_served == [LIVE]
 
     listing = cli(["transcripts", "list", "--data-dir", str(data_dir)], capsys)
     row = next(line for line in listing.splitlines() if session_id in line)
-    assert "unfinished" in row
+    assert INTERRUPTED in row
     exported = cli(["transcripts", "export", session_id[:17], "--format", "jsonl",
                     "--data-dir", str(data_dir)], capsys)
     records = [json.loads(line) for line in exported.splitlines()]
@@ -138,4 +143,4 @@ async def test_sigkill_loses_at_most_the_sentence_in_progress(
     assert session_id in listing and again.session_id in listing
     row = next(line for line in listing.splitlines() if again.session_id in line)
     assert "completed" in row
-    assert "unfinished" in next(line for line in listing.splitlines() if session_id in line)
+    assert INTERRUPTED in next(line for line in listing.splitlines() if session_id in line)

@@ -27,7 +27,8 @@ def test_sessions_are_recorded_as_they_go(tmp_path: Path) -> None:
     recorder.handle(Translation(1, "我", "", "I", 2, 3, False, 3))  # partials are not stored
     assert [r.en for r in store.records(recorder.session_id)] == ["Hello."]
     [info] = store.sessions()
-    assert info.outcome == "unfinished" and info.sentences == 1 and info.client == "rokid-7"
+    # not ended, and this process (which serves it) still runs
+    assert info.outcome == "live" and info.sentences == 1 and info.client == "rokid-7"
     assert info.duration_s == 1.5  # not ended yet: the end of its last sentence
     recorder.handle(final(1, "Goodbye.", "再见"))
     recorder.handle(StreamEnd(4.0))
@@ -68,7 +69,7 @@ def test_torn_lines_and_missing_index_entries_are_survived(
     with caplog.at_level(logging.WARNING):
         outcomes = {i.session_id: i.outcome for i in SessionStore(tmp_path).sessions()}
     assert outcomes[later.session_id] == "completed"
-    assert outcomes[recorder.session_id] == "unfinished"
+    assert outcomes[recorder.session_id] == "live"  # never ended; its process runs
     # the torn line was cut off (and logged) when the index was next written, so
     # listing the sessions no longer warns about it every time
     assert "unreadable line" not in caplog.text

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from hudtranslate.errors import ImageError
-from hudtranslate.vision.images import load_image, scale_for_ocr
+from hudtranslate.vision.images import check_image, load_image, scale_for_ocr
 
 
 def jpeg_bytes(image: Image.Image, **save: object) -> bytes:
@@ -54,6 +54,20 @@ def test_not_an_image_names_the_file(tmp_path: Path) -> None:
     path.write_text("not a photo")
     with pytest.raises(ImageError, match=r"menu\.jpg: not an image"):
         load_image(path)
+
+
+@pytest.mark.parametrize(("source", "label"), [(b"", "uploaded image"), ("file", "menu.jpg")])
+def test_an_empty_photo_is_named_empty_not_unknown(tmp_path: Path, source: bytes | str,
+                                                   label: str) -> None:
+    """A 0-byte photo is a failed download or copy: "not an image" sent users looking
+    for a format problem."""
+    path = tmp_path / "menu.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(ImageError, match=rf"{label}: empty \(0 bytes\)"):
+        load_image(path if source == "file" else b"")
+    if source == "file":
+        with pytest.raises(ImageError, match=r"menu\.jpg: empty \(0 bytes\)"):
+            check_image(path)
 
 
 def test_truncated_jpeg_is_refused(tmp_path: Path) -> None:
@@ -125,3 +139,22 @@ def test_scale_for_ocr(size: tuple[int, int], long_side: int, expected: tuple[in
     scaled, got = scale_for_ocr(Image.new("RGB", size), long_side)
     assert scaled.size == expected
     assert got == pytest.approx(factor)
+
+
+@pytest.mark.parametrize(("fmt", "frames", "warned"), [
+    ("GIF", 3, True), ("WEBP", 2, True), ("PNG", 2, True),  # APNG
+    ("GIF", 1, False), ("PNG", 1, False),
+])
+def test_an_animation_says_only_its_first_frame_is_read(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, fmt: str, frames: int,
+        warned: bool) -> None:
+    """A GIF whose text comes in a later frame read as "no text found", with nothing to
+    say why."""
+    pictures = [Image.new("RGB", (40, 20), colour) for colour in ("white", "red", "blue")]
+    path = tmp_path / f"shop.{fmt.lower()}"
+    pictures[0].save(path, format=fmt, save_all=frames > 1,
+                     append_images=pictures[1:frames], duration=100)
+    with caplog.at_level("WARNING"):
+        load_image(path)
+    assert (f"an animation of {frames} frames: only the first is read" in caplog.text) is warned
+

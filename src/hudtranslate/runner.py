@@ -159,7 +159,8 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     status = await _run_session(chunks, settings, engines, target, stem, display,
                                 realtime=pace, console=console, extra_sinks=extra)
     if video is not None and frames.video_written is not None:
-        console.print(escape(f"wrote the display replay {frames.video_written}"), highlight=False)
+        console.print(escape(f"wrote the display replay {frames.video_written}"),
+                      highlight=False, soft_wrap=True)  # a path to copy: never wrapped
     return status
 
 
@@ -295,7 +296,9 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
                                     realtime=realtime)
     finally:
         srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
-        console.print(escape(f"wrote {transcript.path}, {srt}, {vtt}"), highlight=False)
+        # soft_wrap: one line, however narrow the terminal; rich broke paths at a space
+        console.print(escape(f"wrote {transcript.path}, {srt}, {vtt}"), highlight=False,
+                      soft_wrap=True)
     _report(result, settings, console, realtime=realtime)
     return 0
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hudtranslate.audio.pcm import to_mono
+from hudtranslate.audio.pcm import SampleBuffer, to_mono
 from hudtranslate.errors import AudioError, one_line
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 
@@ -43,7 +43,8 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
         raise AudioError(f"not an audio file or unreadable: {path} ({one_line(exc)})") from None
-    pieces: list[AudioArray] = []
+    decoded = SampleBuffer()  # filled as decoded: a long recording is never held twice
+    broken = 0
     with container:
         if not container.streams.audio:
             raise AudioError(f"{path} has no audio track")
@@ -53,27 +54,51 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
         surround = stream.channels > 2
         resampler = av.AudioResampler(format="fltp", layout="mono" if surround else None,
                                       rate=SAMPLE_RATE_HZ)
+        declared_s = _declared_s(container, stream)
+        if declared_s is not None and declared_s * _BYTES_PER_S_MIN <= _file_size(path):
+            decoded = SampleBuffer(round(declared_s * SAMPLE_RATE_HZ))  # sized once
         try:
             for frame in container.decode(stream):
                 if isinstance(frame, av.AudioFrame):
-                    pieces.extend(_mono(out.to_ndarray()) for out in resampler.resample(frame))
-            pieces.extend(_mono(out.to_ndarray()) for out in resampler.resample(None))
+                    for out in resampler.resample(frame):
+                        broken += _append_finite(decoded, _mono(out.to_ndarray()))
+            for out in resampler.resample(None):
+                broken += _append_finite(decoded, _mono(out.to_ndarray()))
         except (av.error.FFmpegError, ValueError) as exc:
-            if not pieces:
+            if not len(decoded):
                 raise AudioError(f"cannot decode the audio of {path} ({one_line(exc)})") from None
-            heard_s = sum(len(piece) for piece in pieces) / SAMPLE_RATE_HZ
+            heard_s = len(decoded) / SAMPLE_RATE_HZ
             log.warning("%s: the audio breaks off after %.1f s (%s); read up to there",
                         path, heard_s, one_line(exc))
         else:
-            _warn_if_short(path, _declared_s(container, stream),
-                           sum(len(piece) for piece in pieces) / SAMPLE_RATE_HZ)
-    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    finite = np.isfinite(samples)
-    if not finite.all():
-        log.warning("%s: %d samples are not numbers (NaN/inf); read as silence",
-                    path, int(np.count_nonzero(~finite)))
-        samples = np.where(finite, samples, np.float32(0.0))
-    return np.ascontiguousarray(samples, dtype=np.float32)
+            _warn_if_short(path, declared_s, len(decoded) / SAMPLE_RATE_HZ)
+    if broken:
+        log.warning("%s: %d samples are not numbers (NaN/inf); read as silence", path, broken)
+    return decoded.samples()
+
+
+_BYTES_PER_S_MIN = 64
+"""Fewer bytes a second of audio than any codec writes (Opus at 6 kbit/s: 750): a header
+declaring more seconds than this allows is not believed when sizing the array up front
+(it grows as it must instead)."""
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _append_finite(decoded: SampleBuffer, piece: AudioArray) -> int:
+    """Append ``piece`` with samples that are not numbers (a damaged float file) as
+    silence, as libsndfile's path reads them; return how many there were."""
+    finite = np.isfinite(piece)
+    if finite.all():
+        decoded.append(piece)
+        return 0
+    decoded.append(np.where(finite, piece, np.float32(0.0)))
+    return int(np.count_nonzero(~finite))
 
 
 SHORT_BY_S = 0.5

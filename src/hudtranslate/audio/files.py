@@ -21,7 +21,7 @@ import numpy as np
 import soundfile
 
 from hudtranslate.audio.containers import read_with_ffmpeg
-from hudtranslate.audio.pcm import Resampler, to_mono
+from hudtranslate.audio.pcm import Resampler, SampleBuffer, to_mono
 from hudtranslate.errors import AudioError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
 
@@ -71,7 +71,7 @@ def read_audio_file(path: str | Path) -> AudioArray:
         raise AudioError(f"{path} is a device, not an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"audio file is empty (0 bytes): {path}")
-    pieces: list[AudioArray] = []
+    decoded = SampleBuffer()  # filled as decoded: a long file is never held twice
     broken = 0  # NaN/inf samples of a damaged float file: silence, before resampling spreads them
     try:
         if path.suffix.lower() in _FFMPEG_SUFFIXES:
@@ -83,6 +83,9 @@ def read_audio_file(path: str | Path) -> AudioArray:
                 # Surround (5.1 WAV/FLAC): FFmpeg's downmix keeps the centre's dialogue
                 raise _UseFfmpeg
             resampler = Resampler(handle.samplerate, SAMPLE_RATE_HZ)
+            # libsndfile's frame count is what the file holds (a cut-off WAV's header
+            # may say more): sizes the array once
+            decoded = SampleBuffer(handle.frames * SAMPLE_RATE_HZ // handle.samplerate + 1)
             for block in handle.blocks(
                 blocksize=_READ_BLOCK_FRAMES, dtype="float32", always_2d=True
             ):
@@ -90,14 +93,14 @@ def read_audio_file(path: str | Path) -> AudioArray:
                 if not finite.all():
                     broken += int(np.count_nonzero(~finite))
                     block = np.where(finite, block, np.float32(0.0))
-                pieces.append(resampler.process(to_mono(block)))
-            pieces.append(resampler.flush())
+                decoded.append(resampler.process(to_mono(block)))
+            decoded.append(resampler.flush())
     except (RuntimeError, OSError, _UseFfmpeg):
         # a container libsndfile does not know (M4A, MP4, WebM, AMR…), an MP3, or a file
         # that breaks off part-way (libsndfile refuses it whole): FFmpeg reads what is there
         samples = read_with_ffmpeg(path)
     else:
-        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        samples = decoded.samples()
         if handle.format == "OGG":
             _warn_if_ogg_cut(path, len(samples) / SAMPLE_RATE_HZ)
         else:

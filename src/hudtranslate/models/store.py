@@ -64,8 +64,12 @@ def partial_path(spec: ModelSpec, cache_dir: Path) -> Path:
 
 
 def model_state(spec: ModelSpec, cache_dir: Path) -> ModelState:
-    """Classify an installed model without reading its contents."""
+    """Classify an installed model without reading its contents.
+
+    Raises ModelError when a file stands where the cache needs a folder: no state fits
+    it, and ``fetch`` cannot repair it without deleting what may be the user's file."""
     model_dir = spec.model_dir(cache_dir)
+    _raise_if_blocked(spec, cache_dir)
     try:
         size = spec.file_path(cache_dir).stat().st_size
     except FileNotFoundError:
@@ -168,6 +172,18 @@ def _write_record(spec: ModelSpec, cache_dir: Path, name: str, record: dict[str,
 def clear_stamp(spec: ModelSpec, cache_dir: Path) -> None:
     """Forget a past verification, e.g. before a fetch starts rewriting the files."""
     (spec.model_dir(cache_dir) / STAMP_NAME).unlink(missing_ok=True)
+
+
+def _raise_if_blocked(spec: ModelSpec, cache_dir: Path) -> None:
+    """Raise ModelError naming the file that stands where ``<cache>/models`` or the
+    model's own folder should be (a stray ``cp`` or ``mv``), which would otherwise end
+    every command in a NotADirectoryError traceback."""
+    model_dir = spec.model_dir(cache_dir)
+    for folder in (model_dir.parent, model_dir):
+        if folder.exists() and not folder.is_dir():
+            raise ModelError(
+                f"{folder} is a file where the model cache needs a folder (for model "
+                f"'{spec.name}'); move it aside, then run: {fetch_command(spec.name)}")
 
 
 def _raise_if_absent(spec: ModelSpec, cache_dir: Path) -> None:

@@ -1,7 +1,8 @@
 """``hudtranslate transcripts list | export ID``: the server's archive, after the fact.
 
 Reads only the files on disk, so it works while a server runs, after it stopped, and
-after it was killed (unfinished sessions are listed with what they committed).
+after it was killed (a session not ended is listed as live or interrupted, with what it
+committed: ``liveness``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ Layout under the data directory (default ``~/.local/share/hudtranslate/sessions`
 
 Both files are only ever appended to, so a server killed at any moment (SIGKILL, power
 loss) leaves every committed sentence readable; a session whose end was never written is
-listed as ``unfinished``. Nothing is kept in memory that is not already on disk.
+listed as ``live`` while the process that serves it runs (each start line names it), as
+``interrupted`` once that process is gone (``liveness``). Nothing is kept in memory that is
+not already on disk.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from hudtranslate.errors import DataError, one_line
 from hudtranslate.events import StreamEnd, Transcript, Translation
 from hudtranslate.transcripts.export import TranscriptRecord
+from hudtranslate.transcripts.liveness import ServerMark, unfinished_outcome
 from hudtranslate.transcripts.store import (
     TranscriptWriter,
     _fsync_dir,
@@ -120,6 +123,7 @@ class SessionStore:
 
     root: Path
     _index_file: int | None = field(default=None, repr=False)
+    _server: ServerMark | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).expanduser()
@@ -140,10 +144,15 @@ class SessionStore:
 
     def open(self, session_id: str | None = None, *, client: str = "",
              peer: str = "") -> SessionRecorder:
-        """Start a session: its index line first, then its (empty) transcript file."""
+        """Start a session: its index line first, then its (empty) transcript file. The
+        line names this process, which serves the session: a listing then tells a session
+        still being served from one whose server died before ending it."""
         session_id = session_id or self.new_id()
+        if self._server is None:
+            self._server = ServerMark.current()
         self.append_index({"event": "start", "id": session_id, "at": _now_iso(),
-                           "client": client[:100], "peer": peer})
+                           "client": client[:100], "peer": peer,
+                           "server": self._server.to_json()})
         return SessionRecorder(self, session_id)
 
     def append_index(self, entry: dict[str, object]) -> None:
@@ -173,13 +182,14 @@ class SessionStore:
 
     def sessions(self) -> list[SessionInfo]:
         """Every session in the directory, oldest first, including ones missing from the
-        index (a crash between the two writes) and unfinished ones. A session whose
-        transcript file is gone is listed as ``missing``, one that cannot be read as
-        ``damaged`` (with a warning)."""
+        index (a crash between the two writes) and unfinished ones (``live`` or
+        ``interrupted``: ``liveness``). A session whose transcript file is gone is listed
+        as ``missing``, one that cannot be read as ``damaged`` (with a warning)."""
         infos = []
         for session_id, meta in sorted(self._entries().items()):
             path = self.root / f"{session_id}.jsonl"
-            outcome = str(meta.get("outcome", "unfinished"))
+            outcome = (str(meta["outcome"]) if "outcome" in meta
+                       else unfinished_outcome(ServerMark.from_json(meta.get("server"))))
             records: list[TranscriptRecord] = []
             if not path.exists():
                 outcome = "missing"
@@ -207,7 +217,8 @@ class SessionStore:
         for entry in self._index_entries():
             session = entries.setdefault(str(entry.get("id")), {})
             if entry.get("event") == "start":
-                session.update(started_at=entry.get("at", ""), client=entry.get("client", ""))
+                session.update(started_at=entry.get("at", ""), client=entry.get("client", ""),
+                               server=entry.get("server"))
             elif entry.get("event") == "end":
                 session.update(ended_at=entry.get("at", ""),
                                outcome=entry.get("outcome", "ended"),

@@ -220,7 +220,8 @@ def keep_previous(output: Path, console: Console, *, folder: bool = False) -> Pa
     except OSError as exc:
         raise DataError(f"cannot move the earlier {output} aside: "
                           f"{one_line(exc)}") from None
-    console.print(escape(f"kept the earlier {output.name} as {kept}"), highlight=False)
+    console.print(escape(f"kept the earlier {output.name} as {kept}"), highlight=False,
+                  soft_wrap=True)  # a path to copy: one line, never broken at a space
     return output
 
 

@@ -53,7 +53,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
     """Decode ``source`` (a path or the file's bytes) to an upright RGB image.
 
     EXIF orientation is applied (phones store portrait shots sideways with a rotation tag).
-    Raises ``ImageError`` naming the file for a missing file, a file that is not a
+    Raises ``ImageError`` naming the file for a missing or empty file, a file that is not a
     supported image, a truncated one, or one over ``max_megapixels`` (checked before
     decoding).
     """
@@ -66,6 +66,9 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
     except OSError as exc:
         raise ImageError(f"{label}: cannot open: {one_line(exc)}") from None
     with handle:
+        if not handle.read(1):  # a failed download or copy: not a format problem
+            raise ImageError(f"{label}: empty (0 bytes)")
+        handle.seek(0)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -80,6 +83,7 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
                 if not decode:
                     return image
                 image.load()
+                _warn_if_animated(image, label)
                 upright = ImageOps.exif_transpose(image)
         except UnidentifiedImageError:
             raise ImageError(f"{label}: not an image (or an unsupported format)") from None
@@ -89,6 +93,19 @@ def load_image(source: Path | bytes, *, max_megapixels: float = 50.0,
             # one_line: some decoders' messages span lines
             raise ImageError(f"{label}: damaged or truncated image: {one_line(exc)}") from None
     return _flattened(upright)
+
+
+_ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
+"""Formats whose extra frames are an animation; an MPO's second frame is a phone camera's
+depth map or preview, no more text to read."""
+
+
+def _warn_if_animated(image: Image.Image, label: str) -> None:
+    """Say that only the first frame of an animation is read: text that comes in a later
+    frame was missed with nothing but "no text found" to show for it."""
+    frames = int(getattr(image, "n_frames", 1))
+    if image.format in _ANIMATED_FORMATS and frames > 1:
+        log.warning("%s: an animation of %d frames: only the first is read", label, frames)
 
 
 def _flattened(image: Image.Image) -> Image.Image:
