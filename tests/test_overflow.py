@@ -170,7 +170,7 @@ async def test_the_main_model_takes_over_only_if_it_would_keep_up() -> None:
     load = SharedLoad(OverloadOptions(overflow_lag_s=1.5, recover_share=0.5,
                                       recover_hold_s=5.0), clock=lambda: now[0])
     share = [1.3]
-    load.main_share = lambda now_s: share[0]
+    load.main_share = lambda now_s, window_s: share[0]
     session = load.join()
     waiting_since: list[float | None] = [None]
     session.watch("mt", lambda: waiting_since[0])
@@ -220,7 +220,8 @@ def test_a_small_model_still_to_load_leaves_every_sentence_to_the_main_one() -> 
     backend.forget_owner("wearer 1")  # nothing to forget in a model not loaded
     assert ask(backend, "你好。") == "main: 你好。"  # behind, but nothing else to ask
     told: list[str] = []
-    backend.load_small_soon(on_loaded=lambda: told.append("loaded"))
+    backend.on_small_loaded = lambda: told.append("loaded")
+    backend.load_small_soon()
     backend.load_small_soon()  # once: a third wearer does not load it again
     assert ask(backend, "谢谢。") == "main: 谢谢。"
     loaded.set()
@@ -259,6 +260,7 @@ async def test_a_second_wearer_loads_the_small_model() -> None:
     assert not translator.wait_loaded(0.0)  # one wearer never needs it
     second = manager.load.join()
     assert translator.wait_loaded(10) and translator.small is small
+    assert translator.on_small_loaded is not None  # the server sets the threads it uses
     second.close()
     first.close()
 

@@ -238,7 +238,7 @@ def test_translator_demand_takes_each_models_median_call() -> None:
     assert demand.main_share(12.0) == pytest.approx((9.0 + 1.0 + 1.0 + 0.5 * 2.0) / 12.0)
 
 
-# backlog, the main model's share of late, whether the overflow model takes over
+# backlog, the main model's share of the last seconds, whether the overflow model takes over
 OVERFLOW_ENTRY = [
     (1.4, 1.0, False),   # no backlog to speak of
     (1.5, 0.95, True),   # behind and saturated
@@ -253,14 +253,15 @@ OVERFLOW_ENTRY = [
 @pytest.mark.parametrize(("backlog_s", "share", "expected"), OVERFLOW_ENTRY)
 def test_overflow_switch_takes_over_from_a_saturated_main_model_or_a_stall(
         backlog_s: float, share: float | None, expected: bool) -> None:
-    assert OverflowSwitch(OVERFLOW).update(0.0, backlog_s, main_share=share) is expected
+    switch = OverflowSwitch(OVERFLOW)
+    assert switch.update(0.0, backlog_s, main_share=1.0, recent_share=share) is expected
 
 
 def test_a_burst_left_to_the_main_model_does_not_start_the_recovery_hold() -> None:
     switch = OverflowSwitch(OVERFLOW)
-    assert not switch.update(0.0, 2.0, main_share=0.5)
-    assert switch.update(1.0, 2.0, main_share=0.95)  # saturated now
-    assert switch.update(2.0, 1.0, main_share=0.5)  # on: left only by the hold
+    assert not switch.update(0.0, 2.0, recent_share=0.5)
+    assert switch.update(1.0, 2.0, recent_share=0.95)  # saturated now
+    assert switch.update(2.0, 1.0, recent_share=0.5)  # on: left only by the hold
 
 
 def test_translator_demand_cannot_scale_the_small_models_seconds_without_the_main_ones(
@@ -268,3 +269,36 @@ def test_translator_demand_cannot_scale_the_small_models_seconds_without_the_mai
     demand = TranslatorDemand(window_s=20.0)
     demand.record(1.0, 0.4, by_small=True)
     assert demand.main_share(1.0) is None
+
+
+def test_translator_demand_counts_a_translation_under_way_and_a_shorter_window() -> None:
+    demand = TranslatorDemand(window_s=20.0)
+    demand.record(1.0, 1.0, by_small=False)  # 0-1 s
+    call = demand.begin(12.0, by_small=False)  # under way from 12 s
+    assert demand.main_share(16.0) == pytest.approx((1.0 + 4.0) / 16.0)
+    assert demand.main_share(16.0, 8.0) == pytest.approx(4.0 / 8.0)  # 8-16 s
+    assert demand.main_share(16.0, 60.0) == pytest.approx(5.0 / 20.0)  # at most the kept 20 s
+    demand.record(17.0, 5.0, by_small=False, call=call)
+    assert demand.main_share(17.0, 8.0) == pytest.approx(5.0 / 8.0)  # counted once
+
+
+def test_a_relapse_goes_to_the_small_model_without_waiting_for_saturation() -> None:
+    switch = OverflowSwitch(OVERFLOW)
+    assert switch.update(0.0, 1.5, recent_share=0.95)
+    assert switch.update(1.0, 0.5, main_share=0.5)  # calm: the hold starts
+    assert not switch.update(6.0, 0.5, main_share=0.5)  # the main model takes over
+    assert switch.update(20.0, 1.5, recent_share=0.5)  # behind again 14 s later
+    assert switch.hold_s == 10.0
+    switch.update(21.0, 0.1, main_share=0.5)
+    assert not switch.update(31.0, 0.1, main_share=0.5)
+    assert not switch.update(70.0, 1.5, recent_share=0.5)  # long after: a burst again
+
+
+def test_translator_demand_over_a_fixed_window_counts_the_start_as_idle() -> None:
+    demand = TranslatorDemand(window_s=20.0)
+    assert demand.main_share(5.0, 8.0) == 0.0  # nothing translated: idle
+    demand.begin(4.0, by_small=False)  # the first translation, under way
+    assert demand.main_share(5.0) is None  # over the kept window: none timed yet
+    assert demand.main_share(5.0, 8.0) == pytest.approx(1.0 / 8.0)
+    demand.record(6.0, 0.5, by_small=True)  # the small model's, no main call timed yet
+    assert demand.main_share(6.0, 8.0) == pytest.approx((2.0 + 0.5) / 8.0)

@@ -135,18 +135,30 @@ DEMAND_WINDOW_S = 20.0
 MEDIAN_OF_CALLS = 20
 """Each model's seconds per call is the median of its last this many (a cold prompt, a
 sentence cut off, do not count more than one call each)."""
-KEEP_UP_SHARE = 1.0
-"""The main model takes over again only if it would be busy at most this share of the
-time: a queue given more work than time (utilisation ρ ≥ 1) grows without bound. Measured
-with the overflow model writing (2 cores, AVX-512): three wearers 1.2-1.8, two wearers
-0.65-0.94, whom the 1.5B alone serves at final p95 2.6 s (docs/benchmark.md, "Thirtieth
-session"). Nearer 1, a return that falls behind again is damped by ``OverflowSwitch``."""
+KEEP_UP_SHARE = 0.9
+"""The main model takes over again only if it would be busy at most this share of the time:
+a queue given more work than time (utilisation ρ ≥ 1) grows without bound, and at
+``ENTER_SHARE`` it would be taken over again at the next backlog. Measured with the
+overflow model writing (2 cores, AVX-512): three wearers 1.2-1.8 (once 0.98 in a quieter
+stretch, and behind again 10 s after taking over), two wearers 0.65-0.94, whom the 1.5B
+alone serves at final p95 2.5-3.1 s (docs/benchmark.md, "Thirtieth session" and
+"Thirty-first session"). A return that falls behind again is damped by
+``OverflowSwitch``."""
 ENTER_SHARE = 0.9
 """The overflow model takes over at ``overflow_lag_s`` of backlog only if the main model
-has been busy at least this share of late (``TranslatorDemand.main_share``; while it
-writes everything its share cannot pass 1): a backlog it has the time to clear is a burst,
-and its English is better than the small model's (document BLEU ~20 against ~15 on the dev
-talks). From ``STALL_LAGS`` × ``overflow_lag_s`` of backlog it takes over at any share."""
+has been busy at least this share of the last ``ENTER_WINDOW_S`` (``TranslatorDemand.
+main_share``; while it writes everything its share cannot pass 1): a backlog it has the
+time to clear is a burst, and its English is better than the small model's (document BLEU
+~20 against ~15 on the dev talks). From ``STALL_LAGS`` × ``overflow_lag_s`` of backlog it
+takes over at any share."""
+ENTER_WINDOW_S = 8.0
+"""How far back saturation is judged for taking over, a window this long from the start
+(no shorter share of a few seconds since the first translation, which is near 1 whenever
+one is under way): a burst (two wearers ending their sentences at once, or the overflow
+model loading as the second joins) keeps the main model busy a few seconds; three wearers
+keep it busy from their first sentences, whose share of a 20-s window
+(``DEMAND_WINDOW_S``) still held the silent start: 0.70-0.81 at 3 s of backlog, and p95
+3.0-3.4 s instead of 2.2-2.5 s (docs/benchmark.md, "Thirty-first session")."""
 STALL_LAGS = 2.0
 """A backlog this many times ``overflow_lag_s`` is a stall: the overflow model writes."""
 RELAPSE_WINDOW_S = 30.0
@@ -185,19 +197,22 @@ class OverflowSwitch:
         """How long the backlog must stay low before the main model takes over again."""
         return self.options.recover_hold_s * float(2 ** self.relapses)
 
-    def update(self, now_s: float, backlog_s: float, main_share: float | None = None) -> bool:
+    def update(self, now_s: float, backlog_s: float, main_share: float | None = None,
+               recent_share: float | None = None) -> bool:
         """Take one sample; returns whether the overflow model translates from now on.
-        ``main_share``: how busy the main model would be with the translations of late
-        (``TranslatorDemand.main_share``); under ``ENTER_SHARE`` a backlog short of a
-        stall is left to it, over ``KEEP_UP_SHARE`` it does not take over, however low the
-        backlog the faster model keeps (None: not known, neither)."""
+        ``main_share``: how busy the main model would be with the translations of the last
+        ``DEMAND_WINDOW_S`` (``TranslatorDemand.main_share``): over ``KEEP_UP_SHARE`` it
+        does not take over, however low the backlog the faster model keeps;
+        ``recent_share``: the same over ``ENTER_WINDOW_S``: under ``ENTER_SHARE`` a backlog
+        short of a stall is left to it, unless it took over less than ``RELAPSE_WINDOW_S``
+        ago (it has just shown it cannot keep up). None: not known, no veto."""
         options = self.options
+        relapsed = (not self.on and self._returned_at is not None
+                    and now_s - self._returned_at < RELAPSE_WINDOW_S)
         if backlog_s >= options.overflow_lag_s and (
-                self.on or main_share is None or main_share >= ENTER_SHARE
+                self.on or relapsed or recent_share is None or recent_share >= ENTER_SHARE
                 or backlog_s >= STALL_LAGS * options.overflow_lag_s):
             if not self.on:
-                relapsed = (self._returned_at is not None
-                            and now_s - self._returned_at < RELAPSE_WINDOW_S)
                 self.relapses = min(self.relapses + 1, MAX_RELAPSES) if relapsed else 0
             self.on, self._calm_since = True, None
         elif (not self.on or backlog_s >= options.recover_share * options.overflow_lag_s
@@ -232,16 +247,32 @@ class TranslatorDemand:
         self.window_s = window_s
         self._calls: collections.deque[tuple[float, float, bool]] = collections.deque()
         """(end_s, seconds, by the overflow model) of recent translations."""
+        self._running: dict[int, tuple[float, bool]] = {}
+        """(start_s, by the overflow model) of translations under way, by ``begin``'s id."""
+        self._next_call = 0
         self._first_s: float | None = None
         """When the first translation ended: a shorter history is a shorter window."""
         self._seconds: dict[bool, collections.deque[float]] = {
             by_small: collections.deque(maxlen=MEDIAN_OF_CALLS) for by_small in (False, True)}
         self._lock = threading.Lock()
 
-    def record(self, end_s: float, seconds: float, *, by_small: bool) -> None:
-        """One translation (or cancelled attempt) that took ``seconds``, ending at
-        ``end_s`` (monotonic seconds), by the overflow model or the main one."""
+    def begin(self, start_s: float, *, by_small: bool) -> int:
+        """A translation starts (``start_s``, monotonic seconds): counted as it runs, up to
+        ``record``; returns the id to give ``record``."""
         with self._lock:
+            if self._first_s is None:
+                self._first_s = start_s
+            self._next_call += 1
+            self._running[self._next_call] = (start_s, by_small)
+            return self._next_call
+
+    def record(self, end_s: float, seconds: float, *, by_small: bool,
+               call: int | None = None) -> None:
+        """One translation (or cancelled attempt) that took ``seconds``, ending at
+        ``end_s`` (monotonic seconds), by the overflow model or the main one; ``call``:
+        ``begin``'s id, if it was begun."""
+        with self._lock:
+            self._running.pop(call, None) if call is not None else None
             if self._first_s is None:
                 self._first_s = end_s - seconds
             self._calls.append((end_s, seconds, by_small))
@@ -249,21 +280,30 @@ class TranslatorDemand:
             while self._calls and self._calls[0][0] <= end_s - self.window_s:
                 self._calls.popleft()
 
-    def main_share(self, now_s: float) -> float | None:
-        """The share of the last ``window_s`` (or of the time since the first translation
-        began, if shorter) the main model would have been busy: 0 up, over 1 when it could
-        not keep up. None until the main model has a translation timed (before the
-        overflow model's first, the main model's own share)."""
+    def main_share(self, now_s: float, window_s: float | None = None) -> float | None:
+        """The share of the time the main model would have been busy, translations under
+        way counted up to now: 0 up, over 1 when it could not keep up. Over the whole
+        window kept, or the time since the first translation began if shorter: None until
+        the main model has a translation timed (before the overflow model's first, the
+        main model's own share). Over exactly ``window_s`` if given (at most the window
+        kept), the time before the first translation idle: 0 before any (the overflow
+        model's seconds unscaled until the main model has a call timed)."""
         with self._lock:
-            if not self._seconds[False] or self._first_s is None:
-                return None
-            span_s = min(self.window_s, now_s - self._first_s)
-            main_s = statistics.median(self._seconds[False])
+            if window_s is None:
+                if not self._seconds[False] or self._first_s is None:
+                    return None
+                window_s = self.window_s
+                span_s = min(window_s, now_s - self._first_s)
+            else:
+                window_s = span_s = min(window_s, self.window_s)
+            main_s = statistics.median(self._seconds[False]) if self._seconds[False] else 0.0
             small_s = statistics.median(self._seconds[True]) if self._seconds[True] else 0.0
-            scale = main_s / small_s if small_s > 0 else 1.0
+            scale = main_s / small_s if main_s > 0 and small_s > 0 else 1.0
             busy_s = sum(seconds * (scale if by_small else 1.0)
                          for end_s, seconds, by_small in self._calls
-                         if end_s > now_s - self.window_s)
+                         if end_s > now_s - window_s)
+            busy_s += sum(min(now_s - start_s, window_s) * (scale if by_small else 1.0)
+                          for start_s, by_small in self._running.values())
         return busy_s / span_s if span_s > 0 else None
 
 

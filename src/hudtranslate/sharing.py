@@ -35,6 +35,7 @@ from typing import Literal
 
 from hudtranslate.config import OverloadOptions
 from hudtranslate.overload import (
+    ENTER_WINDOW_S,
     LoadGovernor,
     LoadLevel,
     OverflowSwitch,
@@ -52,7 +53,7 @@ _GIVE_UP_POLL_S = 0.02
 """How often a waiter that may give up asks whether it should."""
 
 
-def _unknown_share(now_s: float) -> float | None:
+def _unknown_share(now_s: float, window_s: float | None) -> float | None:
     return None
 
 
@@ -187,9 +188,10 @@ class SharedLoad:
         """Whether finals go to the overflow model now (``behind``); fed by ``check``."""
         self.has_overflow = False
         """Whether an overflow model follows ``behind`` (set by the server)."""
-        self.main_share: Callable[[float], float | None] = _unknown_share
-        """How busy the main translation model would be writing every translation of late
-        (``OverflowBackend.main_share``, given ``clock``'s now); set by the server."""
+        self.main_share: Callable[[float, float | None], float | None] = _unknown_share
+        """How busy the main translation model would be writing every translation of a
+        window of late (``OverflowBackend.main_share``, given ``clock``'s now and the
+        window's seconds, None for its longest); set by the server."""
 
     @property
     def level(self) -> LoadLevel:
@@ -215,14 +217,17 @@ class SharedLoad:
 
     def _follow_overflow(self, now_s: float, backlog_s: float) -> None:
         was = self.overflow.on
-        main_share = self.main_share(now_s)
-        if self.overflow.update(now_s, backlog_s, main_share) != was and self.has_overflow:
+        main_share = self.main_share(now_s, None)
+        recent_share = self.main_share(now_s, ENTER_WINDOW_S)
+        if (self.overflow.update(now_s, backlog_s, main_share, recent_share) != was
+                and self.has_overflow):
             log.info("%s: worst backlog %.2f s", "behind: the overflow model translates"
                      if self.overflow.on else "caught up: the main model translates again",
                      backlog_s, extra={"event": "overflow", "on": self.overflow.on,
                                        "backlog_s": round(backlog_s, 3),
                                        "hold_s": self.overflow.hold_s,
-                                       "main_share": main_share})
+                                       "main_share": main_share,
+                                       "recent_share": recent_share})
 
     def check(self) -> LoadLevel:
         """Sample the backlog into the governor now (the ticker does this regularly)."""

@@ -57,6 +57,7 @@ class SessionManager:
             translator.behind = self.load.behind
             self.load.main_share = translator.main_share
             self.load.has_overflow = True
+            translator.on_small_loaded = lambda: self._sessions_changed(self.load.sessions)
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}
@@ -74,8 +75,7 @@ class SessionManager:
         for engine in engines:
             engine.use_all_threads(sessions > 1)
         if sessions > 1 and isinstance(translator, OverflowBackend):
-            translator.load_small_soon(on_loaded=lambda: self._sessions_changed(
-                self.load.sessions))
+            translator.load_small_soon()
 
     @property
     def active(self) -> int:

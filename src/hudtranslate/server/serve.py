@@ -139,6 +139,9 @@ async def serve(
     sessions = SessionManager(await _with_overflow(engines, settings, console,
                                                    limits.max_sessions), settings,
                               limits=limits, store=store, voices=voices)
+    translator = sessions.engines.translator
+    if isinstance(translator, OverflowBackend) and limits.max_sessions >= LOAD_AT_START_FROM:
+        translator.load_small_soon()  # before any wearer talks
     photos = PhotoReader(engines.translator, engines.glossary, settings.vision,
                          sessions.limits,
                          speech_active=lambda: sessions.active > 0 or source is not None)
@@ -344,6 +347,14 @@ def _check_flags(args: argparse.Namespace) -> None:
                           f"got {args.max_photo_mb:g}")
 
 
+LOAD_AT_START_FROM = 3
+"""A server for this many wearers or more loads the ``"auto"`` overflow model as it starts:
+three on two cores always need it (final p95 8.2 s without), and loaded as the second
+joined it took 5 s of the cores the first wearers' sentences were waiting for
+(docs/benchmark.md, "Thirty-first session"). A server for two loads it when the second
+joins: on a fast CPU two wearers never need it."""
+
+
 def named_overflow_model(settings: Settings) -> str:
     """The overflow model the settings name ("" for none, or for ``"auto"``)."""
     name = settings.overload.overflow_model
@@ -370,9 +381,10 @@ async def _with_overflow(engines: Engines, settings: Settings, console: Console,
     if not auto_overflow_model(settings, max_sessions, None if main is None else main.name,
                                console):
         return engines
-    console.print(f"overflow model {AUTO_OVERFLOW_MODEL}: loads when a second wearer joins, "
-                  f"translates while captions are {lag} or more behind and the main model "
-                  f"cannot catch up (--no-overflow-model: never)", highlight=False)
+    when = "now" if max_sessions >= LOAD_AT_START_FROM else "when a second wearer joins"
+    console.print(f"overflow model {AUTO_OVERFLOW_MODEL}: loads {when}, translates while "
+                  f"captions are {lag} or more behind and the main model cannot catch up "
+                  f"(--no-overflow-model: never)", highlight=False)
     load = functools.partial(load_overflow_translator, settings, main, AUTO_OVERFLOW_MODEL)
     return dataclasses.replace(engines, translator=OverflowBackend(engines.translator, None,
                                                                    load_small=load))

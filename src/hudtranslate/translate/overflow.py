@@ -67,6 +67,8 @@ class OverflowBackend(ThreadModelName):
         """``small`` is None until ``load_small`` (given) has run: ``main`` writes all."""
         self._load_small = load_small
         self._loading: threading.Thread | None = None
+        self.on_small_loaded: Callable[[], None] | None = None
+        """Runs on the loading thread once ``small`` is in use (set by the server)."""
         self.behind: Callable[[], bool] = _never
         self._writers: collections.OrderedDict[tuple[Hashable | None, str], str] = (
             collections.OrderedDict())
@@ -106,27 +108,28 @@ class OverflowBackend(ThreadModelName):
             while len(self._writers) > REMEMBERED_TURNS:
                 self._writers.popitem(last=False)
         started_s = time.monotonic()
+        call = self.demand.begin(started_s, by_small=backend is small)
         try:
             return backend.translate(source, own, forced_prefix=forced_prefix,
                                      max_new_tokens=max_new_tokens, cancelled=cancelled,
                                      on_text=on_text, prompts=prompts)
         finally:
             ended_s = time.monotonic()
-            self.demand.record(ended_s, ended_s - started_s, by_small=backend is small)
+            self.demand.record(ended_s, ended_s - started_s, by_small=backend is small,
+                               call=call)
 
-    def load_small_soon(self, on_loaded: Callable[[], None] | None = None) -> None:
-        """Load ``small`` on a thread of its own, once (a server loads it when a second
-        wearer joins: one wearer never needs it, and it costs ~0.5 GB of memory and ~2.5 s
-        of the cores to load). A model that fails to load is logged and left out: ``main``
-        keeps writing everything. ``on_loaded`` runs on that thread once it is in use."""
+    def load_small_soon(self) -> None:
+        """Load ``small`` on a thread of its own, once (a server of two wearers loads it
+        when the second joins: one wearer never needs it, and it costs ~0.5 GB of memory
+        and ~2.5 s of both cores to load). A model that fails to load is logged and left
+        out: ``main`` keeps writing everything."""
         if self.small is not None or self._load_small is None or self._loading is not None:
             return
-        self._loading = threading.Thread(target=self._load, args=(self._load_small, on_loaded),
+        self._loading = threading.Thread(target=self._load, args=(self._load_small,),
                                          name="overflow-model", daemon=True)
         self._loading.start()
 
-    def _load(self, load_small: Callable[[], TranslationBackend],
-              on_loaded: Callable[[], None] | None) -> None:
+    def _load(self, load_small: Callable[[], TranslationBackend]) -> None:
         try:
             small = load_small()
         except (HudTranslateError, OSError, RuntimeError, ValueError) as exc:
@@ -135,8 +138,8 @@ class OverflowBackend(ThreadModelName):
             return
         self.small = small
         log.info("overflow model %s loaded", small.name, extra={"event": "overflow_model"})
-        if on_loaded is not None:
-            on_loaded()
+        if self.on_small_loaded is not None:
+            self.on_small_loaded()
 
     def wait_loaded(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for a load ``load_small_soon`` began; whether ``small``
@@ -145,10 +148,11 @@ class OverflowBackend(ThreadModelName):
             self._loading.join(timeout_s)
         return self.small is not None
 
-    def main_share(self, now_s: float) -> float | None:
-        """How busy ``main`` would have been writing every translation of late
-        (``TranslatorDemand.main_share``; ``now_s`` on ``time.monotonic``'s clock)."""
-        return self.demand.main_share(now_s)
+    def main_share(self, now_s: float, window_s: float | None = None) -> float | None:
+        """How busy ``main`` would have been writing every translation of the last
+        ``window_s`` (``TranslatorDemand.main_share``; ``now_s`` on ``time.monotonic``'s
+        clock)."""
+        return self.demand.main_share(now_s, window_s)
 
     @property
     def prefill_pays(self) -> bool:
