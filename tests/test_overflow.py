@@ -146,8 +146,10 @@ async def test_a_server_with_an_overflow_model_asks_its_shared_load_whether_it_i
                                      vad_factory=FakeVad), Settings.load(env={}))
     assert translator.behind == manager.load.behind
     assert manager.load.main_share == translator.main_share
+    assert manager.metrics.value("hudtranslate_overflow_active") == 0.0
     manager.load.overflow.on = True
     assert translator.behind()
+    assert manager.metrics.value("hudtranslate_overflow_active") == 1.0  # seen in /metrics
 
 
 def test_each_translation_is_timed_for_whether_the_main_model_would_keep_up() -> None:

@@ -45,6 +45,7 @@ EXPOSED = {  # name: (type, label names): what /metrics has always exposed, plus
     "hudtranslate_shed": ("counter", ("kind",)),  # graceful overload (issue 10)
     "hudtranslate_load_level": ("gauge", ()),
     "hudtranslate_backlog_seconds": ("gauge", ()),
+    "hudtranslate_overflow_active": ("gauge", ()),
 }
 
 

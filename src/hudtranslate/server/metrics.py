@@ -84,13 +84,17 @@ class ServerMetrics:
             "hudtranslate_backlog_seconds", "The worst session's backlog: how long the "
             "oldest unfinished input of its recognition and of its translation have "
             "waited, summed.", registry=registry)
+        self.overflow_active = Gauge(
+            "hudtranslate_overflow_active", "1 while finals go to the overflow model (the "
+            "main translation model saturated), else 0.", registry=registry)
         if isinstance(translator, FallbackBackend):
             registry.register(RouterCollector(translator))
 
     def follow_load(self, load: SharedLoad) -> None:
-        """Export ``load``'s level and backlog (read when scraped) and count its sheds."""
+        """Export ``load``'s level, backlog and overflow state (read when scraped)."""
         self.load_level.set_function(lambda: float(load.level))
         self.backlog.set_function(load.backlog_s)
+        self.overflow_active.set_function(lambda: float(load.has_overflow and load.behind()))
 
     def count_shed(self, kind: ShedKind) -> None:
         self.shed.labels(kind=kind.value).inc()
