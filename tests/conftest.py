@@ -82,6 +82,23 @@ def forbid_look_models(monkeypatch: pytest.MonkeyPatch, why: str) -> None:
     monkeypatch.setattr(commands, "load_looker", never)
 
 
+def fake_file_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
+    """A short clip named ``name`` in ``tmp_path`` (a tone between silences) and fake
+    models for ``hudtranslate file`` (one sentence, "我们走吧。"): for what the command
+    prints and writes."""
+    import soundfile
+
+    from hudtranslate.pipeline import Engines
+    from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, tone_and_silence
+
+    wav = tmp_path / name
+    soundfile.write(wav, tone_and_silence([(0.3, False), (1.0, True), (0.8, False)]), 16_000)
+    monkeypatch.setattr("hudtranslate.runner.load_engines", lambda settings: Engines(
+        asr=FakeDecoder(["我们走吧。"], chars_per_s=8.0), translator=FakeBackend(),
+        vad_factory=FakeVad))
+    return wav
+
+
 @pytest.fixture
 def ctrl_c_interrupts() -> Iterator[None]:
     """Ctrl-C as in a terminal: a test run in the background (``nohup``, ``&``, as CI may

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from tests.conftest import fake_file_run
 
 from hudtranslate.cli import build_parser, main
 
@@ -536,14 +537,7 @@ def test_file_names_an_output_folder_with_brackets_as_it_is(
         capsys: pytest.CaptureFixture[str]) -> None:
     """rich read ``[draft]`` in ``--out`` as a style tag: "wrote …/out /talk.jsonl" named a
     folder that does not exist."""
-    from hudtranslate.pipeline import Engines
-    from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, tone_and_silence
-
-    wav = tmp_path / "talk.wav"
-    soundfile.write(wav, tone_and_silence([(0.3, False), (1.0, True), (0.8, False)]), 16_000)
-    monkeypatch.setattr("hudtranslate.runner.load_engines", lambda settings: Engines(
-        asr=FakeDecoder(["我们走吧。"], chars_per_s=8.0), translator=FakeBackend(),
-        vad_factory=FakeVad))
+    wav = fake_file_run(tmp_path, monkeypatch, "talk.wav")
     monkeypatch.setenv("COLUMNS", "400")
     out = tmp_path / "[draft] out"
     assert main(["file", str(wav), "--out", str(out)]) == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import soundfile
+from tests.conftest import fake_file_run
 
 from hudtranslate.cli import main
 
@@ -17,14 +17,7 @@ pytestmark = pytest.mark.timeout(60)
 def test_written_and_kept_paths_are_never_wrapped(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from hudtranslate.pipeline import Engines
-    from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, tone_and_silence
-
-    wav = tmp_path / "会议 录音 with spaces.wav"
-    soundfile.write(wav, tone_and_silence([(0.3, False), (1.0, True), (0.8, False)]), 16_000)
-    monkeypatch.setattr("hudtranslate.runner.load_engines", lambda settings: Engines(
-        asr=FakeDecoder(["我们走吧。"], chars_per_s=8.0), translator=FakeBackend(),
-        vad_factory=FakeVad))
+    wav = fake_file_run(tmp_path, monkeypatch, "会议 录音 with spaces.wav")
     monkeypatch.setenv("COLUMNS", "40")
     out = tmp_path / "my transcripts"
     for _ in range(2):  # the second run moves the first run's files aside and says so

@@ -143,7 +143,7 @@ class OverflowBackend(ThreadModelName):
 
     def wait_loaded(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for a load ``load_small_soon`` began; whether ``small``
-        is in use (tests, and a server stopping)."""
+        is in use (for tests: a server never waits for it)."""
         if self._loading is not None:
             self._loading.join(timeout_s)
         return self.small is not None
