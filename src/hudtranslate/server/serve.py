@@ -285,10 +285,12 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                           default=None, help="never shed optional work (partial captions, "
                           "final beams) when the server falls behind its wearers")
     overload.add_argument("--overflow-model", dest="overload.overflow_model", default=None,
+                          metavar="NAME",
                           help="a smaller model for the sentences that reach the translator "
                                "while the server is behind its wearers (default auto: "
-                               f"{AUTO_OVERFLOW_MODEL} if installed, loaded when a second "
-                               "wearer joins)")
+                               f"{AUTO_OVERFLOW_MODEL} if installed, with --max-sessions 2 "
+                               "or more; loaded when the second wearer joins, at start "
+                               f"from {LOAD_AT_START_FROM})")
     overload.add_argument("--no-overflow-model", dest="overload.overflow_model",
                           action="store_const", const="", default=None,
                           help="the main model writes every sentence, however far behind")
