@@ -350,3 +350,23 @@ def test_serve_can_be_told_to_load_no_overflow_model() -> None:
     from hudtranslate.cli import settings_from_args
 
     assert settings_from_args(args).overload.overflow_model == ""
+
+
+def test_serve_help_and_a_wrong_name_tell_every_overflow_choice() -> None:
+    """The help says when "auto" loads (at start from 3 wearers), and a wrong name lists
+    "auto" and "off" beside the models, not only the catalogue."""
+    import asyncio
+
+    from hudtranslate.cli import build_parser
+    from hudtranslate.errors import ModelError
+    from hudtranslate.server.serve import serve
+
+    serve_parser = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    text = " ".join(serve_parser.format_help().split())
+    assert "--max-sessions 3 or more: at start" in text
+    assert '"off"' in text
+    settings = Settings.load(env={"HUDTRANSLATE_OVERLOAD_OVERFLOW_MODEL": "bogus"})
+    with pytest.raises(ModelError) as caught:
+        asyncio.run(serve(settings, None, port=0))
+    assert "unknown translate model 'bogus'" in str(caught.value)
+    assert "auto" in str(caught.value) and "off" in str(caught.value)
