@@ -267,6 +267,40 @@ async def test_a_second_wearer_loads_the_small_model() -> None:
     first.close()
 
 
+async def test_a_small_model_not_in_use_is_never_reported_as_writing(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Still loading, or failed to load: the main model writes every sentence, so neither
+    /metrics nor the log may say the overflow model does."""
+    from hudtranslate.errors import ModelError
+    from hudtranslate.pipeline import Engines
+    from hudtranslate.server.manager import SessionManager
+    from hudtranslate.testing import FakeDecoder, FakeVad
+
+    loaded, small = threading.Event(), Recorder("small")
+
+    def load() -> Recorder:
+        loaded.wait(10)
+        if not small.name:
+            raise ModelError("model 'qwen2.5-0.5b-q4_0' is corrupt")
+        return small
+
+    for fails in (False, True):
+        loaded.clear()
+        small.name = "" if fails else "small"
+        translator = OverflowBackend(Recorder("main"), None, load_small=load)
+        manager = SessionManager(Engines(asr=FakeDecoder(["你好。"]), translator=translator,
+                                         vad_factory=FakeVad), Settings.load(env={}))
+        caplog.clear()
+        translator.load_small_soon()
+        manager.load._follow_overflow(0.0, 60.0)  # far behind while it loads
+        assert manager.load.overflow.on
+        assert manager.metrics.value("hudtranslate_overflow_active") == 0.0
+        assert "the overflow model translates" not in caplog.text
+        loaded.set()
+        assert translator.wait_loaded(10) is not fails
+        assert manager.metrics.value("hudtranslate_overflow_active") == (0.0 if fails else 1.0)
+
+
 # overflow_model, max_sessions, the main model, the 0.5B's state: whether "auto" loads it
 AUTO_CHOICES = [
     ("auto", 2, "qwen2.5-1.5b", "verified", True),
@@ -316,3 +350,23 @@ def test_serve_can_be_told_to_load_no_overflow_model() -> None:
     from hudtranslate.cli import settings_from_args
 
     assert settings_from_args(args).overload.overflow_model == ""
+
+
+def test_serve_help_and_a_wrong_name_tell_every_overflow_choice() -> None:
+    """The help says when "auto" loads (at start from 3 wearers), and a wrong name lists
+    "auto" and "off" beside the models, not only the catalogue."""
+    import asyncio
+
+    from hudtranslate.cli import build_parser
+    from hudtranslate.errors import ModelError
+    from hudtranslate.server.serve import serve
+
+    serve_parser = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    text = " ".join(serve_parser.format_help().split())
+    assert "--max-sessions 3 or more: at start" in text
+    assert '"off"' in text
+    settings = Settings.load(env={"HUDTRANSLATE_OVERLOAD_OVERFLOW_MODEL": "bogus"})
+    with pytest.raises(ModelError) as caught:
+        asyncio.run(serve(settings, None, port=0))
+    assert "unknown translate model 'bogus'" in str(caught.value)
+    assert "auto" in str(caught.value) and "off" in str(caught.value)

@@ -187,7 +187,8 @@ class SharedLoad:
         self.overflow = OverflowSwitch(options)
         """Whether finals go to the overflow model now (``behind``); fed by ``check``."""
         self.has_overflow = False
-        """Whether an overflow model follows ``behind`` (set by the server)."""
+        """Whether an overflow model is in use and follows ``behind`` (set by the server
+        once it has loaded)."""
         self.main_share: Callable[[float, float | None], float | None] = _unknown_share
         """How busy the main translation model would be writing every translation of a
         window of late (``OverflowBackend.main_share``, given ``clock``'s now and the

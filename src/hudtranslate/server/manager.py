@@ -56,13 +56,20 @@ class SessionManager:
         if isinstance(translator, OverflowBackend):
             translator.behind = self.load.behind
             self.load.main_share = translator.main_share
-            self.load.has_overflow = True
-            translator.on_small_loaded = lambda: self._sessions_changed(self.load.sessions)
+            # only once it is in use: still loading, or failed to, the main model writes
+            # every sentence, and neither /metrics nor the log may say otherwise
+            self.load.has_overflow = translator.small is not None
+            translator.on_small_loaded = self._small_loaded
         self.metrics.follow_load(self.load)
         self.max_queue = max_queue
         self._sessions: dict[str, WearerSession] = {}
         self._connections: set[WearerSession] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _small_loaded(self) -> None:
+        """The overflow model is in use (on its loading thread)."""
+        self.load.has_overflow = True
+        self._sessions_changed(self.load.sessions)
 
     def _sessions_changed(self, sessions: int) -> None:
         """Several sessions share the local models: each decodes with all its threads. A

@@ -99,7 +99,7 @@ async def serve(
     broadcaster = broadcaster or CaptionBroadcaster.from_settings(settings)
     if engines is None:
         from hudtranslate.engines import load_engines, warm_beside_speech
-        from hudtranslate.models import resolve_model
+        from hudtranslate.models import CATALOGUE, resolve_model
         from hudtranslate.translate.llama import LlamaBackend
         from hudtranslate.translate.prompts import PHOTO_TEXT
 
@@ -108,8 +108,10 @@ async def serve(
                 overflow = resolve_model(settings.overload.overflow_model, "translate",
                                          settings.cache_path)
             except ModelError as exc:
+                words = ("" if settings.overload.overflow_model in CATALOGUE else
+                         f"; or {AUTO_OVERFLOW} (the default) or off (none)")
                 raise ModelError(f"overflow model (--overflow-model, "
-                                 f"overload.overflow_model): {exc}") from None
+                                 f"overload.overflow_model): {exc}{words}") from None
             if overflow.resolve() == resolve_model(settings.translate.model, "translate",
                                                    settings.cache_path).resolve():
                 raise ConfigError(
@@ -288,9 +290,9 @@ def add_serve_command(commands: Any, common: argparse.ArgumentParser) -> None:
                           metavar="NAME",
                           help="a smaller model for the sentences that reach the translator "
                                "while the server is behind its wearers (default auto: "
-                               f"{AUTO_OVERFLOW_MODEL} if installed, with --max-sessions 2 "
-                               "or more; loaded when the second wearer joins, at start "
-                               f"from {LOAD_AT_START_FROM})")
+                               f"{AUTO_OVERFLOW_MODEL} if installed, for --max-sessions 2 "
+                               "or more: loaded when the second wearer joins, from "
+                               f'{LOAD_AT_START_FROM} at start; "off": none)')
     overload.add_argument("--no-overflow-model", dest="overload.overflow_model",
                           action="store_const", const="", default=None,
                           help="the main model writes every sentence, however far behind")

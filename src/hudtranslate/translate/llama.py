@@ -32,6 +32,7 @@ from hudtranslate.translate.llama_batch import (
     has_avx512,
 )
 from hudtranslate.translate.llama_cache import SequenceParking, current_owner, cut_evaluated_span
+from hudtranslate.translate.llama_output import output_left_alone
 from hudtranslate.translate.llama_together import Generation, decode_together
 from hudtranslate.translate.prompts import (
     SPEECH,
@@ -78,7 +79,8 @@ class LlamaEngine:
         self.threads = threads
         self.decode_threads = decode_threads or threads
         try:
-            with _context_sequences(PARALLEL_SEQUENCES + PARKING_SEQUENCES):
+            with (_context_sequences(PARALLEL_SEQUENCES + PARKING_SEQUENCES),
+                  output_left_alone()):  # a server loads its overflow model while serving
                 self._llm: Any = Llama(
                     model_path=str(model_path), n_ctx=context_tokens,
                     n_threads=self.decode_threads, n_threads_batch=threads,
