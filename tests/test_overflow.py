@@ -363,7 +363,7 @@ def test_serve_help_and_a_wrong_name_tell_every_overflow_choice() -> None:
 
     serve_parser = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
     text = " ".join(serve_parser.format_help().split())
-    assert "--max-sessions 3 or more: at start" in text
+    assert "--max-sessions 2 or more: loaded when the second wearer joins, from 3 at start" in text
     assert '"off"' in text
     settings = Settings.load(env={"HUDTRANSLATE_OVERLOAD_OVERFLOW_MODEL": "bogus"})
     with pytest.raises(ModelError) as caught:
