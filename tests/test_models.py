@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import zipfile
@@ -364,7 +365,7 @@ def test_resolve_missing_names_the_fix(cache: Path, fake_catalogue: dict[str, Mo
         resolve_model("fake-gguf", "translate", cache)
     message = str(info.value)
     assert "not installed" in message and str(cache / "models" / "fake-gguf") in message
-    assert message.endswith("run: hudtranslate models fetch fake-gguf")
+    assert message.endswith(f"run: hudtranslate models fetch fake-gguf --cache-dir {cache}")
 
 
 def test_resolve_real_catalogue_name_when_missing(cache: Path) -> None:
@@ -582,3 +583,35 @@ def test_real_installed_models_verify() -> None:
                 assert handle.read(4) == b"GGUF"
         else:
             assert (path / "model.bin").is_file() and (path / "config.json").is_file()
+
+
+# cache folder (None: not known; "default": the default cache), what the advice adds
+FETCH_ADVICE = [
+    (None, ""),
+    ("default", ""),
+    ("/srv/models cache", " --cache-dir '/srv/models cache'"),
+]
+
+
+@pytest.mark.parametrize(("cache", "added"), FETCH_ADVICE)
+def test_fetch_advice_names_a_cache_that_is_not_the_default(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: str | None,
+        added: str) -> None:
+    """Followed as printed, "run: hudtranslate models fetch NAME" filled the default cache
+    while the run that gave it read another (--cache-dir, HUDTRANSLATE_CACHE_DIR)."""
+    from hudtranslate.models import fetch_command
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = (None if cache is None else tmp_path / "hudtranslate" if cache == "default"
+              else Path(cache))
+    expected = "hudtranslate models fetch whisper-base" + added
+    assert fetch_command("whisper-base", folder) == expected
+    assert fetch_command("", folder) == "hudtranslate models fetch" + added
+
+
+def test_a_missing_model_in_another_cache_says_how_to_fetch_it_there(tmp_path: Path) -> None:
+    from hudtranslate.models import CATALOGUE, ensure_installed
+
+    with pytest.raises(ModelError, match=re.escape(
+            f"run: hudtranslate models fetch whisper-base --cache-dir {tmp_path}")):
+        ensure_installed(CATALOGUE["whisper-base"], tmp_path)

@@ -9,6 +9,7 @@ import errno
 import io
 import os
 import pathlib
+import shlex
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -139,4 +140,5 @@ def test_models_verify_says_each_failure_on_one_line(
     assert run_verify(args, cache, Console(file=out, width=80)) == 1
     lines = out.getvalue().splitlines()
     assert len(lines) == 1 and str(spec.file_path(cache)) in lines[0]
-    assert lines[0].endswith(f"run: hudtranslate models fetch {spec.name}")
+    assert lines[0].endswith(f"run: hudtranslate models fetch {spec.name} --cache-dir "
+                             f"{shlex.quote(str(cache))}")

@@ -100,7 +100,7 @@ def run_list(args: argparse.Namespace, cache_dir: Path, console: Console | None 
     console.print(table)
     for name in corrupt:
         console.print(f"{name}: [red]failed its sha256 check[/] (models verify); run: "
-                      f"{fetch_command(name)}", highlight=False, soft_wrap=True)
+                      f"{escape(fetch_command(name, cache_dir))}", highlight=False, soft_wrap=True)
     return 0
 
 
@@ -128,12 +128,13 @@ def run_verify(args: argparse.Namespace, cache_dir: Path, console: Console | Non
     specs = _selected(args, default=installed)
     if not specs:
         console.print(escape(f"no models installed in {cache_dir / 'models'}; run: "
-                             "hudtranslate models fetch"), soft_wrap=True)
+                             f"{fetch_command('', cache_dir)}"), soft_wrap=True)
         return 1
     failed = 0
     for spec in specs:
         if model_state(spec, cache_dir) is ModelState.MISSING:
-            console.print(f"{spec.name}: [red]missing[/]; run: {fetch_command(spec.name)}",
+            console.print(f"{spec.name}: [red]missing[/]; run: "
+                          f"{escape(fetch_command(spec.name, cache_dir))}",
                           highlight=False, soft_wrap=True)
             failed += 1
             continue

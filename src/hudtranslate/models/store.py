@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,18 @@ class ModelState(enum.Enum):
     """Failed its last full check, and the files have not changed since."""
 
 
-def fetch_command(name: str) -> str:
-    """The command that installs or repairs a model; every error message names it."""
-    return f"hudtranslate models fetch {name}"
+def fetch_command(name: str, cache_dir: Path | None = None) -> str:
+    """The command that installs or repairs model ``name`` (all default ones for "") in
+    ``cache_dir``; every error message names it. ``--cache-dir`` is in it unless the
+    cache is the default one: followed as printed, the advice had filled the default
+    cache while the run that gave it read another."""
+    from hudtranslate.config import default_cache_dir
+
+    command = f"hudtranslate models fetch {name}".rstrip()
+    if cache_dir is not None and cache_dir.expanduser().resolve() != (
+            default_cache_dir().resolve()):
+        command += f" --cache-dir {shlex.quote(str(cache_dir))}"
+    return command
 
 
 def sha256_file(path: Path) -> str:
@@ -108,7 +118,7 @@ def verify(spec: ModelSpec, cache_dir: Path) -> None:
         actual = sha256_file(path)
         if actual != expected:
             message = (f"model '{spec.name}' is corrupt: {path} has sha256 {actual[:16]}..., "
-                       f"expected {expected[:16]}...; run: {fetch_command(spec.name)}")
+                       f"expected {expected[:16]}...; run: {fetch_command(spec.name, cache_dir)}")
             with contextlib.suppress(OSError):  # a read-only cache: the stamp is stale anyway
                 clear_stamp(spec, cache_dir)
                 _write_record(spec, cache_dir, FAILED_NAME,
@@ -128,8 +138,8 @@ def ensure_installed(spec: ModelSpec, cache_dir: Path) -> Path:
     if state is ModelState.UNVERIFIED:
         verify(spec, cache_dir)
     elif state is ModelState.CORRUPT:
-        raise ModelError(recorded_failure(spec, cache_dir)
-                         or f"model '{spec.name}' is corrupt; run: {fetch_command(spec.name)}")
+        raise ModelError(recorded_failure(spec, cache_dir) or f"model '{spec.name}' is "
+                         f"corrupt; run: {fetch_command(spec.name, cache_dir)}")
     elif state is not ModelState.VERIFIED:
         _raise_if_absent(spec, cache_dir)
     return spec.load_path(cache_dir)
@@ -183,7 +193,7 @@ def _raise_if_blocked(spec: ModelSpec, cache_dir: Path) -> None:
         if folder.exists() and not folder.is_dir():
             raise ModelError(
                 f"{folder} is a file where the model cache needs a folder (for model "
-                f"'{spec.name}'); move it aside, then run: {fetch_command(spec.name)}")
+                f"'{spec.name}'); move it aside, then run: {fetch_command(spec.name, cache_dir)}")
 
 
 def _raise_if_absent(spec: ModelSpec, cache_dir: Path) -> None:
@@ -193,12 +203,12 @@ def _raise_if_absent(spec: ModelSpec, cache_dir: Path) -> None:
     if state is ModelState.MISSING:
         raise ModelError(
             f"model '{spec.name}' is not installed in {model_dir}; "
-            f"run: {fetch_command(spec.name)}"
+            f"run: {fetch_command(spec.name, cache_dir)}"
         )
     if state is ModelState.PARTIAL:
         raise ModelError(
             f"model '{spec.name}' in {model_dir} is incomplete ({_what_is_wrong(spec, cache_dir)}, "
-            f"an interrupted download?); run: {fetch_command(spec.name)}"
+            f"an interrupted download?); run: {fetch_command(spec.name, cache_dir)}"
         )
 
 

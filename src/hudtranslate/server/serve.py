@@ -410,7 +410,7 @@ def auto_overflow_model(settings: Settings, max_sessions: int, main_model: str |
         return True
     console.print(f"overflow model {AUTO_OVERFLOW_MODEL} is {state.value}: with several "
                   f"wearers on few cores captions may fall behind (install it: "
-                  f"{fetch_command(AUTO_OVERFLOW_MODEL)})", highlight=False)
+                  f"{fetch_command(AUTO_OVERFLOW_MODEL, settings.cache_path)})", highlight=False)
     return False
 
 
