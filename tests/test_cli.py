@@ -117,6 +117,34 @@ def test_serve_refuses_the_translation_model_as_its_own_overflow_model(
     assert code == 1 and "is the translation model itself" in err
 
 
+@pytest.mark.parametrize(("main_bytes", "overflow_bytes", "refused"), [
+    (2_000_000, 1_000_000, False),
+    (2_000_000, 2_000_000, True),  # a copy, or another quantisation of the same size
+    (1_000_000, 2_000_000, True),  # bigger: slower than the model it would stand in for
+])
+def test_serve_refuses_an_overflow_model_no_smaller_than_the_translation_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        main_bytes: int, overflow_bytes: int, refused: bool) -> None:
+    import hudtranslate.engines
+
+    def loaded(settings: object) -> None:
+        raise SystemExit("the checks passed: the models would load now")
+
+    monkeypatch.setattr(hudtranslate.engines, "load_engines", loaded)
+    main_model, overflow = tmp_path / "main.gguf", tmp_path / "small.gguf"
+    main_model.write_bytes(b"GGUF" + bytes(main_bytes - 4))
+    overflow.write_bytes(b"GGUF" + bytes(overflow_bytes - 4))
+    flags = ["serve", "--port", "0", "--cache-dir", str(tmp_path), "--data-dir",
+             str(tmp_path / "sessions"), "--mt-model", str(main_model),
+             "--overflow-model", str(overflow)]
+    if refused:
+        code, err = run_cli(flags, capsys)
+        assert code == 1 and "is no smaller than the translation model" in err, err
+    else:
+        with pytest.raises(SystemExit, match="the checks passed"):
+            run_cli(flags, capsys)
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--mic", "--file", "talk.wav"], "--mic and --file cannot be used together"),
     (["--loop"], "--loop plays a --file again and again"),

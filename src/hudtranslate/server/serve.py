@@ -112,12 +112,19 @@ async def serve(
                          f"; or {AUTO_OVERFLOW} (the default) or off (none)")
                 raise ModelError(f"overflow model (--overflow-model, "
                                  f"overload.overflow_model): {exc}{words}") from None
-            if overflow.resolve() == resolve_model(settings.translate.model, "translate",
-                                                   settings.cache_path).resolve():
+            main = resolve_model(settings.translate.model, "translate", settings.cache_path)
+            if overflow.resolve() == main.resolve():
                 raise ConfigError(
                     f"--overflow-model {settings.overload.overflow_model} is the translation "
                     f"model itself: the overflow model must be a smaller, faster one "
-                    f"(qwen2.5-0.5b-q4_0)")
+                    f"({AUTO_OVERFLOW_MODEL})")
+            if overflow.stat().st_size >= main.stat().st_size:  # writes slower, not faster
+                raise ConfigError(
+                    f"--overflow-model {settings.overload.overflow_model} "
+                    f"({overflow.stat().st_size / 1e6:,.0f} MB) is no smaller than the "
+                    f"translation model {settings.translate.model} "
+                    f"({main.stat().st_size / 1e6:,.0f} MB): the overflow model must be a "
+                    f"smaller, faster one ({AUTO_OVERFLOW_MODEL})")
         engines = await asyncio.to_thread(load_engines, settings)
         if isinstance(engines.translator, LlamaBackend):
             await asyncio.to_thread(warm_beside_speech, engines.translator, PHOTO_TEXT)
