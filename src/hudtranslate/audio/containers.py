@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hudtranslate.audio.pcm import SampleBuffer, to_mono
+from hudtranslate.audio.pcm import SampleBuffer, silence_non_finite, to_mono
 from hudtranslate.errors import AudioError, one_line
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 
@@ -91,14 +91,11 @@ def _file_size(path: Path) -> int:
 
 
 def _append_finite(decoded: SampleBuffer, piece: AudioArray) -> int:
-    """Append ``piece`` with samples that are not numbers (a damaged float file) as
-    silence, as libsndfile's path reads them; return how many there were."""
-    finite = np.isfinite(piece)
-    if finite.all():
-        decoded.append(piece)
-        return 0
-    decoded.append(np.where(finite, piece, np.float32(0.0)))
-    return int(np.count_nonzero(~finite))
+    """Append ``piece`` with samples that are not numbers as silence, as libsndfile's
+    path reads them (``pcm.silence_non_finite``); return how many there were."""
+    piece, broken = silence_non_finite(piece)
+    decoded.append(piece)
+    return broken
 
 
 SHORT_BY_S = 0.5

@@ -21,7 +21,7 @@ import numpy as np
 import soundfile
 
 from hudtranslate.audio.containers import read_with_ffmpeg
-from hudtranslate.audio.pcm import Resampler, SampleBuffer, to_mono
+from hudtranslate.audio.pcm import Resampler, SampleBuffer, silence_non_finite, to_mono
 from hudtranslate.errors import AudioError
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, AudioChunk
 
@@ -89,10 +89,8 @@ def read_audio_file(path: str | Path) -> AudioArray:
             for block in handle.blocks(
                 blocksize=_READ_BLOCK_FRAMES, dtype="float32", always_2d=True
             ):
-                finite = np.isfinite(block)
-                if not finite.all():
-                    broken += int(np.count_nonzero(~finite))
-                    block = np.where(finite, block, np.float32(0.0))
+                block, bad = silence_non_finite(block)
+                broken += bad
                 decoded.append(resampler.process(to_mono(block)))
             decoded.append(resampler.flush())
     except (RuntimeError, OSError, _UseFfmpeg):

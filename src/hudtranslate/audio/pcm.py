@@ -139,6 +139,16 @@ class Resampler:
         return np.ascontiguousarray(np.concatenate(pieces), dtype=np.float32)
 
 
+def silence_non_finite(samples: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], int]:
+    """``samples`` (any shape) with the values that are not numbers (NaN/inf, a damaged
+    float file) as silence, and how many there were; the same array when there are none.
+    Before resampling or mixing, which would spread one bad value over its neighbours."""
+    finite = np.isfinite(samples)
+    if finite.all():
+        return samples, 0
+    return np.where(finite, samples, np.float32(0.0)), int(np.count_nonzero(~finite))
+
+
 class SampleBuffer:
     """Decoded pieces gathered into one float32 array, grown in place.
 
