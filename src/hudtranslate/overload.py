@@ -251,7 +251,7 @@ class TranslatorDemand:
         """(start_s, by the overflow model) of translations under way, by ``begin``'s id."""
         self._next_call = 0
         self._first_s: float | None = None
-        """When the first translation ended: a shorter history is a shorter window."""
+        """When the first translation began: a shorter history is a shorter window."""
         self._seconds: dict[bool, collections.deque[float]] = {
             by_small: collections.deque(maxlen=MEDIAN_OF_CALLS) for by_small in (False, True)}
         self._lock = threading.Lock()
@@ -272,7 +272,8 @@ class TranslatorDemand:
         ``end_s`` (monotonic seconds), by the overflow model or the main one; ``call``:
         ``begin``'s id, if it was begun."""
         with self._lock:
-            self._running.pop(call, None) if call is not None else None
+            if call is not None:
+                self._running.pop(call, None)
             if self._first_s is None:
                 self._first_s = end_s - seconds
             self._calls.append((end_s, seconds, by_small))

@@ -99,32 +99,10 @@ async def serve(
     broadcaster = broadcaster or CaptionBroadcaster.from_settings(settings)
     if engines is None:
         from hudtranslate.engines import load_engines, warm_beside_speech
-        from hudtranslate.models import CATALOGUE, resolve_model
         from hudtranslate.translate.llama import LlamaBackend
         from hudtranslate.translate.prompts import PHOTO_TEXT
 
-        if named_overflow_model(settings):  # a wrong name fails before the long loads
-            try:  # named as the overflow model: the translation model is not what is wrong
-                overflow = resolve_model(settings.overload.overflow_model, "translate",
-                                         settings.cache_path)
-            except ModelError as exc:
-                words = ("" if settings.overload.overflow_model in CATALOGUE else
-                         f"; or {AUTO_OVERFLOW} (the default) or off (none)")
-                raise ModelError(f"overflow model (--overflow-model, "
-                                 f"overload.overflow_model): {exc}{words}") from None
-            main = resolve_model(settings.translate.model, "translate", settings.cache_path)
-            if overflow.resolve() == main.resolve():
-                raise ConfigError(
-                    f"--overflow-model {settings.overload.overflow_model} is the translation "
-                    f"model itself: the overflow model must be a smaller, faster one "
-                    f"({AUTO_OVERFLOW_MODEL})")
-            if overflow.stat().st_size >= main.stat().st_size:  # writes slower, not faster
-                raise ConfigError(
-                    f"--overflow-model {settings.overload.overflow_model} "
-                    f"({overflow.stat().st_size / 1e6:,.0f} MB) is no smaller than the "
-                    f"translation model {settings.translate.model} "
-                    f"({main.stat().st_size / 1e6:,.0f} MB): the overflow model must be a "
-                    f"smaller, faster one ({AUTO_OVERFLOW_MODEL})")
+        check_named_overflow_model(settings)  # a wrong name fails before the long loads
         engines = await asyncio.to_thread(load_engines, settings)
         if isinstance(engines.translator, LlamaBackend):
             await asyncio.to_thread(warm_beside_speech, engines.translator, PHOTO_TEXT)
@@ -370,6 +348,36 @@ def named_overflow_model(settings: Settings) -> str:
     """The overflow model the settings name ("" for none, or for ``"auto"``)."""
     name = settings.overload.overflow_model
     return "" if name in (AUTO_OVERFLOW, *NO_OVERFLOW) else name
+
+
+def check_named_overflow_model(settings: Settings) -> None:
+    """Raise ``ModelError`` (named as the overflow model's: the translation model is not
+    what is wrong) for an overflow model that cannot be found, ``ConfigError`` for one
+    that is the translation model or no smaller than it (it would write slower than the
+    model it stands in for); nothing for ``"auto"`` or none."""
+    from hudtranslate.models import CATALOGUE, resolve_model
+
+    name = named_overflow_model(settings)
+    if not name:
+        return
+    try:
+        overflow = resolve_model(name, "translate", settings.cache_path)
+    except ModelError as exc:
+        words = ("" if name in CATALOGUE else
+                 f"; or {AUTO_OVERFLOW} (the default) or off (none)")
+        raise ModelError(f"overflow model (--overflow-model, "
+                         f"overload.overflow_model): {exc}{words}") from None
+    main = resolve_model(settings.translate.model, "translate", settings.cache_path)
+    if overflow.resolve() == main.resolve():
+        raise ConfigError(
+            f"--overflow-model {name} is the translation model itself: the overflow model "
+            f"must be a smaller, faster one ({AUTO_OVERFLOW_MODEL})")
+    overflow_bytes, main_bytes = overflow.stat().st_size, main.stat().st_size
+    if overflow_bytes >= main_bytes:
+        raise ConfigError(
+            f"--overflow-model {name} ({overflow_bytes / 1e6:,.0f} MB) is no smaller than "
+            f"the translation model {settings.translate.model} ({main_bytes / 1e6:,.0f} "
+            f"MB): the overflow model must be a smaller, faster one ({AUTO_OVERFLOW_MODEL})")
 
 
 async def _with_overflow(engines: Engines, settings: Settings, console: Console,
