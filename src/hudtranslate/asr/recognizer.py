@@ -16,14 +16,13 @@ import numpy as np
 
 from hudtranslate.asr.decode_checks import (
     FALLBACK_TEMPERATURES,
-    MAX_COMPRESSION_RATIO,
-    compression_ratio,
     decode_failed,
     is_silence,
     stopped_early,
     with_alone_tail,
 )
 from hudtranslate.asr.dereverb import dereverberate
+from hudtranslate.asr.left_context import DecodeCall, LeftContext
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
     LocalAgreement,
@@ -32,8 +31,6 @@ from hudtranslate.asr.policy import (
     spoken_chars,
 )
 from hudtranslate.asr.text import (
-    CLAUSE_MARKS,
-    SENTENCE_MARKS,
     normalize_chinese,
     normalize_english,
 )
@@ -49,22 +46,6 @@ _ENGLISH_CHARS_PER_CHINESE = 4
 """English takes about four letters for each Chinese character said in the same time."""
 
 log = logging.getLogger(__name__)
-
-LEFT_CONTEXT_MIN_CHARS = 4
-"""The utterance before must have said this many characters to be heard again: a one-word
-stub ("啊" heard as "3") made the decode after it number its sentences ("3. … 4. …")."""
-_CONTIGUOUS_S = 0.05
-"""An utterance starting within this of the last one's end was cut in running speech."""
-
-
-@dataclass(frozen=True)
-class _LeftContext:
-    """The last utterance: its audio (not levelled), its final text, where it ended."""
-
-    audio: AudioArray
-    text: str
-    end_s: float
-
 
 class Decoder(Protocol):
     """What the recogniser needs of an engine (``WhisperEngine`` or a test fake)."""
@@ -128,7 +109,7 @@ class StreamingRecognizer:
     _segment_id: int = -1
     _segment_start_s: float = 0.0
     _next_segment_id: int = 0
-    _left: _LeftContext | None = None
+    _left: LeftContext | None = None
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
@@ -240,8 +221,8 @@ class StreamingRecognizer:
             if number < len(pieces) or self._speech_continues:
                 transcript = dataclasses.replace(transcript, speech_continues=True)
             transcripts.append(transcript)
-        self._left = (_LeftContext(self._audio(), whole,
-                                   self._start_s + self._samples / SAMPLE_RATE_HZ)
+        self._left = (LeftContext(self._audio(), whole,
+                                  self._start_s + self._samples / SAMPLE_RATE_HZ)
                       if whole and self._language != "en" else None)
         self.reset()
         return transcripts
@@ -297,8 +278,7 @@ class StreamingRecognizer:
         """
         audio = normalize_speech_level(self._audio())
         self._decoded_samples = self._samples
-        duration_s = len(audio) / SAMPLE_RATE_HZ
-        max_chars = int(self.options.max_chars_per_s * duration_s) + 4
+        max_chars = int(self.options.max_chars_per_s * len(audio) / SAMPLE_RATE_HZ) + 4
         prefix = self._emitted if final else self._policy.committed
         budget = max(4, int((max_chars - len(prefix)) * _TOKENS_PER_CHAR))
         if self._language == "en" and prefix:  # English letters are not Chinese characters
@@ -306,42 +286,47 @@ class StreamingRecognizer:
                                 - len(prefix) / _ENGLISH_CHARS_PER_CHINESE))
         languages = self._candidate_languages(final)
         primary = not languages or (len(languages) == 1 and languages == self.languages[:1])
-        prompt = self.prompt if primary else ""
-        decoded = self.engine.decode(
-            audio, prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
-            padding_s=self.options.padding_s, languages=languages, prompt=prompt,
-        )
+        call = DecodeCall(prefix, beam_size, budget, self.options.padding_s, languages,
+                          self.prompt if primary else "")
+        decoded = self.engine.decode(audio, **call.options())
+        text = self._checked(decoded, audio, call, final=final)
+        if text is None:
+            return None
+        if self._language == "en":
+            return text[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
+        return text[:max_chars]
+
+    def _checked(self, decoded: Decoded, audio: AudioArray, call: DecodeCall, *,
+                 final: bool) -> str | None:
+        """``_decode``'s steps after the decode alone: fallback, dereverberation, silence,
+        then (maybe) the utterance heard in context. The normalised text, not cut to
+        length."""
         if len(self.languages) > 1:
             self._switch_language(decoded.language)
-            languages = (decoded.language,)
+            call = dataclasses.replace(call, languages=(decoded.language,))
         if final:
             for temperature in FALLBACK_TEMPERATURES:
                 if not decode_failed(decoded):
                     break
-                retry = self.engine.decode(audio, prefix=prefix, max_new_tokens=budget,
-                                           padding_s=self.options.padding_s,
-                                           temperature=temperature, languages=languages,
-                                           prompt=prompt)
+                retry = self.engine.decode(audio, **{**call.options(), "beam_size": 1},
+                                           temperature=temperature)
                 if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
                     decoded = retry
         if (final and self._unsure_speaker and self.options.dereverberate_unsure
-                and beam_size == self.options.final_beam_size):  # not while beams are shed
-            decoded = self._surer_dereverberated(decoded, audio, prefix, beam_size, budget,
-                                                 languages, prompt)
+                and call.beam_size == self.options.final_beam_size):  # not while shedding
+            decoded = self._surer_dereverberated(decoded, audio, call)
         if is_silence(decoded, self._speech_share):
             return None
-        if final and self._left_context_due(decoded.avg_logprob, beam_size):
-            heard = self._decode_in_context(prefix, beam_size, budget, languages, prompt,
-                                            alone=normalize_chinese(decoded.text))
+        if final and self._left_context_due(decoded.avg_logprob, call.beam_size):
+            heard = self._decode_in_context(call, alone=normalize_chinese(decoded.text))
             if heard is not None:
-                return heard[:max_chars]
+                return heard
         if self._language == "en":
-            return normalize_english(decoded.text)[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
-        return normalize_chinese(decoded.text)[:max_chars]
+            return normalize_english(decoded.text)
+        return normalize_chinese(decoded.text)
 
-    def _surer_dereverberated(self, decoded: Decoded, audio: AudioArray, prefix: str,
-                              beam_size: int, budget: int, languages: tuple[str, ...],
-                              prompt: str) -> Decoded:
+    def _surer_dereverberated(self, decoded: Decoded, audio: AudioArray,
+                              call: DecodeCall) -> Decoded:
         """The final of a speaker the VAD is unsure of (far, reverberant) decoded again
         with late reverberation removed (``dereverb.dereverberate``); the surer of the two
         decodes (mean token log-probability) is kept, unless it loops. Real recordings made
@@ -352,9 +337,7 @@ class StreamingRecognizer:
         (under ``EARLY_STOP_SHARE`` of the other's characters) is not kept: the mean
         favours a short confident start over the whole (real-022 made far lost half its
         first unit, 46 characters heard, 26 kept; twenty-fourth session)."""
-        clearer = self.engine.decode(
-            dereverberate(audio), prefix=prefix, beam_size=beam_size, max_new_tokens=budget,
-            padding_s=self.options.padding_s, languages=languages, prompt=prompt)
+        clearer = self.engine.decode(dereverberate(audio), **call.options())
         if (clearer.avg_logprob > decoded.avg_logprob and not decode_failed(clearer)
                 and not stopped_early(clearer.text, decoded.text)):
             return clearer
@@ -367,20 +350,18 @@ class StreamingRecognizer:
         return (threshold < 0 and logprob < threshold
                 and beam_size == self.options.final_beam_size)
 
-    def _decode_in_context(self, prefix: str, beam_size: int, budget: int,
-                           languages: tuple[str, ...], prompt: str, alone: str) -> str | None:
+    def _decode_in_context(self, call: DecodeCall, alone: str) -> str | None:
         """``_decode_after_left``, mended at its end from ``alone`` (``with_alone_tail``),
         unless it holds fewer than ``EARLY_STOP_SHARE`` of the characters the decode alone
         heard: made to say a long prefix first, Whisper sometimes stops early (real-019
         made far lost its last clause)."""
-        heard = self._decode_after_left(prefix, beam_size, budget, languages, prompt)
+        heard = self._decode_after_left(call)
         if heard is None or stopped_early(heard, alone):
             log.debug("decode in context dropped: %r, alone %r", heard, alone)
             return None
         return with_alone_tail(heard, alone)
 
-    def _decode_after_left(self, prefix: str, beam_size: int, budget: int,
-                           languages: tuple[str, ...], prompt: str) -> str | None:
+    def _decode_after_left(self, call: DecodeCall) -> str | None:
         """The open utterance decoded after the one before it, Whisper made to say that
         one's text first (forced prefix), so the words around a cut in running speech are
         heard whole; None when there is no such utterance or the decode loops.
@@ -391,22 +372,14 @@ class StreamingRecognizer:
         the sure units lost as often as they gained (docs/benchmark.md, seventeenth
         session), hence only below ``asr.left_context_below_logprob``.
         """
-        left, own = self._left, self._audio()
-        if (left is None or abs(self._start_s - left.end_s) >= _CONTIGUOUS_S
-                or self._language == "en"
-                or spoken_chars(left.text) < LEFT_CONTEXT_MIN_CHARS
-                or len(left.audio) + len(own) > _MAX_UTTERANCE_SAMPLES):
+        left = self._left
+        if left is None or self._language == "en":
             return None
-        said = left.text + prefix
-        decoded = self.engine.decode(
-            normalize_speech_level(np.concatenate([left.audio, own])), prefix=said,
-            beam_size=beam_size, max_new_tokens=budget, padding_s=self.options.padding_s,
-            languages=languages, prompt=prompt)
-        text = normalize_chinese(decoded.text)
-        if not text.startswith(said) or compression_ratio(decoded.text) > MAX_COMPRESSION_RATIO:
+        audio = left.before(self._audio(), self._start_s, _MAX_UTTERANCE_SAMPLES)
+        if audio is None:
             return None
-        # a mark right after the forced text ends the utterance before, already shown
-        return text[len(left.text):].lstrip(SENTENCE_MARKS + CLAUSE_MARKS)
+        decoded = self.engine.decode(audio, **call.options(left.text + call.prefix))
+        return left.words_after(decoded, call.prefix)
 
     def _candidate_languages(self, final: bool) -> tuple[str, ...]:
         """What a decode may be in: all ``languages`` (detect) unless the utterance already
