@@ -10,7 +10,6 @@ module holds what the decode needs and how its words are taken out of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -26,26 +25,6 @@ LEFT_CONTEXT_MIN_CHARS = 4
 stub ("啊" heard as "3") made the decode after it number its sentences ("3. … 4. …")."""
 CONTIGUOUS_S = 0.05
 """An utterance starting within this of the last one's end was cut in running speech."""
-
-
-@dataclass(frozen=True)
-class DecodeCall:
-    """What one Whisper decode is asked (``WhisperEngine.decode``'s options): continue
-    ``prefix`` with at most ``max_new_tokens``, in one of ``languages``."""
-
-    prefix: str
-    beam_size: int
-    max_new_tokens: int
-    padding_s: float
-    languages: tuple[str, ...]
-    prompt: str
-
-    def options(self, prefix: str | None = None) -> dict[str, Any]:
-        """Keyword arguments of ``decode`` (``prefix`` instead of this call's, if given)."""
-        return {"prefix": self.prefix if prefix is None else prefix,
-                "beam_size": self.beam_size, "max_new_tokens": self.max_new_tokens,
-                "padding_s": self.padding_s, "languages": self.languages,
-                "prompt": self.prompt}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from hudtranslate.asr.decode_checks import (
     with_alone_tail,
 )
 from hudtranslate.asr.dereverb import dereverberate
-from hudtranslate.asr.left_context import DecodeCall, LeftContext
+from hudtranslate.asr.left_context import LeftContext
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
     LocalAgreement,
@@ -46,6 +46,27 @@ _ENGLISH_CHARS_PER_CHINESE = 4
 """English takes about four letters for each Chinese character said in the same time."""
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecodeCall:
+    """What one Whisper decode is asked (``WhisperEngine.decode``'s options): continue
+    ``prefix`` with at most ``max_new_tokens``, in one of ``languages``."""
+
+    prefix: str
+    beam_size: int
+    max_new_tokens: int
+    padding_s: float
+    languages: tuple[str, ...]
+    prompt: str
+
+    def options(self, prefix: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of ``decode`` (``prefix`` instead of this call's, if given)."""
+        return {"prefix": self.prefix if prefix is None else prefix,
+                "beam_size": self.beam_size, "max_new_tokens": self.max_new_tokens,
+                "padding_s": self.padding_s, "languages": self.languages,
+                "prompt": self.prompt}
+
 
 class Decoder(Protocol):
     """What the recogniser needs of an engine (``WhisperEngine`` or a test fake)."""
@@ -308,8 +329,9 @@ class StreamingRecognizer:
             for temperature in FALLBACK_TEMPERATURES:
                 if not decode_failed(decoded):
                     break
-                retry = self.engine.decode(audio, **{**call.options(), "beam_size": 1},
-                                           temperature=temperature)
+                retry = self.engine.decode(
+                    audio, **dataclasses.replace(call, beam_size=1).options(),
+                    temperature=temperature)
                 if retry.avg_logprob > decoded.avg_logprob or not decode_failed(retry):
                     decoded = retry
         if (final and self._unsure_speaker and self.options.dereverberate_unsure
