@@ -249,6 +249,34 @@ def test_a_small_model_that_fails_to_load_is_logged_and_left_out(
     assert "overflow model not loaded" in caplog.text and "is corrupt" in caplog.text
 
 
+def test_a_small_model_that_failed_to_load_is_tried_again_later(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hudtranslate.errors import ModelError
+    from hudtranslate.translate import overflow
+
+    attempts: list[str] = []
+    small = Recorder("small")
+
+    def flaky() -> Recorder:
+        attempts.append("load")
+        if len(attempts) == 1:
+            raise ModelError("cannot load model 'qwen2.5-0.5b-q4_0': out of memory")
+        return small
+
+    backend = OverflowBackend(Recorder("main"), None, load_small=flaky)
+    backend.behind = lambda: True
+    backend.load_small_soon()
+    assert not backend.wait_loaded(10)
+    backend.load_small_soon()  # a wearer who joins at once: too soon to try again
+    assert not backend.wait_loaded(10) and attempts == ["load"]
+    monkeypatch.setattr(overflow, "RETRY_LOAD_AFTER_S", 0.0)
+    backend.load_small_soon()  # one who joins later
+    assert backend.wait_loaded(10) and attempts == ["load", "load"]
+    assert ask(backend, "你好。") == "small: 你好。"
+    backend.load_small_soon()  # loaded: never again
+    assert attempts == ["load", "load"]
+
+
 async def test_a_second_wearer_loads_the_small_model() -> None:
     from hudtranslate.pipeline import Engines
     from hudtranslate.server.manager import SessionManager

@@ -44,6 +44,11 @@ AUTO_OVERFLOW_MODEL = "qwen2.5-0.5b-q4_0"
 NO_OVERFLOW = ("", "off")
 """``overload.overflow_model`` values for none."""
 
+RETRY_LOAD_AFTER_S = 60.0
+"""A small model that failed to load (memory short while another wearer's audio was
+decoded, a model fetched meanwhile) is tried again by the next ``load_small_soon`` this
+long after: each wearer who joins calls it, and a load takes ~2.5 s of both cores."""
+
 REMEMBERED_TURNS = 1024
 """Messages whose translating model is remembered (for all sessions together: far more
 than their context windows hold)."""
@@ -67,6 +72,8 @@ class OverflowBackend(ThreadModelName):
         """``small`` is None until ``load_small`` (given) has run: ``main`` writes all."""
         self._load_small = load_small
         self._loading: threading.Thread | None = None
+        self._failed_s: float | None = None
+        """``time.monotonic()`` of the last failed load; None when none failed."""
         self.on_small_loaded: Callable[[], None] | None = None
         """Runs on the loading thread once ``small`` is in use (set by the server)."""
         self.behind: Callable[[], bool] = _never
@@ -122,8 +129,13 @@ class OverflowBackend(ThreadModelName):
         """Load ``small`` on a thread of its own, once (a server of two wearers loads it
         when the second joins: one wearer never needs it, and it costs ~0.5 GB of memory
         and ~2.5 s of both cores to load). A model that fails to load is logged and left
-        out: ``main`` keeps writing everything."""
-        if self.small is not None or self._load_small is None or self._loading is not None:
+        out: ``main`` keeps writing everything until a call ``RETRY_LOAD_AFTER_S`` later
+        tries again."""
+        if self.small is not None or self._load_small is None:
+            return
+        if self._loading is not None and (self._loading.is_alive() or self._failed_s is None
+                                          or time.monotonic() - self._failed_s
+                                          < RETRY_LOAD_AFTER_S):
             return
         self._loading = threading.Thread(target=self._load, args=(self._load_small,),
                                          name="overflow-model", daemon=True)
@@ -133,8 +145,11 @@ class OverflowBackend(ThreadModelName):
         try:
             small = load_small()
         except (HudTranslateError, OSError, RuntimeError, ValueError) as exc:
-            log.warning("overflow model not loaded, the main model writes every sentence: "
-                        "%s", one_line(exc), extra={"event": "overflow_model_failed"})
+            self._failed_s = time.monotonic()
+            log.warning("overflow model not loaded, the main model writes every sentence "
+                        "(tried again when a wearer joins %.0f s from now): %s",
+                        RETRY_LOAD_AFTER_S, one_line(exc),
+                        extra={"event": "overflow_model_failed"})
             return
         self.small = small
         log.info("overflow model %s loaded", small.name, extra={"event": "overflow_model"})
