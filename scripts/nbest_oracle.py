@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from hudtranslate.asr.same_sound import word_log_probability, word_tokenizer
 from hudtranslate.asr.text import to_simplified
 from hudtranslate.asr.whisper import WhisperEngine, decoder_prompt
 from hudtranslate.audio import read_audio_file
@@ -47,15 +48,11 @@ LM_LEAD_IN = "以下是一段普通话录音的文字记录：\n"
 speech follows"), so its first characters are scored too."""
 
 
-def word_log_probability(tokenizer: Any, text: str) -> float:
-    """jieba's best segmentation's unigram log-probability of ``text`` (normalised as for
-    CER); 0.0 for empty text."""
+def words_score(tokenizer: Any, text: str) -> float:
+    """``same_sound.word_log_probability`` of ``text`` normalised as for CER; 0.0 for
+    empty text."""
     chars = normalize_for_cer(text)
-    if not chars:
-        return 0.0
-    route: dict[int, tuple[float, int]] = {}
-    tokenizer.calc(chars, tokenizer.get_DAG(chars), route)
-    return route[0][0]
+    return word_log_probability(tokenizer, chars) if chars else 0.0
 
 
 def n_best(engine: WhisperEngine, audio: Any, beam: int, hypotheses: int) -> list[dict[str, Any]]:
@@ -144,13 +141,10 @@ def main() -> int:
     parser.add_argument("--units", action="store_true",
                         help="decode the pieces the streaming pipeline cuts")
     args = parser.parse_args()
-    import jieba
-
     settings = Settings.load()
     engine = WhisperEngine(resolve_model(settings.asr.model, "asr", settings.cache_path),
                            cpu_threads=settings.threads)
-    words = jieba.Tokenizer()
-    words.initialize()
+    words = word_tokenizer()
     model = LanguageModel(args.lm_model, settings.threads) if args.lm_model else None
     items = read_items(args.manifest, args.cases)
     pieces = (streaming_units(items, settings) if args.units
@@ -160,7 +154,7 @@ def main() -> int:
         per_piece = [n_best(engine, audio, args.beam, args.hypotheses) for audio in audios]
         for hyp in (hyp for hyps in per_piece for hyp in hyps):
             hyp["cer"] = round(sentence_cer(reference, hyp["text"]), 4)
-            hyp["words"] = round(word_log_probability(words, hyp["text"]), 2)
+            hyp["words"] = round(words_score(words, hyp["text"]), 2)
             if model is not None:
                 hyp["lm"] = round(model.log_probability(normalize_for_cer(hyp["text"])
                                                         or "。"), 2)

@@ -125,11 +125,15 @@ class SameSoundRepair:
         return tuple(found)
 
     def _log_probability(self, run: str) -> float:
-        """Natural log-probability of the most likely segmentation of ``run`` into
-        dictionary words (jieba's ``calc``: unknown characters count as frequency 1)."""
-        route: dict[int, tuple[float, int]] = {}
-        self._tokenizer.calc(run, self._tokenizer.get_DAG(run), route)
-        return route[0][0]
+        return word_log_probability(self._tokenizer, run)
+
+
+def word_log_probability(tokenizer: Tokenizer, text: str) -> float:
+    """Natural log-probability of the most likely segmentation of ``text`` (non-empty) into
+    dictionary words (jieba's ``calc``: unknown characters count as frequency 1)."""
+    route: dict[int, tuple[float, int]] = {}
+    tokenizer.calc(text, tokenizer.get_DAG(text), route)
+    return route[0][0]
 
 
 def apply_repairs(text: str, options: list[tuple[float, int, int, str]]) -> str:
