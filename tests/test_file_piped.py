@@ -90,3 +90,13 @@ def test_an_empty_pipe_says_nothing_came(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("sys.stdin", piped_stdin(b""))
     with pytest.raises(AudioError, match=r"no audio came through stdin \(0 bytes\)"):
         read_audio_file("-")
+
+
+def test_a_pipe_of_something_else_names_the_pipe_not_its_gone_copy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error had named the temporary copy (/tmp/hudtranslate-pipe-…/stdin), deleted
+    by the time the user reads it."""
+    monkeypatch.setattr("sys.stdin", piped_stdin(b"this is not audio\n"))
+    with pytest.raises(AudioError, match="standard input") as raised:
+        read_audio_file("-")
+    assert "hudtranslate-pipe-" not in str(raised.value)

@@ -58,7 +58,7 @@ def read_audio_file(path: str | Path) -> AudioArray:
         if sys.stdin is None or sys.stdin.isatty():
             raise AudioError("no audio on standard input (it is a terminal): pipe one in, "
                              "e.g. `ffmpeg -i talk.mp4 -f wav - | hudtranslate file -`")
-        return _read_whole(sys.stdin.buffer, "stdin")
+        return _read_whole(sys.stdin.buffer, "stdin", "standard input")
     path = Path(path)
     if not path.exists():
         raise AudioError(f"audio file not found: {path}")
@@ -66,7 +66,7 @@ def read_audio_file(path: str | Path) -> AudioArray:
         raise AudioError(f"{path} is a directory, not an audio file")
     if path.is_fifo():  # `hudtranslate file <(ffmpeg …)`: what the pipe brings, read whole
         with path.open("rb") as pipe:
-            return _read_whole(pipe, path.name)
+            return _read_whole(pipe, path.name, str(path))
     if not path.is_file():
         raise AudioError(f"{path} is a device, not an audio file")
     if path.stat().st_size == 0:
@@ -110,15 +110,19 @@ def read_audio_file(path: str | Path) -> AudioArray:
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def _read_whole(stream: BinaryIO, name: str) -> AudioArray:
-    """Decode what a pipe brings, kept whole in a temporary file first (the decoders seek)."""
+def _read_whole(stream: BinaryIO, name: str, shown: str) -> AudioArray:
+    """Decode what a pipe brings, kept whole in a temporary file first (the decoders seek).
+    Errors name the pipe as ``shown``: the copy's path is gone once they are read."""
     with tempfile.TemporaryDirectory(prefix="hudtranslate-pipe-") as folder:
         copy = Path(folder) / name
         with copy.open("wb") as kept:
             shutil.copyfileobj(stream, kept)
         if copy.stat().st_size == 0:
             raise AudioError(f"no audio came through {name} (0 bytes)")
-        return read_audio_file(copy)
+        try:
+            return read_audio_file(copy)
+        except AudioError as exc:
+            raise AudioError(str(exc).replace(str(copy), shown)) from None
 
 
 def audio_duration_s(path: str | Path) -> float:
