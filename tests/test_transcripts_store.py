@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import logging
 import os
@@ -201,3 +203,25 @@ def test_exports_are_readable_by_others_like_any_new_file(tmp_path: Path) -> Non
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+class _FullDisk(io.RawIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_is_the_append_error_and_closing_does_not_raise_it_again(
+        tmp_path: Path) -> None:
+    """The unwritten line stayed in the buffer and close() raised a bare OSError that
+    replaced the DataError: a served wearer was told "[Errno 28] No space left on device"
+    with no word of the transcript, and the server logged two tracebacks."""
+    writer = TranscriptWriter(tmp_path / "session.jsonl")
+    writer._file.close()  # type: ignore[union-attr]
+    writer._file = io.BufferedWriter(_FullDisk())  # type: ignore[assignment]
+    with pytest.raises(DataError, match=r"cannot write transcript .*No space left"):
+        writer.append(final(1, "Hello."))
+    writer.close()
+    writer.close()

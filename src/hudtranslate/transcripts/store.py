@@ -80,10 +80,16 @@ class TranscriptWriter:
             self.append(event)
 
     def close(self) -> None:
-        """Close the file; every line is already on disk. Safe to call twice."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Close the file; every line is already on disk. Safe to call twice. A line whose
+        ``append`` failed (a full disk) is still in the buffer: closing does not raise its
+        error again as a bare OSError over the DataError that named the transcript."""
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            file.close()
+        except OSError as exc:  # flushing what append already reported; the fd is closed
+            logger.debug("closing %s: %s", self.path, one_line(exc))
 
     def __enter__(self) -> TranscriptWriter:
         return self
