@@ -51,3 +51,34 @@ def test_an_unwritable_input_folder_is_not_blamed_on_an_out_never_given(
     err = " ".join(capsys.readouterr().err.split())
     assert err.startswith(f"error: the input's folder (where --out defaults to) {locked}: "
                           "cannot write there")
+
+
+def test_a_transcript_that_cannot_be_written_is_the_error_not_the_exports_after_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A disk that fills during a run: the JSONL's error had been replaced by the SRT/VTT
+    export's, written after it in a ``finally``, so the user never heard that sentences
+    were not stored."""
+    from hudtranslate.errors import DataError
+    from hudtranslate.pipeline import Engines
+    from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, tone_and_silence
+    from hudtranslate.transcripts import TranscriptWriter
+
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, tone_and_silence([(0.3, False), (1.0, True), (0.8, False)]), 16_000)
+    monkeypatch.setattr(runner, "load_engines", lambda settings: Engines(
+        asr=FakeDecoder(["我们走吧。"], chars_per_s=8.0), translator=FakeBackend(),
+        vad_factory=FakeVad))
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise DataError("cannot write transcript clip.jsonl: No space left on device")
+
+    def full_exports(*args: object, **kwargs: object) -> None:
+        raise DataError("cannot write clip.vtt: No space left on device")
+
+    monkeypatch.setattr(TranscriptWriter, "append", full)
+    monkeypatch.setattr(runner, "write_exports", full_exports)
+    assert main(["file", str(clip)]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot write transcript clip.jsonl" in " ".join(err.split())
+    assert "Traceback" not in err

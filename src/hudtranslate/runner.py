@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import statistics
+import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from importlib import resources
@@ -28,7 +29,7 @@ from hudtranslate.captions.replay import check_replay_path
 from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
-from hudtranslate.errors import ConfigError, ensure_writable_folder
+from hudtranslate.errors import ConfigError, DataError, ensure_writable_folder
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
@@ -295,10 +296,18 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
                                     [display, transcript, *extra_sinks, *speech],
                                     realtime=realtime)
     finally:
-        srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
-        # soft_wrap: one line, however narrow the terminal; rich broke paths at a space
-        console.print(escape(f"wrote {transcript.path}, {srt}, {vtt}"), highlight=False,
-                      soft_wrap=True)
+        failed = sys.exc_info()[1]
+        try:
+            srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
+        except DataError as exc:
+            if failed is None:
+                raise
+            # the run's own error (a full disk under the JSONL) is the one to report
+            log.warning("%s", exc)
+        else:
+            # soft_wrap: one line, however narrow the terminal; rich broke paths at a space
+            console.print(escape(f"wrote {transcript.path}, {srt}, {vtt}"), highlight=False,
+                          soft_wrap=True)
     _report(result, settings, console, realtime=realtime)
     return 0
 
