@@ -400,3 +400,37 @@ def test_a_session_id_that_is_no_file_name_gets_one(tmp_path: Path) -> None:
     empty = ClientTranscript(tmp_path / "none")
     empty.start("s2")
     assert empty.close() is None  # nothing came back: no empty subtitles
+
+
+async def _two_sentences_then_stopped(ws: web.WebSocketResponse, request: web.Request) -> None:
+    for utterance in (1, 2):
+        caption = Translation(utterance, "你好。", "Hello.", "", 0.0, 0.3, True, 0.5, model="q")
+        await ws.send_str(protocol.encode(protocol.event_message(caption)))
+    await _shut_down(ws, request)
+
+
+@pytest.mark.parametrize("server", [_two_sentences_then_stopped], indirect=True)
+def test_a_full_disk_under_stream_out_is_the_error_and_names_the_servers_copy(
+        server: str, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The disk filled under the wearer's copy: the SRT/VTT export after it failed too and
+    its error replaced the copy's, and nothing said the server still has the session."""
+    from hudtranslate.errors import DataError
+    from hudtranslate.transcripts import TranscriptWriter
+
+    append = TranscriptWriter.append
+
+    def second_fails(self: TranscriptWriter, event: Translation) -> object:
+        if event.utterance_id == 2:
+            raise DataError("cannot write transcript s1.jsonl: No space left on device")
+        return append(self, event)
+
+    def exports_fail(*args: object, **kwargs: object) -> None:
+        raise DataError("cannot write s1.vtt: No space left on device")
+
+    monkeypatch.setattr(TranscriptWriter, "append", second_fails)
+    monkeypatch.setattr("hudtranslate.transcripts.client_copy.write_exports", exports_fail)
+    assert main(["stream", str(clip), "--server", server, "--out", str(tmp_path / "k")]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert ("error: cannot write transcript s1.jsonl: No space left on device (the server "
+            "keeps the session: on its machine, hudtranslate transcripts export s1)") in err

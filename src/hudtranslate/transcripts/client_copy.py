@@ -9,14 +9,16 @@ writes ``<session id>.srt`` / ``.vtt`` from it when the stream ends, however it 
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from pathlib import Path
 
-from hudtranslate.errors import ensure_writable_folder
+from hudtranslate.errors import DataError, ensure_writable_folder
 from hudtranslate.events import Transcript, Translation
 from hudtranslate.transcripts.store import TranscriptWriter, read_transcript, write_exports
 
+log = logging.getLogger(__name__)
 _SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -36,12 +38,14 @@ class ClientTranscript:
     event (finals are kept, the rest ignored), ``close()`` at the end: it returns the
     JSONL, SRT and VTT paths, or None if no sentence came back. Raises ``ConfigError``
     (``folder`` not writable) from ``check`` and ``start``, ``DataError`` when a line
-    cannot be written."""
+    cannot be written (it names the server's copy); after that, ``close`` reports an
+    export that fails too as a warning, not as the error."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._writer: TranscriptWriter | None = None
-        self._stem = ""
+        self._stem = self._session = ""
+        self._failed = False
 
     def check(self) -> None:
         """Before streaming: can the folder be written? (It is made only at ``start``.)"""
@@ -51,12 +55,17 @@ class ClientTranscript:
         if self._writer is not None:
             return
         ensure_writable_folder("--out", self.folder)
-        self._stem = _stem(session_id)
+        self._stem, self._session = _stem(session_id), session_id
         self._writer = TranscriptWriter(self.folder / f"{self._stem}.jsonl")
 
     def add(self, event: Transcript | Translation | None) -> None:
         if self._writer is not None and isinstance(event, Translation) and event.final:
-            self._writer.append(event)
+            try:
+                self._writer.append(event)
+            except DataError as exc:  # a full disk: the server's copy is whole
+                self._failed = True
+                raise DataError(f"{exc} (the server keeps the session: on its machine, "
+                                f"hudtranslate transcripts export {self._session})") from None
 
     def close(self) -> tuple[Path, Path, Path] | None:
         writer, self._writer = self._writer, None
@@ -65,5 +74,11 @@ class ClientTranscript:
         writer.close()
         if not writer.count:
             return None
-        srt, vtt = write_exports(read_transcript(writer.path), self.folder, self._stem)
+        try:
+            srt, vtt = write_exports(read_transcript(writer.path), self.folder, self._stem)
+        except DataError as exc:
+            if not self._failed:
+                raise
+            log.warning("%s", exc)  # the line that could not be written is the error
+            return None
         return writer.path, srt, vtt
