@@ -191,3 +191,17 @@ def test_a_file_named_mp3_that_is_not_one_is_one_line_and_no_decoder_notes(
     with pytest.raises(AudioError, match="not an audio file or unreadable"):
         read_audio_file(fake)
     assert "Note:" not in capfd.readouterr().err
+
+
+def test_a_codec_ffmpeg_does_not_know_is_one_line(tmp_path: Path) -> None:
+    """A WAV whose format tag no decoder knows: PyAV gives its stream no codec context,
+    and reading its channel count had ended the command with an AttributeError."""
+    import struct
+
+    data = np.zeros(16_000, dtype="<i2").tobytes()
+    fmt = struct.pack("<IHHIIHH", 16, 0x7777, 1, 16_000, 32_000, 2, 16)
+    path = tmp_path / "odd.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + fmt
+                     + b"data" + struct.pack("<I", len(data)) + data)
+    with pytest.raises(AudioError, match=r"cannot decode the audio of .*odd\.wav: its codec"):
+        read_audio_file(path)

@@ -49,6 +49,10 @@ def read_with_ffmpeg(path: Path) -> AudioArray:
         if not container.streams.audio:
             raise AudioError(f"{path} has no audio track")
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # a codec FFmpeg has no decoder for
+            raise AudioError(f"cannot decode the audio of {path}: its codec is one FFmpeg "
+                             "cannot decode; save it as PCM WAV or FLAC from the program "
+                             "that made it")
         # a film's 5.1 keeps its dialogue in the centre channel: FFmpeg's standard downmix
         # (ITU-R BS.775 weights) keeps it; an average of six channels buries it 15 dB down
         surround = stream.channels > 2
