@@ -294,3 +294,23 @@ def test_an_out_file_named_for_another_format_is_refused(
     assert not (tmp_path / name).exists()
     assert main([*argv, "--format", "jsonl"]) == 0  # asked for by name: written
     assert (tmp_path / name).read_text().startswith('{"index": 1')
+
+
+def test_a_transcript_file_of_file_or_stream_out_exports_like_a_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`file --mode converse` writes the partner's Chinese only into talk.jsonl; the way to
+    bilingual subtitles, `transcripts export talk.jsonl --bilingual`, had answered "no
+    session 'talk.jsonl' in ~/.local/share/hudtranslate/sessions"."""
+    from hudtranslate.transcripts import TranscriptWriter
+
+    folder = tmp_path / "my talks"
+    folder.mkdir()
+    talk = folder / "talk.jsonl"
+    with TranscriptWriter(talk) as writer:
+        writer.append(Translation(1, "你好", "Hello.", "", 0.0, 1.0, True, 1.5))
+    monkeypatch.setenv("HUDTRANSLATE_DATA_DIR", str(tmp_path / "never served"))
+    assert main(["transcripts", "export", str(talk), "--bilingual"]) == 0
+    assert "Hello.\n你好" in capsys.readouterr().out
+    assert main(["transcripts", "export", str(talk), "--out", str(talk)]) == 1
+    assert "is the transcript being exported" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""``hudtranslate transcripts list | export ID``: the server's archive, after the fact.
+"""``hudtranslate transcripts list | export ID``: the server's archive, after the fact
+(``export talk.jsonl``: the same records as ``file`` and ``stream --out`` write them).
 
 Reads only the files on disk, so it works while a server runs, after it stopped, and
 after it was killed (a session not ended is listed as live or interrupted, with what it
@@ -20,7 +21,7 @@ from hudtranslate.config import Settings
 from hudtranslate.errors import DataError, check_folder, one_line
 from hudtranslate.transcripts.export import to_jsonl, to_srt, to_vtt
 from hudtranslate.transcripts.sessions import SessionStore, default_data_dir
-from hudtranslate.transcripts.store import keep_previous, write_text_atomic
+from hudtranslate.transcripts.store import keep_previous, read_transcript, write_text_atomic
 
 FORMATS = ("srt", "vtt", "jsonl")
 _OTHER_FORMATS = {"json": "jsonl", "ndjson": "jsonl", "webvtt": "vtt", "ass": "srt",
@@ -45,7 +46,8 @@ def add_transcripts_command(commands: Any, common: argparse.ArgumentParser) -> N
     listing = actions.add_parser("list", parents=[data_dir], help="list sessions, oldest first")
     listing.set_defaults(handler=_run_list)
     export = actions.add_parser("export", parents=[data_dir], help="export one session")
-    export.add_argument("session", help="session id (or a unique beginning of it)")
+    export.add_argument("session", help="session id (or a unique beginning of it), or a "
+                        "transcript .jsonl written by `file` or `stream --out`")
     export.add_argument("--format", choices=FORMATS, default=None,
                         help="default: --out's extension when it is one of these, else srt")
     export.add_argument("--out", type=Path, default=None,
@@ -92,7 +94,8 @@ def _run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_export(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(args)
+    given = Path(args.session)  # `file`'s talk.jsonl: the same records, read without a store
+    store = None if given.suffix.lower() == ".jsonl" and given.is_file() else _store(args)
     if args.out == Path("-"):  # the Unix name for standard output, not a file called "-"
         args.out = None
     args.format = _export_format(args.format, args.out)
@@ -104,11 +107,17 @@ def _run_export(args: argparse.Namespace, settings: Settings) -> int:
             raise DataError(f"--out {args.out} is a folder: give the export's file name "
                             f"(e.g. {args.out / ('SESSION.' + args.format)})")
         check_folder("--out's folder", args.out.parent)
-        if store.holds(args.out):
+        if store is None and args.out.resolve() == given.resolve():
+            raise DataError(f"--out {args.out} is the transcript being exported: write the "
+                            "export elsewhere")
+        if store is not None and store.holds(args.out):
             raise DataError(f"--out {args.out} is one of the stored session files and would "
                             "be overwritten: write the export elsewhere")
-    session_id = store.find(args.session)
-    records = store.records(session_id)
+    if store is None:
+        session_id, records = str(given), read_transcript(given)
+    else:
+        session_id = store.find(args.session)
+        records = store.records(session_id)
     if not records:
         log.warning("session %s has no sentences: the export is empty", session_id)
     if args.format == "srt":
