@@ -400,6 +400,7 @@ def test_a_session_id_that_is_no_file_name_gets_one(tmp_path: Path) -> None:
     empty = ClientTranscript(tmp_path / "none")
     empty.start("s2")
     assert empty.close() is None  # nothing came back: no empty subtitles
+    assert list((tmp_path / "none").iterdir()) == []  # nor an empty s2.jsonl left behind
 
 
 async def _two_sentences_then_stopped(ws: web.WebSocketResponse, request: web.Request) -> None:
@@ -434,3 +435,14 @@ def test_a_full_disk_under_stream_out_is_the_error_and_names_the_servers_copy(
     err = " ".join(capsys.readouterr().err.split())
     assert ("error: cannot write transcript s1.jsonl: No space left on device (the server "
             "keeps the session: on its machine, hudtranslate transcripts export s1)") in err
+
+
+@pytest.mark.parametrize("server", [_shut_down], indirect=True)
+def test_stream_out_with_no_sentence_says_so_and_leaves_no_empty_file(
+        server: str, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stream with no speech had left an empty s1.jsonl in --out and said nothing."""
+    out = tmp_path / "kept"
+    assert main(["stream", str(clip), "--server", server, "--out", str(out)]) == 1
+    assert list(out.iterdir()) == []
+    assert f"no sentence came back: nothing kept in {out}" in " ".join(
+        capsys.readouterr().out.split())

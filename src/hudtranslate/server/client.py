@@ -448,6 +448,8 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
         written = copy.close() if copy is not None else None
         if written is not None:
             console.print(escape("kept here: " + ", ".join(str(path) for path in written)))
+        elif copy is not None:
+            console.print(escape(f"no sentence came back: nothing kept in {args.out}"))
     if report is None:
         Console(stderr=True, highlight=False).print(escape(_stopped_line(stopped, session)))
         return 130 if stopped == "interrupted" else EXIT_TERMINATED

@@ -9,6 +9,7 @@ writes ``<session id>.srt`` / ``.vtt`` from it when the stream ends, however it 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -36,10 +37,10 @@ class ClientTranscript:
 
     ``start(session_id)`` when the server names the session, ``add(event)`` for every
     event (finals are kept, the rest ignored), ``close()`` at the end: it returns the
-    JSONL, SRT and VTT paths, or None if no sentence came back. Raises ``ConfigError``
-    (``folder`` not writable) from ``check`` and ``start``, ``DataError`` when a line
-    cannot be written (it names the server's copy); after that, ``close`` reports an
-    export that fails too as a warning, not as the error."""
+    JSONL, SRT and VTT paths, or None if no sentence came back (and keeps no file).
+    Raises ``ConfigError`` (``folder`` not writable) from ``check`` and ``start``,
+    ``DataError`` when a line cannot be written (it names the server's copy); after
+    that, ``close`` reports an export that fails too as a warning, not as the error."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -72,7 +73,10 @@ class ClientTranscript:
         if writer is None:
             return None
         writer.close()
-        if not writer.count:
+        if not writer.count:  # nothing came back: no empty subtitles, nor an empty JSONL
+            with contextlib.suppress(OSError):
+                if writer.path.stat().st_size == 0:
+                    writer.path.unlink()
             return None
         try:
             srt, vtt = write_exports(read_transcript(writer.path), self.folder, self._stem)
