@@ -102,6 +102,20 @@ def test_a_mistyped_variable_is_warned_about_with_the_right_name(
     assert "did you mean HUDTRANSLATE_VAD_MIN_SILENCE_MS?" in record.getMessage()
 
 
+@pytest.mark.parametrize(("given", "meant"), [
+    ("HUDTRANSLATE_MODE", "HUDTRANSLATE_CONVERSATION_MODE"),
+    ("HUDTRANSLATE_SPEAK", "HUDTRANSLATE_VOICE_SPEAK")])
+def test_a_variable_without_its_section_names_the_one_it_belongs_to(
+        caplog: pytest.LogCaptureFixture, given: str, meant: str) -> None:
+    """``HUDTRANSLATE_MODE=converse`` (the flag is ``--mode``) was ignored with no hint:
+    the names differ by a whole section, too much for the spelling match."""
+    with caplog.at_level("WARNING"):
+        Settings.load(env={given: "1"})
+    (record,) = caplog.records
+    assert f"{given} is not a hudtranslate setting and is ignored (did you mean {meant}?)" \
+        in record.getMessage()
+
+
 def test_a_variable_close_to_nothing_gets_no_suggestion(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING"):

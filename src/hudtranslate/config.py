@@ -326,8 +326,11 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if hint is not None and not dataclasses.is_dataclass(hint):  # a section is no value
             _set_dotted(tree, dotted, raw)
         elif key not in NON_SETTING_VARIABLES:
-            log.warning("%s is not a hudtranslate setting and is ignored%s", key,
-                        _did_you_mean(key, _setting_variables(), len(ENV_PREFIX)))
+            homes = [] if section else [f"{ENV_PREFIX}{s}_{rest}".upper() for s in sections
+                                        if _field_type(f"{s}.{rest}") is not None]
+            suggestion = (f" (did you mean {' or '.join(homes)}?)" if homes  # HUDTRANSLATE_MODE
+                          else _did_you_mean(key, _setting_variables(), len(ENV_PREFIX)))
+            log.warning("%s is not a hudtranslate setting and is ignored%s", key, suggestion)
     return tree
 
 
