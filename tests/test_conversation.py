@@ -138,6 +138,22 @@ def test_a_spoken_or_typed_draft_is_written_as_a_message_without_context() -> No
     assert len(translator.listen.context) == 1
 
 
+def test_a_pause_after_the_draft_command_makes_the_next_english_the_message() -> None:
+    """ "Draft." [a pause that ends the utterance] "Tell her I'll be ten minutes late." had
+    shown the partner 草稿 ("draft") and then the instruction word for word, no message."""
+    backend = PromptRecorder()
+    translator = conversation(backend)
+    assert translator.translate(transcript("Draft.", "en", 0)) is None
+    message = translator.translate(transcript("Tell her I'll be ten minutes late.", "en", 1))
+    assert message is not None and message.draft
+    assert message.committed == "不好意思，我会晚到10分钟。"
+    assert [call[0] for call in backend.calls] == ["draft"]
+    translator.translate(transcript("Draft.", "en", 2))  # said, then nothing for a while
+    later = Transcript(3, "Thank you.", "", 20.0, 21.0, True, 21.1, language="en")
+    answer = translator.translate(later)
+    assert answer is not None and not answer.draft
+
+
 async def test_converse_mode_runs_both_directions_in_order_through_the_pipeline() -> None:
     audio = tone_and_silence([(0.5, False), (2.0, True), (1.0, False), (2.0, True),
                               (1.0, False)])

@@ -27,3 +27,14 @@ def draft_request(english: str) -> str | None:
         return None
     request = english[match.end():].strip()
     return request or None
+
+
+def bare_command(english: str) -> bool:
+    """Whether ``english`` is a draft command alone ("Draft.", "Draft a message"): the
+    wearer paused after it long enough to end the utterance, and says the message next.
+
+    >>> bare_command("Draft."), bare_command("Draft: call me"), bare_command("Drafts.")
+    (True, False, False)
+    """
+    match = _COMMAND.match(english)
+    return match is not None and not english[match.end():].strip()

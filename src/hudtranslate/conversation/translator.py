@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hudtranslate.config import TranslateOptions
-from hudtranslate.conversation.drafts import draft_request
+from hudtranslate.conversation.drafts import bare_command, draft_request
 from hudtranslate.events import Transcript, Translation
 from hudtranslate.translate.glossary import Glossary
 from hudtranslate.translate.prompts import DRAFT_MESSAGE, ENGLISH_SPEECH
@@ -27,6 +27,11 @@ def _never() -> bool:
     return False
 
 
+DRAFT_PAUSE_S = 4.0
+"""A draft command said alone ("Draft." and a pause that ended the utterance) makes the
+wearer's next English a message if it starts within this many seconds."""
+
+
 @dataclass
 class ReplyTranslator:
     """The wearer's English → Chinese for the other person, one final utterance at a time.
@@ -36,8 +41,9 @@ class ReplyTranslator:
     makes early Chinese unreliable, and the wearer's turn is usually short). While the
     Chinese is written, ``emit`` receives it growing as tentative text. A draft
     (``Transcript.draft`` or a spoken ``draft_request``) is written with the
-    ``DRAFT_MESSAGE`` prompt as a polite message and is not used as context. The
-    glossary's user terms found in the English are given in Chinese
+    ``DRAFT_MESSAGE`` prompt as a polite message and is not used as context; a command
+    said alone is not translated, and the next utterance is the message (``DRAFT_PAUSE_S``).
+    The glossary's user terms found in the English are given in Chinese
     (``Glossary.find_english``); the writing itself is ``to_chinese.translate_to_chinese``.
     """
 
@@ -47,6 +53,8 @@ class ReplyTranslator:
     glossary: Glossary = field(default_factory=Glossary)
     context: list[tuple[str, str]] = field(default_factory=list)
     """(English, Chinese) pairs of the conversation so far, oldest first."""
+    command_end_s: float | None = None
+    """When a draft command said alone ended, until the next English final."""
 
     def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = _never,
                   emit: Callable[[Translation], None] | None = None) -> Translation | None:
@@ -55,6 +63,12 @@ class ReplyTranslator:
         if not transcript.final or not english:
             return None
         request = english if transcript.draft else draft_request(english)
+        if request is None and bare_command(english):
+            self.command_end_s = transcript.end_s
+            return None
+        command_end_s, self.command_end_s = self.command_end_s, None
+        if command_end_s is not None and transcript.start_s - command_end_s <= DRAFT_PAUSE_S:
+            request = request or english
         draft = request is not None
         source = request or english
         on_text = None
