@@ -314,3 +314,19 @@ def test_a_transcript_file_of_file_or_stream_out_exports_like_a_session(
     assert "Hello.\n你好" in capsys.readouterr().out
     assert main(["transcripts", "export", str(talk), "--out", str(talk)]) == 1
     assert "is the transcript being exported" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["talk.mp3", "talk.WAV", "talk.m4a", "talk.mp4"])
+def test_an_out_file_named_like_a_recording_is_refused_and_the_recording_kept(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """`--out talk.mp3` (the recording's name typed by mistake) had moved the recording
+    aside and written the subtitles as talk.mp3, with exit 0."""
+    recorder = _stored_session(tmp_path)
+    recording = tmp_path / name
+    recording.write_bytes(b"ID3 audio")
+    assert main(["transcripts", "export", recorder.session_id, "--data-dir", str(tmp_path),
+                 "--out", str(recording)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"names an audio or video file: name it {Path(name).stem}.srt" in err
+    assert recording.read_bytes() == b"ID3 audio"
+    assert sorted(path.name for path in tmp_path.glob("talk*")) == [name]

@@ -29,6 +29,10 @@ _OTHER_FORMATS = {"json": "jsonl", "ndjson": "jsonl", "webvtt": "vtt", "ass": "s
                   "csv": "jsonl"}
 """Extensions of formats export does not write, and the nearest one it does: a file named
 ``x.json`` had silently been given SRT (the default format)."""
+_RECORDINGS = frozenset({"wav", "flac", "ogg", "opus", "mp3", "m4a", "aac", "amr", "wma",
+                         "mp4", "mov", "webm", "mkv", "avi"})
+"""Extensions of audio and video: ``--out talk.mp3`` is the recording's name typed by
+mistake (it had been moved aside for subtitles named talk.mp3)."""
 log = logging.getLogger(__name__)
 
 
@@ -144,6 +148,9 @@ def _export_format(given: str | None, out: Path | None) -> str:
     """The format to write: ``given``, else the one ``out``'s extension names, else SRT.
     An SRT export to ``talk.vtt`` (the default format under another name) is refused."""
     named = out.suffix.lower().lstrip(".") if out is not None else ""
+    if out is not None and named in _RECORDINGS:
+        raise DataError(f"--out {out} names an audio or video file: name it "
+                        f"{out.with_suffix('.' + (given or 'srt')).name}")
     if out is not None and given is None and named in _OTHER_FORMATS:
         raise DataError(f"--out {out} names a {named.upper()} file, which export does not "
                         f"write ({', '.join(FORMATS)}): name it "
