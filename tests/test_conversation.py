@@ -10,6 +10,7 @@ import pytest
 
 from hudtranslate.config import ConversationOptions, Settings, TranslateOptions
 from hudtranslate.conversation import ConversationTranslator, ReplyTranslator, draft_request
+from hudtranslate.conversation.drafts import DraftMarker
 from hudtranslate.errors import ConfigError
 from hudtranslate.events import Transcript
 from hudtranslate.pipeline import Engines, run_pipeline
@@ -142,16 +143,45 @@ def test_a_pause_after_the_draft_command_makes_the_next_english_the_message() ->
     """ "Draft." [a pause that ends the utterance] "Tell her I'll be ten minutes late." had
     shown the partner 草稿 ("draft") and then the instruction word for word, no message."""
     backend = PromptRecorder()
-    translator = conversation(backend)
-    assert translator.translate(transcript("Draft.", "en", 0)) is None
-    message = translator.translate(transcript("Tell her I'll be ten minutes late.", "en", 1))
-    assert message is not None and message.draft
+    translator, marker = conversation(backend), DraftMarker()
+    assert translator.translate(marker.mark(transcript("Draft.", "en", 0))) is None
+    partial = marker.mark(transcript("Tell her", "en", 1, final=False))
+    message = translator.translate(marker.mark(
+        transcript("Tell her I'll be ten minutes late.", "en", 1)))
+    assert partial.draft and message is not None and message.draft
     assert message.committed == "不好意思，我会晚到10分钟。"
     assert [call[0] for call in backend.calls] == ["draft"]
-    translator.translate(transcript("Draft.", "en", 2))  # said, then nothing for a while
-    later = Transcript(3, "Thank you.", "", 20.0, 21.0, True, 21.1, language="en")
+    translator.translate(marker.mark(transcript("Draft.", "en", 2)))  # then nothing for a while
+    later = marker.mark(Transcript(3, "Thank you.", "", 20.0, 21.0, True, 21.1, language="en"))
     answer = translator.translate(later)
-    assert answer is not None and not answer.draft
+    assert not later.draft and answer is not None and not answer.draft
+
+
+async def test_a_spoken_draft_is_marked_from_its_partials_for_the_displays() -> None:
+    """A dictated message's transcripts had said ``draft: false`` (only its caption said
+    true): the partner page showed the wearer's dictation as something said to the other
+    person, with no Chinese under it, until the wearer spoke again."""
+    audio = tone_and_silence([(0.5, False), (3.0, True), (1.0, False), (2.0, True),
+                              (1.0, False)])
+    decoder = FakeDecoder(["Draft, tell her I'll be ten minutes late.", "Thanks."],
+                          line_languages=("en", "en"), chars_per_s=12.0)
+    engines = Engines(asr=decoder, translator=FakeBackend(), vad_factory=FakeVad)
+    settings = Settings.load(env={}, overrides={"conversation.mode": "converse"})
+    seen: list[Transcript] = []
+
+    class Recorder:
+        def handle(self, event: object) -> None:
+            if isinstance(event, Transcript):
+                seen.append(event)
+
+        def close(self) -> None:
+            pass
+
+    result = await run_pipeline(chunks_of(audio), engines, settings, [Recorder()])
+    assert [(t.source, t.draft) for t in result.translations] == [
+        ("tell her I'll be ten minutes late.", True), ("Thanks.", False)]
+    dictated = [t for t in seen if t.utterance_id == result.translations[0].utterance_id]
+    assert len(dictated) > 1 and all(t.draft for t in dictated)
 
 
 async def test_converse_mode_runs_both_directions_in_order_through_the_pipeline() -> None:

@@ -25,6 +25,7 @@ from typing import Protocol
 from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
 from hudtranslate.asr.same_sound import repair_by_ear, same_sound_repair, word_tokenizer
 from hudtranslate.config import Settings
+from hudtranslate.conversation.drafts import DraftMarker
 from hudtranslate.conversation.translator import ConversationTranslator, ReplyTranslator
 from hudtranslate.errors import ConfigError
 from hudtranslate.events import AudioArray, AudioChunk, StreamEnd, Transcript, Translation
@@ -171,6 +172,14 @@ def heard_repair(engines: Engines, settings: Settings,
     return repair
 
 
+async def _drafts_marked(events: AsyncIterator[Transcript],
+                         marker: DraftMarker) -> AsyncIterator[Transcript]:
+    """The wearer's dictated messages marked ``draft`` before any display sees them (the
+    partner page had shown a spoken draft's dictation as something said)."""
+    async for event in events:
+        yield marker.mark(event)
+
+
 async def _tap(events: AsyncIterator[Transcript], sinks: Sequence[Sink],
                result: PipelineResult) -> AsyncIterator[Transcript]:
     async for event in events:
@@ -248,6 +257,8 @@ async def run_pipeline(
             heard = merge_drafts(heard, drafts, clock)
         repairs = await asyncio.to_thread(text_repairs, engines, settings)
         recognizer.heard_repair = heard_repair(engines, settings)
+        if settings.conversation.mode == "converse":
+            heard = _drafts_marked(heard, DraftMarker())
         transcripts = _tap(_repaired(heard, repairs), sinks, result)
         async for translation in translate_stage(
             transcripts, translator, workers[2], partials=settings.translate.translate_partials,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from dataclasses import dataclass
+
+from hudtranslate.events import Transcript
 
 DRAFT_COMMANDS = ("draft message", "draft a message", "draft")
 """Said first, then what the message should say: "Draft: tell her I'll be ten minutes
@@ -38,3 +42,35 @@ def bare_command(english: str) -> bool:
     """
     match = _COMMAND.match(english)
     return match is not None and not english[match.end():].strip()
+
+
+DRAFT_PAUSE_S = 4.0
+"""A draft command said alone ("Draft." and a pause that ended the utterance) makes the
+wearer's next English a message if it starts within this many seconds."""
+
+
+@dataclass
+class DraftMarker:
+    """Marks the wearer's dictated messages as drafts (``Transcript.draft``) from their
+    first partial on, as typed ones are, so that displays show a message card and not the
+    dictation as something said to the other person: English that starts with a draft
+    command and says something after it, and the utterance after a command said alone
+    (``bare_command``) if it starts within ``DRAFT_PAUSE_S``."""
+
+    command_end_s: float | None = None
+    message_id: int | None = None
+
+    def mark(self, transcript: Transcript) -> Transcript:
+        if transcript.language != "en" or transcript.draft:
+            return transcript
+        text = transcript.text
+        if transcript.final and bare_command(text):
+            self.command_end_s, self.message_id = transcript.end_s, None
+            return transcript
+        if self.command_end_s is not None and transcript.utterance_id != self.message_id:
+            within = transcript.start_s - self.command_end_s <= DRAFT_PAUSE_S
+            self.message_id = transcript.utterance_id if within else None
+            self.command_end_s = None
+        if transcript.utterance_id == self.message_id or draft_request(text) is not None:
+            return dataclasses.replace(transcript, draft=True)
+        return transcript

@@ -27,11 +27,6 @@ def _never() -> bool:
     return False
 
 
-DRAFT_PAUSE_S = 4.0
-"""A draft command said alone ("Draft." and a pause that ended the utterance) makes the
-wearer's next English a message if it starts within this many seconds."""
-
-
 @dataclass
 class ReplyTranslator:
     """The wearer's English → Chinese for the other person, one final utterance at a time.
@@ -42,8 +37,8 @@ class ReplyTranslator:
     Chinese is written, ``emit`` receives it growing as tentative text. A draft
     (``Transcript.draft`` or a spoken ``draft_request``) is written with the
     ``DRAFT_MESSAGE`` prompt as a polite message and is not used as context; a command
-    said alone is not translated, and the next utterance is the message (``DRAFT_PAUSE_S``).
-    The glossary's user terms found in the English are given in Chinese
+    said alone is not translated (``drafts.DraftMarker`` marks the next utterance). The
+    glossary's user terms found in the English are given in Chinese
     (``Glossary.find_english``); the writing itself is ``to_chinese.translate_to_chinese``.
     """
 
@@ -53,8 +48,6 @@ class ReplyTranslator:
     glossary: Glossary = field(default_factory=Glossary)
     context: list[tuple[str, str]] = field(default_factory=list)
     """(English, Chinese) pairs of the conversation so far, oldest first."""
-    command_end_s: float | None = None
-    """When a draft command said alone ended, until the next English final."""
 
     def translate(self, transcript: Transcript, cancelled: Callable[[], bool] = _never,
                   emit: Callable[[Translation], None] | None = None) -> Translation | None:
@@ -62,12 +55,10 @@ class ReplyTranslator:
         english = transcript.text.strip()
         if not transcript.final or not english:
             return None
-        request = english if transcript.draft else draft_request(english)
-        if request is None and bare_command(english):
-            self.command_end_s = transcript.end_s
-            return None
-        command_end_s, self.command_end_s = self.command_end_s, None
-        if command_end_s is not None and transcript.start_s - command_end_s <= DRAFT_PAUSE_S:
+        if bare_command(english) and not transcript.draft:  # "Draft." alone: the message
+            return None  # is the next utterance (``DraftMarker`` marked it)
+        request = draft_request(english)
+        if transcript.draft:  # typed, or marked by ``DraftMarker`` (the command then cut)
             request = request or english
         draft = request is not None
         source = request or english
