@@ -77,7 +77,7 @@ def test_a_transcript_that_cannot_be_written_is_the_error_not_the_exports_after_
         raise DataError("cannot write clip.vtt: No space left on device")
 
     monkeypatch.setattr(TranscriptWriter, "append", full)
-    monkeypatch.setattr(runner, "write_exports", full_exports)
+    monkeypatch.setattr("hudtranslate.transcripts.store.write_exports", full_exports)
     assert main(["file", str(clip)]) == 1
     err = capsys.readouterr().err
     assert "error: cannot write transcript clip.jsonl" in " ".join(err.split())

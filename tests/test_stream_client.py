@@ -430,7 +430,7 @@ def test_a_full_disk_under_stream_out_is_the_error_and_names_the_servers_copy(
         raise DataError("cannot write s1.vtt: No space left on device")
 
     monkeypatch.setattr(TranscriptWriter, "append", second_fails)
-    monkeypatch.setattr("hudtranslate.transcripts.client_copy.write_exports", exports_fail)
+    monkeypatch.setattr("hudtranslate.transcripts.store.write_exports", exports_fail)
     assert main(["stream", str(clip), "--server", server, "--out", str(tmp_path / "k")]) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert ("error: cannot write transcript s1.jsonl: No space left on device (the server "

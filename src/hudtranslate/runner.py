@@ -29,12 +29,12 @@ from hudtranslate.captions.replay import check_replay_path
 from hudtranslate.captions.terminal import direction_label
 from hudtranslate.config import Settings
 from hudtranslate.engines import load_engines
-from hudtranslate.errors import ConfigError, DataError, ensure_writable_folder
+from hudtranslate.errors import ConfigError, ensure_writable_folder
 from hudtranslate.events import AudioChunk, StreamEnd, Transcript, Translation
 from hudtranslate.models import DEFAULT_MODELS, fetch, get_spec
 from hudtranslate.pipeline import Engines, Event, PipelineResult, Sink, run_pipeline
-from hudtranslate.transcripts import TranscriptWriter, read_transcript, write_exports
-from hudtranslate.transcripts.store import check_frames_folder, keep_previous
+from hudtranslate.transcripts import TranscriptWriter
+from hudtranslate.transcripts.store import check_frames_folder, export_transcript, keep_previous
 
 log = logging.getLogger(__name__)
 
@@ -296,18 +296,12 @@ async def _run_session(chunks: AsyncIterator[AudioChunk], settings: Settings, en
                                     [display, transcript, *extra_sinks, *speech],
                                     realtime=realtime)
     finally:
-        failed = sys.exc_info()[1]
-        try:
-            srt, vtt = write_exports(read_transcript(transcript.path), out_dir, stem)
-        except DataError as exc:
-            if failed is None:
-                raise
-            # the run's own error (a full disk under the JSONL) is the one to report
-            log.warning("%s", exc)
-        else:
+        exports = export_transcript(transcript.path, out_dir, stem,
+                                    after_failure=sys.exc_info()[1] is not None)
+        if exports is not None:
             # soft_wrap: one line, however narrow the terminal; rich broke paths at a space
-            console.print(escape(f"wrote {transcript.path}, {srt}, {vtt}"), highlight=False,
-                          soft_wrap=True)
+            console.print(escape(f"wrote {transcript.path}, {exports[0]}, {exports[1]}"),
+                          highlight=False, soft_wrap=True)
     _report(result, settings, console, realtime=realtime)
     return 0
 

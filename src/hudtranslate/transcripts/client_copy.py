@@ -10,16 +10,14 @@ writes ``<session id>.srt`` / ``.vtt`` from it when the stream ends, however it 
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import time
 from pathlib import Path
 
 from hudtranslate.errors import DataError, ensure_writable_folder
 from hudtranslate.events import Transcript, Translation
-from hudtranslate.transcripts.store import TranscriptWriter, read_transcript, write_exports
+from hudtranslate.transcripts.store import TranscriptWriter, export_transcript
 
-log = logging.getLogger(__name__)
 _SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -78,11 +76,6 @@ class ClientTranscript:
                 if writer.path.stat().st_size == 0:
                     writer.path.unlink()
             return None
-        try:
-            srt, vtt = write_exports(read_transcript(writer.path), self.folder, self._stem)
-        except DataError as exc:
-            if not self._failed:
-                raise
-            log.warning("%s", exc)  # the line that could not be written is the error
-            return None
-        return writer.path, srt, vtt
+        exports = export_transcript(writer.path, self.folder, self._stem,
+                                    after_failure=self._failed)
+        return None if exports is None else (writer.path, *exports)

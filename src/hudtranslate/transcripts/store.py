@@ -152,6 +152,20 @@ def write_exports(
     return srt_path, vtt_path
 
 
+def export_transcript(path: Path, out_dir: str | os.PathLike[str], stem: str, *,
+                      after_failure: bool) -> tuple[Path, Path] | None:
+    """``write_exports`` of the transcript at ``path``; raises DataError when it fails,
+    unless the run had already failed (``after_failure``: a full disk under the JSONL):
+    then the run's own error is the one to report, and this one is a warning (None)."""
+    try:
+        return write_exports(read_transcript(path), out_dir, stem)
+    except DataError as exc:
+        if not after_failure:
+            raise
+        logger.warning("%s", exc)
+        return None
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
