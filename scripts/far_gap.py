@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from hudtranslate.asr.left_context import CONTIGUOUS_S
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.asr.text import normalize_chinese
@@ -38,7 +39,6 @@ from hudtranslate.eval.runner import SIMULTANEOUS, load_bench_engines, run_strea
 from hudtranslate.events import SAMPLE_RATE_HZ
 
 WINDOW_S = 30.0
-CONTIGUOUS_S = 0.05
 
 
 def load(manifest: Path) -> tuple[list[str], list[Any]]:
