@@ -4,10 +4,15 @@ the run produced lost."""
 
 from __future__ import annotations
 
+import errno
+import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from PIL import Image
+from tests.conftest import fake_file_run
 from tests.test_cli import _sounddevice, run_cli
 
 pytestmark = pytest.mark.timeout(60)
@@ -41,3 +46,32 @@ def test_live_with_a_device_that_does_not_exist_lists_the_inputs(
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "No input device matching 'headset'" in err
     assert "0: mic 0 (48000 Hz)" in err and "1: mic 1 (48000 Hz)" in err
+
+
+def test_a_frames_folder_that_fills_up_stops_the_frames_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`file --frames DIR` on a disk that filled up mid-run ended with a traceback
+    (OSError: No space left on device) and, the first frames coming before the first
+    sentence, an empty transcript."""
+    wav = fake_file_run(tmp_path, monkeypatch, "talk.wav")
+    frames = tmp_path / "frames"
+    save = Image.Image.save
+
+    def full_after_one(image: Image.Image, fp: Any, *args: Any, **kwargs: Any) -> None:
+        path = Path(str(fp))
+        if path.parent == frames and path.name != "frame_00001.png":
+            path.write_bytes(b"\x89PNG half")  # what a write cut short leaves
+            raise OSError(errno.ENOSPC, "No space left on device")
+        save(image, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", full_after_one)
+    monkeypatch.setenv("COLUMNS", "400")
+    code, err = run_cli(["file", str(wav), "--frames", str(frames)], capsys)
+    assert code == 0 and "Traceback" not in err
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "frame_00002.png" in warning and "No space left on device" in warning
+    assert sorted(p.name for p in frames.iterdir()) == ["frame_00001.png", "frames.jsonl"]
+    assert (tmp_path / "talk.jsonl").read_text().count("\n") == 1  # the sentence is kept
+    assert (tmp_path / "talk.srt").read_text().strip()
