@@ -75,3 +75,38 @@ def test_a_frames_folder_that_fills_up_stops_the_frames_not_the_run(
     assert sorted(p.name for p in frames.iterdir()) == ["frame_00001.png", "frames.jsonl"]
     assert (tmp_path / "talk.jsonl").read_text().count("\n") == 1  # the sentence is kept
     assert (tmp_path / "talk.srt").read_text().strip()
+
+
+def test_file_speak_plays_the_file_at_real_time_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`file talk.wav --speak` read the file as fast as it could: the voice, which skips
+    what has gone stale to keep up with the captions, said 2 of a talk's 9 sentences."""
+    from hudtranslate import runner
+    from hudtranslate.speech_out import sinks
+
+    wav = fake_file_run(tmp_path, monkeypatch, "talk.wav")
+    paces: list[bool] = []
+    read = runner.file_chunks
+
+    def recorded(samples: Any, chunk_ms: int, realtime: bool) -> Any:
+        paces.append(realtime)
+        return read(samples, chunk_ms, False)  # the test itself need not wait
+
+    monkeypatch.setattr(runner, "file_chunks", recorded)
+    monkeypatch.setattr(sinks, "device_speech_sink", lambda options: None)
+    assert run_cli(["file", str(wav), "--speak"], capsys)[0] == 0
+    assert run_cli(["file", str(wav)], capsys)[0] == 0
+    assert paces == [True, False]
+    assert (tmp_path / "talk.jsonl").read_text().count("\n") == 1
+
+
+def test_demo_fast_with_speak_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`demo --fast --speak` asked for two things that cannot both be had."""
+    out = tmp_path / "demo"
+    code, err = run_cli(["demo", "--fast", "--speak", "--out", str(out)], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "--fast" in err and "--speak" in err
+    assert not out.exists()

@@ -114,7 +114,8 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
                    frames_dir: Path | None = None, video: Path | None = None,
                    out_label: str | None = None) -> int:
     """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``, and with ``frames_dir``
-    / ``video`` the glasses' display as PNG frames / a real-time replay. ``out_label`` names
+    / ``video`` the glasses' display as PNG frames / a real-time replay. ``realtime`` None:
+    as ``settings.audio.realtime``, real-time pace whenever the voice speaks. ``out_label`` names
     ``out_dir`` in messages (default: how ``out_dir`` was chosen). Returns the exit code."""
     target, stem, out = _outputs_for(path, out_dir)
     out = out_label or out
@@ -129,6 +130,8 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
         check_replay_path(video)
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
+    if settings.voice.speak and realtime is None:  # read faster, the voice (which skips
+        pace = True  # what has gone stale to keep up with the captions) said 2 of 9
     if fetch_missing:
         _ensure_default_models(settings)
     engines = load_engines(settings)
