@@ -110,3 +110,13 @@ def test_demo_fast_with_speak_is_one_clear_line(
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "--fast" in err and "--speak" in err
     assert not out.exists()
+
+
+def test_video_named_as_the_input_wav_suggests_a_replay_it_can_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`file talk.wav --video talk.wav` suggested "talk-hud.wav", itself refused next."""
+    wav = fake_file_run(tmp_path, monkeypatch, "talk.wav")
+    code, err = run_cli(["file", str(wav), "--video", str(wav)], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "-hud.wav" not in err and ".mp4" in err

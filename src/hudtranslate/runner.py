@@ -119,6 +119,8 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     ``out_dir`` in messages (default: how ``out_dir`` was chosen). Returns the exit code."""
     target, stem, out = _outputs_for(path, out_dir)
     out = out_label or out
+    if video is not None:  # first: a name that is no replay format is told as that
+        check_replay_path(video)
     check_outputs_spare(path, target, stem, video)
     # checked now, made only once the audio is read and the models have loaded: a run that
     # fails before it translates (unreadable audio, a missing model) leaves no empty folder
@@ -126,8 +128,6 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir, create=False)
         check_frames_folder(frames_dir, path)
-    if video is not None:
-        check_replay_path(video)
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
     if settings.voice.speak and realtime is None:  # read faster, the voice (which skips
