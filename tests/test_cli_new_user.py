@@ -4,8 +4,11 @@ the run produced lost."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ import pytest
 from PIL import Image
 from tests.conftest import fake_file_run
 from tests.test_cli import _sounddevice, run_cli
+
+from hudtranslate.cli import main
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -120,3 +125,29 @@ def test_video_named_as_the_input_wav_suggests_a_replay_it_can_write(
     code, err = run_cli(["file", str(wav), "--video", str(wav)], capsys)
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert "-hud.wav" not in err and ".mp4" in err
+
+
+@pytest.mark.usefixtures("ctrl_c_interrupts")
+def test_ctrl_c_still_names_the_replay_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`file --video replay.gif` stopped with Ctrl-C wrote the replay but never said so
+    (only the transcript's files were named)."""
+    from hudtranslate import runner
+
+    wav = fake_file_run(tmp_path, monkeypatch, "talk.wav")
+    read = runner.file_chunks
+
+    async def then_ctrl_c(samples: Any, chunk_ms: int, realtime: bool) -> Any:
+        async for chunk in read(samples, chunk_ms, False):
+            yield chunk
+        await asyncio.sleep(1.0)  # the sentence is translated meanwhile
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(runner, "file_chunks", then_ctrl_c)
+    monkeypatch.setenv("COLUMNS", "400")
+    replay = tmp_path / "replay.gif"
+    assert main(["file", str(wav), "--video", str(replay)]) == 130
+    assert replay.is_file() and (tmp_path / "talk.srt").is_file()
+    assert f"wrote the display replay {replay}" in capsys.readouterr().out

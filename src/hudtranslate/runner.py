@@ -160,12 +160,13 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if frames_dir is not None or video is not None:
         frames = make_frame_sink(settings, frames_dir, video, realtime=pace)
         extra.append(frames)
-    status = await _run_session(chunks, settings, engines, target, stem, display,
-                                realtime=pace, console=console, extra_sinks=extra)
-    if video is not None and frames.video_written is not None:
-        console.print(escape(f"wrote the display replay {frames.video_written}"),
-                      highlight=False, soft_wrap=True)  # a path to copy: never wrapped
-    return status
+    try:
+        return await _run_session(chunks, settings, engines, target, stem, display,
+                                  realtime=pace, console=console, extra_sinks=extra)
+    finally:  # also after Ctrl-C: the replay is written when the sinks close
+        if video is not None and frames.video_written is not None:
+            console.print(escape(f"wrote the display replay {frames.video_written}"),
+                          highlight=False, soft_wrap=True)  # a path to copy: never wrapped
 
 
 def _outputs_for(path: Path, out_dir: Path | None) -> tuple[Path, str, str]:
