@@ -144,7 +144,10 @@ def test_a_pause_after_the_draft_command_makes_the_next_english_the_message() ->
     shown the partner 草稿 ("draft") and then the instruction word for word, no message."""
     backend = PromptRecorder()
     translator, marker = conversation(backend), DraftMarker()
-    assert translator.translate(marker.mark(transcript("Draft.", "en", 0))) is None
+    said = marker.mark(transcript("Draft", "en", 0, final=False))
+    command = marker.mark(transcript("Draft.", "en", 0))
+    assert (said.text, command.text, command.final, command.draft) == ("", "", True, False)
+    assert translator.translate(command) is None
     partial = marker.mark(transcript("Tell her", "en", 1, final=False))
     message = translator.translate(marker.mark(
         transcript("Tell her I'll be ten minutes late.", "en", 1)))

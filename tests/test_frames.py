@@ -28,6 +28,7 @@ from hudtranslate.captions import replay as replay_module
 from hudtranslate.captions.frames import FAST_RUN_LATENCY_S
 from hudtranslate.captions.replay import frame_durations_s, write_replay
 from hudtranslate.config import DisplayOptions, Settings
+from hudtranslate.errors import DataError
 from hudtranslate.events import StreamEnd, Translation
 from hudtranslate.testing import scripted_captions
 
@@ -204,3 +205,22 @@ def test_a_file_run_faster_than_real_time_is_replayed_at_speech_pace(tmp_path: P
     first_english = next(row["t_s"] for row in rows if row["english"])
     assert first_english <= SEGMENTS[0][1] + FAST_RUN_LATENCY_S
     assert len({row["t_s"] for row in rows}) > 5  # spread over the talk, not bunched at 14 s
+
+
+def test_a_replay_the_disk_has_no_room_for_leaves_no_broken_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that filled up while the replay was written left a cut-short replay.gif
+    next to the error saying it could not be written."""
+    save = Image.Image.save
+
+    def full(image: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+        if str(fp).endswith("replay.gif"):
+            Path(str(fp)).write_bytes(b"GIF89a cut short")
+            raise OSError(28, "No space left on device")
+        save(image, fp, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    image = Image.new("RGB", (32, 32))
+    with pytest.raises(DataError, match=r"cannot write the replay .*No space left"):
+        write_replay([(0.0, image), (1.0, image)], 2.0, tmp_path / "replay.gif")
+    assert not (tmp_path / "replay.gif").exists()

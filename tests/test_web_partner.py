@@ -20,9 +20,16 @@ from tests.test_web_hud import assert_page_shows_frame, open_page
 from hudtranslate.captions import PacingOptions, get_profile
 from hudtranslate.config import Settings
 from hudtranslate.events import Transcript, Translation
-from hudtranslate.pipeline import Engines
+from hudtranslate.pipeline import Engines, run_pipeline
 from hudtranslate.server import CaptionBroadcaster, HudServer, SessionManager, View
-from hudtranslate.testing import FakeBackend, FakeDecoder, FakeVad, fake_english
+from hudtranslate.testing import (
+    FakeBackend,
+    FakeDecoder,
+    FakeVad,
+    chunks_of,
+    fake_english,
+    tone_and_silence,
+)
 
 pytest.importorskip("playwright.async_api")
 
@@ -192,6 +199,44 @@ async def test_partner_page_follows_a_wearer_session(browser: Any, tmp_path: Any
         await page.evaluate("window.wearer.send(JSON.stringify({type: 'end'}))")
         await watcher.wait_for_function(
             "document.querySelector('#status').textContent.startsWith('结束')")
+    finally:
+        await server.stop()
+
+
+async def test_a_draft_command_said_alone_is_never_shown_as_said(browser: Any) -> None:
+    """ "Draft." and a pause (the next English is the message): the page had shown "Draft."
+    large as something the wearer said to the other person until the message came."""
+    broadcaster = CaptionBroadcaster(get_profile("rokid"), pacing=PacingOptions.unpaced())
+    server = HudServer(broadcaster, "127.0.0.1", 0)
+    url = await server.start()
+    try:
+        page = await open_partner(browser, url + "partner")
+        await page.evaluate("""() => {  // every English line the page ever shows as said
+            window.saidEnglish = [];
+            new MutationObserver(() => window.saidEnglish.push(
+                document.querySelector('#said-en').textContent)).observe(
+                document.querySelector('#said-en'), {childList: true, characterData: true,
+                                                     subtree: true});
+        }""")
+        audio = tone_and_silence([(0.5, False), (1.0, True), (1.0, False), (2.0, True),
+                                  (1.0, False), (3.0, True), (1.0, False)])
+        decoder = FakeDecoder(["Fine.", "Draft.", "Tell her I'll be ten minutes late."],
+                              line_languages=("en", "en", "en"), chars_per_s=12.0)
+        engines = Engines(asr=decoder, translator=FakeBackend(), vad_factory=FakeVad)
+        settings = Settings.load(env={}, overrides={"conversation.mode": "converse"})
+        result = await run_pipeline(chunks_of(audio), engines, settings, [broadcaster])
+        assert [(t.source, t.draft) for t in result.translations] == [
+            ("Fine.", False), ("Tell her I'll be ten minutes late.", True)]
+        await page.wait_for_function(
+            "document.querySelector('#status').textContent.startsWith('结束')")
+        card = page.locator("#draft-list li").first
+        assert await card.locator(".en").text_content() == "Tell her I'll be ten minutes late."
+        said = await page.evaluate("window.saidEnglish")
+        assert "Fine." in said and not any("Draft" in line for line in said)
+        assert await text(page, "#said-en") == "Fine."  # the wearer's last said line stays
+        late = await open_partner(browser, url + "partner")  # opened after: the same
+        await late.wait_for_function("document.querySelector('#draft-list li .en')")
+        assert await text(late, "#said-en") == "Fine."
     finally:
         await server.stop()
 

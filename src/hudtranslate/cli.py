@@ -24,7 +24,7 @@ from rich.markup import escape
 
 from hudtranslate.captions.profiles import profile_from_options
 from hudtranslate.config import Settings, cache_dir_origin
-from hudtranslate.errors import HudTranslateError, check_folder
+from hudtranslate.errors import ConfigError, HudTranslateError, check_folder
 from hudtranslate.heap import limit_arenas
 from hudtranslate.models import add_models_commands
 from hudtranslate.server.serve import add_serve_command
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     file.add_argument("--video", type=Path, default=None, metavar="PATH",
                       help="write a real-time replay of the display: .mp4/.webm (ffmpeg), "
                            "else an animated .png or .gif")
-    _add_speak(file)
+    _add_speak(file, "; the file then plays at real-time pace, as with --realtime")
     file.set_defaults(handler=_run_file)
 
     demo = commands.add_parser("demo", parents=[common],
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=None,
                       help="folder for SRT/VTT/JSONL (default: ./hudtranslate-demo)")
     demo.add_argument("--fast", action="store_true", help="do not pace the clip in real time")
-    _add_speak(demo)
+    _add_speak(demo, "; not with --fast")
     demo.set_defaults(handler=_run_demo)
 
     add_models_commands(commands, parents=[_models_options()])
@@ -147,10 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_speak(parser: argparse.ArgumentParser) -> None:
+def _add_speak(parser: argparse.ArgumentParser, note: str = "") -> None:
     parser.add_argument("--speak", dest="voice.speak", action="store_const", const=True,
                         default=None, help="say each English sentence aloud (offline voice: "
-                        "pip install 'hudtranslate[voice]'; settings: [voice])")
+                        "pip install 'hudtranslate[voice]'; settings: [voice])" + note)
 
 
 def _add_look(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -220,6 +220,9 @@ def _run_file(args: argparse.Namespace, settings: Settings) -> int:
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from hudtranslate.runner import demo_clip, run_file
 
+    if args.fast and settings.voice.speak:
+        raise ConfigError("--fast and --speak do not go together: a voice cannot keep up "
+                          "with a clip read faster than real time (drop one of them)")
     realtime = not args.fast
     out_dir, out_label = args.out, "--out"
     if out_dir is None:

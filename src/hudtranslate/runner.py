@@ -114,10 +114,13 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
                    frames_dir: Path | None = None, video: Path | None = None,
                    out_label: str | None = None) -> int:
     """Translate one audio file; writes ``<stem>.jsonl/.srt/.vtt``, and with ``frames_dir``
-    / ``video`` the glasses' display as PNG frames / a real-time replay. ``out_label`` names
+    / ``video`` the glasses' display as PNG frames / a real-time replay. ``realtime`` None:
+    as ``settings.audio.realtime``, real-time pace whenever the voice speaks. ``out_label`` names
     ``out_dir`` in messages (default: how ``out_dir`` was chosen). Returns the exit code."""
     target, stem, out = _outputs_for(path, out_dir)
     out = out_label or out
+    if video is not None:  # first: a name that is no replay format is told as that
+        check_replay_path(video)
     check_outputs_spare(path, target, stem, video)
     # checked now, made only once the audio is read and the models have loaded: a run that
     # fails before it translates (unreadable audio, a missing model) leaves no empty folder
@@ -125,10 +128,10 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if frames_dir is not None:
         ensure_writable_folder("--frames", frames_dir, create=False)
         check_frames_folder(frames_dir, path)
-    if video is not None:
-        check_replay_path(video)
     samples = read_audio_file(path)
     pace = settings.audio.realtime if realtime is None else realtime
+    if settings.voice.speak and realtime is None:  # read faster, the voice (which skips
+        pace = True  # what has gone stale to keep up with the captions) said 2 of 9
     if fetch_missing:
         _ensure_default_models(settings)
     engines = load_engines(settings)
@@ -157,12 +160,13 @@ async def run_file(path: Path, settings: Settings, *, out_dir: Path | None,
     if frames_dir is not None or video is not None:
         frames = make_frame_sink(settings, frames_dir, video, realtime=pace)
         extra.append(frames)
-    status = await _run_session(chunks, settings, engines, target, stem, display,
-                                realtime=pace, console=console, extra_sinks=extra)
-    if video is not None and frames.video_written is not None:
-        console.print(escape(f"wrote the display replay {frames.video_written}"),
-                      highlight=False, soft_wrap=True)  # a path to copy: never wrapped
-    return status
+    try:
+        return await _run_session(chunks, settings, engines, target, stem, display,
+                                  realtime=pace, console=console, extra_sinks=extra)
+    finally:  # also after Ctrl-C: the replay is written when the sinks close
+        if video is not None and frames.video_written is not None:
+            console.print(escape(f"wrote the display replay {frames.video_written}"),
+                          highlight=False, soft_wrap=True)  # a path to copy: never wrapped
 
 
 def _outputs_for(path: Path, out_dir: Path | None) -> tuple[Path, str, str]:

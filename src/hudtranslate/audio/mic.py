@@ -44,9 +44,17 @@ def check_microphone(options: AudioOptions) -> None:
     """Raises ``AudioError`` ("no microphone found: ...") unless an input device is
     connected and ``options.device`` names one that takes mono float32; opens nothing, so
     a command can check before it loads models or makes folders."""
-    if not list_input_devices():
-        raise AudioError("no microphone found: no audio input device is connected")
-    _pick_rate(_import_sounddevice(), _device_arg(options.device))
+    inputs = list_input_devices()
+    if not inputs:
+        raise AudioError("no microphone found: no audio input device is connected (connect a "
+                         "microphone, or translate a recording: hudtranslate file talk.wav)")
+    try:
+        _pick_rate(_import_sounddevice(), _device_arg(options.device))
+    except AudioError as exc:
+        if not options.device.strip():
+            raise
+        raise AudioError(f"{exc} (--device takes an index or part of a name: "
+                         f"{'; '.join(inputs)})") from None
 
 
 async def microphone_chunks(options: AudioOptions) -> AsyncGenerator[AudioChunk, None]:

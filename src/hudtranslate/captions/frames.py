@@ -15,6 +15,7 @@ end, a replay at real time (see ``replay.py``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -31,6 +32,7 @@ from hudtranslate.captions.profiles import RGB, DisplayProfile, profile_from_opt
 from hudtranslate.captions.replay import write_replay
 from hudtranslate.captions.rollup import PacingOptions
 from hudtranslate.config import Settings
+from hudtranslate.errors import one_line
 from hudtranslate.events import StreamEnd, Transcript, Translation
 
 log = logging.getLogger(__name__)
@@ -222,12 +224,28 @@ class FrameSink:
             return
         name = f"frame_{len(self.frames_written) + 1:05d}.png"
         path = self.out_dir / name
-        render_frame(frame).save(path)
-        self.frames_written.append(path)
         record = {"frame": name, "t_s": round(t, 3), "english": list(frame.english),
                   "source": frame.source, "pinyin": frame.pinyin}
-        self._index.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._index.flush()
+        try:
+            render_frame(frame).save(path)
+            self._index.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._index.flush()
+        except OSError as exc:  # a full or vanished disk: the frames stop, the run goes on
+            self._stop_frames(path, exc)
+            return
+        self.frames_written.append(path)
+
+    def _stop_frames(self, path: Path, exc: OSError) -> None:
+        """No more PNGs after one that could not be written (its partial file removed);
+        the captions, the transcript and the replay go on. One warning line."""
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        if self._index is not None:
+            with contextlib.suppress(OSError):
+                self._index.close()
+        self._index = None
+        log.warning("stopped writing frames at %s: %s (the frames before it are kept; "
+                    "captions and transcript go on)", path, one_line(exc))
 
 
 FAST_RUN_LATENCY_S = 1.0

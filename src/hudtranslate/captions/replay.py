@@ -8,6 +8,7 @@ next to it (Pillow writes APNG and GIF itself), with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -93,7 +94,9 @@ def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,
         path, suffix = fallback, ".png"
     try:
         _write_animation(images, durations, path, suffix)
-    except OSError as exc:
+    except OSError as exc:  # a full disk: no cut-short replay left behind
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         raise DataError(f"cannot write the replay {path}: {one_line(exc)}") from None
     return path
 
@@ -131,5 +134,7 @@ def _write_video(ffmpeg: str, images: list[Image.Image], durations: list[float],
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise DependencyError(f"ffmpeg could not write {path}: {exc}") from None
         if result.returncode != 0:
+            with contextlib.suppress(OSError):  # what ffmpeg began is no replay
+                path.unlink(missing_ok=True)
             detail = " ".join(result.stderr.split())[-400:]
             raise DependencyError(f"ffmpeg could not write {path}: {detail}")

@@ -55,7 +55,9 @@ class DraftMarker:
     first partial on, as typed ones are, so that displays show a message card and not the
     dictation as something said to the other person: English that starts with a draft
     command and says something after it, and the utterance after a command said alone
-    (``bare_command``) if it starts within ``DRAFT_PAUSE_S``."""
+    (``bare_command``) if it starts within ``DRAFT_PAUSE_S``. The command said alone is
+    passed on with no text (partials too): it is not said to the other person, and no
+    display should show it as a said line (the partner page had, until the message came)."""
 
     command_end_s: float | None = None
     message_id: int | None = None
@@ -64,9 +66,10 @@ class DraftMarker:
         if transcript.language != "en" or transcript.draft:
             return transcript
         text = transcript.text
-        if transcript.final and bare_command(text):
-            self.command_end_s, self.message_id = transcript.end_s, None
-            return transcript
+        if bare_command(text):
+            if transcript.final:
+                self.command_end_s, self.message_id = transcript.end_s, None
+            return dataclasses.replace(transcript, committed="", tentative="")
         if self.command_end_s is not None and transcript.utterance_id != self.message_id:
             within = transcript.start_s - self.command_end_s <= DRAFT_PAUSE_S
             self.message_id = transcript.utterance_id if within else None

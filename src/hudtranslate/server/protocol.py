@@ -55,7 +55,9 @@ Server → viewer
 
         ``language`` is what was said: "zh" (the other person, the partner) or "en" (the
         wearer, ``--mode converse``). ``draft``: an English message the wearer dictated or
-        typed (see ``draft`` under "Audio in"), to be written as polite Chinese.
+        typed (see ``draft`` under "Audio in"), to be written as polite Chinese. A draft
+        command said alone ("Draft." and a pause: the next English is the message) comes
+        with no text: it is not something said to the other person.
 
     ``caption``
         Each translation result (one utterance's translation so far, with its source)::

@@ -145,6 +145,9 @@
     if (msg.language === "en" && msg.draft) {
       draftCard(k).querySelector(".en").textContent = text;
     } else if (msg.language === "en") {
+      // no text: nothing said to the other person (a draft command said alone, sent
+      // empty; or nothing heard): the line on show stays
+      if (!text && current.dataset.utterance !== k) return;
       if (current.dataset.utterance === k || !history.has(k)) showCurrent(k, null, "", text);
     } else {
       historyEntry(k, "partner", text, null);
