@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
+from hudtranslate.asr.decode_checks import surer_of
 from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.asr.text import normalize_english
 from hudtranslate.asr.whisper import Decoded, most_likely_language
@@ -137,3 +139,61 @@ def test_listen_mode_prompts_every_decode() -> None:
     recognizer.insert(chunk(2.0))
     recognizer.finish(now_s=3.0)
     assert decoder.prompts == ["北京"]
+
+
+@dataclass
+class ScoredDecoder:
+    """Detection says ``detected``; each language's decode has its own text and mean
+    token log-probability (``by_language``). Records the languages each decode offered."""
+
+    detected: str
+    by_language: dict[str, tuple[str, float]]
+    offered: list[tuple[str, ...]] = field(default_factory=list)
+
+    def decode(self, audio: AudioArray, *, prefix: str = "", beam_size: int = 1,
+               max_new_tokens: int = 64, padding_s: float = 3.0, task: str = "transcribe",
+               temperature: float = 0.0, languages: Sequence[str] = (),
+               prompt: str = "") -> Decoded:
+        self.offered.append(tuple(languages))
+        language = self.detected if len(languages) > 1 else languages[0]
+        text, logprob = self.by_language[language]
+        return Decoded(text, 0.01, logprob, language=language)
+
+
+FAR_MANDARIN = "这个可能在想是不是受到了启发"
+
+
+@pytest.mark.parametrize(
+    ("detected", "english_logprob", "mandarin_logprob", "kept", "decodes"),
+    [
+        # far Mandarin detected as fluent but unsure English: the Mandarin decode is surer
+        ("en", -0.9, -0.6, "zh", [("zh", "en"), ("zh",)]),
+        # English that failed (under -1): Mandarin, even less sure, is kept
+        ("en", -1.75, -2.5, "zh", [("zh", "en"), ("zh",)]),
+        # the wearer's clear English: no second decode
+        ("en", -0.08, -0.5, "en", [("zh", "en")]),
+        # unsure English whose Mandarin decode is less sure still: English stays
+        ("en", -0.9, -1.8, "en", [("zh", "en"), ("zh",)]),
+        # Mandarin, however unsure, is never decoded again as English
+        ("zh", -0.2, -1.9, "zh", [("zh", "en")]),
+    ])
+def test_an_unsure_second_language_is_checked_against_the_first(
+        detected: str, english_logprob: float, mandarin_logprob: float, kept: str,
+        decodes: list[tuple[str, ...]]) -> None:
+    decoder = ScoredDecoder(detected, {"en": ("I'm fine, it's fine.", english_logprob),
+                                       "zh": (FAR_MANDARIN, mandarin_logprob)})
+    recognizer = StreamingRecognizer(decoder, AsrOptions(final_beam_size=1),
+                                     languages=("zh", "en"))
+    recognizer.insert(chunk(2.0, final=True))
+    [final] = recognizer.finish(now_s=2.5)
+    assert final.language == kept
+    assert final.text == (FAR_MANDARIN if kept == "zh" else "I'm fine, it's fine.")
+    assert decoder.offered[:len(decodes)] == decodes
+    assert ("en",) not in decoder.offered  # the choice is made once, not undone
+
+
+def test_a_looping_decode_is_never_the_surer() -> None:
+    sure_loop = Decoded("好" * 24, 0.0, -0.05, language="zh")
+    english = Decoded("So, I am going to talk about it.", 0.0, -0.7, language="en")
+    assert surer_of(english, sure_loop) is english
+    assert surer_of(english, Decoded("我们走吧。", 0.0, -0.3)).text == "我们走吧。"

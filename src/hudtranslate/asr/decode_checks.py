@@ -45,6 +45,26 @@ def decode_failed(decoded: Decoded) -> bool:
             or decoded.avg_logprob < _LOW_LOGPROB)
 
 
+UNSURE_SECOND_LANGUAGE_LOGPROB = -0.5
+"""A decode that language detection put in the second language (the wearer's English in
+``--mode converse``) but that is less sure than this (mean token log-probability) is
+checked against a decode in the first: Mandarin said far from the glasses was detected as
+English on 3 of 67 detecting decodes of the real recordings and 5 of 63 of their far
+copies ("I'm fine, it's fine.", "Scott Herbert Sillings"; -1.07 to -3.70, every one a
+failed decode by ``decode_failed``, and on 3 of 4 looked at the Mandarin decode was no
+surer), while 99 English sentences spoken by the voice decoded at -0.65 or surer (median
+-0.08; docs/benchmark.md, thirty-fifth session). The wearer speaks at the microphone:
+unsure English is more likely a far Mandarin speaker."""
+
+
+def surer_of(first: Decoded, second: Decoded) -> Decoded:
+    """The decode Whisper is surer of (higher mean token log-probability); ``first`` on a
+    tie or when ``second`` failed (``decode_failed``: loops score well)."""
+    if decode_failed(second) and not decode_failed(first):
+        return first
+    return second if second.avg_logprob > first.avg_logprob else first
+
+
 CONFIDENT_SPEECH_SHARE = 0.8
 """An utterance whose frames the VAD judged speech at least this often is not dropped by
 Whisper's no-speech test. Far, reverberant speech makes Whisper base unsure (no-speech

@@ -16,9 +16,11 @@ import numpy as np
 
 from hudtranslate.asr.decode_checks import (
     FALLBACK_TEMPERATURES,
+    UNSURE_SECOND_LANGUAGE_LOGPROB,
     decode_failed,
     is_silence,
     stopped_early,
+    surer_of,
     with_alone_tail,
 )
 from hudtranslate.asr.dereverb import dereverberate
@@ -323,6 +325,7 @@ class StreamingRecognizer:
         then (maybe) the utterance heard in context. The normalised text, not cut to
         length."""
         if len(self.languages) > 1:
+            decoded = self._surer_language(decoded, audio, call)
             self._switch_language(decoded.language)
             call = dataclasses.replace(call, languages=(decoded.language,))
         if final:
@@ -346,6 +349,27 @@ class StreamingRecognizer:
         if self._language == "en":
             return normalize_english(decoded.text)
         return normalize_chinese(decoded.text)
+
+    def _surer_language(self, decoded: Decoded, audio: AudioArray,
+                        call: DecodeCall) -> Decoded:
+        """A decode detected in a language other than the first (``languages[0]``) that
+        Whisper is unsure of (``UNSURE_SECOND_LANGUAGE_LOGPROB``) decoded again in the
+        first; the surer of the two is kept (``surer_of``), and the first whenever the
+        other failed (``decode_failed``). Far Mandarin heard as English had been
+        translated into Chinese for the other person, and the wearer saw none of it: a
+        worse loss than the wearer's own words shown as heard. Only after a detection
+        (``call.languages`` holds both)."""
+        first = self.languages[0]
+        if (decoded.language == first or first not in call.languages
+                or decoded.avg_logprob >= UNSURE_SECOND_LANGUAGE_LOGPROB):
+            return decoded
+        again = self.engine.decode(audio, **dataclasses.replace(
+            call, languages=(first,), prompt=self.prompt).options())
+        kept = again if decode_failed(decoded) else surer_of(decoded, again)
+        log.debug("unsure %s decode %r (%.2f) against %s %r (%.2f): kept %s",
+                  decoded.language, decoded.text, decoded.avg_logprob, first, again.text,
+                  again.avg_logprob, kept.language)
+        return kept
 
     def _surer_dereverberated(self, decoded: Decoded, audio: AudioArray,
                               call: DecodeCall) -> Decoded:
