@@ -197,3 +197,12 @@ def test_a_looping_decode_is_never_the_surer() -> None:
     english = Decoded("So, I am going to talk about it.", 0.0, -0.7, language="en")
     assert surer_of(english, sure_loop) is english
     assert surer_of(english, Decoded("我们走吧。", 0.0, -0.3)).text == "我们走吧。"
+
+
+def test_english_said_in_listen_mode_is_not_cut_at_the_chinese_rate() -> None:
+    said = "Excuse me, do you speak English? The train leaves in ten minutes."
+    decoder = LanguageDecoder([(said, "zh")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(max_chars_per_s=12.0))
+    recognizer.insert(chunk(3.0, final=True))  # 40 Chinese characters' worth: 160 letters
+    finals = recognizer.finish(now_s=3.5)
+    assert "".join(final.text for final in finals) == said

@@ -1,6 +1,13 @@
 import pytest
 
-from hudtranslate.asr.policy import LocalAgreement, agreed_prefix, sentence_cut, sentence_pieces
+from hudtranslate.asr.policy import (
+    LocalAgreement,
+    agreed_prefix,
+    sentence_cut,
+    sentence_pieces,
+    spoken_length,
+    within_spoken_length,
+)
 
 
 @pytest.mark.parametrize(
@@ -104,3 +111,28 @@ def test_an_amended_commitment_is_agreed_on_by_the_next_decode() -> None:
     assert policy.committed == "我们去北京吧。汤姆"
     committed, tentative = policy.update("我们去北京吧。汤姆也去")
     assert (committed, tentative) == ("我们去北京吧。汤姆也", "去")
+
+
+@pytest.mark.parametrize(("text", "max_chars", "kept"), [
+    # Mandarin: one character each, as before
+    ("我们明天去北京。", 4, "我们明天"),
+    ("我们明天去北京。", 8, "我们明天去北京。"),
+    # English said to the Mandarin recogniser: four letters (or spaces) a character
+    ("leaves from platform three", 6, "leaves from platform thr"),
+    ("The train to the airport leaves from platform 3 in about 10 minutes.", 30,
+     "The train to the airport leaves from platform 3 in about 10 minutes."),
+    # a digit is a syllable of its own
+    ("2017年3月", 3, "201"),
+    # English words inside Mandarin count at the English rate
+    ("拿到更多的offer嘛", 8, "拿到更多的offer嘛"),
+    ("", 0, ""),
+])
+def test_a_decode_is_cut_at_its_spoken_length(text: str, max_chars: int, kept: str) -> None:
+    assert within_spoken_length(text, max_chars) == kept
+    assert spoken_length(kept) <= max_chars
+
+
+def test_spoken_length_counts_letters_at_a_quarter_and_digits_whole() -> None:
+    assert spoken_length("我们") == 2
+    assert spoken_length("menu") == 1
+    assert spoken_length("3号") == 2

@@ -153,3 +153,34 @@ def sentence_pieces(text: str, min_chars: int) -> list[str]:
 def spoken_chars(text: str) -> int:
     """Characters of ``text`` that are said (punctuation and spaces left out)."""
     return sum(1 for char in text if char not in PUNCTUATION)
+
+
+LATIN_CHARS_PER_CHINESE = 4
+"""English takes about four letters for each Chinese character said in the same time."""
+
+
+def _latin(char: str) -> bool:
+    """An English letter, space or ASCII mark; a digit is said as a syllable of its own."""
+    return char.isascii() and not char.isdigit()
+
+
+def spoken_length(text: str) -> float:
+    """How long ``text`` takes to say, in Chinese characters: each English letter, space
+    or ASCII mark counts 1 / ``LATIN_CHARS_PER_CHINESE``, anything else (a Chinese
+    character or mark, a digit) one."""
+    latin = sum(1 for char in text if _latin(char))
+    return len(text) - latin + latin / LATIN_CHARS_PER_CHINESE
+
+
+def within_spoken_length(text: str, max_chars: int) -> str:
+    """``text`` cut where it would say more than ``max_chars`` Chinese characters
+    (``spoken_length``): the cap on what a decode of so many seconds can have heard.
+    Counted in characters alone, English said to the Mandarin recogniser ("…leaves from
+    platform three in about ten minutes" heard as "…leaves from platfo") and English
+    words inside Mandarin were cut at the Chinese rate."""
+    budget = max_chars * LATIN_CHARS_PER_CHINESE
+    for index, char in enumerate(text):
+        budget -= 1 if _latin(char) else LATIN_CHARS_PER_CHINESE
+        if budget < 0:
+            return text[:index]
+    return text

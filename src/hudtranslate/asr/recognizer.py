@@ -27,10 +27,13 @@ from hudtranslate.asr.dereverb import dereverberate
 from hudtranslate.asr.left_context import LeftContext
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
+    LATIN_CHARS_PER_CHINESE,
     LocalAgreement,
     sentence_cut,
     sentence_pieces,
     spoken_chars,
+    spoken_length,
+    within_spoken_length,
 )
 from hudtranslate.asr.text import (
     normalize_chinese,
@@ -43,9 +46,6 @@ from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray, SpeechChunk, Transcr
 _MAX_UTTERANCE_SAMPLES = (MAX_FRAMES // 100 - 4) * SAMPLE_RATE_HZ
 _TOKENS_PER_CHAR = 1.6
 
-
-_ENGLISH_CHARS_PER_CHINESE = 4
-"""English takes about four letters for each Chinese character said in the same time."""
 
 log = logging.getLogger(__name__)
 
@@ -303,10 +303,10 @@ class StreamingRecognizer:
         self._decoded_samples = self._samples
         max_chars = int(self.options.max_chars_per_s * len(audio) / SAMPLE_RATE_HZ) + 4
         prefix = self._emitted if final else self._policy.committed
-        budget = max(4, int((max_chars - len(prefix)) * _TOKENS_PER_CHAR))
+        budget = max(4, int((max_chars - spoken_length(prefix)) * _TOKENS_PER_CHAR))
         if self._language == "en" and prefix:  # English letters are not Chinese characters
             budget = max(4, int(max_chars * _TOKENS_PER_CHAR
-                                - len(prefix) / _ENGLISH_CHARS_PER_CHINESE))
+                                - len(prefix) / LATIN_CHARS_PER_CHINESE))
         languages = self._candidate_languages(final)
         primary = not languages or (len(languages) == 1 and languages == self.languages[:1])
         call = DecodeCall(prefix, beam_size, budget, self.options.padding_s, languages,
@@ -315,9 +315,7 @@ class StreamingRecognizer:
         text = self._checked(decoded, audio, call, final=final)
         if text is None:
             return None
-        if self._language == "en":
-            return text[:max_chars * _ENGLISH_CHARS_PER_CHINESE]
-        return text[:max_chars]
+        return within_spoken_length(text, max_chars)
 
     def _checked(self, decoded: Decoded, audio: AudioArray, call: DecodeCall, *,
                  final: bool) -> str | None:
