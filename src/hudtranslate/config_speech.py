@@ -108,6 +108,9 @@ class AsrOptions:
     −0.05 is all but the surest (Whisper base's units of the real recordings: quartiles
     −0.39 / −0.30 / −0.22): the pieces ``vad.run_on_utterance_s`` cuts are short, and heard
     alone they lost words (docs/benchmark.md, eighteenth session; −0.6 before).
+    ``max_chars_per_s``: the most a decode may hear per second of audio, in Chinese
+    characters (an English letter counts a quarter, ``policy.spoken_length``): Whisper
+    invents text past what was said.
     ``dereverberate_unsure``: a final of a speaker the VAD is unsure of (far, reverberant)
     is decoded again with late reverberation removed (WPE, ``asr/dereverb.py``) and the
     surer decode kept (one more decode per such final; shed with the beams under load).
