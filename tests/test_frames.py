@@ -224,3 +224,13 @@ def test_a_replay_the_disk_has_no_room_for_leaves_no_broken_file(
     with pytest.raises(DataError, match=r"cannot write the replay .*No space left"):
         write_replay([(0.0, image), (1.0, image)], 2.0, tmp_path / "replay.gif")
     assert not (tmp_path / "replay.gif").exists()
+
+
+def test_a_long_ffmpeg_error_keeps_its_end_in_whole_words() -> None:
+    from hudtranslate.captions.replay import _last_words
+
+    message = "frame= 1 " * 80 + "\n[out] Error writing trailer: No space left on device\n"
+    detail = _last_words(message)
+    assert detail.endswith("No space left on device")
+    assert detail.startswith("… ") and len(detail) <= 402
+    assert _last_words("Unknown encoder 'libx264'") == "Unknown encoder 'libx264'"

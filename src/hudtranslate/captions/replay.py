@@ -136,5 +136,14 @@ def _write_video(ffmpeg: str, images: list[Image.Image], durations: list[float],
         if result.returncode != 0:
             with contextlib.suppress(OSError):  # what ffmpeg began is no replay
                 path.unlink(missing_ok=True)
-            detail = " ".join(result.stderr.split())[-400:]
-            raise DependencyError(f"ffmpeg could not write {path}: {detail}")
+            raise DependencyError(f"ffmpeg could not write {path}: {_last_words(result.stderr)}")
+
+
+def _last_words(text: str, limit: int = 400) -> str:
+    """The end of a tool's message (where its error is), whitespace collapsed, at most
+    ``limit`` characters, starting at a whole word (it had begun "ft on device …")."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    tail = words[-limit:]
+    return "…" + tail[tail.find(" "):] if " " in tail else "…" + tail
