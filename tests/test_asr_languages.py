@@ -206,3 +206,20 @@ def test_english_said_in_listen_mode_is_not_cut_at_the_chinese_rate() -> None:
     recognizer.insert(chunk(3.0, final=True))  # 40 Chinese characters' worth: 160 letters
     finals = recognizer.finish(now_s=3.5)
     assert "".join(final.text for final in finals) == said
+
+
+def test_a_partial_in_unsure_english_is_not_decoded_again() -> None:
+    """Only finals are checked: partials decoded again had flipped the utterance's
+    language back and forth, and their partial translations went the wrong way."""
+    decoder = ScoredDecoder("en", {"en": ("So, I am going to", -0.9), "zh": (FAR_MANDARIN, -0.6)})
+    recognizer = StreamingRecognizer(decoder, AsrOptions(partial_interval_ms=1000,
+                                                         final_beam_size=1),
+                                     languages=("zh", "en"))
+    recognizer.insert(chunk(1.2))
+    partial = recognizer.process(now_s=1.2)
+    assert partial is not None and partial.language == "en"
+    assert decoder.offered == [("zh", "en")]
+    recognizer.insert(chunk(0.8, 1.2, final=True))
+    [final] = recognizer.finish(now_s=2.5)
+    assert final.language == "zh"
+    assert ("zh",) in decoder.offered
