@@ -206,3 +206,23 @@ def test_english_said_in_listen_mode_is_not_cut_at_the_chinese_rate() -> None:
     recognizer.insert(chunk(3.0, final=True))  # 40 Chinese characters' worth: 160 letters
     finals = recognizer.finish(now_s=3.5)
     assert "".join(final.text for final in finals) == said
+
+
+@pytest.mark.parametrize(("english", "mandarin", "text"), [
+    # a short English reply Whisper is unsure of, decoded again in Mandarin as Latin letters
+    (("Okay", -1.53), ("ok", -1.11), "ok"),
+    (("Yes.", -0.9), ("yes", -0.6), "yes"),
+    (("Thank you.", -0.7), ("Thank you", -0.9), "Thank you."),
+])
+def test_a_mandarin_decode_without_chinese_is_english_said(
+        english: tuple[str, float], mandarin: tuple[str, float], text: str) -> None:
+    """The wearer's "OK." had gone to the HUD as the other person's Mandarin ("ok" → "OK",
+    ZH→EN) instead of to the other person as Chinese: a Mandarin decode that wrote no
+    Chinese character heard English."""
+    decoder = ScoredDecoder("en", {"en": english, "zh": mandarin})
+    recognizer = StreamingRecognizer(decoder, AsrOptions(final_beam_size=1),
+                                     languages=("zh", "en"))
+    recognizer.insert(chunk(1.0, final=True))
+    [final] = recognizer.finish(now_s=1.5)
+    assert final.language == "en"
+    assert final.text == text

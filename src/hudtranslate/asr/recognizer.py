@@ -22,6 +22,7 @@ from hudtranslate.asr.decode_checks import (
     stopped_early,
     surer_of,
     with_alone_tail,
+    wrote_no_chinese,
 )
 from hudtranslate.asr.dereverb import dereverberate
 from hudtranslate.asr.left_context import LeftContext
@@ -353,7 +354,10 @@ class StreamingRecognizer:
         """A decode detected in a language other than the first (``languages[0]``) that
         Whisper is unsure of (``UNSURE_SECOND_LANGUAGE_LOGPROB``) decoded again in the
         first; the surer of the two is kept (``surer_of``), and the first whenever the
-        other failed (``decode_failed``). Far Mandarin heard as English had been
+        other failed (``decode_failed``); a Mandarin decode that wrote no Chinese
+        character (``wrote_no_chinese``) is kept as English, as it heard English (the
+        wearer's short "OK." had gone to the HUD as the other person's "ok"). Far
+        Mandarin heard as English had been
         translated into Chinese for the other person, and the wearer saw none of it: a
         worse loss than the wearer's own words shown as heard. Only after a detection
         (``call.languages`` holds both)."""
@@ -364,6 +368,9 @@ class StreamingRecognizer:
         again = self.engine.decode(audio, **dataclasses.replace(
             call, languages=(first,), prompt=self.prompt).options())
         kept = again if decode_failed(decoded) else surer_of(decoded, again)
+        if kept is again and wrote_no_chinese(first, again.text):
+            # Mandarin written in Latin letters only ("ok", "yes"): English was said
+            kept = dataclasses.replace(again, language=decoded.language)
         log.debug("unsure %s decode %r (%.2f) against %s %r (%.2f): kept %s",
                   decoded.language, decoded.text, decoded.avg_logprob, first, again.text,
                   again.avg_logprob, kept.language)
