@@ -226,3 +226,26 @@ def test_a_mandarin_decode_without_chinese_is_english_said(
     [final] = recognizer.finish(now_s=1.5)
     assert final.language == "en"
     assert final.text == text
+
+
+def test_english_said_after_mandarin_without_a_pause_is_marked_english() -> None:
+    """"请问你是否同意？Excuse me, do you speak English?" in one breath was detected as
+    Mandarin, and its English sentence went to the HUD as the other person's (ZH→EN)."""
+    said = "请问你是否同意？Excuse me, do you speak English?"
+    decoder = LanguageDecoder([(said, "zh")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(), languages=("zh", "en"))
+    recognizer.insert(chunk(4.0, final=True))
+    finals = recognizer.finish(now_s=4.5)
+    assert [(final.text.strip(), final.language) for final in finals] == [
+        ("请问你是否同意？", "zh"), ("Excuse me, do you speak English?", "en")]
+
+
+def test_listen_mode_and_mandarin_with_english_words_stay_mandarin() -> None:
+    said = "我们都会争取拿到更多的offer嘛。OK, fine, let's go."
+    for languages in ((), ("zh", "en")):
+        recognizer = StreamingRecognizer(LanguageDecoder([(said, "zh")]), AsrOptions(),
+                                         languages=languages)
+        recognizer.insert(chunk(4.0, final=True))
+        finals = recognizer.finish(now_s=4.5)
+        assert [final.language for final in finals] == (
+            ["zh", "zh"] if not languages else ["zh", "en"])

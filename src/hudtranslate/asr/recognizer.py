@@ -450,6 +450,11 @@ class StreamingRecognizer:
 
     def _transcript(self, committed: str, tentative: str, *, final: bool,
                     now_s: float) -> Transcript:
+        language = self._language or (self.languages[0] if self.languages else "zh")
+        if final and len(self.languages) > 1 and wrote_no_chinese(language, committed):
+            # a sentence of English said after Mandarin without a pause (one utterance,
+            # detected as Mandarin) is English: it goes the other way
+            language = next((code for code in self.languages if code != language), language)
         return Transcript(
             utterance_id=self._segment_id,
             committed=committed,
@@ -458,5 +463,5 @@ class StreamingRecognizer:
             end_s=self._start_s + self._samples / SAMPLE_RATE_HZ,
             final=final,
             emitted_s=now_s,
-            language=self._language or (self.languages[0] if self.languages else "zh"),
+            language=language,
         )
