@@ -71,11 +71,21 @@ def normalize_chinese(text: str) -> str:
     return arabic_digit_runs(text).strip()
 
 
+_CLOCK_TIME = re.compile(
+    r"\b(at\s+)(1[0-9]|2[0-3]|[1-9])([0-5][0-9])"
+    r"(?=[.,!?;:](?!\d)|\s+(?:[ap]\.?m\b|o'clock\b))", re.IGNORECASE)
+
+
 def normalize_english(text: str) -> str:
     """Whisper's English as said: spaces collapsed, replacement characters dropped, and a
     syllable loop ("no no no no no") cut as in ``normalize_chinese``; the phrase rule is not
-    applied, as English repeats short phrases on purpose ("very, very")."""
+    applied, as English repeats short phrases on purpose ("very, very").
+
+    A time said after "at" that Whisper wrote without its colon ("at 1045." for "at ten
+    forty-five") is written with it ("at 10:45."), when a mark or "am"/"pm" follows: the
+    translator had read "Platform 3 at 1045." as "1045号平台" (platform 3 lost)."""
     text = " ".join(text.replace("\ufffd", "").split())
+    text = _CLOCK_TIME.sub(r"\1\2:\3", text)
     return _REPEATS.sub(r"\1", text).strip()
 
 
