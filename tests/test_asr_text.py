@@ -69,3 +69,16 @@ def test_common_prefix(a: str, b: str, prefix: str) -> None:
 def test_normalize_english_writes_times_said_after_at_with_a_colon(
         raw: str, expected: str) -> None:
     assert normalize_english(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # English said in listen mode goes through the Mandarin clean-up
+    ("Boarding begins at 920 and the gate closes.", "Boarding begins at 920 and the gate closes."),
+    ("Boarding begins at 920, the gate closes.", "Boarding begins at 9:20, the gate closes."),
+    ("platform 3 at 1045", "platform 3 at 1045"),
+    ("我们 at 1045，再见", "我们 at 10:45，再见"),
+    ("会议在3号会议室举行。", "会议在3号会议室举行。"),
+])
+def test_normalize_chinese_writes_english_times_after_at_with_a_colon(
+        raw: str, expected: str) -> None:
+    assert normalize_chinese(raw) == expected
