@@ -229,7 +229,8 @@ def build_cues(
         if number + 1 < len(records) and record.end_s > record.start_s:
             end_ms = min(end_ms, _ms(records[number + 1].start_s) - GAP_MS)
         end_ms = max(end_ms, start_ms + parts * (MIN_CUE_MS + GAP_MS) - GAP_MS)
-        zh_lines = wrap_text(record.zh, max_columns) if bilingual else []
+        shown_zh = bilingual and not same_words(record.zh, said)
+        zh_lines = wrap_text(record.zh, max_columns) if shown_zh else []
         en_chunks = _balanced(english, parts, max_columns, max_lines) or [
             _share(en_lines, k, parts) for k in range(parts)]
         chunks = [tuple(en_chunks[k]) + tuple(_share(zh_lines, k, parts)) for k in range(parts)]
@@ -240,6 +241,15 @@ def build_cues(
             cues.append(Cue(len(cues) + 1, chunk_start, chunk_end, lines, voice, record.draft))
         prev_end_ms = end_ms
     return cues
+
+
+def same_words(source: str, english: str) -> bool:
+    """Does ``source`` say the words of ``english`` (case, marks and spaces aside)? English
+    said to the Mandarin recogniser in listen mode is its own source ("Thank you" →
+    "Thank you."): a bilingual cue shows it once."""
+    def words(text: str) -> str:
+        return "".join(char for char in text.casefold() if char.isalnum())
+    return bool(words(source)) and words(source) == words(english)
 
 
 def to_srt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
