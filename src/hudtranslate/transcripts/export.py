@@ -41,6 +41,7 @@ from hudtranslate.captions.pacing import min_display_s
 from hudtranslate.captions.text import (
     display_width,
     line_start_text,
+    same_words,
     wrap_text,
 )
 from hudtranslate.events import Translation, target_language_for
@@ -241,15 +242,6 @@ def build_cues(
             cues.append(Cue(len(cues) + 1, chunk_start, chunk_end, lines, voice, record.draft))
         prev_end_ms = end_ms
     return cues
-
-
-def same_words(source: str, english: str) -> bool:
-    """Does ``source`` say the words of ``english`` (case, marks and spaces aside)? English
-    said to the Mandarin recogniser in listen mode is its own source ("Thank you" →
-    "Thank you."): a bilingual cue shows it once."""
-    def words(text: str) -> str:
-        return "".join(char for char in text.casefold() if char.isalnum())
-    return bool(words(source)) and words(source) == words(english)
 
 
 def to_srt(sentences: Iterable[Sentence], bilingual: bool = False) -> str:
