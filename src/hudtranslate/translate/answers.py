@@ -209,6 +209,13 @@ _ENGLISH_ASSENT = re.compile(
 said ("Thank you", "OK"): the same words of thanks, apology or assent, in English."""
 
 
+def thanks_unanswered(source: str) -> bool:
+    """Does ``source`` (Chinese, or English) thank without itself saying "you're welcome"?
+    Then an answer of "You're welcome" / "不客气" is the model's reply to it."""
+    return (_says(source, _GRATITUDE, _ENGLISH_GRATITUDE)
+            and not _says(source, _THANKS_ANSWERED, _ENGLISH_THANKS_ANSWERED))
+
+
 def _says(source: str, chinese: tuple[str, ...], english: re.Pattern[str]) -> bool:
     """Does ``source`` hold one of the ``chinese`` words, or an ``english`` one?"""
     return any(word in source for word in chinese) or bool(english.search(source))
@@ -249,8 +256,7 @@ def reads_as_reply(english: str, source: str) -> bool:
         return False
     if _REFUSAL.search(text):
         return True
-    if (_REPLY_TO_THANKS.search(text) and _says(source, _GRATITUDE, _ENGLISH_GRATITUDE)
-            and not _says(source, _THANKS_ANSWERED, _ENGLISH_THANKS_ANSWERED)):
+    if _REPLY_TO_THANKS.search(text) and thanks_unanswered(source):
         return True
     if _SORRY_BUT.match(text) and not _says(source, _APOLOGY, _ENGLISH_APOLOGY):
         return True
