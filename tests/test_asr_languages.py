@@ -223,3 +223,58 @@ def test_a_partial_in_unsure_english_is_not_decoded_again() -> None:
     [final] = recognizer.finish(now_s=2.5)
     assert final.language == "zh"
     assert ("zh",) in decoder.offered
+
+
+@pytest.mark.parametrize(("english", "mandarin", "text"), [
+    # a short English reply Whisper is unsure of, decoded again in Mandarin as Latin letters
+    (("Okay", -1.53), ("ok", -1.11), "ok"),
+    (("Yes.", -0.9), ("yes", -0.6), "yes"),
+    (("Thank you.", -0.7), ("Thank you", -0.9), "Thank you."),
+])
+def test_a_mandarin_decode_without_chinese_is_english_said(
+        english: tuple[str, float], mandarin: tuple[str, float], text: str) -> None:
+    """The wearer's "OK." had gone to the HUD as the other person's Mandarin ("ok" → "OK",
+    ZH→EN) instead of to the other person as Chinese: a Mandarin decode that wrote no
+    Chinese character heard English."""
+    decoder = ScoredDecoder("en", {"en": english, "zh": mandarin})
+    recognizer = StreamingRecognizer(decoder, AsrOptions(final_beam_size=1),
+                                     languages=("zh", "en"))
+    recognizer.insert(chunk(1.0, final=True))
+    [final] = recognizer.finish(now_s=1.5)
+    assert final.language == "en"
+    assert final.text == text
+
+
+def test_english_said_after_mandarin_without_a_pause_is_marked_english() -> None:
+    """"请问你是否同意？Excuse me, do you speak English?" in one breath was detected as
+    Mandarin, and its English sentence went to the HUD as the other person's (ZH→EN)."""
+    said = "请问你是否同意？Excuse me, do you speak English?"
+    decoder = LanguageDecoder([(said, "zh")])
+    recognizer = StreamingRecognizer(decoder, AsrOptions(), languages=("zh", "en"))
+    recognizer.insert(chunk(4.0, final=True))
+    finals = recognizer.finish(now_s=4.5)
+    assert [(final.text.strip(), final.language) for final in finals] == [
+        ("请问你是否同意？", "zh"), ("Excuse me, do you speak English?", "en")]
+
+
+def test_listen_mode_and_mandarin_with_english_words_stay_mandarin() -> None:
+    said = "我们都会争取拿到更多的offer嘛。OK, fine, let's go."
+    for languages in ((), ("zh", "en")):
+        recognizer = StreamingRecognizer(LanguageDecoder([(said, "zh")]), AsrOptions(),
+                                         languages=languages)
+        recognizer.insert(chunk(4.0, final=True))
+        finals = recognizer.finish(now_s=4.5)
+        assert [final.language for final in finals] == (
+            ["zh", "zh"] if not languages else ["zh", "en"])
+
+
+def test_mandarin_then_english_in_one_utterance_is_timed_by_how_long_each_is_said() -> None:
+    """7 Chinese characters then 26 English letters, 4.5 s: the Mandarin takes about half.
+    Timed by characters, its cue had ended at a fifth (1.0 s, while it was still being
+    said) and the English one had started there."""
+    said = "请问你是否同意？Excuse me, do you speak English?"
+    recognizer = StreamingRecognizer(LanguageDecoder([(said, "zh")]), AsrOptions(),
+                                     languages=("zh", "en"))
+    recognizer.insert(chunk(4.5, final=True))
+    first, second = recognizer.finish(now_s=5.0)
+    assert 1.8 < first.end_s < 2.6 and second.start_s == first.end_s

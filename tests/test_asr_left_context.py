@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hudtranslate.asr.decode_checks import with_alone_tail
+from hudtranslate.asr.left_context import LeftContext
 from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.asr.whisper import Decoded
 from hudtranslate.config import AsrOptions
@@ -166,3 +167,17 @@ def test_a_final_keeps_the_last_words_it_heard_alone() -> None:
     assert recognizer.process(now_s=5.0) is not None
     assert "".join(t.text for t in recognizer.finish(now_s=5.0)) == said
     assert [prefix for _, prefix in decoder.calls] == ["", "", FIRST]
+
+
+@pytest.mark.parametrize(("decoded", "words"), [
+    ("我们分散开来并在树林中，展开搜索", "展开搜索"),
+    # English said in listen mode: the period after the forced text had opened the next
+    # sentence (". Your gate has changed …") in the transcript, the terminal and the HUD
+    ("Passengers for flight 1832 to Beijing. Your gate has changed.", "Your gate has changed."),
+    ("Passengers for flight 1832 to Beijing... Your gate", "Your gate"),
+])
+def test_the_mark_after_the_forced_text_is_not_the_next_utterances(
+        decoded: str, words: str) -> None:
+    before = decoded.split("，")[0] if "，" in decoded else "Passengers for flight 1832 to Beijing"
+    left = LeftContext(np.zeros(16_000, np.float32), before, 1.0)
+    assert left.words_after(Decoded(decoded, 0.01, -0.3), "") == words

@@ -1,6 +1,6 @@
 import pytest
 
-from hudtranslate.asr.text import common_prefix, normalize_chinese, to_simplified
+from hudtranslate.asr.text import common_prefix, normalize_chinese, normalize_english, to_simplified
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,36 @@ def test_to_simplified_writes_the_particle_zhe_as_simplified_chinese_does(
 )
 def test_common_prefix(a: str, b: str, prefix: str) -> None:
     assert common_prefix(a, b) == prefix
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # Whisper writes "ten forty-five" as 1045: translated as "1045号平台" (platform 3 lost)
+    ("Platform 3 at 1045.", "Platform 3 at 10:45."),
+    ("Boarding begins at 920, gate 15.", "Boarding begins at 9:20, gate 15."),
+    ("See you at 730 pm", "See you at 7:30 pm"),
+    ("It leaves at 1045 a.m. sharp.", "It leaves at 10:45 a.m. sharp."),
+    # not a time: a number, a year, an address, minutes over 59, a partial's last word
+    ("Room 1045.", "Room 1045."),
+    ("Built in 1045.", "Built in 1045."),
+    ("We met at 1045 Main Street.", "We met at 1045 Main Street."),
+    ("Meet at 1075.", "Meet at 1075."),
+    ("Meet at 2530.", "Meet at 2530."),
+    ("Meet at 104", "Meet at 104"),
+    ("Platform 3 at 10:45.", "Platform 3 at 10:45."),
+])
+def test_normalize_english_writes_times_said_after_at_with_a_colon(
+        raw: str, expected: str) -> None:
+    assert normalize_english(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # English said in listen mode goes through the Mandarin clean-up
+    ("Boarding begins at 920 and the gate closes.", "Boarding begins at 920 and the gate closes."),
+    ("Boarding begins at 920, the gate closes.", "Boarding begins at 9:20, the gate closes."),
+    ("platform 3 at 1045", "platform 3 at 1045"),
+    ("我们 at 1045，再见", "我们 at 10:45，再见"),
+    ("会议在3号会议室举行。", "会议在3号会议室举行。"),
+])
+def test_normalize_chinese_writes_english_times_after_at_with_a_colon(
+        raw: str, expected: str) -> None:
+    assert normalize_chinese(raw) == expected

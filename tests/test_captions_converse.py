@@ -156,3 +156,21 @@ def test_terminal_panel_echoes_and_shows_what_went_to_the_partner() -> None:
         assert rows[0] == "When will you arrive?" and rows[1].startswith(ECHO_MARK)
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert ZH_SAID in out and "\x1b[" in out
+
+
+def test_terminal_prints_english_said_in_listen_mode_once() -> None:
+    """English said to the Mandarin recogniser is its own source: the terminal had printed
+    "Excuse me, do you speak English?" twice, and a sentence cut after its period with a
+    space before it (" Please have your tickets ready")."""
+    console = plain_console()
+    captions = TerminalCaptions(CaptionOptions(), console)
+    for event in [*partner(0, "Excuse me, do you speak English?",
+                           "Excuse me, do you speak English?"),
+                  *partner(1, "Thank you", "Thank you.", t=2.0),
+                  *partner(2, " Please have your tickets ready", "Please have your tickets.",
+                           t=4.0)]:
+        captions.update(event)
+    captions.close()
+    out = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert out == ["Excuse me, do you speak English?", "Thank you.",
+                   "Please have your tickets.", "Please have your tickets ready"]

@@ -32,3 +32,13 @@ def test_english_speech_and_a_drafted_message_come_out_in_chinese(real_engines: 
         assert not re.search(r"[A-Za-z]{3,}", chinese), chinese  # no English left over
     assert speech.endswith(("？", "吗")), speech  # the question stays a question
     assert not re.search(r"告诉(她|他)", draft), draft  # written to her, not about her
+
+
+def test_the_wearers_thanks_is_translated_not_answered(real_engines: Any) -> None:
+    """Qwen 1.5B had answered "Thank you." with "不客气。" (You're welcome), with or without
+    context: the other person was told "you're welcome" for their own help."""
+    context = [("Excuse me, do you speak English?", "对不起，您能讲英语吗？"),
+               ("I'll bring you a cup of water.", "我帮你倒一杯水。")]
+    for english in ("Thank you.", "Thanks a lot."):
+        chinese = translate_to_chinese(real_engines.translator, english, context)
+        assert chinese and "谢" in chinese and "客气" not in chinese, (english, chinese)

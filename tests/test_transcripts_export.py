@@ -252,3 +252,16 @@ def test_a_cue_does_not_start_with_the_mark_that_ended_the_sentence_before(
 def test_a_sentence_that_is_only_a_mark_gets_no_cue() -> None:
     sentences = [final(0.0, 2.0, "We went there", uid=0), final(2.0, 3.0, ".", uid=1)]
     assert len(parse_srt(to_srt(sentences))) == 1
+
+
+def test_bilingual_shows_english_said_in_listen_mode_once() -> None:
+    """English said to the Mandarin recogniser is its own source: a bilingual export had
+    shown "Excuse me, do you speak English?" twice in one cue."""
+    cues = build_cues([final(0.0, 2.0, "Excuse me, do you speak English?",
+                             zh="Excuse me, do you speak English?"),
+                       final(2.5, 3.5, "Thank you.", zh="Thank you"),
+                       final(4.0, 6.0, "The boring begins at 9:20.", zh="boring will begin at 920"),
+                       final(6.5, 8.0, "Let's go.", zh="咱去吃饭吧")], bilingual=True)
+    assert [cue.lines for cue in cues] == [
+        ("Excuse me, do you speak English?",), ("Thank you.",),
+        ("The boring begins at 9:20.", "boring will begin at 920"), ("Let's go.", "咱去吃饭吧")]

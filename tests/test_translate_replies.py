@@ -47,6 +47,15 @@ from hudtranslate.translate.translator import SessionTranslator
     ("I wonder whether he is coming tomorrow or not", "他明天到底来不来？", False),
     ("You're welcome to stay with us, thank you.", "谢谢，欢迎你来我们家住。", False),
     ("Yes.", "是的。", False),
+    # English said in listen mode reaches the translator as it was said
+    ("You're welcome.", "Thank you", True),
+    ("No problem!", "Thanks a lot.", True),
+    ("Thank you.", "Thank you", False),
+    ("You're welcome.", "You're welcome.", False),
+    ("OK.", "OK.", False),
+    ("Sure, I'll be there.", "Sure, I'll be there.", False),
+    ("Sorry, but I'm late.", "Sorry, but I'm late.", False),
+    ("Sure, platform 3.", "Which platform?", True),
 ])
 def test_reads_as_reply(english: str, source: str, reply: bool) -> None:
     assert reads_as_reply(english, source) is reply
@@ -133,3 +142,30 @@ def test_quoted_message_keeps_the_terms_note_outside_the_quotes() -> None:
     assert quoted_message("我们的compute不够\n(Terms: 算力 = compute)") == (
         "「我们的compute不够」\n(Terms: 算力 = compute)")
     assert quoted_message("谢谢。") == "「谢谢。」"
+
+
+@dataclass
+class EnglishThanksBackend:
+    """Answers English thanks with "You're welcome.", quoted or not (English said to the
+    Mandarin recogniser in listen mode is sent to the translator as it was said)."""
+
+    name: str = "english-thanks"
+    calls: list[str] = field(default_factory=list)
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        self.calls.append(source)
+        return forced_prefix + ("You're welcome." if "Thank" in source else source)
+
+
+def test_english_thanks_said_in_listen_mode_is_shown_as_said_not_answered() -> None:
+    backend = EnglishThanksBackend()
+    translator = SessionTranslator(backend, TranslateOptions())
+    translator.translate(final(0, "我帮你倒一杯水。", 0.0))
+    shown: list[Translation] = []
+    result = translator.translate(final(1, "Thank you", 5.0), emit=shown.append)
+    assert result is not None and result.committed == "Thank you"
+    assert backend.calls[1:] == ["Thank you", quoted_message("Thank you")]
+    assert [update.committed for update in shown if "welcome" in update.committed] == []

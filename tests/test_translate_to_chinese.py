@@ -195,6 +195,29 @@ def test_translate_to_chinese_writes_glossary_terms_in_and_can_be_cancelled() ->
     assert translate_to_chinese(backend, "Hello.", cancelled=lambda: True) is None
 
 
+def test_thanks_answered_instead_of_translated_is_translated_again_quoted() -> None:
+    """Qwen 1.5B answers the wearer's "Thank you." with "不客气。" (You're welcome), with or
+    without context; quoted, it writes "谢谢。" (measured, thirty-fifth session)."""
+    backend = ScriptedBackend({"Thank you.": "不客气。", "「Thank you.」": "谢谢。",
+                               "Thanks, you're welcome to stay.": "谢谢，欢迎你留下。"})
+    shown: list[str] = []
+    assert translate_to_chinese(backend, "Thank you.", on_text=shown.append) == "谢谢。"
+    assert [call[0] for call in backend.calls] == ["Thank you.", "「Thank you.」"]
+    assert "不客气" not in "".join(shown)  # the reply never reached the other person
+    # a thanks that is translated, and a thanks already answered, are asked once
+    assert translate_to_chinese(backend, "Thanks, you're welcome to stay.") == "谢谢，欢迎你留下。"
+    backend.answers["You're welcome."] = "不客气。"
+    assert translate_to_chinese(backend, "You're welcome.") == "不客气。"
+    assert len(backend.calls) == 4
+    # a retry that still answers keeps the first answer (as the English direction does)
+    backend.answers["「Thanks!」"] = "不用谢！"
+    backend.answers["Thanks!"] = "不用谢！"
+    assert translate_to_chinese(backend, "Thanks!") == "不用谢！"
+    # a drafted message is not checked: it is written, not translated
+    translate_to_chinese(backend, "Thank you.", prompts=DRAFT_MESSAGE)
+    assert backend.calls[-1][0] == "Thank you." and backend.calls[-2][0] != "Thank you."
+
+
 def test_translate_to_chinese_refuses_a_prompt_set_into_english() -> None:
     with pytest.raises(ValueError, match="speech"):
         translate_to_chinese(ScriptedBackend(), "Hello.", prompts=SPEECH)

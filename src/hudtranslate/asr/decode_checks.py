@@ -8,6 +8,7 @@ from __future__ import annotations
 import zlib
 
 from hudtranslate.asr.policy import PUNCTUATION, spoken_chars
+from hudtranslate.asr.text import HANZI
 from hudtranslate.asr.whisper import Decoded
 
 _NO_SPEECH_PROB = 0.6
@@ -55,6 +56,14 @@ failed decode by ``decode_failed``, and on 3 of 4 looked at the Mandarin decode 
 surer), while 99 English sentences spoken by the voice decoded at -0.65 or surer (median
 -0.08; docs/benchmark.md, thirty-fifth session). The wearer speaks at the microphone:
 unsure English is more likely a far Mandarin speaker."""
+
+
+def wrote_no_chinese(language: str, text: str) -> bool:
+    """Did a decode in ``language`` write a Mandarin ("zh") ``text`` with letters but no
+    Chinese character? Whisper, told the speech is Mandarin, writes English it hears in
+    Latin letters ("ok", "yes"): that decode heard English, not Mandarin."""
+    return (language == "zh" and not HANZI.search(text)
+            and any(char.isascii() and char.isalpha() for char in text))
 
 
 def surer_of(first: Decoded, second: Decoded) -> Decoded:

@@ -53,4 +53,5 @@ class LeftContext:
                 or compression_ratio(decoded.text) > MAX_COMPRESSION_RATIO):
             return None
         # a mark right after the forced text ends the utterance before, already shown
-        return text[len(self.text):].lstrip(SENTENCE_MARKS + CLAUSE_MARKS)
+        # (English said in listen mode: a period, an ellipsis, and the space after it)
+        return text[len(self.text):].lstrip(SENTENCE_MARKS + CLAUSE_MARKS + ".… ")

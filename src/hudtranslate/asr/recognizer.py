@@ -22,6 +22,7 @@ from hudtranslate.asr.decode_checks import (
     stopped_early,
     surer_of,
     with_alone_tail,
+    wrote_no_chinese,
 )
 from hudtranslate.asr.dereverb import dereverberate
 from hudtranslate.asr.left_context import LeftContext
@@ -29,6 +30,7 @@ from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
     LATIN_CHARS_PER_CHINESE,
     LocalAgreement,
+    said_length,
     sentence_cut,
     sentence_pieces,
     spoken_chars,
@@ -191,7 +193,8 @@ class StreamingRecognizer:
         if cut:
             committed = self._heard(committed, emitted, cut)
             sentence = self._transcript(committed[emitted:cut], "", final=True, now_s=now_s)
-            end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * cut / len(decoded)
+            end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * said_length(
+                decoded[:cut]) / max(1.0, said_length(decoded))
             sentence = dataclasses.replace(sentence, end_s=max(sentence.start_s, end_s),
                                            speech_continues=True)
             self._emitted = committed[:cut]
@@ -204,8 +207,9 @@ class StreamingRecognizer:
         """Final decode at the end of an utterance: its sentences not given out yet, each
         a final of its own (``sentence_pieces``; English and ``sentence_final_min_chars``
         0: one final); empty if it held no speech. A sentence followed by another gets
-        ``speech_continues`` and an end time estimated from its share of the spoken
-        characters, like the sentence finals of ``process``.
+        ``speech_continues`` and an end time estimated from its share of how long the
+        words take to say (``said_length``: English letters a quarter of a Chinese
+        character), like the sentence finals of ``process``.
 
         ``final_beam_size`` overrides ``options.final_beam_size`` for this utterance (1:
         greedy, when the server sheds beams under load).
@@ -234,9 +238,9 @@ class StreamingRecognizer:
         for number, piece in enumerate(pieces, start=1):
             transcript = self._transcript(piece, "", final=True, now_s=now_s)
             if number < len(pieces):
-                said = spoken_chars(whole[:len(emitted) + len(piece)])
+                said = said_length(whole[:len(emitted) + len(piece)])
                 end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * said / max(
-                    1, spoken_chars(whole))
+                    1.0, said_length(whole))
                 transcript = dataclasses.replace(transcript, end_s=max(transcript.start_s, end_s))
                 emitted += piece
                 self._segment_start_s = transcript.end_s
@@ -354,7 +358,10 @@ class StreamingRecognizer:
         """A decode detected in a language other than the first (``languages[0]``) that
         Whisper is unsure of (``UNSURE_SECOND_LANGUAGE_LOGPROB``) decoded again in the
         first; the surer of the two is kept (``surer_of``), and the first whenever the
-        other failed (``decode_failed``). Far Mandarin heard as English had been
+        other failed (``decode_failed``); a Mandarin decode that wrote no Chinese
+        character (``wrote_no_chinese``) is kept as English, as it heard English (the
+        wearer's short "OK." had gone to the HUD as the other person's "ok"). Far
+        Mandarin heard as English had been
         translated into Chinese for the other person, and the wearer saw none of it: a
         worse loss than the wearer's own words shown as heard. Only for a final decode
         after a detection (``call.languages`` holds both): a partial decoded again
@@ -367,6 +374,9 @@ class StreamingRecognizer:
         again = self.engine.decode(audio, **dataclasses.replace(
             call, languages=(first,), prompt=self.prompt).options())
         kept = again if decode_failed(decoded) else surer_of(decoded, again)
+        if kept is again and wrote_no_chinese(first, again.text):
+            # Mandarin written in Latin letters only ("ok", "yes"): English was said
+            kept = dataclasses.replace(again, language=decoded.language)
         log.debug("unsure %s decode %r (%.2f) against %s %r (%.2f): kept %s",
                   decoded.language, decoded.text, decoded.avg_logprob, first, again.text,
                   again.avg_logprob, kept.language)
@@ -446,6 +456,11 @@ class StreamingRecognizer:
 
     def _transcript(self, committed: str, tentative: str, *, final: bool,
                     now_s: float) -> Transcript:
+        language = self._language or (self.languages[0] if self.languages else "zh")
+        if final and len(self.languages) > 1 and wrote_no_chinese(language, committed):
+            # a sentence of English said after Mandarin without a pause (one utterance,
+            # detected as Mandarin) is English: it goes the other way
+            language = next((code for code in self.languages if code != language), language)
         return Transcript(
             utterance_id=self._segment_id,
             committed=committed,
@@ -454,5 +469,5 @@ class StreamingRecognizer:
             end_s=self._start_s + self._samples / SAMPLE_RATE_HZ,
             final=final,
             emitted_s=now_s,
-            language=self._language or (self.languages[0] if self.languages else "zh"),
+            language=language,
         )

@@ -30,6 +30,9 @@ _REPEATS = re.compile(r"(.{1,8}?)\1{3,}")
 _PHRASE_REPEATS = re.compile(r"(.{4,24}?)\1+")
 _DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",
            "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_CLOCK_TIME = re.compile(
+    r"\b(at\s+)(1[0-9]|2[0-3]|[1-9])([0-5][0-9])"
+    r"(?=[.,!?;:](?!\d)|[，。！？；：]|\s+(?:[ap]\.?m\b|o'clock\b))", re.IGNORECASE)
 _DIGIT_RUN = re.compile(f"[{''.join(_DIGITS)}]{{4,}}")
 
 
@@ -60,12 +63,14 @@ def normalize_chinese(text: str) -> str:
     Whisper sometimes loops on a syllable ("好好好好好好"); runs of four or more repeats of
     the same short unit are cut to one, which removes the loop but keeps real doubling (好好).
     A phrase of four or more characters said again at once ("运动过度不好运动过度不好", a
-    decoder loop over a whole clause, or a speaker restarting) is kept once.
+    decoder loop over a whole clause, or a speaker restarting) is kept once. English said
+    to the Mandarin recogniser gets its times written as ``normalize_english`` does.
     """
     text = to_simplified(text.replace("\ufffd", "").strip())
     text = _PUNCT_NEAR_CJK.sub(lambda m: _ASCII_TO_FULLWIDTH[m.group(1) or m.group(2)], text)
     text = _PERIOD_AFTER_CJK.sub("。", text)
     text = _SPACE_BETWEEN_CJK.sub("", text)
+    text = _CLOCK_TIME.sub(r"\1\2:\3", text)  # English said in listen mode
     text = _REPEATS.sub(r"\1", text)
     text = _PHRASE_REPEATS.sub(_once_unless_digits, text)
     return arabic_digit_runs(text).strip()
@@ -74,8 +79,13 @@ def normalize_chinese(text: str) -> str:
 def normalize_english(text: str) -> str:
     """Whisper's English as said: spaces collapsed, replacement characters dropped, and a
     syllable loop ("no no no no no") cut as in ``normalize_chinese``; the phrase rule is not
-    applied, as English repeats short phrases on purpose ("very, very")."""
+    applied, as English repeats short phrases on purpose ("very, very").
+
+    A time said after "at" that Whisper wrote without its colon ("at 1045." for "at ten
+    forty-five") is written with it ("at 10:45."), when a mark or "am"/"pm" follows: the
+    translator had read "Platform 3 at 1045." as "1045号平台" (platform 3 lost)."""
     text = " ".join(text.replace("\ufffd", "").split())
+    text = _CLOCK_TIME.sub(r"\1\2:\3", text)
     return _REPEATS.sub(r"\1", text).strip()
 
 

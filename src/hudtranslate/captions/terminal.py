@@ -28,7 +28,7 @@ from rich.text import Text
 
 from hudtranslate.captions.layout import CaptionLine, CaptionSpan, CaptionView, SpanStyle
 from hudtranslate.captions.rollup import PacingOptions, RollUp, hud_translations, rollup_lines
-from hudtranslate.captions.text import tail_line
+from hudtranslate.captions.text import same_words, tail_line
 from hudtranslate.captions.track import CaptionTrack
 from hudtranslate.config import CaptionOptions
 from hudtranslate.events import StreamEnd, Transcript, Translation
@@ -201,9 +201,11 @@ class TerminalCaptions:
         self._console.print(Text(self._labelled(event), style=STYLES["committed"]),
                             soft_wrap=True)
         # The wearer's own English always goes with its Chinese: the wearer reads English.
+        # English said in listen mode is its own source: printed once.
         shown = self._options.show_source or event.target_language != "en"
-        if shown and event.source.strip():
-            self._console.print(Text(event.source, style=STYLES["source"]), soft_wrap=True)
+        source = event.source.strip()
+        if shown and source and not same_words(source, event.text):
+            self._console.print(Text(source, style=STYLES["source"]), soft_wrap=True)
 
 
 def _from_wearer(event: Transcript | Translation | StreamEnd) -> bool:

@@ -47,6 +47,15 @@ then…", ". He might…": the model ending the earlier sentence). They belong t
 before; a caption line or a subtitle cue starts after them."""
 
 
+def same_words(source: str, english: str) -> bool:
+    """Does ``source`` say the words of ``english`` (case, marks and spaces aside)? English
+    said to the Mandarin recogniser in listen mode is its own source ("Thank you" →
+    "Thank you."): a caption or a bilingual cue shows it once."""
+    def words(text: str) -> str:
+        return "".join(char for char in text.casefold() if char.isalnum())
+    return bool(words(source)) and words(source) == words(english)
+
+
 def line_start_text(text: str) -> str:
     """``text`` with spaces normalised and without the marks that attach it to the
     utterance before (``_ATTACHED_LEAD``): what starts a new caption line or cue."""

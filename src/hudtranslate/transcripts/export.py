@@ -41,6 +41,7 @@ from hudtranslate.captions.pacing import min_display_s
 from hudtranslate.captions.text import (
     display_width,
     line_start_text,
+    same_words,
     wrap_text,
 )
 from hudtranslate.events import Translation, target_language_for
@@ -229,7 +230,8 @@ def build_cues(
         if number + 1 < len(records) and record.end_s > record.start_s:
             end_ms = min(end_ms, _ms(records[number + 1].start_s) - GAP_MS)
         end_ms = max(end_ms, start_ms + parts * (MIN_CUE_MS + GAP_MS) - GAP_MS)
-        zh_lines = wrap_text(record.zh, max_columns) if bilingual else []
+        shown_zh = bilingual and not same_words(record.zh, said)
+        zh_lines = wrap_text(record.zh, max_columns) if shown_zh else []
         en_chunks = _balanced(english, parts, max_columns, max_lines) or [
             _share(en_lines, k, parts) for k in range(parts)]
         chunks = [tuple(en_chunks[k]) + tuple(_share(zh_lines, k, parts)) for k in range(parts)]

@@ -196,6 +196,30 @@ _GRATITUDE = ("谢", "感激")
 _THANKS_ANSWERED = ("客气", "不用谢", "乐意", "荣幸", "没事", "没关系")
 """A source with these may itself mean "You're welcome" / "My pleasure"."""
 _APOLOGY = ("对不起", "抱歉", "不好意思", "遗憾", "可惜")
+_ENGLISH_GRATITUDE = re.compile(r"\b(?:thanks?|thank\s+you|grateful|appreciate)\b",
+                                re.IGNORECASE)
+_ENGLISH_THANKS_ANSWERED = re.compile(
+    r"\b(?:welcome|(?:my\s+)?pleasure|no\s+problem|don't\s+mention\s+it|anytime)\b",
+    re.IGNORECASE)
+_ENGLISH_APOLOGY = re.compile(r"\b(?:sorry|apologi[sz]e|excuse\s+me)\b", re.IGNORECASE)
+_ENGLISH_ASSENT = re.compile(
+    r"\b(?:ok(?:ay)?|sure|yes|yeah|yep|fine|of\s+course|certainly|absolutely|alright|"
+    r"all\s+right|no\s+problem|got\s+it)\b", re.IGNORECASE)
+"""English said to the Mandarin recogniser (listen mode) reaches the translator as it was
+said ("Thank you", "OK"): the same words of thanks, apology or assent, in English."""
+
+
+def thanks_unanswered(source: str) -> bool:
+    """Does ``source`` (Chinese, or English) thank without itself saying "you're welcome"?
+    Then an answer of "You're welcome" / "不客气" is the model's reply to it."""
+    return (_says(source, _GRATITUDE, _ENGLISH_GRATITUDE)
+            and not _says(source, _THANKS_ANSWERED, _ENGLISH_THANKS_ANSWERED))
+
+
+def _says(source: str, chinese: tuple[str, ...], english: re.Pattern[str]) -> bool:
+    """Does ``source`` hold one of the ``chinese`` words, or an ``english`` one?"""
+    return any(word in source for word in chinese) or bool(english.search(source))
+
 _REPLY_TO_THANKS = re.compile(
     r"^(?:(?:it\s+was\s+)?my\s+pleasure|no\s+problem|don't\s+mention\s+it|anytime)\b|"
     r"\byou(?:'re|’re|\s+are)\s+(?:very\s+|most\s+)?welcome\b(?!\s+to\b)", re.IGNORECASE)
@@ -225,20 +249,20 @@ def reads_as_reply(english: str, source: str) -> bool:
     "Sure."); "You're welcome" only for a thanks that does not itself say it (不客气);
     "Sorry, but" only when the Chinese does not apologise; a short answer with no question
     mark to a question (``SHORT_ANSWER_WORDS``); a refusal ("I can't assist with that",
-    "As an AI") always."""
+    "As an AI") always. English said to the Mandarin recogniser in listen mode ("Thank
+    you" → "You're welcome.") is judged by the same words in English."""
     text = english.strip()
     if not text:
         return False
     if _REFUSAL.search(text):
         return True
-    if (_REPLY_TO_THANKS.search(text) and any(word in source for word in _GRATITUDE)
-            and not any(word in source for word in _THANKS_ANSWERED)):
+    if _REPLY_TO_THANKS.search(text) and thanks_unanswered(source):
         return True
-    if _SORRY_BUT.match(text) and not any(word in source for word in _APOLOGY):
+    if _SORRY_BUT.match(text) and not _says(source, _APOLOGY, _ENGLISH_APOLOGY):
         return True
     if _asks(source) and "?" not in text and len(text.split()) <= SHORT_ANSWER_WORDS:
         return True
-    return bool(_INTERJECTION.match(text)) and not any(word in source for word in _ASSENT)
+    return bool(_INTERJECTION.match(text)) and not _says(source, _ASSENT, _ENGLISH_ASSENT)
 
 
 def _asks(source: str) -> bool:

@@ -22,6 +22,7 @@ import re
 
 from hudtranslate.asr.text import HANZI
 from hudtranslate.errors import RejectedAnswerError
+from hudtranslate.translate.answers import thanks_unanswered
 from hudtranslate.translate.text import clean_chinese
 
 HANZI_PER_CHAR = 0.8
@@ -78,6 +79,18 @@ _COMMENTARY = re.compile(
 _TRANSLATION_TALK = re.compile(
     r"翻译|译文|translat\w*|\bas\s+an\s+ai\b|作为(?:一个)?(?:AI|人工智能)", re.IGNORECASE)
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?])(?![”’\"'」』）)])\s*|(?<=[。！？!?][”’\"'」』])\s*")
+
+
+_CHINESE_REPLY_TO_THANKS = re.compile(
+    r"^\W*(?:不客气|不用客气|别客气|不用谢|不谢|没关系|没事|乐意效劳|我的荣幸|很高兴(?:能)?帮)")
+
+
+def reads_as_chinese_reply(chinese: str, english: str) -> bool:
+    """Does ``chinese`` read as the model's reply to the English ``english`` rather than
+    its translation? Qwen 1.5B answers the wearer's "Thank you." with "不客气。" (You're
+    welcome), with or without context; a thanks that itself says "you're welcome" may
+    well be translated so (``answers.thanks_unanswered``)."""
+    return bool(_CHINESE_REPLY_TO_THANKS.match(chinese)) and thanks_unanswered(english)
 
 
 def max_chinese_answer_chars(source: str) -> int:

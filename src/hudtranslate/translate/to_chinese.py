@@ -5,7 +5,8 @@ One finished English sentence (or dictated instruction) at a time, through any
 or ``prompts.DRAFT_MESSAGE``): the English is cleaned of hesitation sounds, the token limit
 is computed from it, and the answer is cleaned into one line of Simplified Chinese
 (``text.clean_chinese``). The remote backend checks its answers itself
-(``answers_zh``); the local model's are used as they come.
+(``answers_zh``); the local model's are used as they come, except a thanks answered
+instead of translated ("Thank you." → "不客气。"), which is asked again quoted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from hudtranslate.translate.prompts import ENGLISH_SPEECH, PromptSet, user_message
+from hudtranslate.translate.answers import thanks_unanswered
+from hudtranslate.translate.answers_zh import reads_as_chinese_reply
+from hudtranslate.translate.prompts import (
+    ENGLISH_SPEECH,
+    PromptSet,
+    quoted_message,
+    user_message,
+)
 from hudtranslate.translate.text import clean_chinese
 from hudtranslate.translate.translator import TranslationBackend
 
@@ -69,11 +77,26 @@ def translate_to_chinese(
     if prompts.target_language != "zh":
         raise ValueError(f"prompt set {prompts.name!r} does not translate into Chinese")
     source = clean_english_speech(english)
-    growing = None if on_text is None else (lambda text: on_text(_first_line_chinese(text)))
-    raw = backend.translate(user_message(source, terms), context, forced_prefix="",
-                            max_new_tokens=chinese_token_limit(source, max_new_tokens),
+    checked = prompts is ENGLISH_SPEECH and thanks_unanswered(source)
+    growing = None if on_text is None or checked else (
+        lambda text: on_text(_first_line_chinese(text)))  # a thanks: shown once checked
+    message = user_message(source, terms)
+    limit = chinese_token_limit(source, max_new_tokens)
+    raw = backend.translate(message, context, forced_prefix="", max_new_tokens=limit,
                             cancelled=cancelled, on_text=growing, prompts=prompts)
-    return None if raw is None else _first_line_chinese(raw)
+    if raw is None:
+        return None
+    chinese = _first_line_chinese(raw)
+    if checked and reads_as_chinese_reply(chinese, source):
+        # answered ("Thank you." → "不客气。"): asked again with the sentence quoted
+        again = backend.translate(quoted_message(message), context, forced_prefix="",
+                                  max_new_tokens=limit, cancelled=cancelled, prompts=prompts)
+        if again is None:
+            return None
+        retried = _first_line_chinese(again).strip("「」")
+        if retried and not reads_as_chinese_reply(retried, source):
+            chinese = retried
+    return chinese
 
 
 def _first_line_chinese(answer: str) -> str:

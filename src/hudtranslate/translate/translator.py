@@ -348,6 +348,8 @@ class SessionTranslator:
                 return None
             if retried:
                 message, answer = quoted_message(message), retried
+            elif not has_cjk(source):
+                answer = source.strip()  # English said in listen mode: its English as said
         raw = answer.removeprefix(prefix)
         if terms:
             forced = self._force_terms(message, prefix, raw, terms, limit, cancelled)
