@@ -172,14 +172,6 @@ def spoken_length(text: str) -> float:
     return len(text) - latin + latin / LATIN_CHARS_PER_CHINESE
 
 
-def said_length(text: str) -> float:
-    """How long the words of ``text`` take to say (``spoken_length`` without its
-    punctuation and spaces), in Chinese characters: what a sentence's share of an
-    utterance's time is estimated from. Counted in characters, "请问你是否同意？" before
-    "Excuse me, do you speak English?" had a fifth of the time instead of half."""
-    return spoken_length("".join(char for char in text if char not in PUNCTUATION))
-
-
 def within_spoken_length(text: str, max_chars: int) -> str:
     """``text`` cut where it would say more than ``max_chars`` Chinese characters
     (``spoken_length``): the cap on what a decode of so many seconds can have heard.

@@ -30,7 +30,6 @@ from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
     LATIN_CHARS_PER_CHINESE,
     LocalAgreement,
-    said_length,
     sentence_cut,
     sentence_pieces,
     spoken_chars,
@@ -193,8 +192,7 @@ class StreamingRecognizer:
         if cut:
             committed = self._heard(committed, emitted, cut)
             sentence = self._transcript(committed[emitted:cut], "", final=True, now_s=now_s)
-            end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * said_length(
-                decoded[:cut]) / max(1.0, said_length(decoded))
+            end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * cut / len(decoded)
             sentence = dataclasses.replace(sentence, end_s=max(sentence.start_s, end_s),
                                            speech_continues=True)
             self._emitted = committed[:cut]
@@ -207,9 +205,8 @@ class StreamingRecognizer:
         """Final decode at the end of an utterance: its sentences not given out yet, each
         a final of its own (``sentence_pieces``; English and ``sentence_final_min_chars``
         0: one final); empty if it held no speech. A sentence followed by another gets
-        ``speech_continues`` and an end time estimated from its share of how long the
-        words take to say (``said_length``: English letters a quarter of a Chinese
-        character), like the sentence finals of ``process``.
+        ``speech_continues`` and an end time estimated from its share of the spoken
+        characters, like the sentence finals of ``process``.
 
         ``final_beam_size`` overrides ``options.final_beam_size`` for this utterance (1:
         greedy, when the server sheds beams under load).
@@ -238,9 +235,9 @@ class StreamingRecognizer:
         for number, piece in enumerate(pieces, start=1):
             transcript = self._transcript(piece, "", final=True, now_s=now_s)
             if number < len(pieces):
-                said = said_length(whole[:len(emitted) + len(piece)])
+                said = spoken_chars(whole[:len(emitted) + len(piece)])
                 end_s = self._start_s + self._samples / SAMPLE_RATE_HZ * said / max(
-                    1.0, said_length(whole))
+                    1, spoken_chars(whole))
                 transcript = dataclasses.replace(transcript, end_s=max(transcript.start_s, end_s))
                 emitted += piece
                 self._segment_start_s = transcript.end_s
