@@ -174,3 +174,15 @@ def test_terminal_prints_english_said_in_listen_mode_once() -> None:
     out = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
     assert out == ["Excuse me, do you speak English?", "Thank you.",
                    "Please have your tickets.", "Please have your tickets ready"]
+
+
+def test_english_said_in_listen_mode_has_no_source_line_under_it() -> None:
+    """Its source is the same English: the glasses had shown it twice."""
+    track = CaptionTrack()
+    said = "Excuse me, do you speak English?"
+    track.update(Transcript(0, said, "", 0.0, 2.0, True, 2.0))
+    assert track.source() == ""
+    track.update(Translation(0, said, said, "", 0.0, 2.0, True, 3.0))
+    assert track.source() == ""
+    track.update(Transcript(1, "好的", "", 3.0, 4.0, False, 4.0))
+    assert track.source() == "好的"

@@ -13,6 +13,7 @@ partner page; the HUD only echoes it). The Chinese line belongs to the other per
 
 from __future__ import annotations
 
+from hudtranslate.captions.text import holds_chinese
 from hudtranslate.events import StreamEnd, Transcript, Translation
 
 KEEP_UTTERANCES = 12
@@ -60,7 +61,8 @@ class CaptionTrack:
         """Chinese of the other person's newest utterance: the transcript while it covers
         more audio than the translation (recognition runs ahead, and the line must not go
         back), else the translation's source (which may join a sentence continued over a
-        pause). The wearer's English never goes here."""
+        pause). The wearer's English never goes here, nor English said in listen mode
+        (no Chinese character: the caption above already says it)."""
         heard = [uid for uid, t in self._transcripts.items() if t.language == "zh"]
         heard += [uid for uid, t in self._translations.items() if t.source_language == "zh"]
         newest = max(heard, default=None)
@@ -70,8 +72,10 @@ class CaptionTrack:
         translation = self._translations.get(newest)
         if translation is None or (transcript is not None
                                    and transcript.end_s > translation.end_s):
-            return transcript.text if transcript is not None else ""
-        return translation.source
+            source = transcript.text if transcript is not None else ""
+        else:
+            source = translation.source
+        return source if holds_chinese(source) else ""
 
     def settled(self) -> bool:
         """True when nothing may change any more: the newest utterance is translated, final."""
