@@ -358,9 +358,9 @@ class StreamingRecognizer:
         other failed (``decode_failed``); a Mandarin decode that wrote no Chinese
         character (``wrote_no_chinese``) is kept as English, as it heard English (the
         wearer's short "OK." had gone to the HUD as the other person's "ok"). Far
-        Mandarin heard as English had been
-        translated into Chinese for the other person, and the wearer saw none of it: a
-        worse loss than the wearer's own words shown as heard. Only for a final decode
+        Mandarin heard as English had been translated into Chinese for the other person,
+        and the wearer saw none of it: a worse loss than the wearer's own words shown as
+        heard. Only for a final decode
         after a detection (``call.languages`` holds both): a partial decoded again
         switched the utterance's language back and forth, and its partial translations
         went the wrong way (the converse benchmark's English → Chinese chrF fell 33 → 29)."""

@@ -47,12 +47,6 @@ then…", ". He might…": the model ending the earlier sentence). They belong t
 before; a caption line or a subtitle cue starts after them."""
 
 
-def holds_chinese(text: str) -> bool:
-    """Does ``text`` hold a Chinese character (CJK unified ideographs and extension A)?
-    The source line under a caption is there for the Chinese that was said."""
-    return any("\u3400" <= char <= "\u9fff" for char in text)
-
-
 def same_words(source: str, english: str) -> bool:
     """Does ``source`` say the words of ``english`` (case, marks and spaces aside)? English
     said to the Mandarin recogniser in listen mode is its own source ("Thank you" →

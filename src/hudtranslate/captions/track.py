@@ -13,7 +13,7 @@ partner page; the HUD only echoes it). The Chinese line belongs to the other per
 
 from __future__ import annotations
 
-from hudtranslate.captions.text import holds_chinese
+from hudtranslate.asr.text import HANZI
 from hudtranslate.events import StreamEnd, Transcript, Translation
 
 KEEP_UTTERANCES = 12
@@ -75,7 +75,7 @@ class CaptionTrack:
             source = transcript.text if transcript is not None else ""
         else:
             source = translation.source
-        return source if holds_chinese(source) else ""
+        return source if HANZI.search(source) else ""
 
     def settled(self) -> bool:
         """True when nothing may change any more: the newest utterance is translated, final."""
