@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hudtranslate.asr.recognizer import DecodeCall, StreamingRecognizer
+from hudtranslate.asr.decoding import DecodeCall
+from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.audio import read_audio_file
 from hudtranslate.config import Settings
 from hudtranslate.eval.runner import SIMULTANEOUS, load_bench_engines, run_stream

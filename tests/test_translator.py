@@ -319,6 +319,7 @@ class CountingRecognizer:
 
     partial_calls: int = 0
     partial_due: bool = True
+    final_ahead_due: bool = False
 
     def insert(self, chunk: SpeechChunk) -> None:
         pass

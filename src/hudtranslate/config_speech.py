@@ -114,6 +114,10 @@ class AsrOptions:
     ``dereverberate_unsure``: a final of a speaker the VAD is unsure of (far, reverberant)
     is decoded again with late reverberation removed (WPE, ``asr/dereverb.py``) and the
     surer decode kept (one more decode per such final; shed with the beams under load).
+    ``final_ahead_ms``: silence after which the open utterance's final decode is made,
+    before the VAD ends the utterance (after ``vad.min_silence_ms``); it is given out if
+    that pause ends it and dropped if the speaker goes on (``asr/final_ahead.py``; shed
+    with the partial decodes under load); 0: the final decode waits for the end.
     """
 
     model: str = "whisper-base"
@@ -130,9 +134,11 @@ class AsrOptions:
     same_sound_heard_margin: float = 3.5
     left_context_below_logprob: float = -0.05
     dereverberate_unsure: bool = True
+    final_ahead_ms: int = 100
 
     def __post_init__(self) -> None:
         check_range("asr.beam_size", self.beam_size, 1, 10)
+        check_range("asr.final_ahead_ms", self.final_ahead_ms, 0, 5000)
         check_range("asr.left_context_below_logprob", self.left_context_below_logprob,
                     -10.0, 0.0)
         check_range("asr.same_sound_margin", self.same_sound_margin, 0.0, 100.0)

@@ -22,7 +22,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
+from hudtranslate.asr.decoding import Decoder
+from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.asr.same_sound import repair_by_ear, same_sound_repair, word_tokenizer
 from hudtranslate.config import Settings
 from hudtranslate.conversation.drafts import DraftMarker
@@ -243,9 +244,10 @@ async def run_pipeline(
     clock = StreamClock(realtime)
     workers = [Worker("vad"), Worker("asr"), Worker("mt")]
     segmenter = SpeechSegmenter(engines.vad_factory(), settings.vad)
-    recognizer = StreamingRecognizer(engines.asr, settings.asr,
-                                     languages=_languages(settings),
-                                     prompt=settings.asr.initial_prompt)
+    recognizer = StreamingRecognizer(
+        engines.asr, settings.asr, languages=_languages(settings),
+        prompt=settings.asr.initial_prompt,
+        pause_kept_s=segmenter.pause_kept_s)
     translator = _translator(engines, settings, clock)
     cpu_start, wall_start = time.process_time(), time.monotonic()
     session_load = load.join() if load is not None else None

@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.events import AudioChunk, SpeechChunk, Transcript, Translation
 from hudtranslate.heap import release_free_heap
-from hudtranslate.overload import ShedKind
+from hudtranslate.overload import LoadLevel, ShedKind
 from hudtranslate.sharing import Model, SessionLoad
 from hudtranslate.translate.translator import UtteranceTranslator
 from hudtranslate.vad.segmenter import SpeechSegmenter
@@ -124,6 +124,14 @@ def _beam_allowed(load: SessionLoad | None) -> bool:
     return load is None or (load.shared.sessions <= 1 and load.admit(ShedKind.BEAM))
 
 
+def _alone_on_time(load: SessionLoad | None) -> bool:
+    """Is the session alone on the server, which sheds nothing? Only then is a final
+    decode made ahead, in a pause (``asr/final_ahead.py``): when the speaker goes on it
+    is wasted, and with other wearers the recogniser's time is theirs too. Not counted
+    as shed work."""
+    return load is None or (load.shared.sessions <= 1 and load.level == LoadLevel.NORMAL)
+
+
 @contextlib.asynccontextmanager
 async def _turn(load: SessionLoad | None, model: Model, *, urgent: bool,
                 give_up: Callable[[], bool] | None = None) -> AsyncIterator[bool]:
@@ -192,7 +200,8 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
 
     With ``load``: final decodes go before other sessions' partial ones at the shared
     model; partial decodes are shed from load level 2 on and the final beam at level 3,
-    or whenever other sessions are open.
+    or whenever other sessions are open. A session alone on time makes its final decode
+    in the pause that may end the utterance (``StreamingRecognizer.decode_final_ahead``).
     """
     share = share or CoreShare()
     batches = Batches(speech)
@@ -211,7 +220,13 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
                                                                 final_beam_size=beam))
                 for final in finals:
                     yield final
-        if open_utterance and recognizer.partial_due:
+        if open_utterance and recognizer.final_ahead_due:
+            # The speaker has paused: the final decode is made now, so that it is there
+            # when the VAD ends the utterance.
+            if _alone_on_time(load):
+                async with _turn(load, "asr", urgent=False):
+                    await worker.run(recognizer.decode_final_ahead, clock())
+        elif open_utterance and recognizer.partial_due:
             # The governor is asked first, so a partial decode the load level sheds is
             # counted as shed even while this session's final is being translated.
             if not _admitted(load, ShedKind.PARTIAL_DECODE):

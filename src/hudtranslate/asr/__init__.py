@@ -1,7 +1,8 @@
 """Streaming Mandarin recognition: Whisper backend, LocalAgreement policy, text clean-up."""
 
+from hudtranslate.asr.decoding import Decoder
 from hudtranslate.asr.policy import LocalAgreement
-from hudtranslate.asr.recognizer import Decoder, StreamingRecognizer
+from hudtranslate.asr.recognizer import StreamingRecognizer
 from hudtranslate.asr.text import normalize_chinese, to_simplified
 from hudtranslate.asr.whisper import Decoded, WhisperEngine
 

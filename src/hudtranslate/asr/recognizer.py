@@ -6,11 +6,11 @@ utterance. The ``WhisperEngine`` is shared between streams; this object is cheap
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,7 +24,9 @@ from hudtranslate.asr.decode_checks import (
     with_alone_tail,
     wrote_no_chinese,
 )
+from hudtranslate.asr.decoding import DecodeCall, Decoder
 from hudtranslate.asr.dereverb import dereverberate
+from hudtranslate.asr.final_ahead import FinalAhead, PauseDecodes, silenced_after
 from hudtranslate.asr.left_context import LeftContext
 from hudtranslate.asr.levels import normalize_speech_level
 from hudtranslate.asr.policy import (
@@ -49,44 +51,6 @@ _TOKENS_PER_CHAR = 1.6
 
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DecodeCall:
-    """What one Whisper decode is asked (``WhisperEngine.decode``'s options): continue
-    ``prefix`` with at most ``max_new_tokens``, in one of ``languages``."""
-
-    prefix: str
-    beam_size: int
-    max_new_tokens: int
-    padding_s: float
-    languages: tuple[str, ...]
-    prompt: str
-
-    def options(self, prefix: str | None = None) -> dict[str, Any]:
-        """Keyword arguments of ``decode`` (``prefix`` instead of this call's, if given)."""
-        return {"prefix": self.prefix if prefix is None else prefix,
-                "beam_size": self.beam_size, "max_new_tokens": self.max_new_tokens,
-                "padding_s": self.padding_s, "languages": self.languages,
-                "prompt": self.prompt}
-
-
-class Decoder(Protocol):
-    """What the recogniser needs of an engine (``WhisperEngine`` or a test fake)."""
-
-    def decode(
-        self,
-        audio: AudioArray,
-        *,
-        prefix: str = "",
-        beam_size: int = 1,
-        max_new_tokens: int = 64,
-        padding_s: float = 3.0,
-        task: str = "transcribe",
-        temperature: float = 0.0,
-        languages: Sequence[str] = (),
-        prompt: str = "",
-    ) -> Decoded: ...
 
 
 @dataclass
@@ -117,6 +81,10 @@ class StreamingRecognizer:
     """Repairs a Mandarin final's text from a position on, hearing the utterance's
     (levelled) audio (``pipeline.heard_repair``: same-sound errors judged by Whisper);
     None: not repaired here."""
+    pause_kept_s: float = 0.0
+    """How much of the pause that ends an utterance the VAD keeps as its end
+    (``SpeechSegmenter.pause_kept_s``): a final decoded ahead hears the rest of it as
+    silence, so that it decodes audio of the final's length (``decode_final_ahead``)."""
     _language: str = ""
     """The language of the open utterance as last detected ("" before its first decode)."""
     _utterance_id: int = -1
@@ -134,6 +102,11 @@ class StreamingRecognizer:
     _segment_start_s: float = 0.0
     _next_segment_id: int = 0
     _left: LeftContext | None = None
+    pauses: PauseDecodes = field(default_factory=lambda: PauseDecodes(0.0))
+    """Final decodes made in pauses (``decode_final_ahead``): held, used, dropped."""
+
+    def __post_init__(self) -> None:
+        self.pauses.ahead_s = self.options.final_ahead_ms / 1000
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
@@ -148,6 +121,10 @@ class StreamingRecognizer:
         self._speech_continues = chunk.speech_continues
         self._speech_share = chunk.speech_share
         self._unsure_speaker = chunk.unsure_speaker
+        self.pauses.heard(chunk.pause_start_s)
+        if chunk.final and chunk.pause_start_s is not None and self.pauses.ahead_s > 0:
+            # heard as a decode made in the pause hears it (``decode_final_ahead``)
+            self._chunks = [self._heard_in_pause(self._samples)]
         if chunk.cut_s is not None:  # the utterance ends inside audio already received
             keep = max(0, round((chunk.cut_s - self._start_s) * SAMPLE_RATE_HZ))
             if keep < self._samples:
@@ -163,8 +140,54 @@ class StreamingRecognizer:
     def partial_due(self) -> bool:
         """Would ``process`` decode now (an utterance is open and ``partial_interval_ms`` of
         new audio has arrived since the last decode)?"""
-        return (self._utterance_id >= 0
+        return (self._utterance_id >= 0 and self.pauses.held is None
                 and self.pending_s * 1000 >= self.options.partial_interval_ms)
+
+    @property
+    def final_ahead_due(self) -> bool:
+        """Has the open utterance's speaker been silent for ``asr.final_ahead_ms``, with no
+        decode made in this pause yet (``decode_final_ahead``)?"""
+        return (self._utterance_id >= 0 and self._samples > 0
+                and self.pauses.due(self._start_s + self._samples / SAMPLE_RATE_HZ))
+
+    def decode_final_ahead(self, now_s: float, *, final_beam_size: int | None = None) -> None:
+        """Make the open utterance's final decode now, in a pause that may end it
+        (``asr/final_ahead.py``), on a copy of this recogniser: ``finish`` gives its finals
+        if that pause ends the utterance, and drops it if the speaker goes on."""
+        pause_start_s = self.pauses.pause_start_s
+        if pause_start_s is None or self._utterance_id < 0:
+            return
+        end = round((pause_start_s + self.pause_kept_s - self._start_s) * SAMPLE_RATE_HZ)
+        twin = copy.copy(self)
+        twin._policy = copy.deepcopy(self._policy)
+        twin._chunks = [self._heard_in_pause(end)]
+        twin._samples = end
+        twin.pauses = PauseDecodes(0.0)
+        finals = twin.finish(now_s, final_beam_size=final_beam_size)
+        self.pauses.held = FinalAhead(pause_start_s, self._samples, final_beam_size,
+                                      self._unsure_speaker, tuple(finals), twin)
+
+    def _heard_in_pause(self, length: int) -> AudioArray:
+        """The utterance's audio as its final decode hears it when a pause ends it
+        (``final_ahead.silenced_after``), ``length`` samples long."""
+        pause_start_s = self.pauses.pause_start_s or 0.0
+        keep = round((pause_start_s + self.pauses.ahead_s - self._start_s) * SAMPLE_RATE_HZ)
+        return silenced_after(np.concatenate(self._chunks), keep, length)
+
+    def _finals_ahead(self, ahead: FinalAhead, now_s: float) -> list[Transcript]:
+        """The finals of the decode made in the pause that ended the utterance, given out
+        now; the recogniser takes on the state that decode's ``finish`` left (segment ids,
+        the utterance heard before the next), with this utterance's whole audio and end."""
+        after = ahead.after
+        end_s = self._start_s + self._samples / SAMPLE_RATE_HZ
+        finals = ahead.given_out(now_s, end_s)
+        self._segment_id = after._segment_id
+        self._segment_start_s = after._segment_start_s
+        self._next_segment_id = after._next_segment_id
+        self._left = (dataclasses.replace(after._left, audio=self._audio(), end_s=end_s)
+                      if after._left is not None else None)
+        self.reset()
+        return finals
 
     def skip_partial(self) -> None:
         """Count the audio so far as decoded without decoding it (a partial decode shed
@@ -211,6 +234,9 @@ class StreamingRecognizer:
         ``final_beam_size`` overrides ``options.final_beam_size`` for this utterance (1:
         greedy, when the server sheds beams under load).
         """
+        ahead = self.pauses.take(self._samples, final_beam_size, self._unsure_speaker)
+        if ahead is not None:
+            return self._finals_ahead(ahead, now_s)
         if self._utterance_id < 0 or self._samples == 0:
             self.reset()
             self._left = None
@@ -266,6 +292,8 @@ class StreamingRecognizer:
         return heard + text[end:]
 
     def reset(self) -> None:
+        self.pauses.drop()
+        self.pauses.pause_start_s = None
         self._utterance_id = -1
         self._language = ""
         self._emitted = ""

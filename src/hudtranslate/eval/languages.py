@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hudtranslate.asr.recognizer import Decoder
+from hudtranslate.asr.decoding import Decoder
 from hudtranslate.events import SAMPLE_RATE_HZ, AudioArray
 
 CANDIDATES = ("zh", "en")

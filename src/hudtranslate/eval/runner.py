@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from hudtranslate.asr.decode_checks import is_silence
-from hudtranslate.asr.recognizer import Decoder
+from hudtranslate.asr.decoding import Decoder
 from hudtranslate.asr.text import normalize_chinese
 from hudtranslate.asr.whisper import MAX_FRAMES
 from hudtranslate.audio import file_chunks

@@ -98,6 +98,14 @@ class SpeechSegmenter:
         return self._take_output()
 
     @property
+    def pause_kept_s(self) -> float:
+        """How much of the pause that ends an utterance is kept as its end (s): its
+        trailing pad, at most the silence that ends it, in whole frames."""
+        machine = self._machine
+        return (min(machine.pad_frames, machine.min_silence_frames)
+                * self._frame_samples / SAMPLE_RATE_HZ)
+
+    @property
     def frames_judged(self) -> int:
         """Frames of this stream the VAD has judged so far."""
         return self._machine.frames_seen
@@ -116,7 +124,7 @@ class SpeechSegmenter:
                 cut = event.frame if event.frame < self._sent else None
                 self._run_frames_until(event.frame)
                 self._close_run(final=True, cut=cut, continues=event.speech_continues,
-                                unsure=event.unsure_speaker)
+                                unsure=event.unsure_speaker, pause=event.pause_frame)
                 self._utterance = None
         committed = self._machine.committed_frame
         if committed is not None:
@@ -133,9 +141,12 @@ class SpeechSegmenter:
         self._sent = max(self._sent, frame)
 
     def _close_run(self, *, final: bool, cut: int | None = None,
-                   continues: bool = False, unsure: bool = False) -> None:
+                   continues: bool = False, unsure: bool = False,
+                   pause: int | None = None) -> None:
         if self._utterance is None or (not final and not self._run):
             return
+        if not final:
+            pause = self._machine.pause_frame
         samples = np.concatenate(self._run) if self._run else _EMPTY.copy()
         start = self._run_start if self._run else self._sent
         self._out.append(
@@ -148,6 +159,7 @@ class SpeechSegmenter:
                 speech_continues=continues,
                 speech_share=self._utterance_voiced / max(1, self._utterance_frames),
                 unsure_speaker=unsure,
+                pause_start_s=None if pause is None else self._time_of(pause),
             )
         )
         self._run = []

@@ -88,6 +88,8 @@ class UtteranceEnd:
     """The speaker did not pause: a cut in running speech."""
     unsure_speaker: bool = False
     """Silero is unsure of this speaker (``UNSURE_SPEAKER_PROBABILITY``): far, reverberant."""
+    pause_frame: int | None = None
+    """Where the pause that ended the utterance began (None: it did not end in a pause)."""
 
 
 VadEvent = UtteranceStart | UtteranceEnd
@@ -174,6 +176,13 @@ class SpeechStateMachine:
         if self._silence_start is None:
             return self._frames
         return min(self._frames, self._silence_start + self.pad_frames)
+
+    @property
+    def pause_frame(self) -> int | None:
+        """Where the open utterance's speaker fell silent, if they are silent now (a pause
+        that may end it, or only a gap between words); None while speech goes on or no
+        utterance is open."""
+        return self._silence_start if self._state is _State.SPEAKING else None
 
     @property
     def keep_from(self) -> int:
@@ -364,9 +373,10 @@ class SpeechStateMachine:
 
     def _end(self, frame: int, *, forced: bool, speech_continues: bool = False,
              cut: bool = False) -> UtteranceEnd:
+        pause = None if cut or speech_continues else self._silence_start
         self._previous_cut = cut or speech_continues
         self._state = _State.IDLE
         self._previous_end = frame
         self._silence_start = None
         return UtteranceEnd(frame, forced=forced, speech_continues=speech_continues,
-                            unsure_speaker=self._unsure_speaker())
+                            unsure_speaker=self._unsure_speaker(), pause_frame=pause)
