@@ -219,5 +219,6 @@ def test_a_final_ended_by_a_pause_hears_its_start_then_silence(ahead_ms: int) ->
     recognizer.insert(SpeechChunk(0, noise, 1.0, final=True, pause_start_s=1.0))
     assert recognizer.finish(now_s=1.4)
     final = decoder.heard[0]
-    assert len(final) == 20_800 and np.any(final[16_000:17_600] != 0)
-    assert np.all(final[17_600:] == 0) == (ahead_ms > 0)
+    # (levelled: silence is a constant there)
+    assert len(final) == 20_800 and np.ptp(final[16_000:17_600]) > 1e-3
+    assert (np.ptp(final[17_600:]) == 0) == (ahead_ms > 0)
