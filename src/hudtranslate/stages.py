@@ -222,8 +222,9 @@ async def asr_stage(speech: AsyncIterator[SpeechChunk], recognizer: StreamingRec
                     yield final
         if open_utterance and recognizer.final_ahead_due:
             # The speaker has paused: the final decode is made now, so that it is there
-            # when the VAD ends the utterance.
-            if _alone_on_time(load):
+            # when the VAD ends the utterance (not when more audio already waits: a file
+            # read faster than real time, where it would only add decodes).
+            if _alone_on_time(load) and not batches.newer_waiting():
                 async with _turn(load, "asr", urgent=False):
                     await worker.run(recognizer.decode_final_ahead, clock())
         elif open_utterance and recognizer.partial_due:
