@@ -112,11 +112,17 @@ def test_a_pause_that_ends_the_utterance_gives_the_finals_decoded_in_it() -> Non
     assert decoder.calls[0][0] == pytest.approx(later.calls[0][0])
 
 
-def test_speech_after_the_pause_drops_the_decode_made_in_it() -> None:
-    recognizer, decoder = recognizer_for("我们明天去北京，后天回来。")
+def decoded_ahead(line: str) -> tuple[StreamingRecognizer, FakeDecoder]:
+    """A recogniser that heard 1 s of speech and 0.1 s of pause, and decoded ahead."""
+    recognizer, decoder = recognizer_for(line)
     for chunk in speech_then_pause(1.0, 0.1, pause_start_s=1.0):
         recognizer.insert(chunk)
     recognizer.decode_final_ahead(now_s=1.1)
+    return recognizer, decoder
+
+
+def test_speech_after_the_pause_drops_the_decode_made_in_it() -> None:
+    recognizer, decoder = decoded_ahead("我们明天去北京，后天回来。")
     ahead_calls = len(decoder.calls)
     recognizer.insert(SpeechChunk(0, tone_and_silence([(0.6, True)]), 1.1))  # goes on
     assert recognizer.pauses.dropped == 1
@@ -131,10 +137,7 @@ def test_speech_after_the_pause_drops_the_decode_made_in_it() -> None:
 
 def test_a_decode_ahead_is_dropped_when_the_final_would_be_decoded_otherwise() -> None:
     """Another beam (shed under load), or a cut that was no pause: the final is decoded."""
-    recognizer, decoder = recognizer_for("我们明天去北京。")
-    for chunk in speech_then_pause(1.0, 0.1, pause_start_s=1.0):
-        recognizer.insert(chunk)
-    recognizer.decode_final_ahead(now_s=1.1)
+    recognizer, decoder = decoded_ahead("我们明天去北京。")
     calls = len(decoder.calls)
     recognizer.insert(SpeechChunk(0, np.zeros(3200, np.float32), 1.1, final=True,
                                   pause_start_s=1.0))
