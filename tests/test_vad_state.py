@@ -422,12 +422,22 @@ class UnsureVad(LoudnessVad):
 @pytest.mark.parametrize(("vad", "unsure"), [(UnsureVad(), True), (LoudnessVad(), False)])
 def test_a_final_chunk_says_whether_silero_was_unsure_of_the_speaker(
         vad: LoudnessVad, unsure: bool) -> None:
+    """... and so does a chunk in the pause that ends it (a final may be decoded there);
+    one in speech does not."""
     segmenter = SpeechSegmenter(vad, SILERO_LIKE)
     chunks = segmenter.feed(AudioChunk(script("." * 10 + "S" * 60 + "." * 30), 0.0))
     chunks += segmenter.finish()
     assert [(chunk.final, chunk.unsure_speaker) for chunk in chunks if chunk.final] == [
         (True, unsure)]
     assert not any(chunk.unsure_speaker for chunk in chunks if not chunk.final)
+    segmenter = SpeechSegmenter(vad, SILERO_LIKE)
+    audio = script("." * 10 + "S" * 60 + "." * 30)
+    chunks = [chunk for begin in range(0, len(audio), FRAME)
+              for chunk in segmenter.feed(AudioChunk(audio[begin:begin + FRAME], begin / 16_000))]
+    in_pause = [chunk.unsure_speaker for chunk in chunks
+                if not chunk.final and chunk.pause_start_s is not None]
+    assert in_pause and set(in_pause) == {unsure}
+    assert not any(chunk.unsure_speaker for chunk in chunks if chunk.pause_start_s is None)
 
 
 def test_segmenter_times_follow_the_stream_clock() -> None:

@@ -41,8 +41,9 @@ class SpeechChunk:
     again as the start of the next utterance. ``speech_continues`` on a final chunk: the
     speaker did not pause there (a cut in running speech). ``speech_share``: of the
     utterance's frames so far, the share the VAD judged speech (0..1; 0 when unknown).
-    ``unsure_speaker`` on a final chunk: the VAD was unsure of the speaker (far,
-    reverberant speech; ``vad.state.UNSURE_SPEAKER_PROBABILITY``). ``pause_start_s``: the
+    ``unsure_speaker`` on a final chunk (and on one in a pause, as the end would say): the
+    VAD was unsure of the speaker (far, reverberant speech;
+    ``vad.state.UNSURE_SPEAKER_PROBABILITY``). ``pause_start_s``: the
     stream time (s) from which the speaker has been silent at the chunk's end (on a final
     chunk: the pause that ended the utterance); None while speech goes on (or, on a final
     chunk, when no pause ended it). A pause may yet prove a gap between words.

@@ -145,8 +145,9 @@ class SpeechSegmenter:
                    pause: int | None = None) -> None:
         if self._utterance is None or (not final and not self._run):
             return
-        if not final:
+        if not final:  # in a pause, what the end would say: a final may be decoded ahead
             pause = self._machine.pause_frame
+            unsure = pause is not None and self._machine.unsure_of_speaker
         samples = np.concatenate(self._run) if self._run else _EMPTY.copy()
         start = self._run_start if self._run else self._sent
         self._out.append(

@@ -185,6 +185,12 @@ class SpeechStateMachine:
         return self._silence_start if self._state is _State.SPEAKING else None
 
     @property
+    def unsure_of_speaker(self) -> bool:
+        """Is Silero unsure of the open utterance's speaker (``UNSURE_SPEAKER_PROBABILITY``),
+        as its end would say now?"""
+        return self._unsure_speaker()
+
+    @property
     def keep_from(self) -> int:
         """The earliest frame any future event can still include."""
         if self._state is _State.SPEAKING:
