@@ -225,3 +225,10 @@ def test_a_final_ended_by_a_pause_hears_its_start_then_silence(ahead_ms: int) ->
     # (levelled: silence is a constant there)
     assert len(final) == 20_800 and np.ptp(final[16_000:17_600]) > 1e-3
     assert (np.ptp(final[17_600:]) == 0) == (ahead_ms > 0)
+
+
+def test_no_decode_ahead_without_knowing_how_much_pause_the_vad_keeps() -> None:
+    recognizer = StreamingRecognizer(FakeDecoder(["我们明天去北京。"]), AsrOptions())
+    for chunk in speech_then_pause(1.0, 0.2, pause_start_s=1.0):
+        recognizer.insert(chunk)
+    assert not recognizer.final_ahead_due

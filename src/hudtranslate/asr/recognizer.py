@@ -83,8 +83,8 @@ class StreamingRecognizer:
     None: not repaired here."""
     pause_kept_s: float = 0.0
     """How much of the pause that ends an utterance the VAD keeps as its end
-    (``SpeechSegmenter.pause_kept_s``): a final decoded ahead hears the rest of it as
-    silence, so that it decodes audio of the final's length (``decode_final_ahead``)."""
+    (``SpeechSegmenter.pause_kept_s``): the length of a final decoded in that pause
+    (``decode_final_ahead``); 0: no final is decoded ahead."""
     _language: str = ""
     """The language of the open utterance as last detected ("" before its first decode)."""
     _utterance_id: int = -1
@@ -147,7 +147,7 @@ class StreamingRecognizer:
     def final_ahead_due(self) -> bool:
         """Has the open utterance's speaker been silent for ``asr.final_ahead_ms``, with no
         decode made in this pause yet (``decode_final_ahead``)?"""
-        return (self._utterance_id >= 0 and self._samples > 0
+        return (self._utterance_id >= 0 and self._samples > 0 and self.pause_kept_s > 0
                 and self.pauses.due(self._start_s + self._samples / SAMPLE_RATE_HZ))
 
     def decode_final_ahead(self, now_s: float, *, final_beam_size: int | None = None) -> None:
@@ -170,7 +170,8 @@ class StreamingRecognizer:
     def _heard_in_pause(self, length: int) -> AudioArray:
         """The utterance's audio as its final decode hears it when a pause ends it
         (``final_ahead.silenced_after``), ``length`` samples long."""
-        pause_start_s = self.pauses.pause_start_s or 0.0
+        pause_start_s = self.pauses.pause_start_s
+        assert pause_start_s is not None
         keep = round((pause_start_s + self.pauses.ahead_s - self._start_s) * SAMPLE_RATE_HZ)
         return silenced_after(np.concatenate(self._chunks), keep, length)
 
