@@ -1,12 +1,14 @@
 """An utterance's final decode made during the pause that may end it.
 
-The VAD ends an utterance only after ``vad.min_silence_ms`` of silence; until then the
-recogniser has nothing to do but wait. A final decode made ``asr.final_ahead_ms`` into
-that pause hears the same speech (the rest of the pause is silence, and Whisper is given
-``asr.padding_s`` of silence after the audio anyway), so when the pause does end the
-utterance its finals are already there: the decode's time (0.1-0.7 s on two cores, more
-for a unit decoded in context) no longer follows the silence wait. When the speaker goes
-on instead, the decode is dropped. ``StreamingRecognizer`` decides when and holds one.
+The VAD ends an utterance only after ``vad.min_silence_ms`` of silence (320 ms); until
+then the recogniser has nothing to do but wait. Its final decode is made
+``asr.final_ahead_ms`` into that pause instead, and given out when the pause does end the
+utterance: the decode's time (0.1-0.7 s on two cores, more for a unit decoded in context)
+no longer follows the silence wait. When the speaker goes on, the decode is dropped. So
+that the decode made ahead is the final decode, every final of an utterance a pause ended
+hears ``final_ahead_ms`` of that pause and then silence to the VAD's end
+(``silenced_after``), decoded ahead or not. ``StreamingRecognizer`` decides when and
+holds one (``PauseDecodes``).
 """
 
 from __future__ import annotations
