@@ -116,8 +116,10 @@ class AsrOptions:
     surer decode kept (one more decode per such final; shed with the beams under load).
     ``final_ahead_ms``: silence after which the open utterance's final decode is made,
     before the VAD ends the utterance (after ``vad.min_silence_ms``); it is given out if
-    that pause ends it and dropped if the speaker goes on (``asr/final_ahead.py``; shed
-    with the partial decodes under load); 0: the final decode waits for the end.
+    that pause ends it and dropped if the speaker goes on (``asr/final_ahead.py``; only
+    for a session alone on a server that sheds nothing); a final a pause ended hears this
+    much of it, then silence, decoded ahead or not; 0: the final decode waits for the end
+    and hears the whole pause kept.
     """
 
     model: str = "whisper-base"

@@ -28,15 +28,24 @@ _SAME_TIME_S = 1e-6
 
 @dataclass
 class PauseDecodes:
-    """One recogniser's decodes ahead: where the speaker fell silent (``pause_start_s``,
-    stream time; None while speech goes on), the decode made in that pause (``held``),
-    and how many were given out (``used``) or wasted (``dropped``)."""
+    """One recogniser's decodes ahead: how far into a pause they are made (``ahead_s``,
+    ``asr.final_ahead_ms``) and how much of it the VAD keeps as the utterance's end
+    (``kept_s``), where the speaker fell silent (``pause_start_s``, stream time; None
+    while speech goes on), the decode made in that pause (``held``), and how many were
+    given out (``used``) or wasted (``dropped``)."""
 
     ahead_s: float
+    kept_s: float
     pause_start_s: float | None = None
     held: FinalAhead | None = None
     used: int = 0
     dropped: int = 0
+
+    @property
+    def on(self) -> bool:
+        """Are finals decoded ahead (and so every pause-ended final heard that way)? Not
+        without knowing how much pause the VAD keeps: the final's length."""
+        return self.ahead_s > 0 and self.kept_s > 0
 
     def heard(self, pause_start_s: float | None) -> None:
         """The latest chunk's pause: a decode made in another (the speaker went on) is
@@ -47,7 +56,7 @@ class PauseDecodes:
 
     def due(self, audio_end_s: float) -> bool:
         """Has the speaker been silent ``ahead_s`` at ``audio_end_s``, with nothing held?"""
-        return (self.ahead_s > 0 and self.held is None and self.pause_start_s is not None
+        return (self.on and self.held is None and self.pause_start_s is not None
                 and audio_end_s - self.pause_start_s >= self.ahead_s - _SAME_TIME_S)
 
     def take(self, samples: int, beam_size: int | None,
@@ -71,14 +80,14 @@ class PauseDecodes:
 
 @dataclass(frozen=True)
 class FinalAhead:
-    """A final decode made in a pause: the pause it was made in (``pause_start_s``, stream
-    time), how much audio (``samples``) and which beam it heard, whether the VAD was unsure
-    of the speaker then, the finals it gave and the recogniser as its ``finish`` left it
-    (``after``: a copy, the real one is untouched until the pause ends the utterance)."""
+    """A final decode made in a pause (with the configured beam): the pause it was made
+    in (``pause_start_s``, stream time), how much audio it heard (``samples``), whether the
+    VAD was unsure of the speaker then, the finals it gave and the recogniser as its
+    ``finish`` left it (``after``: a copy, the real one is untouched until the pause ends
+    the utterance)."""
 
     pause_start_s: float
     samples: int
-    beam_size: int | None
     unsure_speaker: bool
     finals: Sequence[Transcript]
     after: Any
@@ -87,10 +96,11 @@ class FinalAhead:
                   unsure_speaker: bool) -> bool:
         """Does this decode stand for the utterance's final decode now: ended by the same
         pause (no speech since), with no less audio, the same beam and the same judgement
-        of the speaker (it decides the dereverberated decode)?"""
+        of the speaker (it decides the dereverberated decode)? ``beam_size``: the final's
+        (None: the configured one)."""
         return (pause_start_s is not None
                 and abs(pause_start_s - self.pause_start_s) < _SAME_TIME_S
-                and samples >= self.samples and beam_size == self.beam_size
+                and samples >= self.samples and beam_size is None
                 and unsure_speaker == self.unsure_speaker)
 
     def given_out(self, now_s: float, end_s: float) -> list[Transcript]:

@@ -84,7 +84,7 @@ class StreamingRecognizer:
     pause_kept_s: float = 0.0
     """How much of the pause that ends an utterance the VAD keeps as its end
     (``SpeechSegmenter.pause_kept_s``): the length of a final decoded in that pause
-    (``decode_final_ahead``); 0: no final is decoded ahead."""
+    (``decode_final_ahead``); 0: no final is decoded ahead, nor heard that way."""
     _language: str = ""
     """The language of the open utterance as last detected ("" before its first decode)."""
     _utterance_id: int = -1
@@ -102,11 +102,11 @@ class StreamingRecognizer:
     _segment_start_s: float = 0.0
     _next_segment_id: int = 0
     _left: LeftContext | None = None
-    pauses: PauseDecodes = field(default_factory=lambda: PauseDecodes(0.0))
+    pauses: PauseDecodes = field(init=False)
     """Final decodes made in pauses (``decode_final_ahead``): held, used, dropped."""
 
     def __post_init__(self) -> None:
-        self.pauses.ahead_s = self.options.final_ahead_ms / 1000
+        self.pauses = PauseDecodes(self.options.final_ahead_ms / 1000, self.pause_kept_s)
 
     def insert(self, chunk: SpeechChunk) -> None:
         """Add speech audio; a new utterance id starts a fresh buffer."""
@@ -122,7 +122,7 @@ class StreamingRecognizer:
         self._speech_share = chunk.speech_share
         self._unsure_speaker = chunk.unsure_speaker
         self.pauses.heard(chunk.pause_start_s)
-        if chunk.final and chunk.pause_start_s is not None and self.pauses.ahead_s > 0:
+        if chunk.final and chunk.pause_start_s is not None and self.pauses.on:
             # heard as a decode made in the pause hears it (``decode_final_ahead``)
             self._chunks = [self._heard_in_pause(self._samples)]
         if chunk.cut_s is not None:  # the utterance ends inside audio already received
@@ -147,10 +147,10 @@ class StreamingRecognizer:
     def final_ahead_due(self) -> bool:
         """Has the open utterance's speaker been silent for ``asr.final_ahead_ms``, with no
         decode made in this pause yet (``decode_final_ahead``)?"""
-        return (self._utterance_id >= 0 and self._samples > 0 and self.pause_kept_s > 0
+        return (self._utterance_id >= 0 and self._samples > 0
                 and self.pauses.due(self._start_s + self._samples / SAMPLE_RATE_HZ))
 
-    def decode_final_ahead(self, now_s: float, *, final_beam_size: int | None = None) -> None:
+    def decode_final_ahead(self, now_s: float) -> None:
         """Make the open utterance's final decode now, in a pause that may end it
         (``asr/final_ahead.py``), on a copy of this recogniser: ``finish`` gives its finals
         if that pause ends the utterance, and drops it if the speaker goes on."""
@@ -162,10 +162,10 @@ class StreamingRecognizer:
         twin._policy = copy.deepcopy(self._policy)
         twin._chunks = [self._heard_in_pause(end)]
         twin._samples = end
-        twin.pauses = PauseDecodes(0.0)
-        finals = twin.finish(now_s, final_beam_size=final_beam_size)
-        self.pauses.held = FinalAhead(pause_start_s, self._samples, final_beam_size,
-                                      self._unsure_speaker, tuple(finals), twin)
+        twin.pauses = PauseDecodes(0.0, 0.0)
+        finals = twin.finish(now_s)
+        self.pauses.held = FinalAhead(pause_start_s, self._samples, self._unsure_speaker,
+                                      tuple(finals), twin)
 
     def _heard_in_pause(self, length: int) -> AudioArray:
         """The utterance's audio as its final decode hears it when a pause ends it

@@ -185,12 +185,6 @@ class SpeechStateMachine:
         return self._silence_start if self._state is _State.SPEAKING else None
 
     @property
-    def unsure_of_speaker(self) -> bool:
-        """Is Silero unsure of the open utterance's speaker (``UNSURE_SPEAKER_PROBABILITY``),
-        as its end would say now?"""
-        return self._unsure_speaker()
-
-    @property
     def keep_from(self) -> int:
         """The earliest frame any future event can still include."""
         if self._state is _State.SPEAKING:
@@ -323,11 +317,14 @@ class SpeechStateMachine:
         if not self._pause_ended:
             return False
         long_frames = self.run_on_frames if self._run_on else self.long_frames
-        if self.unsure_frames and self._unsure_speaker():
+        if self.unsure_frames and self.unsure_of_speaker:
             long_frames = max(long_frames, self.unsure_frames)
         return self._frames - 1 - self._utterance_start >= long_frames
 
-    def _unsure_speaker(self) -> bool:
+    @property
+    def unsure_of_speaker(self) -> bool:
+        """Is Silero unsure of the open utterance's speaker (``UNSURE_SPEAKER_PROBABILITY``),
+        as its end would say now?"""
         sure = self._how_sure()
         return sure is not None and sure < UNSURE_SPEAKER_PROBABILITY
 
@@ -385,4 +382,4 @@ class SpeechStateMachine:
         self._previous_end = frame
         self._silence_start = None
         return UtteranceEnd(frame, forced=forced, speech_continues=speech_continues,
-                            unsure_speaker=self._unsure_speaker(), pause_frame=pause)
+                            unsure_speaker=self.unsure_of_speaker, pause_frame=pause)
