@@ -4,9 +4,10 @@ One finished English sentence (or dictated instruction) at a time, through any
 ``TranslationBackend`` with an en→zh prompt set (``prompts.ENGLISH_SPEECH``, the default,
 or ``prompts.DRAFT_MESSAGE``): the English is cleaned of hesitation sounds, the token limit
 is computed from it, and the answer is cleaned into one line of Simplified Chinese
-(``text.clean_chinese``). The remote backend checks its answers itself
-(``answers_zh``); the local model's are used as they come, except a thanks answered
-instead of translated ("Thank you." → "不客气。"), which is asked again quoted.
+(``text.clean_chinese``), its prices and a.m./p.m. times kept (``kept_amounts``). The
+remote backend checks its answers itself (``answers_zh``); the local model's are used as
+they come, except a thanks answered instead of translated ("Thank you." → "不客气。"),
+which is asked again quoted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from hudtranslate.translate.answers import thanks_unanswered
 from hudtranslate.translate.answers_zh import reads_as_chinese_reply
+from hudtranslate.translate.kept_amounts import keep_amounts
 from hudtranslate.translate.prompts import (
     ENGLISH_SPEECH,
     PromptSet,
@@ -96,7 +98,7 @@ def translate_to_chinese(
         retried = _first_line_chinese(again).strip("「」")
         if retried and not reads_as_chinese_reply(retried, source):
             chinese = retried
-    return chinese
+    return keep_amounts(source, chinese)
 
 
 def _first_line_chinese(answer: str) -> str:
