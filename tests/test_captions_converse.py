@@ -144,6 +144,13 @@ def test_terminal_labels_both_directions_from_the_wearers_first_words() -> None:
     labelled.close()
     out = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
     assert out == ["ZH→EN  OK", "EN→ZH  谢谢。", "Thanks."]  # the wearer's English stays
+    console = plain_console()  # `stream` to a converse server: told by its session message
+    told = TerminalCaptions(CaptionOptions(show_source=False), console)
+    told.label_directions()
+    for event in [*partner(0, "好", "OK"), *wearer(1, "Thanks.", "谢谢。", t=2.0)]:
+        told.update(event)
+    told.close()
+    assert console.file.getvalue().splitlines() == out  # type: ignore[attr-defined]
 
 
 def test_terminal_panel_echoes_and_shows_what_went_to_the_partner() -> None:

@@ -102,7 +102,8 @@ async def test_drafts_are_refused_by_a_server_that_only_listens(tmp_path: Path) 
     try:
         socket = await client.ws_connect("/ws/audio")
         await socket.send_json(START)
-        assert (await receive_json(socket))["type"] == "session"
+        hello = await receive_json(socket)
+        assert hello["type"] == "session" and hello["mode"] == "listen"
         await socket.send_json({"type": "draft", "text": DRAFT})
         error = await receive_json(socket)
         assert error["code"] == "bad_message" and "--mode converse" in error["message"]
@@ -121,6 +122,7 @@ async def test_a_typed_draft_is_translated_and_stored(tmp_path: Path) -> None:
         await socket.send_json(START)
         hello = await receive_json(socket)
         assert hello["partner_path"] == f"/partner?session={hello['session_id']}"
+        assert hello["mode"] == "converse"  # a client labels directions from the start
         for bad in ({"type": "draft"}, {"type": "draft", "text": ["x"]},
                     {"type": "draft", "text": "   "},
                     {"type": "draft", "text": "x" * (protocol.MAX_DRAFT_CHARS + 1)}):

@@ -446,3 +446,28 @@ def test_stream_out_with_no_sentence_says_so_and_leaves_no_empty_file(
     assert list(out.iterdir()) == []
     assert f"no sentence came back: nothing kept in {out}" in " ".join(
         capsys.readouterr().out.split())
+
+
+def test_stream_to_a_converse_server_labels_directions_from_the_first_sentence(
+        clip: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session message did not say the mode, so ``stream`` labelled the directions
+    only from the wearer's first English sentence: the other person's first sentences
+    came unlabelled in a conversation."""
+    async def audio(req: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(req)
+        await ws.receive()  # start
+        await ws.send_str(protocol.encode({"type": "session", "session_id": "s1",
+                                           "mode": "converse"}))
+        caption = Translation(0, "你好。", "Hello.", "", 0.0, 0.3, True, 0.5, model="q")
+        await ws.send_str(protocol.encode(protocol.event_message(caption)))
+        await _shut_down(ws, req)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws/audio", audio)
+    monkeypatch.setenv("COLUMNS", "300")
+    for address in _serve(app):
+        assert main(["stream", str(clip), "--server", address]) == 1
+    assert "ZH→EN  Hello." in capsys.readouterr().out

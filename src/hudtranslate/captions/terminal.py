@@ -129,6 +129,12 @@ class TerminalCaptions:
     ) -> None:
         self.close()
 
+    def label_directions(self) -> None:
+        """Label every sentence with its direction from now on (a conversation, known
+        before its first sentence: a converse server's ``session`` message)."""
+        self._labels = True
+        self._auto_labels = False
+
     def update(self, event: Transcript | Translation | StreamEnd) -> None:
         """Take one event and redraw; events of other kinds are ignored."""
         if self._closed or not self._track.update(event):

@@ -421,6 +421,8 @@ def _run_stream(args: argparse.Namespace, settings: Settings) -> int:
                 copy.start(session)
             page = f" — HUD: {hud_page(url, str(data['hud_path']))}" if "hud_path" in data else ""
             console.print(escape(f"session {data['session_id']}{page}"))
+            if data.get("mode") == "converse":  # both directions come: labelled at once
+                captions.label_directions()
         elif data.get("type") == "error":  # the server's words: not rich markup
             said = f"server: {data.get('code')}: {data.get('message')}"
             console.print(f"[red]{escape(said)}[/]")

@@ -187,9 +187,11 @@ Audio in (wearers)
          "partner_path": "/partner?session=...",
          "limits": {"max_frame_bytes": 32000, "max_audio_rate": 1.5, "burst_audio_s": 10.0,
                     "max_frames_per_s": 100.0, "idle_timeout_s": 20.0},
-         "speak": false}
+         "speak": false, "mode": "listen"}
 
-    (``speak``: whether this session's captions will be said, see "Speech".)
+    (``speak``: whether this session's captions will be said, see "Speech"; ``mode``: the
+    server's ``--mode``, "listen" or "converse", where the wearer's English is translated
+    into Chinese too and a client labels each sentence with its direction from the start.)
 
     then ``transcript`` and ``caption`` messages as the talk goes; the caption's ``model``
     names the model that translated it (the remote one, or the local fallback), or the
@@ -441,13 +443,13 @@ def parse_wearer_message(text: str) -> StartRequest | DraftRequest | None:
     return StartRequest("".join(char for char in client if char.isprintable())[:100], speak)
 
 
-def session_message(session_id: str, *, speech_pad_s: float,
-                    limits: dict[str, float], speak: bool = False) -> dict[str, Any]:
+def session_message(session_id: str, *, speech_pad_s: float, limits: dict[str, float],
+                    speak: bool = False, mode: str = "listen") -> dict[str, Any]:
     return {"type": "session", "protocol_version": PROTOCOL_VERSION, "session_id": session_id,
             "sample_rate_hz": AUDIO_SAMPLE_RATE_HZ, "speech_pad_s": speech_pad_s,
             "hud_path": f"/?session={session_id}",
             "partner_path": f"/partner?session={session_id}", "limits": limits,
-            "speak": speak}
+            "speak": speak, "mode": mode}
 
 
 def speech_message(utterance_id: int, language: str, text: str, *, samples: int,

@@ -287,7 +287,8 @@ class WearerSession:
         self._speak = request.speak and bool(self.manager.voices)
         self.outbox.send(protocol.session_message(
             self.session_id, speech_pad_s=self.manager.settings.vad.speech_pad_ms / 1000,
-            limits={key: limits[key] for key in shown}, speak=self._speak))
+            limits={key: limits[key] for key in shown}, speak=self._speak,
+            mode=self.manager.settings.conversation.mode))
         if request.speak and not self._speak:
             self._error("speech_unavailable", "this server has no voice: start it with "
                         "hudtranslate serve --speak (English voice: pip install "
