@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import pytest
 from tests.test_translate_to_chinese import ScriptedBackend
 
@@ -12,7 +14,7 @@ from hudtranslate.translate.kept_amounts import (
     foreign_prices,
     keep_amounts,
 )
-from hudtranslate.translate.prompts import DRAFT_MESSAGE
+from hudtranslate.translate.prompts import DRAFT_MESSAGE, SPEECH, PromptSet
 from hudtranslate.translate.to_chinese import translate_to_chinese
 
 
@@ -36,6 +38,8 @@ def test_prices_and_clock_times_are_read_from_the_english() -> None:
     ("Meet me at 7:30 p.m. tomorrow.", "明天7点半见。", "明天晚上7点半见。"),
     ("See you at 9am.", "9点见。", "上午9点见。"),
     ("Lunch at 12 pm?", "12点吃午饭？", "中午12点吃午饭？"),
+    ("The flight lands at 12:40am.", "航班12:40降落。", "航班午夜12:40降落。"),
+    ("The flight lands at 4:40 AM.", "航班4点40分降落。", "航班凌晨4点40分降落。"),
     ("It leaves at 3:15 p.m.", "3点15分出发。", "下午3点15分出发。"),
     ("The 7pm train, platform 7.", "7号站台，7点的火车。", "7号站台，晚上7点的火车。"),
 ])
@@ -59,9 +63,28 @@ def test_chinese_that_already_says_it_is_left_as_written(english: str, written: 
     assert keep_amounts(english, written) == written
 
 
+class GrowingBackend(ScriptedBackend):
+    """Also hands its answer to ``on_text`` as it is written, a character at a time."""
+
+    def translate(self, source: str, context: Sequence[tuple[str, str]], *,
+                  forced_prefix: str, max_new_tokens: int, cancelled: Callable[[], bool],
+                  on_text: Callable[[str], None] | None = None,
+                  prompts: PromptSet = SPEECH) -> str | None:
+        answer = super().translate(source, context, forced_prefix=forced_prefix,
+                                   max_new_tokens=max_new_tokens, cancelled=cancelled,
+                                   prompts=prompts)
+        for end in range(1, len(answer or "") + 1):
+            if on_text is not None:
+                on_text((answer or "")[:end])
+        return answer
+
+
 def test_translate_to_chinese_keeps_prices_and_times_in_speech_and_drafts() -> None:
-    backend = ScriptedBackend({"The taxi was $25.50.": "出租车是25.50元。",
+    backend = GrowingBackend({"The taxi was $25.50.": "出租车是25.50元。",
                                "tell him dinner is at 7.30pm": "晚饭7:30开始。"})
-    assert translate_to_chinese(backend, "The taxi was $25.50.") == "出租车是25.50美元。"
+    shown: list[str] = []
+    assert translate_to_chinese(backend, "The taxi was $25.50.",
+                                on_text=shown.append) == "出租车是25.50美元。"
+    assert shown and "元" not in shown[-1].replace("美元", "")  # never shown as yuan
     assert translate_to_chinese(backend, "tell him dinner is at 7.30pm",
                                 prompts=DRAFT_MESSAGE) == "晚饭晚上7:30开始。"

@@ -42,3 +42,14 @@ def test_the_wearers_thanks_is_translated_not_answered(real_engines: Any) -> Non
     for english in ("Thank you.", "Thanks a lot."):
         chinese = translate_to_chinese(real_engines.translator, english, context)
         assert chinese and "谢" in chinese and "客气" not in chinese, (english, chinese)
+
+
+def test_a_dollar_price_and_an_evening_time_keep_their_meaning(real_engines: Any) -> None:
+    """Qwen 1.5B wrote "$25.50" as "25.50元" (its one worked price is in yuan) and
+    "7.30pm" as "7:30": the other person heard yuan and a morning time
+    (``kept_amounts``)."""
+    chinese = translate_to_chinese(
+        real_engines.translator, "The taxi was $25.50, and we can meet at 7.30pm.")
+    assert chinese and "25.5" in chinese and "7" in chinese, chinese
+    assert re.search(r"25\.50?\s*美元|美元\s*25\.50?", chinese), chinese
+    assert re.search(r"(晚上|傍晚|今晚|下午)\s*7|19[:：]30", chinese), chinese

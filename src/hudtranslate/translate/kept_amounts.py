@@ -52,10 +52,10 @@ class ClockTime:
     @property
     def time_of_day(self) -> str:
         """How Chinese says which part of the day: 12 p.m. 中午, 1–5 p.m. 下午, 6–11 p.m.
-        晚上; 12–4 a.m. 凌晨, 5–11 a.m. 上午."""
+        晚上; 12 a.m. 午夜, 1–4 a.m. 凌晨, 5–11 a.m. 上午."""
         if self.afternoon:
             return "中午" if self.hour == 12 else "下午" if self.hour <= 5 else "晚上"
-        return "凌晨" if self.hour == 12 or self.hour <= 4 else "上午"
+        return "午夜" if self.hour == 12 else "凌晨" if self.hour <= 4 else "上午"
 
 
 def _value(number: str) -> float:

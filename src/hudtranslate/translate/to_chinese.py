@@ -80,8 +80,8 @@ def translate_to_chinese(
         raise ValueError(f"prompt set {prompts.name!r} does not translate into Chinese")
     source = clean_english_speech(english)
     checked = prompts is ENGLISH_SPEECH and thanks_unanswered(source)
-    growing = None if on_text is None or checked else (
-        lambda text: on_text(_first_line_chinese(text)))  # a thanks: shown once checked
+    growing = None if on_text is None or checked else (  # a thanks: shown once checked
+        lambda text: on_text(keep_amounts(source, _first_line_chinese(text))))
     message = user_message(source, terms)
     limit = chinese_token_limit(source, max_new_tokens)
     raw = backend.translate(message, context, forced_prefix="", max_new_tokens=limit,
