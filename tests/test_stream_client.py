@@ -45,23 +45,26 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fake server in its own thread: it opens a session, takes 0.3 s of audio, then
     ends as ``request.param`` does (None: no audio socket at all); yields its address."""
     ending: Ending | None = request.param
+    yield from _serve(_session_app(ending) if ending is not None else web.Application())
 
+
+def _session_app(ending: Ending, **session: str) -> web.Application:
+    """A server that opens a session (its message with ``session``'s fields too), takes
+    0.3 s of audio, then ends as ``ending`` does."""
     async def audio(req: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(req)
         await ws.receive()  # start
         await ws.send_str(protocol.encode({"type": "session", "session_id": "s1",
-                                           "hud_path": "/?session=s1"}))
+                                           "hud_path": "/?session=s1", **session}))
         for _ in range(3):
             await ws.receive()
-        assert ending is not None
         await ending(ws, req)
         return ws
 
     app = web.Application()
-    if ending is not None:
-        app.router.add_get("/ws/audio", audio)
-    yield from _serve(app)
+    app.router.add_get("/ws/audio", audio)
+    return app
 
 
 @pytest.fixture
@@ -454,20 +457,12 @@ def test_stream_to_a_converse_server_labels_directions_from_the_first_sentence(
     """The session message did not say the mode, so ``stream`` labelled the directions
     only from the wearer's first English sentence: the other person's first sentences
     came unlabelled in a conversation."""
-    async def audio(req: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(req)
-        await ws.receive()  # start
-        await ws.send_str(protocol.encode({"type": "session", "session_id": "s1",
-                                           "mode": "converse"}))
+    async def one_sentence(ws: web.WebSocketResponse, request: web.Request) -> None:
         caption = Translation(0, "你好。", "Hello.", "", 0.0, 0.3, True, 0.5, model="q")
         await ws.send_str(protocol.encode(protocol.event_message(caption)))
-        await _shut_down(ws, req)
-        return ws
+        await _shut_down(ws, request)
 
-    app = web.Application()
-    app.router.add_get("/ws/audio", audio)
     monkeypatch.setenv("COLUMNS", "300")
-    for address in _serve(app):
+    for address in _serve(_session_app(one_sentence, mode="converse")):
         assert main(["stream", str(clip), "--server", address]) == 1
     assert "ZH→EN  Hello." in capsys.readouterr().out
