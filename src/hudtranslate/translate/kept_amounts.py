@@ -98,8 +98,9 @@ def keep_prices(english: str, chinese: str) -> str:
 
 def keep_times_of_day(english: str, chinese: str) -> str:
     """``chinese`` with each a.m./p.m. time of ``english`` that it wrote as the same
-    12-hour clock time without a time of day (``7:30``, ``7点半``) given one (``晚上7:30``).
-    A time written on the 24-hour clock (``19:30``) or after a time of day is kept."""
+    12-hour clock time without a time of day (``7:30``, ``7点半``, ``7:30 pm``) given one
+    (``晚上7:30``). A time written on the 24-hour clock (``19:30``) or after a time of day
+    is kept; an "am"/"pm" left after it is dropped (the prompt allows no English)."""
     for time in clock_times(english):
         for match in reversed(list(_CHINESE_CLOCK.finditer(chinese))):
             hour, after_colon, after_dian, half = match.groups()
@@ -107,8 +108,12 @@ def keep_times_of_day(english: str, chinese: str) -> str:
             if (int(hour), minute) != (time.hour, time.minute):
                 continue
             before, after = chinese[:match.start()], chinese[match.end():]
-            if not _SAID_PART_OF_DAY.search(before) and not _AM_PM.match(after):
-                chinese = before + time.time_of_day + chinese[match.start():]
+            said_after = _AM_PM.match(after)  # English left in: said before, in Chinese
+            if said_after:
+                after = after[said_after.end():]
+            if not _SAID_PART_OF_DAY.search(before):
+                before += time.time_of_day
+            chinese = before + match.group(0) + after
     return chinese
 
 
