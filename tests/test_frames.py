@@ -214,7 +214,7 @@ def test_a_replay_the_disk_has_no_room_for_leaves_no_broken_file(
     save = Image.Image.save
 
     def full(image: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
-        if str(fp).endswith("replay.gif"):
+        if str(fp).endswith(".gif"):
             Path(str(fp)).write_bytes(b"GIF89a cut short")
             raise OSError(28, "No space left on device")
         save(image, fp, *args, **kwargs)  # type: ignore[arg-type]
@@ -223,7 +223,25 @@ def test_a_replay_the_disk_has_no_room_for_leaves_no_broken_file(
     image = Image.new("RGB", (32, 32))
     with pytest.raises(DataError, match=r"cannot write the replay .*No space left"):
         write_replay([(0.0, image), (1.0, image)], 2.0, tmp_path / "replay.gif")
-    assert not (tmp_path / "replay.gif").exists()
+    assert list(tmp_path.iterdir()) == []  # nor the part written
+
+
+def test_a_replay_encode_stopped_by_a_second_ctrl_c_leaves_no_broken_video(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hudtranslate file --video``: the first Ctrl-C ends the run and the replay is
+    encoded; a second one during the encode left a cut-short replay.mp4 (48 bytes, or a
+    video that stops partway) where the replay was asked for. The subtitles are written
+    after it either way (measured, thirty-seventh session)."""
+    def stopped(command: list[str], **kwargs: object) -> None:
+        Path(command[-1]).write_bytes(b"\x00\x00\x00\x18ftypisom cut short")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(replay_module, "find_ffmpeg", lambda: "ffmpeg")
+    monkeypatch.setattr(replay_module.subprocess, "run", stopped)
+    image = Image.new("RGB", (32, 32))
+    with pytest.raises(KeyboardInterrupt):
+        write_replay([(0.0, image), (1.0, image)], 2.0, tmp_path / "replay.mp4")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_long_ffmpeg_error_keeps_its_end_in_whole_words() -> None:

@@ -13,7 +13,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -86,19 +86,34 @@ def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,
     if suffix in VIDEO_CODECS:
         ffmpeg = find_ffmpeg()
         if ffmpeg is not None:
-            _write_video(ffmpeg, images, durations, path)
+            with _whole_or_nothing(path) as partial:
+                _write_video(ffmpeg, images, durations, partial)
             return path
         fallback = path.with_suffix(".png")
         log.warning("no ffmpeg found (apt install ffmpeg, or pip install imageio-ffmpeg): "
                     "writing an animated PNG, %s, instead of %s", fallback, path)
         path, suffix = fallback, ".png"
     try:
-        _write_animation(images, durations, path, suffix)
+        with _whole_or_nothing(path) as partial:
+            _write_animation(images, durations, partial, suffix)
     except OSError as exc:  # a full disk: no cut-short replay left behind
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
         raise DataError(f"cannot write the replay {path}: {one_line(exc)}") from None
     return path
+
+
+@contextlib.contextmanager
+def _whole_or_nothing(path: Path) -> Iterator[Path]:
+    """A hidden file beside ``path`` (same suffix, so ffmpeg and Pillow pick the format)
+    that becomes ``path`` once written whole; anything that stops the writing (an error,
+    a full disk, a second Ctrl-C) removes it, so no cut-short replay is left at ``path``."""
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield partial
+        partial.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise
 
 
 def _write_animation(images: list[Image.Image], durations: list[float], path: Path,
@@ -134,8 +149,6 @@ def _write_video(ffmpeg: str, images: list[Image.Image], durations: list[float],
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise DependencyError(f"ffmpeg could not write {path}: {exc}") from None
         if result.returncode != 0:
-            with contextlib.suppress(OSError):  # what ffmpeg began is no replay
-                path.unlink(missing_ok=True)
             raise DependencyError(f"ffmpeg could not write {path}: {_last_words(result.stderr)}")
 
 
