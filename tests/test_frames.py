@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from hudtranslate.captions import replay as replay_module
 from hudtranslate.captions.frames import FAST_RUN_LATENCY_S
 from hudtranslate.captions.replay import frame_durations_s, write_replay
 from hudtranslate.config import DisplayOptions, Settings
-from hudtranslate.errors import DataError
+from hudtranslate.errors import DataError, DependencyError
 from hudtranslate.events import StreamEnd, Translation
 from hudtranslate.testing import scripted_captions
 
@@ -242,6 +243,15 @@ def test_a_replay_encode_stopped_by_a_second_ctrl_c_leaves_no_broken_video(
     with pytest.raises(KeyboardInterrupt):
         write_replay([(0.0, image), (1.0, image)], 2.0, tmp_path / "replay.mp4")
     assert list(tmp_path.iterdir()) == []
+
+    def failed(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        Path(command[-1]).write_bytes(b"cut short")
+        return subprocess.CompletedProcess(command, 1, "", "Error writing trailer: No space")
+
+    monkeypatch.setattr(replay_module.subprocess, "run", failed)
+    with pytest.raises(DependencyError, match=r"could not write \S*/replay\.mp4: .*No space"):
+        write_replay([(0.0, image), (1.0, image)], 2.0, tmp_path / "replay.mp4")
+    assert list(tmp_path.iterdir()) == []  # the user's name in the error, no file left
 
 
 def test_a_long_ffmpeg_error_keeps_its_end_in_whole_words() -> None:

@@ -87,7 +87,7 @@ def write_replay(frames: Sequence[tuple[float, Image.Image]], end_s: float,
         ffmpeg = find_ffmpeg()
         if ffmpeg is not None:
             with _whole_or_nothing(path) as partial:
-                _write_video(ffmpeg, images, durations, partial)
+                _write_video(ffmpeg, images, durations, partial, named=path)
             return path
         fallback = path.with_suffix(".png")
         log.warning("no ffmpeg found (apt install ffmpeg, or pip install imageio-ffmpeg): "
@@ -127,7 +127,8 @@ def _write_animation(images: list[Image.Image], durations: list[float], path: Pa
 
 
 def _write_video(ffmpeg: str, images: list[Image.Image], durations: list[float],
-                 path: Path) -> None:
+                 path: Path, *, named: Path) -> None:
+    """Encode to ``path``; errors name ``named``, the replay the user asked for."""
     with tempfile.TemporaryDirectory(prefix="hudtranslate-replay-") as tmp:
         folder = Path(tmp)
         lines = ["ffconcat version 1.0"]
@@ -147,9 +148,10 @@ def _write_video(ffmpeg: str, images: list[Image.Image], durations: list[float],
             result = subprocess.run(command, capture_output=True, text=True,
                                     timeout=_ENCODE_TIMEOUT_S, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise DependencyError(f"ffmpeg could not write {path}: {exc}") from None
+            raise DependencyError(f"ffmpeg could not write {named}: {exc}") from None
         if result.returncode != 0:
-            raise DependencyError(f"ffmpeg could not write {path}: {_last_words(result.stderr)}")
+            raise DependencyError(
+                f"ffmpeg could not write {named}: {_last_words(result.stderr)}")
 
 
 def _last_words(text: str, limit: int = 400) -> str:
